@@ -1,0 +1,233 @@
+"""Opening the SQLite database: pragmas, file mode, and forward migrations by PRAGMA user_version."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+# Each entry moves the schema from version i to i + 1. Never edit a released step: append one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        handle TEXT NOT NULL DEFAULT '',
+        display_name TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        is_demo INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        bio TEXT NOT NULL DEFAULT '',
+        location TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE identities (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contacts(id),
+        channel TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        handle TEXT NOT NULL DEFAULT '',
+        display_name TEXT NOT NULL DEFAULT '',
+        UNIQUE (channel, external_id)
+    );
+    CREATE INDEX identities_contact ON identities(contact_id);
+    CREATE TABLE agents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        initials TEXT NOT NULL DEFAULT '',
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        thread_key TEXT NOT NULL,
+        contact_id INTEGER REFERENCES contacts(id),
+        identity_id INTEGER REFERENCES identities(id),
+        subject TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee_id INTEGER REFERENCES agents(id),
+        needs_reply INTEGER NOT NULL DEFAULT 0,
+        waiting_since REAL,
+        last_in_at REAL,
+        last_out_at REAL,
+        first_customer_at REAL,
+        first_response_at REAL,
+        resolved_at REAL,
+        last_message_at REAL NOT NULL,
+        last_preview TEXT NOT NULL DEFAULT '',
+        last_direction TEXT NOT NULL DEFAULT 'in',
+        message_count INTEGER NOT NULL DEFAULT 0,
+        customer_count INTEGER NOT NULL DEFAULT 0,
+        linked_id INTEGER REFERENCES conversations(id),
+        escalated INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (account_id, thread_key)
+    );
+    CREATE INDEX conv_waiting ON conversations(needs_reply, waiting_since) WHERE status = 'open';
+    CREATE INDEX conv_recent ON conversations(last_message_at);
+    CREATE INDEX conv_contact ON conversations(contact_id);
+    CREATE INDEX conv_kind ON conversations(kind, status);
+    CREATE INDEX conv_assignee ON conversations(assignee_id, status);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        external_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        identity_id INTEGER REFERENCES identities(id),
+        author_name TEXT NOT NULL DEFAULT '',
+        author_handle TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        raw BLOB,
+        parse_note TEXT NOT NULL DEFAULT '',
+        in_reply_to TEXT,
+        sent_at REAL NOT NULL,
+        stored_at REAL NOT NULL,
+        agent_id INTEGER REFERENCES agents(id),
+        source TEXT,
+        UNIQUE (account_id, external_id)
+    );
+    CREATE INDEX messages_conversation ON messages(conversation_id, sent_at);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, subject, author_name, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        agent_id INTEGER REFERENCES agents(id),
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX notes_conversation ON notes(conversation_id, created_at);
+    CREATE TABLE conversation_events (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        event TEXT NOT NULL,
+        at REAL NOT NULL,
+        agent_id INTEGER REFERENCES agents(id)
+    );
+    CREATE INDEX events_at ON conversation_events(event, at);
+    CREATE INDEX events_conversation ON conversation_events(conversation_id, at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        action TEXT NOT NULL,
+        request TEXT NOT NULL,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        external_id TEXT,
+        message_id INTEGER REFERENCES messages(id),
+        agent_id INTEGER REFERENCES agents(id),
+        source TEXT,
+        resolve_after INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_conversation ON outbox(conversation_id);
+    CREATE TABLE sync_cursors (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        stream TEXT NOT NULL DEFAULT '',
+        cursor TEXT,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (account_id, stream)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER REFERENCES agents(id),
+        action TEXT NOT NULL,
+        conversation_id INTEGER REFERENCES conversations(id),
+        detail TEXT NOT NULL DEFAULT '{}',
+        at REAL NOT NULL
+    );
+    CREATE INDEX audit_conversation ON audit(conversation_id, at);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open *path* with our pragmas, creating it with mode 0600 first when it does not exist."""
+    if str(path) != ":memory:":
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -16000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema forward to SCHEMA_VERSION; returns the version found before."""
+    db = sqlite_utils.Database(conn)
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema {found} is newer than this agentconsole understands ({SCHEMA_VERSION})"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        log.info("migrating database schema %d -> %d", version, version + 1)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # user_version is re-read inside the write lock so two processes never both migrate.
+            if conn.execute("PRAGMA user_version").fetchone()[0] != version:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _split(MIGRATIONS[version]):
+                db.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    _protect_wal_files(conn)
+    return found
+
+
+def _split(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+def _protect_wal_files(conn: sqlite3.Connection) -> None:
+    """The -wal and -shm files hold the same data as the database: keep them 0600 too."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    main = row[2] if row else ""
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(main + suffix) if main else None
+        if candidate is not None and candidate.exists():
+            try:
+                candidate.chmod(0o600)
+            except OSError:  # another user's file on a shared host: leave it to its owner
+                log.warning("could not set mode 0600 on %s", candidate)

@@ -1,0 +1,143 @@
+"""Plain data exchanged between the connectors, the store and the screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Channel(StrEnum):
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    EMAIL = "email"
+
+    @property
+    def label(self) -> str:
+        return _CHANNEL_LABELS[self]
+
+    @property
+    def short(self) -> str:
+        return _CHANNEL_SHORT[self]
+
+
+_CHANNEL_LABELS = {
+    Channel.X: "X",
+    Channel.FACEBOOK: "Facebook",
+    Channel.INSTAGRAM: "Instagram",
+    Channel.MASTODON: "Mastodon",
+    Channel.BLUESKY: "Bluesky",
+    Channel.EMAIL: "Email",
+}
+_CHANNEL_SHORT = {
+    Channel.X: "X",
+    Channel.FACEBOOK: "FB",
+    Channel.INSTAGRAM: "IG",
+    Channel.MASTODON: "M",
+    Channel.BLUESKY: "B",
+    Channel.EMAIL: "✉",
+}
+
+
+class Kind(StrEnum):
+    """What sort of conversation: a public thread, a private DM, or an email thread."""
+
+    PUBLIC = "public"
+    DM = "dm"
+    EMAIL = "email"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who wrote a message, as the platform identifies them."""
+
+    external_id: str
+    handle: str = ""
+    display_name: str = ""
+    bio: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message fetched by a connector, before it is stored.
+
+    ``thread_key`` groups messages into a conversation within an account (a root post id, a DM
+    conversation id, an email thread root Message-ID). ``direction`` is OUT for our own messages
+    seen on the platform (e.g. sent from the web UI), so they answer the customer like a reply would.
+    """
+
+    external_id: str
+    thread_key: str
+    kind: Kind
+    author: Person
+    text: str
+    sent_at: float
+    direction: Direction = Direction.IN
+    subject: str = ""
+    in_reply_to: str | None = None
+    raw: bytes | str | None = None
+    parse_note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A batch of messages and the cursor to resume after it; both are committed together."""
+
+    messages: list[InboundMessage]
+    cursor: str | None
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a connector can do and the limits it imposes on what we send."""
+
+    public_reply: bool = True
+    direct_message: bool = False
+    public_post: bool = False
+    max_length: int | None = None
+    length_unit: str = "characters"
+    # Resending with the same idempotency key can never post twice (e.g. Mastodon's header).
+    idempotent_send: bool = False
+    # find_sent() can tell whether an interrupted send reached the platform (e.g. email's Sent folder).
+    can_find_sent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """A reply, DM or post handed to a connector by the outbox."""
+
+    idempotency_key: str
+    action: str  # "reply" | "dm" | "post"
+    text: str
+    thread_key: str | None = None
+    in_reply_to: str | None = None
+    recipient: Person | None = None
+    subject: str = ""
+    kind: Kind = Kind.PUBLIC
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The platform's answer to a send: its id for what we posted."""
+
+    external_id: str
+    sent_at: float
+    thread_key: str | None = None
+    raw: str | None = None

@@ -1,0 +1,99 @@
+"""Read-side rows the store hands to the screens: plain frozen dataclasses, already sanitised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    id: int
+    account_id: int
+    account_name: str
+    channel: str
+    kind: str
+    subject: str
+    status: str
+    needs_reply: bool
+    waiting_since: float | None
+    last_message_at: float
+    last_preview: str
+    last_direction: str
+    message_count: int
+    contact_id: int | None
+    contact_name: str
+    handle: str
+    assignee_id: int | None
+    assignee_name: str
+    linked_id: int | None
+    escalated: bool
+    first_customer_at: float | None
+    first_response_at: float | None
+    resolved_at: float | None
+    is_demo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: int
+    conversation_id: int
+    external_id: str
+    direction: str
+    visibility: str
+    author_name: str
+    author_handle: str
+    subject: str
+    text: str
+    parse_note: str
+    sent_at: float
+    agent_id: int | None
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    id: int
+    conversation_id: int
+    agent_name: str
+    text: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCard:
+    id: int
+    display_name: str
+    bio: str
+    location: str
+    identities: tuple[tuple[str, str], ...]  # (channel, handle)
+    conversations: tuple[ConversationRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    channel: str
+    author_name: str
+    snippet: str
+    sent_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: int
+    name: str
+    channel: str
+    connector: str
+    handle: str
+    display_name: str
+    settings: dict
+    is_demo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    id: int
+    name: str
+    initials: str
+    timezone: str

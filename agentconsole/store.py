@@ -1,0 +1,508 @@
+"""The SQLite store: ingesting batches atomically with their cursor, and the inbox's read queries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import db
+from .clock import Clock, SystemClock
+from .models import Channel, Direction, InboundMessage, Kind, Person, Status
+from .rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
+from .sanitize import clean, one_line
+from .views import VIEWS, VIEWS_BY_KEY
+
+_CONV_SELECT = """
+SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
+       COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
+       COALESCE(ag.name, '') AS assignee_name
+FROM conversations c
+JOIN accounts a ON a.id = c.account_id
+LEFT JOIN contacts ct ON ct.id = c.contact_id
+LEFT JOIN identities i ON i.id = c.identity_id
+LEFT JOIN agents ag ON ag.id = c.assignee_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    new_messages: int
+    duplicates: int
+    conversation_ids: tuple[int, ...]
+
+
+class Store:
+    """All reads and writes of the local state. Safe to share between threads and processes:
+    each thread gets its own connection, writers serialise through SQLite's lock (WAL + busy timeout).
+    """
+
+    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+        self.path = path
+        self.clock = clock or SystemClock()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        db.migrate(self.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = db.connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so concurrent writers queue instead of deadlocking."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # ---------------------------------------------------------------- accounts, agents, cursors
+
+    def ensure_account(self, name: str, channel: Channel | str, connector: str, *, handle: str = "",
+                       display_name: str = "", settings: dict | None = None, is_demo: bool = False) -> int:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
+            if row:
+                conn.execute(
+                    "UPDATE accounts SET channel=?, connector=?, handle=?, display_name=?, settings=?,"
+                    " is_demo=? WHERE id=?",
+                    (str(channel), connector, handle, display_name, json.dumps(settings or {}),
+                     int(is_demo), row[0]),
+                )
+                return row[0]
+            return conn.execute(
+                "INSERT INTO accounts(name, channel, connector, handle, display_name, settings, is_demo,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (name, str(channel), connector, handle, display_name, json.dumps(settings or {}),
+                 int(is_demo), self.clock.now()),
+            ).lastrowid
+
+    def accounts(self) -> list[AccountRow]:
+        rows = self.conn.execute("SELECT * FROM accounts ORDER BY name").fetchall()
+        return [AccountRow(r["id"], r["name"], r["channel"], r["connector"], r["handle"],
+                           r["display_name"], json.loads(r["settings"]), bool(r["is_demo"])) for r in rows]
+
+    def account(self, account_id: int) -> AccountRow:
+        return next(a for a in self.accounts() if a.id == account_id)
+
+    def ensure_agent(self, name: str, initials: str = "", timezone: str = "UTC") -> int:
+        initials = initials or "".join(part[0] for part in name.split()[:3]).upper()
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM agents WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            return conn.execute(
+                "INSERT INTO agents(name, initials, timezone, created_at) VALUES (?,?,?,?)",
+                (name, initials, timezone, self.clock.now()),
+            ).lastrowid
+
+    def agent(self, agent_id: int) -> AgentRow:
+        r = self.conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return AgentRow(r["id"], r["name"], r["initials"], r["timezone"])
+
+    def cursor(self, account_id: int, stream: str = "") -> str | None:
+        row = self.conn.execute(
+            "SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?", (account_id, stream)
+        ).fetchone()
+        return row[0] if row else None
+
+    def audit(self, agent_id: int | None, action: str, conversation_id: int | None = None,
+              **detail: object) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                (agent_id, action, conversation_id, json.dumps(detail), self.clock.now()),
+            )
+
+    # ---------------------------------------------------------------- ingest
+
+    def ingest(self, account_id: int, messages: Sequence[InboundMessage], cursor: str | None = None,
+               stream: str = "", *, set_cursor: bool = True) -> IngestReport:
+        """Store a fetched batch and its cursor in ONE transaction; known external ids are ignored.
+
+        Work is batched (one query per kind of lookup, executemany for the inserts) because this is
+        the ingest hot path; the write lock is held throughout, so the new rows are exactly those
+        above the highest id seen at the start.
+        """
+        now = self.clock.now()
+        with self.transaction() as conn:
+            channel = conn.execute("SELECT channel FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+            batch: dict[str, InboundMessage] = {}
+            for msg in messages:
+                batch.setdefault(msg.external_id, msg)
+            known = _select_in(conn, "SELECT external_id FROM messages WHERE account_id = ? AND external_id",
+                               (account_id,), list(batch))
+            fresh = sorted((m for m in batch.values() if m.external_id not in known),
+                           key=lambda m: m.sent_at)
+            duplicates = len(messages) - len(fresh)
+            identities = self._identities(conn, channel, fresh, now)
+            summaries = self._summaries(conn, account_id, channel, fresh, identities, now)
+            first_new = (conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0)
+            rows = []
+            authors: dict[Person, tuple[str, str]] = {}
+            for msg in fresh:
+                summary = summaries[msg.thread_key]
+                text = clean(msg.text)
+                raw = msg.raw.encode("utf-8", "surrogateescape") if isinstance(msg.raw, str) else msg.raw
+                ident = identities.get(msg.author.external_id) if msg.direction == Direction.IN else None
+                author = authors.get(msg.author)
+                if author is None:
+                    author = authors[msg.author] = (
+                        one_line(msg.author.display_name or msg.author.handle, 120),
+                        one_line(msg.author.handle, 120))
+                rows.append((summary.id, account_id, msg.external_id, str(msg.direction),
+                             "public" if msg.kind == Kind.PUBLIC else "private",
+                             ident[0] if ident else None, author[0], author[1],
+                             one_line(msg.subject, 300) if msg.subject else "", text, raw,
+                             one_line(msg.parse_note, 300) if msg.parse_note else "", msg.in_reply_to,
+                             msg.sent_at, now, msg.extra.get("agent_id"), msg.extra.get("source")))
+                summary.add(msg.direction, msg.sent_at, text, conn)
+            if rows:
+                conn.executemany(
+                    "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility,"
+                    " identity_id, author_name, author_handle, subject, text, raw, parse_note, in_reply_to,"
+                    " sent_at, stored_at, agent_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                conn.execute(
+                    "INSERT INTO messages_fts(rowid, text, subject, author_name)"
+                    " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
+            changed = [s for s in summaries.values() if s.changed]
+            _Summary.save_all(conn, changed)
+            if set_cursor:
+                conn.execute(
+                    "INSERT INTO sync_cursors(account_id, stream, cursor, updated_at) VALUES (?,?,?,?)"
+                    " ON CONFLICT(account_id, stream) DO UPDATE SET cursor=excluded.cursor,"
+                    " updated_at=excluded.updated_at",
+                    (account_id, stream, cursor, now),
+                )
+        return IngestReport(len(rows), duplicates, tuple(s.id for s in changed))
+
+    def _identities(self, conn: sqlite3.Connection, channel: str, fresh: list[InboundMessage],
+                    now: float) -> dict[str, tuple[int, int]]:
+        """(identity id, contact id) per author external id; people seen for the first time are added."""
+        people: dict[str, Person] = {}
+        for msg in fresh:
+            if msg.direction == Direction.IN:
+                people[msg.author.external_id] = msg.author
+            recipient = msg.extra.get("recipient")
+            if isinstance(recipient, Person):
+                people.setdefault(recipient.external_id, recipient)
+        found: dict[str, tuple[int, int]] = {}
+        for row in _select_in_rows(conn, "SELECT external_id, id, contact_id, handle, display_name"
+                                   " FROM identities WHERE channel = ? AND external_id", (channel,),
+                                   list(people)):
+            found[row[0]] = (row[1], row[2])
+            person = people[row[0]]
+            handle, name = one_line(person.handle, 120), one_line(person.display_name, 120)
+            if (handle or name) and (handle, name) != (row[3], row[4]):
+                conn.execute("UPDATE identities SET handle = ?, display_name = ? WHERE id = ?",
+                             (handle or row[3], name or row[4], row[1]))
+        for external_id, person in people.items():
+            if external_id in found:
+                continue
+            handle, name = one_line(person.handle, 120), one_line(person.display_name, 120)
+            contact_id = conn.execute(
+                "INSERT INTO contacts(display_name, bio, location, created_at) VALUES (?,?,?,?)",
+                (name or handle, clean(person.bio)[:500], one_line(person.location, 120), now)).lastrowid
+            identity_id = conn.execute(
+                "INSERT INTO identities(contact_id, channel, external_id, handle, display_name)"
+                " VALUES (?,?,?,?,?)", (contact_id, channel, external_id, handle, name)).lastrowid
+            found[external_id] = (identity_id, contact_id)
+        return found
+
+    def _summaries(self, conn: sqlite3.Connection, account_id: int, channel: str,
+                   fresh: list[InboundMessage], identities: dict[str, tuple[int, int]],
+                   now: float) -> dict[str, _Summary]:
+        """The summary of every conversation the batch touches, creating conversations as needed."""
+        summaries = {row["thread_key"]: _Summary(row) for row in _select_in_rows(
+            conn, "SELECT * FROM conversations WHERE account_id = ? AND thread_key", (account_id,),
+            list({m.thread_key for m in fresh}))}
+        for msg in fresh:
+            summary = summaries.get(msg.thread_key)
+            customer = _customer_of(msg)
+            ident = identities.get(customer.external_id) if customer else None
+            if summary is None:
+                conv_id = conn.execute(
+                    "INSERT INTO conversations(account_id, channel, kind, thread_key, contact_id,"
+                    " identity_id, subject, last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (account_id, channel, str(msg.kind), msg.thread_key, ident[1] if ident else None,
+                     ident[0] if ident else None, one_line(msg.subject, 300), msg.sent_at, now)).lastrowid
+                conn.execute("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
+                             (conv_id, "opened", msg.sent_at))
+                summaries[msg.thread_key] = _Summary.new(conv_id, msg.sent_at, ident[1] if ident else None)
+            elif summary.contact_id is None and ident:
+                conn.execute("UPDATE conversations SET contact_id = ?, identity_id = ? WHERE id = ?",
+                             (ident[1], ident[0], summary.id))
+                summary.contact_id = ident[1]
+        return summaries
+
+    # ---------------------------------------------------------------- inbox reads
+
+    def view_counts(self, agent_id: int | None = None) -> dict[str, int]:
+        conn = self.conn
+        return {
+            v.key: conn.execute(f"SELECT count(*) FROM conversations WHERE {v.where}",
+                                {"agent_id": agent_id}).fetchone()[0]
+            for v in VIEWS
+        }
+
+    def conversation_ids(self, view: str = "all", agent_id: int | None = None) -> array:
+        """The ids of a view in display order: longest-waiting first, then most recent activity."""
+        v = VIEWS_BY_KEY[view]
+        params = {"agent_id": agent_id}
+        ids = array("q")
+        if v.waiting_first:
+            ids.extend(r[0] for r in self.conn.execute(
+                f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
+                f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id", params))
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+        else:
+            rest = v.where
+        ids.extend(r[0] for r in self.conn.execute(
+            f"SELECT id FROM conversations WHERE {rest} ORDER BY last_message_at DESC, id DESC", params))
+        return ids
+
+    def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, ConversationRow]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"{_CONV_SELECT} WHERE c.id IN ({marks})", ids).fetchall()
+        return {r["id"]: _conversation(r) for r in rows}
+
+    def conversation(self, conversation_id: int) -> ConversationRow | None:
+        return self.conversations_by_ids([conversation_id]).get(conversation_id)
+
+    def waiting_summary(self) -> tuple[int, float | None, str | None]:
+        """How many wait, since when the oldest waits, and on which channel."""
+        conn = self.conn
+        count = conn.execute("SELECT count(*) FROM conversations INDEXED BY conv_waiting"
+                             " WHERE status = 'open' AND needs_reply = 1").fetchone()[0]
+        oldest = conn.execute("SELECT waiting_since, channel FROM conversations INDEXED BY conv_waiting"
+                              " WHERE status = 'open' AND needs_reply = 1 ORDER BY waiting_since LIMIT 1"
+                              ).fetchone()
+        return count, (oldest[0] if oldest else None), (oldest[1] if oldest else None)
+
+    def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
+        """The newest *limit* messages of a conversation, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT id, conversation_id, external_id, direction, visibility, author_name,"
+            " author_handle, subject, text, parse_note, sent_at, agent_id, source FROM messages"
+            " WHERE conversation_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?) ORDER BY sent_at, id",
+            (conversation_id, limit)).fetchall()
+        return [MessageRow(*r) for r in rows]
+
+    def message_raw(self, message_id: int) -> bytes | None:
+        row = self.conn.execute("SELECT raw FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row[0] if row else None
+
+    def notes(self, conversation_id: int) -> list[NoteRow]:
+        rows = self.conn.execute(
+            "SELECT n.id, n.conversation_id, COALESCE(a.name, ''), n.text, n.created_at FROM notes n"
+            " LEFT JOIN agents a ON a.id = n.agent_id WHERE n.conversation_id = ? ORDER BY n.created_at",
+            (conversation_id,)).fetchall()
+        return [NoteRow(*r) for r in rows]
+
+    def contact_card(self, contact_id: int) -> ContactCard | None:
+        conn = self.conn
+        r = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        if r is None:
+            return None
+        identities = tuple((i[0], i[1]) for i in conn.execute(
+            "SELECT channel, handle FROM identities WHERE contact_id = ? ORDER BY id", (contact_id,)))
+        ids = [x[0] for x in conn.execute(
+            "SELECT id FROM conversations WHERE contact_id = ? ORDER BY last_message_at DESC LIMIT 50",
+            (contact_id,))]
+        by_id = self.conversations_by_ids(ids)
+        return ContactCard(r["id"], r["display_name"], r["bio"], r["location"], identities,
+                           tuple(by_id[i] for i in ids if i in by_id))
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Full-text search over message text, subjects and author names, newest first."""
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = self.conn.execute(
+            "SELECT m.id, m.conversation_id, c.channel, m.author_name,"
+            " snippet(messages_fts, 0, '', '', '…', 12), m.sent_at"
+            " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?",
+            (match, limit)).fetchall()
+        return [SearchHit(r[0], r[1], r[2], r[3], clean(r[4], keep_newlines=False), r[5]) for r in rows]
+
+    # ---------------------------------------------------------------- agent actions
+
+    def set_status(self, conversation_id: int, status: Status, agent_id: int | None) -> None:
+        now = self.clock.now()
+        with self.transaction() as conn:
+            current = conn.execute("SELECT status FROM conversations WHERE id = ?",
+                                   (conversation_id,)).fetchone()
+            if current is None or current[0] == status:
+                return
+            if status == Status.DONE:
+                conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
+                             (now, conversation_id))
+                event = "resolved"
+            else:
+                conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
+                event = "reopened"
+            conn.execute("INSERT INTO conversation_events(conversation_id, event, at, agent_id)"
+                         " VALUES (?,?,?,?)", (conversation_id, event, now, agent_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
+                         " VALUES (?,?,?,?,?)", (agent_id, event, conversation_id, "{}", now))
+
+    def assign(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None) -> None:
+        now = self.clock.now()
+        with self.transaction() as conn:
+            conn.execute("UPDATE conversations SET assignee_id = ? WHERE id = ?", (agent_id, conversation_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         (by_agent_id, "assigned", conversation_id, json.dumps({"to": agent_id}), now))
+
+    def add_note(self, conversation_id: int, agent_id: int | None, text: str) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?)",
+                (conversation_id, agent_id, clean(text), self.clock.now())).lastrowid
+
+
+def _customer_of(msg: InboundMessage) -> Person | None:
+    """The customer a message is with: its author when inbound, the recipient when it is ours."""
+    if msg.direction == Direction.IN:
+        return msg.author
+    recipient = msg.extra.get("recipient")
+    return recipient if isinstance(recipient, Person) else None
+
+
+def _select_in_rows(conn: sqlite3.Connection, sql: str, params: tuple, values: list) -> list[sqlite3.Row]:
+    """Run `sql IN (values)` in chunks that stay under SQLite's variable limit."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        rows.extend(conn.execute(f"{sql} IN ({','.join('?' * len(chunk))})", (*params, *chunk)))
+    return rows
+
+
+def _select_in(conn: sqlite3.Connection, sql: str, params: tuple, values: list) -> set:
+    return {row[0] for row in _select_in_rows(conn, sql, params, values)}
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
+    words = [w.replace('"', '""') for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _conversation(r: sqlite3.Row) -> ConversationRow:
+    return ConversationRow(
+        id=r["id"], account_id=r["account_id"], account_name=r["account_name"], channel=r["channel"],
+        kind=r["kind"], subject=r["subject"], status=r["status"], needs_reply=bool(r["needs_reply"]),
+        waiting_since=r["waiting_since"], last_message_at=r["last_message_at"],
+        last_preview=r["last_preview"], last_direction=r["last_direction"],
+        message_count=r["message_count"], contact_id=r["contact_id"], contact_name=r["contact_name"],
+        handle=r["handle"], assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
+        linked_id=r["linked_id"], escalated=bool(r["escalated"]),
+        first_customer_at=r["first_customer_at"], first_response_at=r["first_response_at"],
+        resolved_at=r["resolved_at"], is_demo=bool(r["is_demo"]),
+    )
+
+
+class _Summary:
+    """The conversation's summary columns, updated in memory per message, saved once per batch."""
+
+    __slots__ = ("id", "status", "needs_reply", "waiting_since", "last_in_at", "last_out_at",
+                 "first_customer_at", "first_response_at", "last_message_at", "last_text",
+                 "last_preview", "last_direction", "message_count", "customer_count", "contact_id",
+                 "reopened_at", "changed")
+
+    def __init__(self, row: sqlite3.Row | dict) -> None:
+        for name in self.__slots__[:-2]:
+            setattr(self, name, row[name] if name != "last_text" else None)
+        self.reopened_at: float | None = None
+        self.changed = False
+
+    @classmethod
+    def new(cls, conversation_id: int, at: float, contact_id: int | None) -> _Summary:
+        return cls({"id": conversation_id, "status": "open", "needs_reply": 0, "waiting_since": None,
+                    "last_in_at": None, "last_out_at": None, "first_customer_at": None,
+                    "first_response_at": None, "last_message_at": at, "last_preview": "",
+                    "last_direction": "in", "message_count": 0, "customer_count": 0,
+                    "contact_id": contact_id})
+
+    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection) -> None:
+        self.changed = True
+        self.message_count += 1
+        if self.message_count == 1 or at >= self.last_message_at:
+            self.last_message_at = at
+            self.last_text = text  # the preview is cut from it once, when the batch is saved
+            self.last_direction = str(direction)
+        if direction == Direction.IN:
+            self.customer_count += 1
+            self.last_in_at = max(self.last_in_at or at, at)
+            if self.first_customer_at is None or at < self.first_customer_at:
+                self.first_customer_at = at
+            if self.last_out_at is None or at > self.last_out_at:
+                self.needs_reply = 1
+                self.waiting_since = at if self.waiting_since is None else min(self.waiting_since, at)
+                if self.status == Status.DONE:
+                    self.status = Status.OPEN
+                    self.reopened_at = at
+            return
+        self.last_out_at = max(self.last_out_at or at, at)
+        if self.first_customer_at is not None and at >= self.first_customer_at and (
+                self.first_response_at is None or at < self.first_response_at):
+            self.first_response_at = at
+        if self.waiting_since is not None and at >= self.waiting_since:
+            # Customer messages that arrived after this reply (out of order) still wait.
+            later = conn.execute(
+                "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in'"
+                " AND sent_at > ?", (self.id, at)).fetchone()[0] if (self.last_in_at or 0) > at else None
+            self.waiting_since = later
+            self.needs_reply = int(later is not None)
+
+    @staticmethod
+    def save_all(conn: sqlite3.Connection, summaries: list[_Summary]) -> None:
+        for s in summaries:
+            if s.last_text is not None:
+                s.last_preview = one_line(s.last_text, 160)
+        # status is only written when it changed: SQLite rewrites every index naming a SET column.
+        conn.executemany(
+            "UPDATE conversations SET needs_reply=?, waiting_since=?, last_in_at=?, last_out_at=?,"
+            " first_customer_at=?, first_response_at=?, last_message_at=?, last_preview=?,"
+            " last_direction=?, message_count=?, customer_count=? WHERE id=?",
+            [(s.needs_reply, s.waiting_since, s.last_in_at, s.last_out_at,
+              s.first_customer_at, s.first_response_at, s.last_message_at, s.last_preview,
+              s.last_direction, s.message_count, s.customer_count, s.id) for s in summaries])
+        conn.executemany("UPDATE conversations SET status = 'open' WHERE id = ?",
+                         [(s.id,) for s in summaries if s.reopened_at is not None])
+        conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
+                         [(s.id, "reopened", s.reopened_at) for s in summaries if s.reopened_at is not None])
