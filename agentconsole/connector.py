@@ -29,4 +29,9 @@ class Connector(Protocol):
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None: ...
 
+    async def check(self) -> str:
+        """Log in and verify the account works; returns a one-line description of what was checked.
+        Raises the typed errors (AuthError with exactly what failed)."""
+        ...
+
     async def close(self) -> None: ...

@@ -1,0 +1,101 @@
+"""Account secrets: the OS keyring when a real one exists, else a password command or an environment
+variable. Never plaintext, never the config or the database."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Mapping
+
+SERVICE = "agentconsole"
+_PLAINTEXT_BACKENDS = ("PlaintextKeyring", "fail.Keyring", "null.Keyring")
+
+
+class SecretUnavailable(Exception):
+    """No secret could be found or stored; the message names every way to provide one."""
+
+
+def env_var_name(account: str) -> str:
+    """AGENTCONSOLE_SECRET_<ACCOUNT>, upper-cased, with anything but letters and digits as '_'."""
+    return "AGENTCONSOLE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", account).upper()
+
+
+def _how_to(account: str) -> str:
+    return (
+        f"set password_command for account '{account}' (e.g. agentconsole account add ... "
+        f"--password-command 'pass show shop/imap'), or export {env_var_name(account)}, "
+        "or run on a host with a Secret Service / OS keyring"
+    )
+
+
+def keyring_backend():
+    """The usable OS keyring backend, or None when there is only a fail/null/plaintext one."""
+    try:
+        import keyring
+        from keyring.backends import chainer
+    except ImportError:
+        return None
+    backend = keyring.get_keyring()
+    candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
+    for candidate in candidates:
+        name = f"{type(candidate).__module__}.{type(candidate).__name__}"
+        if getattr(candidate, "priority", 0) > 0 and not name.endswith(_PLAINTEXT_BACKENDS):
+            return backend
+    return None
+
+
+def store_secret(account: str, secret: str) -> str:
+    """Put *secret* in the OS keyring; returns a description of where it went."""
+    backend = keyring_backend()
+    if backend is None:
+        raise SecretUnavailable(f"no OS keyring is available on this host to store the secret: "
+                                f"{_how_to(account)}")
+    backend.set_password(SERVICE, account, secret)
+    return f"OS keyring ({type(backend).__name__})"
+
+
+def delete_secret(account: str) -> None:
+    backend = keyring_backend()
+    if backend is None:
+        return
+    try:
+        backend.delete_password(SERVICE, account)
+    except Exception:  # nothing stored there: nothing to delete
+        pass
+
+
+def load_secret(account: str, settings: Mapping[str, object] | None = None,
+                environ: Mapping[str, str] | None = None) -> str:
+    """The account's secret: its password_command, else its environment variable, else the keyring."""
+    settings = settings or {}
+    environ = os.environ if environ is None else environ
+    command = settings.get("password_command")
+    if command:
+        return _run_password_command(account, str(command))
+    value = environ.get(env_var_name(account))
+    if value:
+        return value
+    backend = keyring_backend()
+    if backend is not None:
+        secret = backend.get_password(SERVICE, account)
+        if secret:
+            return secret
+        raise SecretUnavailable(f"the OS keyring holds no secret for '{account}': {_how_to(account)}")
+    raise SecretUnavailable(f"no secret for '{account}': {_how_to(account)}")
+
+
+def _run_password_command(account: str, command: str) -> str:
+    try:
+        done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        raise SecretUnavailable(f"password_command for '{account}' could not run: {exc}") from exc
+    if done.returncode != 0:
+        raise SecretUnavailable(
+            f"password_command for '{account}' exited with {done.returncode}: {done.stderr.strip()[:200]}")
+    secret = done.stdout.split("\n", 1)[0]  # like pass(1): the first line is the secret
+    if not secret:
+        raise SecretUnavailable(f"password_command for '{account}' printed nothing")
+    return secret
