@@ -165,6 +165,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_conversation ON audit(conversation_id, at);
     """,
+    # Metrics: customer and agent messages by time (covering), first responses by when they were given.
+    """
+    CREATE INDEX messages_metrics ON messages(direction, sent_at, conversation_id, agent_id, source);
+    CREATE INDEX conv_first_response ON conversations(first_response_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
