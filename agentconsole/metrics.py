@@ -140,28 +140,27 @@ class HeaderFigures:
     conversations: int
 
 
-# The grouping of each row: one constant group for the total, the conversation's channel, or an agent.
-_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_conversation"
-                    " WHERE m.conversation_id = c.id AND m.sent_at = c.first_response_at"
-                    " AND m.direction = 'out' ORDER BY m.id LIMIT 1)")
-_GROUPS = {
-    "all": {"first": "''", "resolved": "''", "reply": "''", "conv": "''"},
-    "channel": {"first": "c.channel", "resolved": "c.channel", "reply": "c.channel", "conv": "c.channel"},
-    "agent": {"first": _FIRST_RESPONDER, "resolved": "e.agent_id", "reply": "m.agent_id", "conv": None},
-}
+_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_conv_dir"
+                    " WHERE m.conversation_id = c.id AND m.direction = 'out'"
+                    " AND m.sent_at = c.first_response_at LIMIT 1)")
 
 
 class _Query:
-    """The SQL of one report on one connection, with business hours available as open_seconds()."""
+    """The SQL of one report on one connection, with business hours available as open_seconds().
+
+    Each family of figures is one pass over a covering index that returns its rows already tagged
+    with channel and agent; the total, channel and agent breakdowns are cut from that one pass.
+    """
 
     def __init__(self, conn: sqlite3.Connection, per: Period, hours: HoursConfig | None,
-                 account_names: dict[int, str]) -> None:
+                 accounts: dict[int, tuple[str, str]]) -> None:
         self.conn = conn
         self.per = per
         self.params = {"start": per.start, "end": per.end}
+        self.channels = {i: channel for i, (_, channel) in accounts.items()}
         self.hours = hours if hours is not None and hours.any else None
         if self.hours is not None:
-            by_id = {i: self.hours.for_account(name) for i, name in account_names.items()}
+            by_id = {i: self.hours.for_account(name) for i, (name, _) in accounts.items()}
 
             def open_seconds(account_id: int, start: float, end: float) -> float:
                 h = by_id.get(account_id)
@@ -169,80 +168,76 @@ class _Query:
 
             conn.create_function("open_seconds", 3, open_seconds, deterministic=True)
 
+    def _rows(self, sql: str) -> list[tuple]:
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: these passes return thousands of rows
+        return cur.execute(sql, self.params).fetchall()
+
     def _open(self, start: str, end: str) -> str:
         return f"open_seconds(c.account_id, {start}, {end})" if self.hours else f"({end} - {start})"
 
-    def _distribution(self, source: str) -> dict:
-        """{group: (n, median, p90, median_open, p90_open)} of (grp, v, vo) rows; median averages the
-        two middle values of an even count, p90 is the nearest rank."""
-        sql = f"""
-        WITH src AS ({source}),
-        r AS (SELECT grp, v, vo, count(*) OVER w AS n,
-                     row_number() OVER (PARTITION BY grp ORDER BY v) AS rn,
-                     row_number() OVER (PARTITION BY grp ORDER BY vo) AS rno
-              FROM src WINDOW w AS (PARTITION BY grp))
-        SELECT grp, n,
-               avg(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN v END),
-               max(CASE WHEN rn = (9 * n + 9) / 10 THEN v END),
-               avg(CASE WHEN rno IN ((n + 1) / 2, (n + 2) / 2) THEN vo END),
-               max(CASE WHEN rno = (9 * n + 9) / 10 THEN vo END)
-        FROM r GROUP BY grp"""
-        return {row[0]: tuple(row[1:]) for row in self.conn.execute(sql, self.params)}
-
-    def first_responses(self, grp: str) -> dict:
-        return self._distribution(
-            f"SELECT {grp} AS grp, c.first_response_at - c.first_customer_at AS v,"
-            f" {self._open('c.first_customer_at', 'c.first_response_at')} AS vo"
+    def first_responses(self, with_agent: bool) -> list[tuple]:
+        """(channel, agent, wall, open) of each first reply given in the period: our first reply − the
+        customer's first message."""
+        return self._rows(
+            f"SELECT c.channel, {_FIRST_RESPONDER if with_agent else 'NULL'},"
+            " c.first_response_at - c.first_customer_at,"
+            f" {self._open('c.first_customer_at', 'c.first_response_at')}"
             " FROM conversations c INDEXED BY conv_first_response"
             " WHERE c.first_response_at >= :start AND c.first_response_at < :end"
             " AND c.first_customer_at IS NOT NULL")
 
-    def resolutions(self, grp: str) -> dict:
-        # A reopen starts a new cycle: its resolution counts from the reopening, not from the first message.
+    def resolutions(self) -> list[tuple]:
+        """(channel, agent, wall, open) of each time marked done in the period, counted from the first
+        customer message of that cycle: a reopen starts a new cycle, so it counts from the reopening."""
         cycle = ("max(c.first_customer_at, coalesce((SELECT max(r.at) FROM conversation_events r"
-                 " INDEXED BY events_conversation WHERE r.conversation_id = e.conversation_id"
+                 " INDEXED BY events_reopened WHERE r.conversation_id = e.conversation_id"
                  " AND r.event = 'reopened' AND r.at <= e.at), 0))")
-        return self._distribution(
-            f"SELECT grp, e_at - cycle AS v, {self._open('cycle', 'e_at')} AS vo FROM ("
-            f" SELECT {grp} AS grp, e.at AS e_at, {cycle} AS cycle, c.account_id"
-            " FROM conversation_events e INDEXED BY events_at JOIN conversations c ON c.id = e.conversation_id"
-            " WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
-            " AND c.first_customer_at IS NOT NULL AND c.first_customer_at <= e.at) AS c")
+        return self._rows(
+            f"SELECT channel, agent_id, e_at - cycle, {self._open('cycle', 'e_at')} FROM ("
+            f" SELECT c.channel, e.agent_id, e.at AS e_at, {cycle} AS cycle, c.account_id"
+            " FROM conversation_events e INDEXED BY events_metrics JOIN conversations c"
+            " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
+            " AND c.first_customer_at <= e.at) AS c")
 
-    def contacts(self, grp: str) -> dict:
-        """{group: (conversations, answered, repeat contacts)} over customer messages in the period."""
-        sql = f"""
-        WITH ins AS (
-            SELECT m.conversation_id AS cid, min(m.sent_at) AS first_in,
-                   sum(m.sent_at > c.first_customer_at AND (c.first_response_at IS NULL
-                       OR m.sent_at < c.first_response_at)) AS repeats
-            FROM messages m INDEXED BY messages_metrics JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.direction = 'in' AND m.sent_at >= :start AND m.sent_at < :end
-            GROUP BY m.conversation_id)
-        SELECT {grp} AS grp, count(*),
-               sum(c.last_out_at >= ins.first_in AND EXISTS (
-                   SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = ins.cid
-                   AND o.sent_at >= ins.first_in AND o.sent_at < :end AND o.direction = 'out')),
-               sum(ins.repeats)
-        FROM ins JOIN conversations c ON c.id = ins.cid GROUP BY grp"""
-        return {row[0]: (row[1], row[2] or 0, row[3] or 0) for row in self.conn.execute(sql, self.params)}
+    def contacts(self) -> dict[str, tuple[int, int, int]]:
+        """{channel: (conversations, answered, repeat contacts)} of conversations with a customer message
+        in the period; answered means a reply at or after the first of those, before the period ends."""
+        sql = """
+        WITH cand AS (
+            SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
+                   CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
+                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conv_dir
+                              WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.sent_at >= :start)
+                   END AS first_in
+            FROM conversations c INDEXED BY conv_last_in
+            WHERE c.last_in_at >= :start AND c.first_customer_at < :end)
+        SELECT c.channel, count(*),
+               sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
+                   SELECT 1 FROM messages o INDEXED BY messages_conv_dir WHERE o.conversation_id = c.id
+                   AND o.direction = 'out' AND o.sent_at >= c.first_in AND o.sent_at < :end))),
+               sum(CASE WHEN c.fr <= :start THEN 0 ELSE (
+                   SELECT count(*) FROM messages r INDEXED BY messages_conv_dir WHERE r.conversation_id = c.id
+                   AND r.direction = 'in' AND r.sent_at > c.fc AND r.sent_at >= :start
+                   AND r.sent_at < min(coalesce(c.fr, :end), :end)) END)
+        FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
+        return {row[0]: (row[1], row[2] or 0, row[3] or 0) for row in self._rows(sql)}
 
-    def opened(self, grp: str) -> dict:
-        return dict(self.conn.execute(
-            f"SELECT {grp} AS grp, count(*) FROM conversation_events e INDEXED BY events_at"
+    def opened(self, by_channel: bool) -> dict[str, int]:
+        if not by_channel:  # the total needs no conversation rows at all
+            return {"": self._rows("SELECT count(*) FROM conversation_events e INDEXED BY events_metrics"
+                                   " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end")[0][0]}
+        return dict(self._rows(
+            "SELECT c.channel, count(*) FROM conversation_events e INDEXED BY events_metrics"
             " JOIN conversations c ON c.id = e.conversation_id"
-            " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end GROUP BY grp", self.params))
+            " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end GROUP BY c.channel"))
 
-    def replies(self, grp: str) -> dict:
-        """{group: {source: count}} of our replies in the period."""
-        out: dict = {}
-        for g, source, n in self.conn.execute(
-                f"SELECT {grp} AS grp, m.source, count(*) FROM messages m INDEXED BY messages_metrics"
-                " JOIN conversations c ON c.id = m.conversation_id"
-                " WHERE m.direction = 'out' AND m.sent_at >= :start AND m.sent_at < :end"
-                " AND m.source IN ('canned', 'edited', 'personal') GROUP BY grp, m.source", self.params):
-            out.setdefault(g, {})[source] = n
-        return out
+    def replies(self) -> list[tuple]:
+        """(channel, agent, source, count) of our replies in the period."""
+        return [(self.channels.get(account, ""), agent, source, n) for account, agent, source, n in self._rows(
+            "SELECT m.account_id, m.agent_id, m.source, count(*) FROM messages m INDEXED BY messages_metrics"
+            " WHERE m.direction = 'out' AND m.sent_at >= :start AND m.sent_at < :end"
+            " AND m.source IN ('canned', 'edited', 'personal') GROUP BY m.account_id, m.agent_id, m.source")]
 
     def per_day(self, event: str) -> tuple[int, ...]:
         days = self.per.days
@@ -250,7 +245,7 @@ class _Query:
         params = [x for d in days for x in (d.start, d.end)]
         rows = dict(self.conn.execute(
             f"WITH days(i, lo, hi) AS (VALUES {values}) SELECT days.i, (SELECT count(*)"
-            " FROM conversation_events e INDEXED BY events_at WHERE e.event = ? AND e.at >= days.lo"
+            " FROM conversation_events e INDEXED BY events_metrics WHERE e.event = ? AND e.at >= days.lo"
             " AND e.at < days.hi) FROM days", [*params, event]))
         return tuple(rows.get(i, 0) for i in range(len(days)))
 
@@ -298,62 +293,85 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
            groups: tuple[str, ...] = ("channel", "agent")) -> Report:
     """Every figure of the metrics screen and the CLI for *per*; *groups* picks the breakdowns."""
     conn = store.conn
-    q = _Query(conn, per, hours, {a.id: a.name for a in store.accounts()})
-    agents = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM agents")}
+    q = _Query(conn, per, hours, {a.id: (a.name, a.channel) for a in store.accounts()})
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")  # one read snapshot, so the figures agree with each other
     try:
-        total = _figures(q, "all", agents).get("", Figures("", "All"))
-        by_channel = tuple(_figures(q, "channel", agents).values()) if "channel" in groups else ()
-        by_agent = tuple(_figures(q, "agent", agents).values()) if "agent" in groups else ()
-        return Report(per, total, by_channel, by_agent, q.per_day("opened"), q.per_day("resolved"),
-                      q.busiest())
+        agents = dict(q._rows("SELECT id, name FROM agents"))
+        first = q.first_responses("agent" in groups)
+        resolved = q.resolutions()
+        contacts = q.contacts()
+        opened = q.opened("channel" in groups)
+        replies = q.replies()
+        per_day = q.per_day("opened"), q.per_day("resolved")
+        busiest = q.busiest()
     finally:
         if own:
             conn.execute("COMMIT")
+    conv_total = tuple(sum(c[i] for c in contacts.values()) for i in range(3))
+    total = _row("", "All", first, resolved, replies, conv_total, sum(opened.values()))
+    by_channel: list[Figures] = []
+    if "channel" in groups:
+        for ch in sorted({r[0] for r in first} | {r[0] for r in resolved} | {r[0] for r in replies}
+                         | set(contacts) | set(opened)):
+            by_channel.append(_row(ch, _channel_label(ch), [r for r in first if r[0] == ch],
+                                   [r for r in resolved if r[0] == ch], [r for r in replies if r[0] == ch],
+                                   contacts.get(ch, (0, 0, 0)), opened.get(ch, 0)))
+        by_channel.sort(key=lambda f: f.label.lower())
+    by_agent: list[Figures] = []
+    if "agent" in groups:
+        for agent in {r[1] for r in first} | {r[1] for r in resolved} | {r[1] for r in replies}:
+            by_agent.append(_row("" if agent is None else str(agent), agents.get(agent, NO_AGENT),
+                                 [r for r in first if r[1] == agent], [r for r in resolved if r[1] == agent],
+                                 [r for r in replies if r[1] == agent], None, None))
+        by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
+    return Report(per, total, tuple(by_channel), tuple(by_agent), *per_day, busiest)
 
 
-def _figures(q: _Query, grouping: str, agents: dict[int, str]) -> dict:
-    g = _GROUPS[grouping]
-    first = q.first_responses(g["first"])
-    resolved = q.resolutions(g["resolved"])
-    replies = q.replies(g["reply"])
-    contacts = q.contacts(g["conv"]) if g["conv"] else None
-    opened = q.opened(g["conv"]) if g["conv"] else None
-    rows = {}
-    for key in set(first) | set(resolved) | set(replies) | set(contacts or ()) | set(opened or ()):
-        fr = first.get(key, (0, None, None, None, None))
-        rs = resolved.get(key, (0, None, None, None, None))
-        ct = contacts.get(key, (0, 0, 0)) if contacts is not None else (None, None, None)
-        rp = replies.get(key, {})
-        rows[key] = Figures(
-            key="" if key is None else str(key), label=_label(grouping, key, agents),
-            conversations=ct[0], answered=ct[1], repeat_contacts=ct[2],
-            first_responses=fr[0], first_response_median=fr[1], first_response_p90=fr[2],
-            first_response_median_open=fr[3], first_response_p90_open=fr[4],
-            resolved=rs[0], resolution_median=rs[1], resolution_median_open=rs[3],
-            opened=(opened.get(key, 0) if opened is not None else None),
-            canned=rp.get("canned", 0), edited=rp.get("edited", 0), personal=rp.get("personal", 0))
-    return dict(sorted(rows.items(), key=lambda kv: (kv[0] is None, kv[1].label.lower())))
+def _stats(values: list[float]) -> tuple[float | None, float | None]:
+    """(median, p90): the median averages the two middle values of an even count; p90 is the nearest
+    rank, the smallest value at or above 90% of them."""
+    if not values:
+        return None, None
+    s = sorted(values)
+    n = len(s)
+    return (s[(n + 1) // 2 - 1] + s[(n + 2) // 2 - 1]) / 2, s[(9 * n + 9) // 10 - 1]
 
 
-def _label(grouping: str, key: object, agents: dict[int, str]) -> str:
-    if grouping == "all":
-        return "All"
-    if grouping == "channel":
-        try:
-            return Channel(key).label
-        except ValueError:
-            return str(key)
-    return agents.get(key, NO_AGENT) if key is not None else NO_AGENT  # type: ignore[arg-type]
+def _row(key: str, label: str, first: list[tuple], resolved: list[tuple], replies: list[tuple],
+         contacts: tuple[int, int, int] | None, opened: int | None) -> Figures:
+    fr_med, fr_p90 = _stats([r[2] for r in first])
+    fr_med_open, fr_p90_open = _stats([r[3] for r in first])
+    sources = {"canned": 0, "edited": 0, "personal": 0}
+    for r in replies:
+        sources[r[2]] += r[3]
+    return Figures(
+        key=key, label=label,
+        conversations=contacts[0] if contacts else (0 if contacts is not None else None),
+        answered=contacts[1] if contacts is not None else None,
+        repeat_contacts=contacts[2] if contacts is not None else None,
+        first_responses=len(first), first_response_median=fr_med, first_response_p90=fr_p90,
+        first_response_median_open=fr_med_open, first_response_p90_open=fr_p90_open,
+        resolved=len(resolved), resolution_median=_stats([r[2] for r in resolved])[0],
+        resolution_median_open=_stats([r[3] for r in resolved])[0], opened=opened, **sources)
+
+
+def _channel_label(channel: str) -> str:
+    try:
+        return Channel(channel).label
+    except ValueError:
+        return channel
 
 
 def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig | None = None
                  ) -> HeaderFigures:
     """Today's median and p90 first response and response rate, for the inbox's header line."""
     per = period("today", clock.now(), tz)
-    q = _Query(store.conn, per, hours, {a.id: a.name for a in store.accounts()} if hours else {})
-    fr = q.first_responses("''").get("", (0, None, None, None, None))
-    ct = q.contacts("''").get("", (0, 0, 0))
-    return HeaderFigures(fr[1], fr[2], fr[0], ct[1] / ct[0] if ct[0] else None, ct[0])
+    q = _Query(store.conn, per, hours, {a.id: (a.name, a.channel) for a in store.accounts()})
+    first = q.first_responses(False)
+    median, p90 = _stats([r[2] for r in first])
+    contacts = q.contacts().values()
+    conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
+    return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
+                         conversations)
