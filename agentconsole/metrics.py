@@ -140,7 +140,7 @@ class HeaderFigures:
     conversations: int
 
 
-_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_conv_dir"
+_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_conversation"
                     " WHERE m.conversation_id = c.id AND m.direction = 'out'"
                     " AND m.sent_at = c.first_response_at LIMIT 1)")
 
@@ -203,23 +203,24 @@ class _Query:
     def contacts(self) -> dict[str, tuple[int, int, int]]:
         """{channel: (conversations, answered, repeat contacts)} of conversations with a customer message
         in the period; answered means a reply at or after the first of those, before the period ends."""
+        # Every such conversation has last_message_at >= start, so the recent-activity index bounds them.
         sql = """
         WITH cand AS (
             SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
                    CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
-                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conv_dir
-                              WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.sent_at >= :start)
+                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
+                              WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
                    END AS first_in
-            FROM conversations c INDEXED BY conv_last_in
-            WHERE c.last_in_at >= :start AND c.first_customer_at < :end)
+            FROM conversations c INDEXED BY conv_recent
+            WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
         SELECT c.channel, count(*),
                sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
-                   SELECT 1 FROM messages o INDEXED BY messages_conv_dir WHERE o.conversation_id = c.id
-                   AND o.direction = 'out' AND o.sent_at >= c.first_in AND o.sent_at < :end))),
+                   SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
+                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'))),
                sum(CASE WHEN c.fr <= :start THEN 0 ELSE (
-                   SELECT count(*) FROM messages r INDEXED BY messages_conv_dir WHERE r.conversation_id = c.id
-                   AND r.direction = 'in' AND r.sent_at > c.fc AND r.sent_at >= :start
-                   AND r.sent_at < min(coalesce(c.fr, :end), :end)) END)
+                   SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
+                   AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
+                   AND r.direction = 'in') END)
         FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
         return {row[0]: (row[1], row[2] or 0, row[3] or 0) for row in self._rows(sql)}
 
