@@ -330,6 +330,12 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
     return Report(per, total, tuple(by_channel), tuple(by_agent), *per_day, busiest)
 
 
+def compute(store: Store, spec: str, now: float, timezone: str = "UTC", hours: HoursConfig | None = None,
+            groups: tuple[str, ...] = ("channel", "agent")) -> Report:
+    """The report the metrics screen shows for *spec* ("today" when it opens): what its budget times."""
+    return report(store, period(spec, now, timezone), hours, groups)
+
+
 def _stats(values: list[float]) -> tuple[float | None, float | None]:
     """(median, p90): the median averages the two middle values of an even count; p90 is the nearest
     rank, the smallest value at or above 90% of them."""
@@ -349,7 +355,7 @@ def _row(key: str, label: str, first: list[tuple], resolved: list[tuple], replie
         sources[r[2]] += r[3]
     return Figures(
         key=key, label=label,
-        conversations=contacts[0] if contacts else (0 if contacts is not None else None),
+        conversations=contacts[0] if contacts is not None else None,
         answered=contacts[1] if contacts is not None else None,
         repeat_contacts=contacts[2] if contacts is not None else None,
         first_responses=len(first), first_response_median=fr_med, first_response_p90=fr_p90,

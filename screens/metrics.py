@@ -126,8 +126,7 @@ class MetricsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
     def compute(self, spec: str) -> None:
         try:
-            per = metrics.period(spec, self.clock.now(), self.timezone)
-            report = metrics.report(self.store, per, self.hours)
+            report = metrics.compute(self.store, spec, self.clock.now(), self.timezone, self.hours)
         except metrics.PeriodError as exc:
             self.post_message(self.Failed(spec, str(exc)))
             return
@@ -141,8 +140,7 @@ class MetricsScreen(Screen):
         first, last = per.days[0].day, per.days[-1].day
         span = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
         self.query_one("#metrics-title", Static).update(Text(
-            f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})"
-            "   1 today · 2 7 days · 3 30 days · c custom"))
+            f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})"))
         show_open = self.hours is not None and self.hours.any
         self.query_one("#metrics-summary", Static).update(summary_text(report.total, show_open))
         self._chart("opened", report.opened_per_day)
