@@ -127,7 +127,7 @@ class EmailConnector:
         batch = max(1, self.settings.batch_size)
         fetched, more = await self._imap("sync", lambda s: self._sync(s, state, batch))
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
-        messages = [self._message(folder, item.raw, item.internal_date, threads)
+        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads)
                     for folder, item in fetched]
         state.update(threads.dump())
         return FetchResult(messages, json.dumps(state, separators=(",", ":")), more=more)
@@ -159,7 +159,7 @@ class EmailConnector:
                 return out, True
         return out, False
 
-    def _message(self, folder: str, raw: bytes, internal_date: float | None,
+    def message_from_raw(self, folder: str, raw: bytes, internal_date: float | None,
                  threads: ThreadIndex) -> InboundMessage:
         mail = parse(raw)
         ours = bool(mail.from_addr) and mail.from_addr == self.settings.address

@@ -10,6 +10,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from itertools import islice
 
 import html2text
 
@@ -18,6 +19,8 @@ from agentconsole.sanitize import clean, one_line
 MAX_DEPTH = 20  # deeper multiparts are listed as unreadable rather than walked
 MAX_TEXT = 200_000  # characters of body text kept; the raw bytes keep the rest
 MAX_HTML = 1_000_000  # bytes of HTML handed to the converter
+MAX_BOUNDARIES = 100  # multipart boundary declarations parsed; real mail has a handful
+_BOUNDARY = re.compile(rb"(?i)boundary\s*=")
 MAX_HEADER = 8_000  # characters of one header handed to the structured parser
 # A Message-ID as it may go back out in a header: printable ASCII only, so never CR or LF (CVE-2024-6923).
 _MSGID = re.compile(r"<([\x21-\x3b\x3d\x3f-\x7e]{1,900})>")
@@ -82,6 +85,11 @@ def normalise_subject(subject: str) -> str:
 def parse(raw: bytes) -> ParsedMail:
     """Parse *raw* into a ParsedMail; never raises: what fails is described in ``problems``."""
     mail = ParsedMail()
+    boundaries = [m.start() for m in islice(_BOUNDARY.finditer(raw), MAX_BOUNDARIES + 1)]
+    if len(boundaries) > MAX_BOUNDARIES:
+        # The stdlib parser needs seconds to fail on thousands of nested multiparts: stop it early.
+        mail.problems.append(f"more than {MAX_BOUNDARIES} multipart boundaries; the rest was not read")
+        raw = raw[:boundaries[-1]]
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as exc:  # the parser is lenient, but a crash must still leave a stored message
