@@ -67,6 +67,8 @@ ssl_key = <$ROOT/tls/key.pem
 $dh
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Test servers: failed logins answer at once (wrong-password tests would otherwise take 20 s).
+auth_failure_delay = 0
 first_valid_uid = 5000
 mail_location = maildir:$ROOT/mail/%d/%n/Maildir
 mail_plugins =
@@ -99,6 +101,11 @@ service imap-login {
 service lmtp {
   inet_listener lmtp {
     port = 2424
+  }
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service auth {
