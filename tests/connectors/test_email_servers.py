@@ -18,7 +18,7 @@ from agentconsole.store import Store
 from connectors.email.connector import EmailConnector
 from connectors.email.settings import EmailSettings
 
-from mailservers import (CA_FILE, CUSTOMER, HOST, IMAPS_PORT, SUBMISSION_PORT, SUPPORT, Folder, admin,
+from .mailservers import (CA_FILE, CUSTOMER, HOST, IMAPS_PORT, SUBMISSION_PORT, SUPPORT, Folder, admin,
                        customer_mail, mail_settings)
 
 pytestmark = pytest.mark.servers
