@@ -99,7 +99,8 @@ class EmailConnector:
         """Run *call* on the (re)connected session in a worker thread; a broken session is dropped
         so that the next call reconnects."""
         async with self._lock:
-            password = self.password() if self._session is None else ""
+            # A password_command may take a moment: it runs off the event loop too.
+            password = await asyncio.to_thread(self.password) if self._session is None else ""
             try:
                 return await asyncio.to_thread(self._run_blocking, step, call, password)
             except TemporaryError:
@@ -127,7 +128,7 @@ class EmailConnector:
         batch = max(1, self.settings.batch_size)
         fetched, more = await self._imap("sync", lambda s: self._sync(s, state, batch))
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
-        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads)
+        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note)
                     for folder, item in fetched]
         state.update(threads.dump())
         return FetchResult(messages, json.dumps(state, separators=(",", ":")), more=more)
@@ -151,7 +152,7 @@ class EmailConnector:
             uids = session.uids_from(int(seen.get("next_uid", 1)))
             room = batch - len(out)
             take = uids[:room]
-            out.extend((folder, item) for item in session.fetch(take))
+            out.extend((folder, item) for item in session.fetch(take, self.settings.max_message_bytes))
             if take:
                 seen["next_uid"] = take[-1] + 1
             folders[folder] = seen
@@ -160,12 +161,15 @@ class EmailConnector:
         return out, False
 
     def message_from_raw(self, folder: str, raw: bytes, internal_date: float | None,
-                 threads: ThreadIndex) -> InboundMessage:
+                         threads: ThreadIndex, note: str = "") -> InboundMessage:
+        """One fetched message as an InboundMessage; never raises, whatever the bytes are."""
         mail = parse(raw)
-        ours = bool(mail.from_addr) and mail.from_addr == self.settings.address
+        if note:
+            mail.problems.insert(0, note)
+        ours = bool(mail.from_addr) and mail.from_addr in self.settings.own_addresses
         message_id = mail.message_id or raw_id(raw)
         if ours:
-            others = [a for a in mail.to_addrs if a != self.settings.address]
+            others = [a for a in mail.to_addrs if a not in self.settings.own_addresses]
             correspondent = others[0] if others else ""
         else:
             correspondent = mail.from_addr

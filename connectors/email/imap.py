@@ -27,6 +27,7 @@ class Fetched:
     uid: int
     raw: bytes
     internal_date: float | None
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class FolderState:
     exists: int
 
 
-class FolderMissing(ConnectorError):
+class FolderMissing(PermanentError):
     """The folder does not exist on the server (e.g. no Sent folder)."""
 
 
@@ -114,7 +115,8 @@ class ImapSession:
         except IMAPClientAbortError:
             raise
         except IMAPClientError as exc:
-            raise FolderMissing(f"cannot open folder {folder!r}: {_said(exc)}") from exc
+            raise FolderMissing(f"{self.settings.describe('IMAP')}: cannot open folder {folder!r}: "
+                                f"{_said(exc)}") from exc
         return FolderState(int(info.get(b"UIDVALIDITY", 0)), int(info.get(b"UIDNEXT", 0)),
                            int(info.get(b"EXISTS", 0)))
 
@@ -124,18 +126,32 @@ class ImapSession:
         found = self.client.search(["UID", f"{max(first_uid, 1)}:*"])
         return sorted(uid for uid in found if uid >= first_uid)
 
-    def fetch(self, uids: list[int]) -> list[Fetched]:
+    def fetch(self, uids: list[int], limit: int) -> list[Fetched]:
+        """The messages *uids*, whole; one larger than *limit* only by its headers (and says so)."""
         if not uids:
             return []
-        answer = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        sizes = self.client.fetch(uids, ["RFC822.SIZE"])
+        big = {uid for uid, data in sizes.items() if int(data.get(b"RFC822.SIZE", 0)) > limit}
+        answer = {}
+        small = [uid for uid in uids if uid in sizes and uid not in big]
+        if small:
+            answer.update(self.client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]))
+        if big:
+            answer.update(self.client.fetch(sorted(big), ["BODY.PEEK[HEADER]", "INTERNALDATE", "RFC822.SIZE"]))
         fetched = []
         for uid in uids:
             data = answer.get(uid)
             if data is None:  # expunged between SEARCH and FETCH
                 continue
-            raw = data.get(b"BODY[]") or b""
+            note = ""
+            raw = data.get(b"BODY[]")
+            if raw is None:
+                raw = data.get(b"BODY[HEADER]") or b""
+                size = int(data.get(b"RFC822.SIZE", 0))
+                note = f"too large to fetch ({size / 1048576:.0f} MB): only its headers were read"
             when = data.get(b"INTERNALDATE")
-            fetched.append(Fetched(uid, bytes(raw), when.timestamp() if isinstance(when, datetime) else None))
+            fetched.append(Fetched(uid, bytes(raw), when.timestamp() if isinstance(when, datetime) else None,
+                                   note))
         return fetched
 
     def find_header(self, folder: str, header: str, value: str) -> list[int]:

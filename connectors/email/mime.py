@@ -16,6 +16,7 @@ import html2text
 
 from agentconsole.sanitize import clean, one_line
 
+STAND_IN_DOMAIN = "@agentconsole.invalid>"  # ends every Message-ID we made up for a message without one
 MAX_DEPTH = 20  # deeper multiparts are listed as unreadable rather than walked
 MAX_TEXT = 200_000  # characters of body text kept; the raw bytes keep the rest
 MAX_HTML = 1_000_000  # bytes of HTML handed to the converter
@@ -62,7 +63,7 @@ class ParsedMail:
 
 def raw_id(raw: bytes) -> str:
     """A stable stand-in Message-ID for a message without one: a hash of its bytes."""
-    return f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@agentconsole.invalid>"
+    return f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}{STAND_IN_DOMAIN}"
 
 
 def message_ids(value: str | None) -> list[str]:

@@ -31,6 +31,8 @@ class EmailSettings:
     tls_ca_file: str = ""
     timeout: float = 30.0
     batch_size: int = 200
+    max_message_bytes: int = 25 * 1024 * 1024  # larger messages are fetched as headers only
+    aliases: tuple[str, ...] = ()  # other From addresses that are ours (e.g. a shared sales@)
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, object], address: str = "") -> EmailSettings:
@@ -62,6 +64,8 @@ class EmailSettings:
             allow_plain=bool(settings.get("allow_plain", False)),
             tls_ca_file=text("tls_ca_file"),
             timeout=float(settings.get("timeout") or 30.0),
+            max_message_bytes=int(settings.get("max_message_bytes") or 25 * 1024 * 1024),
+            aliases=tuple(str(a).strip().lower() for a in settings.get("aliases") or () if str(a).strip()),
         )
         made.validate()
         return made
@@ -78,6 +82,10 @@ class EmailSettings:
                     f"{what} without TLS is only allowed for localhost with allow_plain = true")
         if "@" not in self.address:
             raise PermanentError(f"the account address {self.address!r} is not an email address")
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset((self.address, *self.aliases))
 
     @property
     def domain(self) -> str:

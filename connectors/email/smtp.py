@@ -18,7 +18,7 @@ from agentconsole.errors import AuthError, ConnectorError, PermanentError, Tempo
 from agentconsole.models import OutboundRequest
 from agentconsole.sanitize import one_line
 
-from .mime import message_ids
+from .mime import STAND_IN_DOMAIN, message_ids
 from .settings import EmailSettings
 
 # Deliberately narrow: an address we put in a header must be plain printable ASCII with one "@".
@@ -68,7 +68,10 @@ def compose(settings: EmailSettings, request: OutboundRequest, now: float) -> tu
     for value in (request.extra.get("references") or ()), (request.thread_key,), parents:
         for item in value:
             references.extend(message_ids(str(item)) if item else [])
-    references = list(dict.fromkeys(r for r in references if r != message_id))
+    # Stand-in ids of messages that had no Message-ID mean nothing to anyone else: leave them out.
+    parents = [p for p in parents if not p.endswith(STAND_IN_DOMAIN)]
+    references = list(dict.fromkeys(r for r in references
+                                    if r != message_id and not r.endswith(STAND_IN_DOMAIN)))
     if parents:
         msg["In-Reply-To"] = parents[-1]
         # The parent goes last, as RFC 5322 §3.6.4 asks; its own ancestors (root first) before it.

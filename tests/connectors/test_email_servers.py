@@ -281,3 +281,29 @@ def test_plain_text_is_refused_unless_allowed_for_localhost() -> None:
     with pytest.raises(PermanentError, match="only allowed for localhost"):
         EmailSettings(imap_host="imap.shop.example", allow_plain=True, **base).validate()
     EmailSettings(imap_host="127.0.0.1", allow_plain=True, **base).validate()
+
+
+async def test_oversized_messages_are_kept_by_their_headers(folder: Folder, tmp_path: Path) -> None:
+    big = folder.add("Huge attachment", "y" * 50_000)
+    small = folder.add("Small")
+    mail = connector(folder.name, max_message_bytes=20_000)
+    store, account = store_for(tmp_path)
+    try:
+        batch = await mail.fetch(None)
+        by_id = {m.external_id: m for m in batch.messages}
+        assert set(by_id) == {big, small}
+        assert by_id[big].parse_note.startswith("could not be fully read: too large to fetch")
+        assert b"Subject: Huge attachment" in by_id[big].raw and len(by_id[big].raw) < 2_000
+        assert by_id[small].parse_note == ""
+        assert store.ingest(account, batch.messages, batch.cursor).new_messages == 2
+    finally:
+        await mail.close()
+
+
+async def test_a_missing_folder_is_a_clear_permanent_error(mail_servers: None) -> None:
+    mail = connector("No-Such-Folder")
+    try:
+        with pytest.raises(PermanentError, match="cannot open folder 'No-Such-Folder'"):
+            await mail.fetch(None)
+    finally:
+        await mail.close()
