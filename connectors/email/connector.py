@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from agentconsole.clock import Clock, to_datetime
-from agentconsole.errors import AuthError, TemporaryError
+from agentconsole.errors import AuthError, ConnectorError, TemporaryError
 from agentconsole.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.rows import AccountRow
@@ -103,11 +103,22 @@ class EmailConnector:
             password = await asyncio.to_thread(self.password) if self._session is None else ""
             try:
                 return await asyncio.to_thread(self._run_blocking, step, call, password)
-            except TemporaryError:
-                session, self._session = self._session, None
-                if session is not None:
-                    await asyncio.to_thread(session.abandon)
+            except (TemporaryError, AuthError):
+                await self._drop_session()
                 raise
+            except ConnectorError:
+                raise
+            except Exception as exc:
+                # Something the session did not expect (a malformed server response): start afresh.
+                log.exception("IMAP %s failed unexpectedly", step)
+                await self._drop_session()
+                raise TemporaryError(f"{self.settings.describe('IMAP')}: {step} failed: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+
+    async def _drop_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await asyncio.to_thread(session.abandon)
 
     def _run_blocking(self, step: str, call: Callable[[ImapSession], T], password: str) -> T:
         if self._session is None:
@@ -127,11 +138,16 @@ class EmailConnector:
         state = _load_cursor(cursor)
         batch = max(1, self.settings.batch_size)
         fetched, more = await self._imap("sync", lambda s: self._sync(s, state, batch))
+        # Parsing a batch can take a while (MIME, HTML): keep it off the event loop.
+        messages = await asyncio.to_thread(self._messages, fetched, state)
+        return FetchResult(messages, json.dumps(state, separators=(",", ":")), more=more)
+
+    def _messages(self, fetched: list, state: dict) -> list[InboundMessage]:
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
         messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note)
                     for folder, item in fetched]
         state.update(threads.dump())
-        return FetchResult(messages, json.dumps(state, separators=(",", ":")), more=more)
+        return messages
 
     def _sync(self, session: ImapSession, state: dict, batch: int) -> tuple[list, bool]:
         """New messages of every folder since the cursor; the cursor in *state* moves past them."""
@@ -149,6 +165,9 @@ class EmailConnector:
                 # A new UIDVALIDITY invalidates every UID we knew: read the folder again from the
                 # start; Message-IDs as external ids make the store skip what it already has.
                 seen = {"uidvalidity": info.uidvalidity, "next_uid": 1}
+            if info.uidnext and info.uidnext <= int(seen.get("next_uid", 1)):
+                folders[folder] = seen
+                continue  # UIDNEXT has not moved: nothing new, no SEARCH needed
             uids = session.uids_from(int(seen.get("next_uid", 1)))
             room = batch - len(out)
             take = uids[:room]
