@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default: implicit on 465, else starttls")
     parser.add_argument("--username", help="login name (default: the address)")
     parser.add_argument("--folders", default="INBOX", help="comma-separated folders to read (default INBOX)")
-    parser.add_argument("--sent-folder", default="Sent", help="where sent replies are filed (default Sent)")
+    parser.add_argument("--sent-folder", default="",
+                        help="where sent replies are filed (default: the server's Sent folder)")
     parser.add_argument("--no-append-sent", action="store_true",
                         help="do not file a copy of each reply in the sent folder (the server does it)")
     parser.add_argument("--tls-ca-file", default="", help="trust this CA certificate (private servers)")
@@ -51,8 +52,10 @@ def add(args: argparse.Namespace, ctx) -> int:
         "smtp_host": args.smtp_host, "smtp_port": args.smtp_port,
         "username": args.username or args.address.strip(),
         "folders": [f.strip() for f in args.folders.split(",") if f.strip()] or ["INBOX"],
-        "sent_folder": args.sent_folder, "append_sent": not args.no_append_sent,
+        "append_sent": not args.no_append_sent,
     }
+    if args.sent_folder:
+        settings["sent_folder"] = args.sent_folder
     for key in ("imap_tls", "smtp_tls"):
         if getattr(args, key):
             settings[key] = getattr(args, key)

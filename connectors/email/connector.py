@@ -85,6 +85,7 @@ class EmailConnector:
         self._password = password
         self.account_name = account_name
         self._session: ImapSession | None = None
+        self._sent: str | None = None  # the Sent folder's name, once found
         self._lock = asyncio.Lock()
 
     # ---------------------------------------------------------------- plumbing
@@ -120,6 +121,13 @@ class EmailConnector:
         if session is not None:
             await asyncio.to_thread(session.abandon)
 
+    def _sent_folder(self, session: ImapSession) -> str:
+        if self.settings.sent_folder:
+            return self.settings.sent_folder
+        if self._sent is None:
+            self._sent = session.find_sent_folder()
+        return self._sent
+
     def _run_blocking(self, step: str, call: Callable[[ImapSession], T], password: str) -> T:
         if self._session is None:
             self._session = ImapSession(self.settings, password)
@@ -153,11 +161,15 @@ class EmailConnector:
         """New messages of every folder since the cursor; the cursor in *state* moves past them."""
         folders = state.setdefault("folders", {})
         out: list = []
-        for folder in self.settings.sync_folders:
+        sent = self._sent_folder(session) if self.settings.sync_sent else ""
+        # Sent is read too, so replies sent from another mail client show up as ours.
+        for folder in (*self.settings.folders, *([sent] if sent not in self.settings.folders else [])):
+            if not folder:
+                continue
             try:
                 info = session.select(folder)
             except FolderMissing:
-                if folder == self.settings.sent_folder and folder not in self.settings.folders:
+                if folder == sent and folder not in self.settings.folders:
                     continue  # no Sent folder on this server: nothing of ours to see
                 raise
             seen = folders.get(folder) or {}
@@ -239,20 +251,20 @@ class EmailConnector:
         msg, message_id = smtp.compose(self.settings, request, now)
         await smtp.submit(self.settings, self.password(), msg)
         raw = msg.as_bytes()
-        if self.settings.append_sent and self.settings.sent_folder:
+        if self.settings.append_sent:
             try:
                 await self._imap("APPEND to Sent", lambda s: s.append(
-                    self.settings.sent_folder, raw, to_datetime(now)))
+                    self._sent_folder(s), raw, to_datetime(now)))
             except Exception as exc:  # the mail went out; only the copy is missing
-                log.warning("could not append the sent reply to %s: %s", self.settings.sent_folder, exc)
+                log.warning("could not file the sent reply in the Sent folder: %s", exc)
         return SendResult(external_id=message_id, sent_at=now,
                           thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
         message_id = smtp.message_id_for(request, self.settings.domain)
-        folder = self.settings.sent_folder
         try:
-            found = await self._imap("search Sent", lambda s: s.find_header(folder, "Message-ID", message_id))
+            found = await self._imap("search Sent", lambda s: s.find_header(
+                self._sent_folder(s), "Message-ID", message_id))
         except TemporaryError:
             raise
         except FolderMissing:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from imapclient import IMAPClient
+from imapclient.imapclient import SENT
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from agentconsole.errors import AuthError, ConnectorError, PermanentError, TemporaryError
@@ -153,6 +154,10 @@ class ImapSession:
             fetched.append(Fetched(uid, bytes(raw), when.timestamp() if isinstance(when, datetime) else None,
                                    note))
         return fetched
+
+    def find_sent_folder(self) -> str:
+        """The folder flagged \\Sent, else one with a usual name, else "Sent"."""
+        return self.client.find_special_folder(SENT) or "Sent"
 
     def find_header(self, folder: str, header: str, value: str) -> list[int]:
         self.select(folder)

@@ -24,7 +24,7 @@ class EmailSettings:
     smtp_tls: str = "starttls"
     display_name: str = ""
     folders: tuple[str, ...] = ("INBOX",)
-    sent_folder: str = "Sent"
+    sent_folder: str = ""  # "" finds it: the folder flagged \Sent (RFC 6154), else a usual name
     sync_sent: bool = True
     append_sent: bool = True
     allow_plain: bool = False
@@ -58,7 +58,7 @@ class EmailSettings:
             smtp_tls=text("smtp_tls") or ("implicit" if smtp_port == 465 else "starttls"),
             display_name=text("display_name"),
             folders=tuple(str(f) for f in folders),
-            sent_folder=text("sent_folder", "Sent"),
+            sent_folder=text("sent_folder"),
             sync_sent=bool(settings.get("sync_sent", True)),
             append_sent=bool(settings.get("append_sent", True)),
             allow_plain=bool(settings.get("allow_plain", False)),
@@ -90,13 +90,6 @@ class EmailSettings:
     @property
     def domain(self) -> str:
         return self.address.rpartition("@")[2] or "localhost"
-
-    @property
-    def sync_folders(self) -> tuple[str, ...]:
-        """The folders read on each sync: the configured ones, plus Sent to see replies sent elsewhere."""
-        if self.sync_sent and self.sent_folder and self.sent_folder not in self.folders:
-            return (*self.folders, self.sent_folder)
-        return self.folders
 
     def ssl_context(self) -> ssl.SSLContext:
         """A verifying TLS context; ``tls_ca_file`` adds a private CA (e.g. a self-signed test server)."""
