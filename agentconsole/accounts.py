@@ -3,9 +3,49 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from .rows import AccountRow
 from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDraft:
+    """An email account as typed in by a person (CLI or set-up screen), before it is checked and
+    saved. The password is never part of it: it travels separately and only to the secret store."""
+
+    name: str
+    address: str
+    imap_host: str
+    smtp_host: str
+    username: str = ""
+    imap_port: int = 993
+    smtp_port: int = 587
+    imap_tls: str = ""
+    smtp_tls: str = ""
+    display_name: str = ""
+    folders: tuple[str, ...] = ("INBOX",)
+    sent_folder: str = ""
+    append_sent: bool = True
+    tls_ca_file: str = ""
+    allow_plain: bool = False
+    password_command: str = ""
+
+    def settings(self) -> dict:
+        """The account row's settings: connection details only, never a password."""
+        address = self.address.strip()
+        settings: dict = {
+            "address": address, "imap_host": self.imap_host.strip(), "imap_port": self.imap_port,
+            "smtp_host": self.smtp_host.strip(), "smtp_port": self.smtp_port,
+            "username": self.username.strip() or address,
+            "folders": [f.strip() for f in self.folders if f.strip()] or ["INBOX"],
+            "append_sent": self.append_sent,
+        }
+        optional = {"imap_tls": self.imap_tls, "smtp_tls": self.smtp_tls, "display_name": self.display_name,
+                    "sent_folder": self.sent_folder, "tls_ca_file": self.tls_ca_file,
+                    "allow_plain": self.allow_plain, "password_command": self.password_command.strip()}
+        settings.update({k: v for k, v in optional.items() if v})
+        return settings
 
 
 class AccountInUse(Exception):

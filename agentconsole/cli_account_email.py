@@ -8,11 +8,83 @@ import os
 import sys
 
 from . import secrets
+from .accounts import EmailDraft, account_by_name
+from .clock import Clock
 from .errors import PermanentError
 from .models import Channel
+from .store import Store
 
 HELP = "an email mailbox (IMAP to receive, SMTP to send)"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class SetupError(Exception):
+    """The account cannot be saved as it is; the message says why and what to do."""
+
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def validate(draft: EmailDraft) -> None:
+    from connectors.email.settings import EmailSettings
+
+    if not draft.name.strip():
+        raise SetupError("the account needs a name", usage=True)
+    try:
+        EmailSettings.from_mapping(draft.settings())
+    except (PermanentError, ValueError) as exc:
+        raise SetupError(str(exc), usage=True) from exc
+
+
+def save_email_account(store: Store, draft: EmailDraft, password: str | None) -> str:
+    """Check *draft*, put the password where it belongs, add the account; returns where the password
+    lives. Raises SetupError (nothing saved) when any of it cannot be done."""
+    validate(draft)
+    if account_by_name(store, draft.name) is not None:
+        raise SetupError(f"an account named {draft.name!r} exists; remove it first "
+                         f"(agentconsole account remove {draft.name})")
+    settings = draft.settings()
+    if draft.password_command:
+        try:
+            secrets.load_secret(draft.name, settings)
+        except secrets.SecretUnavailable as exc:
+            raise SetupError(str(exc)) from exc
+        where = f"from the command {draft.password_command!r}"
+    elif password:
+        try:
+            where = secrets.store_secret(draft.name, password)
+        except secrets.SecretUnavailable as exc:
+            raise SetupError(f"the password was not saved: {exc}") from exc
+    elif os.environ.get(secrets.env_var_name(draft.name)):
+        where = f"from ${secrets.env_var_name(draft.name)}"
+    else:
+        raise SetupError("no password given: use --password-stdin, --password-command CMD, "
+                         f"export {secrets.env_var_name(draft.name)}, or run interactively to be asked")
+    store.ensure_account(draft.name, Channel.EMAIL, "email", handle=settings["address"].lower(),
+                         display_name=draft.display_name, settings=settings)
+    return where
+
+
+async def check_email_account(draft: EmailDraft, password: str | None, clock: Clock) -> str:
+    """Log in over IMAP and SMTP with *draft* before it is saved; raises the connector's typed errors
+    (or SetupError) naming exactly what failed."""
+    from connectors.email.connector import EmailConnector
+    from connectors.email.settings import EmailSettings
+
+    validate(draft)
+    settings = draft.settings()
+    if not password:
+        try:
+            password = secrets.load_secret(draft.name, settings)
+        except secrets.SecretUnavailable as exc:
+            raise SetupError(str(exc)) from exc
+    connector = EmailConnector(EmailSettings.from_mapping(settings), clock, lambda: password,
+                               account_name=draft.name)
+    try:
+        return await connector.check()
+    finally:
+        await connector.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,76 +116,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add(args: argparse.Namespace, ctx) -> int:
-    from connectors.email.settings import EmailSettings
-
-    settings: dict = {
-        "address": args.address.strip(),
-        "imap_host": args.imap_host, "imap_port": args.imap_port,
-        "smtp_host": args.smtp_host, "smtp_port": args.smtp_port,
-        "username": args.username or args.address.strip(),
-        "folders": [f.strip() for f in args.folders.split(",") if f.strip()] or ["INBOX"],
-        "append_sent": not args.no_append_sent,
-    }
-    if args.sent_folder:
-        settings["sent_folder"] = args.sent_folder
-    for key in ("imap_tls", "smtp_tls"):
-        if getattr(args, key):
-            settings[key] = getattr(args, key)
-    if args.display_name:
-        settings["display_name"] = args.display_name
-    if args.tls_ca_file:
-        settings["tls_ca_file"] = args.tls_ca_file
-    if args.allow_plain:
-        settings["allow_plain"] = True
+    draft = EmailDraft(
+        name=args.name, address=args.address, imap_host=args.imap_host, smtp_host=args.smtp_host,
+        username=args.username or "", imap_port=args.imap_port, smtp_port=args.smtp_port,
+        imap_tls=args.imap_tls or "", smtp_tls=args.smtp_tls or "", display_name=args.display_name,
+        folders=tuple(args.folders.split(",")), sent_folder=args.sent_folder,
+        append_sent=not args.no_append_sent, tls_ca_file=args.tls_ca_file, allow_plain=args.allow_plain,
+        password_command=args.password_command or "")
     try:
-        EmailSettings.from_mapping(settings)
-    except (PermanentError, ValueError) as exc:
+        validate(draft)
+        password = None
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+            if not password:
+                raise SetupError("the password read from standard input is empty")
+        elif not args.password_command and sys.stdin.isatty():
+            password = getpass.getpass(f"Password for {draft.username or draft.address}: ")
+        where = save_email_account(ctx.store(), draft, password)
+    except SetupError as exc:
         print(f"agentconsole: {exc}", file=ctx.err)
-        return EXIT_USAGE
-
-    store = ctx.store()
-    if any(a.name == args.name for a in store.accounts()):
-        print(f"agentconsole: an account named {args.name!r} exists; remove it first "
-              f"(agentconsole account remove {args.name})", file=ctx.err)
-        return EXIT_ERROR
-
-    where = _keep_secret(args, settings, ctx)
-    if where is None:
-        return EXIT_ERROR
-    store.ensure_account(args.name, Channel.EMAIL, "email", handle=settings["address"].lower(),
-                         display_name=args.display_name, settings=settings)
-    print(f"added email account {args.name!r} ({settings['address']}); password: {where}", file=ctx.out)
+        return EXIT_USAGE if exc.usage else EXIT_ERROR
+    print(f"added email account {args.name!r} ({draft.address.strip()}); password: {where}", file=ctx.out)
     print(f"check it with: agentconsole account test {args.name}", file=ctx.out)
     return EXIT_OK
-
-
-def _keep_secret(args: argparse.Namespace, settings: dict, ctx) -> str | None:
-    """Put the password where it belongs and say where; None (after explaining) when it cannot be."""
-    if args.password_command:
-        settings["password_command"] = args.password_command
-        try:
-            secrets.load_secret(args.name, settings)
-        except secrets.SecretUnavailable as exc:
-            print(f"agentconsole: {exc}", file=ctx.err)
-            return None
-        return f"from the command {args.password_command!r}"
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {settings['username']}: ")
-    elif secrets.env_var_name(args.name) in os.environ:
-        return f"from ${secrets.env_var_name(args.name)}"
-    else:
-        print("agentconsole: no password given: use --password-stdin, --password-command CMD, "
-              f"export {secrets.env_var_name(args.name)}, or run interactively to be asked",
-              file=ctx.err)
-        return None
-    if not password:
-        print("agentconsole: the password is empty", file=ctx.err)
-        return None
-    try:
-        return secrets.store_secret(args.name, password)
-    except secrets.SecretUnavailable as exc:
-        print(f"agentconsole: the password was not saved: {exc}", file=ctx.err)
-        return None
-
