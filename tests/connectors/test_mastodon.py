@@ -10,14 +10,12 @@ import pytest
 import respx
 
 from agentconsole.clock import FrozenClock
-from agentconsole.errors import AuthError, PermanentError, RateLimited, TemporaryError
-from agentconsole.models import Direction, Kind, OutboundRequest, Person
-from agentconsole.rows import AccountRow
-from agentconsole.store import Store
+from agentconsole.errors import AuthError, RateLimited, TemporaryError
+from agentconsole.models import Direction, Kind, OutboundRequest
 from connectors import mastodon
 from connectors.mastodon_html import html_to_text, status_text
 from connectors.mastodon_http import link_params
-from mastodon_payloads import (CUSTOMER, INSTANCE, OWN, OWN_ID, REMOTE, conversation, corpus, instance,
+from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, OWN_ID, REMOTE, conversation, corpus, instance,
                                mention_of, notification, status)
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc).timestamp()
