@@ -71,7 +71,7 @@ class MastodonConnector:
         self._roots: dict[str, str] = {}
         self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
                                          max_length=max_characters or DEFAULT_MAX_CHARACTERS,
-                                         idempotent_send=True, can_find_sent=False)
+                                         idempotent_send=True, can_find_sent=True)
 
     # ------------------------------------------------------------------ set-up and checks
 
@@ -295,7 +295,10 @@ class MastodonConnector:
     async def send(self, request: OutboundRequest) -> SendResult:
         if not self._limits_loaded or self.own_id is None:
             await self._ready()
-        if request.action == "reply":
+        if request.action == "reply" and request.in_reply_to is None and request.kind == Kind.DM:
+            # A DM thread holding only our own messages has no customer status to answer yet.
+            payload, thread_key = self._dm_payload(request)
+        elif request.action == "reply":
             payload, thread_key = await self._reply_payload(request)
         elif request.action == "dm":
             payload, thread_key = self._dm_payload(request)
@@ -349,13 +352,21 @@ class MastodonConnector:
         return payload, self.dm_key([recipient.external_id])
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
-        """Our recent status answering the same parent with the same text, if one reached the server."""
+        """Our recent reply to the same parent with the same text, or None when none reached the server.
+
+        Mastodon keeps an Idempotency-Key for one hour only, so after longer a resend is not provably
+        safe; this lookup covers replies. A post or DM without a parent cannot be told apart from an
+        earlier identical one (a daily hello post), so for those it raises and the agent decides.
+        """
+        if not request.in_reply_to:
+            raise PermanentError("cannot tell whether a status without a parent was posted; "
+                                 "check the account on the web and decide")
         await self._ready()
         recent = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses",
                                          params={"limit": "40", "exclude_reblogs": "true"})
         wanted = " ".join(request.text.split())
         for status in recent if isinstance(recent, list) else []:
-            if request.in_reply_to and str(status.get("in_reply_to_id")) != str(request.in_reply_to):
+            if str(status.get("in_reply_to_id")) != str(request.in_reply_to):
                 continue
             text = " ".join(html_to_text(status.get("content"), status.get("mentions"),
                                          self.local_host).split())

@@ -113,6 +113,17 @@ async def test_find_sent_spots_our_reply_on_the_server(api, conn):
     found = await conn.find_sent(OutboundRequest("k", "reply", "on it", in_reply_to="900"))
     assert found is not None and found.external_id == "995"
     assert await conn.find_sent(OutboundRequest("k", "reply", "other", in_reply_to="900")) is None
+    with pytest.raises(PermanentError):  # a parentless post cannot be told from an identical older one
+        await conn.find_sent(OutboundRequest("k", "post", "on it"))
+
+
+async def test_a_dm_thread_with_only_our_messages_is_answered_as_a_dm(api, conn):
+    customer = Person("971724", handle="@zsc@mastodon.social")
+    result = await conn.send(OutboundRequest("k", "reply", "any news?", thread_key="dm:971724",
+                                             recipient=customer, kind=Kind.DM))
+    body, _ = sent(api)[0]
+    assert body == {"status": "@zsc@mastodon.social any news?", "visibility": "direct"}
+    assert result.thread_key == "dm:971724"
 
 
 # ---------------------------------------------------------------------------------- storing
