@@ -19,7 +19,7 @@ from agentconsole.sanitize import clean, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
 from .mastodon_html import full_acct, html_to_text, status_text
-from .mastodon_http import Api, link_params, normalise_instance, parse_time
+from .mastodon_http import Api, json_body, link_params, normalise_instance, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
 # Narrowest last: a reply may narrow the customer's visibility, never widen it.
 VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
 FILTERED_NOTE = "held back by the account's notification policy (filtered mention)"
-ROOT_CACHE = 2000  # status id -> thread root, kept in the cursor so restarts need no context calls
+ROOT_CACHE = 1000  # status id -> thread root, kept in the cursor so restarts need no context calls
 FETCH_RESERVE = 5  # fetches stop this many requests short of the limit so replies still go out
 
 
@@ -156,7 +156,7 @@ class MastodonConnector:
         for page_no in range(self.max_pages):
             response = await self.api.request("GET", "/api/v1/notifications",
                                               params=base + list(cursor.items()), reserve=FETCH_RESERVE)
-            page = response.json()
+            page = json_body(response, "/api/v1/notifications")
             if not isinstance(page, list):
                 raise TemporaryError("Mastodon sent notifications that are not a list")
             collected.extend(n for n in page if isinstance(n, dict) and n.get("id"))
@@ -267,7 +267,8 @@ class MastodonConnector:
             context = await self.api.get_json(f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
         except PermanentError:  # deleted or not visible to us: the parent is the best root we know
             return self._roots.get(parent, parent)
-        ancestors = [a for a in context.get("ancestors") or [] if isinstance(a, dict) and a.get("id")]
+        found = context.get("ancestors") if isinstance(context, dict) else None
+        ancestors = [a for a in found or [] if isinstance(a, dict) and a.get("id")]
         if not ancestors:
             return parent
         # Ancestors come oldest first; a known one may already belong to an older thread key.

@@ -165,15 +165,15 @@ class Api:
 
     async def get_json(self, path: str, *, params: Any = None, reserve: int = 0) -> Any:
         response = await self.request("GET", path, params=params, reserve=reserve)
-        return _json(response, path)
+        return json_body(response, path)
 
     async def post_json(self, path: str, payload: dict, *, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         response = await self.request("POST", path, json=payload, headers=headers, send=True)
-        return _json(response, path)
+        return json_body(response, path)
 
 
-def _json(response: httpx.Response, path: str) -> Any:
+def json_body(response: httpx.Response, path: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:

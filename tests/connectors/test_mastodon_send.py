@@ -14,7 +14,7 @@ import respx
 
 from agentconsole import cli_account_mastodon
 from agentconsole.clock import FrozenClock
-from agentconsole.errors import PermanentError, TemporaryError
+from agentconsole.errors import AuthError, PermanentError, TemporaryError
 from agentconsole.models import Kind, OutboundRequest, Person
 from agentconsole.rows import AccountRow
 from agentconsole.secrets import env_var_name
@@ -156,6 +156,12 @@ def test_from_account_reads_settings_and_the_secret(monkeypatch):
     assert connector.instance == INSTANCE and connector.capabilities.max_length == 1000
     assert connector.own_id == "14715"
     assert connector._client.headers["Authorization"] == "Bearer from-env"
+
+
+def test_from_account_without_a_secret_asks_to_reauthorise():
+    row = AccountRow(1, "shop", "mastodon", "mastodon", "", "", {"instance": INSTANCE}, False)
+    with pytest.raises(AuthError, match="re-authorise: .*AGENTCONSOLE_SECRET_SHOP"):
+        mastodon.from_account(row, FrozenClock(NOW))
 
 
 class FakeCtx:
