@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -18,8 +19,10 @@ from agentconsole.rows import AccountRow
 from agentconsole.sanitize import clean, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
+from . import mastodon_stream
 from .mastodon_html import full_acct, html_to_text, status_text
 from .mastodon_http import Api, json_body, link_params, normalise_instance, parse_time
+from .mastodon_stream import streaming_base
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class MastodonConnector:
         self.own_acct = ""
         self.own_display_name = ""
         self._limits_loaded = False
+        self.streaming_url = self.instance
         self._roots: dict[str, str] = {}
         self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
                                          max_length=max_characters or DEFAULT_MAX_CHARACTERS,
@@ -86,6 +90,7 @@ class MastodonConnector:
             log.info("%s counts URLs as %d characters, the composer counts %d", self.instance, per_url,
                      URL_LENGTH)
         self.local_host = str(data.get("domain") or self.local_host)
+        self.streaming_url = streaming_base(self.instance, (config.get("urls") or {}).get("streaming"))
         self.capabilities = dataclasses.replace(self.capabilities, max_length=limit)
         self._limits_loaded = True
         return limit
@@ -113,6 +118,15 @@ class MastodonConnector:
             await self.verify()
         if not self._limits_loaded:
             await self.load_limits()
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Call *wake* (e.g. the engine's kick) as soon as a mention or DM arrives, until cancelled.
+
+        Optional: fetch() alone is complete; this only shortens the wait for the next poll.
+        """
+        if not self._limits_loaded:
+            await self.load_limits()
+        await mastodon_stream.watch(self._client, self.streaming_url, wake)
 
     async def close(self) -> None:
         if self._owns_client:

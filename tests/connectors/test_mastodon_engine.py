@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 
+import httpx
 import pytest
 import respx
 
 from agentconsole.clock import FrozenClock
 from agentconsole.engine import Engine
+from agentconsole.errors import AuthError
 from agentconsole.store import Store
-from connectors import mastodon
+from connectors import mastodon, mastodon_stream
 from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, conversation, instance,
                                                 mention_of, notification, status)
 
@@ -60,3 +63,34 @@ async def test_a_dm_is_fetched_answered_once_and_our_answer_dedups_when_seen_aga
     assert not store.conversation(conv_id).needs_reply
     await connector.close()
     store.close()
+
+
+async def test_the_notification_stream_wakes_polling_and_reconnects_with_backoff(api):
+    streaming = "https://streaming.mastodon.social"
+    # The instance advertises its own streaming host.
+    api.get("/api/v2/instance").respond(json=dict(instance(500), configuration=dict(
+        instance(500)["configuration"], urls={"streaming": "wss://streaming.mastodon.social"})))
+    mention_event = json.dumps(notification("31", status("701", CUSTOMER)))
+    favourite_event = json.dumps(dict(notification("32", status("702", CUSTOMER)), type="favourite"))
+    body = (":)\n\nevent: notification\ndata: " + mention_event + "\n\n:thump\n\n"
+            "event: notification\ndata: " + favourite_event + "\n\n"
+            "event: conversation\ndata: {\"id\": \"418450\"}\n\n").encode()
+    stream = api.get(f"{streaming}/api/v1/streaming/user/notification").mock(side_effect=[
+        httpx.Response(200, content=body, headers={"Content-Type": "text/event-stream"}),
+        httpx.Response(502),
+        httpx.Response(401, json={"error": "The access token is invalid"})])
+    woken, slept = [], []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    connector = mastodon.MastodonConnector(INSTANCE, "tok", FrozenClock(NOW))
+    await connector.load_limits()
+    with pytest.raises(AuthError, match="re-authorise"):
+        await mastodon_stream.watch(connector._client, connector.streaming_url, lambda: woken.append(1),
+                                    sleep=sleep, rng=random.Random(7))
+    assert len(woken) == 2  # the mention and the conversation, not the favourite
+    assert stream.call_count == 3
+    assert stream.calls[0].request.headers["Authorization"] == "Bearer tok"
+    assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0  # reset after events, then growing
+    await connector.close()
