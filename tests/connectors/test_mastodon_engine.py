@@ -12,6 +12,7 @@ import respx
 from agentconsole.clock import FrozenClock
 from agentconsole.engine import Engine
 from agentconsole.errors import AuthError
+from agentconsole.escalation import escalate
 from agentconsole.store import Store
 from connectors import mastodon, mastodon_stream
 from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, conversation, instance,
@@ -94,3 +95,34 @@ async def test_the_notification_stream_wakes_polling_and_reconnects_with_backoff
     assert stream.calls[0].request.headers["Authorization"] == "Bearer tok"
     assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0  # reset after events, then growing
     await connector.close()
+
+
+async def test_escalating_a_public_mention_opens_the_dm_thread_the_customers_answer_joins(api, tmp_path):
+    clock = FrozenClock(NOW)
+    store = Store(tmp_path / "e.db", clock)
+    account = store.ensure_account("shop", "mastodon", "mastodon", handle="@trwnh@mastodon.social")
+    public = status("800", CUSTOMER, "you charged me twice!")
+    answer = status("802", CUSTOMER, "order 4411", visibility="direct", in_reply_to_id="801")
+    notifications = api.get("/api/v1/notifications").respond(json=[notification("40", public)])
+    api.get("/api/v1/conversations").respond(json=[])
+    api.get("/api/v1/statuses/800").respond(json=public)
+    posted = api.post("/api/v1/statuses").mock(side_effect=[
+        httpx.Response(200, json=status("801", OWN, "dm", visibility="direct", mentions=[mention_of(CUSTOMER)])),
+        httpx.Response(200, json=status("803", OWN, "public", in_reply_to_id="800"))])
+    connector = mastodon.MastodonConnector(INSTANCE, "tok", clock)
+    engine = Engine(store, {account: connector}, clock=clock)
+    await engine.sync_once(account)
+    [public_conv] = store.conversation_ids("all")
+    done = escalate(store, public_conv, dm_text="Could you send the order number?",
+                    public_text="We've sent you a DM.", agent_id=None, capabilities=connector.capabilities)
+    assert await engine.dispatch_once() + await engine.dispatch_once() == 2
+    dm_body, reply_body = (json.loads(c.request.content) for c in posted.calls)
+    assert dm_body == {"status": "@zsc@mastodon.social Could you send the order number?", "visibility": "direct"}
+    assert reply_body == {"status": "@zsc We've sent you a DM.", "in_reply_to_id": "800", "visibility": "public"}
+
+    notifications.respond(json=[notification("41", answer)])
+    await engine.sync_once(account)
+    assert [m.external_id for m in store.messages(done.dm_conversation_id)] == ["801", "802"]
+    assert [m.external_id for m in store.messages(public_conv)] == ["800", "803"]
+    await connector.close()
+    store.close()
