@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARACTERS = 500
 URL_LENGTH = 23
+IDEMPOTENCY_KEY_SECONDS = 3600.0  # how long Mastodon remembers an Idempotency-Key
 SCOPES = "read write"
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 CLIENT_NAME = "agentconsole"
@@ -75,7 +76,8 @@ class MastodonConnector:
         self._roots: dict[str, str] = {}
         self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
                                          max_length=max_characters or DEFAULT_MAX_CHARACTERS,
-                                         idempotent_send=True, can_find_sent=True)
+                                         idempotent_send=True, idempotency_window=IDEMPOTENCY_KEY_SECONDS,
+                                         can_find_sent=True)
 
     # ------------------------------------------------------------------ set-up and checks
 
