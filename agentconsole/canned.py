@@ -6,7 +6,7 @@ import json
 import re
 import sqlite3
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from .models import Channel, Kind
 from .store import Store
-from .templates import TemplateError, parse
+from .templates import Filled, TemplateError, fill, parse
 
 FORMAT_VERSION = 1
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}\Z")
@@ -27,6 +27,7 @@ a an and are as at be been but by can could did do does for from had has have he
 in is it it's its just me my no not of on or our please so that the their them then there they this to
 too us was we were what when where which who why will with would you your yours""".split())
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_TYPED_SHORTCUT = re.compile(r"(?:^|(?<=\s))/([a-z0-9][a-z0-9_-]{0,31})\Z")
 
 
 class CannedError(ValueError):
@@ -152,8 +153,8 @@ def loads(text: str) -> list[CannedDraft]:
         draft = CannedDraft(entry["shortcut"], entry["name"], entry["body"], **lists)
         try:
             draft.validated()
-        except CannedError as exc:
-            raise CannedError(f"{where}: {exc}", exc.template_error) from exc
+        except CannedError as exc:  # its message already names the shortcut
+            raise CannedError(f"entry {number}: {exc}", exc.template_error) from exc
         if draft.shortcut in seen:
             raise CannedError(f"{where}: shortcut /{draft.shortcut} appears twice in the file")
         seen.add(draft.shortcut)
@@ -218,6 +219,21 @@ def query_words(message: str, limit: int = 32) -> list[str]:
     return words[:limit]
 
 
+def shortcut_at(text_before_cursor: str) -> tuple[int, str] | None:
+    """The `/shortcut` typed just before the cursor (at the start or after a space): (start, name)."""
+    match = _TYPED_SHORTCUT.search(text_before_cursor)
+    return (match.start(), match.group(1)) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """A typed `/shortcut` to replace: text_before_cursor[start:] becomes filled.text."""
+
+    start: int
+    canned: Canned
+    filled: Filled
+
+
 # ------------------------------------------------------------------------------ the library
 
 class CannedLibrary:
@@ -238,6 +254,14 @@ class CannedLibrary:
         row = self.store.conn.execute("SELECT * FROM canned WHERE shortcut = ?",
                                       (shortcut.lstrip("/"),)).fetchone()
         return _row(row) if row else None
+
+    def expand(self, text_before_cursor: str, values: Mapping[str, str | None]) -> Expansion | None:
+        """The inline expansion for `/shortcut` + tab in the composer, or None if nothing matches."""
+        found = shortcut_at(text_before_cursor)
+        canned = self.by_shortcut(found[1]) if found else None
+        if found is None or canned is None:
+            return None
+        return Expansion(found[0], canned, fill(canned.body, values))
 
     def create(self, draft: CannedDraft) -> int:
         draft.validated()

@@ -178,6 +178,11 @@ def fill(template: str | Template, values: Mapping[str, str | None]) -> Filled:
     return Filled("".join(out), tuple(gaps))
 
 
+def escape(text: str) -> str:
+    """*text* as a template that fills to exactly *text* (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def gap_marker(name: str) -> str:
     return f"{GAP_OPEN}{name}{GAP_CLOSE}"
 

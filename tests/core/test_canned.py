@@ -129,7 +129,7 @@ def test_dry_run_writes_nothing(library):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("version = 1\n[[canned]]\nshortcut = 'a'\nname = 'A'\nbody = '{nope}'\n", "entry 1 (/a): /a: body line 1"),
+    ("version = 1\n[[canned]]\nshortcut = 'a'\nname = 'A'\nbody = '{nope}'\n", "entry 1: /a: body line 1, column 1: unknown placeholder {nope}"),
     ("[[canned]]\nshortcut = 'a'\nname = 'A'\nbody = 'x'\ntagz = []\n", "unknown key(s) tagz"),
     ("[[canned]]\nshortcut = 'a'\nname = 'A'\n", "'body' must be a string"),
     ("version = 2\n", "format version 2"),
@@ -183,3 +183,21 @@ def test_suggestions_only_offer_suitable_replies_and_fall_back_to_usage(library)
 
 def test_query_words_drop_filler():
     assert query_words("My order NEVER arrived, and I'm upset!!") == ["order", "never", "arrived", "upset"]
+
+
+@pytest.mark.parametrize("before, found", [
+    ("/delay", (0, "delay")), ("thanks! /sorry", (8, "sorry")), ("a/b", None), ("/delay ", None),
+    ("http://x.org/path", None), ("/Delay", None), ("line\n/hi", (5, "hi")),
+])
+def test_shortcut_at(before, found):
+    from agentconsole.canned import shortcut_at
+    assert shortcut_at(before) == found
+
+
+def test_expand_a_typed_shortcut(library):
+    library.install_starters()
+    exp = library.expand("Hello! /delay", {"first_name": "Dana", "agent_initials": "AN"})
+    assert exp.start == 7 and exp.canned.shortcut == "delay"
+    assert exp.filled.text.startswith("Hi Dana, I'm so sorry") and exp.filled.complete
+    assert library.expand("Hello! /nosuch", {}) is None
+    assert library.expand("no shortcut", {}) is None

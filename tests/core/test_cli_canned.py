@@ -95,7 +95,7 @@ def test_invalid_file_names_the_position_and_imports_nothing(ctx, tmp_path):
                     '[[canned]]\nshortcut = "b"\nname = "B"\nbody = "Hi\\n  {first.name}"\n')
     assert run(ctx, "canned", "import", str(path)) == 1
     err = ctx.err.getvalue()
-    assert "entry 2 (/b)" in err and "line 2, column 3" in err and "nothing was imported" in err
+    assert "entry 2: /b: body line 2, column 3" in err and "nothing was imported" in err
     assert CannedLibrary(ctx.store()).all() == []
 
 

@@ -127,3 +127,36 @@ def test_values_without_a_usable_name():
     assert values["first_name"] is None
     assert values["agent_initials"] == "BS"
     assert fill("Hi {first_name}", values).gaps[0].name == "first_name"
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from agentconsole.templates import escape  # noqa: E402
+
+_alphabet = st.sampled_from(list("{}|ab _\n\t.!é🌻") + ["first_name", "name", "{{", "}}"])
+
+
+@given(st.lists(_alphabet, max_size=40).map("".join))
+def test_parse_either_succeeds_or_raises_a_positioned_error(source):
+    try:
+        tpl = parse(source)
+    except TemplateError as exc:
+        lines = source.split("\n")
+        assert 1 <= exc.line <= len(lines) and 1 <= exc.col <= len(lines[exc.line - 1])
+    else:
+        filled = fill(tpl, {})
+        assert all(filled.text[g.start:g.end] == gap_marker(g.name) for g in filled.gaps)
+
+
+@given(st.text(max_size=80))
+def test_escaped_text_fills_to_itself(text):
+    assert fill(escape(text), {}).text == text
+
+
+@given(st.text(max_size=40))
+def test_values_go_in_verbatim(value):
+    filled = fill("<{name}>", {"name": value})
+    if value.strip():
+        assert filled.text == f"<{value}>" and filled.complete
+    else:
+        assert filled.gaps[0].name == "name"
