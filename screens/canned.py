@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agentconsole.canned import Canned, CannedLibrary, search
+from agentconsole.lengths import measure
 from agentconsole.models import Channel, Kind
 from agentconsole.sanitize import clean, one_line
 from agentconsole.templates import Filled, Gap, fill, parse
@@ -61,7 +62,7 @@ def body_text(canned: Canned) -> Text:
 
 
 def option_for(canned: Canned) -> Option:
-    prompt = Text()
+    prompt = Text(no_wrap=True, overflow="ellipsis")
     prompt.append("/" + one_line(canned.shortcut, 32), style="bold")
     prompt.append("  " + one_line(canned.name, 60))
     return Option(prompt, id=str(canned.id))
@@ -110,8 +111,9 @@ class CannedReplyModal(ModalScreen[Picked | None]):
 
     def __init__(self, library: CannedLibrary, values: Mapping[str, str | None], *, message: str = "",
                  channel: Channel | str | None = None, kind: Kind | str | None = None,
-                 query: str = "") -> None:
+                 query: str = "", limit: int | None = None) -> None:
         super().__init__()
+        self._limit = limit
         self._library = library
         self._values = dict(values)
         self._message = message
@@ -124,7 +126,7 @@ class CannedReplyModal(ModalScreen[Picked | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="canned-picker", classes="dialog"):
             yield Input(self._query, placeholder="search canned replies: /shortcut, name or words",
-                        id="picker-search")
+                        id="picker-search", compact=True)
             with Horizontal(id="picker-body"):
                 yield OptionList(id="picker-list")
                 yield Static("", id="picker-preview")
@@ -162,7 +164,17 @@ class CannedReplyModal(ModalScreen[Picked | None]):
                 "No canned replies for this channel yet: add some in the library." if empty else
                 "Nothing matches."))
             return
-        preview.update(filled_text(fill(canned.body, self._values)))
+        filled = fill(canned.body, self._values)
+        text = filled_text(filled)
+        notes = []
+        if self._channel is not None and self._kind is not None:
+            notes.append(measure(filled.text, self._channel, self._kind, self._limit).describe())
+        if filled.gaps:
+            notes.append("fill in " + ", ".join(dict.fromkeys("{" + g.name + "}" for g in filled.gaps))
+                         + " before sending")
+        if notes:
+            text.append("\n\n" + " · ".join(notes), style="dim")
+        preview.update(text)
 
     @on(OptionList.OptionSelected, "#picker-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -219,7 +231,7 @@ class CannedScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="canned-library"):
             yield Static(Text("Canned replies"), classes="dialog-title")
-            yield Input(placeholder="/ search by shortcut, name or text", id="library-search")
+            yield Input(placeholder="/ search by shortcut, name or text", id="library-search", compact=True)
             with Horizontal(id="library-body"):
                 yield OptionList(id="library-list")
                 yield Static("", id="library-preview")

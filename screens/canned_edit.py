@@ -55,21 +55,21 @@ class CannedEditModal(ModalScreen[int | None]):
             yield Label(Text(self._title), classes="dialog-title")
             with Horizontal(classes="form-row"):
                 yield Label("Shortcut", classes="form-label")
-                yield Input(d.shortcut, placeholder="delay", id="edit-shortcut")
+                yield Input(d.shortcut, placeholder="delay", id="edit-shortcut", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Name", classes="form-label")
-                yield Input(d.name, placeholder="Delivery complaint", id="edit-name")
+                yield Input(d.name, placeholder="Delivery complaint", id="edit-name", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Tags", classes="form-label")
-                yield Input(", ".join(d.tags), placeholder="delivery, order, late", id="edit-tags")
+                yield Input(", ".join(d.tags), placeholder="delivery, order, late", id="edit-tags", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Channels", classes="form-label")
                 yield Input(", ".join(d.channels), placeholder="empty = all (x, mastodon, email ...)",
-                            id="edit-channels")
+                            id="edit-channels", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Kinds", classes="form-label")
                 yield Input(", ".join(d.kinds), placeholder="empty = all (public, dm, email)",
-                            id="edit-kinds")
+                            id="edit-kinds", compact=True)
             yield TextArea(d.body, id="edit-body", soft_wrap=True, tab_behavior="focus")
             yield Static(Text("Placeholders: " + " ".join("{" + p + "}" for p in PLACEHOLDERS)
                               + "  ·  {first_name|there} gives a fallback  ·  {{ }} for braces"),

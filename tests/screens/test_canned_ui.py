@@ -56,7 +56,9 @@ async def test_picker_suggests_for_the_last_message_and_inserts_it_filled(librar
         screen = app.screen
         names = listed(screen, "#picker-list")
         assert names[0] == "/delay" and "/sign" not in names
-        assert "Hi Dana, I'm so sorry your order hasn't arrived yet." in preview(screen, "#picker-preview")
+        shown = preview(screen, "#picker-preview")
+        assert "Hi Dana, I'm so sorry your order hasn't arrived yet." in shown
+        assert shown.rstrip().endswith("/280")
         await pilot.press("enter")
         await pilot.pause()
     [picked] = app.results
@@ -89,7 +91,8 @@ async def test_picker_marks_gaps_and_escape_closes(library):
     app = Host(lambda: CannedReplyModal(library, {}, message="", query="/gap"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert "Dear ⟦first_name⟧, sorry!" in preview(app.screen, "#picker-preview")
+        shown = preview(app.screen, "#picker-preview")
+        assert "Dear ⟦first_name⟧, sorry!" in shown and "fill in {first_name} before sending" in shown
         await pilot.press("enter")
         await pilot.pause()
     [picked] = app.results
