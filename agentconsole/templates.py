@@ -213,8 +213,8 @@ def first_name_of(display_name: str) -> str | None:
             name = first
     for token in name.split():
         word = token.strip(".,;:!?()[]\"'")
-        if word.lower().rstrip(".") in _HONORIFICS:
-            continue
+        if word.lower().rstrip(".") in _HONORIFICS or not any(ch.isalpha() for ch in word):
+            continue  # "Dr." or a decoration such as "🌻" or "|"
         match = _WORD.fullmatch(word)
         if match is None:
             return None  # "dana_k", "x123" or emoji: not something to greet a person with

@@ -277,6 +277,7 @@ class CannedScreen(Screen[None]):
         query = self.query_one("#library-search", Input).value
         self._listing.show(option_list, query, select_id or (current.id if current else None))
         self._preview()
+        self.refresh_bindings()
 
     @on(OptionList.OptionHighlighted, "#library-list")
     def _preview(self) -> None:

@@ -93,7 +93,7 @@ def test_custom_allowed_set():
     ("Dana Kim", "Dana"), ("dana kim", "Dana"), ("Kim, Dana", "Dana"), ("Dr. Jane Smith", "Jane"),
     ("O'Neil Ryan", "O'Neil"), ("Zoë", "Zoë"), ("dana_k", None), ("j.li@example.com", None),
     ("", None), ("🌻🌻", None), ("Ana-María López", "Ana-María"), ("R2D2", None),
-    ("Dana\x1b[31m Kim", "Dana"),
+    ("Dana\x1b[31m Kim", "Dana"), ("🌻 Dana Kim", "Dana"), ("| Dana", "Dana"), ("dana2 Kim", None),
 ])
 def test_first_name_of(display, first):
     assert first_name_of(display) == first

@@ -133,7 +133,11 @@ async def test_library_create_edit_duplicate_delete(library):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is edit and library.by_shortcut("refund") is None
+        body = edit.query_one("#edit-body", TextArea)
+        assert body.has_focus and body.cursor_location == (1, 5)
         edit.query_one("#edit-body", TextArea).text = "Hi {first_name|there},\nyour refund is on its way."
+        edit.query_one("#edit-body", TextArea).focus()
+        await pilot.pause()
         await pilot.press("ctrl+s")
         await settle(pilot)
         saved = library.by_shortcut("refund")
