@@ -323,6 +323,9 @@ class CannedLibrary:
         """
         for draft in drafts:
             draft.validated()
+        shortcuts = [d.shortcut for d in drafts]
+        if len(set(shortcuts)) != len(shortcuts):
+            raise CannedError("a shortcut appears twice among the replies to import")
         added, replaced, unchanged, conflicts = [], [], [], []
         now = self.store.clock.now()
         with self.store.transaction() as conn:

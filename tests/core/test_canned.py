@@ -201,3 +201,9 @@ def test_expand_a_typed_shortcut(library):
     assert exp.filled.text.startswith("Hi Dana, I'm so sorry") and exp.filled.complete
     assert library.expand("Hello! /nosuch", {}) is None
     assert library.expand("no shortcut", {}) is None
+
+
+def test_import_refuses_repeated_shortcuts_given_directly(library):
+    with pytest.raises(CannedError, match="appears twice"):
+        library.import_drafts([draft(), draft(name="Again")])
+    assert library.all() == []
