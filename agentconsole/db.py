@@ -143,6 +143,7 @@ MIGRATIONS: list[str] = [
         agent_id INTEGER REFERENCES agents(id),
         source TEXT,
         resolve_after INTEGER NOT NULL DEFAULT 0,
+        owner TEXT NOT NULL DEFAULT '',
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL
     );

@@ -414,7 +414,8 @@ def _select_in(conn: sqlite3.Connection, sql: str, params: tuple, values: list) 
 
 def fts_query(text: str) -> str:
     """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
-    words = [w.replace('"', '""') for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string.
+    words = [w.replace('"', "") for w in clean(text, keep_newlines=False).split() if w.strip('"')]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
