@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import random
 import re
@@ -45,6 +46,7 @@ _HOSTILE: dict[Channel, tuple[Persona | None, str | None]] = {
     Channel.FACEBOOK: (None, HOSTILE_TEXTS[1]),
     Channel.EMAIL: (None, HOSTILE_TEXTS[0]),
 }
+FEATURED = tuple(p for p in PEOPLE if any(ch.isalpha() and ord(ch) > 0x36F for ch in p.name))
 _DM_ANSWERS = ("Sure, it's order {order}.", "Hi! Yes, order {order}, the {item}.",
                "thanks for reaching out 🙏 order number is {order}", "ok, what do you need from me?")
 
@@ -295,15 +297,23 @@ class DemoConnector:
         rng.shuffle(plan)
         hostile_person, hostile_text = _HOSTILE.get(self.channel, (None, None))
         hostile_at = next(i for i, wait in enumerate(plan) if wait is not None)
-        personas = rng.sample(PEOPLE, len(PEOPLE))
+        # Each channel features three of the customers who write in non-Latin scripts, so the
+        # workspace as a whole shows them all; then everyone else in a shuffled order.
+        start = list(Channel).index(self.channel)
+        featured = [FEATURED[(start + n) % len(FEATURED)] for n in range(3)]
+        pool = itertools.cycle(featured + rng.sample([p for p in PEOPLE if p not in featured],
+                                                     len(PEOPLE) - len(featured)))
         messages: list[InboundMessage] = []
         threads: list[_Thread] = []
+        seen: list[Persona] = []
         for i, wait in enumerate(plan):
-            persona = personas[i % len(personas)]
-            if i >= 6 and rng.random() < 0.12:
-                persona = personas[rng.randrange(i)]  # a repeat customer with a new question
             if i == hostile_at and hostile_person is not None:
                 persona = hostile_person
+            elif len(seen) >= 6 and rng.random() < 0.12:
+                persona = rng.choice(seen)  # a repeat customer with a new question
+            else:
+                persona = next(pool)
+                seen.append(persona)
             thread = self._new_thread(rng, f"b{i}", persona)
             if thread.kind == Kind.DM and any(t.key == thread.key for t in threads):
                 thread = _Thread(self._id(f"b{i}"), Kind.PUBLIC, thread.person, thread.scenario,
