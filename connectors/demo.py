@@ -364,7 +364,7 @@ class DemoConnector:
                  opener: str | None) -> list[InboundMessage]:
         start = now - wait
         out: list[InboundMessage] = []
-        if opener is None and rng.random() < 0.3:
+        if opener is None and wait < 30 * MINUTE and rng.random() < 0.4:
             # A second round: we answered earlier, the customer came back and now waits again.
             t = start - rng.uniform(1 * HOUR, 30 * HOUR)
             out.append(self._say(thread, i, t, thread.opener, Direction.IN))
@@ -373,7 +373,11 @@ class DemoConnector:
             out.append(self._say(thread, i, start, rng.choice(thread.scenario.after)[0], Direction.IN))
             return out
         out.append(self._say(thread, i, start, opener or thread.opener, Direction.IN))
-        nudges = 2 if wait > HOUR and rng.random() < 0.6 else int(wait > 12 * MINUTE and rng.random() < 0.55)
+        # Whoever has waited half an hour has written again at least once (a repeat contact).
+        if wait > 30 * MINUTE:
+            nudges = 1 + (wait > HOUR and rng.random() < 0.6)
+        else:
+            nudges = int(wait > 12 * MINUTE and rng.random() < 0.5)
         for t in sorted(now - wait * rng.uniform(0.05, 0.6) for _ in range(nudges)):
             out.append(self._say(thread, i, t, rng.choice(GENERIC_NUDGES + thread.scenario.nudges),
                                  Direction.IN))

@@ -35,6 +35,17 @@ def threads_of(messages: list[InboundMessage]) -> dict[str, list[InboundMessage]
     return threads
 
 
+async def drain(demo: DemoConnector, cursor: str | None) -> list[InboundMessage]:
+    """Everything due, fetching page after page as the engine does."""
+    messages = []
+    while True:
+        page = await demo.fetch(cursor)
+        messages += page.messages
+        cursor = page.cursor
+        if not page.more:
+            return messages
+
+
 def unanswered_since(thread: list[InboundMessage]) -> float:
     """When the customer's oldest message not yet answered arrived."""
     last_out = max((m.sent_at for m in thread if m.direction == Direction.OUT), default=0.0)
@@ -74,7 +85,7 @@ async def test_backfill_is_a_believable_few_days(name, clock):
     answered = [t for t in threads.values() if t[-1].direction == Direction.OUT]
     assert 3 <= len(waiting) <= 8 and len(answered) >= 10
     waits = sorted(now - unanswered_since(t) for t in waiting.values())
-    assert waits[0] < (HOUR if demo.channel == Channel.EMAIL else 15 * 60) and waits[-1] > HOUR
+    assert waits[0] < (HOUR if demo.channel == Channel.EMAIL else 15 * 60) and waits[-1] > 30 * 60
     # Repeat contacts: a customer wrote again before anyone answered.
     assert any(t[0].direction == t[1].direction == Direction.IN for t in threads.values() if len(t) > 1)
     # Our answers fit the channel.
@@ -235,17 +246,16 @@ async def test_send_is_idempotent_per_key(clock):
 async def test_customers_answer_some_replies_a_little_later(clock):
     demo = from_account(account("demo-mastodon"), clock)
     backfill = await demo.fetch(None)
-    waiting = [t for t in threads_of(backfill.messages).values() if t[-1].direction == Direction.IN]
     sent = {}
-    for n, thread in enumerate(waiting):
+    for n, thread in enumerate(threads_of(backfill.messages).values()):
         result = await demo.send(reply_to(thread, f"reply-{n}"))
         await demo.send(reply_to(thread, f"reply-{n}"))  # a retry must not trigger a second answer
         sent[result.external_id] = thread
     cursor = (await demo.fetch(backfill.cursor)).cursor
     clock.advance(200)
-    later = await demo.fetch(cursor)
-    answers = [m for m in later.messages if m.in_reply_to in sent]
-    assert 1 <= len(answers) <= len(sent)
+    later = await drain(demo, cursor)
+    answers = [m for m in later if m.in_reply_to in sent]
+    assert len(sent) // 3 <= len(answers) < len(sent)
     assert len({m.in_reply_to for m in answers}) == len(answers)
     for answer in answers:
         thread = sent[answer.in_reply_to]
@@ -268,8 +278,8 @@ async def test_dm_threads_are_stable_per_person_and_posts_get_no_customer(clock)
     post = await demo.send(OutboundRequest("post-1", "post", "Good morning! Alice is on shift until 17:00."))
     assert post.thread_key and post.thread_key != fresh.thread_key
     clock.advance(300)
-    later = await demo.fetch((await demo.fetch(backfill.cursor)).cursor)
-    assert not [m for m in later.messages if m.thread_key == post.thread_key]
+    later = await drain(demo, (await demo.fetch(backfill.cursor)).cursor)
+    assert later and not [m for m in later if m.thread_key == post.thread_key]
 
 
 async def test_sends_the_platform_would_refuse_are_permanent_errors(clock):
