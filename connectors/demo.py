@@ -32,7 +32,8 @@ MAX_PER_FETCH = 20
 # After a long gap (the console was closed for a day) only the newest this-many simulated messages
 # are delivered: the demo shows a lively inbox, not a flood of thousands of catch-up messages.
 MAX_BACKLOG = 60
-FOLLOW_UP_RATE = 0.4
+FOLLOW_UP_RATE = 0.45
+BACKFILL_FOLLOW_UP_RATE = 0.05
 ANSWER_RATE = 0.7
 DM_RATE = {Channel.FACEBOOK: 0.5, Channel.EMAIL: 0.0}
 CURSOR_VERSION = "demo1"
@@ -220,8 +221,8 @@ class DemoConnector:
             return self._threads[key]
         match = re.search(r"L(\d+)", key)
         if match and self._anchor is not None and self._id(match.group(0)) == key:
-            thread = self._root(int(match.group(1)))
-            return thread if thread.key == key else None
+            _, _, thread, new = self._plan(int(match.group(1)))
+            return thread if new and thread.key == key else None
         for persona in PEOPLE:
             person = person_for(persona, self.channel)
             if _dm_key(person) == key:
@@ -232,16 +233,29 @@ class DemoConnector:
     # ---------------------------------------------------------------- live traffic
 
     def _plan(self, k: int) -> tuple[random.Random, float, _Thread, bool]:
-        """Live message *k*: its random stream, time, thread and whether it starts that thread."""
+        """Live message *k*: its random stream, time, thread and whether it starts that thread.
+
+        A follow-up only continues a thread that a recent message opened by its roll alone, so
+        working out any message takes at most one step back: no chains, however long the session.
+        """
         rng = self._rng("live", k)
         when = self._anchor + self.interval * (k + rng.random())
-        if rng.random() < FOLLOW_UP_RATE:
+        roll = rng.random()
+        if roll < BACKFILL_FOLLOW_UP_RATE and self._backfill_threads:
+            return rng, when, rng.choice(self._backfill_threads), False
+        if roll < FOLLOW_UP_RATE:
             j = k - rng.randint(1, 12)
-            thread = self._root(j) if j >= 0 else rng.choice(self._backfill_threads)
-            return rng, when, thread, False
+            if j >= 0 and self._opens(j):
+                return rng, when, self._root(j), False
         return rng, when, self._new_thread(rng, f"L{k}"), True
 
+    def _opens(self, k: int) -> bool:
+        rng = self._rng("live", k)
+        rng.random()
+        return rng.random() >= FOLLOW_UP_RATE
+
     def _root(self, k: int) -> _Thread:
+        """The thread live message *k* opened (only asked for messages that _opens)."""
         thread = self._roots.get(k)
         if thread is None:
             thread = self._roots[k] = self._plan(k)[2]
@@ -413,7 +427,7 @@ class DemoConnector:
 
     def _customer_text(self, thread: _Thread, text: str, first: bool) -> str:
         if thread.kind == Kind.EMAIL:
-            name = _first_name(thread.person.display_name)
+            name = _first_name(thread.person.display_name) or thread.person.display_name
             return f"Hi,\n\n{text}\n\nThanks,\n{name}" if first else f"{text}\n\n{name}"
         if thread.kind == Kind.PUBLIC and self.channel in (Channel.X, Channel.MASTODON, Channel.BLUESKY):
             mention = self._me.handle if self._me.handle.startswith("@") else f"@{self._me.handle}"
@@ -422,7 +436,7 @@ class DemoConnector:
 
     def _our_text(self, thread: _Thread, text: str) -> str:
         if thread.kind == Kind.EMAIL:
-            return (f"Hi {_first_name(thread.person.display_name)},\n\n{text}\n\n"
+            return (f"Hi {_first_name(thread.person.display_name) or 'there'},\n\n{text}\n\n"
                     f"Warm wishes,\nThe {SHOP} team (demo)")
         if thread.kind == Kind.PUBLIC and self.channel in (Channel.X, Channel.MASTODON):
             return f"{thread.person.handle} {text}"
@@ -452,9 +466,10 @@ def _dm_key(person: Person) -> str:
 
 
 def _first_name(name: str) -> str:
+    """What to call someone in an email ("" when the display name is no name, e.g. "the plant lady")."""
     words = [w for w in name.split() if any(c.isalnum() for c in w)]
     if not words or words[0][0].islower() or "[" in words[0]:
-        return "there"
+        return ""
     return words[0]
 
 

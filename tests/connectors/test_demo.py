@@ -341,3 +341,26 @@ async def test_a_reply_through_the_outbox_brings_an_answer_into_the_inbox(clock,
     assert answers and {a[0] for a in answers} <= {r.id for r in waiting}
     again = store.conversations_by_ids(a[0] for a in answers).values()
     assert all(r.needs_reply for r in again)  # the customer wrote back, so it waits again
+
+
+async def test_a_restarted_connector_resumes_from_the_cursor_alone(clock):
+    first = from_account(account("demo-facebook"), clock)
+    cursor = (await first.fetch(None)).cursor
+    clock.advance(8 * HOUR)  # thousands of simulated messages later
+    while (page := await first.fetch(cursor)).more:
+        cursor = page.cursor
+    cursor = page.cursor
+    clock.advance(60)
+    restarted = from_account(account("demo-facebook"), clock)
+    batch = await restarted.fetch(cursor)
+    assert batch.messages and batch == await first.fetch(cursor)
+    # Replies to threads only the first instance delivered still reach their customers.
+    customers = {m.thread_key: m.author for m in page.messages + batch.messages}
+    sent = {}
+    for n, (key, kind) in enumerate({(m.thread_key, m.kind) for m in page.messages}):
+        result = await restarted.send(OutboundRequest(f"r{n}", "reply", "On it!", thread_key=key, kind=kind))
+        sent[result.external_id] = key
+    clock.advance(200)
+    answers = [m for m in await drain(restarted, batch.cursor) if m.in_reply_to in sent]
+    assert len(answers) >= len(sent) // 3
+    assert all(m.author == customers[sent[m.in_reply_to]] for m in answers)
