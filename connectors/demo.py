@@ -16,9 +16,9 @@ from agentconsole.models import (Capabilities, Channel, Direction, FetchResult, 
                                  OutboundRequest, Person, SendResult)
 from agentconsole.rows import AccountRow
 
-from .demo_data import (CITIES, CLOSINGS, DAYS, DEMO_ACCOUNTS, GARMENTS, GENERIC_NUDGES,
-                        HOSTILE_PEOPLE, HOSTILE_TEXTS, ITEMS, PEOPLE, PLACES, SCENARIOS,
-                        SCENARIOS_BY_TOPIC, SHOP, SIZES, WARES, Persona, Scenario, person_for)
+from .demo_data import (CITIES, CLOSINGS, DAYS, DEMO_ACCOUNTS, DM_ANSWERS, FEATURED, GARMENTS,
+                        GENERIC_NUDGES, HOSTILE, ITEMS, PEOPLE, PLACES, SCENARIOS, SCENARIOS_BY_TOPIC,
+                        SHOP, SIZES, WARES, Persona, Scenario, person_for)
 
 __all__ = ["DEMO_ACCOUNTS", "DemoConnector", "from_account"]
 
@@ -38,18 +38,6 @@ ANSWER_RATE = 0.7
 DM_RATE = {Channel.FACEBOOK: 0.5, Channel.EMAIL: 0.0}
 CURSOR_VERSION = "demo1"
 MAIL_DOMAIN = "demo.juniper-co.example"
-
-# Which hostile name or text each channel's backfill carries, to prove the UI shows them inert.
-_HOSTILE: dict[Channel, tuple[Persona | None, str | None]] = {
-    Channel.X: (HOSTILE_PEOPLE[0], HOSTILE_TEXTS[2]),
-    Channel.MASTODON: (HOSTILE_PEOPLE[1], None),
-    Channel.BLUESKY: (HOSTILE_PEOPLE[2], None),
-    Channel.FACEBOOK: (None, HOSTILE_TEXTS[1]),
-    Channel.EMAIL: (None, HOSTILE_TEXTS[0]),
-}
-FEATURED = tuple(p for p in PEOPLE if any(ch.isalpha() and ord(ch) > 0x36F for ch in p.name))
-_DM_ANSWERS = ("Sure, it's order {order}.", "Hi! Yes, order {order}, the {item}.",
-               "thanks for reaching out 🙏 order number is {order}", "ok, what do you need from me?")
 
 
 @dataclass(slots=True)
@@ -100,8 +88,9 @@ class DemoConnector:
             max_length=limit_for(self.channel, Kind.PUBLIC if social else Kind.EMAIL),
             length_unit="graphemes" if self.channel == Channel.BLUESKY else "characters",
             idempotent_send=True)
+        name = account.display_name or SHOP
         self._me = Person(external_id=f"{account.name}:self", handle=account.handle or SHOP,
-                          display_name=account.display_name or f"{SHOP} (demo)")
+                          display_name=name if "(demo)" in name else f"{name} (demo)")
         self._anchor: float | None = None
         self._backfill: list[InboundMessage] = []
         self._backfill_threads: list[_Thread] = []
@@ -200,11 +189,11 @@ class DemoConnector:
         if thread is None and request.recipient is not None:
             thread = _Thread(_dm_key(request.recipient) if request.action == "dm" else str(request.thread_key),
                              Kind.DM if request.action == "dm" else request.kind, request.recipient,
-                             rng.choice(SCENARIOS), self._fill(rng))
+                             rng.choice(SCENARIOS), self._fill(rng), request.subject.removeprefix("Re: "))
         if thread is None:
             return  # nobody known to answer: a thread from before a restart that we cannot rebuild
         if request.action == "dm":
-            line = rng.choice(_DM_ANSWERS)
+            line = rng.choice(DM_ANSWERS)
             kind, key = Kind.DM, result.thread_key
         else:
             line = rng.choice(thread.scenario.after)[0]
@@ -309,7 +298,7 @@ class DemoConnector:
         count = max(rng.randint(18, 26), len(waits) + 10)
         plan: list[float | None] = [*waits, *([None] * (count - len(waits)))]
         rng.shuffle(plan)
-        hostile_person, hostile_text = _HOSTILE.get(self.channel, (None, None))
+        hostile_person, hostile_text = HOSTILE.get(self.channel, (None, None))
         hostile_at = next(i for i, wait in enumerate(plan) if wait is not None)
         # Each channel features three of the customers who write in non-Latin scripts, so the
         # workspace as a whole shows them all; then everyone else in a shuffled order.

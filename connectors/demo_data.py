@@ -95,6 +95,16 @@ HOSTILE_TEXTS: tuple[str, ...] = (
     "\x1b]0;you have been hacked\x07hi, is the {item} back in stock?",
     "[@click=app.quit]click here[/] for my order {order} photos",
 )
+# Which hostile name or opening text each channel's backfill carries.
+HOSTILE: dict[Channel, tuple[Persona | None, str | None]] = {
+    Channel.X: (HOSTILE_PEOPLE[0], HOSTILE_TEXTS[2]),
+    Channel.MASTODON: (HOSTILE_PEOPLE[1], None),
+    Channel.BLUESKY: (HOSTILE_PEOPLE[2], None),
+    Channel.FACEBOOK: (None, HOSTILE_TEXTS[1]),
+    Channel.EMAIL: (None, HOSTILE_TEXTS[0]),
+}
+# Customers whose names are in non-Latin scripts; every channel's backfill features some of them.
+FEATURED = tuple(p for p in PEOPLE if any(ch.isalpha() and ord(ch) > 0x36F for ch in p.name))
 
 MASTODON_INSTANCES = ("mastodon.social", "fosstodon.org", "hachyderm.io", "mstdn.jp",
                       "mastodon.art", "chaos.social", "toot.cafe", "social.vivaldi.net")
@@ -144,6 +154,8 @@ class Scenario:
 
 GENERIC_NUDGES = ("hello??", "anyone there?", "?", "helloooo", "any update on this?",
                   "still waiting for an answer…")
+DM_ANSWERS = ("Sure, it's order {order}.", "Hi! Yes, order {order}, the {item}.",
+              "thanks for reaching out 🙏 order number is {order}", "ok, what do you need from me?")
 CLOSINGS = ("You're welcome! 😊", "Glad we could help, have a lovely day!", "Any time! 💚",
             "Happy to help, enjoy!")
 
