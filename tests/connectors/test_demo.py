@@ -13,6 +13,7 @@ from agentconsole.cli import build_connectors, ensure_demo_accounts
 from agentconsole.connector import Connector
 from agentconsole.engine import Engine
 from agentconsole.errors import PermanentError
+from agentconsole.escalation import escalate
 from agentconsole.lengths import measure
 from agentconsole.models import Channel, Direction, InboundMessage, Kind, OutboundRequest, Person
 from agentconsole.outbox import Outbox
@@ -364,3 +365,27 @@ async def test_a_restarted_connector_resumes_from_the_cursor_alone(clock):
     answers = [m for m in await drain(restarted, batch.cursor) if m.in_reply_to in sent]
     assert len(answers) >= len(sent) // 3
     assert all(m.author == customers[sent[m.in_reply_to]] for m in answers)
+
+
+async def test_dm_escalation_opens_a_dm_thread_the_customer_answers_in(clock, store):
+    ids = ensure_demo_accounts(store)
+    built, _ = build_connectors(store, clock)
+    engine = Engine(store, built, clock=clock)
+    x = ids[[a[0] for a in DEMO_ACCOUNTS].index("demo-x")]
+    await engine.sync_once(x)
+    public = [r for r in store.conversations_by_ids(store.conversation_ids("public")).values()
+              if r.account_id == x and r.contact_id is not None][:6]
+    done = [escalate(store, r.id, dm_text="Hi! Could you DM us your order number?",
+                     public_text="We've sent you a DM 💚", agent_id=None,
+                     capabilities=built[x].capabilities) for r in public]
+    assert await engine.dispatch_once() == len(done)  # the DMs first ...
+    assert await engine.dispatch_once() == len(done)  # ... then the public replies that wait on them
+    keys = [store.conn.execute("SELECT thread_key FROM conversations WHERE id = ?",
+                               (e.dm_conversation_id,)).fetchone()[0] for e in done]
+    assert all(k.startswith("dm-") for k in keys)  # the platform's DM thread, one per person
+    clock.advance(200)
+    await engine.sync_once(x)
+    answered = {r[0] for r in store.conn.execute(
+        "SELECT m.conversation_id FROM messages m JOIN outbox o ON o.external_id = m.in_reply_to"
+        " WHERE m.direction = 'in' AND o.action = 'dm'")}
+    assert answered and answered <= {e.dm_conversation_id for e in done}
