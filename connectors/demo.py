@@ -98,6 +98,7 @@ class DemoConnector:
         self._roots: dict[int, _Thread] = {}
         self._sent: dict[str, SendResult] = {}
         self._answers: list[InboundMessage] = []
+        self._delivered: set[str] = set()
 
     # ---------------------------------------------------------------- protocol
 
@@ -121,8 +122,12 @@ class DemoConnector:
                 break
             messages.append(self._live_message(rng, k, when, thread, new))
             k += 1
-        messages.extend(m for m in self._answers if covered < m.sent_at <= until)
-        return FetchResult(messages, _cursor(anchor, k, until), more)
+        # Answers due in the window; and older ones this instance never handed out, because another
+        # console on the same database (a teammate's) may have moved the cursor past them meanwhile.
+        due = [m for m in self._answers if m.sent_at <= until
+               and (m.sent_at > covered or m.external_id not in self._delivered)]
+        self._delivered.update(m.external_id for m in due)
+        return FetchResult(messages + due, _cursor(anchor, k, until), more)
 
     async def send(self, request: OutboundRequest) -> SendResult:
         done = self._sent.get(request.idempotency_key)

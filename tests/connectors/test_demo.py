@@ -389,3 +389,22 @@ async def test_dm_escalation_opens_a_dm_thread_the_customer_answers_in(clock, st
         "SELECT m.conversation_id FROM messages m JOIN outbox o ON o.external_id = m.in_reply_to"
         " WHERE m.direction = 'in' AND o.action = 'dm'")}
     assert answered and answered <= {e.dm_conversation_id for e in done}
+
+
+async def test_an_answer_arrives_even_when_a_teammates_console_moved_the_cursor_on(clock, store):
+    aid = store.ensure_account("demo-x", Channel.X, "demo", handle="@juniper_co", is_demo=True)
+    mine, theirs = from_account(store.account(aid), clock), from_account(store.account(aid), clock)
+    backfill = await mine.fetch(None)
+    store.ingest(aid, backfill.messages, backfill.cursor)
+    thread = next(t for t in threads_of(backfill.messages).values() if t[-1].direction == Direction.IN)
+    results = [await mine.send(reply_to(thread, f"k{n}")) for n in range(4)]
+    clock.advance(300)
+    for connector in (theirs, mine):  # the teammate's console syncs first and commits its cursor
+        while True:
+            page = await connector.fetch(store.cursor(aid))
+            store.ingest(aid, page.messages, page.cursor)
+            if not page.more:
+                break
+    answers = store.conn.execute("SELECT count(*) FROM messages WHERE in_reply_to IN (?,?,?,?)",
+                                 [r.external_id for r in results]).fetchone()[0]
+    assert answers >= 1
