@@ -175,7 +175,7 @@ SCENARIOS: tuple[Scenario, ...] = (
          ("thank you! it just updated 🙌", None),
          ("Can you resend the tracking link? the one in the email doesn't open",
           "Sent it again just now, it's the same link as on your order page.")),
-        ("Where is my order {order}?", "Order {order} not arrived", "Shipping status of {order}"),
+        ("Where is my order {order}?", "Order {order}", "Shipping status of {order}"),
     ),
     Scenario(
         "broken item",
@@ -297,7 +297,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("tried on my phone too, same error",),
         (("oh nice, thanks!", None),
          ("ok but the site doesn't say that anywhere", "Fair point, we've added it to the page.")),
-        ("Discount code not working", "Question about the sale"),
+        ("Discount question", "Question about the sale"),
     ),
     Scenario(
         "shipping abroad",
@@ -362,7 +362,7 @@ SCENARIOS: tuple[Scenario, ...] = (
           "Linen softens with every wash: 40°, no softener, line dry, and it'll be lovely.")),
         ("asking before I ruin it lol",),
         (("great to know, thanks!", None),),
-        ("Care instructions", "Is it dishwasher safe?"),
+        ("Care instructions", "Looking after my order"),
     ),
     Scenario(
         "charged twice",
