@@ -417,7 +417,7 @@ class DemoConnector:
             thread.root_id = ext_id
         return InboundMessage(external_id=ext_id, thread_key=thread.key, kind=thread.kind, author=author,
                               text=body, sent_at=when, direction=direction, subject=subject,
-                              in_reply_to=None if first else reply_to, extra={"demo": True})
+                              in_reply_to=None if first else reply_to)
 
     def _customer_text(self, thread: _Thread, text: str, first: bool) -> str:
         if thread.kind == Kind.EMAIL:
