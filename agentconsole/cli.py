@@ -32,9 +32,15 @@ class CliContext:
 
     def store(self, demo: bool = False) -> Store:
         if demo not in self._stores:
-            self._stores[demo] = Store(paths.database_path(demo), self.clock)
+            path = paths.database_path(demo)
+            new = not path.exists()
+            store = self._stores[demo] = Store(path, self.clock)
             if demo:
-                ensure_demo_accounts(self._stores[demo])
+                ensure_demo_accounts(store)
+            if new:  # a new workspace starts with the starter canned replies, to edit or delete
+                from .canned import CannedLibrary
+
+                CannedLibrary(store).install_starters()
         return self._stores[demo]
 
     def close(self) -> None:
