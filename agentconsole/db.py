@@ -7,8 +7,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
-
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
@@ -181,6 +179,28 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_conversation ON audit(conversation_id, at);
     """,
+    # Canned replies; tags/channels/kinds are JSON lists (empty channels/kinds = suits all).
+    """
+    CREATE TABLE canned (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        shortcut TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        channels TEXT NOT NULL DEFAULT '[]',
+        kinds TEXT NOT NULL DEFAULT '[]',
+        usage_count INTEGER NOT NULL DEFAULT 0,
+        last_used_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE VIRTUAL TABLE canned_fts USING fts5(
+        name, body, tags, content='canned', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER canned_ai AFTER INSERT ON canned BEGIN INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    CREATE TRIGGER canned_ad AFTER DELETE ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); END;
+    CREATE TRIGGER canned_au AFTER UPDATE OF name, body, tags ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -207,12 +227,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema forward to SCHEMA_VERSION; returns the version found before."""
-    db = sqlite_utils.Database(conn)
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise RuntimeError(
             f"database schema {found} is newer than this agentconsole understands ({SCHEMA_VERSION})"
         )
+    if found == SCHEMA_VERSION:
+        _protect_wal_files(conn)
+        return found
+    import sqlite_utils  # only when there is a migration to run: it costs ~100 ms of start-up
+
+    db = sqlite_utils.Database(conn)
     for version in range(found, SCHEMA_VERSION):
         log.info("migrating database schema %d -> %d", version, version + 1)
         conn.execute("BEGIN IMMEDIATE")

@@ -12,6 +12,7 @@ from agentconsole.rows import AccountRow
 FACTORIES: dict[str, str] = {
     "demo": "connectors.demo",
     "email": "connectors.email",
+    "mastodon": "connectors.mastodon",
 }
 
 
