@@ -160,6 +160,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 # Subcommands whose modules are imported only when named, so that opening the console stays fast.
 LAZY_COMMANDS = {
     "canned": "agentconsole.cli_canned",
+    "account": "agentconsole.cli_account",
 }
 
 

@@ -16,6 +16,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 # account kind -> module exposing HELP, add_arguments(parser) and add(args, ctx) -> int.
 KINDS: dict[str, str] = {
     "email": "agentconsole.cli_account_email",
+    "mastodon": "agentconsole.cli_account_mastodon",
 }
 
 
@@ -27,7 +28,8 @@ def register(subparsers) -> None:
     kinds = add.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, module_name in KINDS.items():
         module = import_module(module_name)
-        parser = kinds.add_parser(kind, help=getattr(module, "HELP", kind))
+        summary = (module.__doc__ or "").strip().split("\n")[0].partition("`: ")[2]
+        parser = kinds.add_parser(kind, help=getattr(module, "HELP", None) or summary or kind)
         module.add_arguments(parser)
         parser.set_defaults(func=run_add, kind_module=module_name)
 
