@@ -197,7 +197,10 @@ class EmailConnector:
         mail = parse(raw)
         if note:
             mail.problems.insert(0, note)
-        ours = bool(mail.from_addr) and mail.from_addr in self.settings.own_addresses
+        # Only the Sent folder vouches for "ours": anyone can put our address in a From header, and a
+        # forged one in INBOX must not mark a waiting customer as answered.
+        sent_folder = self.settings.sent_folder or self._sent or "Sent"
+        ours = folder == sent_folder and mail.from_addr in self.settings.own_addresses
         message_id = mail.message_id or raw_id(raw)
         if ours:
             others = [a for a in mail.to_addrs if a not in self.settings.own_addresses]

@@ -191,7 +191,7 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
             plain.append(payload if isinstance(payload, str) else "")
             continue
         filename = _filename(part, mail)
-        disposition = (part.get_content_disposition() or "") if _safe(part.get_content_disposition) else ""
+        disposition = _disposition(part)
         if filename or disposition == "attachment" or not (ctype.startswith("text/") or ctype == ""):
             attachments.append(Attachment(filename or f"unnamed ({one_line(ctype, 60) or 'unknown type'})",
                                           _size(part), one_line(ctype, 100)))
@@ -210,12 +210,11 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
     mail.attachments = tuple(attachments)
 
 
-def _safe(call) -> bool:
+def _disposition(part: Message) -> str:
     try:
-        call()
-        return True
-    except Exception:
-        return False
+        return part.get_content_disposition() or ""
+    except Exception:  # a malformed Content-Disposition header: treat the part as inline
+        return ""
 
 
 def _content_type(part: Message) -> str:

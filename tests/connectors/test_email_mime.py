@@ -186,6 +186,12 @@ def test_replies_thread_under_the_root_message_id() -> None:
     assert ours.extra["recipient"].external_id == "dana@x.example"
 
 
+def test_a_forged_from_outside_sent_is_not_taken_for_ours() -> None:
+    forged = connector().message_from_raw("INBOX", mail("<z@x>", sender="support@shop.example"), None,
+                                          ThreadIndex())
+    assert forged.direction == Direction.IN
+
+
 def test_without_references_the_subject_and_correspondent_decide() -> None:
     c, threads = connector(), ThreadIndex()
     first = c.message_from_raw("INBOX", mail("<a@x>"), None, threads)
