@@ -12,6 +12,9 @@ ROOT="${AGENTCONSOLE_MAIL_DIR:-/var/tmp/agentconsole-mail}"
 PACKAGES=(dovecot-imapd dovecot-lmtpd postfix openssl)
 
 if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        exec sudo -n AGENTCONSOLE_MAIL_DIR="$ROOT" bash "$0" "$@"
+    fi
     echo "mail.sh: must run as root (installs packages and starts system daemons)" >&2
     exit 1
 fi
