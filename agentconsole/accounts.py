@@ -30,6 +30,7 @@ class EmailDraft:
     tls_ca_file: str = ""
     allow_plain: bool = False
     password_command: str = ""
+    quote: str = ""  # "below" quotes the customer's message under each reply
 
     def settings(self) -> dict:
         """The account row's settings: connection details only, never a password."""
@@ -43,7 +44,8 @@ class EmailDraft:
         }
         optional = {"imap_tls": self.imap_tls, "smtp_tls": self.smtp_tls, "display_name": self.display_name,
                     "sent_folder": self.sent_folder, "tls_ca_file": self.tls_ca_file,
-                    "allow_plain": self.allow_plain, "password_command": self.password_command.strip()}
+                    "allow_plain": self.allow_plain, "password_command": self.password_command.strip(),
+                    "quote": self.quote}
         settings.update({k: v for k, v in optional.items() if v})
         return settings
 

@@ -105,6 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where sent replies are filed (default: the server's Sent folder)")
     parser.add_argument("--no-append-sent", action="store_true",
                         help="do not file a copy of each reply in the sent folder (the server does it)")
+    parser.add_argument("--quote", choices=("none", "below"), default="",
+                        help="quote the customer's message below each reply (default: none)")
     parser.add_argument("--tls-ca-file", default="", help="trust this CA certificate (private servers)")
     parser.add_argument("--allow-plain", action="store_true",
                         help="allow unencrypted connections (only to localhost; for testing)")
@@ -122,7 +124,7 @@ def add(args: argparse.Namespace, ctx) -> int:
         imap_tls=args.imap_tls or "", smtp_tls=args.smtp_tls or "", display_name=args.display_name,
         folders=tuple(args.folders.split(",")), sent_folder=args.sent_folder,
         append_sent=not args.no_append_sent, tls_ca_file=args.tls_ca_file, allow_plain=args.allow_plain,
-        password_command=args.password_command or "")
+        password_command=args.password_command or "", quote=args.quote)
     try:
         validate(draft)
         password = None

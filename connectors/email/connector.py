@@ -251,8 +251,9 @@ class EmailConnector:
 
     async def send(self, request: OutboundRequest) -> SendResult:
         now = self.clock.now()
-        msg, message_id = smtp.compose(self.settings, request, now)
-        await smtp.submit(self.settings, self.password(), msg)
+        quoted = await self._quote(request) if self.settings.quote == "below" else ""
+        msg, message_id = smtp.compose(self.settings, request, now, quoted)
+        await smtp.submit(self.settings, await asyncio.to_thread(self.password), msg)
         raw = msg.as_bytes()
         if self.settings.append_sent:
             try:
@@ -262,6 +263,18 @@ class EmailConnector:
                 log.warning("could not file the sent reply in the Sent folder: %s", exc)
         return SendResult(external_id=message_id, sent_at=now,
                           thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
+
+    async def _quote(self, request: OutboundRequest) -> str:
+        """The message replied to, quoted; empty when it cannot be found (the reply still goes)."""
+        if not request.in_reply_to:
+            return ""
+        try:
+            raw = await self._imap("find the message to quote", lambda s: s.message_by_id(
+                self.settings.folders, request.in_reply_to, self.settings.max_message_bytes))
+        except ConnectorError as exc:
+            log.warning("could not fetch the message to quote: %s", exc)
+            return ""
+        return smtp.quote_block(await asyncio.to_thread(parse, raw)) if raw else ""
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
         message_id = smtp.message_id_for(request, self.settings.domain)

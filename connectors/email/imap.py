@@ -159,6 +159,19 @@ class ImapSession:
         """The folder flagged \\Sent, else one with a usual name, else "Sent"."""
         return self.client.find_special_folder(SENT) or "Sent"
 
+    def message_by_id(self, folders: tuple[str, ...], message_id: str, limit: int) -> bytes | None:
+        """The raw bytes of the message *message_id* in the first of *folders* that has it."""
+        for folder in folders:
+            try:
+                uids = self.find_header(folder, "Message-ID", message_id)
+            except FolderMissing:
+                continue
+            if uids:
+                fetched = self.fetch(sorted(uids)[:1], limit)
+                if fetched:
+                    return fetched[0].raw
+        return None
+
     def find_header(self, folder: str, header: str, value: str) -> list[int]:
         self.select(folder)
         return self.client.search(["HEADER", header, value])

@@ -10,6 +10,7 @@ from agentconsole.errors import PermanentError
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 TLS_MODES = ("implicit", "starttls", "plain")
+QUOTE_MODES = ("none", "below")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class EmailSettings:
     timeout: float = 30.0
     batch_size: int = 200
     max_message_bytes: int = 25 * 1024 * 1024  # larger messages are fetched as headers only
+    quote: str = "none"  # "below": the customer's message is quoted under the reply
     aliases: tuple[str, ...] = ()  # other From addresses that are ours (e.g. a shared sales@)
 
     @classmethod
@@ -65,6 +67,7 @@ class EmailSettings:
             tls_ca_file=text("tls_ca_file"),
             timeout=float(settings.get("timeout") or 30.0),
             max_message_bytes=int(settings.get("max_message_bytes") or 25 * 1024 * 1024),
+            quote=text("quote") or "none",
             aliases=tuple(str(a).strip().lower() for a in settings.get("aliases") or () if str(a).strip()),
         )
         made.validate()
@@ -80,6 +83,8 @@ class EmailSettings:
             if mode == "plain" and not (self.allow_plain and host in LOCAL_HOSTS):
                 raise PermanentError(
                     f"{what} without TLS is only allowed for localhost with allow_plain = true")
+        if self.quote not in QUOTE_MODES:
+            raise PermanentError(f"quote {self.quote!r} is not one of {', '.join(QUOTE_MODES)}")
         if "@" not in self.address:
             raise PermanentError(f"the account address {self.address!r} is not an email address")
 

@@ -18,12 +18,13 @@ from agentconsole.errors import AuthError, ConnectorError, PermanentError, Tempo
 from agentconsole.models import OutboundRequest
 from agentconsole.sanitize import one_line
 
-from .mime import STAND_IN_DOMAIN, message_ids
+from .mime import STAND_IN_DOMAIN, ParsedMail, message_ids
 from .settings import EmailSettings
 
 # Deliberately narrow: an address we put in a header must be plain printable ASCII with one "@".
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _RE_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
+MAX_QUOTE_LINES = 200
 
 
 def message_id_for(request: OutboundRequest, domain: str) -> str:
@@ -44,7 +45,19 @@ def reply_subject(subject: str) -> str:
     return subject if _RE_PREFIX.match(subject) else f"Re: {subject}"
 
 
-def compose(settings: EmailSettings, request: OutboundRequest, now: float) -> tuple[EmailMessage, str]:
+def quote_block(parent: ParsedMail) -> str:
+    """The customer's message as a "> " quote with an attribution line (for quote = "below")."""
+    who = parent.from_name or parent.from_addr or "you"
+    when = to_datetime(parent.date).strftime("%Y-%m-%d %H:%M UTC") if parent.date else ""
+    lines = parent.text.splitlines()
+    quoted = [f"> {line}".rstrip() for line in lines[:MAX_QUOTE_LINES]]
+    if len(lines) > MAX_QUOTE_LINES:
+        quoted.append("> [...]")
+    return (f"On {when}, {who} wrote:" if when else f"{who} wrote:") + "\n" + "\n".join(quoted)
+
+
+def compose(settings: EmailSettings, request: OutboundRequest, now: float,
+            quoted: str = "") -> tuple[EmailMessage, str]:
     """The reply as an EmailMessage and its Message-ID; only validated, cleaned values reach headers."""
     recipient = (request.recipient.external_id if request.recipient else "") or str(
         request.extra.get("to", ""))
@@ -79,7 +92,8 @@ def compose(settings: EmailSettings, request: OutboundRequest, now: float) -> tu
     if references:
         msg["References"] = " ".join(references[-20:] if len(references) > 20 else references)
     msg["X-Mailer"] = "agentconsole"
-    msg.set_content(request.text.replace("\r\n", "\n").replace("\r", "\n"), charset="utf-8")
+    body = request.text + (f"\n\n{quoted}" if quoted else "")
+    msg.set_content(body.replace("\r\n", "\n").replace("\r", "\n"), charset="utf-8")
     return msg, message_id
 
 
@@ -147,5 +161,5 @@ def _said(text: str) -> str:
     return " ".join(str(text).split())[:300]
 
 
-__all__ = ["compose", "header_text", "message_id_for", "reply_subject",
+__all__ = ["compose", "header_text", "message_id_for", "quote_block", "reply_subject",
            "smtp_session", "submit"]

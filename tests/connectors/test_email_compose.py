@@ -78,3 +78,15 @@ def test_stand_in_ids_never_go_out() -> None:
 def test_bad_recipients_are_refused(address: str) -> None:
     with pytest.raises(PermanentError):
         compose(SETTINGS, request(recipient=Person(address)), 0.0)
+
+
+def test_quoting_below_the_reply() -> None:
+    from connectors.email.mime import parse
+    from connectors.email.smtp import quote_block
+
+    parent = parse(b"From: Dana <dana@x.example>\nDate: Tue, 25 Nov 2025 10:00:00 +0000\n\n"
+                   b"Where is my parcel?\n\nOrder 17")
+    block = quote_block(parent)
+    assert block == "On 2025-11-25 10:00 UTC, Dana wrote:\n> Where is my parcel?\n>\n> Order 17"
+    msg, _ = compose(SETTINGS, request(text="It ships today."), 0.0, block)
+    assert msg.get_content().startswith("It ships today.\n\nOn 2025-11-25 10:00 UTC, Dana wrote:\n> Where")

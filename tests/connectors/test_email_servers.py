@@ -307,3 +307,22 @@ async def test_a_missing_folder_is_a_clear_permanent_error(mail_servers: None) -
             await mail.fetch(None)
     finally:
         await mail.close()
+
+
+async def test_quote_below_includes_the_customers_message(folder: Folder) -> None:
+    question = folder.add("Parcel", "Where is my parcel?\nOrder 17")
+    mail = connector(folder.name, quote="below")
+    customer_box = admin(CUSTOMER)
+    try:
+        request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action="reply", text="It ships today.",
+                                  thread_key=question, in_reply_to=question, recipient=Person(CUSTOMER[0]),
+                                  subject="Parcel")
+        sent = await mail.send(request)
+        await _wait_for(customer_box, "INBOX", sent.external_id)
+        uid = customer_box.search(["HEADER", "Message-ID", sent.external_id])[0]
+        body = customer_box.fetch([uid], ["BODY.PEEK[TEXT]"])[uid][b"BODY[TEXT]"].decode()
+        assert "It ships today." in body and "wrote:" in body
+        assert "> Where is my parcel?" in body and "> Order 17" in body
+    finally:
+        customer_box.logout()
+        await mail.close()

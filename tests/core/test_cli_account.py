@@ -113,8 +113,9 @@ def test_password_goes_to_a_real_keyring_never_to_the_database(console, monkeypa
 
 
 def test_password_command_is_kept_and_checked(console) -> None:
-    assert console(*EMAIL, "--password-command", "echo from-the-command") == 0
+    assert console(*EMAIL, "--password-command", "echo from-the-command", "--quote", "below") == 0
     settings = console.ctx.store().accounts()[0].settings
+    assert settings["quote"] == "below"
     assert settings["password_command"] == "echo from-the-command"
     assert secrets.load_secret("support", settings, environ={}) == "from-the-command"
     assert console(*[a if a != "support" else "other" for a in EMAIL], "--password-command", "false") == 1
