@@ -97,14 +97,14 @@ def parse(raw: bytes) -> ParsedMail:
         mail.problems.append(f"the message structure ({type(exc).__name__})")
         mail.text = clean(raw.decode("utf-8", "replace"))[:MAX_TEXT]
         return mail
-    _read_headers(msg, mail)
-    try:
-        _read_body(msg, mail)
-    except RecursionError:
-        mail.problems.append("the parts are nested too deeply")
-    except Exception as exc:
-        mail.problems.append(f"the body ({type(exc).__name__})")
-    _note_defects(msg, mail)
+    for step, what in ((_read_headers, "the headers"), (_read_body, "the body"),
+                       (_note_defects, "the structure")):
+        try:
+            step(msg, mail)
+        except RecursionError:
+            mail.problems.append("the parts are nested too deeply")
+        except Exception as exc:  # whatever a hostile message trips, the rest is still read
+            mail.problems.append(f"{what} ({type(exc).__name__})")
     if not mail.text and not mail.attachments and mail.problems:
         # Nothing readable came out: show the undecoded text so the agent still sees something.
         mail.text = clean(_body_bytes(raw).decode("utf-8", "replace"))[:MAX_TEXT]

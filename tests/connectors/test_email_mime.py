@@ -159,6 +159,19 @@ def test_any_bytes_parse_without_an_exception(raw: bytes) -> None:
     assert UNSAFE.search(mail.text) is None
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["From", "To", "Subject", "Message-ID", "References", "Date",
+                                           "Content-Type", "Content-Disposition", "In-Reply-To"]),
+                          st.binary(max_size=200)), max_size=8),
+       st.binary(max_size=500))
+def test_any_headers_parse_without_an_exception(headers, body: bytes) -> None:
+    raw = b"".join(name.encode() + b": " + value + b"\n" for name, value in headers) + b"\n" + body
+    message = connector().message_from_raw("INBOX", raw, None, ThreadIndex())
+    assert message.raw == raw
+    assert_inert(message)
+    assert all(c not in message.external_id for c in "\r\n ")
+
+
 # ---------------------------------------------------------------- threading
 
 def mail(message_id: str, *, sender: str = "dana@x.example", to: str = "support@shop.example",
