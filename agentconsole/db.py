@@ -166,6 +166,50 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_conversation ON audit(conversation_id, at);
     """,
+    # Shifts: who is on, their hello/goodbye posts (as outbox items), the hand-off note, away replies.
+    """
+    CREATE TABLE shifts (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        started_at REAL NOT NULL,
+        planned_end REAL,
+        ended_at REAL,
+        next_agent TEXT NOT NULL DEFAULT '',
+        next_start REAL,
+        handoff_note TEXT NOT NULL DEFAULT '',
+        acknowledged_by INTEGER REFERENCES agents(id),
+        acknowledged_at REAL,
+        answered INTEGER,
+        median_first_response REAL
+    );
+    CREATE INDEX shifts_open ON shifts(ended_at);
+    CREATE INDEX shifts_started ON shifts(started_at);
+    CREATE TABLE shift_posts (
+        shift_id INTEGER NOT NULL REFERENCES shifts(id),
+        kind TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        problem TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (shift_id, kind, account_id)
+    );
+    CREATE TABLE shift_accounts (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        hello INTEGER,
+        hello_template TEXT,
+        goodbye_template TEXT,
+        away INTEGER NOT NULL DEFAULT 0,
+        away_template TEXT
+    );
+    CREATE TABLE away_replies (
+        id INTEGER PRIMARY KEY,
+        off_since REAL NOT NULL,
+        person TEXT NOT NULL,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        at REAL NOT NULL,
+        UNIQUE (off_since, person)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
