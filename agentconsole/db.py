@@ -144,11 +144,26 @@ MIGRATIONS: list[str] = [
         source TEXT,
         resolve_after INTEGER NOT NULL DEFAULT 0,
         owner TEXT NOT NULL DEFAULT '',
+        after_id INTEGER REFERENCES outbox(id),
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL
     );
     CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
     CREATE INDEX outbox_conversation ON outbox(conversation_id);
+    CREATE INDEX outbox_after ON outbox(after_id) WHERE after_id IS NOT NULL;
+    CREATE TABLE escalations (
+        id INTEGER PRIMARY KEY,
+        public_conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        dm_conversation_id INTEGER REFERENCES conversations(id),
+        dm_item INTEGER REFERENCES outbox(id),
+        public_item INTEGER REFERENCES outbox(id),
+        status_item INTEGER REFERENCES outbox(id),
+        batch TEXT,
+        agent_id INTEGER REFERENCES agents(id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX escalations_public ON escalations(public_conversation_id);
+    CREATE INDEX escalations_batch ON escalations(batch);
     CREATE TABLE sync_cursors (
         account_id INTEGER NOT NULL REFERENCES accounts(id),
         stream TEXT NOT NULL DEFAULT '',

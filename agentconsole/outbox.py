@@ -12,6 +12,8 @@ from .models import Direction, InboundMessage, Kind, OutboundRequest, Person, Se
 from .sanitize import clean
 from .store import Store
 
+# Thread keys of conversations we start ourselves before the platform has named the thread.
+LOCAL_THREAD_PREFIX = "local:"
 # A claim older than this belongs to a process that is gone even if its pid was reused.
 CLAIM_LEASE_SECONDS = 600.0
 SENT_STATES = ("sent", "discarded")
@@ -24,7 +26,7 @@ class OutboxRow:
     account_id: int
     action: str
     text: str
-    state: str  # pending | sending | sent | failed | unsure | discarded
+    state: str  # waiting | pending | sending | sent | failed | unsure | cancelled | discarded
     attempts: int
     last_error: str
     created_at: float
@@ -57,16 +59,23 @@ class Outbox:
     # ------------------------------------------------------------ enqueue
 
     def enqueue(self, account_id: int, request: OutboundRequest, *, conversation_id: int | None,
-                agent_id: int | None, source: str | None = None, resolve: bool = False) -> int:
+                agent_id: int | None, source: str | None = None, resolve: bool = False,
+                after: int | None = None) -> int:
+        """Persist one outbound item. With *after*, it waits until that item is sent, and is
+        cancelled if that one fails (a public "we've sent you a DM" never goes out without the DM)."""
         now = self.store.clock.now()
         with self.store.transaction() as conn:
+            state = "pending"
+            if after is not None:
+                before = conn.execute("SELECT state FROM outbox WHERE id = ?", (after,)).fetchone()[0]
+                state = "pending" if before == "sent" else "waiting"
             item = conn.execute(
                 "INSERT INTO outbox(idempotency_key, account_id, conversation_id, action, request, text,"
-                " agent_id, source, resolve_after, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " agent_id, source, resolve_after, after_id, state, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (request.idempotency_key, account_id, conversation_id, request.action,
                  json.dumps(_request_to_json(request)), request.text, agent_id, source, int(resolve),
-                 now, now)).lastrowid
+                 after, state, now, now)).lastrowid
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                          (agent_id, f"queued_{request.action}", conversation_id,
                           json.dumps({"outbox_id": item}), now))
@@ -139,6 +148,8 @@ class Outbox:
                 message_id = self._store_message(item, r, result)
             conn.execute("UPDATE outbox SET state = 'sent', external_id = ?, message_id = ?, last_error = '',"
                          " updated_at = ? WHERE id = ?", (result.external_id, message_id, now, item_id))
+            conn.execute("UPDATE outbox SET state = 'pending', updated_at = ? WHERE after_id = ?"
+                         " AND state = 'waiting'", (now, item_id))
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                          (r["agent_id"], f"sent_{item.action}", item.conversation_id,
                           json.dumps({"outbox_id": item_id, "external_id": result.external_id}), now))
@@ -147,13 +158,26 @@ class Outbox:
         return message_id
 
     def _store_message(self, item: OutboxRow, r, result: SendResult) -> int | None:
+        """Store what we sent as a message of its conversation, and learn the platform's thread key."""
         req = item.request
+        thread_key = result.thread_key or req.thread_key or result.external_id
+        if item.conversation_id is not None:
+            current = self.store.conn.execute("SELECT thread_key FROM conversations WHERE id = ?",
+                                              (item.conversation_id,)).fetchone()[0]
+            taken = self.store.conn.execute(
+                "SELECT 1 FROM conversations WHERE account_id = ? AND thread_key = ? AND id != ?",
+                (item.account_id, thread_key, item.conversation_id)).fetchone()
+            if current.startswith(LOCAL_THREAD_PREFIX) and not taken:
+                # A conversation we opened ourselves (a new DM) now has the platform's own thread.
+                self.store.conn.execute("UPDATE conversations SET thread_key = ? WHERE id = ?",
+                                        (thread_key, item.conversation_id))
+            else:
+                thread_key = current
         agent = self.store.conn.execute("SELECT name FROM agents WHERE id = ?", (r["agent_id"],)).fetchone()
         account = self.store.conn.execute("SELECT handle, display_name FROM accounts WHERE id = ?",
                                           (item.account_id,)).fetchone()
         author = Person(external_id=f"account:{item.account_id}", handle=account[0],
                         display_name=agent[0] if agent else (account[1] or account[0]))
-        thread_key = result.thread_key or req.thread_key or result.external_id
         message = InboundMessage(
             external_id=result.external_id, thread_key=thread_key, kind=req.kind, author=author,
             text=req.text, sent_at=result.sent_at, direction=Direction.OUT, subject=req.subject,
@@ -170,7 +194,12 @@ class Outbox:
         self._settle(item_id, "pending", error, retry_at)
 
     def mark_failed(self, item_id: int, error: str) -> None:
-        self._settle(item_id, "failed", error)
+        with self.store.transaction() as conn:
+            self._settle(item_id, "failed", error)
+            conn.execute("UPDATE outbox SET state = 'cancelled', last_error = ?, updated_at = ?"
+                         " WHERE after_id = ? AND state = 'waiting'",
+                         (f"not sent because the item before it failed: {clean(error)[:300]}",
+                          self.store.clock.now(), item_id))
 
     def mark_unsure(self, item_id: int, error: str) -> None:
         self._settle(item_id, "unsure", error)
@@ -182,14 +211,20 @@ class Outbox:
                          (state, clean(error)[:500], retry_at, self.store.clock.now(), item_id))
 
     def decide(self, item_id: int, decision: str, agent_id: int | None) -> None:
-        """The agent's call on an unsure or failed item: resend, mark as sent, or discard."""
+        """The agent's call on an unsure, failed or cancelled item: resend, mark as sent, or discard."""
         states = {"resend": "pending", "discard": "discarded", "mark_sent": "sent"}
         if decision not in states:
             raise ValueError(f"unknown decision {decision!r}")
         now = self.store.clock.now()
         with self.store.transaction() as conn:
             conn.execute("UPDATE outbox SET state = ?, next_attempt_at = 0, updated_at = ? WHERE id = ?"
-                         " AND state IN ('unsure', 'failed')", (states[decision], now, item_id))
+                         " AND state IN ('unsure', 'failed', 'cancelled')", (states[decision], now, item_id))
+            if decision == "resend":  # whatever waited on it waits again instead of staying cancelled
+                conn.execute("UPDATE outbox SET state = 'waiting', last_error = '', updated_at = ?"
+                             " WHERE after_id = ? AND state = 'cancelled'", (now, item_id))
+            elif decision == "mark_sent":
+                conn.execute("UPDATE outbox SET state = 'pending', last_error = '', updated_at = ?"
+                             " WHERE after_id = ? AND state IN ('waiting', 'cancelled')", (now, item_id))
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
                          " SELECT ?, ?, conversation_id, ?, ? FROM outbox WHERE id = ?",
                          (agent_id, f"outbox_{decision}", json.dumps({"outbox_id": item_id}), now, item_id))

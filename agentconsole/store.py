@@ -374,6 +374,13 @@ class Store:
                 conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
                              (now, conversation_id))
                 event = "resolved"
+                # A public post escalated to this DM is done when the DM is.
+                linked = conn.execute(
+                    "SELECT p.id FROM conversations d JOIN conversations p ON p.id = d.linked_id"
+                    " WHERE d.id = ? AND d.kind = 'dm' AND p.escalated = 1 AND p.status = 'open'",
+                    (conversation_id,)).fetchone()
+                if linked:
+                    self.set_status(linked[0], Status.DONE, agent_id)
             else:
                 conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
                 event = "reopened"

@@ -17,7 +17,7 @@ class ScriptedConnector:
         self.pages = pages or []
         self.capabilities = capabilities or Capabilities(idempotent_send=True)
         self.fail_fetch: list[ConnectorError] = list(fail_fetch or [])
-        self.fail_send: list[BaseException] = list(fail_send or [])
+        self.fail_send: list[BaseException | None] = list(fail_send or [])
         self.sent: list[OutboundRequest] = []
         self.delivered: dict[str, SendResult] = {}
         self.fetches = 0
@@ -33,8 +33,9 @@ class ScriptedConnector:
 
     async def send(self, request):
         self.sent.append(request)
-        if self.fail_send:
-            raise self.fail_send.pop(0)
+        failure = self.fail_send.pop(0) if self.fail_send else None
+        if failure is not None:  # None in the script means "this one succeeds"
+            raise failure
         if request.idempotency_key not in self.delivered:
             self.delivered[request.idempotency_key] = SendResult(
                 f"out-{len(self.delivered) + 1}", self.clock.now(), request.thread_key)
