@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from .models import Channel
 from .sanitize import one_line
 from .shift_times import short_time
-from .shifts import PostStatus, Shifts, ShiftRow
+from .shifts import PostStatus, ShiftRecord, Shifts, ShiftRow
+from .sla import format_wait
 
 # Roles a part can have; the UI maps them to theme styles, the CLI ignores them.
 PLAIN, LABEL, OK, PENDING, WARN, ERROR, DIM = "plain", "label", "ok", "pending", "warn", "error", "dim"
@@ -118,5 +119,24 @@ def build_banner(shifts: Shifts, timezone: str = "UTC", start_key: str = "S") ->
                                 s.planned_end is not None and now > s.planned_end)
                     for s in shifts.on_shift())
     last = None if entries else shifts.last_ended()
+    # A next start already past says nothing useful about when someone is back.
+    next_start = last.next_start if last and last.next_start and last.next_start > now else None
     return Banner(entries, last.ended_at if last else None, last.next_agent if last else "",
-                  last.next_start if last else None, now, timezone, start_key)
+                  next_start, now, timezone, start_key)
+
+
+def history_cells(record: ShiftRecord, timezone: str, now: float) -> tuple[str, str, str, str, str, str]:
+    """One shift of the history as (from–to, who, hello, goodbye, answered, median first response)."""
+    s = record.shift
+    span = f"{short_time(s.started_at, timezone, now)}–" + (
+        short_time(s.ended_at, timezone, now) if s.ended_at else "now")
+    hello = "".join(t for t, _ in describe_posts("hello", record.hello))
+    goodbye = "".join(t for t, _ in describe_posts("goodbye", record.goodbye)) if s.ended_at else ""
+    median = format_wait(record.median_first_response) if record.median_first_response is not None else "–"
+    return span, one_line(s.agent_name, 40), hello, goodbye, f"answered {record.answered}", \
+        f"median first response {median}"
+
+
+def history_line(record: ShiftRecord, timezone: str, now: float) -> str:
+    """The same shift on one line, as `agentconsole shift history` prints it."""
+    return " · ".join(cell for cell in history_cells(record, timezone, now) if cell)
