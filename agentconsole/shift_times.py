@@ -49,3 +49,8 @@ def short_time(ts: float | None, tz: str | None, now: float, *, with_zone: bool 
     if with_zone:
         text += " " + (local.tzname() or "UTC")
     return text
+
+
+def hhmm(ts: float | None, tz: str | None) -> str:
+    """The wall-clock time of *ts* in *tz* as HH:MM (what a time field shows), "" for None."""
+    return "" if ts is None else datetime.fromtimestamp(ts, zone(tz)).strftime("%H:%M")

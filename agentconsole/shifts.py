@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .lengths import Length, measure
 from .models import Capabilities, Channel, Kind, OutboundRequest
 from .outbox import Outbox
-from .rows import AccountRow
+from .rows import AccountRow, AgentRow
 from .sanitize import clean, one_line
 from .shift_times import short_time
 from .sla import format_wait
@@ -192,38 +192,11 @@ class Shifts:
     def values(self, agent_id: int, *, planned_end: float | None = None, next_agent: str | None = None,
                next_start: float | None = None) -> dict[str, str | None]:
         """Placeholder values for a shift post by *agent_id*; times are the agent's local times."""
-        from .templates import values_for
-
-        agent = self.store.agent(agent_id)
-        now = self.clock.now()
-        return values_for(None, agent,
-                          shift_end=short_time(planned_end, agent.timezone, now, with_zone=True) or None,
-                          next_agent=one_line(next_agent, 80) or None,
-                          next_start=short_time(next_start, agent.timezone, now, with_zone=True) or None)
+        return shift_values(self.store.agent(agent_id), self.clock.now(), planned_end=planned_end,
+                            next_agent=next_agent, next_start=next_start)
 
     def preview(self, account: AccountSettings, template: str, values: Mapping[str, str | None]) -> Preview:
-        """The post *template* makes on *account*: its text, live length, and whether it can go."""
-        from .templates import TemplateError, fill
-
-        acc = account.account
-        try:
-            filled = fill(template, values)
-        except TemplateError as exc:
-            return Preview(acc.id, acc.name, acc.channel, "", (), measure("", acc.channel, Kind.PUBLIC),
-                           f"template error at {exc}")
-        text = clean(filled.text).strip()
-        length = measure(text, acc.channel, Kind.PUBLIC)
-        gaps = tuple(g.name for g in filled.gaps)
-        problem = ""
-        if not account.can_post:
-            problem = account.why_not
-        elif gaps:
-            problem = "unfilled " + ", ".join("{" + g + "}" for g in gaps)
-        elif not text:
-            problem = "the text is empty"
-        elif length.over:
-            problem = f"{length.over} too long for {Channel(acc.channel).label} ({length.describe()})"
-        return Preview(acc.id, acc.name, acc.channel, text, gaps, length, problem)
+        return preview_post(account, template, values)
 
     # ------------------------------------------------------------ who is on shift
 
@@ -434,6 +407,42 @@ class Shifts:
             out.append(ShiftRecord(shift, tuple(p for p in posts if p.kind == "hello"),
                                    tuple(p for p in posts if p.kind == "goodbye"), answered, median))
         return out
+
+
+def shift_values(agent: AgentRow, now: float, *, planned_end: float | None = None,
+                 next_agent: str | None = None, next_start: float | None = None) -> dict[str, str | None]:
+    """Placeholder values for a shift post by *agent*, times written in the agent's timezone."""
+    from .templates import values_for
+
+    return values_for(None, agent,
+                      shift_end=short_time(planned_end, agent.timezone, now, with_zone=True) or None,
+                      next_agent=one_line(next_agent, 80).strip() or None,
+                      next_start=short_time(next_start, agent.timezone, now, with_zone=True) or None)
+
+
+def preview_post(account: AccountSettings, template: str, values: Mapping[str, str | None]) -> Preview:
+    """The post *template* makes on *account*: its text, live length, and whether it can go (pure)."""
+    from .templates import TemplateError, fill
+
+    acc = account.account
+    try:
+        filled = fill(template, values)
+    except TemplateError as exc:
+        return Preview(acc.id, acc.name, acc.channel, "", (), measure("", acc.channel, Kind.PUBLIC),
+                       f"template error at {exc}")
+    text = clean(filled.text).strip()
+    length = measure(text, acc.channel, Kind.PUBLIC)
+    gaps = tuple(g.name for g in filled.gaps)
+    problem = ""
+    if not account.can_post:
+        problem = account.why_not
+    elif gaps:
+        problem = "unfilled " + ", ".join("{" + g + "}" for g in gaps)
+    elif not text:
+        problem = "the text is empty"
+    elif length.over:
+        problem = f"{length.over} too long for {Channel(acc.channel).label} ({length.describe()})"
+    return Preview(acc.id, acc.name, acc.channel, text, gaps, length, problem)
 
 
 _SHIFT_SELECT = """
