@@ -7,6 +7,7 @@ import logging
 from .lengths import measure
 from .shift_times import short_time
 from .shifts import Shifts
+from .templates import fill, values_for
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ class AwayReplies:
         return queued
 
     def _reply(self, since, person, conversation_id, enabled, last, next_start, now) -> int | None:
-        from .templates import fill, values_for
-
         conversation = self.store.conversation(conversation_id)
         settings = enabled[conversation.account_id]
         values = values_for(conversation, None, next_agent=last.next_agent or None,

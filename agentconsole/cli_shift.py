@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from .models import Channel
 from .shift_banner import build_banner, describe_posts, history_line
 from .shift_times import next_at, short_time
 from .shifts import ASSIGNMENTS, Shifts, ShiftError
 from .sla import format_wait
+from .templates import TemplateError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -29,9 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     end.add_argument("--accounts", metavar="A,B", help="accounts that get the goodbye (default: the hello's)")
     end.add_argument("--no-post", action="store_true", help="post nothing")
     sub.add_parser("status", help="who is on shift now")
+    settings = sub.add_parser("settings", help="per account: hello by default, templates, away reply")
+    settings.add_argument("account", nargs="?", help="the account to show or change (default: list all)")
+    settings.add_argument("--hello", choices=("on", "off"), help="gets the hello by default")
+    settings.add_argument("--away", choices=("on", "off"), help="away reply while nobody is on shift")
+    settings.add_argument("--hello-template", metavar="TEXT")
+    settings.add_argument("--goodbye-template", metavar="TEXT", help="empty restores the default")
+    settings.add_argument("--away-template", metavar="TEXT")
     history = sub.add_parser("history", help="past shifts with answers and median first response")
     history.add_argument("--limit", type=int, default=20, help="how many shifts (default 20)")
-    for parser in (start, end, sub.choices["status"], history):
+    for parser in (start, end, sub.choices["status"], history, settings):
         parser.add_argument("--demo", action="store_true", help="the demo workspace")
         parser.set_defaults(func=run)
 
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace, ctx) -> int:
             return _end(args, ctx, shifts, agent_id, timezone)
         if args.shift_command == "history":
             return _history(args, ctx, shifts, timezone)
+        if args.shift_command == "settings":
+            return _settings(args, ctx, shifts)
         print(build_banner(shifts, timezone).text(), file=ctx.out)
         return EXIT_OK
     except ShiftError as exc:
@@ -161,4 +172,38 @@ def _history(args, ctx, shifts: Shifts, timezone: str) -> int:
         return EXIT_OK
     for record in records:
         print(history_line(record, timezone, now), file=ctx.out)
+    return EXIT_OK
+
+
+def _settings(args, ctx, shifts: Shifts) -> int:
+    by_name = {s.account.name: s for s in shifts.accounts()}
+    if args.account is not None and args.account not in by_name:
+        print(f"agentconsole shift settings: unknown account {args.account!r}; known: "
+              f"{', '.join(sorted(by_name)) or 'none'}", file=ctx.err)
+        return EXIT_USAGE
+    changes = {"hello": None if args.hello is None else args.hello == "on",
+               "away": None if args.away is None else args.away == "on",
+               "hello_template": args.hello_template, "goodbye_template": args.goodbye_template,
+               "away_template": args.away_template}
+    if any(v is not None for v in changes.values()):
+        if args.account is None:
+            print("agentconsole shift settings: name the account to change", file=ctx.err)
+            return EXIT_USAGE
+        try:
+            shifts.configure(by_name[args.account].account.id, **changes)
+        except TemplateError as exc:
+            print(f"agentconsole shift settings: {exc}", file=ctx.err)
+            return EXIT_USAGE
+        by_name = {s.account.name: s for s in shifts.accounts()}
+    for name, s in sorted(by_name.items()):
+        if args.account is not None and name != args.account:
+            continue
+        hello = ("hello on" if s.hello else "hello off") if s.can_post else f"no posts ({s.why_not})"
+        print(f"{name} ({Channel(s.account.channel).label}): {hello} · away {'on' if s.away else 'off'}",
+              file=ctx.out)
+        if s.can_post:
+            print(f"  hello: {s.hello_template}", file=ctx.out)
+            print(f"  goodbye: {s.goodbye_template or 'the default, naming the next agent when known'}",
+                  file=ctx.out)
+        print(f"  away: {s.away_template}", file=ctx.out)
     return EXIT_OK

@@ -181,6 +181,28 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_conversation ON audit(conversation_id, at);
     """,
+    # Canned replies; tags/channels/kinds are JSON lists (empty channels/kinds = suits all).
+    """
+    CREATE TABLE canned (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        shortcut TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        channels TEXT NOT NULL DEFAULT '[]',
+        kinds TEXT NOT NULL DEFAULT '[]',
+        usage_count INTEGER NOT NULL DEFAULT 0,
+        last_used_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE VIRTUAL TABLE canned_fts USING fts5(
+        name, body, tags, content='canned', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER canned_ai AFTER INSERT ON canned BEGIN INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    CREATE TRIGGER canned_ad AFTER DELETE ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); END;
+    CREATE TRIGGER canned_au AFTER UPDATE OF name, body, tags ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    """,
     # Shifts: who is on, their hello/goodbye posts (as outbox items), the hand-off note, away replies.
     """
     CREATE TABLE shifts (

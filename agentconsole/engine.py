@@ -187,26 +187,32 @@ class Engine:
 
     async def _settle_ambiguous(self, item: OutboxRow, connector: Connector, why: str,
                                 retry_at: float = 0.0) -> None:
-        """The send may or may not have reached the platform: resend only where that is provably safe."""
+        """The send may or may not have reached the platform: resend only where that is provably safe.
+
+        Looking the send up comes first; resending under the same idempotency key is next, while the
+        platform still remembers the key; otherwise the agent decides.
+        """
         caps = connector.capabilities
-        if caps.idempotent_send:
-            await asyncio.to_thread(self.outbox.mark_retry, item.id,
-                                    f"{why}; resending with the same idempotency key", retry_at)
-            return
+        check_failed = ""
         if caps.can_find_sent:
             try:
                 found = await connector.find_sent(item.request)
             except Exception as exc:
-                await asyncio.to_thread(self.outbox.mark_unsure, item.id, f"{why}, and the check failed: {exc}")
-                return
-            if found is not None:
-                await asyncio.to_thread(self.outbox.mark_sent, item.id, found)
+                check_failed = f", and looking it up failed: {exc}"
             else:
-                await asyncio.to_thread(self.outbox.mark_retry, item.id,
-                                        f"{why}; it never reached the platform", retry_at)
+                if found is not None:
+                    await asyncio.to_thread(self.outbox.mark_sent, item.id, found)
+                else:
+                    await asyncio.to_thread(self.outbox.mark_retry, item.id,
+                                            f"{why}; it never reached the platform", retry_at)
+                return
+        window = caps.idempotency_window
+        if caps.idempotent_send and (window is None or self.clock.now() - item.created_at < window):
+            await asyncio.to_thread(self.outbox.mark_retry, item.id,
+                                    f"{why}; resending with the same idempotency key", retry_at)
             return
         await asyncio.to_thread(self.outbox.mark_unsure, item.id,
-                                f"{why}: it may or may not have been posted; check and decide")
+                                f"{why}{check_failed}: it may or may not have been posted; check and decide")
 
     async def dispatch_once(self) -> int:
         """Send every due item once; returns how many were accepted by their platforms."""

@@ -16,6 +16,7 @@ from .sanitize import clean, one_line
 from .shift_times import short_time
 from .sla import format_wait
 from .store import Store
+from .templates import TemplateError, fill, parse, values_for
 
 DEFAULT_HELLO = "Hi! {agent_first_name} here (^{agent_initials}) until {shift_end|the end of the day} — ask away."
 DEFAULT_GOODBYE_NEXT = ("That's it from {agent_first_name} today — {next_agent} takes over at "
@@ -166,8 +167,6 @@ class Shifts:
                   goodbye_template: str | None = None, away: bool | None = None,
                   away_template: str | None = None) -> None:
         """Change an account's shift settings; a template is checked before it is saved."""
-        from .templates import parse
-
         for template in (hello_template, goodbye_template, away_template):
             if template:
                 parse(template)  # raises TemplateError with line and column
@@ -412,8 +411,6 @@ class Shifts:
 def shift_values(agent: AgentRow, now: float, *, planned_end: float | None = None,
                  next_agent: str | None = None, next_start: float | None = None) -> dict[str, str | None]:
     """Placeholder values for a shift post by *agent*, times written in the agent's timezone."""
-    from .templates import values_for
-
     return values_for(None, agent,
                       shift_end=short_time(planned_end, agent.timezone, now, with_zone=True) or None,
                       next_agent=one_line(next_agent, 80).strip() or None,
@@ -422,8 +419,6 @@ def shift_values(agent: AgentRow, now: float, *, planned_end: float | None = Non
 
 def preview_post(account: AccountSettings, template: str, values: Mapping[str, str | None]) -> Preview:
     """The post *template* makes on *account*: its text, live length, and whether it can go (pure)."""
-    from .templates import TemplateError, fill
-
     acc = account.account
     try:
         filled = fill(template, values)

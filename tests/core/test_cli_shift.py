@@ -117,3 +117,17 @@ def test_mistakes_give_clear_messages_and_exit_codes(run, accounts):
     code, _, err = run("shift", "start", "--accounts", "nope")
     assert code == 2 and "unknown account(s): nope" in err
     assert run("shift", "history")[1] == "No shifts yet.\n"
+
+
+def test_settings_turn_the_away_reply_on_and_check_templates(run, store, accounts):
+    code, out, err = run("shift", "settings", "shop-x", "--away", "on", "--hello", "off",
+                         "--away-template", "Back at {next_start|9am}, {first_name|there}!")
+    assert code == 0, err
+    assert out.splitlines()[0] == "shop-x (X): hello off · away on"
+    assert "  away: Back at {next_start|9am}, {first_name|there}!" in out
+    by_id = {s.account.id: s for s in Shifts(store).accounts()}
+    assert by_id[accounts["x"]].away and not by_id[accounts["x"]].hello
+    code, _, err = run("shift", "settings", "shop-x", "--hello-template", "hi {nobody}")
+    assert code == 2 and "unknown placeholder {nobody}" in err and "line 1, column 4" in err
+    code, out, _ = run("shift", "settings")
+    assert "shop-mail (Email): no posts (email has no public posts) · away off" in out

@@ -177,3 +177,23 @@ async def test_live_claim_of_another_process_is_left_alone(store, account, clock
     outbox.enqueue_reply(cid, "x", agent_id=None)
     outbox.claim_due()  # claimed by this (live) process
     assert outbox.interrupted() == []
+
+
+async def test_idempotent_resend_only_while_the_platform_remembers_the_key(store, account, clock):
+    outbox, item = await _interrupted_item(store, account, clock)
+    clock.advance(3600)  # the item is now older than the platform's key window
+    conn = ScriptedConnector(clock, capabilities=Capabilities(idempotent_send=True, idempotency_window=3600))
+    engine = Engine(store, {account: conn}, clock=clock)
+    await engine.reconcile()
+    await engine.dispatch_once()
+    assert conn.sent == [] and outbox.item(item).state == "unsure"
+
+
+async def test_lookup_comes_before_idempotent_resend(store, account, clock):
+    outbox, item = await _interrupted_item(store, account, clock)
+    conn = ScriptedConnector(clock, capabilities=Capabilities(idempotent_send=True, can_find_sent=True))
+    from agentconsole.models import SendResult
+    conn.delivered[outbox.item(item).request.idempotency_key] = SendResult("there", clock.now(), "t1")
+    engine = Engine(store, {account: conn}, clock=clock)
+    await engine.reconcile()
+    assert conn.sent == [] and outbox.item(item).state == "sent"
