@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     end.add_argument("--accounts", metavar="A,B", help="accounts that get the goodbye (default: the hello's)")
     end.add_argument("--no-post", action="store_true", help="post nothing")
     sub.add_parser("status", help="who is on shift now")
+    nxt = sub.add_parser("next", help="say who takes over after you (shown in the banner)")
+    nxt.add_argument("name", help="the next agent's name")
+    nxt.add_argument("--at", metavar="HH:MM", help="when they start, in your timezone")
     settings = sub.add_parser("settings", help="per account: hello by default, templates, away reply")
     settings.add_argument("account", nargs="?", help="the account to show or change (default: list all)")
     settings.add_argument("--hello", choices=("on", "off"), help="gets the hello by default")
@@ -40,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     settings.add_argument("--away-template", metavar="TEXT")
     history = sub.add_parser("history", help="past shifts with answers and median first response")
     history.add_argument("--limit", type=int, default=20, help="how many shifts (default 20)")
-    for parser in (start, end, sub.choices["status"], history, settings):
+    for parser in (start, end, sub.choices["status"], nxt, history, settings):
         parser.add_argument("--demo", action="store_true", help="the demo workspace")
         parser.set_defaults(func=run)
 
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace, ctx) -> int:
             return _history(args, ctx, shifts, timezone)
         if args.shift_command == "settings":
             return _settings(args, ctx, shifts)
+        if args.shift_command == "next":
+            return _next(args, ctx, shifts, agent_id, timezone)
         print(build_banner(shifts, timezone).text(), file=ctx.out)
         return EXIT_OK
     except ShiftError as exc:
@@ -131,8 +136,7 @@ def _end(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
         raise ShiftError("you are not on shift")
     try:
         next_start = next_at(args.next_start, timezone, now) if args.next_start else None
-        hello_accounts = {p.account_id for p in shifts.posts(current.id, "hello") if p.state != "skipped"}
-        chosen = set() if args.no_post else _chosen(args.accounts, shifts, hello_accounts)
+        chosen = set() if args.no_post else _chosen(args.accounts, shifts, set(shifts.hello_accounts(current.id)))
     except (ValueError, _Usage) as exc:
         print(f"agentconsole shift end: {exc}", file=ctx.err)
         return EXIT_USAGE
@@ -206,4 +210,15 @@ def _settings(args, ctx, shifts: Shifts) -> int:
             print(f"  goodbye: {s.goodbye_template or 'the default, naming the next agent when known'}",
                   file=ctx.out)
         print(f"  away: {s.away_template}", file=ctx.out)
+    return EXIT_OK
+
+
+def _next(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
+    try:
+        at = next_at(args.at, timezone, shifts.clock.now()) if args.at else None
+    except ValueError as exc:
+        print(f"agentconsole shift next: {exc}", file=ctx.err)
+        return EXIT_USAGE
+    shifts.set_next(agent_id, args.name, at)
+    print(build_banner(shifts, timezone).text(), file=ctx.out)
     return EXIT_OK

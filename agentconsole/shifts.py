@@ -137,6 +137,26 @@ class ShiftRecord:
     median_first_response: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class StartForm:
+    """What the start dialog needs, read in one go (off the UI thread)."""
+
+    agent: AgentRow
+    accounts: list[AccountSettings]
+    handoffs: list[ShiftRow]
+
+
+@dataclass(frozen=True, slots=True)
+class EndForm:
+    """What the end dialog needs: the shift, the accounts, where the hello went, the drafted note."""
+
+    agent: AgentRow
+    shift: ShiftRow
+    accounts: list[AccountSettings]
+    hello_accounts: frozenset[int]
+    draft_note: str
+
+
 class Shifts:
     """The shift lifecycle over the store; the time comes from the store's clock."""
 
@@ -232,6 +252,20 @@ class Shifts:
             " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
             " ORDER BY p.kind DESC, p.rowid", (shift_id, kind, kind))
         return tuple(PostStatus(*r) for r in rows)
+
+    def hello_accounts(self, shift_id: int) -> frozenset[int]:
+        """Accounts whose hello was queued in this shift: by default they get the goodbye too."""
+        return frozenset(p.account_id for p in self.posts(shift_id, "hello") if p.state != "skipped")
+
+    def start_form(self, agent_id: int) -> StartForm:
+        return StartForm(self.store.agent(agent_id), self.accounts(), self.pending_handoffs())
+
+    def end_form(self, agent_id: int) -> EndForm:
+        shift = self.current(agent_id)
+        if shift is None:
+            raise ShiftError("you are not on shift")
+        return EndForm(self.store.agent(agent_id), shift, self.accounts(), self.hello_accounts(shift.id),
+                       self.draft_note())
 
     # ------------------------------------------------------------ start
 

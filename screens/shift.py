@@ -20,7 +20,8 @@ from agentconsole.rows import AgentRow
 from agentconsole.sanitize import clean, one_line
 from agentconsole.shift_banner import DIM, ERROR, LABEL, OK, PENDING, WARN, Banner
 from agentconsole.shift_times import hhmm, next_at, short_time
-from agentconsole.shifts import AccountSettings, ShiftRow, preview_post, shift_values
+from agentconsole.shifts import (AccountSettings, EndForm, ShiftRow, StartForm, preview_post,
+                                 shift_values)
 
 from .shift_history import ShiftHistoryScreen
 
@@ -222,6 +223,10 @@ class StartShiftModal(_ShiftDialog):
         self.handoffs = handoffs
         self.acknowledged = not handoffs
 
+    @classmethod
+    def from_form(cls, form: StartForm, clock: Clock) -> StartShiftModal:
+        return cls(form.agent, form.accounts, form.handoffs, clock)
+
     def compose(self) -> ComposeResult:
         now = self.clock.now()
         with Vertical(id="shift-dialog"):
@@ -289,6 +294,10 @@ class EndShiftModal(_ShiftDialog):
         self.hello_accounts = hello_accounts
         self.draft_note = draft_note
         self._had_next = bool(shift.next_agent)
+
+    @classmethod
+    def from_form(cls, form: EndForm, clock: Clock) -> EndShiftModal:
+        return cls(form.agent, form.shift, form.accounts, set(form.hello_accounts), form.draft_note, clock)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="shift-dialog"):

@@ -131,3 +131,11 @@ def test_settings_turn_the_away_reply_on_and_check_templates(run, store, account
     assert code == 2 and "unknown placeholder {nobody}" in err and "line 1, column 4" in err
     code, out, _ = run("shift", "settings")
     assert "shop-mail (Email): no posts (email has no public posts) · away off" in out
+
+
+def test_naming_the_next_agent_while_on_shift_shows_in_the_banner(run, accounts):
+    assert run("shift", "next", "Bob Li", "--at", "17:00")[0] == 1  # not on shift yet
+    run("shift", "start", "--no-post")
+    code, out, _ = run("shift", "next", "Bob Li", "--at", "17:00")
+    assert code == 0
+    assert out.strip() == "● On shift: Alice Ng (AN) since 09:00 · no hello post · next: Bob Li 17:00"

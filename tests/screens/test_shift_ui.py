@@ -77,7 +77,7 @@ async def test_start_dialog_shows_the_note_first_then_previews_each_account(stor
     ended = shifts.end(alice, goodbye={}, note="Dana's refund is pending.").shift
     app = ShiftTestApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = StartShiftModal(store.agent(bob), shifts.accounts(), shifts.pending_handoffs(), clock)
+        modal = StartShiftModal.from_form(shifts.start_form(bob), clock)
         app.open(modal)
         await pilot.pause()
         assert not modal.query_one("#shift-form").display
@@ -133,7 +133,9 @@ async def test_end_dialog_names_the_next_agent_and_hands_over(store, clock):
     clock.advance(HOUR)
     app = ShiftTestApp()
     async with app.run_test(size=(120, 50)) as pilot:
-        modal = EndShiftModal(store.agent(alice), shift, shifts.accounts(), {x}, shifts.draft_note(), clock)
+        form = shifts.end_form(alice)
+        assert form.shift == shift and form.hello_accounts == {x}
+        modal = EndShiftModal.from_form(form, clock)
         app.open(modal)
         await pilot.pause()
         assert "We're back at the next shift" in preview_of(row_for(modal, x))
