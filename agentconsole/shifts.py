@@ -45,6 +45,7 @@ class AccountSettings:
     goodbye_template: str | None  # None: the default, which depends on whether a next agent is known
     away: bool
     away_template: str
+    limit: int | None = None  # the connector's own length limit (a Mastodon instance's), else the channel's
 
     def goodbye_for(self, has_next: bool) -> str:
         if self.goodbye_template:
@@ -180,7 +181,8 @@ class Shifts:
                 (r["hello_template"] if r is not None and r["hello_template"] else DEFAULT_HELLO),
                 (r["goodbye_template"] if r is not None and r["goodbye_template"] else None),
                 bool(r["away"]) if r is not None else False,
-                (r["away_template"] if r is not None and r["away_template"] else DEFAULT_AWAY)))
+                (r["away_template"] if r is not None and r["away_template"] else DEFAULT_AWAY),
+                self._limit(account)))
         return out
 
     def configure(self, account_id: int, *, hello: bool | None = None, hello_template: str | None = None,
@@ -199,6 +201,10 @@ class Shifts:
                     stored = int(value) if isinstance(value, bool) else (value or None)
                     conn.execute(f"UPDATE shift_accounts SET {column} = ? WHERE account_id = ?",
                                  (stored, account_id))
+
+    def _limit(self, account: AccountRow) -> int | None:
+        caps = self.capabilities.get(account.id)
+        return caps.max_length if caps is not None else None
 
     def _can_post(self, account: AccountRow) -> tuple[bool, str]:
         caps = self.capabilities.get(account.id)
@@ -457,10 +463,10 @@ def preview_post(account: AccountSettings, template: str, values: Mapping[str, s
     try:
         filled = fill(template, values)
     except TemplateError as exc:
-        return Preview(acc.id, acc.name, acc.channel, "", (), measure("", acc.channel, Kind.PUBLIC),
-                       f"template error at {exc}")
+        return Preview(acc.id, acc.name, acc.channel, "", (),
+                       measure("", acc.channel, Kind.PUBLIC, account.limit), f"template error at {exc}")
     text = clean(filled.text).strip()
-    length = measure(text, acc.channel, Kind.PUBLIC)
+    length = measure(text, acc.channel, Kind.PUBLIC, account.limit)
     gaps = tuple(g.name for g in filled.gaps)
     problem = ""
     if not account.can_post:

@@ -90,6 +90,10 @@ def test_preview_measures_each_channel_and_flags_problems(ws):
     assert "unfilled {shift_end}" == ws.shifts.preview(settings[ws.x], "until {shift_end}", values).problem
     assert "template error" in ws.shifts.preview(settings[ws.x], "hi {nope}", values).problem
     assert ws.shifts.preview(settings[ws.mail], DEFAULT_HELLO, values).problem
+    # An instance with a smaller limit than Mastodon's default is measured against its own.
+    small = Shifts(ws.store, {ws.m: Capabilities(public_post=True, max_length=100)})
+    m_small = {s.account.id: s for s in small.accounts()}[ws.m]
+    assert small.preview(m_small, long, values).length.limit == 100
 
 
 async def test_banner_shows_who_since_until_where_the_hello_went_and_overdue(ws, clock):
