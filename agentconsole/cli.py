@@ -32,9 +32,15 @@ class CliContext:
 
     def store(self, demo: bool = False) -> Store:
         if demo not in self._stores:
-            self._stores[demo] = Store(paths.database_path(demo), self.clock)
+            path = paths.database_path(demo)
+            new = not path.exists()
+            store = self._stores[demo] = Store(path, self.clock)
             if demo:
-                ensure_demo_accounts(self._stores[demo])
+                ensure_demo_accounts(store)
+            if new:  # a new workspace starts with the starter canned replies, to edit or delete
+                from .canned import CannedLibrary
+
+                CannedLibrary(store).install_starters()
         return self._stores[demo]
 
     def close(self) -> None:
@@ -131,7 +137,7 @@ def run_config(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentconsole",
                                      description="One keyboard-driven inbox for social networks and email.")
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
@@ -146,17 +152,30 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_sub.add_parser("path", help="print the config file's path").set_defaults(func=run_config)
-    for module in _COMMAND_MODULES:
+    for module in _command_modules(sys.argv[1:] if argv is None else argv):
         module.register(sub)
     return parser
 
 
-_COMMAND_MODULES: list = []
+# Subcommands whose modules are imported only when named, so that opening the console stays fast.
+LAZY_COMMANDS = {
+    "canned": "agentconsole.cli_canned",
+}
+
+
+def _command_modules(argv: list[str]) -> list:
+    from importlib import import_module
+
+    words = [a for a in argv if not a.startswith("-")]
+    wanted = [LAZY_COMMANDS[words[0]]] if words and words[0] in LAZY_COMMANDS else []
+    if not wanted and ("-h" in argv or "--help" in argv or words):
+        wanted = list(LAZY_COMMANDS.values())  # help, or an unknown word: argparse lists them all
+    return [import_module(name) for name in wanted]
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

@@ -7,8 +7,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
-
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
@@ -273,12 +271,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema forward to SCHEMA_VERSION; returns the version found before."""
-    db = sqlite_utils.Database(conn)
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise RuntimeError(
             f"database schema {found} is newer than this agentconsole understands ({SCHEMA_VERSION})"
         )
+    if found == SCHEMA_VERSION:
+        _protect_wal_files(conn)
+        return found
+    import sqlite_utils  # only when there is a migration to run: it costs ~100 ms of start-up
+
+    db = sqlite_utils.Database(conn)
     for version in range(found, SCHEMA_VERSION):
         log.info("migrating database schema %d -> %d", version, version + 1)
         conn.execute("BEGIN IMMEDIATE")

@@ -50,7 +50,9 @@ class Store:
         self.path = path
         self.clock = clock or SystemClock()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # One connection per thread; short-lived worker threads come and go, so the connections of
+        # threads that have ended are closed whenever a new one is opened.
+        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
         db.migrate(self.conn)
 
@@ -60,13 +62,22 @@ class Store:
         if conn is None:
             conn = db.connect(self.path)
             self._local.conn = conn
+            current = threading.current_thread()
             with self._lock:
-                self._connections.append(conn)
+                for key, (thread, old) in list(self._connections.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._connections[key]
+                self._connections[id(current)] = (current, conn)
         return conn
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _, conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
