@@ -40,10 +40,11 @@ def accounts(store):
 
 @pytest.fixture
 def run(store, clock, monkeypatch):
-    monkeypatch.setattr(cli, "_COMMAND_MODULES", [cli_shift])
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "shift", cli_shift.__name__)
 
     def invoke(*argv: str, agent: str = "Alice Ng") -> tuple[int, str, str]:
-        args = cli.build_parser().parse_args(["--agent", agent, *argv])
+        argv = ["--agent", agent, *argv]
+        args = cli.build_parser(argv).parse_args(argv)
         ctx = FakeContext(Config(agent_initials="", timezone="UTC"), clock, store)
         code = args.func(args, ctx)
         return code, ctx.out.getvalue(), ctx.err.getvalue()

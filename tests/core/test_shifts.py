@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from agentconsole.away import AwayReplies
+from agentconsole.cli import ensure_demo_accounts
 from agentconsole.engine import Engine
 from agentconsole.errors import PermanentError
 from agentconsole.models import Capabilities, Channel, InboundMessage, Kind, Person
 from agentconsole.outbox import Outbox
 from agentconsole.shift_banner import ERROR, OK, build_banner
 from agentconsole.shifts import DEFAULT_HELLO, ShiftError, Shifts
+
+from connectors import build
 
 from .fakes import ScriptedConnector
 
@@ -249,3 +252,20 @@ async def test_history_counts_answers_and_median_first_response(ws, clock):
     assert (record.answered, record.median_first_response) == (2, 20 * 60.0)
     assert [p.state for p in record.hello] == ["sent"] and [p.state for p in record.goodbye] == ["sent"]
     assert record.shift.ended_at == t + 30 * 60
+
+
+async def test_hello_through_the_demo_connector_reaches_only_the_chosen_accounts(store, clock):
+    ids = dict(zip(("x", "facebook", "mastodon", "bluesky", "email"), ensure_demo_accounts(store)))
+    demo = {account.id: build(account, clock) for account in store.accounts()}
+    shifts = Shifts(store, {aid: c.capabilities for aid, c in demo.items()})
+    assert not {s.account.id: s for s in shifts.accounts()}[ids["email"]].can_post
+    alice = store.ensure_agent("Alice Ng", "AN", "UTC")
+    result = shifts.start(alice, planned_end=clock.now() + 8 * HOUR,
+                          hello={ids["x"]: DEFAULT_HELLO, ids["mastodon"]: DEFAULT_HELLO})
+    await Engine(store, demo, clock=clock).dispatch_once()
+    sent = {p.account_id: p.state for p in shifts.posts(result.shift.id)}
+    assert sent == {ids["x"]: "sent", ids["mastodon"]: "sent"}
+    items = store.conn.execute("SELECT account_id, state, external_id FROM outbox").fetchall()
+    assert {r[0] for r in items} == {ids["x"], ids["mastodon"]}
+    assert all(r[2].startswith("demo-out-") for r in items)
+    assert "hello posted to X, Mastodon" in build_banner(shifts).text()
