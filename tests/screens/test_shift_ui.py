@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Static, TextArea
 
+from agentconsole import cli, cli_shift
+from agentconsole.config import Config
 from agentconsole.models import InboundMessage, Kind, Person
 from agentconsole.outbox import Outbox
 from agentconsole.shift_banner import build_banner
@@ -12,6 +14,7 @@ from agentconsole.shifts import DEFAULT_GOODBYE_NEXT, DEFAULT_HELLO, Shifts
 from screens.shift import (EndShiftModal, EndShiftRequest, ShiftBanner, ShiftHistoryScreen, StartShiftModal,
                            StartShiftRequest)
 from screens.shift import PostRow
+from tests.core.test_cli_shift import FakeContext
 
 HOUR = 3600.0
 DANA = Person("u1", "dana_k", "Dana Kim")
@@ -188,3 +191,20 @@ async def test_history_screen_lists_the_same_cells_as_the_cli(store, clock):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is not screen
+
+
+async def test_the_banner_widget_and_shift_status_say_the_same(store, clock, monkeypatch):
+    shifts, x, m, alice, bob = workspace(store)
+    shifts.start(alice, planned_end=clock.now() + HOUR, hello={x: DEFAULT_HELLO})
+    shifts.set_next(alice, "Bob Li", clock.now() + HOUR)
+    clock.advance(2 * HOUR)
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "shift", cli_shift.__name__)
+    argv = ["--agent", "Bob Li", "shift", "status"]
+    ctx = FakeContext(Config(), clock, store)
+    args = cli.build_parser(argv).parse_args(argv)
+    assert args.func(args, ctx) == 0
+    app = ShiftTestApp(build_banner(shifts))
+    async with app.run_test(size=(200, 3)):
+        shown = app.query_one(ShiftBanner).render().plain
+    assert shown == ctx.out.getvalue().strip()
+    assert shown.endswith("· next: Bob Li 10:00 · planned end 10:00 has passed")
