@@ -218,6 +218,7 @@ MIGRATIONS: list[str] = [
         median_first_response REAL
     );
     CREATE INDEX shifts_open ON shifts(ended_at);
+    CREATE UNIQUE INDEX shifts_one_open_per_agent ON shifts(agent_id) WHERE ended_at IS NULL;
     CREATE INDEX shifts_started ON shifts(started_at);
     CREATE TABLE shift_posts (
         shift_id INTEGER NOT NULL REFERENCES shifts(id),

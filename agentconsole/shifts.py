@@ -283,16 +283,16 @@ class Shifts:
         that cannot go (too long, unfilled, no public posts) is recorded as skipped; it never blocks.
         """
         now = self.clock.now()
-        if self.current(agent_id) is not None:
-            raise ShiftError("you are already on shift; end it first")
         if planned_end is not None and planned_end <= now:
             raise ShiftError("the planned end must be in the future")
         acknowledged = set(acknowledge)
-        unread = [s.id for s in self.pending_handoffs() if s.id not in acknowledged]
-        if unread:
-            raise ShiftError("read and acknowledge the previous hand-off note first")
         values = self.values(agent_id, planned_end=planned_end)
+        # The checks run inside the write lock, so two consoles cannot both start this agent's shift.
         with self.store.transaction() as conn:
+            if self.current(agent_id) is not None:
+                raise ShiftError("you are already on shift; end it first")
+            if any(s.id not in acknowledged for s in self.pending_handoffs()):
+                raise ShiftError("read and acknowledge the previous hand-off note first")
             shift_id = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
                                     (agent_id, now, planned_end)).lastrowid
             if acknowledged:
@@ -386,6 +386,9 @@ class Shifts:
                              next_start=next_start)
         reassigned = 0
         with self.store.transaction() as conn:
+            # Re-read under the write lock: another console may have ended this shift meanwhile.
+            if conn.execute("SELECT ended_at FROM shifts WHERE id = ?", (shift.id,)).fetchone()[0] is not None:
+                raise ShiftError("this shift has already ended")
             self._queue_posts(shift.id, "goodbye", agent_id, goodbye, values)
             if assignments != "keep":
                 target = self.store.ensure_agent(next_agent) if assignments == "next" else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from agentconsole.away import AwayReplies
@@ -141,6 +143,15 @@ def test_starting_twice_and_ending_off_shift_are_refused(ws, clock):
         ws.shifts.start(ws.alice, planned_end=None, hello={})
     with pytest.raises(ShiftError, match="future"):
         ws.shifts.start(ws.bob, planned_end=clock.now() - 1, hello={})
+    # The database itself refuses a second open shift for one agent (two consoles racing).
+    with pytest.raises(sqlite3.IntegrityError):
+        ws.store.conn.execute("INSERT INTO shifts(agent_id, started_at) VALUES (?, ?)", (ws.alice, clock.now()))
+    stale = ws.shifts.current(ws.alice)
+    ws.shifts.end(ws.alice, goodbye={})
+    ws.shifts.current = lambda agent_id: stale  # a console that read the shift before the other ended it
+    with pytest.raises(ShiftError, match="already ended"):
+        ws.shifts.end(ws.alice, goodbye={ws.x: "bye"})
+    assert ws.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 
 async def test_end_queues_the_goodbye_and_notes_the_open_conversations(ws, clock):
