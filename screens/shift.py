@@ -135,7 +135,10 @@ class EndShiftRequest:
 
 
 class _ShiftDialog(ModalScreen):
-    """What the start and end dialogs share: post rows with previews, post nothing, confirm/cancel."""
+    """What the start and end dialogs share: post rows with previews, post nothing, confirm/cancel.
+
+    Each dialog supplies `_values()` (the placeholder values its fields give) and `action_confirm()`.
+    """
 
     CSS_PATH = "shift.tcss"
     BINDINGS = [
@@ -151,9 +154,6 @@ class _ShiftDialog(ModalScreen):
 
     def _rows(self) -> list[PostRow]:
         return list(self.query(PostRow))
-
-    def _values(self) -> dict[str, str | None]:
-        raise NotImplementedError
 
     def _refresh_previews(self) -> dict[int, str]:
         values = self._values()
@@ -203,9 +203,6 @@ class _ShiftDialog(ModalScreen):
     @on(Button.Pressed, "#confirm")
     def _confirm_pressed(self) -> None:
         self.action_confirm()
-
-    def action_confirm(self) -> None:
-        raise NotImplementedError
 
     def _buttons(self, confirm: str) -> ComposeResult:
         yield Static(id="shift-status")
