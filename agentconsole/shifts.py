@@ -14,7 +14,7 @@ from .outbox import Outbox
 from .rows import AccountRow, AgentRow
 from .sanitize import clean, one_line
 from .shift_times import short_time
-from .sla import format_wait
+from .handoff import HANDOFF_LIMIT, WorkItem, draft_note, open_work
 from .store import Store
 from .templates import TemplateError, fill, parse, values_for
 
@@ -26,7 +26,6 @@ DEFAULT_GOODBYE_CLOSED = ("That's it from {agent_first_name} today. We're back a
 DEFAULT_AWAY = ("Thanks for your message! Nobody is on shift right now; we're back at "
                 "{next_start|the start of the next shift} and will answer you then.")
 ASSIGNMENTS = ("keep", "next", "unassign")
-HANDOFF_LIMIT = 50
 
 
 class ShiftError(Exception):
@@ -99,19 +98,6 @@ class ShiftRow:
     acknowledged_by: str
     answered: int | None
     median_first_response: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkItem:
-    """One open conversation as the hand-off note lists it."""
-
-    conversation_id: int
-    customer: str
-    channel: str
-    kind: str
-    waiting_since: float | None
-    last_note: str
-    assignee: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,49 +311,10 @@ class Shifts:
     # ------------------------------------------------------------ end
 
     def open_work(self, limit: int = HANDOFF_LIMIT) -> tuple[list[WorkItem], int, int]:
-        """Open conversations for the hand-off note, the waiting ones (longest first) before the rest;
-        with how many are open and how many wait in all."""
-        conn = self.store.conn
-        waiting = [r[0] for r in conn.execute(
-            "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
-            " ORDER BY waiting_since, id LIMIT ?", (limit,))]
-        rest = [r[0] for r in conn.execute(
-            "SELECT id FROM conversations WHERE status = 'open' AND needs_reply = 0"
-            " ORDER BY last_message_at DESC, id DESC LIMIT ?", (max(0, limit - len(waiting)),))]
-        rows = self.store.conversations_by_ids(waiting + rest)
-        items = []
-        for cid in waiting + rest:
-            c = rows[cid]
-            note = conn.execute("SELECT text FROM notes WHERE conversation_id = ? ORDER BY created_at DESC,"
-                                " id DESC LIMIT 1", (cid,)).fetchone()
-            customer = c.contact_name or (("@" + c.handle) if c.handle and c.channel != Channel.EMAIL
-                                          else c.handle) or "unknown customer"
-            items.append(WorkItem(cid, one_line(customer, 60), c.channel, c.kind,
-                                  c.waiting_since if c.needs_reply else None,
-                                  one_line(note[0], 80) if note else "", c.assignee_name))
-        total_open = conn.execute("SELECT count(*) FROM conversations WHERE status = 'open'").fetchone()[0]
-        total_waiting = self.store.waiting_summary()[0]
-        return items, total_open, total_waiting
+        return open_work(self.store, limit)
 
     def draft_note(self, limit: int = HANDOFF_LIMIT) -> str:
-        """The automatic part of the hand-off note: every open conversation (up to *limit*), one a line."""
-        items, total_open, total_waiting = self.open_work(limit)
-        now = self.clock.now()
-        if not items:
-            return "No open conversations."
-        lines = [f"Open work: {total_open} open, {total_waiting} waiting."]
-        for item in items:
-            parts = [f"#{item.conversation_id} {item.customer}",
-                     f"{Channel(item.channel).label} {item.kind}"]
-            parts.append(f"waiting {format_wait(now - item.waiting_since)}" if item.waiting_since is not None
-                         else "answered")
-            parts.append(f"assigned to {item.assignee}" if item.assignee else "unassigned")
-            if item.last_note:
-                parts.append(f"note: {item.last_note}")
-            lines.append("- " + " · ".join(parts))
-        if total_open > len(items):
-            lines.append(f"… and {total_open - len(items)} more open")
-        return "\n".join(lines)
+        return draft_note(self.store, limit)
 
     def end(self, agent_id: int, *, goodbye: Mapping[int, str], next_agent: str | None = None,
             next_start: float | None = None, note: str = "", assignments: str = "keep") -> EndResult:

@@ -280,3 +280,10 @@ async def test_hello_through_the_demo_connector_reaches_only_the_chosen_accounts
     assert {r[0] for r in items} == {ids["x"], ids["mastodon"]}
     assert all(r[2].startswith("demo-out-") for r in items)
     assert "hello posted to X, Mastodon" in build_banner(shifts).text()
+
+
+def test_the_note_names_the_channel_and_kind_plainly(ws, clock):
+    ws.inbound(ws.mail, Person("e1", "j.li@example.com", "J. Li"), "invoice", "t-mail", kind=Kind.EMAIL)
+    ws.inbound(ws.x, DANA, "dm question", "t-dm", kind=Kind.DM)
+    lines = ws.shifts.draft_note().splitlines()[1:]
+    assert [line.split(" · ")[1] for line in lines] == ["Email", "X DM"]
