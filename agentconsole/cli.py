@@ -122,6 +122,13 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
                 failed = True
                 print(f"{names[account_id]}: sync failed: {type(exc).__name__}: {exc}", file=ctx.err)
         await engine.reconcile()
+        from .away import AwayReplies
+        from .shifts import Shifts
+
+        shifts = Shifts(store, {aid: c.capabilities for aid, c in connectors_.items()})
+        queued = await asyncio.to_thread(AwayReplies(shifts).send_due)
+        if queued:
+            print(f"away replies: {len(queued)} queued", file=ctx.out)
         sent = await engine.dispatch_once()
         if sent:
             print(f"outbox: {sent} sent", file=ctx.out)
@@ -160,6 +167,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 # Subcommands whose modules are imported only when named, so that opening the console stays fast.
 LAZY_COMMANDS = {
     "canned": "agentconsole.cli_canned",
+    "shift": "agentconsole.cli_shift",
 }
 
 
