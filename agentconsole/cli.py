@@ -122,6 +122,13 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
                 failed = True
                 print(f"{names[account_id]}: sync failed: {type(exc).__name__}: {exc}", file=ctx.err)
         await engine.reconcile()
+        from .away import AwayReplies
+        from .shifts import Shifts
+
+        shifts = Shifts(store, {aid: c.capabilities for aid, c in connectors_.items()})
+        queued = await asyncio.to_thread(AwayReplies(shifts).send_due)
+        if queued:
+            print(f"away replies: {len(queued)} queued", file=ctx.out)
         sent = await engine.dispatch_once()
         if sent:
             print(f"outbox: {sent} sent", file=ctx.out)
@@ -161,6 +168,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 LAZY_COMMANDS = {
     "canned": "agentconsole.cli_canned",
     "account": "agentconsole.cli_account",
+    "shift": "agentconsole.cli_shift",
 }
 
 

@@ -201,6 +201,51 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER canned_ad AFTER DELETE ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); END;
     CREATE TRIGGER canned_au AFTER UPDATE OF name, body, tags ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
     """,
+    # Shifts: who is on, their hello/goodbye posts (as outbox items), the hand-off note, away replies.
+    """
+    CREATE TABLE shifts (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        started_at REAL NOT NULL,
+        planned_end REAL,
+        ended_at REAL,
+        next_agent TEXT NOT NULL DEFAULT '',
+        next_start REAL,
+        handoff_note TEXT NOT NULL DEFAULT '',
+        acknowledged_by INTEGER REFERENCES agents(id),
+        acknowledged_at REAL,
+        answered INTEGER,
+        median_first_response REAL
+    );
+    CREATE INDEX shifts_open ON shifts(ended_at);
+    CREATE UNIQUE INDEX shifts_one_open_per_agent ON shifts(agent_id) WHERE ended_at IS NULL;
+    CREATE INDEX shifts_started ON shifts(started_at);
+    CREATE TABLE shift_posts (
+        shift_id INTEGER NOT NULL REFERENCES shifts(id),
+        kind TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        problem TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (shift_id, kind, account_id)
+    );
+    CREATE TABLE shift_accounts (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        hello INTEGER,
+        hello_template TEXT,
+        goodbye_template TEXT,
+        away INTEGER NOT NULL DEFAULT 0,
+        away_template TEXT
+    );
+    CREATE TABLE away_replies (
+        id INTEGER PRIMARY KEY,
+        off_since REAL NOT NULL,
+        person TEXT NOT NULL,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        at REAL NOT NULL,
+        UNIQUE (off_since, person)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

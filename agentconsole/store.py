@@ -18,6 +18,10 @@ from .rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow
 from .sanitize import clean, one_line
 from .views import VIEWS, VIEWS_BY_KEY
 
+# Outbound messages with these sources (automatic away replies) do not answer the customer: they
+# neither stop the waiting clock nor count as a first response.
+AUTOMATIC_SOURCES = frozenset({"away"})
+
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
        COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
@@ -193,7 +197,8 @@ class Store:
                              one_line(msg.subject, 300) if msg.subject else "", text, raw,
                              one_line(msg.parse_note, 300) if msg.parse_note else "", msg.in_reply_to,
                              msg.sent_at, now, msg.extra.get("agent_id"), msg.extra.get("source")))
-                summary.add(msg.direction, msg.sent_at, text, conn)
+                summary.add(msg.direction, msg.sent_at, text, conn,
+                            answers=msg.extra.get("source") not in AUTOMATIC_SOURCES)
             if rows:
                 conn.executemany(
                     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility,"
@@ -477,7 +482,8 @@ class _Summary:
                     "last_direction": "in", "message_count": 0, "customer_count": 0,
                     "contact_id": contact_id})
 
-    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection) -> None:
+    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection, *,
+            answers: bool = True) -> None:
         self.changed = True
         self.message_count += 1
         if self.message_count == 1 or at >= self.last_message_at:
@@ -495,6 +501,8 @@ class _Summary:
                 if self.status == Status.DONE:
                     self.status = Status.OPEN
                     self.reopened_at = at
+            return
+        if not answers:
             return
         self.last_out_at = max(self.last_out_at or at, at)
         if self.first_customer_at is not None and at >= self.first_customer_at and (
