@@ -18,6 +18,10 @@ from .rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow
 from .sanitize import clean, one_line
 from .views import VIEWS, VIEWS_BY_KEY
 
+# Outbound messages with these sources (automatic away replies) do not answer the customer: they
+# neither stop the waiting clock nor count as a first response.
+AUTOMATIC_SOURCES = frozenset({"away"})
+
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
        COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
@@ -46,7 +50,9 @@ class Store:
         self.path = path
         self.clock = clock or SystemClock()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # One connection per thread; short-lived worker threads come and go, so the connections of
+        # threads that have ended are closed whenever a new one is opened.
+        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
         db.migrate(self.conn)
 
@@ -56,13 +62,22 @@ class Store:
         if conn is None:
             conn = db.connect(self.path)
             self._local.conn = conn
+            current = threading.current_thread()
             with self._lock:
-                self._connections.append(conn)
+                for key, (thread, old) in list(self._connections.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._connections[key]
+                self._connections[id(current)] = (current, conn)
         return conn
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _, conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
@@ -182,7 +197,8 @@ class Store:
                              one_line(msg.subject, 300) if msg.subject else "", text, raw,
                              one_line(msg.parse_note, 300) if msg.parse_note else "", msg.in_reply_to,
                              msg.sent_at, now, msg.extra.get("agent_id"), msg.extra.get("source")))
-                summary.add(msg.direction, msg.sent_at, text, conn)
+                summary.add(msg.direction, msg.sent_at, text, conn,
+                            answers=msg.extra.get("source") not in AUTOMATIC_SOURCES)
             if rows:
                 conn.executemany(
                     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility,"
@@ -369,6 +385,13 @@ class Store:
                 conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
                              (now, conversation_id))
                 event = "resolved"
+                # A public post escalated to this DM is done when the DM is.
+                linked = conn.execute(
+                    "SELECT p.id FROM conversations d JOIN conversations p ON p.id = d.linked_id"
+                    " WHERE d.id = ? AND d.kind = 'dm' AND p.escalated = 1 AND p.status = 'open'",
+                    (conversation_id,)).fetchone()
+                if linked:
+                    self.set_status(linked[0], Status.DONE, agent_id)
             else:
                 conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
                 event = "reopened"
@@ -414,7 +437,8 @@ def _select_in(conn: sqlite3.Connection, sql: str, params: tuple, values: list) 
 
 def fts_query(text: str) -> str:
     """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
-    words = [w.replace('"', '""') for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string.
+    words = [w.replace('"', "") for w in clean(text, keep_newlines=False).split() if w.strip('"')]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
@@ -458,7 +482,8 @@ class _Summary:
                     "last_direction": "in", "message_count": 0, "customer_count": 0,
                     "contact_id": contact_id})
 
-    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection) -> None:
+    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection, *,
+            answers: bool = True) -> None:
         self.changed = True
         self.message_count += 1
         if self.message_count == 1 or at >= self.last_message_at:
@@ -476,6 +501,8 @@ class _Summary:
                 if self.status == Status.DONE:
                     self.status = Status.OPEN
                     self.reopened_at = at
+            return
+        if not answers:
             return
         self.last_out_at = max(self.last_out_at or at, at)
         if self.first_customer_at is not None and at >= self.first_customer_at and (
