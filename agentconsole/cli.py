@@ -169,6 +169,7 @@ LAZY_COMMANDS = {
     "canned": "agentconsole.cli_canned",
     "account": "agentconsole.cli_account",
     "shift": "agentconsole.cli_shift",
+    "metrics": "agentconsole.cli_metrics",
 }
 
 

@@ -31,11 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="today, 7d, 30d (any 1-366d), a date 2026-11-01, or 2026-11-01..2026-11-15")
     parser.add_argument("--by", choices=("channel", "agent"), help="add a row per channel or per agent")
     parser.add_argument("--csv", action="store_true", help="write CSV (durations in seconds)")
-    parser.add_argument("--demo", action="store_true", help="report on the demo workspace")
+    parser.add_argument("--demo", action="store_true",
+                        help="report on the demo workspace (the default until a real account exists)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    from .cli import use_demo  # the composition root; imported here so the core never loads it
+
     tz = ctx.config.timezone or "UTC"
     try:
         per = metrics.period(args.since, ctx.clock.now(), tz)
@@ -43,8 +46,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         print(f"agentconsole metrics: {exc}", file=ctx.err)
         return EXIT_USAGE
     groups = (args.by,) if args.by else ()
-    report = metrics.report(ctx.store(demo=bool(getattr(args, "demo", False))), per, ctx.config.hours,
-                            groups)
+    report = metrics.report(ctx.store(use_demo(args)), per, ctx.config.hours, groups)
     rows = [("all", report.total)] + [(args.by, f) for f in
                                       (report.by_channel if args.by == "channel" else report.by_agent)]
     if args.csv:

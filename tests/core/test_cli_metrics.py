@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import subprocess
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def test_csv_by_channel_matches_the_report(ctx: FakeContext) -> None:
     assert (total["canned"], total["edited"], total["personal"]) == ("2", "1", "2")
     assert total["period_start"] == "2026-11-19T00:00:00+00:00"
     assert rows[2]["first_response_median_s"] == "" and rows[2]["response_rate"] == "0.0"
-    assert ctx.asked_demo == [False]
+    assert ctx.asked_demo == [True]  # no real workspace yet: the demo one, as `sync` does
 
 
 def test_csv_by_agent_leaves_unattributed_figures_empty(ctx: FakeContext) -> None:
@@ -95,6 +97,29 @@ def test_text_shows_business_hours_columns_when_configured(ctx: FakeContext) -> 
     all_row = next(line for line in ctx.out.getvalue().splitlines() if line.startswith("All "))
     assert all_row.split()[6:10] == ["30m", "1d0h", "30m", "8h00m"]
     assert "* counted in business hours only" in ctx.out.getvalue()
+
+
+def test_the_real_workspace_once_it_has_an_account(ctx: FakeContext) -> None:
+    from agentconsole import paths
+    real = Store(paths.database_path(False), ctx.clock)
+    real.ensure_account("x-main", "x", "demo")
+    real.close()
+    assert run(ctx, "--csv") == 0 and run(ctx, "--demo", "--csv") == 0
+    assert ctx.asked_demo == [False, True]
+
+
+def test_through_the_command_line_on_an_empty_workspace() -> None:
+    # A subprocess: CliContext binds sys.stdout when agentconsole.cli is first imported.
+    def agentconsole(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "agentconsole.cli", *argv], capture_output=True,
+                              text=True, timeout=60)
+
+    done = agentconsole("metrics", "--since", "today", "--csv")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert out[0].split(",") == list(cli_metrics.CSV_FIELDS)
+    assert out[1].split(",")[2:8] == ["all", "", "All", "0", "0", ""]
+    assert agentconsole("metrics", "--since", "soon").returncode == 2
 
 
 def test_bad_period_is_a_usage_error(ctx: FakeContext) -> None:
