@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from .clock import Clock
 from .hours import HoursConfig
 from .models import Channel
-from .store import Store
+from .store import AUTOMATIC_SOURCES, Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366
@@ -140,9 +140,12 @@ class HeaderFigures:
     conversations: int
 
 
+# Automatic messages (away replies) answer nobody; the store leaves them out of the summary too.
+_ANSWERING = "({m}.source IS NULL OR {m}.source NOT IN ({sources}))".replace(
+    "{sources}", ", ".join(f"'{s}'" for s in sorted(AUTOMATIC_SOURCES)))
 _FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_conversation"
-                    " WHERE m.conversation_id = c.id AND m.direction = 'out'"
-                    " AND m.sent_at = c.first_response_at LIMIT 1)")
+                    " WHERE m.conversation_id = c.id AND m.sent_at = c.first_response_at"
+                    f" AND m.direction = 'out' AND {_ANSWERING.format(m='m')} ORDER BY m.id LIMIT 1)")
 
 
 class _Query:
@@ -216,7 +219,8 @@ class _Query:
         SELECT c.channel, count(*),
                sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
                    SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
-                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'))),
+                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
+                   AND """ + _ANSWERING.format(m="o") + """))),
                sum(CASE WHEN c.fr <= :start THEN 0 ELSE (
                    SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
                    AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)

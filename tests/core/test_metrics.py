@@ -198,3 +198,22 @@ def test_first_response_when_our_reply_was_fetched_before_the_customer_message(t
     assert (row.first_customer_at, row.waiting_since) == (at(24, 9), None)
     assert row.first_response_at == at(24, 10)
     store.close()
+
+
+def test_away_replies_answer_nobody(tmp_path: Path) -> None:
+    from .metrics_timeline import Timeline
+    t = Timeline(tmp_path / "away.db")
+    t.customer("H", "x", at(25, 14))
+    t.reply("H", "x", at(25, 14, 1), None, "away")
+    t.customer("I", "x", at(25, 15))
+    t.reply("I", "x", at(25, 15, 1), None, "away")
+    t.reply("I", "x", at(25, 15, 30), t.alice, "personal")
+    t.reply("H", "x", at(26, 9), t.bob, "personal")  # the next day: outside the period below
+    t.reply("I", "x", at(26, 9), t.bob, "personal")
+    past = metrics.report(t.store, metrics.period("2026-11-25..2026-11-25", at(26, 12), "UTC")).total
+    assert (past.conversations, past.answered, past.first_responses, past.first_response_median) == (
+        2, 1, 1, 30 * MIN)
+    assert (past.canned, past.edited, past.personal) == (0, 0, 1)
+    agents = metrics.report(t.store, metrics.period("2026-11-25", at(26, 12), "UTC")).by_agent
+    assert [(f.label, f.first_responses) for f in agents] == [("Alice Ng", 1), ("Bob Stone", 1)]
+    t.store.close()
