@@ -249,7 +249,7 @@ MIGRATIONS: list[str] = [
     # Metrics: indexes that are cheap to keep on the ingest path (time-ordered or rarely rewritten),
     # covering, so a day of figures on a million messages reads few table rows.
     """
-    CREATE INDEX messages_metrics ON messages(direction, sent_at, account_id, agent_id, source);
+    CREATE INDEX messages_metrics ON messages(direction, sent_at, conversation_id, account_id, agent_id, source);
     CREATE INDEX conv_first_response ON conversations(first_response_at, first_customer_at, channel, account_id);
     CREATE INDEX events_metrics ON conversation_events(event, at, conversation_id, agent_id);
     CREATE INDEX events_reopened ON conversation_events(conversation_id, at) WHERE event = 'reopened';
