@@ -138,6 +138,8 @@ class HeaderFigures:
     first_responses: int
     response_rate: float | None
     conversations: int
+    first_response_median_open: float | None = None  # in business hours; equal when none are set
+    first_response_p90_open: float | None = None
 
 
 # Automatic messages (away replies) answer nobody; the store leaves them out of the summary too.
@@ -386,4 +388,4 @@ def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig
     contacts = q.contacts().values()
     conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
     return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
-                         conversations)
+                         conversations, *_stats([r[3] for r in first]))

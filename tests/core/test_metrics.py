@@ -111,7 +111,7 @@ def test_today_and_custom_periods(timeline) -> None:
     old = metrics.report(timeline.store, metrics.period("2026-11-10..2026-11-10", NOW, "UTC")).total
     assert (old.first_responses, old.first_response_median, old.resolved, old.opened) == (1, 5 * MIN, 1, 1)
     header = metrics.today_header(timeline.store, timeline.clock, "UTC")
-    assert header == metrics.HeaderFigures(20 * MIN, 24 * H, 3, 2 / 3, 3)
+    assert header == metrics.HeaderFigures(20 * MIN, 24 * H, 3, 2 / 3, 3, 20 * MIN, 24 * H)
 
 
 def test_business_hours_figures(timeline) -> None:
@@ -123,7 +123,7 @@ def test_business_hours_figures(timeline) -> None:
     email = by_label(metrics.report(timeline.store, metrics.period("7d", NOW, "UTC"), hours).by_channel)["Email"]
     assert (email.first_response_median, email.first_response_median_open) == (24 * H, 8 * H)
     header = metrics.today_header(timeline.store, timeline.clock, "UTC", hours)
-    assert header.first_response_p90 == 24 * H
+    assert (header.first_response_p90, header.first_response_p90_open) == (24 * H, 8 * H)
 
 
 def test_reopen_by_agent_counts_from_the_reopening(tmp_path: Path) -> None:
@@ -179,7 +179,8 @@ def test_empty_database_reports_nothing(tmp_path: Path) -> None:
     r = metrics.report(store, metrics.period("7d", NOW, "UTC"))
     assert r.total.first_response_median is None and r.total.response_rate is None
     assert r.by_channel == () and r.by_agent == () and r.busiest_hours() == []
-    assert metrics.today_header(store, store.clock, "UTC") == metrics.HeaderFigures(None, None, 0, None, 0)
+    assert metrics.today_header(store, store.clock, "UTC") == metrics.HeaderFigures(
+        None, None, 0, None, 0, None, None)
     store.close()
 
 

@@ -115,3 +115,12 @@ def test_busiest_grid_scales_to_the_busiest_hour() -> None:
     assert lines[0].startswith("     0")
     assert lines[2] == "Tue  " + " " * 9 + "█▂" + " " * 13
     assert lines[1].strip() == "Mon"
+
+
+async def test_business_hours_figures_are_shown_when_configured(timeline) -> None:
+    from agentconsole.hours import BusinessHours, HoursConfig
+    hours = HoursConfig(by_account={"shop-mail": BusinessHours()})
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC", hours, period="7d")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "open hours 30m / 8h00m" in text_of(screen, "#metrics-summary")
