@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ T = TypeVar("T")
 
 THREAD_MEMORY = 500  # thread roots remembered in the cursor, so replies thread after a restart
 FUTURE_SLACK = 86_400.0  # a Date header further ahead than this is not believed
+IDLE_ROUND_SECONDS = 240.0  # re-issue IDLE well inside the 29 minutes servers allow (RFC 2177)
 
 
 class ThreadIndex:
@@ -233,19 +235,49 @@ class EmailConnector:
     async def idle(self, timeout: float = 300.0) -> bool:
         """Wait for new mail in the first folder with IDLE (True when some arrived). Without IDLE
         this returns False at once and the engine's polling does the work."""
-        folder = self.settings.folders[0]
-        password = self.password()
+        return bool(await asyncio.to_thread(self._idle_blocking, timeout))
 
-        def wait() -> bool:
-            session = ImapSession(self.settings, password)
-            try:
-                if not session.has_idle():
-                    return False
-                return session.run("IDLE", lambda: session.idle_wait(folder, timeout))
-            finally:
-                session.logout()
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Call *wake* whenever IDLE reports new mail, until cancelled; returns at once without IDLE.
 
-        return await asyncio.to_thread(wait)
+        IDLE blocks inside imapclient, so it runs in a daemon thread of its own (not the default
+        executor): quitting the app never waits for an IDLE round to time out.
+        """
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def run() -> None:
+            failures = 0
+            while not stop.is_set():
+                try:
+                    arrived = self._idle_blocking(IDLE_ROUND_SECONDS)
+                    failures = 0
+                except Exception:  # dropped connection, server restart: back off, polling covers us
+                    failures += 1
+                    stop.wait(min(300.0, 2.0 ** failures))
+                    continue
+                if arrived is None:
+                    break  # the server has no IDLE
+                if arrived and not stop.is_set():
+                    loop.call_soon_threadsafe(wake)
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
+
+        threading.Thread(target=run, name="imap-idle", daemon=True).start()
+        try:
+            await finished
+        finally:
+            stop.set()
+
+    def _idle_blocking(self, timeout: float) -> bool | None:
+        """One IDLE round: True when mail arrived, False on timeout, None without IDLE support."""
+        session = ImapSession(self.settings, self.password())
+        try:
+            if not session.has_idle():
+                return None
+            return session.run("IDLE", lambda: session.idle_wait(self.settings.folders[0], timeout))
+        finally:
+            session.logout()
 
     # ---------------------------------------------------------------- sending
 
