@@ -6,7 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .clock import Clock
 from .hours import HoursConfig
@@ -43,7 +43,10 @@ class Period:
 
 def period(spec: str, now: float, timezone: str = "UTC") -> Period:
     """Read "today", "7d" (today and the six days before), "2026-11-01" or "2026-11-01..2026-11-15"."""
-    zone = ZoneInfo(timezone)
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PeriodError(f"unknown timezone {timezone!r}") from exc
     today = datetime.fromtimestamp(now, zone).date()
     spec = spec.strip().lower()
     if spec == "today":

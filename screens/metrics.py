@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,6 +19,8 @@ from agentconsole.hours import HoursConfig
 from agentconsole.sanitize import one_line
 from agentconsole.sla import format_wait
 from agentconsole.store import Store
+
+log = logging.getLogger(__name__)
 
 PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days"}
 LEVELS = " ▁▂▃▄▅▆▇█"
@@ -130,6 +134,10 @@ class MetricsScreen(Screen):
         except metrics.PeriodError as exc:
             self.post_message(self.Failed(spec, str(exc)))
             return
+        except Exception as exc:  # a locked or damaged database: say so instead of "computing…" forever
+            log.exception("metrics for %s failed", spec)
+            self.post_message(self.Failed(spec, f"{type(exc).__name__}: {exc}"))
+            return
         self.post_message(self.Computed(report))
 
     def on_metrics_screen_computed(self, message: Computed) -> None:
@@ -151,7 +159,7 @@ class MetricsScreen(Screen):
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
-        self.notify(message.reason, title="Unknown period", severity="error")
+        self.notify(message.reason, title="No metrics", severity="error")
 
     def _chart(self, name: str, values: tuple[int, ...]) -> None:
         self.query_one(f"#metrics-{name}", Sparkline).data = list(values)

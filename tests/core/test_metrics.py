@@ -152,6 +152,8 @@ def test_period_reading() -> None:
     for bad in ("yesterday", "0d", "2026-11-05..2026-11-01", "2026-13-01"):
         with pytest.raises(metrics.PeriodError):
             metrics.period(bad, now, "UTC")
+    with pytest.raises(metrics.PeriodError, match="timezone"):
+        metrics.period("today", now, "Mars/Olympus")
 
 
 def test_days_and_busiest_hours_follow_the_dst_change(tmp_path: Path) -> None:

@@ -124,3 +124,11 @@ async def test_business_hours_figures_are_shown_when_configured(timeline) -> Non
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "open hours 30m / 8h00m" in text_of(screen, "#metrics-summary")
+
+
+async def test_a_database_error_is_shown_not_swallowed(timeline) -> None:
+    timeline.store.conn.execute("DROP INDEX messages_metrics")
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "OperationalError" in text_of(screen, "#metrics-title")
