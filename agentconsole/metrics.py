@@ -216,6 +216,7 @@ class _Query:
         sql = """
         WITH cand AS (
             SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
+                   c.customer_count AS n_in,
                    CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
                         ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
                               WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
@@ -227,7 +228,7 @@ class _Query:
                    SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
                    AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
                    AND """ + _ANSWERING.format(m="o") + """))),
-               sum(CASE WHEN c.fr <= :start THEN 0 ELSE (
+               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
                    SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
                    AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
                    AND r.direction = 'in') END)
