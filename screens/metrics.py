@@ -30,7 +30,8 @@ TABLE_COLUMNS = ("", "conv", "rate", "repeat", "1st", "median", "p90", "done", "
 def busiest_grid(busiest: tuple[int, ...]) -> Text:
     """A week of hours as one line per weekday, each hour a block as tall as its share of the busiest."""
     top = max(busiest) if busiest else 0
-    text = Text("     0     6     12    18\n")
+    text = Text("Busiest hours (customers)\n", style="bold")
+    text.append("     0     6     12    18\n", style="")
     for day, name in enumerate(metrics.WEEKDAY_NAMES):
         text.append(f"{name}  ")
         for hour in range(24):

@@ -112,9 +112,10 @@ def test_busiest_grid_scales_to_the_busiest_hour() -> None:
     counts[24 + 9] = 4  # Tuesday 09:00
     counts[24 + 10] = 1
     lines = busiest_grid(tuple(counts)).plain.splitlines()
-    assert lines[0].startswith("     0")
-    assert lines[2] == "Tue  " + " " * 9 + "█▂" + " " * 13
-    assert lines[1].strip() == "Mon"
+    assert lines[0] == "Busiest hours (customers)" and lines[1].startswith("     0")
+    assert lines[3] == "Tue  " + " " * 9 + "█▂" + " " * 13
+    assert lines[2].strip() == "Mon"
+    assert len(lines) == 9
 
 
 async def test_business_hours_figures_are_shown_when_configured(timeline) -> None:
