@@ -66,7 +66,7 @@ class MetricsScreen(Screen):
     """Figures for today, 7 or 30 days or a custom period, computed in a thread worker."""
 
     CSS_PATH = "metrics.tcss"
-    AUTO_FOCUS = "#metrics-by-channel"  # not the hidden period box, which would swallow the keys
+    AUTO_FOCUS = "#metrics-by-channel"
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="metrics.today", tooltip="Figures for today"),
         Binding("2", "period('7d')", "7 days", id="metrics.week", tooltip="Today and the six days before"),
@@ -101,7 +101,6 @@ class MetricsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-title")
-        yield Input(placeholder="period: 14d, 2026-11-01 or 2026-11-01..2026-11-15 (enter)", id="metrics-custom")
         with VerticalScroll(id="metrics-body"):
             yield Static(id="metrics-summary")
             with Horizontal(id="metrics-charts"):
@@ -182,8 +181,15 @@ class MetricsScreen(Screen):
         self.load(spec)
 
     def action_custom(self) -> None:
-        box = self.query_one("#metrics-custom", Input)
-        box.value = ""
+        # Mounted on first use: most visits never type a period, and every widget costs at open.
+        found = self.query("#metrics-custom")
+        if found:
+            box = found.first(Input)
+            box.value = ""
+        else:
+            box = Input(placeholder="period: 14d, 2026-11-01 or 2026-11-01..2026-11-15 (enter)",
+                        id="metrics-custom")
+            self.mount(box, after="#metrics-title")
         box.add_class("shown")
         box.focus()
 
@@ -194,8 +200,8 @@ class MetricsScreen(Screen):
             self.load(event.value.strip().lower())
 
     def action_close(self) -> None:
-        box = self.query_one("#metrics-custom", Input)
-        if box.has_class("shown"):
+        found = self.query("#metrics-custom")
+        if found and (box := found.first(Input)).has_class("shown"):
             box.remove_class("shown")
             self.query_one("#metrics-by-channel", DataTable).focus()
             return
