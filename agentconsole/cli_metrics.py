@@ -93,13 +93,13 @@ def write_text(out: TextIO, report: metrics.Report, rows: list[tuple[str, metric
         table.append(line)
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for r in table:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
                         ).rstrip(), file=out)
     if show_open:
         print("* counted in business hours only", file=out)
     print("", file=out)
     print("day         opened  resolved", file=out)
-    for day, opened, resolved in zip(per.days, report.opened_per_day, report.resolved_per_day):
+    for day, opened, resolved in zip(per.days, report.opened_per_day, report.resolved_per_day, strict=True):
         print(f"{day.day.isoformat()}  {opened:6d}  {resolved:8d}", file=out)
     busiest = report.busiest_hours(3)
     if busiest:

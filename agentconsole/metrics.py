@@ -6,6 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .clock import Clock
@@ -292,7 +293,7 @@ def _offset_segments(per: Period) -> list[tuple[float, float, float]]:
                 lo, hi = (mid, hi) if offset(mid) == offset(day.start) else (lo, mid)
             points.append(hi)
         points.append(day.end)
-        for a, b in zip(points, points[1:]):
+        for a, b in pairwise(points):
             off = offset(a)
             if segments and segments[-1][1] == a and segments[-1][2] == off:
                 segments[-1][1] = b

@@ -54,7 +54,7 @@ def test_csv_by_channel_matches_the_report(ctx: FakeContext) -> None:
     rows = list(csv.DictReader(io.StringIO(ctx.out.getvalue())))
     assert [r["label"] for r in rows] == ["All", "Email", "Mastodon", "X"]
     report = metrics.report(ctx.the_store, metrics.period("7d", NOW, "UTC"), groups=("channel",))
-    for row, fig in zip(rows, (report.total, *report.by_channel)):
+    for row, fig in zip(rows, (report.total, *report.by_channel), strict=True):
         assert int(row["conversations"]) == fig.conversations
         assert int(row["first_responses"]) == fig.first_responses
         assert row["first_response_median_s"] == ("" if fig.first_response_median is None

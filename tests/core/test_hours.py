@@ -11,8 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentconsole import config
-from agentconsole.hours import (BusinessHours, Elapsed, HoursError, first_response_time, parse_hours,
-                                resolution_time, waiting_time)
+from agentconsole.hours import (
+    BusinessHours,
+    Elapsed,
+    HoursError,
+    first_response_time,
+    parse_hours,
+    resolution_time,
+    waiting_time,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = 3600.0
