@@ -26,8 +26,8 @@ class CliContext:
 
     config: Config
     clock: Clock = field(default_factory=SystemClock)
-    out: TextIO = sys.stdout
-    err: TextIO = sys.stderr
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
     _stores: dict[bool, Store] = field(default_factory=dict)
 
     def store(self, demo: bool = False) -> Store:

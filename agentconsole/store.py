@@ -495,6 +495,13 @@ class _Summary:
             self.last_in_at = max(self.last_in_at or at, at)
             if self.first_customer_at is None or at < self.first_customer_at:
                 self.first_customer_at = at
+                if self.last_out_at is not None and self.last_out_at >= at:
+                    # Our reply was fetched before this earlier customer message (Sent synced
+                    # before INBOX): the first response is our first answer at or after it.
+                    self.first_response_at = conn.execute(
+                        "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'out'"
+                        " AND sent_at >= ? AND COALESCE(source, '') NOT IN ('away')",
+                        (self.id, at)).fetchone()[0]
             if self.last_out_at is None or at > self.last_out_at:
                 self.needs_reply = 1
                 self.waiting_since = at if self.waiting_since is None else min(self.waiting_since, at)

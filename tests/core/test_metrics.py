@@ -186,8 +186,6 @@ def test_empty_database_reports_nothing(tmp_path: Path) -> None:
     store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="store._Summary bug: a reply stored before an earlier customer "
-                   "message arrives is never taken as the first response (reported to the lead)")
 def test_first_response_when_our_reply_was_fetched_before_the_customer_message(tmp_path: Path) -> None:
     store = Store(tmp_path / "late.db", FrozenClock(NOW))
     account = store.ensure_account("mail", Channel.EMAIL, "demo")
