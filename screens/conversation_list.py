@@ -28,7 +28,7 @@ from .safe import safe_text
 
 RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 
-WAIT_WIDTH = 7  # mark + "2d23h" + space
+WAIT_WIDTH = 8  # mark + "23h59m" + space
 CHANNEL_WIDTH = 3
 
 

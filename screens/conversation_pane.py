@@ -54,18 +54,18 @@ def channel_label(channel: str) -> str:
         return channel
 
 
-def clip(text: str, expanded: bool) -> tuple[str, int]:
-    """The part of a message shown before expanding, and how many lines are hidden."""
-    if expanded:
-        return text, 0
+def clip(text: str, expanded: bool) -> tuple[str, str]:
+    """The part of a message shown before expanding, and what is hidden ("" when nothing is)."""
+    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n") < PREVIEW_LINES):
+        return text, ""
     head = text[:PREVIEW_CHARS]
     lines = head.split("\n")
     if len(lines) > PREVIEW_LINES:
         head = "\n".join(lines[:PREVIEW_LINES])
-    if len(head) == len(text):
-        return text, 0
-    hidden = text.count("\n", len(head)) + 1
-    return head, hidden
+    hidden_lines = text.count("\n") - head.count("\n")
+    if hidden_lines:
+        return head, f"{hidden_lines} more line{'s' if hidden_lines != 1 else ''}"
+    return head, f"{len(text) - len(head)} more characters"
 
 
 class Composer(Vertical):
@@ -104,7 +104,7 @@ class Composer(Vertical):
     def open(self, mode: str, conversation: ConversationRow, draft: str) -> None:
         self.mode = mode
         self.conversation = conversation
-        title = Text(end="")
+        title = Text(end="", no_wrap=True, overflow="ellipsis")
         if mode == "note":
             title.append("Internal note (only agents see it)")
         else:
@@ -145,7 +145,6 @@ class Composer(Vertical):
                 text.append(" ▲ over the limit")
         else:
             text.append(f"{len(self.text)} characters")
-        text.append("   ctrl+s send · esc close" if self.mode == "reply" else "   ctrl+s save · esc close")
         if error:
             text.append("\n")
             text.append(error, "bold")
@@ -267,8 +266,7 @@ class ConversationPane(Vertical):
                 body.stylize("italic")
             text.append_text(body)
             if hidden:
-                text.append(f"\n… {hidden} more line{'s' if hidden != 1 else ''} hidden: press x to expand",
-                            "reverse")
+                text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
             if m.parse_note:
                 text.append("\n")
                 text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))

@@ -171,7 +171,7 @@ class ViewList(Widget):
         for index, view in enumerate(VIEWS):
             count = self.counts.get(view.key)
             count_text = "" if count is None else str(count)
-            key = f"{index + 1} " if index < 9 else "  "
+            key = (f"{index + 1} " if index < 9 else "  ") if width >= 13 else ""
             label = f"{key}{view.label}"
             room = width - len(count_text) - 1
             line = Text(f"{label[:room]:<{room}} ", end="")

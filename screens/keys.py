@@ -31,8 +31,8 @@ def catalogue(screen: Screen) -> list[KeyEntry]:
             bindings.apply_keymap(app._keymap)
         grouped: dict[str, list[Binding]] = {}
         for _key, binding in bindings:
-            if binding.system:
-                continue
+            if binding.system or not binding.id:
+                continue  # only our own verbs: widget internals (TextArea editing keys) are not ours
             grouped.setdefault(binding.action, []).append(binding)
         for action, group in grouped.items():
             if (id(node), action) in seen:

@@ -106,6 +106,10 @@ class SearchModal(ModalScreen[SearchResult | None]):
         self.dismiss(None)
 
 
+SCOPES = {"list": "Moving", "inbox": "Conversations", "composer": "Composer", "app": "Everywhere",
+          "search": "Search"}
+
+
 class HelpScreen(ModalScreen[None]):
     """Every key, read from the live bindings (so a remapped key shows as remapped)."""
 
@@ -126,7 +130,14 @@ class HelpScreen(ModalScreen[None]):
     def _body(self) -> Text:
         text = Text(end="")
         width = max((len(e.keys) for e in self.entries), default=8) + 2
-        for entry in sorted(self.entries, key=lambda e: (e.binding.id or e.binding.action)):
+        order = {scope: i for i, scope in enumerate(SCOPES)}
+        scope = None
+        for entry in sorted(self.entries, key=lambda e: order.get(e.binding.id.split(".")[0], 99)):
+            entry_scope = entry.binding.id.split(".")[0]
+            if entry_scope != scope:
+                scope = entry_scope
+                text.append(f"{'' if not text else chr(10)}{SCOPES.get(scope, scope.title())}\n",
+                            "bold underline")
             text.append(f"{entry.keys:<{width}}", "bold")
             text.append(entry.binding.description or entry.binding.action)
             if entry.binding.tooltip:
