@@ -99,6 +99,8 @@ class InboxScreen(Screen):
         self.pane.border_title = "Conversation"
         self.query_one(ViewList).set_current(self.view_index)
         self.conversations.focus()
+        if self.app.engine is not None:
+            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
         self.reload()
         self.set_interval(1.0, self.tick, name="clock")
 
