@@ -186,6 +186,8 @@ class ConversationPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(Composer).display = False
+        # No blinking when the user (or a test) asked for no animation.
+        self.query_one(TextArea).cursor_blink = self.app.animation_level != "none"
 
     @property
     def conversation_id(self) -> int | None:

@@ -42,8 +42,8 @@ class InboxScreen(Screen):
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply on the same channel and thread"),
-        Binding("e", "done", "Done/reopen", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
-        Binding("a", "assign", "Assign me", id="inbox.assign", tooltip="Assign the conversation to me"),
+        Binding("e", "done", "Done", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
+        Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Assign the conversation to me"),
         Binding("c", "note", "Note", id="inbox.note", show=False, tooltip="Add an internal note"),
         Binding("u", "longest", "Longest wait", id="inbox.longest", show=False,
                 tooltip="Jump to the longest-waiting conversation"),
