@@ -143,11 +143,27 @@ MIGRATIONS: list[str] = [
         agent_id INTEGER REFERENCES agents(id),
         source TEXT,
         resolve_after INTEGER NOT NULL DEFAULT 0,
+        owner TEXT NOT NULL DEFAULT '',
+        after_id INTEGER REFERENCES outbox(id),
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL
     );
     CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
     CREATE INDEX outbox_conversation ON outbox(conversation_id);
+    CREATE INDEX outbox_after ON outbox(after_id) WHERE after_id IS NOT NULL;
+    CREATE TABLE escalations (
+        id INTEGER PRIMARY KEY,
+        public_conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        dm_conversation_id INTEGER REFERENCES conversations(id),
+        dm_item INTEGER REFERENCES outbox(id),
+        public_item INTEGER REFERENCES outbox(id),
+        status_item INTEGER REFERENCES outbox(id),
+        batch TEXT,
+        agent_id INTEGER REFERENCES agents(id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX escalations_public ON escalations(public_conversation_id);
+    CREATE INDEX escalations_batch ON escalations(batch);
     CREATE TABLE sync_cursors (
         account_id INTEGER NOT NULL REFERENCES accounts(id),
         stream TEXT NOT NULL DEFAULT '',
@@ -164,6 +180,28 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     CREATE INDEX audit_conversation ON audit(conversation_id, at);
+    """,
+    # Canned replies; tags/channels/kinds are JSON lists (empty channels/kinds = suits all).
+    """
+    CREATE TABLE canned (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        shortcut TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        channels TEXT NOT NULL DEFAULT '[]',
+        kinds TEXT NOT NULL DEFAULT '[]',
+        usage_count INTEGER NOT NULL DEFAULT 0,
+        last_used_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE VIRTUAL TABLE canned_fts USING fts5(
+        name, body, tags, content='canned', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER canned_ai AFTER INSERT ON canned BEGIN INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    CREATE TRIGGER canned_ad AFTER DELETE ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); END;
+    CREATE TRIGGER canned_au AFTER UPDATE OF name, body, tags ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
     """,
 ]
 

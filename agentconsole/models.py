@@ -112,8 +112,10 @@ class Capabilities:
     public_post: bool = False
     max_length: int | None = None
     length_unit: str = "characters"
-    # Resending with the same idempotency key can never post twice (e.g. Mastodon's header).
+    # Resending with the same idempotency key can never post twice (e.g. Mastodon's header) ...
     idempotent_send: bool = False
+    # ... while the platform remembers the key: seconds, None for ever (Mastodon keeps it one hour).
+    idempotency_window: float | None = None
     # find_sent() can tell whether an interrupted send reached the platform (e.g. email's Sent folder).
     can_find_sent: bool = False
 

@@ -391,6 +391,13 @@ class Store:
                 conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
                              (now, conversation_id))
                 event = "resolved"
+                # A public post escalated to this DM is done when the DM is.
+                linked = conn.execute(
+                    "SELECT p.id FROM conversations d JOIN conversations p ON p.id = d.linked_id"
+                    " WHERE d.id = ? AND d.kind = 'dm' AND p.escalated = 1 AND p.status = 'open'",
+                    (conversation_id,)).fetchone()
+                if linked:
+                    self.set_status(linked[0], Status.DONE, agent_id)
             else:
                 conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
                 event = "reopened"
@@ -436,7 +443,8 @@ def _select_in(conn: sqlite3.Connection, sql: str, params: tuple, values: list) 
 
 def fts_query(text: str) -> str:
     """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
-    words = [w.replace('"', '""') for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string.
+    words = [w.replace('"', "") for w in clean(text, keep_newlines=False).split() if w.strip('"')]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]

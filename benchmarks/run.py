@@ -1,0 +1,181 @@
+"""Measure agentconsole against the budgets of DESIGN §6 and print the figures as JSON.
+
+Builds (once) a workspace of 100k conversations / 1M messages through the store API, then measures:
+ingest rate, launch to first painted inbox in a real terminal (tmux), keypress-to-repaint p95 inside
+the app, full-text search, idle CPU with the counters ticking, and memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.build_db import build  # noqa: E402
+
+BUDGETS = {
+    "launch_to_first_paint_ms": ("<=", 400),
+    "keypress_repaint_p95_ms": ("<=", 10),
+    "search_first50_max_ms": ("<=", 50),
+    "ingest_messages_per_second": (">=", 25_000),
+    "idle_cpu_percent_of_one_core": ("<=", 1.0),
+    "rss_mb": ("<=", 150),
+}
+QUERIES = ["order", "refund", "arrived", "never arrived", "invoice 4", "dana", "李娜", "x", "zzzz",
+           "thanks for", "tracking link", "sunday", "parcel", "photo box", "WINTER1"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def measure_search(db: Path) -> dict:
+    from agentconsole.store import Store
+
+    store = Store(db)
+    times = []
+    for _ in range(3):
+        for query in QUERIES:
+            t = time.perf_counter()
+            store.search(query, 50)
+            times.append((time.perf_counter() - t) * 1000)
+    store.close()
+    return {"search_first50_max_ms": round(max(times), 2), "search_first50_p50_ms": round(statistics.median(times), 2)}
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def _first_row_name(db: Path) -> str:
+    from agentconsole.store import Store
+
+    store = Store(db)
+    ids = store.conversation_ids("all")
+    row = store.conversations_by_ids([ids[0]])[ids[0]]
+    store.close()
+    return (row.contact_name or row.handle)[:12]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
+    """Launch the console in tmux; time until the first conversation is on screen; then sample it idle."""
+    if shutil.which("tmux") is None:
+        return {"launch_error": "tmux is not installed"}
+    marker = _first_row_name(data_dir / "agentconsole.db")
+    exe = Path(sys.executable).with_name("agentconsole")
+    session = f"acbench{os.getpid()}"
+    env = f"AGENTCONSOLE_DATA_DIR={data_dir} AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color"
+    launches = []
+    pid = None
+    for attempt in range(3):
+        _tmux("kill-session", "-t", session)
+        start = time.perf_counter()
+        _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", f"env {env} exec {exe}")
+        painted = None
+        while time.perf_counter() - start < 15:
+            screen = _tmux("capture-pane", "-p", "-t", session)
+            if marker in screen and "Waiting" in screen:
+                painted = time.perf_counter() - start
+                break
+            time.sleep(0.002)
+        if painted is None:
+            return {"launch_error": "the inbox never appeared", "screen": _tmux("capture-pane", "-p", "-t", session)}
+        launches.append(painted * 1000)
+        pid = int(_tmux("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+        if attempt < 2:
+            _tmux("kill-session", "-t", session)
+            time.sleep(0.5)
+    time.sleep(5)  # let the first sync settle
+    cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
+    time.sleep(idle_seconds)
+    cpu = (_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100
+    rss = _rss_mb(pid)
+    screen = _tmux("capture-pane", "-p", "-t", session)
+    _tmux("kill-session", "-t", session)
+    return {"launch_to_first_paint_ms": round(min(launches)), "launch_runs_ms": [round(x) for x in launches],
+            "idle_cpu_percent_of_one_core": round(cpu, 2), "idle_seconds": idle_seconds, "rss_mb": round(rss, 1),
+            "screen_lines_with_content": sum(1 for line in screen.splitlines() if line.strip())}
+
+
+async def _keypress(db: Path) -> dict:
+    from agentconsole.clock import SystemClock
+    from agentconsole.config import Config
+    from agentconsole.store import Store
+    from screens.app import AgentConsoleApp
+    from screens.conversation_list import ConversationList
+
+    store = Store(db, SystemClock())
+    agent = store.ensure_agent("Bench")
+    app = AgentConsoleApp(store, clock=SystemClock(), config=Config(), agent_id=agent, engine=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(1.0)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.5)
+        widget = app.screen.query_one(ConversationList)
+        widget.focus()
+        widget.render_timings.clear()
+        for key in ["j"] * 150 + ["k"] * 50 + ["ctrl+d"] * 20 + ["ctrl+u"] * 10 + ["G", "g"] * 5:
+            await pilot.press(key)
+        await pilot.pause(0.5)
+        timings = [t * 1000 for t in widget.render_timings]
+    store.close()
+    if not timings:
+        return {"keypress_error": "no timings recorded"}
+    return {"keypress_repaint_p95_ms": round(percentile(timings, 0.95), 2),
+            "keypress_repaint_p50_ms": round(statistics.median(timings), 2), "keypress_samples": len(timings)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    data = args.dir / "data"
+    db = data / "agentconsole.db"
+    stamp = args.dir / "build.json"
+    results: dict = {}
+    if args.rebuild or not db.exists() or not stamp.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        built = build(db, args.conversations, 1000)
+        stamp.write_text(json.dumps(built))
+    results.update(json.loads(stamp.read_text()))
+    results.update(measure_search(db))
+    results.update(asyncio.run(_keypress(db)))
+    results.update(measure_terminal(data, args.idle_seconds))
+    verdicts = {}
+    for key, (op, budget) in BUDGETS.items():
+        if key in results:
+            value = results[key]
+            verdicts[key] = "ok" if (value <= budget if op == "<=" else value >= budget) else "OVER BUDGET"
+    results["budgets"] = {k: f"{BUDGETS[k][0]} {BUDGETS[k][1]}: {v}" for k, v in verdicts.items()}
+    json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""kill -9 in the middle of syncing, then restart: nothing lost, nothing duplicated."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentconsole.clock import FrozenClock
+from agentconsole.store import Store
+
+from .crash_worker import BATCHES, PER_BATCH
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(db: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.core.crash_worker", str(db)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_sync_then_restart_loses_and_duplicates_nothing(tmp_path):
+    db = tmp_path / "crash.db"
+    kills = 0
+    for stop_after in (7, 60, 150):  # kill it three times at different points
+        proc = _start(db)
+        seen = 0
+        for line in proc.stdout:
+            seen += 1
+            if seen >= stop_after // 3 + 1:
+                os.kill(proc.pid, signal.SIGKILL)
+                kills += 1
+                break
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+    proc = _start(db)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.strip().endswith("done")
+    assert kills == 3
+
+    store = Store(db, FrozenClock())
+    conn = store.conn
+    total = BATCHES * PER_BATCH
+    assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == total
+    assert conn.execute("SELECT count(DISTINCT external_id) FROM messages").fetchone()[0] == total
+    # The summaries agree with the messages they summarise.
+    bad = conn.execute(
+        "SELECT count(*) FROM conversations c WHERE message_count !="
+        " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)").fetchone()[0]
+    assert bad == 0
+    assert conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'number'").fetchone()[0] \
+        == total
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def _outbox_worker(db: Path, platform: Path, mode: str, hang: bool) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.core.outbox_worker", str(db), str(platform), mode,
+                             "hang" if hang else "no"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, final_state", [("idempotent", "sent"), ("plain", "unsure")])
+def test_kill_9_between_post_and_mark_sent_never_posts_twice(tmp_path, mode, final_state):
+    from agentconsole.models import InboundMessage, Kind, Person
+    from agentconsole.outbox import Outbox
+
+    db, platform = tmp_path / "o.db", tmp_path / "platform.log"
+    store = Store(db)
+    account = store.ensure_account("m", "mastodon", "file")
+    store.ingest(account, [InboundMessage("s1", "s1", Kind.PUBLIC, Person("u1", "dana"), "help", 1.0)])
+    item = Outbox(store).enqueue_reply(store.conversation_ids()[0], "We're on it", agent_id=None)
+    store.close()
+
+    proc = _outbox_worker(db, platform, mode, hang=True)
+    assert proc.stdout.readline().strip() == "posted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    proc = _outbox_worker(db, platform, mode, hang=False)
+    out, _ = proc.communicate(timeout=60)
+    assert "settled" in out
+    store = Store(db)
+    assert Outbox(store).item(item).state == final_state
+    assert len(platform.read_text().splitlines()) == 1  # the customer got it exactly once
+    store.close()

@@ -1,0 +1,41 @@
+"""Channel length counting and the response-target states."""
+
+from __future__ import annotations
+
+from agentconsole.lengths import limit_for, measure
+from agentconsole.sla import SlaState, Targets, format_wait, state_for
+
+
+def test_x_counts_cjk_and_emoji_double_and_urls_as_23():
+    assert measure("hello", "x").used == 5
+    assert measure("日本語", "x").used == 6
+    assert measure("👨‍👩‍👧", "x").used == 2
+    assert measure("see https://example.com/" + "a" * 100, "x").used == 4 + 23
+    assert measure("a" * 281, "x").over == 1
+
+
+def test_bluesky_counts_graphemes_and_mastodon_urls():
+    assert measure("👨‍👩‍👧🇫🇷é", "bluesky").used == 3
+    assert measure("x https://example.com/" + "b" * 80, "mastodon").used == 2 + 23
+    assert measure("a" * 501, "mastodon").describe() == "501/500 · 1 over"
+    assert measure("a" * 600, "mastodon", limit=1000).over == 0
+
+
+def test_email_has_no_limit():
+    assert limit_for("email", "email") is None
+    assert measure("x" * 10_000, "email", "email").over == 0
+
+
+def test_targets_and_states():
+    t = Targets()
+    assert t.target("public") == 3600 and t.target("email", channel="email") == 86400
+    assert t.state(2000, "dm") == SlaState.OK
+    assert t.state(2700, "dm") == SlaState.NEAR
+    assert t.state(3600, "dm") == SlaState.OVER
+    assert Targets(by_account={"shop": {"public": 600}}).target("public", "shop") == 600
+    assert state_for(0, 60) == SlaState.OK and SlaState.OVER.mark == "▲"
+
+
+def test_format_wait():
+    assert [format_wait(s) for s in (45, 2520, 3900, 183600)] == ["45s", "42m", "1h05m", "2d3h"]
+    assert format_wait(None) == "" and format_wait(-5) == "0s"

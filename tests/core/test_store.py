@@ -1,0 +1,183 @@
+"""The store: schema, file mode, ingest atomicity and dedup, conversation summaries, views, search."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from agentconsole import db
+from agentconsole.models import Direction, InboundMessage, Kind, Person, Status
+from agentconsole.store import Store, fts_query
+
+DANA = Person("u1", "dana_k", "Dana Kim", bio="Boston", location="Boston")
+SAM = Person("u2", "sam.ortiz", "Sam Ortiz")
+
+
+def msg(ext, thread, text, at, person=DANA, direction=Direction.IN, kind=Kind.PUBLIC, **kw):
+    return InboundMessage(ext, thread, kind, person, text, at, direction=direction, **kw)
+
+
+@pytest.fixture
+def account(store):
+    return store.ensure_account("shop-x", "x", "demo", handle="shop")
+
+
+def test_database_file_is_private_and_in_wal(tmp_path, clock):
+    path = tmp_path / "sub" / "a.db"
+    s = Store(path, clock)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert s.conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
+    s.close()
+
+
+def test_migrations_are_idempotent_and_refuse_newer_schema(tmp_path, clock):
+    path = tmp_path / "a.db"
+    Store(path, clock).close()
+    assert db.migrate(db.connect(path)) == db.SCHEMA_VERSION
+    conn = db.connect(path)
+    conn.execute(f"PRAGMA user_version = {db.SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer"):
+        db.migrate(conn)
+
+
+def test_ingest_dedups_by_external_id_and_commits_cursor(store, account, clock):
+    batch = [msg("m1", "t1", "my order never arrived", clock.now() - 600),
+             msg("m2", "t1", "hello??", clock.now() - 300)]
+    first = store.ingest(account, batch, "c1")
+    again = store.ingest(account, batch + [msg("m1", "t1", "dup in batch", 0)], "c2")
+    assert (first.new_messages, first.duplicates) == (2, 0)
+    assert (again.new_messages, again.duplicates) == (0, 3)
+    assert store.cursor(account) == "c2"
+    assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+
+
+def test_failed_batch_leaves_neither_messages_nor_cursor(store, account, clock, monkeypatch):
+    store.ingest(account, [msg("m1", "t1", "first", clock.now())], "c1")
+
+    def boom(*a, **k):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("agentconsole.store._Summary.save_all", boom)
+    with pytest.raises(sqlite3.OperationalError):
+        store.ingest(account, [msg("m2", "t1", "second", clock.now())], "c2")
+    assert store.cursor(account) == "c1"
+    assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+def test_summary_tracks_waiting_since_and_first_response(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("m1", "t1", "where is my parcel", t - 900),
+                           msg("m2", "t1", "hello??", t - 300)])
+    conv = store.conversation(store.conversation_ids()[0])
+    assert conv.needs_reply and conv.waiting_since == t - 900
+    assert conv.last_preview == "hello??" and conv.message_count == 2
+    store.ingest(account, [msg("o1", "t1", "On it!", t - 100, person=Person("me", "shop"),
+                               direction=Direction.OUT)])
+    conv = store.conversation(conv.id)
+    assert not conv.needs_reply and conv.waiting_since is None
+    assert conv.first_response_at == t - 100 and conv.first_customer_at == t - 900
+    store.ingest(account, [msg("m3", "t1", "thanks, still nothing", t)])
+    conv = store.conversation(conv.id)
+    assert conv.needs_reply and conv.waiting_since == t
+    assert conv.first_response_at == t - 100
+
+
+def test_out_of_order_reply_keeps_later_customer_messages_waiting(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("m1", "t1", "a", t - 900), msg("m2", "t1", "b", t - 100)])
+    store.ingest(account, [msg("o1", "t1", "reply", t - 500, person=Person("me", "shop"),
+                               direction=Direction.OUT)])
+    conv = store.conversation(store.conversation_ids()[0])
+    assert conv.needs_reply and conv.waiting_since == t - 100
+
+
+def test_new_message_reopens_a_done_conversation(store, account, clock):
+    store.ingest(account, [msg("m1", "t1", "a", clock.now())])
+    cid = store.conversation_ids()[0]
+    store.set_status(cid, Status.DONE, None)
+    assert store.conversation(cid).status == "done"
+    clock.advance(60)
+    store.ingest(account, [msg("m2", "t1", "one more thing", clock.now())])
+    assert store.conversation(cid).status == "open"
+    events = [r[0] for r in store.conn.execute(
+        "SELECT event FROM conversation_events WHERE conversation_id = ? ORDER BY id", (cid,))]
+    assert events == ["opened", "resolved", "reopened"]
+
+
+def test_views_order_longest_waiting_first_then_recent(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("a", "ta", "x", t - 100, person=DANA),
+                           msg("b", "tb", "y", t - 900, person=SAM),
+                           msg("c", "tc", "z", t - 50, person=Person("u3", "kim")),
+                           msg("co", "tc", "answered", t - 10, person=Person("me", "shop"),
+                               direction=Direction.OUT)])
+    ids = list(store.conversation_ids("all"))
+    rows = store.conversations_by_ids(ids)
+    assert [rows[i].contact_name for i in ids] == ["Sam Ortiz", "Dana Kim", "kim"]
+    counts = store.view_counts()
+    assert counts["all"] == 3 and counts["waiting"] == 2 and counts["public"] == 3
+    assert store.waiting_summary() == (2, t - 900, "x")
+
+
+def test_contact_card_lists_other_conversations(store, account, clock):
+    store.ingest(account, [msg("a", "t1", "x", clock.now()), msg("b", "t2", "dm", clock.now(), kind=Kind.DM)])
+    conv = store.conversation(store.conversation_ids()[0])
+    card = store.contact_card(conv.contact_id)
+    assert card.display_name == "Dana Kim" and card.location == "Boston"
+    assert len(card.conversations) == 2 and ("x", "dana_k") in card.identities
+
+
+def test_search_finds_text_and_names_newest_first(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("a", "t1", "my order never arrived", t - 50),
+                           msg("b", "t2", "ordering a gift", t - 10, person=SAM),
+                           msg("c", "t3", "café hours?", t, person=SAM)])
+    assert [h.snippet for h in store.search("order")] == ["ordering a gift", "my order never arrived"]
+    assert [h.author_name for h in store.search("dana")] == ["Dana Kim"]
+    assert len(store.search("cafe")) == 1  # diacritics folded
+    assert store.search('"') == [] and store.search("") == []
+    assert store.search("AND OR NOT (") == []  # operators are quoted, never a syntax error
+
+
+def test_fts_query_quotes_every_word():
+    assert fts_query('order "x" OR') == '"order" "x" "OR"*'
+
+
+def test_untrusted_text_is_cleaned_on_ingest(store, account, clock):
+    store.ingest(account, [msg("a", "t1", "hi\x1b]52;c;ZXZpbA==\x07 there\x1b[2J",
+                               clock.now(), person=Person("u9", "evil\x1b[31m", "Eve\u202e"))])
+    [m] = store.messages(store.conversation_ids()[0])
+    assert m.text == "hi there" and "\x1b" not in m.author_name and "\u202e" not in m.author_name
+    assert store.message_raw(m.id) is None
+
+
+def test_raw_payload_is_kept(store, account, clock):
+    store.ingest(account, [msg("a", "t1", "x", clock.now(), raw=b"\xff\xfe raw bytes")])
+    [m] = store.messages(store.conversation_ids()[0])
+    assert store.message_raw(m.id) == b"\xff\xfe raw bytes"
+
+
+def test_notes_and_assignment_are_audited(store, account, clock):
+    store.ingest(account, [msg("a", "t1", "x", clock.now())])
+    cid = store.conversation_ids()[0]
+    agent = store.ensure_agent("Alice Ng")
+    store.add_note(cid, agent, "called her back")
+    store.assign(cid, agent, agent)
+    assert store.notes(cid)[0].agent_name == "Alice Ng"
+    assert store.conversation(cid).assignee_name == "Alice Ng"
+    assert store.view_counts(agent)["mine"] == 1
+    assert store.agent(agent).initials == "AN"
+
+
+def test_two_processes_share_one_database(tmp_path, clock):
+    a, b = Store(tmp_path / "s.db", clock), Store(tmp_path / "s.db", clock)
+    acc = a.ensure_account("x", "x", "demo")
+    a.ingest(acc, [msg("m1", "t1", "x", 1.0)], "c1")
+    b.ingest(acc, [msg("m1", "t1", "x", 1.0), msg("m2", "t1", "y", 2.0)], "c2")
+    assert a.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+    a.close(), b.close()
