@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from agentconsole.clock import Clock
 from agentconsole.config import Config
+from agentconsole.engine import Engine, EngineEvent
+from agentconsole.outbox import Outbox
 from agentconsole.store import Store
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
@@ -35,7 +35,7 @@ class AgentConsoleApp(App[None]):
                 tooltip="Quit (asks if a draft would be lost)"),
     ]
 
-    def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Any = None,
+    def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Engine | None = None,
                  demo: bool = False) -> None:
         super().__init__()
         self.store = store
@@ -44,7 +44,7 @@ class AgentConsoleApp(App[None]):
         self.agent_id = agent_id
         self.engine = engine
         self.demo = demo
-        self.outbox = _outbox(store)
+        self.outbox = Outbox(store)
         self.agent_name = store.agent(agent_id).name
         if demo:
             self.title = "agentconsole · DEMO workspace"
@@ -63,7 +63,7 @@ class AgentConsoleApp(App[None]):
         if self.engine is not None:
             listener = self.engine.on_change
 
-            def forward(event: Any) -> None:
+            def forward(event: EngineEvent) -> None:
                 if listener is not None:
                     listener(event)
                 self.engine_event(event)
@@ -71,13 +71,11 @@ class AgentConsoleApp(App[None]):
             self.engine.on_change = forward
             self.run_engine()
 
-    def engine_event(self, event: Any) -> None:
+    def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
-        kind = getattr(event, "kind", "")
         screen = self._inbox()
-        if screen is None:
-            return
-        screen.post_message(StatesChanged() if kind == "state" else DataChanged())
+        if screen is not None:
+            screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
 
     def _inbox(self) -> InboxScreen | None:
         for screen in self.screen_stack:
@@ -108,11 +106,3 @@ class AgentConsoleApp(App[None]):
             return
         self.exit()
 
-
-def _outbox(store: Store) -> Any:
-    # The outbox lands on main separately; until this branch has merged it, replies cannot be queued.
-    try:
-        from agentconsole.outbox import Outbox
-    except ImportError:
-        return None
-    return Outbox(store)

@@ -24,9 +24,12 @@ PREVIEW_CHARS = 4000
 OUTBOX_LABELS = {
     "pending": "sending…",
     "sending": "sending…",
-    "failed": "failed",
-    "unsure": "needs your decision",
+    "waiting": "waiting for an earlier send",
+    "failed": "failed: needs your decision",
+    "unsure": "interrupted mid-send: needs your decision",
+    "cancelled": "cancelled: needs your decision",
 }
+DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
 
 
 @dataclass(frozen=True)
@@ -282,15 +285,15 @@ class ConversationPane(Vertical):
             text.append_text(safe_text(n.text))
             text.append("\n\n")
         for item in self.data.outbox:
-            state = getattr(item, "state", "pending")
+            state = item.state
             text.append(f"{self.stamp(item.created_at)} ", "dim")
-            text.append(f"▶ out · {OUTBOX_LABELS.get(state, state)}", "bold reverse")
-            if getattr(item, "last_error", ""):
+            text.append(f"▶ {item.action} · {OUTBOX_LABELS.get(state, state)}", "bold reverse")
+            if item.last_error:
                 text.append(" ")
                 text.append_text(safe_text(item.last_error, single_line=True, limit=200))
-            if state == "unsure":
-                text.append("\n(interrupted mid-send; decide with the command palette: resend, "
-                            "mark sent or discard)", "dim")
+            if state in DECIDABLE:
+                text.append("\n(decide in the command palette, ctrl+p: resend, mark as sent or discard)",
+                            "dim")
             text.append("\n")
             text.append_text(safe_text(clip(item.text, self.expanded)[0]))
             text.append("\n\n")

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from agentconsole.clock import Clock
+from agentconsole.engine import ConnectorState
 from agentconsole.models import Channel
 from agentconsole.sla import format_wait
 from agentconsole.views import VIEWS
@@ -28,13 +29,11 @@ class WaitFigures:
     over: int = 0
 
 
-def connector_status(state: object, now: float) -> str:
+def connector_status(state: ConnectorState, now: float) -> str:
     """One connector's state in a few words: ok, syncing, error + why, retrying in N s."""
-    status = getattr(state, "status", "")
-    message = getattr(state, "message", "") or ""
+    status, message = state.status, state.message
     if status == "retrying":
-        retry_at = getattr(state, "retry_at", None)
-        wait = f" in {max(0, int(retry_at - now))}s" if retry_at else ""
+        wait = f" in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"retrying{wait}" + (f" ({message})" if message else "")
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
@@ -52,10 +51,10 @@ class WorkspaceBanner(Widget):
         self.agent_name = agent_name
         self.demo = demo
         self.clock = clock
-        self.states: Mapping[int, object] = {}
+        self.states: Mapping[int, ConnectorState] = {}
         self._text: Text | None = None
 
-    def set_states(self, states: Mapping[int, object]) -> None:
+    def set_states(self, states: Mapping[int, ConnectorState]) -> None:
         self.states = dict(states)
         self.tick()
 
@@ -77,11 +76,11 @@ class WorkspaceBanner(Widget):
         if not self.states:
             text.append(" · no accounts connected")
         for state in self.states.values():
-            status = getattr(state, "status", "")
+            status = state.status
             part = ("banner--ok" if status == "ok" else
                     "banner--error" if status in ("error", "auth", "retrying") else "banner--busy")
             text.append(" · ")
-            text.append_text(safe_text(getattr(state, "account_name", ""), single_line=True, limit=40))
+            text.append_text(safe_text(state.account_name, single_line=True, limit=40))
             text.append(" ")
             text.append_text(safe_text(connector_status(state, now),
                                        self.get_component_rich_style(part, partial=True),

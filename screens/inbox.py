@@ -18,7 +18,7 @@ from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
 from .conversation_list import ConversationList
-from .conversation_pane import Composer, ConversationPane, PaneData
+from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .modals import SearchModal, SearchResult
 
@@ -171,9 +171,8 @@ class InboxScreen(Screen):
             self.post_message(self.PaneLoaded(None, conversation_id))
             return
         card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
-        pending = app.outbox.pending(conversation_id) if app.outbox is not None else []
         data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        pending)
+                        app.outbox.pending(conversation_id))
         self.post_message(self.PaneLoaded(data, conversation_id))
 
     def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:
@@ -306,8 +305,6 @@ class InboxScreen(Screen):
     def _send_reply(self, conversation_id: int, text: str) -> None:
         app = self.app
         try:
-            if app.outbox is None:
-                raise RuntimeError("this build has no outbox")
             app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source="personal")
         except Exception as exc:  # the draft must survive whatever went wrong
             self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
@@ -412,12 +409,12 @@ class InboxScreen(Screen):
         commands = []
         data = self.pane.data
         for item in (data.outbox if data else []):
-            if getattr(item, "state", "") != "unsure":
+            if item.state not in DECIDABLE:
                 continue
             for decision, label in (("resend", "Resend"), ("mark_sent", "Mark as sent"),
                                     ("discard", "Discard")):
-                commands.append((f"{label} interrupted reply #{item.id}",
-                                 "it may or may not have reached the customer",
+                commands.append((f"{label} {item.state} {item.action} #{item.id}",
+                                 OUTBOX_LABELS.get(item.state, item.state),
                                  partial(self._decide, item.id, decision)))
         return commands
 
@@ -425,4 +422,4 @@ class InboxScreen(Screen):
     def _decide(self, item_id: int, decision: str) -> None:
         self.app.outbox.decide(item_id, decision, self.app.agent_id)
         self.app.call_from_thread(self.app.kick_engine)
-        self.post_message(self.ActionFinished(f"Interrupted reply: {decision.replace('_', ' ')}"))
+        self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.worker import WorkerCancelled
 
 
 def screen_text(app: App) -> str:
@@ -14,5 +15,10 @@ async def settle(app: App, pilot) -> None:
     """Let workers finish and their messages be handled, then the screen repaint."""
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        # The engine's worker runs until quit; every other worker finishes (or was superseded).
+        for worker in [w for w in app.workers if w.group != "engine"]:
+            try:
+                await worker.wait()
+            except WorkerCancelled:
+                pass
     await pilot.pause()

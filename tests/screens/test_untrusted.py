@@ -116,36 +116,17 @@ async def test_hostile_search_hits_are_inert(seeded):
         assert_inert(app)
 
 
-class _States:
-    """A stand-in with the engine's read API, for showing connector states in the banner."""
-
-    def __init__(self, states):
-        self._states = states
-        self.on_change = None
-
-    def states(self):
-        return self._states
-
-    def kick(self):
-        pass
-
-    async def run(self):
-        pass
-
-
 async def test_connector_messages_in_the_banner_are_inert(seeded):
-    from types import SimpleNamespace
+    from agentconsole.engine import Engine
+    from agentconsole.models import Channel
 
-    states = {1: SimpleNamespace(account_id=1, account_name="brand-x", status="error",
-                                 message="[/] bad\x1b[31m token [@click=app.quit]q[/]", retry_at=None,
-                                 last_sync_at=None),
-              2: SimpleNamespace(account_id=2, account_name="brand-fb", status="retrying", message="",
-                                 retry_at=seeded.clock.now() + 12, last_sync_at=None)}
-    app = seeded.app(engine=_States(states), demo=True)
+    account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+    engine = Engine(seeded.store, {}, clock=seeded.clock,
+                    unavailable={account: "[/] bad\x1b[31m token [@click=app.quit]q[/]"})
+    app = seeded.app(engine=engine, demo=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         banner = screen_text(app).splitlines()[0]
         assert banner.startswith(" DEMO workspace  Agent: Alice Ng")
         assert "brand-x error: [/] bad token [@click=app.quit]q[/]" in banner
-        assert "brand-fb retrying in 12s" in banner
         assert_inert(app)
