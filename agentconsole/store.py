@@ -324,6 +324,28 @@ class Store:
                               ).fetchone()
         return count, (oldest[0] if oldest else None), (oldest[1] if oldest else None)
 
+    def waiting_over(self, cutoffs: dict[str, float]) -> tuple[int, float | None]:
+        """How many waiting conversations began waiting at or before their kind's cutoff, and the
+        earliest waiting_since still after a cutoff (so the caller knows when the count next changes).
+
+        *cutoffs* maps a kind (public, dm, email) to now minus that kind's target; range scans on
+        the conv_waiting index, so the cost follows the number of over-target rows, not the table.
+        """
+        conn = self.conn
+        over, nxt = 0, None
+        for kind, cutoff in cutoffs.items():
+            over += conn.execute(
+                "SELECT count(*) FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
+                " AND needs_reply = 1 AND waiting_since <= ? AND kind = ?", (cutoff, kind)).fetchone()[0]
+            first = conn.execute(
+                "SELECT waiting_since FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
+                " AND needs_reply = 1 AND waiting_since > ? AND kind = ? ORDER BY waiting_since LIMIT 1",
+                (cutoff, kind)).fetchone()
+            if first is not None:
+                crossing = first[0] - cutoff  # seconds until it crosses, relative to the cutoff
+                nxt = crossing if nxt is None else min(nxt, crossing)
+        return over, nxt
+
     def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
         """The newest *limit* messages of a conversation, oldest first."""
         rows = self.conn.execute(

@@ -1,0 +1,108 @@
+"""The Textual application: themes, keymap, the engine's worker, and app-wide keys (help, palette, quit)."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from agentconsole.clock import Clock
+from agentconsole.config import Config
+from agentconsole.engine import Engine, EngineEvent
+from agentconsole.outbox import Outbox
+from agentconsole.store import Store
+from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
+
+from .commands import ActionsProvider
+from .inbox import DataChanged, InboxScreen, StatesChanged
+from .keys import catalogue
+from .modals import ConfirmModal, HelpScreen
+
+
+class AgentConsoleApp(App[None]):
+    """One inbox across every connected channel."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "agentconsole"
+    COMMANDS = {ActionsProvider}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key, as bound right now"),
+        Binding("ctrl+p,colon", "command_palette", "Commands", id="app.palette", priority=True,
+                tooltip="Command palette: every action with its key"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks if a draft would be lost)"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit_now", show=False, priority=True,
+                tooltip="Quit (asks if a draft would be lost)"),
+    ]
+
+    def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Engine | None = None,
+                 demo: bool = False) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.agent_id = agent_id
+        self.engine = engine
+        self.demo = demo
+        self.outbox = Outbox(store)
+        self.agent_name = store.agent(agent_id).name
+        if demo:
+            self.title = "agentconsole · DEMO workspace"
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes \
+            else DARK
+        if config.keymap:
+            self.set_keymap(config.keymap)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def on_mount(self) -> None:
+        self.push_screen(InboxScreen(id="inbox"))
+        if self.engine is not None:
+            listener = self.engine.on_change
+
+            def forward(event: EngineEvent) -> None:
+                if listener is not None:
+                    listener(event)
+                self.engine_event(event)
+
+            self.engine.on_change = forward
+            self.run_engine()
+
+    def engine_event(self, event: EngineEvent) -> None:
+        """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
+        screen = self._inbox()
+        if screen is not None:
+            screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
+
+    def _inbox(self) -> InboxScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, InboxScreen):
+                return screen
+        return None
+
+    @work(group="engine", exit_on_error=False)
+    async def run_engine(self) -> None:
+        await self.engine.run()
+
+    def kick_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.kick()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(catalogue(self.screen)))
+
+    async def action_quit(self) -> None:
+        inbox = self._inbox()
+        if inbox is not None and inbox.current_draft_text():
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.exit()
+            self.push_screen(ConfirmModal("You have an unsent draft. Quit and lose it?"), answered)
+            return
+        self.exit()
+

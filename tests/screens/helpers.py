@@ -1,0 +1,24 @@
+"""Reading what the console shows, as plain text, for assertions."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.worker import WorkerCancelled
+
+
+def screen_text(app: App) -> str:
+    """Every cell of the current screen as text, one line per row (what a person would read)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(app: App, pilot) -> None:
+    """Let workers finish and their messages be handled, then the screen repaint."""
+    for _ in range(3):
+        await pilot.pause()
+        # The engine's worker runs until quit; every other worker finishes (or was superseded).
+        for worker in [w for w in app.workers if w.group != "engine"]:
+            try:
+                await worker.wait()
+            except WorkerCancelled:
+                pass
+    await pilot.pause()

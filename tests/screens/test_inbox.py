@@ -1,0 +1,275 @@
+"""Pilot walks through the console: move, open, done/reopen, assign, note, views, search, help, palette."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+from textual.widgets import Input, TextArea
+
+from screens.conversation_list import ConversationList
+from screens.modals import ConfirmModal, HelpScreen, SearchModal
+
+from .helpers import screen_text, settle
+
+SIZE = (120, 36)
+
+
+def row_line(text: str, needle: str) -> str:
+    return next(line for line in text.splitlines() if needle in line)
+
+
+async def test_list_is_sorted_by_longest_wait_and_moves(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        ids = list(app.screen.conversations.ids)
+        assert ids[:5] == [seeded.ids[k] for k in ("sam", "dana", "long", "li", "mal")]
+        text = screen_text(app)
+        assert "Waiting 5 · oldest 50m (Facebook) · 0 over target" in text
+        assert "50m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
+        assert "done B  Mo" in text
+        await pilot.press("j")
+        await settle(app, pilot)
+        assert app.screen.pane.conversation_id == seeded.ids["dana"]
+        assert "Boston · Coffee person" in screen_text(app)
+        await pilot.press("G")
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["mo"]
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["sam"]
+        await pilot.press("ctrl+d")
+        await settle(app, pilot)
+        assert app.screen.conversations.cursor > 0
+        assert app.screen.conversations.render_timings  # the benchmark hook records each move
+
+
+async def test_waiting_time_advances_with_the_clock(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert " 42m X  Dana Kim" in screen_text(app)
+        seeded.clock.advance(20 * 60)
+        app.screen.tick()
+        await settle(app, pilot)
+        text = screen_text(app)
+        # Dana (public, 60m target) is now over: the ▲ mark says so without colour.
+        assert "▲ 1h02m X  Dana Kim" in row_line(text, "Dana Kim")
+        assert "▲ 1h10m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
+        assert "Waiting 5 · oldest 1h10m (Facebook) · ▲ 2 over target" in text
+
+
+async def test_open_done_reopen_and_assign_change_the_db(seeded):
+    app = seeded.app()
+    dana = seeded.ids["dana"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "enter")
+        await settle(app, pilot)
+        assert app.screen.pane.conversation_id == dana
+        await pilot.press("escape")
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).status == "done"
+        assert "done X  Dana Kim" in screen_text(app)
+        assert app.screen.conversations.selected_id == dana  # the cursor stayed on her
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).status == "open"
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).assignee_id == seeded.agent_id
+        await pilot.press("3")  # Mine
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids) == [dana]
+        assert "assigned to Alice Ng" in screen_text(app)
+
+
+async def test_internal_note_is_saved_and_shown(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.screen.query_one(TextArea).has_focus
+        await pilot.press(*"call back")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        notes = seeded.store.notes(seeded.ids["sam"])
+        assert [n.text for n in notes] == ["call back"]
+        assert "internal note by Alice Ng" in screen_text(app)
+
+
+async def test_empty_or_over_length_reply_is_blocked_and_draft_kept(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r")  # Dana, X public: 280 characters
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "Nothing to send" in screen_text(app)
+        app.screen.query_one(TextArea).insert("x" * 290)
+        await settle(app, pilot)
+        assert "290/280 · 10 over" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "Too long for X: 290/280 characters, 10 over" in screen_text(app)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen.drafts[("reply", seeded.ids["dana"])] == "x" * 290
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.screen.query_one(TextArea).text == "x" * 290
+
+
+async def test_quit_asks_when_a_draft_would_be_lost(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r", "h", "i", "escape")
+        await settle(app, pilot)
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.is_running
+        await pilot.press("q", "y")
+        await settle(app, pilot)
+    assert app.return_code == 0
+
+
+async def test_views_switch_with_h_l_and_digits(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "7" in row_line(screen_text(app), "1 All")
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert len(app.screen.conversations.ids) == 5  # Waiting
+        await pilot.press("6")
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids) == [seeded.ids["li"]]
+        assert "Re: invoice #4411" in screen_text(app)
+        await pilot.press("h", "h", "h")
+        await settle(app, pilot)
+        assert app.screen.view_index == 2
+        await pilot.press("8")
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids) == [seeded.ids["mo"]]
+
+
+async def test_search_opens_the_hit_and_n_moves_between_hits(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SearchModal)
+        await pilot.press(*"invoice")
+        await settle(app, pilot)
+        assert "Re: invoice" in screen_text(app) or "invoice attached" in screen_text(app)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["li"]
+        assert app.screen.pane.conversation_id == seeded.ids["li"]
+        # A second search with two hits: n and N walk them.
+        await pilot.press("slash")
+        await settle(app, pilot)
+        app.screen.query_one(Input).value = "th"
+        await settle(app, pilot)
+        hits = app.screen.hits
+        assert len(hits) >= 2
+        await pilot.press("enter")
+        await settle(app, pilot)
+        first = app.screen.conversations.selected_id
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen.hit_index == 1
+        await pilot.press("N")
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == first
+
+
+async def test_u_jumps_to_the_longest_wait_from_another_view(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("6", "u")
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["sam"]
+        assert app.screen.view_index == 0
+
+
+async def test_help_lists_live_bindings_including_the_keymap(seeded):
+    from agentconsole.config import Config
+
+    app = seeded.app(config=Config(keymap={"inbox.reply": "R"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Keys (esc closes)" in screen_text(app)
+        text = str(app.screen.query_one("#help-body").render())
+        assert "Reply — Reply on the same channel and thread" in text
+        reply = row_line(text, "Reply — Reply")
+        assert reply.split()[0] == "R"  # remapped from r
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_lists_actions_with_keys_and_runs_them(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("colon")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"done")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "Done" in text and "e · Mark done" in text
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert seeded.store.conversation(seeded.ids["sam"]).status == "done"
+
+
+async def test_long_message_shows_its_start_and_expands_on_x(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.go_to(seeded.ids["long"])
+        await settle(app, pilot)
+        pane = app.screen.pane
+        body = pane.query_one("#thread-body").render()
+        assert "line 39 of the giant paste" in str(body)
+        assert "line 40 of the giant paste" not in str(body)
+        assert "9960 more lines hidden: press x to expand" in str(body)
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert "line 9999 of the giant paste" in str(pane.query_one("#thread-body").render())
+
+
+async def test_new_messages_arrive_without_moving_the_cursor(seeded):
+    from agentconsole.models import Channel, InboundMessage, Kind, Person
+    from screens.inbox import DataChanged
+
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "j")
+        await settle(app, pilot)
+        on = app.screen.conversations.selected_id
+        account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+        seeded.store.ingest(account, [InboundMessage(
+            "x9", "t-new", Kind.PUBLIC, Person("u9", "@newbie", "Newbie"), "hello from far back",
+            seeded.clock.now() - 3 * 3600)])
+        app.screen.post_message(DataChanged())
+        await settle(app, pilot)
+        lst = app.screen.query_one(ConversationList)
+        assert lst.ids[0] != on and lst.selected_id == on
+        assert "Newbie" in screen_text(app)
+        assert "Waiting 6" in screen_text(app)

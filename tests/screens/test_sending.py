@@ -1,0 +1,104 @@
+"""Replying from the console: the outbox row is written first, the engine sends it, the pane follows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentconsole.engine import ConnectorState, Engine
+from agentconsole.errors import RateLimited
+from agentconsole.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
+from screens.header import connector_status
+
+from .helpers import screen_text, settle
+
+SIZE = (120, 36)
+
+
+class RecordingConnector:
+    """A channel that accepts every send and remembers it (the network side is not under test here)."""
+
+    channel = Channel.X
+    capabilities = Capabilities(max_length=280)
+    poll_interval = 30.0
+
+    def __init__(self, clock, fetch_error: Exception | None = None) -> None:
+        self.clock = clock
+        self.sent: list[OutboundRequest] = []
+        self.fetch_error = fetch_error
+
+    async def fetch(self, cursor):
+        if self.fetch_error is not None:
+            raise self.fetch_error
+        return FetchResult([], cursor)
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        self.sent.append(request)
+        return SendResult(f"sent-{len(self.sent)}", self.clock.now())
+
+    async def find_sent(self, request):
+        return None
+
+    async def check(self):
+        return None
+
+    async def close(self):
+        return None
+
+
+async def wait_until(app, pilot, condition, tries: int = 100) -> None:
+    for _ in range(tries):
+        await settle(app, pilot)
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")
+
+
+def outbox_rows(store):
+    return store.conn.execute("SELECT conversation_id, text, state, agent_id, source FROM outbox").fetchall()
+
+
+async def test_reply_is_queued_in_the_outbox_without_an_engine(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"On its way", "ctrl+s")
+        await settle(app, pilot)
+        rows = outbox_rows(seeded.store)
+        assert [tuple(r) for r in rows] == [(seeded.ids["dana"], "On its way", "pending", seeded.agent_id,
+                                             "personal")]
+        text = screen_text(app)
+        assert "▶ reply · sending…" in text and "On its way" in text
+        assert not app.screen.composer.display
+        assert ("reply", seeded.ids["dana"]) not in app.screen.drafts
+
+
+async def test_engine_sends_the_reply_and_the_thread_shows_it(seeded):
+    x_account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+    fb_account = seeded.store.ensure_account("brand-fb", Channel.FACEBOOK, "demo")
+    x = RecordingConnector(seeded.clock)
+    fb = RecordingConnector(seeded.clock, RateLimited("slow down", retry_after=90))
+    engine = Engine(seeded.store, {x_account: x, fb_account: fb}, clock=seeded.clock)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(app, pilot, lambda: "brand-x ok" in screen_text(app))
+        await wait_until(app, pilot, lambda: "brand-fb retrying in 1m" in screen_text(app)
+                         or "brand-fb retrying in 90s" in screen_text(app))
+        await pilot.press("j", "r", *"Sorry Dana, sending a new one", "ctrl+s")
+        await wait_until(app, pilot, lambda: len(x.sent) == 1)
+        assert x.sent[0].text == "Sorry Dana, sending a new one"
+        assert x.sent[0].thread_key == "t-dana"
+        await wait_until(app, pilot, lambda: "sending…" not in screen_text(app)
+                         and "▶ out " in screen_text(app))
+        conversation = seeded.store.conversation(seeded.ids["dana"])
+        assert not conversation.needs_reply
+        assert [tuple(r)[2] for r in outbox_rows(seeded.store)] == ["sent"]
+        assert "Waiting 4" in screen_text(app)  # Dana was answered
+
+
+def test_connector_status_words():
+    state = ConnectorState(1, "brand-x", "retrying", "rate limited", retry_at=112.0)
+    assert connector_status(state, 100.0) == "retrying in 12s (rate limited)"
+    assert connector_status(ConnectorState(1, "a", "auth", "token expired"), 0) == \
+        "sign-in needed: token expired"
+    assert connector_status(ConnectorState(1, "a", "ok"), 0) == "ok"
