@@ -13,6 +13,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from agentconsole import guard
+from agentconsole.guard import Verdict
 from agentconsole.lengths import measure
 from agentconsole.models import Channel
 from agentconsole.rows import ContactCard, ConversationRow, MessageRow, NoteRow
@@ -81,11 +83,14 @@ class Composer(Vertical):
     ]
 
     class Submitted(Message):
-        def __init__(self, mode: str, conversation_id: int, text: str) -> None:
+        def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
+                     template_id: int | None = None) -> None:
             super().__init__()
             self.mode = mode
             self.conversation_id = conversation_id
             self.text = text
+            self.source = source  # canned | edited | personal, for the canned-vs-personal metrics
+            self.template_id = template_id
 
     class Closed(Message):
         def __init__(self, mode: str, conversation_id: int, text: str) -> None:
@@ -98,15 +103,24 @@ class Composer(Vertical):
         super().__init__(**kwargs)
         self.mode = "reply"
         self.conversation: ConversationRow | None = None
+        self.limit: int | None = None  # the account's own limit (a Mastodon instance's), if known
+        self.values: dict | None = None  # the customer's placeholder values, for the name check
+        self.template_text: str | None = None  # the canned reply inserted, as filled
+        self.template_id: int | None = None
+        self._warned_for: str | None = None  # the text the agent was warned about once already
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(id="composer-status")
 
-    def open(self, mode: str, conversation: ConversationRow, draft: str) -> None:
+    def open(self, mode: str, conversation: ConversationRow, draft: str, *, limit: int | None = None,
+             values: dict | None = None) -> None:
         self.mode = mode
         self.conversation = conversation
+        self.limit = limit
+        self.values = values
+        self.template_text = self.template_id = self._warned_for = None
         title = Text(end="", no_wrap=True, overflow="ellipsis")
         if mode == "note":
             title.append("Internal note (only agents see it)")
@@ -126,23 +140,38 @@ class Composer(Vertical):
     def text(self) -> str:
         return self.query_one(TextArea).text
 
+    def insert_canned(self, text: str, template_id: int) -> None:
+        """Put a filled canned reply in (replacing an empty draft, else after it)."""
+        area = self.query_one(TextArea)
+        current = area.text.rstrip()
+        combined = f"{current}\n\n{text}" if current else text
+        area.load_text(combined)
+        area.move_cursor(area.document.end)
+        self.template_text, self.template_id = text, template_id
+        self.update_status()
+        area.focus()
+
+    def verdict(self) -> Verdict | None:
+        if self.mode != "reply" or self.conversation is None:
+            return None
+        return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
+                           customer=self.values, template_text=self.template_text)
+
     def problem(self) -> str | None:
         """Why this text cannot be sent as it is, or None."""
         text = self.text
         if not text.strip():
             return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
-        if self.mode == "reply" and self.conversation is not None:
-            length = measure(text, self.conversation.channel, self.conversation.kind)
-            if length.over:
-                return (f"Too long for {channel_label(self.conversation.channel)}: {length.used}/"
-                        f"{length.limit} {length.unit}, {length.over} over. Shorten it to send.")
+        verdict = self.verdict()
+        if verdict is not None and verdict.blocks:
+            return " · ".join(verdict.blocks) + ". Fix it to send."
         return None
 
     def update_status(self, error: str | None = None) -> None:
         status = self.query_one("#composer-status", Static)
         text = Text(end="")
         if self.mode == "reply" and self.conversation is not None:
-            length = measure(self.text, self.conversation.channel, self.conversation.kind)
+            length = measure(self.text, self.conversation.channel, self.conversation.kind, self.limit)
             text.append(length.describe(), "bold" if length.over else "")
             if length.over:
                 text.append(" ▲ over the limit")
@@ -164,7 +193,14 @@ class Composer(Vertical):
         if problem:
             self.update_status(problem)
             return
-        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text))
+        verdict = self.verdict()
+        if verdict is not None and verdict.warnings and self._warned_for != self.text:
+            self._warned_for = self.text  # a second ctrl+s on the same text sends anyway
+            self.update_status(" · ".join(verdict.warnings) + " — ctrl+s again to send anyway.")
+            return
+        source = verdict.source if verdict is not None else "personal"
+        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
+                                         self.template_id if source != "personal" else None))
 
     def action_close(self) -> None:
         if self.conversation is not None:
