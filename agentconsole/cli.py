@@ -96,9 +96,24 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from screens.app import AgentConsoleApp
 
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
-                          demo=demo)
+                          demo=demo, setup_email=_email_setup(store, ctx.clock))
     app.run()
     return app.return_code or EXIT_OK
+
+
+def _email_setup(store: Store, clock: Clock):
+    """(save, test) for the console's email set-up dialog: saving is core, testing logs in."""
+    def save(draft, password):
+        from .cli_account_email import save_email_account
+
+        return save_email_account(store, draft, password)
+
+    async def test(draft, password):
+        from .cli_account_email import check_email_account
+
+        return await check_email_account(draft, password, clock)
+
+    return save, test
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -18,9 +18,11 @@ from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
 from .conversation_list import ConversationList
+from .features import FeatureScreen
 from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .modals import SearchModal, SearchResult
+from .shift import ShiftBanner
 
 
 class DataChanged(Message):
@@ -37,7 +39,7 @@ class StatesChanged(Message):
         return isinstance(message, StatesChanged)
 
 
-class InboxScreen(Screen):
+class InboxScreen(FeatureScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
@@ -67,11 +69,14 @@ class InboxScreen(Screen):
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self.today_text = ""  # today's first-response figures for the wait line
+        self.compose_on_load: int | None = None  # open the composer once this conversation shows
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         app = self.app
+        yield ShiftBanner(id="shift-banner")
         yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
         yield WaitLine(app.clock, id="wait-line")
         with Horizontal(id="panes"):
@@ -103,6 +108,7 @@ class InboxScreen(Screen):
             self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
         self.reload()
         self.set_interval(1.0, self.tick, name="clock")
+        self.start_features()
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -160,7 +166,8 @@ class InboxScreen(Screen):
         now = clock.now()
         kinds = {kind: targets.by_kind.get(kind, DEFAULT_TARGETS[kind]) for kind in DEFAULT_TARGETS}
         over, next_change = store.waiting_over({kind: now - target for kind, target in kinds.items()})
-        self.post_message(self.WaitLoaded(WaitFigures(waiting, oldest, channel, over), next_change))
+        self.post_message(self.WaitLoaded(WaitFigures(waiting, oldest, channel, over, self.today_text),
+                                          next_change))
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False)
     def load_pane(self, conversation_id: int) -> None:
@@ -192,6 +199,9 @@ class InboxScreen(Screen):
         if message.conversation_id in (selected, self.pane.conversation_id):
             self.pane.show(message.data)
             self.refresh_bindings()
+            if message.data is not None and self.compose_on_load == message.conversation_id:
+                self.compose_on_load = None
+                self._open_composer("reply")
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
@@ -256,7 +266,7 @@ class InboxScreen(Screen):
             return self.pane.has_hidden_text or self.pane.expanded
         if action == "back":
             return composing or self.focused is not self.conversations
-        return True
+        return self.check_feature(action)
 
     def _current(self):
         return self.pane.data.conversation if self.pane.data is not None else None
@@ -271,7 +281,8 @@ class InboxScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
-        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""))
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
+                           limit=self.limit_for(conversation), values=self.customer_values(conversation))
         self.refresh_bindings()
 
     @on(Composer.Closed)
@@ -292,7 +303,7 @@ class InboxScreen(Screen):
         if message.mode == "note":
             self._save_note(message.conversation_id, message.text)
         else:
-            self._send_reply(message.conversation_id, message.text)
+            self._send_reply(message.conversation_id, message.text, message.source, message.template_id)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""
@@ -302,10 +313,12 @@ class InboxScreen(Screen):
         return "\n".join(texts)
 
     @work(thread=True, group="actions", exit_on_error=False)
-    def _send_reply(self, conversation_id: int, text: str) -> None:
+    def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
+                    template_id: int | None = None) -> None:
         app = self.app
         try:
-            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source="personal")
+            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source=source)
+            self.record_canned_use(template_id)
         except Exception as exc:  # the draft must survive whatever went wrong
             self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
                                                   (conversation_id, text)))
@@ -406,7 +419,7 @@ class InboxScreen(Screen):
 
     def palette_commands(self) -> list[tuple[str, str, object]]:
         """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""
-        commands = []
+        commands = self.feature_palette_commands()
         data = self.pane.data
         for item in (data.outbox if data else []):
             if item.state not in DECIDABLE:

@@ -113,7 +113,7 @@ async def test_empty_or_over_length_reply_is_blocked_and_draft_kept(seeded):
         assert "290/280 · 10 over" in screen_text(app)
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "Too long for X: 290/280 characters, 10 over" in screen_text(app)
+        assert "10 over the X limit (290/280 characters)" in screen_text(app)
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen.drafts[("reply", seeded.ids["dana"])] == "x" * 290
