@@ -346,6 +346,17 @@ class Store:
                 nxt = crossing if nxt is None else min(nxt, crossing)
         return over, nxt
 
+    def crossed_over(self, since: float, until: float, targets: dict[str, float]) -> list[ConversationRow]:
+        """Waiting conversations whose wait reached their kind's target between *since* and *until*."""
+        ids: list[int] = []
+        for kind, target in targets.items():
+            ids.extend(r[0] for r in self.conn.execute(
+                "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
+                " AND waiting_since > ? AND waiting_since <= ? AND kind = ? LIMIT 50",
+                (since - target, until - target, kind)))
+        rows = self.conversations_by_ids(ids)
+        return [rows[i] for i in ids if i in rows]
+
     def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
         """The newest *limit* messages of a conversation, oldest first."""
         rows = self.conn.execute(

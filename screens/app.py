@@ -10,6 +10,7 @@ from textual.binding import Binding
 
 from agentconsole.clock import Clock
 from agentconsole.config import Config
+from agentconsole.sanitize import clean
 from agentconsole.engine import Engine, EngineEvent
 from agentconsole.outbox import Outbox
 from agentconsole.store import Store
@@ -59,6 +60,11 @@ class AgentConsoleApp(App[None]):
             else DARK
         if config.keymap:
             self.set_keymap(config.keymap)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications often quote untrusted text (names, errors): never markup, never escapes."""
+        super().notify(clean(message), title=clean(title), severity=severity, timeout=timeout, markup=False)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)

@@ -23,6 +23,14 @@ from .shift import EndShiftModal, EndShiftRequest, ShiftBanner, StartShiftModal,
 from .shift_history import ShiftHistoryScreen
 
 TODAY_REFRESH_SECONDS = 30.0
+
+
+def clean_name(row: ConversationRow) -> str:
+    """A customer's name for a toast: one line, no escapes (toasts render plain strings as text)."""
+    from agentconsole.sanitize import one_line
+
+    return f"{one_line(row.contact_name or row.handle, 40)} ({row.channel})"
+
 BANNER_REFRESH_SECONDS = 30.0
 
 
@@ -139,6 +147,40 @@ class FeatureScreen(Screen):
     def on_feature_screen_today_loaded(self, message: TodayLoaded) -> None:
         self.today_text = message.text
         self.load_wait()
+
+    # ------------------------------------------------------------------ crossing into "over"
+
+    class CrossedOver(Message):
+        def __init__(self, rows: list[ConversationRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    @work(thread=True, exclusive=True, group="crossings", exit_on_error=False)
+    def check_crossings(self) -> None:
+        """Tell the agent once when a conversation goes over its target (not those over at launch)."""
+        app = self.app
+        now = app.clock.now()
+        since = getattr(self, "_crossings_checked", None)
+        self._crossings_checked = now
+        if since is None or now <= since:
+            return
+        targets = {kind: app.config.targets.target(kind) for kind in ("public", "dm", "email")}
+        rows = app.store.crossed_over(since, now, targets)
+        if rows:
+            self.post_message(self.CrossedOver(rows))
+
+    def on_feature_screen_crossed_over(self, message: CrossedOver) -> None:
+        config = self.app.config
+        told = self.__dict__.setdefault("_told_over", set())
+        fresh = [row for row in message.rows if row.id not in told]
+        told.update(row.id for row in fresh)
+        if not fresh:
+            return
+        if config.notify_on_over:
+            names = ", ".join(clean_name(row) for row in fresh[:3]) + (" …" if len(fresh) > 3 else "")
+            self.notify(f"Over target now: {names}", severity="warning", timeout=8)
+        if config.bell_on_over:
+            self.app.bell()
 
     # ------------------------------------------------------------------ canned replies
 

@@ -191,6 +191,7 @@ class InboxScreen(FeatureScreen):
 
     def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
         self.query_one(WaitLine).set_figures(message.figures)
+        self.check_crossings()
         now = self.app.clock.now()
         self._wait_due = now + message.next_change_in if message.next_change_in is not None else float("inf")
 

@@ -144,3 +144,26 @@ async def test_m_opens_metrics_and_esc_returns(seeded):
         await pilot.press("escape")
         await settle(app, pilot)
         assert "Conversations" in screen_text(app)
+
+
+async def test_crossing_the_target_is_told_once_and_notifications_are_inert(seeded):
+    from agentconsole.config import Config
+
+    app = seeded.app(config=Config(timezone="Europe/Berlin", bell_on_over=True))
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app._notifications == [] or all("Over target" not in n.message for n in app._notifications)
+        seeded.clock.advance(56 * 60)  # every waiting conversation, Mal's hostile name too, crosses now
+        await until(app, pilot, lambda: any("Over target" in n.message for n in app._notifications))
+        [note] = [n for n in app._notifications if "Over target" in n.message]
+        assert note.message.startswith("Over target now: ") and note.message.endswith(" …")
+        assert "\x1b" not in note.message and note.markup is False
+        assert {seeded.ids[k] for k in ("dana", "sam", "long", "mal")} == app.screen._told_over  # not the email
+        assert bells == [1]
+        seeded.clock.advance(5)
+        await settle(app, pilot)
+        await asyncio.sleep(1.2)
+        await settle(app, pilot)
+        assert len([n for n in app._notifications if "Over target" in n.message]) == 1
