@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual import work
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -80,7 +81,14 @@ class Composer(Vertical):
         Binding("ctrl+s", "send", "Send", id="composer.send", tooltip="Send the reply (or save the note)"),
         Binding("escape", "close", "Close", id="composer.close",
                 tooltip="Close the composer; the draft is kept"),
+        Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
+                tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
     ]
+
+    class Expanded(Message):
+        def __init__(self, text: str, cursor_index: int, expansion) -> None:
+            super().__init__()
+            self.text, self.cursor_index, self.expansion = text, cursor_index, expansion
 
     class Submitted(Message):
         def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
@@ -108,6 +116,8 @@ class Composer(Vertical):
         self.template_text: str | None = None  # the canned reply inserted, as filled
         self.template_id: int | None = None
         self._warned_for: str | None = None  # the text the agent was warned about once already
+        # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
+        self.expander = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
@@ -150,6 +160,31 @@ class Composer(Vertical):
         self.template_text, self.template_id = text, template_id
         self.update_status()
         area.focus()
+
+    def action_expand_shortcut(self) -> None:
+        if self.mode != "reply" or self.expander is None:
+            return
+        area = self.query_one(TextArea)
+        index = area.document.get_index_from_location(area.cursor_location)
+        self._expand(area.text, index)
+
+    @work(thread=True, exclusive=True, group="expand", exit_on_error=False)
+    def _expand(self, text: str, cursor_index: int) -> None:
+        expansion = self.expander(text[:cursor_index])
+        if expansion is not None:
+            self.post_message(self.Expanded(text, cursor_index, expansion))
+
+    def on_composer_expanded(self, message: Expanded) -> None:
+        area = self.query_one(TextArea)
+        if area.text != message.text:  # typed on meanwhile: never replace what the agent wrote since
+            return
+        document = area.document
+        start = document.get_location_from_index(message.expansion.start)
+        end = document.get_location_from_index(message.cursor_index)
+        filled = message.expansion.filled.text
+        area.replace(filled, start, end)
+        self.template_text, self.template_id = filled, message.expansion.canned.id
+        self.update_status()
 
     def verdict(self) -> Verdict | None:
         if self.mode != "reply" or self.conversation is None:

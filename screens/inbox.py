@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from agentconsole.canned import CannedLibrary
 from agentconsole.models import Status
 from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
@@ -282,8 +283,11 @@ class InboxScreen(FeatureScreen):
         conversation = self._current()
         if conversation is None:
             return
+        values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
-                           limit=self.limit_for(conversation), values=self.customer_values(conversation))
+                           limit=self.limit_for(conversation), values=values)
+        library = CannedLibrary(self.app.store)
+        self.composer.expander = lambda before: library.expand(before, values)
         self.refresh_bindings()
 
     @on(Composer.Closed)

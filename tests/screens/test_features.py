@@ -167,3 +167,17 @@ async def test_crossing_the_target_is_told_once_and_notifications_are_inert(seed
         await asyncio.sleep(1.2)
         await settle(app, pilot)
         assert len([n for n in app._notifications if "Over target" in n.message]) == 1
+
+
+async def test_slash_shortcut_and_tab_expand_inline(seeded):
+    CannedLibrary(seeded.store).install_starters()
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"Sorry! /delay", "tab")
+        await settle(app, pilot)
+        text = app.screen.query_one("#composer-text", TextArea).text
+        assert text.startswith("Sorry! Hi Dana, I'm so sorry your order hasn't arrived")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    assert [r[3] for r in outbox(seeded.store)] == ["edited"]
