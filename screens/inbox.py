@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from array import array
 from functools import partial
 
@@ -24,6 +25,10 @@ from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationP
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .modals import SearchModal, SearchResult
 from .shift import ShiftBanner
+
+
+# While the cursor moves faster than this (a held key), the pane waits for it to rest.
+PANE_DEBOUNCE = 0.08
 
 
 class DataChanged(Message):
@@ -72,6 +77,8 @@ class InboxScreen(FeatureScreen):
         self._wait_due = 0.0  # clock time at which the over-target count can next change
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
+        self._last_highlight = 0.0
+        self._pane_timer = None
 
     # ------------------------------------------------------------------ layout
 
@@ -200,7 +207,7 @@ class InboxScreen(FeatureScreen):
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
             self.pane.show(message.data)
-            self.refresh_bindings()
+            self.refresh_bindings_if_changed()
             if message.data is not None and self.compose_on_load == message.conversation_id:
                 self.compose_on_load = None
                 self._open_composer("reply")
@@ -237,11 +244,20 @@ class InboxScreen(FeatureScreen):
 
     @on(ConversationList.Highlighted)
     def _highlighted(self, message: ConversationList.Highlighted) -> None:
+        now = time.monotonic()
+        rapid = now - self._last_highlight < PANE_DEBOUNCE
+        self._last_highlight = now
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
         if message.conversation_id is None:
             self.pane.show(None)
         elif message.conversation_id != self.pane.conversation_id:
-            self.load_pane(message.conversation_id)
-        self.refresh_bindings()
+            if rapid:  # a key held down: show the conversation once the cursor rests
+                self._pane_timer = self.set_timer(PANE_DEBOUNCE, partial(self.load_pane, message.conversation_id))
+            else:
+                self.load_pane(message.conversation_id)
+        self.refresh_bindings_if_changed()
 
     @on(ConversationList.Opened)
     def _opened(self, message: ConversationList.Opened) -> None:
@@ -270,8 +286,26 @@ class InboxScreen(FeatureScreen):
             return composing or self.focused is not self.conversations
         return self.check_feature(action)
 
+    def refresh_bindings_if_changed(self) -> None:
+        """Re-check the footer's verbs only when what decides them changed: moving the cursor
+        between two similar conversations must not rebuild the footer (it costs ~10 ms)."""
+        conversation = self._current()
+        signature = (
+            conversation is not None,
+            self.composer.display, bool(self.hits), bool(self.conversations.marked),
+            self.pane.has_hidden_text, self.pane.expanded, self.focused is self.conversations,
+        )
+        if signature != getattr(self, "_bindings_signature", None):
+            self._bindings_signature = signature
+            self.refresh_bindings()
+
     def _current(self):
-        return self.pane.data.conversation if self.pane.data is not None else None
+        """The conversation under the cursor (the pane may still be loading it while keys repeat)."""
+        data = self.pane.data
+        selected = self.conversations.selected_id
+        if data is not None and (selected is None or data.conversation.id == selected):
+            return data.conversation
+        return self.conversations.selected_row
 
     def action_reply(self) -> None:
         self._open_composer("reply")
@@ -283,6 +317,8 @@ class InboxScreen(FeatureScreen):
         conversation = self._current()
         if conversation is None:
             return
+        if self.pane.conversation_id != conversation.id:
+            self.load_pane(conversation.id)  # the composer belongs beside this conversation's thread
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
                            limit=self.limit_for(conversation), values=values)
