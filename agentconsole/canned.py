@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import tomli_w
-from rapidfuzz import fuzz
 
 from .models import Channel, Kind
 from .store import Store
@@ -190,6 +189,8 @@ def search(templates: Sequence[Canned], query: str, limit: int = 50) -> list[Can
     q = q.lstrip("/").strip()
     if not q:
         return list(templates)[:limit]
+    from rapidfuzz import fuzz  # loaded when the picker first searches, not at start-up
+
     scored: list[tuple[float, int, Canned]] = []
     for order, t in enumerate(templates):
         shortcut = t.shortcut.lower()

@@ -115,6 +115,8 @@ class Engine:
         for _ in range(MAX_PAGES_PER_SYNC):
             cursor = await asyncio.to_thread(self.store.cursor, account_id)
             result = await connector.fetch(cursor)
+            if not result.messages and result.cursor == cursor:
+                break  # nothing new: no write transaction at all
             report = await asyncio.to_thread(self.store.ingest, account_id, result.messages, result.cursor)
             stored += report.new_messages
             if report.conversation_ids:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
 
 from .lengths import Length, measure
 from .models import Channel, Kind
@@ -86,6 +85,8 @@ def classify(text: str, template_text: str | None) -> str:
         return CANNED
     # A few surviving words ("ok", "thanks") do not make a reply canned: a third of it must remain.
     kept_enough = min(len(sent), len(tpl)) >= len(tpl) / 3
+    from rapidfuzz import fuzz  # loaded on first send, not at start-up
+
     if kept_enough and fuzz.partial_ratio(sent, tpl) >= EDITED_THRESHOLD:
         return EDITED
     return PERSONAL

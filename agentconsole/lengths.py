@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import regex
+from functools import cache
 
 from .models import Channel, Kind
 
-URL = regex.compile(r"https?://[^\s<>\"]+|\bwww\.[^\s<>\"]+", regex.IGNORECASE)
-GRAPHEME = regex.compile(r"\X")
+
+@cache
+def _patterns():
+    """(URL, grapheme) patterns; the regex module (for \\X) loads on first use, not at start-up."""
+    import regex
+
+    return (regex.compile(r"https?://[^\s<>\"]+|\bwww\.[^\s<>\"]+", regex.IGNORECASE),
+            regex.compile(r"\X"))
 
 # X's weighted counting (twitter-text v3 config): these code point ranges weigh 1, all others 2,
 # against 280; every URL counts as 23 characters whatever its length.
@@ -77,14 +82,14 @@ def measure(text: str, channel: Channel | str, kind: Kind | str = Kind.PUBLIC,
 
 def grapheme_length(text: str) -> int:
     """User-perceived characters: a family emoji or a flag is one."""
-    return len(GRAPHEME.findall(text))
+    return len(_patterns()[1].findall(text))
 
 
 def x_weighted_length(text: str) -> int:
     """X's count out of 280: CJK and emoji weigh 2 (an emoji sequence counts once), URLs 23."""
     def weigh(chunk: str) -> int:
         units = 0
-        for cluster in GRAPHEME.findall(chunk):
+        for cluster in _patterns()[1].findall(chunk):
             if len(cluster) > 1 and _is_emoji_sequence(cluster):
                 units += 2
                 continue
@@ -102,7 +107,7 @@ def _is_emoji_sequence(cluster: str) -> bool:
 
 def _with_urls_as(text: str, url_length: int, count) -> int:
     total, pos = 0, 0
-    for match in URL.finditer(text):
+    for match in _patterns()[0].finditer(text):
         total += count(text[pos:match.start()]) + url_length
         pos = match.end()
     return total + count(text[pos:])

@@ -222,7 +222,7 @@ class _Query:
                         ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
                               WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
                    END AS first_in
-            FROM conversations c INDEXED BY conv_recent
+            FROM conversations c INDEXED BY conv_recent_views
             WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
         SELECT c.channel, count(*),
                sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (

@@ -287,20 +287,30 @@ class Store:
             for v in VIEWS
         }
 
-    def conversation_ids(self, view: str = "all", agent_id: int | None = None) -> array:
-        """The ids of a view in display order: longest-waiting first, then most recent activity."""
+    def conversation_ids(self, view: str = "all", agent_id: int | None = None,
+                         limit: int | None = None) -> array:
+        """The ids of a view in display order: longest-waiting first, then most recent activity.
+
+        Both parts scan an index that covers the view filters (no table reads, no sort); with
+        *limit*, only the first ids, so a screen can paint before the whole list is read.
+        """
         v = VIEWS_BY_KEY[view]
-        params = {"agent_id": agent_id}
+        params = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
         ids = array("q")
         if v.waiting_first:
-            ids.extend(r[0] for r in self.conn.execute(
+            ids.extend(r[0] for r in cur.execute(
                 f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-                f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id", params))
+                f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id LIMIT :limit", params))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
         else:
             rest = v.where
-        ids.extend(r[0] for r in self.conn.execute(
-            f"SELECT id FROM conversations WHERE {rest} ORDER BY last_message_at DESC, id DESC", params))
+        if limit is not None:
+            params["limit"] = max(0, limit - len(ids))
+        ids.extend(r[0] for r in cur.execute(
+            f"SELECT id FROM conversations INDEXED BY conv_recent_views WHERE {rest}"
+            f" ORDER BY last_message_at DESC LIMIT :limit", params))
         return ids
 
     def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, ConversationRow]:

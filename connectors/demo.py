@@ -82,6 +82,9 @@ class DemoConnector:
         self.channel = Channel(account.channel)
         self.seed = seed
         self.interval = max(0.5, interval)
+        # Poll about three times per expected message (never slower than a minute), so a quiet demo
+        # account (a long interval) does not wake the app every two seconds.
+        self.poll_interval = min(60.0, max(2.0, self.interval / 3))
         social = self.channel != Channel.EMAIL
         self.capabilities = Capabilities(
             public_reply=True, direct_message=social, public_post=social,

@@ -8,19 +8,17 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from agentconsole import escalation, metrics, templates
-from agentconsole.canned import CannedLibrary
+from agentconsole import templates
 from agentconsole.models import Capabilities
 from agentconsole.rows import ConversationRow
 from agentconsole.shift_banner import build_banner
 from agentconsole.shifts import ShiftError, Shifts
 from agentconsole.sla import format_wait
 
-from .canned import CannedReplyModal, CannedScreen, Picked
-from .escalation import ASK_TO_DM, CrisisModal, EscalateModal, EscalationTexts
-from .metrics import MetricsScreen
 from .shift import EndShiftModal, EndShiftRequest, ShiftBanner, StartShiftModal, StartShiftRequest
-from .shift_history import ShiftHistoryScreen
+
+# Dialogs and screens that are not on the first frame (canned replies, escalation, metrics, shift
+# history) are imported where they open, so start-up does not pay for rapidfuzz, regex and friends.
 
 TODAY_REFRESH_SECONDS = 30.0
 
@@ -59,7 +57,7 @@ class FeatureScreen(Screen):
             self.conversation, self.values, self.message = conversation, values, message
 
     class EscalationReady(Message):
-        def __init__(self, conversation: ConversationRow, texts: EscalationTexts) -> None:
+        def __init__(self, conversation: ConversationRow, texts) -> None:
             super().__init__()
             self.conversation, self.texts = conversation, texts
 
@@ -131,6 +129,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def load_today(self) -> None:
+        from agentconsole import metrics
+
         app = self.app
         figures = metrics.today_header(app.store, app.clock, app.config.timezone, app.config.hours)
         if figures.first_response_median is None:
@@ -194,6 +194,10 @@ class FeatureScreen(Screen):
                                            last[-1] if last else ""))
 
     def on_feature_screen_canned_ready(self, message: CannedReady) -> None:
+        from agentconsole.canned import CannedLibrary
+
+        from .canned import CannedReplyModal
+
         conversation = message.conversation
 
         def picked(choice: Picked | None) -> None:
@@ -211,6 +215,8 @@ class FeatureScreen(Screen):
 
     def record_canned_use(self, template_id: int | None) -> None:
         if template_id is not None:
+            from agentconsole.canned import CannedLibrary
+
             CannedLibrary(self.app.store).record_use(template_id)
 
     # ------------------------------------------------------------------ DM escalation
@@ -219,6 +225,8 @@ class FeatureScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
+        from agentconsole import escalation
+
         reason = escalation.why_not(self.app.store, conversation.id,
                                     self.capabilities().get(conversation.account_id))
         if reason:
@@ -228,10 +236,16 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="escalate", exit_on_error=False)
     def _escalation_texts(self, conversation: ConversationRow) -> None:
+        from agentconsole.canned import CannedLibrary
+
+        from .escalation import EscalationTexts
+
         texts = EscalationTexts.defaults(CannedLibrary(self.app.store), self.customer_values(conversation))
         self.post_message(self.EscalationReady(conversation, texts))
 
     def on_feature_screen_escalation_ready(self, message: EscalationReady) -> None:
+        from .escalation import EscalateModal
+
         conversation = message.conversation
 
         def chosen(result: tuple[str, str] | None) -> None:
@@ -242,6 +256,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _escalate(self, conversation_id: int, dm_text: str, public_text: str) -> None:
+        from agentconsole import escalation
+
         app = self.app
         conversation = app.store.conversation(conversation_id)
         try:
@@ -262,6 +278,11 @@ class FeatureScreen(Screen):
 
     def feature_palette_commands(self) -> list[tuple[str, str, object]]:
         """Palette entries for the open conversation's refused escalations, and the feature screens."""
+        from agentconsole.canned import CannedLibrary
+
+        from .canned import CannedScreen
+        from .shift_history import ShiftHistoryScreen
+
         commands: list[tuple[str, str, object]] = [
             ("Canned replies: manage", "Create, edit, duplicate and delete canned replies",
              lambda: self.app.push_screen(CannedScreen(CannedLibrary(self.app.store)))),
@@ -282,6 +303,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _ask_to_dm(self, item_id: int) -> None:
+        from .escalation import ASK_TO_DM
+
         app = self.app
         item = app.outbox.item(item_id)
         conversation = app.store.conversation(item.conversation_id)
@@ -305,6 +328,7 @@ class FeatureScreen(Screen):
         marked = sorted(self.conversations.marked)
         if not marked:
             return
+        from .escalation import CrisisModal
 
         def closed(sent: bool | None) -> None:
             if sent:
@@ -328,6 +352,8 @@ class FeatureScreen(Screen):
         self.go_to(conversation.linked_id)
 
     def action_metrics(self) -> None:
+        from .metrics import MetricsScreen
+
         app = self.app
         self.app.push_screen(MetricsScreen(app.store, app.clock, app.config.timezone, app.config.hours))
 

@@ -14,7 +14,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from agentconsole.canned import CannedLibrary
 from agentconsole.models import Status
 from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
@@ -165,7 +164,11 @@ class InboxScreen(FeatureScreen):
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
     def load_ids(self, view: str) -> None:
-        self.post_message(self.IdsLoaded(view, self.app.store.conversation_ids(view, self.app.agent_id)))
+        store, agent_id = self.app.store, self.app.agent_id
+        if self.conversations.ids is None or not len(self.conversations.ids):
+            # First paint: a screenful of rows now, the whole (maybe 100k) list right after.
+            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, limit=200)))
+        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id)))
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
@@ -322,6 +325,8 @@ class InboxScreen(FeatureScreen):
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
                            limit=self.limit_for(conversation), values=values)
+        from agentconsole.canned import CannedLibrary
+
         library = CannedLibrary(self.app.store)
         self.composer.expander = lambda before: library.expand(before, values)
         self.refresh_bindings()
