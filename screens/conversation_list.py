@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -60,8 +59,6 @@ class ConversationList(ScrollView, can_focus=True):
         "row--name", "row--preview", "row--loading", "row--channel",
     }
 
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
-
     class Highlighted(Message):
         """The cursor moved onto a conversation."""
 
@@ -94,6 +91,7 @@ class ConversationList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
         self._waits: dict[int, str] = {}  # y -> wait text last drawn, so the tick repaints only changes
         self.selected_id: int | None = None
+        self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
 
@@ -126,16 +124,19 @@ class ConversationList(ScrollView, can_focus=True):
     def selected_row(self) -> ConversationRow | None:
         return self._rows.get(self.selected_id) if self.selected_id is not None else None
 
-    def _window(self) -> range:
+    def _window(self, pages: int = 1) -> range:
+        """The visible rows plus *pages* pages either side."""
         height = max(1, self.size.height)
         top = int(self.scroll_y)
-        return range(max(0, top - height), min(len(self.ids), top + 2 * height + 1))
+        return range(max(0, top - pages * height), min(len(self.ids), top + (pages + 1) * height + 1))
 
     def _request_window(self) -> None:
-        window = self._window()
-        wanted = tuple(self.ids[i] for i in window
-                       if (self.ids[i] not in self._rows or self.ids[i] in self._stale)
-                       and self.ids[i] not in self._loading)
+        """Load rows when the visible page ±1 has gaps; then fetch ±2 so the next scrolls need none."""
+        ids, rows = self.ids, self._rows
+        if all(ids[i] in rows and ids[i] not in self._stale for i in self._window(1)):
+            return
+        wanted = tuple(ids[i] for i in self._window(2)
+                       if (ids[i] not in rows or ids[i] in self._stale) and ids[i] not in self._loading)
         if wanted:
             self._loading.update(wanted)
             self._load(wanted)
@@ -160,7 +161,7 @@ class ConversationList(ScrollView, can_focus=True):
         """Forget rows far outside the window so memory stays flat at any list size."""
         if len(self._rows) <= 1000:
             return
-        keep = {self.ids[i] for i in self._window()}
+        keep = {self.ids[i] for i in self._window(2)}
         for key in [k for k in self._rows if k not in keep]:
             del self._rows[key]
 

@@ -11,9 +11,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentconsole.models import Status
+from agentconsole.rows import ConversationRow
 from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
@@ -21,6 +23,9 @@ from .conversation_list import ConversationList
 from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .modals import SearchModal, SearchResult
+
+
+PANE_DELAY = 0.06  # seconds the cursor rests before the pane loads that conversation
 
 
 class DataChanged(Message):
@@ -67,6 +72,7 @@ class InboxScreen(Screen):
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self._pane_timer: Timer | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -190,8 +196,10 @@ class InboxScreen(Screen):
     def on_inbox_screen_pane_loaded(self, message: PaneLoaded) -> None:
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
+            had = self.pane.data is not None
             self.pane.show(message.data)
-            self.refresh_bindings()
+            if had != (message.data is not None) or self.pane.has_hidden_text:
+                self.refresh_bindings()  # the footer's verbs depend on having a conversation
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
@@ -225,16 +233,19 @@ class InboxScreen(Screen):
 
     @on(ConversationList.Highlighted)
     def _highlighted(self, message: ConversationList.Highlighted) -> None:
+        # Holding j must not reload the pane per row: load once the cursor rests for a moment.
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
         if message.conversation_id is None:
             self.pane.show(None)
+            self.refresh_bindings()
         elif message.conversation_id != self.pane.conversation_id:
-            self.load_pane(message.conversation_id)
-        self.refresh_bindings()
+            self._pane_timer = self.set_timer(PANE_DELAY, partial(self.load_pane, message.conversation_id))
 
     @on(ConversationList.Opened)
     def _opened(self, message: ConversationList.Opened) -> None:
-        if message.conversation_id != self.pane.conversation_id:
-            self.load_pane(message.conversation_id)
+        self._pane_now(message.conversation_id)
         self.pane.query_one("#thread").focus()
 
     @on(ViewList.Chosen)
@@ -244,7 +255,7 @@ class InboxScreen(Screen):
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        has_conversation = self.pane.data is not None
+        has_conversation = self._current() is not None
         composing = self.composer.display
         if action in ("reply", "note"):
             return has_conversation and not composing
@@ -258,8 +269,20 @@ class InboxScreen(Screen):
             return composing or self.focused is not self.conversations
         return True
 
-    def _current(self):
-        return self.pane.data.conversation if self.pane.data is not None else None
+    def _current(self) -> ConversationRow | None:
+        """The conversation under the cursor: what every verb acts on, even before the pane caught up."""
+        row = self.conversations.selected_row
+        if row is None and self.pane.data is not None:
+            row = self.pane.data.conversation
+        return row
+
+    def _pane_now(self, conversation_id: int) -> None:
+        """Show *conversation_id* in the pane without waiting for the cursor to rest."""
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
+        if self.pane.conversation_id != conversation_id:
+            self.load_pane(conversation_id)
 
     def action_reply(self) -> None:
         self._open_composer("reply")
@@ -271,6 +294,7 @@ class InboxScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
+        self._pane_now(conversation.id)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""))
         self.refresh_bindings()
 
@@ -364,7 +388,7 @@ class InboxScreen(Screen):
         if not self.conversations.select_id(conversation_id):
             self.conversations.selected_id = conversation_id
             self.action_jump_view(0)
-        self.load_pane(conversation_id)
+        self._pane_now(conversation_id)
 
     def action_search(self) -> None:
         self.app.push_screen(SearchModal(self.app.store), self._search_done)

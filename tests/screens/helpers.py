@@ -13,6 +13,7 @@ def screen_text(app: App) -> str:
 
 async def settle(app: App, pilot) -> None:
     """Let workers finish and their messages be handled, then the screen repaint."""
+    await pilot.pause(0.08)  # the pane follows the cursor once it rests (PANE_DELAY)
     for _ in range(3):
         await pilot.pause()
         # The engine's worker runs until quit; every other worker finishes (or was superseded).
