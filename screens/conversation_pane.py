@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from agentconsole import guard
 from agentconsole.lengths import measure
 from agentconsole.models import Channel
 from agentconsole.rows import ContactCard, ConversationRow, MessageRow, NoteRow
@@ -127,15 +128,15 @@ class Composer(Vertical):
         return self.query_one(TextArea).text
 
     def problem(self) -> str | None:
-        """Why this text cannot be sent as it is, or None."""
+        """Why this text cannot be sent as it is (the core's send guard decides), or None."""
         text = self.text
-        if not text.strip():
-            return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
-        if self.mode == "reply" and self.conversation is not None:
-            length = measure(text, self.conversation.channel, self.conversation.kind)
-            if length.over:
-                return (f"Too long for {channel_label(self.conversation.channel)}: {length.used}/"
-                        f"{length.limit} {length.unit}, {length.over} over. Shorten it to send.")
+        if self.mode == "note":
+            return None if text.strip() else "The note is empty."
+        if self.conversation is None:
+            return "No conversation to reply to."
+        verdict = guard.check(text, self.conversation.channel, self.conversation.kind)
+        if verdict.blocks:
+            return "Cannot send: " + "; ".join(verdict.blocks) + "."
         return None
 
     def update_status(self, error: str | None = None) -> None:
