@@ -100,6 +100,7 @@ class ConversationList(ScrollView, can_focus=True):
     def set_ids(self, ids: array) -> None:
         """Show a new id list, keeping the cursor on the selected conversation if it is still there."""
         self.ids = ids
+        self._waits.clear()
         self._stale.update(self._rows)
         self.virtual_size = Size(self.size.width, len(ids))
         index = None
@@ -194,11 +195,6 @@ class ConversationList(ScrollView, can_focus=True):
         else:
             return
         self._request_window()
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if round(old_value) != round(new_value):
-            self._request_window()
 
     def _timed_move(self, index: int) -> None:
         started = time.perf_counter()
@@ -330,6 +326,12 @@ class ConversationList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # a theme change recolours every row
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._waits.clear()  # only what is visible needs remembering
+            self._request_window()
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.ids))
