@@ -26,15 +26,21 @@ class CliContext:
 
     config: Config
     clock: Clock = field(default_factory=SystemClock)
-    out: TextIO = sys.stdout
-    err: TextIO = sys.stderr
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
     _stores: dict[bool, Store] = field(default_factory=dict)
 
     def store(self, demo: bool = False) -> Store:
         if demo not in self._stores:
-            self._stores[demo] = Store(paths.database_path(demo), self.clock)
+            path = paths.database_path(demo)
+            new = not path.exists()
+            store = self._stores[demo] = Store(path, self.clock)
             if demo:
-                ensure_demo_accounts(self._stores[demo])
+                ensure_demo_accounts(store)
+            if new:  # a new workspace starts with the starter canned replies, to edit or delete
+                from .canned import CannedLibrary
+
+                CannedLibrary(store).install_starters()
         return self._stores[demo]
 
     def close(self) -> None:
@@ -90,9 +96,24 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from screens.app import AgentConsoleApp
 
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
-                          demo=demo)
+                          demo=demo, setup_email=_email_setup(store, ctx.clock))
     app.run()
     return app.return_code or EXIT_OK
+
+
+def _email_setup(store: Store, clock: Clock):
+    """(save, test) for the console's email set-up dialog: saving is core, testing logs in."""
+    def save(draft, password):
+        from .cli_account_email import save_email_account
+
+        return save_email_account(store, draft, password)
+
+    async def test(draft, password):
+        from .cli_account_email import check_email_account
+
+        return await check_email_account(draft, password, clock)
+
+    return save, test
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -116,6 +137,13 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
                 failed = True
                 print(f"{names[account_id]}: sync failed: {type(exc).__name__}: {exc}", file=ctx.err)
         await engine.reconcile()
+        from .away import AwayReplies
+        from .shifts import Shifts
+
+        shifts = Shifts(store, {aid: c.capabilities for aid, c in connectors_.items()})
+        queued = await asyncio.to_thread(AwayReplies(shifts).send_due)
+        if queued:
+            print(f"away replies: {len(queued)} queued", file=ctx.out)
         sent = await engine.dispatch_once()
         if sent:
             print(f"outbox: {sent} sent", file=ctx.out)
@@ -131,7 +159,7 @@ def run_config(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentconsole",
                                      description="One keyboard-driven inbox for social networks and email.")
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
@@ -146,17 +174,33 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_sub.add_parser("path", help="print the config file's path").set_defaults(func=run_config)
-    for module in _COMMAND_MODULES:
+    for module in _command_modules(sys.argv[1:] if argv is None else argv):
         module.register(sub)
     return parser
 
 
-_COMMAND_MODULES: list = []
+# Subcommands whose modules are imported only when named, so that opening the console stays fast.
+LAZY_COMMANDS = {
+    "canned": "agentconsole.cli_canned",
+    "account": "agentconsole.cli_account",
+    "shift": "agentconsole.cli_shift",
+    "metrics": "agentconsole.cli_metrics",
+}
+
+
+def _command_modules(argv: list[str]) -> list:
+    from importlib import import_module
+
+    words = [a for a in argv if not a.startswith("-")]
+    wanted = [LAZY_COMMANDS[words[0]]] if words and words[0] in LAZY_COMMANDS else []
+    if not wanted and ("-h" in argv or "--help" in argv or words):
+        wanted = list(LAZY_COMMANDS.values())  # help, or an unknown word: argparse lists them all
+    return [import_module(name) for name in wanted]
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

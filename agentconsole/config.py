@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .hours import HoursConfig, HoursError, parse_hours
 from .sla import DEFAULT_TARGETS, Targets
 
 
@@ -25,6 +26,7 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     targets: Targets = field(default_factory=Targets)
     demo_interval: float = 6.0
+    hours: HoursConfig = field(default_factory=HoursConfig)
     path: Path | None = None
 
     def resolved_agent_name(self) -> str:
@@ -66,8 +68,20 @@ def load(path: Path) -> Config:
         keymap={str(k): str(v) for k, v in keymap.items()},
         targets=Targets(by_kind, by_account),
         demo_interval=float(demo.get("interval_seconds", 6.0)),
+        hours=_hours(_table(data, "hours", path), path),
         path=path,
     )
+
+
+def _hours(table: dict, path: Path) -> HoursConfig:
+    """[hours] keys are the default for every account; an [hours.<account>] table overrides them key by key."""
+    try:
+        own = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        default = parse_hours(own, "hours") if own else None
+        by_account = {str(k): parse_hours({**own, **v}, f"hours.{k}") for k, v in table.items() if isinstance(v, dict)}
+    except HoursError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return HoursConfig(default, by_account)
 
 
 def _table(data: dict, name: str, path: Path) -> dict:

@@ -125,6 +125,26 @@ class Engine:
 
     async def _poll_loop(self, account_id: int, connector: Connector) -> None:
         wake = self._wake.setdefault(account_id, asyncio.Event())
+        watcher = None
+        if callable(getattr(connector, "watch", None)):
+            # Push (IMAP IDLE, a streaming API) only wakes the poll early; fetch() stays the truth.
+            watcher = asyncio.create_task(self._watch(account_id, connector, wake), name=f"watch-{account_id}")
+        try:
+            await self._poll_forever(account_id, connector, wake)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+
+    async def _watch(self, account_id: int, connector: Connector, wake: asyncio.Event) -> None:
+        try:
+            await connector.watch(wake.set)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.info("push for account %s stopped; polling continues", account_id, exc_info=True)
+
+    async def _poll_forever(self, account_id: int, connector: Connector, wake: asyncio.Event) -> None:
         failures = 0
         while True:
             delay = connector.poll_interval

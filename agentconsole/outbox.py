@@ -68,7 +68,7 @@ class Outbox:
             state = "pending"
             if after is not None:
                 before = conn.execute("SELECT state FROM outbox WHERE id = ?", (after,)).fetchone()[0]
-                state = "pending" if before == "sent" else "waiting"
+                state = {"sent": "pending", "failed": "cancelled", "cancelled": "cancelled"}.get(before, "waiting")
             item = conn.execute(
                 "INSERT INTO outbox(idempotency_key, account_id, conversation_id, action, request, text,"
                 " agent_id, source, resolve_after, after_id, state, created_at, updated_at)"
@@ -95,12 +95,16 @@ class Outbox:
             "SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
             " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
         recipient = Person(conv[4], conv[5], conv[6]) if conv[4] else None
+        local = conv[1].startswith(LOCAL_THREAD_PREFIX)
         request = OutboundRequest(
-            idempotency_key=uuid.uuid4().hex, action="reply", text=clean(text).strip(),
-            thread_key=conv[1], in_reply_to=last_in[0] if last_in else None, recipient=recipient,
-            subject=conv[3], kind=Kind(conv[2]))
+            idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
+            thread_key=None if local else conv[1], in_reply_to=last_in[0] if last_in else None,
+            recipient=recipient, subject=conv[3], kind=Kind(conv[2]))
+        # A DM thread we opened and the platform has not named yet: keep our messages in order.
+        before = conn.execute("SELECT max(id) FROM outbox WHERE conversation_id = ? AND state NOT IN"
+                              " ('sent', 'discarded')", (conversation_id,)).fetchone()[0] if local else None
         return self.enqueue(conv[0], request, conversation_id=conversation_id, agent_id=agent_id,
-                            source=source, resolve=resolve)
+                            source=source, resolve=resolve, after=before)
 
     # ------------------------------------------------------------ reads
 

@@ -18,6 +18,10 @@ from .rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow
 from .sanitize import clean, one_line
 from .views import VIEWS, VIEWS_BY_KEY
 
+# Outbound messages with these sources (automatic away replies) do not answer the customer: they
+# neither stop the waiting clock nor count as a first response.
+AUTOMATIC_SOURCES = frozenset({"away"})
+
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
        COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
@@ -46,7 +50,9 @@ class Store:
         self.path = path
         self.clock = clock or SystemClock()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # One connection per thread; short-lived worker threads come and go, so the connections of
+        # threads that have ended are closed whenever a new one is opened.
+        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
         db.migrate(self.conn)
 
@@ -56,13 +62,22 @@ class Store:
         if conn is None:
             conn = db.connect(self.path)
             self._local.conn = conn
+            current = threading.current_thread()
             with self._lock:
-                self._connections.append(conn)
+                for key, (thread, old) in list(self._connections.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._connections[key]
+                self._connections[id(current)] = (current, conn)
         return conn
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _, conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
@@ -182,7 +197,8 @@ class Store:
                              one_line(msg.subject, 300) if msg.subject else "", text, raw,
                              one_line(msg.parse_note, 300) if msg.parse_note else "", msg.in_reply_to,
                              msg.sent_at, now, msg.extra.get("agent_id"), msg.extra.get("source")))
-                summary.add(msg.direction, msg.sent_at, text, conn)
+                summary.add(msg.direction, msg.sent_at, text, conn,
+                            answers=msg.extra.get("source") not in AUTOMATIC_SOURCES)
             if rows:
                 conn.executemany(
                     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility,"
@@ -329,6 +345,17 @@ class Store:
                 crossing = first[0] - cutoff  # seconds until it crosses, relative to the cutoff
                 nxt = crossing if nxt is None else min(nxt, crossing)
         return over, nxt
+
+    def crossed_over(self, since: float, until: float, targets: dict[str, float]) -> list[ConversationRow]:
+        """Waiting conversations whose wait reached their kind's target between *since* and *until*."""
+        ids: list[int] = []
+        for kind, target in targets.items():
+            ids.extend(r[0] for r in self.conn.execute(
+                "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
+                " AND waiting_since > ? AND waiting_since <= ? AND kind = ? LIMIT 50",
+                (since - target, until - target, kind)))
+        rows = self.conversations_by_ids(ids)
+        return [rows[i] for i in ids if i in rows]
 
     def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
         """The newest *limit* messages of a conversation, oldest first."""
@@ -488,7 +515,8 @@ class _Summary:
                     "last_direction": "in", "message_count": 0, "customer_count": 0,
                     "contact_id": contact_id})
 
-    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection) -> None:
+    def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection, *,
+            answers: bool = True) -> None:
         self.changed = True
         self.message_count += 1
         if self.message_count == 1 or at >= self.last_message_at:
@@ -500,12 +528,21 @@ class _Summary:
             self.last_in_at = max(self.last_in_at or at, at)
             if self.first_customer_at is None or at < self.first_customer_at:
                 self.first_customer_at = at
+                if self.last_out_at is not None and self.last_out_at >= at:
+                    # Our reply was fetched before this earlier customer message (Sent synced
+                    # before INBOX): the first response is our first answer at or after it.
+                    self.first_response_at = conn.execute(
+                        "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'out'"
+                        " AND sent_at >= ? AND COALESCE(source, '') NOT IN ('away')",
+                        (self.id, at)).fetchone()[0]
             if self.last_out_at is None or at > self.last_out_at:
                 self.needs_reply = 1
                 self.waiting_since = at if self.waiting_since is None else min(self.waiting_since, at)
                 if self.status == Status.DONE:
                     self.status = Status.OPEN
                     self.reopened_at = at
+            return
+        if not answers:
             return
         self.last_out_at = max(self.last_out_at or at, at)
         if self.first_customer_at is not None and at >= self.first_customer_at and (

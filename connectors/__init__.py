@@ -11,6 +11,7 @@ from agentconsole.rows import AccountRow
 # account.connector -> module whose from_account(account, clock) builds the connector.
 FACTORIES: dict[str, str] = {
     "demo": "connectors.demo",
+    "email": "connectors.email",
     "mastodon": "connectors.mastodon",
 }
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from agentconsole.clock import Clock
 from agentconsole.config import Config
+from agentconsole.sanitize import clean
 from agentconsole.engine import Engine, EngineEvent
 from agentconsole.outbox import Outbox
 from agentconsole.store import Store
@@ -36,7 +39,7 @@ class AgentConsoleApp(App[None]):
     ]
 
     def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Engine | None = None,
-                 demo: bool = False) -> None:
+                 demo: bool = False, setup_email: tuple[Any, Any] | None = None) -> None:
         super().__init__()
         self.store = store
         self.clock = clock
@@ -45,7 +48,10 @@ class AgentConsoleApp(App[None]):
         self.engine = engine
         self.demo = demo
         self.outbox = Outbox(store)
-        self.agent_name = store.agent(agent_id).name
+        self.agent_row = store.agent(agent_id)
+        self.agent_name = self.agent_row.name
+        # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
+        self.setup_email = setup_email
         if demo:
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
@@ -54,6 +60,11 @@ class AgentConsoleApp(App[None]):
             else DARK
         if config.keymap:
             self.set_keymap(config.keymap)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications often quote untrusted text (names, errors): never markup, never escapes."""
+        super().notify(clean(message), title=clean(title), severity=severity, timeout=timeout, markup=False)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -76,6 +87,29 @@ class AgentConsoleApp(App[None]):
         screen = self._inbox()
         if screen is not None:
             screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
+        if event.kind == "ingested":
+            self.send_away_replies()
+
+    @work(thread=True, exclusive=True, group="away", exit_on_error=False)
+    def send_away_replies(self) -> None:
+        """Off shift, customers who wrote get one away reply per off period (when switched on)."""
+        from agentconsole.away import AwayReplies
+        from agentconsole.shifts import Shifts
+
+        caps = {aid: c.capabilities for aid, c in self.engine.connectors.items()} if self.engine else {}
+        if AwayReplies(Shifts(self.store, caps)).send_due():
+            self.call_from_thread(self.kick_engine)
+
+    def open_account_setup(self) -> None:
+        from .account_setup import AccountSetupModal
+
+        save, test = self.setup_email
+
+        def done(result: str | None) -> None:
+            if result:
+                self.notify(f"{result} It syncs from the next start.", timeout=8)
+
+        self.push_screen(AccountSetupModal(save=save, test=test), done)
 
     def _inbox(self) -> InboxScreen | None:
         for screen in self.screen_stack:

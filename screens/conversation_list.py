@@ -92,6 +92,7 @@ class ConversationList(ScrollView, can_focus=True):
         self._waits: dict[int, str] = {}  # y -> wait text last drawn, so the tick repaints only changes
         self.selected_id: int | None = None
         self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
+        self.marked: set[int] = set()  # conversations marked with space for a bulk action
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
 
@@ -279,15 +280,29 @@ class ConversationList(ScrollView, can_focus=True):
         wait, state = self._wait_of(row, self.clock.now())
         self._waits[index] = wait
         focused = selected and self.has_focus
-        key = (row, width, selected, focused, wait, state)
+        marked = row.id in self.marked
+        key = (row, width, selected, focused, wait, state, marked)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, width, selected, focused, wait, state)
+            strip = self._render_row(row, width, selected, focused, wait, state, marked)
             self._strips[key] = strip
         return strip
 
+    def toggle_mark(self) -> int | None:
+        """Mark or unmark the selected conversation; returns it (None when the list is empty)."""
+        conversation_id = self.selected_id
+        if conversation_id is None:
+            return None
+        self.marked.symmetric_difference_update({conversation_id})
+        self.refresh_line(self.cursor)
+        return conversation_id
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
     def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: str,
-                    state: SlaState | None) -> Strip:
+                    state: SlaState | None, marked: bool = False) -> Strip:
         base = self.rich_style
         if row.status == "done":
             wait_style = self._part("row--done")
@@ -304,6 +319,9 @@ class ConversationList(ScrollView, can_focus=True):
         text.append(f"{mark}{wait:>{WAIT_WIDTH - 2}} ", wait_style)
         text.append(f"{channel_short(row.channel):<{CHANNEL_WIDTH}}",
                     self._part("row--channel"))
+        if marked:
+            text.append("◆ ", self._part("row--over") + Style(bold=True))
+            name_width -= 2
         text.append_text(_fit(safe_text(who, self._part("row--name"),
                                         single_line=True, limit=120), name_width))
         text.append(" ")

@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual import work
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from agentconsole import guard
+from agentconsole.guard import Verdict
 from agentconsole.lengths import measure
 from agentconsole.models import Channel
 from agentconsole.rows import ContactCard, ConversationRow, MessageRow, NoteRow
@@ -79,14 +81,24 @@ class Composer(Vertical):
         Binding("ctrl+s", "send", "Send", id="composer.send", tooltip="Send the reply (or save the note)"),
         Binding("escape", "close", "Close", id="composer.close",
                 tooltip="Close the composer; the draft is kept"),
+        Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
+                tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
     ]
 
+    class Expanded(Message):
+        def __init__(self, text: str, cursor_index: int, expansion) -> None:
+            super().__init__()
+            self.text, self.cursor_index, self.expansion = text, cursor_index, expansion
+
     class Submitted(Message):
-        def __init__(self, mode: str, conversation_id: int, text: str) -> None:
+        def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
+                     template_id: int | None = None) -> None:
             super().__init__()
             self.mode = mode
             self.conversation_id = conversation_id
             self.text = text
+            self.source = source  # canned | edited | personal, for the canned-vs-personal metrics
+            self.template_id = template_id
 
     class Closed(Message):
         def __init__(self, mode: str, conversation_id: int, text: str) -> None:
@@ -99,15 +111,26 @@ class Composer(Vertical):
         super().__init__(**kwargs)
         self.mode = "reply"
         self.conversation: ConversationRow | None = None
+        self.limit: int | None = None  # the account's own limit (a Mastodon instance's), if known
+        self.values: dict | None = None  # the customer's placeholder values, for the name check
+        self.template_text: str | None = None  # the canned reply inserted, as filled
+        self.template_id: int | None = None
+        self._warned_for: str | None = None  # the text the agent was warned about once already
+        # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
+        self.expander = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(id="composer-status")
 
-    def open(self, mode: str, conversation: ConversationRow, draft: str) -> None:
+    def open(self, mode: str, conversation: ConversationRow, draft: str, *, limit: int | None = None,
+             values: dict | None = None) -> None:
         self.mode = mode
         self.conversation = conversation
+        self.limit = limit
+        self.values = values
+        self.template_text = self.template_id = self._warned_for = None
         title = Text(end="", no_wrap=True, overflow="ellipsis")
         if mode == "note":
             title.append("Internal note (only agents see it)")
@@ -127,23 +150,63 @@ class Composer(Vertical):
     def text(self) -> str:
         return self.query_one(TextArea).text
 
+    def insert_canned(self, text: str, template_id: int) -> None:
+        """Put a filled canned reply in (replacing an empty draft, else after it)."""
+        area = self.query_one(TextArea)
+        current = area.text.rstrip()
+        combined = f"{current}\n\n{text}" if current else text
+        area.load_text(combined)
+        area.move_cursor(area.document.end)
+        self.template_text, self.template_id = text, template_id
+        self.update_status()
+        area.focus()
+
+    def action_expand_shortcut(self) -> None:
+        if self.mode != "reply" or self.expander is None:
+            return
+        area = self.query_one(TextArea)
+        index = area.document.get_index_from_location(area.cursor_location)
+        self._expand(area.text, index)
+
+    @work(thread=True, exclusive=True, group="expand", exit_on_error=False)
+    def _expand(self, text: str, cursor_index: int) -> None:
+        expansion = self.expander(text[:cursor_index])
+        if expansion is not None:
+            self.post_message(self.Expanded(text, cursor_index, expansion))
+
+    def on_composer_expanded(self, message: Expanded) -> None:
+        area = self.query_one(TextArea)
+        if area.text != message.text:  # typed on meanwhile: never replace what the agent wrote since
+            return
+        document = area.document
+        start = document.get_location_from_index(message.expansion.start)
+        end = document.get_location_from_index(message.cursor_index)
+        filled = message.expansion.filled.text
+        area.replace(filled, start, end)
+        self.template_text, self.template_id = filled, message.expansion.canned.id
+        self.update_status()
+
+    def verdict(self) -> Verdict | None:
+        if self.mode != "reply" or self.conversation is None:
+            return None
+        return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
+                           customer=self.values, template_text=self.template_text)
+
     def problem(self) -> str | None:
         """Why this text cannot be sent as it is (the core's send guard decides), or None."""
         text = self.text
-        if self.mode == "note":
-            return None if text.strip() else "The note is empty."
-        if self.conversation is None:
-            return "No conversation to reply to."
-        verdict = guard.check(text, self.conversation.channel, self.conversation.kind)
-        if verdict.blocks:
-            return "Cannot send: " + "; ".join(verdict.blocks) + "."
+        if not text.strip():
+            return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
+        verdict = self.verdict()
+        if verdict is not None and verdict.blocks:
+            return " · ".join(verdict.blocks) + ". Fix it to send."
         return None
 
     def update_status(self, error: str | None = None) -> None:
         status = self.query_one("#composer-status", Static)
         text = Text(end="")
         if self.mode == "reply" and self.conversation is not None:
-            length = measure(self.text, self.conversation.channel, self.conversation.kind)
+            length = measure(self.text, self.conversation.channel, self.conversation.kind, self.limit)
             text.append(length.describe(), "bold" if length.over else "")
             if length.over:
                 text.append(" ▲ over the limit")
@@ -165,7 +228,14 @@ class Composer(Vertical):
         if problem:
             self.update_status(problem)
             return
-        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text))
+        verdict = self.verdict()
+        if verdict is not None and verdict.warnings and self._warned_for != self.text:
+            self._warned_for = self.text  # a second ctrl+s on the same text sends anyway
+            self.update_status(" · ".join(verdict.warnings) + " — ctrl+s again to send anyway.")
+            return
+        source = verdict.source if verdict is not None else "personal"
+        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
+                                         self.template_id if source != "personal" else None))
 
     def action_close(self) -> None:
         if self.conversation is not None:

@@ -27,6 +27,7 @@ class WaitFigures:
     oldest_since: float | None = None
     oldest_channel: str | None = None
     over: int = 0
+    today: str = ""  # today's first-response figures, already worded (refreshed far less often)
 
 
 def connector_status(state: ConnectorState, now: float) -> str:
@@ -119,6 +120,8 @@ class WaitLine(Widget):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         if not f.waiting:
             text.append("Nobody is waiting", self.get_component_rich_style("wait--ok", partial=True))
+            if f.today:
+                text.append(f" · {f.today}")
             return text
         text.append(f"Waiting {f.waiting}")
         if f.oldest_since is not None:
@@ -130,6 +133,8 @@ class WaitLine(Widget):
         text.append(" · ")
         style = self.get_component_rich_style("wait--over" if f.over else "wait--ok", partial=True)
         text.append(f"{'▲ ' if f.over else ''}{f.over} over target", style)
+        if f.today:
+            text.append(f" · {f.today}")
         return text
 
     def render(self) -> Text:

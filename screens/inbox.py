@@ -14,15 +14,18 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from agentconsole.canned import CannedLibrary
 from agentconsole.models import Status
 from agentconsole.rows import ConversationRow
 from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
 from .conversation_list import ConversationList
+from .features import FeatureScreen
 from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .modals import SearchModal, SearchResult
+from .shift import ShiftBanner
 
 
 PANE_DELAY = 0.06  # seconds the cursor rests before the pane loads that conversation
@@ -42,7 +45,7 @@ class StatesChanged(Message):
         return isinstance(message, StatesChanged)
 
 
-class InboxScreen(Screen):
+class InboxScreen(FeatureScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
@@ -73,11 +76,14 @@ class InboxScreen(Screen):
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
         self._pane_timer: Timer | None = None
+        self.today_text = ""  # today's first-response figures for the wait line
+        self.compose_on_load: int | None = None  # open the composer once this conversation shows
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         app = self.app
+        yield ShiftBanner(id="shift-banner")
         yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
         yield WaitLine(app.clock, id="wait-line")
         with Horizontal(id="panes"):
@@ -109,6 +115,7 @@ class InboxScreen(Screen):
             self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
         self.reload()
         self.set_interval(1.0, self.tick, name="clock")
+        self.start_features()
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -166,7 +173,8 @@ class InboxScreen(Screen):
         now = clock.now()
         kinds = {kind: targets.by_kind.get(kind, DEFAULT_TARGETS[kind]) for kind in DEFAULT_TARGETS}
         over, next_change = store.waiting_over({kind: now - target for kind, target in kinds.items()})
-        self.post_message(self.WaitLoaded(WaitFigures(waiting, oldest, channel, over), next_change))
+        self.post_message(self.WaitLoaded(WaitFigures(waiting, oldest, channel, over, self.today_text),
+                                          next_change))
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False)
     def load_pane(self, conversation_id: int) -> None:
@@ -190,16 +198,18 @@ class InboxScreen(Screen):
 
     def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
         self.query_one(WaitLine).set_figures(message.figures)
+        self.check_crossings()
         now = self.app.clock.now()
         self._wait_due = now + message.next_change_in if message.next_change_in is not None else float("inf")
 
     def on_inbox_screen_pane_loaded(self, message: PaneLoaded) -> None:
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
-            had = self.pane.data is not None
             self.pane.show(message.data)
-            if had != (message.data is not None) or self.pane.has_hidden_text:
-                self.refresh_bindings()  # the footer's verbs depend on having a conversation
+            self.refresh_bindings()  # once the cursor rests: the footer's verbs depend on the conversation
+            if message.data is not None and self.compose_on_load == message.conversation_id:
+                self.compose_on_load = None
+                self._open_composer("reply")
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
@@ -267,7 +277,7 @@ class InboxScreen(Screen):
             return self.pane.has_hidden_text or self.pane.expanded
         if action == "back":
             return composing or self.focused is not self.conversations
-        return True
+        return self.check_feature(action)
 
     def _current(self) -> ConversationRow | None:
         """The conversation under the cursor: what every verb acts on, even before the pane caught up."""
@@ -295,7 +305,11 @@ class InboxScreen(Screen):
         if conversation is None:
             return
         self._pane_now(conversation.id)
-        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""))
+        values = self.customer_values(conversation)
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
+                           limit=self.limit_for(conversation), values=values)
+        library = CannedLibrary(self.app.store)
+        self.composer.expander = lambda before: library.expand(before, values)
         self.refresh_bindings()
 
     @on(Composer.Closed)
@@ -316,7 +330,7 @@ class InboxScreen(Screen):
         if message.mode == "note":
             self._save_note(message.conversation_id, message.text)
         else:
-            self._send_reply(message.conversation_id, message.text)
+            self._send_reply(message.conversation_id, message.text, message.source, message.template_id)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""
@@ -326,10 +340,12 @@ class InboxScreen(Screen):
         return "\n".join(texts)
 
     @work(thread=True, group="actions", exit_on_error=False)
-    def _send_reply(self, conversation_id: int, text: str) -> None:
+    def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
+                    template_id: int | None = None) -> None:
         app = self.app
         try:
-            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source="personal")
+            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source=source)
+            self.record_canned_use(template_id)
         except Exception as exc:  # the draft must survive whatever went wrong
             self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
                                                   (conversation_id, text)))
@@ -430,7 +446,7 @@ class InboxScreen(Screen):
 
     def palette_commands(self) -> list[tuple[str, str, object]]:
         """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""
-        commands = []
+        commands = self.feature_palette_commands()
         data = self.pane.data
         for item in (data.outbox if data else []):
             if item.state not in DECIDABLE:

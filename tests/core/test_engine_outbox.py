@@ -197,3 +197,24 @@ async def test_lookup_comes_before_idempotent_resend(store, account, clock):
     engine = Engine(store, {account: conn}, clock=clock)
     await engine.reconcile()
     assert conn.sent == [] and outbox.item(item).state == "sent"
+
+
+async def test_push_from_a_connector_wakes_the_poll_early(store, account, clock):
+    class Pushing(ScriptedConnector):
+        poll_interval = 3600.0  # without the push, the second page would wait an hour
+
+        async def watch(self, wake):
+            await asyncio.sleep(0.05)
+            wake()
+            await asyncio.sleep(3600)
+
+    conn = Pushing(clock, [page(0, 2, clock.now())])
+    engine = Engine(store, {account: conn}, clock=clock)
+    task = asyncio.create_task(engine.run())
+    await asyncio.sleep(0.02)
+    conn.pages.append(page(2, 3, clock.now()))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert conn.fetches >= 2
+    assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 5

@@ -149,3 +149,16 @@ async def test_crisis_mode_one_status_one_dm_per_person_partial_failure_and_retr
     assert store.conversation(a).escalated and not store.conversation(b).escalated
     out = [m for m in store.messages(plan.escalations[0].dm_conversation_id) if m.direction == Direction.OUT]
     assert len(out) == 1
+
+
+async def test_typing_in_the_new_dm_before_it_is_accepted_follows_the_dm(store, account, clock):
+    cid = public_post(store, account, clock)
+    esc = escalate(store, cid, dm_text="Hi Dana", public_text=None, agent_id=None, capabilities=DM_OK)
+    follow = Outbox(store).enqueue_reply(esc.dm_conversation_id, "Also: which colour?", agent_id=None)
+    assert Outbox(store).item(follow).state == "waiting"
+    platform = DMConnector(clock, capabilities=DM_OK)
+    engine = Engine(store, {account: platform}, clock=clock)
+    await engine.dispatch_once()
+    await engine.dispatch_once()
+    assert [r.action for r in platform.sent] == ["dm", "dm"]
+    assert store.conversation(esc.dm_conversation_id).message_count == 2

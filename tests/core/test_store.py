@@ -181,3 +181,17 @@ def test_two_processes_share_one_database(tmp_path, clock):
     b.ingest(acc, [msg("m1", "t1", "x", 1.0), msg("m2", "t1", "y", 2.0)], "c2")
     assert a.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
     a.close(), b.close()
+
+
+def test_connections_of_finished_threads_are_closed(store):
+    import threading
+
+    def work():
+        store.view_counts()
+
+    for _ in range(20):
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    store.view_counts()
+    assert store.open_connections() <= 2

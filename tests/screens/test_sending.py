@@ -62,13 +62,13 @@ async def test_reply_is_queued_in_the_outbox_without_an_engine(seeded):
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("j", "r", *"On its way", "ctrl+s")
+        await pilot.press("j", "r", *"On its way, Dana", "ctrl+s")
         await settle(app, pilot)
         rows = outbox_rows(seeded.store)
-        assert [tuple(r) for r in rows] == [(seeded.ids["dana"], "On its way", "pending", seeded.agent_id,
+        assert [tuple(r) for r in rows] == [(seeded.ids["dana"], "On its way, Dana", "pending", seeded.agent_id,
                                              "personal")]
         text = screen_text(app)
-        assert "▶ reply · sending…" in text and "On its way" in text
+        assert "▶ reply · sending…" in text and "On its way, Dana" in text
         assert not app.screen.composer.display
         assert ("reply", seeded.ids["dana"]) not in app.screen.drafts
 
@@ -102,3 +102,16 @@ def test_connector_status_words():
     assert connector_status(ConnectorState(1, "a", "auth", "token expired"), 0) == \
         "sign-in needed: token expired"
     assert connector_status(ConnectorState(1, "a", "ok"), 0) == "ok"
+
+
+async def test_reply_without_the_customers_name_needs_a_second_ctrl_s(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"On its way", "ctrl+s")
+        await settle(app, pilot)
+        assert outbox_rows(seeded.store) == []
+        assert "never uses the customer's name" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert [r[1] for r in outbox_rows(seeded.store)] == ["On its way"]

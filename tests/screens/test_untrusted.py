@@ -126,7 +126,7 @@ async def test_connector_messages_in_the_banner_are_inert(seeded):
     app = seeded.app(engine=engine, demo=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
-        banner = screen_text(app).splitlines()[0]
+        banner = screen_text(app).splitlines()[1]  # under the shift banner
         assert banner.startswith(" DEMO workspace  Agent: Alice Ng")
         assert "brand-x error: [/] bad token [@click=app.quit]q[/]" in banner
         assert_inert(app)

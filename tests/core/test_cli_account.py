@@ -1,0 +1,183 @@
+"""`agentconsole account ...`: adding, listing, testing and removing accounts; secrets never stored plainly."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from agentconsole import secrets
+from agentconsole.cli import CliContext
+from agentconsole.cli_account import register
+from agentconsole.clock import FrozenClock
+from agentconsole.config import Config
+from agentconsole.models import Direction, InboundMessage, Kind, Person
+
+from ..connectors.mailservers import CA_FILE, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, mail_servers  # noqa: F401
+
+T0 = 1_764_061_200.0
+EMAIL = ["account", "add", "email", "--name", "support", "--address", "support@shop.example",
+         "--imap-host", "imap.shop.example", "--smtp-host", "smtp.shop.example"]
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real (in-memory) keyring backend, standing in for a desktop Secret Service."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.items.pop((service, username), None)
+
+
+class Console:
+    def __init__(self) -> None:
+        self.ctx = CliContext(Config(), FrozenClock(T0), io.StringIO(), io.StringIO())
+        parser = argparse.ArgumentParser(prog="agentconsole")
+        register(parser.add_subparsers(dest="command"))
+        self.parser = parser
+
+    def __call__(self, *argv: str, stdin: str | None = None, monkeypatch=None) -> int:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        self.ctx.out.seek(0), self.ctx.out.truncate()
+        self.ctx.err.seek(0), self.ctx.err.truncate()
+        args = self.parser.parse_args(list(argv))
+        return args.func(args, self.ctx)
+
+    @property
+    def out(self) -> str:
+        return self.ctx.out.getvalue()
+
+    @property
+    def err(self) -> str:
+        return self.ctx.err.getvalue()
+
+
+@pytest.fixture
+def console():
+    made = Console()
+    yield made
+    made.ctx.close()
+
+
+@pytest.fixture
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def database_bytes(console: Console) -> bytes:
+    path = Path(console.ctx.store().path)
+    console.ctx.store().conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_headless_host_without_keyring_refuses_and_names_the_options(console, monkeypatch) -> None:
+    assert console(*EMAIL, "--password-stdin", stdin="hunter2\n", monkeypatch=monkeypatch) == 1
+    assert "password_command" in console.err and secrets.env_var_name("support") in console.err
+    assert console.ctx.store().accounts() == []
+
+
+def test_password_goes_to_a_real_keyring_never_to_the_database(console, monkeypatch, memory_keyring) -> None:
+    assert console(*EMAIL, "--password-stdin", stdin="hunter2-very-secret\n", monkeypatch=monkeypatch) == 0
+    assert memory_keyring.items[("agentconsole", "support")] == "hunter2-very-secret"
+    assert "OS keyring" in console.out
+    assert b"hunter2-very-secret" not in database_bytes(console)
+    account = console.ctx.store().accounts()[0]
+    assert (account.name, account.channel, account.connector, account.handle) == (
+        "support", "email", "email", "support@shop.example")
+    assert account.settings["imap_port"] == 993 and account.settings["smtp_port"] == 587
+    assert "password" not in account.settings
+    assert secrets.load_secret("support", account.settings, environ={}) == "hunter2-very-secret"
+
+    assert console("account", "remove", "support") == 0
+    assert memory_keyring.items == {}
+
+
+def test_password_command_is_kept_and_checked(console) -> None:
+    assert console(*EMAIL, "--password-command", "echo from-the-command", "--quote", "below") == 0
+    settings = console.ctx.store().accounts()[0].settings
+    assert settings["quote"] == "below"
+    assert settings["password_command"] == "echo from-the-command"
+    assert secrets.load_secret("support", settings, environ={}) == "from-the-command"
+    assert console(*[a if a != "support" else "other" for a in EMAIL], "--password-command", "false") == 1
+    assert "exited with 1" in console.err
+
+
+def test_environment_variable_when_nothing_else(console, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal: no prompt possible
+    assert console(*EMAIL) == 1
+    assert "--password-stdin" in console.err and "--password-command" in console.err
+    monkeypatch.setenv(secrets.env_var_name("support"), "from-env")
+    assert console(*EMAIL) == 0
+    assert "$AGENTCONSOLE_SECRET_SUPPORT" in console.out
+    assert console("account", "list") == 0
+    assert "support\temail\tsupport@shop.example via imap.shop.example" in console.out
+    assert "secret: $AGENTCONSOLE_SECRET_SUPPORT" in console.out
+
+
+def test_bad_settings_are_a_usage_error(console) -> None:
+    assert console(*EMAIL, "--imap-tls", "plain", "--password-command", "echo x") == 2
+    assert "only allowed for localhost" in console.err
+    assert console(*EMAIL, "--password-command", "echo x") == 0
+    assert console(*EMAIL, "--password-command", "echo x") == 1
+    assert "exists" in console.err
+
+
+def test_remove_keeps_conversations_unless_asked(console, monkeypatch) -> None:
+    monkeypatch.setenv(secrets.env_var_name("support"), "x")
+    assert console(*EMAIL) == 0
+    store = console.ctx.store()
+    support = store.accounts()[0].id
+    other = store.ensure_account("other", "email", "email", handle="other@shop.example")
+    for account, key in ((support, "<a@x>"), (other, "<b@x>")):
+        store.ingest(account, [InboundMessage(key, key, Kind.EMAIL, Person("dana@x.example"),
+                                              "parcel never arrived", T0, Direction.IN)], "c")
+    assert console("account", "remove", "support") == 1
+    assert "1 conversation(s)" in console.err and "--delete-messages" in console.err
+    assert console("account", "remove", "support", "--delete-messages") == 0
+    assert [a.name for a in store.accounts()] == ["other"]
+    assert [h.conversation_id for h in store.search("parcel")] == [
+        store.conn.execute("SELECT id FROM conversations WHERE account_id = ?", (other,)).fetchone()[0]]
+    assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+    assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert console("account", "remove", "support") == 1
+    assert "no account named 'support'" in console.err
+
+
+@pytest.mark.servers
+def test_account_test_logs_in_both_ways_and_says_what_failed(console, monkeypatch, mail_servers) -> None:
+    args = ["account", "add", "email", "--name", "local", "--address", SUPPORT[0], "--imap-host", HOST,
+            "--imap-port", str(IMAP_PORT), "--smtp-host", HOST, "--smtp-port", str(SUBMISSION_PORT),
+            "--tls-ca-file", str(CA_FILE)]
+    monkeypatch.setenv(secrets.env_var_name("local"), SUPPORT[1])
+    assert console(*args) == 0
+    assert console("account", "test", "local") == 0, console.err
+    assert "IMAP 127.0.0.1:1143 (STARTTLS): login ok" in console.out and "SMTP" in console.out
+
+    monkeypatch.setenv(secrets.env_var_name("local"), "wrong")
+    assert console("account", "test", "local") == 1
+    assert "local: FAILED (sign-in): IMAP 127.0.0.1:1143" in console.err
+    assert "wrong user name or password" in console.err
+
+    monkeypatch.delenv(secrets.env_var_name("local"))
+    assert console("account", "test", "local") == 1
+    assert "FAILED (sign-in)" in console.err and "password_command" in console.err

@@ -1,0 +1,183 @@
+"""The feature verbs in the running console: canned replies, DM escalation, crisis mode, shifts, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import TextArea
+
+from agentconsole.canned import CannedLibrary
+from agentconsole.engine import Engine
+from agentconsole.models import Capabilities
+from screens.canned import CannedReplyModal
+from screens.escalation import CrisisModal, EscalateModal
+from screens.metrics import MetricsScreen
+from screens.shift import StartShiftModal
+from tests.core.fakes import ScriptedConnector
+
+from .helpers import screen_text, settle
+
+SIZE = (120, 36)
+DM_OK = Capabilities(direct_message=True, public_post=True, idempotent_send=True, max_length=280)
+
+
+def outbox(store):
+    return [tuple(r) for r in store.conn.execute(
+        "SELECT conversation_id, action, state, source, text FROM outbox ORDER BY id")]
+
+
+def engine_for(seeded, accounts=("brand-x", "brand-masto", "brand-bsky")):
+    names = {a.name: a.id for a in seeded.store.accounts()}
+    connectors = {names[n]: ScriptedConnector(seeded.clock, capabilities=DM_OK) for n in accounts}
+    return Engine(seeded.store, connectors, clock=seeded.clock), connectors
+
+
+async def until(app, pilot, condition, tries=100):
+    for _ in range(tries):
+        await settle(app, pilot)
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")
+
+
+async def test_canned_reply_from_t_to_a_sent_personalised_reply(seeded):
+    CannedLibrary(seeded.store).install_starters()
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "t")  # Dana: "my order never arrived ..."
+        await settle(app, pilot)
+        assert isinstance(app.screen, CannedReplyModal)
+        assert "Delivery complaint" in screen_text(app)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        composer_text = app.screen.query_one("#composer-text", TextArea).text
+        assert composer_text.startswith("Hi Dana, I'm so sorry your order hasn't arrived")
+        assert composer_text.endswith("^AN")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    [(conversation, action, state, source, text)] = outbox(seeded.store)
+    assert (conversation, action, state, source) == (seeded.ids["dana"], "reply", "pending", "canned")
+    assert text == composer_text
+    assert [t.usage_count for t in CannedLibrary(seeded.store).all() if t.shortcut == "delay"] == [1]
+
+
+async def test_d_sends_the_dm_first_then_the_public_reply_and_lands_in_the_dm(seeded):
+    engine, connectors = engine_for(seeded)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "d")  # Dana's public post on X
+        await until(app, pilot, lambda: isinstance(app.screen, EscalateModal))
+        dm_text = app.screen.query_one("#dm-text", TextArea).text
+        assert dm_text.startswith("Hi Dana")
+        await pilot.press("ctrl+s")
+        x = connectors[next(a.id for a in seeded.store.accounts() if a.name == "brand-x")]
+        await until(app, pilot, lambda: [r.action for r in x.sent] == ["dm", "reply"])
+        public = seeded.store.conversation(seeded.ids["dana"])
+        assert public.escalated and public.linked_id is not None
+        await until(app, pilot, lambda: app.screen.query_one("#composer-text", TextArea).has_focus)
+        assert "Reply on X · dm" in screen_text(app)
+        assert app.screen.pane.conversation_id == public.linked_id
+        await pilot.press("escape", "escape", "L")  # back to the list, then to the public post
+        await until(app, pilot, lambda: app.screen.pane.conversation_id == seeded.ids["dana"])
+
+
+async def test_d_on_email_says_why_not(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        ids = list(app.screen.conversations.ids)
+        for _ in range(ids.index(seeded.ids["li"])):
+            await pilot.press("j")
+        await settle(app, pilot)
+        app.screen.action_escalate()
+        await settle(app, pilot)
+        assert any("email is already private" in n.message for n in app._notifications)
+        assert outbox(seeded.store) == []
+
+
+async def test_crisis_mode_one_status_and_a_dm_each(seeded):
+    engine, connectors = engine_for(seeded)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "space")  # Dana (X, public)
+        ids = list(app.screen.conversations.ids)
+        for _ in range(ids.index(seeded.ids["li"]) - 1):
+            await pilot.press("j")
+        await pilot.press("space")  # J. Li's email: cannot be DMed
+        await settle(app, pilot)
+        assert len(app.screen.conversations.marked) == 2
+        await pilot.press("D")
+        await until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
+        text = screen_text(app)
+        assert "Crisis mode · 2 marked" in text and "no DM: email is already private" in text
+        await pilot.press("ctrl+s")
+        await until(app, pilot, lambda: "DMs sent 1/1" in screen_text(app))
+    actions = sorted(r[1] for r in outbox(seeded.store))
+    assert actions == ["dm", "post"]
+
+
+async def test_shift_start_posts_hello_and_shows_the_banner(seeded):
+    engine, connectors = engine_for(seeded)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "Off shift" in screen_text(app).splitlines()[0]
+        await pilot.press("S")
+        await until(app, pilot, lambda: isinstance(app.screen, StartShiftModal))
+        await pilot.press("ctrl+s")
+        await until(app, pilot, lambda: "On shift: Alice Ng" in screen_text(app).splitlines()[0])
+    posts = [r for r in outbox(seeded.store) if r[1] == "post"]
+    assert posts and all(r[3] == "shift" for r in posts)
+
+
+async def test_m_opens_metrics_and_esc_returns(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await until(app, pilot, lambda: isinstance(app.screen, MetricsScreen))
+        await until(app, pilot, lambda: "Per channel" in screen_text(app))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert "Conversations" in screen_text(app)
+
+
+async def test_crossing_the_target_is_told_once_and_notifications_are_inert(seeded):
+    from agentconsole.config import Config
+
+    app = seeded.app(config=Config(timezone="Europe/Berlin", bell_on_over=True))
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app._notifications == [] or all("Over target" not in n.message for n in app._notifications)
+        seeded.clock.advance(56 * 60)  # every waiting conversation, Mal's hostile name too, crosses now
+        await until(app, pilot, lambda: any("Over target" in n.message for n in app._notifications))
+        [note] = [n for n in app._notifications if "Over target" in n.message]
+        assert note.message.startswith("Over target now: ") and note.message.endswith(" …")
+        assert "\x1b" not in note.message and note.markup is False
+        assert {seeded.ids[k] for k in ("dana", "sam", "long", "mal")} == app.screen._told_over  # not the email
+        assert bells == [1]
+        seeded.clock.advance(5)
+        await settle(app, pilot)
+        await asyncio.sleep(1.2)
+        await settle(app, pilot)
+        assert len([n for n in app._notifications if "Over target" in n.message]) == 1
+
+
+async def test_slash_shortcut_and_tab_expand_inline(seeded):
+    CannedLibrary(seeded.store).install_starters()
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"Sorry! /delay", "tab")
+        await settle(app, pilot)
+        text = app.screen.query_one("#composer-text", TextArea).text
+        assert text.startswith("Sorry! Hi Dana, I'm so sorry your order hasn't arrived")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    assert [r[3] for r in outbox(seeded.store)] == ["edited"]

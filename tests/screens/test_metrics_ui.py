@@ -1,0 +1,135 @@
+"""The metrics screen in a tiny app: figures arrive from the worker, periods switch, text stays text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Sparkline, Static
+
+from agentconsole.models import Kind
+from screens.metrics import MetricsScreen, busiest_grid
+
+from ..core.metrics_timeline import at, build
+
+
+class MetricsApp(App):
+    def __init__(self, screen: MetricsScreen) -> None:
+        super().__init__()
+        self.metrics_screen = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.metrics_screen)
+
+
+@pytest.fixture
+def timeline(tmp_path: Path):
+    t = build(tmp_path / "ui.db")
+    yield t
+    t.store.close()
+
+
+def text_of(screen: MetricsScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def table_rows(screen: MetricsScreen, selector: str) -> list[list[str]]:
+    table = screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_opens_on_today_and_switches_periods(timeline) -> None:
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Today · 2026-11-25 (UTC)" in text_of(screen, "#metrics-title")
+        summary = text_of(screen, "#metrics-summary")
+        assert "median 20m · p90 1d0h · 3 answered" in summary
+        assert "67% of 3" in summary
+        assert table_rows(screen, "#metrics-by-channel")[1][:7] == ["Mastodon", "1", "0%", "0", "0", "–", "–"]
+        await pilot.press("2")
+        await settle(pilot)
+        assert "7 days · 2026-11-19 – 2026-11-25" in text_of(screen, "#metrics-title")
+        assert "median 30m · p90 1d0h · 4 answered" in text_of(screen, "#metrics-summary")
+        assert screen.query_one("#metrics-opened", Sparkline).data == [0, 0, 0, 0, 0, 2, 3]
+        assert screen.query_one("#metrics-resolved", Sparkline).data == [0, 0, 0, 0, 0, 2, 1]
+        assert "Opened per day: 5 in all, at most 3" in text_of(screen, "#metrics-opened-label")
+        agents = table_rows(screen, "#metrics-by-agent")
+        assert [r[0] for r in agents] == ["Alice Ng", "Bob Stone"]
+        assert agents[0][1:] == ["–", "–", "–", "3", "20m", "40m", "2", "1h00m", "67%"]
+        await pilot.press("3")
+        await settle(pilot)
+        assert "30 days" in text_of(screen, "#metrics-title")
+        assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")
+
+
+async def test_custom_period_and_a_bad_one(timeline) -> None:
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.press(*"2026-11-10")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "2026-11-10 – 2026-11-25" in text_of(screen, "#metrics-title")
+        # E from the 10th joins the week: 5m, 5m, 20m, 40m, 24h.
+        assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")
+        assert "83% of 6" in text_of(screen, "#metrics-summary")
+        await pilot.press("c", *"soon", "enter")
+        await settle(pilot)
+        assert "soon" in text_of(screen, "#metrics-title") and "use today" in text_of(screen, "#metrics-title")
+
+
+async def test_names_from_the_database_are_never_markup(timeline) -> None:
+    eve = timeline.store.ensure_agent("[bold red]Eve[/] \x1b[31m")
+    timeline.customer("G", "x", at(25, 13), Kind.PUBLIC)
+    timeline.reply("G", "x", at(25, 13, 10), eve, "personal")
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        labels = [r[0] for r in table_rows(screen, "#metrics-by-agent")]
+        assert any(label.startswith("[bold red]Eve[/]") for label in labels)
+        assert not any("\x1b" in label for label in labels)
+
+
+async def test_escape_goes_back(timeline) -> None:
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pilot.app.screen is not screen
+
+
+def test_busiest_grid_scales_to_the_busiest_hour() -> None:
+    counts = [0] * 168
+    counts[24 + 9] = 4  # Tuesday 09:00
+    counts[24 + 10] = 1
+    lines = busiest_grid(tuple(counts)).plain.splitlines()
+    assert lines[0] == "Busiest hours (customers)" and lines[1].startswith("     0")
+    assert lines[3] == "Tue  " + " " * 9 + "█▂" + " " * 13
+    assert lines[2].strip() == "Mon"
+    assert len(lines) == 9
+
+
+async def test_business_hours_figures_are_shown_when_configured(timeline) -> None:
+    from agentconsole.hours import BusinessHours, HoursConfig
+    hours = HoursConfig(by_account={"shop-mail": BusinessHours()})
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC", hours, period="7d")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "open hours 30m / 8h00m" in text_of(screen, "#metrics-summary")
+
+
+async def test_a_database_error_is_shown_not_swallowed(timeline) -> None:
+    timeline.store.conn.execute("DROP INDEX messages_metrics")
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "OperationalError" in text_of(screen, "#metrics-title")
