@@ -76,6 +76,7 @@ class InboxScreen(FeatureScreen):
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
         self._pane_timer: Timer | None = None
+        self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
 
@@ -206,7 +207,7 @@ class InboxScreen(FeatureScreen):
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
             self.pane.show(message.data)
-            self.refresh_bindings()  # once the cursor rests: the footer's verbs depend on the conversation
+            self._refresh_verbs()  # once the cursor rests: the footer's verbs depend on the conversation
             if message.data is not None and self.compose_on_load == message.conversation_id:
                 self.compose_on_load = None
                 self._open_composer("reply")
@@ -278,6 +279,14 @@ class InboxScreen(FeatureScreen):
         if action == "back":
             return composing or self.focused is not self.conversations
         return self.check_feature(action)
+
+    def _refresh_verbs(self) -> None:
+        """Rebuild the footer only when what applies changed: its recompose costs a frame."""
+        actions = {binding.action for _key, binding in self._bindings}
+        verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
+        if verbs != self._verbs:
+            self._verbs = verbs
+            self.refresh_bindings()
 
     def _current(self) -> ConversationRow | None:
         """The conversation under the cursor: what every verb acts on, even before the pane caught up."""
