@@ -180,13 +180,16 @@ class ConversationList(ScrollView, can_focus=True):
         previous = self.cursor
         self.cursor = index
         self.selected_id = self.ids[index]
-        self._scroll_to_cursor()
-        self.refresh_line(previous)
-        self.refresh_line(index)
+        if not self._scroll_to_cursor():  # a scroll repaints the whole page anyway
+            top = int(self.scroll_y)
+            for y in {previous, index}:
+                if top <= y < top + self.size.height:
+                    self.refresh_line(y)
         if announce:
             self.post_message(self.Highlighted(self.selected_id))
 
-    def _scroll_to_cursor(self) -> None:
+    def _scroll_to_cursor(self) -> bool:
+        """Scroll so the cursor is visible; True when that scrolled."""
         height = max(1, self.size.height)
         top = int(self.scroll_y)
         if self.cursor < top:
@@ -194,8 +197,9 @@ class ConversationList(ScrollView, can_focus=True):
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
         else:
-            return
+            return False
         self._request_window()
+        return True
 
     def _timed_move(self, index: int) -> None:
         started = time.perf_counter()
