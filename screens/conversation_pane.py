@@ -276,10 +276,13 @@ class ConversationPane(Vertical):
         if not same:
             self.expanded = False
         self.data = data
+        thread = self.query_one("#thread", VerticalScroll)
+        # Follow new messages only when the agent was already reading the end of the thread.
+        following = not same or thread.scroll_y >= thread.max_scroll_y - 1
         self.query_one("#card", Static).update(self._card())
         self.query_one("#thread-body", Static).update(self._thread())
-        if not same:
-            self.query_one("#thread", VerticalScroll).scroll_end(animate=False)
+        if following:
+            thread.scroll_end(animate=False)
 
     def toggle_expand(self) -> None:
         self.expanded = not self.expanded

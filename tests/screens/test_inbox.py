@@ -278,10 +278,15 @@ async def test_new_messages_arrive_without_moving_the_cursor(seeded):
         account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
         seeded.store.ingest(account, [InboundMessage(
             "x9", "t-new", Kind.PUBLIC, Person("u9", "@newbie", "Newbie"), "hello from far back",
-            seeded.clock.now() - 3 * 3600)])
+            seeded.clock.now() - 3 * 3600), InboundMessage(
+            "x10", "t-long", Kind.DM, Person("u7", "@paster", "Pat Paste"), "and one more thing",
+            seeded.clock.now())])
         app.screen.post_message(DataChanged())
         await settle(app, pilot)
         lst = app.screen.query_one(ConversationList)
         assert lst.ids[0] != on and lst.selected_id == on
         assert "Newbie" in screen_text(app)
         assert "Waiting 6" in screen_text(app)
+        # The open conversation (Pat, under the cursor) shows the new message at the end of the thread.
+        assert on == seeded.ids["long"]
+        assert "and one more thing" in screen_text(app)
