@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from agentconsole.clock import FrozenClock
-from agentconsole.models import Direction, InboundMessage, Kind, Person
+from agentconsole.models import Direction, InboundMessage, Kind, Person, Status
 from agentconsole.store import Store
 
 OPENERS = [
@@ -47,9 +47,10 @@ def stream(conversations: int, rng: random.Random, start: float, span: float, ch
             person = Person(f"p{pid}", f"{first.lower()}{pid}", f"{first} {last}")
             shop = Person("shop", "juniper_co", "Alice Ng")
             at = start + span * c / conversations
-            n = max(1, int(rng.expovariate(1 / 10)))
-            for k in range(min(n, 40)):
-                out = k % 2 == 1 and rng.random() < 0.8
+            n = min(60, max(1, int(rng.expovariate(1 / 10.6))))
+            old = c < conversations * 0.97  # all but the newest few percent were answered in the end
+            for k in range(n):
+                out = (k % 2 == 1 and rng.random() < 0.8) or (old and k == n - 1)
                 text = (rng.choice(REPLIES) if out else rng.choice(OPENERS if k == 0 else FOLLOWUPS)).format(
                     n=rng.randrange(10_000, 99_999), first=first)
                 pending.append((account, InboundMessage(
@@ -61,10 +62,12 @@ def stream(conversations: int, rng: random.Random, start: float, span: float, ch
         yield from pending
 
 
-def build(path: Path, conversations: int, batch: int, seed: int = 7) -> dict:
-    if path.exists():
-        path.unlink()
-    end = 1_764_061_200.0
+def build(path: Path, conversations: int, batch: int, seed: int = 7, end: float | None = None) -> dict:
+    """Ingest the workspace through Store.ingest; the newest messages end a few hours before *end*
+    (default: now, so waiting times look like a live inbox's); most older conversations are done."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    end = float(int(time.time())) if end is None else end
     clock = FrozenClock(end)
     store = Store(path, clock)
     # Accounts use the demo connector, nearly silent, so the app syncs while it is measured.
@@ -88,6 +91,13 @@ def build(path: Path, conversations: int, batch: int, seed: int = 7) -> dict:
             store.ingest(account_id, buf, f"{total}")
             elapsed += time.perf_counter() - t
             total += len(buf)
+    # Most conversations older than two days were resolved, as in a real inbox (one transaction).
+    cutoff = end - 2 * 86400
+    done_ids = [r[0] for r in store.conn.execute(
+        "SELECT id FROM conversations WHERE last_message_at < ? AND needs_reply = 0", (cutoff,))]
+    with store.transaction():
+        for conversation_id in done_ids[: int(len(done_ids) * 0.9)]:
+            store.set_status(conversation_id, Status.DONE, None)
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     convs = store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
     store.close()

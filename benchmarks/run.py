@@ -93,7 +93,7 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     for attempt in range(3):
         _tmux("kill-session", "-t", session)
         start = time.perf_counter()
-        _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", f"env {env} exec {exe}")
+        _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", f"exec env {env} {exe}")
         painted = None
         while time.perf_counter() - start < 15:
             screen = _tmux("capture-pane", "-p", "-t", session)

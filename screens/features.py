@@ -104,14 +104,12 @@ class FeatureScreen(Screen):
         current = self._current()
         if action == "canned":
             return current is not None or None
-        if action == "escalate":
-            if current is None:
-                return None
-            return (current.kind == "public" and current.channel != "email") or None
+        # escalate and linked stay available on every conversation and say why when they don't apply:
+        # dimming them per row would rebuild the footer on every cursor move (~10 ms a key).
+        if action in ("escalate", "linked"):
+            return current is not None or None
         if action == "crisis":
             return bool(self.conversations.marked) or None
-        if action == "linked":
-            return (current is not None and current.linked_id is not None) or None
         return True
 
     def start_features(self) -> None:
@@ -321,8 +319,13 @@ class FeatureScreen(Screen):
 
     def action_linked(self) -> None:
         conversation = self._current()
-        if conversation is not None and conversation.linked_id is not None:
-            self.go_to(conversation.linked_id)
+        if conversation is None:
+            return
+        if conversation.linked_id is None:
+            self.notify("This conversation is not linked to another (d on a public post links it to a DM).",
+                        timeout=4)
+            return
+        self.go_to(conversation.linked_id)
 
     def action_metrics(self) -> None:
         app = self.app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from array import array
 from functools import partial
 
@@ -28,7 +29,8 @@ from .modals import SearchModal, SearchResult
 from .shift import ShiftBanner
 
 
-PANE_DELAY = 0.06  # seconds the cursor rests before the pane loads that conversation
+# While the cursor moves faster than this (a held key), the pane waits for it to rest.
+PANE_DEBOUNCE = 0.08
 
 
 class DataChanged(Message):
@@ -79,6 +81,7 @@ class InboxScreen(FeatureScreen):
         self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
+        self._last_highlight = 0.0
 
     # ------------------------------------------------------------------ layout
 
@@ -207,7 +210,7 @@ class InboxScreen(FeatureScreen):
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
             self.pane.show(message.data)
-            self._refresh_verbs()  # once the cursor rests: the footer's verbs depend on the conversation
+            self.refresh_bindings_if_changed()
             if message.data is not None and self.compose_on_load == message.conversation_id:
                 self.compose_on_load = None
                 self._open_composer("reply")
@@ -244,15 +247,20 @@ class InboxScreen(FeatureScreen):
 
     @on(ConversationList.Highlighted)
     def _highlighted(self, message: ConversationList.Highlighted) -> None:
-        # Holding j must not reload the pane per row: load once the cursor rests for a moment.
+        now = time.monotonic()
+        rapid = now - self._last_highlight < PANE_DEBOUNCE
+        self._last_highlight = now
         if self._pane_timer is not None:
             self._pane_timer.stop()
             self._pane_timer = None
         if message.conversation_id is None:
             self.pane.show(None)
-            self.refresh_bindings()
         elif message.conversation_id != self.pane.conversation_id:
-            self._pane_timer = self.set_timer(PANE_DELAY, partial(self.load_pane, message.conversation_id))
+            if rapid:  # a key held down: show the conversation once the cursor rests
+                self._pane_timer = self.set_timer(PANE_DEBOUNCE, partial(self.load_pane, message.conversation_id))
+            else:
+                self.load_pane(message.conversation_id)
+        self.refresh_bindings_if_changed()
 
     @on(ConversationList.Opened)
     def _opened(self, message: ConversationList.Opened) -> None:
@@ -280,20 +288,22 @@ class InboxScreen(FeatureScreen):
             return composing or self.focused is not self.conversations
         return self.check_feature(action)
 
-    def _refresh_verbs(self) -> None:
-        """Rebuild the footer only when what applies changed: its recompose costs a frame."""
+    def refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when what applies changed: moving the cursor between two similar
+        conversations must not rebuild it (that costs a frame)."""
         actions = {binding.action for _key, binding in self._bindings}
         verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
         if verbs != self._verbs:
             self._verbs = verbs
             self.refresh_bindings()
 
-    def _current(self) -> ConversationRow | None:
-        """The conversation under the cursor: what every verb acts on, even before the pane caught up."""
-        row = self.conversations.selected_row
-        if row is None and self.pane.data is not None:
-            row = self.pane.data.conversation
-        return row
+    def _current(self):
+        """The conversation under the cursor (the pane may still be loading it while keys repeat)."""
+        data = self.pane.data
+        selected = self.conversations.selected_id
+        if data is not None and (selected is None or data.conversation.id == selected):
+            return data.conversation
+        return self.conversations.selected_row
 
     def _pane_now(self, conversation_id: int) -> None:
         """Show *conversation_id* in the pane without waiting for the cursor to rest."""

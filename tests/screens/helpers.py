@@ -12,8 +12,13 @@ def screen_text(app: App) -> str:
 
 
 async def settle(app: App, pilot) -> None:
-    """Let workers finish and their messages be handled, then the screen repaint."""
-    await pilot.pause(0.08)  # the pane follows the cursor once it rests (PANE_DELAY)
+    """Let workers finish and their messages be handled, then the screen repaint (including a
+    conversation pane that waits for the cursor to rest after quick key presses)."""
+    import asyncio
+
+    for screen in app.screen_stack:
+        if getattr(screen, "_pane_timer", None) is not None:
+            await asyncio.sleep(0.12)
     for _ in range(3):
         await pilot.pause()
         # The engine's worker runs until quit; every other worker finishes (or was superseded).
