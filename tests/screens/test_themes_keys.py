@@ -71,3 +71,23 @@ async def test_empty_view_disables_conversation_verbs(seeded):
         await pilot.press("r", "e")
         await settle(app, pilot)
         assert not app.screen.composer.display
+
+
+
+async def test_footer_verbs_follow_the_conversation_under_the_cursor(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+
+        def expand_enabled() -> bool:
+            return any(b.binding.action == "expand" and b.enabled for b in app.screen.active_bindings.values())
+
+        assert not expand_enabled()
+        await pilot.press("j", "j")  # Pat's 10,000-line paste
+        await settle(app, pilot)
+        assert app.screen.pane.conversation_id == seeded.ids["long"]
+        assert expand_enabled()
+        assert "x Expand" not in screen_text(app).splitlines()[-1]  # available, but not a main verb
+        await pilot.press("j")
+        await settle(app, pilot)
+        assert not expand_enabled()
