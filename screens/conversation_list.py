@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -60,8 +59,6 @@ class ConversationList(ScrollView, can_focus=True):
         "row--name", "row--preview", "row--loading", "row--channel",
     }
 
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
-
     class Highlighted(Message):
         """The cursor moved onto a conversation."""
 
@@ -94,6 +91,7 @@ class ConversationList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
         self._waits: dict[int, str] = {}  # y -> wait text last drawn, so the tick repaints only changes
         self.selected_id: int | None = None
+        self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
         self.marked: set[int] = set()  # conversations marked with space for a bulk action
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
@@ -103,6 +101,7 @@ class ConversationList(ScrollView, can_focus=True):
     def set_ids(self, ids: array) -> None:
         """Show a new id list, keeping the cursor on the selected conversation if it is still there."""
         self.ids = ids
+        self._waits.clear()
         self._stale.update(self._rows)
         self.virtual_size = Size(self.size.width, len(ids))
         index = None
@@ -127,16 +126,19 @@ class ConversationList(ScrollView, can_focus=True):
     def selected_row(self) -> ConversationRow | None:
         return self._rows.get(self.selected_id) if self.selected_id is not None else None
 
-    def _window(self) -> range:
+    def _window(self, pages: int = 1) -> range:
+        """The visible rows plus *pages* pages either side."""
         height = max(1, self.size.height)
         top = int(self.scroll_y)
-        return range(max(0, top - height), min(len(self.ids), top + 2 * height + 1))
+        return range(max(0, top - pages * height), min(len(self.ids), top + (pages + 1) * height + 1))
 
     def _request_window(self) -> None:
-        window = self._window()
-        wanted = tuple(self.ids[i] for i in window
-                       if (self.ids[i] not in self._rows or self.ids[i] in self._stale)
-                       and self.ids[i] not in self._loading)
+        """Load rows when the visible page ±1 has gaps; then fetch ±2 so the next scrolls need none."""
+        ids, rows = self.ids, self._rows
+        if all(ids[i] in rows and ids[i] not in self._stale for i in self._window(1)):
+            return
+        wanted = tuple(ids[i] for i in self._window(2)
+                       if (ids[i] not in rows or ids[i] in self._stale) and ids[i] not in self._loading)
         if wanted:
             self._loading.update(wanted)
             self._load(wanted)
@@ -161,7 +163,7 @@ class ConversationList(ScrollView, can_focus=True):
         """Forget rows far outside the window so memory stays flat at any list size."""
         if len(self._rows) <= 1000:
             return
-        keep = {self.ids[i] for i in self._window()}
+        keep = {self.ids[i] for i in self._window(2)}
         for key in [k for k in self._rows if k not in keep]:
             del self._rows[key]
 
@@ -178,13 +180,16 @@ class ConversationList(ScrollView, can_focus=True):
         previous = self.cursor
         self.cursor = index
         self.selected_id = self.ids[index]
-        self._scroll_to_cursor()
-        self.refresh_line(previous)
-        self.refresh_line(index)
+        if not self._scroll_to_cursor():  # a scroll repaints the whole page anyway
+            top = int(self.scroll_y)
+            for y in {previous, index}:
+                if top <= y < top + self.size.height:
+                    self.refresh_line(y)
         if announce:
             self.post_message(self.Highlighted(self.selected_id))
 
-    def _scroll_to_cursor(self) -> None:
+    def _scroll_to_cursor(self) -> bool:
+        """Scroll so the cursor is visible; True when that scrolled."""
         height = max(1, self.size.height)
         top = int(self.scroll_y)
         if self.cursor < top:
@@ -192,13 +197,9 @@ class ConversationList(ScrollView, can_focus=True):
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
         else:
-            return
+            return False
         self._request_window()
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if round(old_value) != round(new_value):
-            self._request_window()
+        return True
 
     def _timed_move(self, index: int) -> None:
         started = time.perf_counter()
@@ -347,6 +348,12 @@ class ConversationList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # a theme change recolours every row
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._waits.clear()  # only what is visible needs remembering
+            self._request_window()
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.ids))

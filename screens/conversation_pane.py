@@ -193,7 +193,7 @@ class Composer(Vertical):
                            customer=self.values, template_text=self.template_text)
 
     def problem(self) -> str | None:
-        """Why this text cannot be sent as it is, or None."""
+        """Why this text cannot be sent as it is (the core's send guard decides), or None."""
         text = self.text
         if not text.strip():
             return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
@@ -276,10 +276,13 @@ class ConversationPane(Vertical):
         if not same:
             self.expanded = False
         self.data = data
+        thread = self.query_one("#thread", VerticalScroll)
+        # Follow new messages only when the agent was already reading the end of the thread.
+        following = not same or thread.scroll_y >= thread.max_scroll_y - 1
         self.query_one("#card", Static).update(self._card())
         self.query_one("#thread-body", Static).update(self._thread())
-        if not same:
-            self.query_one("#thread", VerticalScroll).scroll_end(animate=False)
+        if following:
+            thread.scroll_end(animate=False)
 
     def toggle_expand(self) -> None:
         self.expanded = not self.expanded

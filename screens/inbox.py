@@ -12,9 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentconsole.models import Status
+from agentconsole.rows import ConversationRow
 from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
@@ -74,10 +76,11 @@ class InboxScreen(FeatureScreen):
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self._pane_timer: Timer | None = None
+        self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
         self._last_highlight = 0.0
-        self._pane_timer = None
 
     # ------------------------------------------------------------------ layout
 
@@ -264,8 +267,7 @@ class InboxScreen(FeatureScreen):
 
     @on(ConversationList.Opened)
     def _opened(self, message: ConversationList.Opened) -> None:
-        if message.conversation_id != self.pane.conversation_id:
-            self.load_pane(message.conversation_id)
+        self._pane_now(message.conversation_id)
         self.pane.query_one("#thread").focus()
 
     @on(ViewList.Chosen)
@@ -275,7 +277,7 @@ class InboxScreen(FeatureScreen):
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        has_conversation = self.pane.data is not None
+        has_conversation = self._current() is not None
         composing = self.composer.display
         if action in ("reply", "note"):
             return has_conversation and not composing
@@ -290,16 +292,12 @@ class InboxScreen(FeatureScreen):
         return self.check_feature(action)
 
     def refresh_bindings_if_changed(self) -> None:
-        """Re-check the footer's verbs only when what decides them changed: moving the cursor
-        between two similar conversations must not rebuild the footer (it costs ~10 ms)."""
-        conversation = self._current()
-        signature = (
-            conversation is not None,
-            self.composer.display, bool(self.hits), bool(self.conversations.marked),
-            self.pane.has_hidden_text, self.pane.expanded, self.focused is self.conversations,
-        )
-        if signature != getattr(self, "_bindings_signature", None):
-            self._bindings_signature = signature
+        """Rebuild the footer only when what applies changed: moving the cursor between two similar
+        conversations must not rebuild it (that costs a frame)."""
+        actions = {binding.action for _key, binding in self._bindings}
+        verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
+        if verbs != self._verbs:
+            self._verbs = verbs
             self.refresh_bindings()
 
     def _current(self):
@@ -309,6 +307,14 @@ class InboxScreen(FeatureScreen):
         if data is not None and (selected is None or data.conversation.id == selected):
             return data.conversation
         return self.conversations.selected_row
+
+    def _pane_now(self, conversation_id: int) -> None:
+        """Show *conversation_id* in the pane without waiting for the cursor to rest."""
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
+        if self.pane.conversation_id != conversation_id:
+            self.load_pane(conversation_id)
 
     def action_reply(self) -> None:
         self._open_composer("reply")
@@ -320,8 +326,7 @@ class InboxScreen(FeatureScreen):
         conversation = self._current()
         if conversation is None:
             return
-        if self.pane.conversation_id != conversation.id:
-            self.load_pane(conversation.id)  # the composer belongs beside this conversation's thread
+        self._pane_now(conversation.id)
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
                            limit=self.limit_for(conversation), values=values)
@@ -423,7 +428,7 @@ class InboxScreen(FeatureScreen):
         if not self.conversations.select_id(conversation_id):
             self.conversations.selected_id = conversation_id
             self.action_jump_view(0)
-        self.load_pane(conversation_id)
+        self._pane_now(conversation_id)
 
     def action_search(self) -> None:
         self.app.push_screen(SearchModal(self.app.store), self._search_done)

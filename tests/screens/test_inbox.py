@@ -13,6 +13,10 @@ from .helpers import screen_text, settle
 SIZE = (120, 36)
 
 
+def composer_status(app) -> str:
+    return str(app.screen.query_one("#composer-status").render())
+
+
 def row_line(text: str, needle: str) -> str:
     return next(line for line in text.splitlines() if needle in line)
 
@@ -107,13 +111,21 @@ async def test_empty_or_over_length_reply_is_blocked_and_draft_kept(seeded):
         await settle(app, pilot)
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "Nothing to send" in screen_text(app)
+        assert "Nothing to send" in composer_status(app)
         app.screen.query_one(TextArea).insert("x" * 290)
         await settle(app, pilot)
         assert "290/280 · 10 over" in screen_text(app)
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "10 over the X limit (290/280 characters)" in screen_text(app)
+        assert "10 over the X limit (290/280 characters)" in composer_status(app)
+        app.screen.query_one(TextArea).load_text("Hi ⟦first_name⟧, thanks")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "fill in {first_name} before sending" in composer_status(app)  # an unfilled canned gap
+        assert seeded.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+        app.screen.query_one(TextArea).load_text("x" * 290)
+        await settle(app, pilot)
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen.drafts[("reply", seeded.ids["dana"])] == "x" * 290
@@ -266,10 +278,15 @@ async def test_new_messages_arrive_without_moving_the_cursor(seeded):
         account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
         seeded.store.ingest(account, [InboundMessage(
             "x9", "t-new", Kind.PUBLIC, Person("u9", "@newbie", "Newbie"), "hello from far back",
-            seeded.clock.now() - 3 * 3600)])
+            seeded.clock.now() - 3 * 3600), InboundMessage(
+            "x10", "t-long", Kind.DM, Person("u7", "@paster", "Pat Paste"), "and one more thing",
+            seeded.clock.now())])
         app.screen.post_message(DataChanged())
         await settle(app, pilot)
         lst = app.screen.query_one(ConversationList)
         assert lst.ids[0] != on and lst.selected_id == on
         assert "Newbie" in screen_text(app)
         assert "Waiting 6" in screen_text(app)
+        # The open conversation (Pat, under the cursor) shows the new message at the end of the thread.
+        assert on == seeded.ids["long"]
+        assert "and one more thing" in screen_text(app)
