@@ -31,14 +31,11 @@ async def main() -> None:
         engine = Engine(store, connectors, clock=clock)
         for account_id in connectors:
             await engine.sync_once(account_id)
-        app = AgentConsoleApp(store, clock=clock, config=Config(), agent_id=agent, engine=None, demo=True)
+        app = AgentConsoleApp(store, clock=clock, config=Config(), agent_id=agent, engine=engine, demo=True)
         async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.pause(1.0)
-            await app.workers.wait_for_complete()
+            await pilot.pause(1.5)  # the engine's worker runs until quit: wait by time, not for it
             await pilot.press("j", "j", "j")
-            await pilot.pause(0.5)
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.5)
+            await pilot.pause(1.0)
             app.save_screenshot(filename="screenshot.svg", path=str(ROOT / "docs"))
         store.close()
 
