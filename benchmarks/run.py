@@ -30,6 +30,7 @@ BUDGETS = {
     "ingest_messages_per_second": (">=", 25_000),
     "idle_cpu_percent_of_one_core": ("<=", 1.0),
     "rss_mb": ("<=", 150),
+    "metrics_screen_open_ms": ("<=", 200),
 }
 QUERIES = ["order", "refund", "arrived", "never arrived", "invoice 4", "dana", "李娜", "x", "zzzz",
            "thanks for", "tracking link", "sunday", "parcel", "photo box", "WINTER1"]
@@ -80,6 +81,39 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual first paint")
+Bare().run()
+"""
+
+
+def _time_to_screen(session: str, command: str, marker: str, timeout: float = 15) -> float | None:
+    _tmux("kill-session", "-t", session)
+    start = time.perf_counter()
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
+    while time.perf_counter() - start < timeout:
+        if marker in _tmux("capture-pane", "-p", "-t", session):
+            return (time.perf_counter() - start) * 1000
+        time.sleep(0.002)
+    return None
+
+
+def measure_bare_textual() -> dict:
+    """The floor on this machine: a one-widget Textual app from launch to its first painted frame."""
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / "agentconsole_bare_app.py"
+    script.write_text(BARE_APP)
+    session = f"acbare{os.getpid()}"
+    runs = [_time_to_screen(session, f"exec env -u PYTHONDONTWRITEBYTECODE {sys.executable} {script}",
+                            "bare textual first paint") for _ in range(3)]
+    _tmux("kill-session", "-t", session)
+    runs = [r for r in runs if r is not None]
+    return {"bare_textual_first_paint_ms": round(min(runs)) if runs else None}
+
+
 def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     """Launch the console in tmux; time until the first conversation is on screen; then sample it idle."""
     if shutil.which("tmux") is None:
@@ -87,7 +121,10 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     marker = _first_row_name(data_dir / "agentconsole.db")
     exe = Path(sys.executable).with_name("agentconsole")
     session = f"acbench{os.getpid()}"
-    env = f"AGENTCONSOLE_DATA_DIR={data_dir} AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color"
+    # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
+    # launch compile our modules again.
+    env = (f"-u PYTHONDONTWRITEBYTECODE AGENTCONSOLE_DATA_DIR={data_dir} "
+           f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
     launches = []
     pid = None
     for attempt in range(3):
@@ -148,6 +185,48 @@ async def _keypress(db: Path) -> dict:
             "keypress_repaint_p50_ms": round(statistics.median(timings), 2), "keypress_samples": len(timings)}
 
 
+async def _metrics(db: Path) -> dict:
+    """Issue 3's budget: the metrics screen shows today's figures within 200 ms on this workspace."""
+    from agentconsole import metrics
+    from agentconsole.clock import SystemClock
+    from agentconsole.config import Config
+    from agentconsole.store import Store
+    from screens.app import AgentConsoleApp
+    from screens.metrics import MetricsScreen
+
+    store = Store(db, SystemClock())
+    now = SystemClock().now()
+    figures = {}
+    for spec in ("today", "7d", "30d"):
+        t = time.perf_counter()
+        metrics.compute(store, spec, now)
+        figures[f"metrics_{spec}_ms"] = round((time.perf_counter() - t) * 1000)
+    agent = store.ensure_agent("Bench")
+    app = AgentConsoleApp(store, clock=SystemClock(), config=Config(), agent_id=agent, engine=None)
+    opens = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.5)
+        for _ in range(3):
+            t = time.perf_counter()
+            await pilot.press("m")
+            while True:
+                screen = app.screen
+                if isinstance(screen, MetricsScreen) and "Per channel" in _screen_text(app):
+                    break
+                await asyncio.sleep(0.005)
+            opens.append((time.perf_counter() - t) * 1000)
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+    store.close()
+    figures["metrics_screen_open_ms"] = round(min(opens))
+    figures["metrics_screen_open_runs_ms"] = [round(x) for x in opens]
+    return figures
+
+
+def _screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=ROOT / "benchmarks" / "out")
@@ -166,6 +245,8 @@ def main() -> None:
     results.update(json.loads(stamp.read_text()))
     results.update(measure_search(db))
     results.update(asyncio.run(_keypress(db)))
+    results.update(asyncio.run(_metrics(db)))
+    results.update(measure_bare_textual())
     results.update(measure_terminal(data, args.idle_seconds))
     verdicts = {}
     for key, (op, budget) in BUDGETS.items():

@@ -22,6 +22,9 @@ from .keys import catalogue
 from .modals import ConfirmModal, HelpScreen
 
 
+ENGINE_START_DELAY = 0.3  # seconds after mount
+
+
 class AgentConsoleApp(App[None]):
     """One inbox across every connected channel."""
 
@@ -80,7 +83,8 @@ class AgentConsoleApp(App[None]):
                 self.engine_event(event)
 
             self.engine.on_change = forward
-            self.run_engine()
+            # The first sync starts once the inbox has painted, so it never delays the first frame.
+            self.set_timer(ENGINE_START_DELAY, self.run_engine)
 
     def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
