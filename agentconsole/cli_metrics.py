@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from . import metrics
 from .sanitize import one_line
-from .sla import format_wait
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -83,13 +82,13 @@ def write_text(out: TextIO, report: metrics.Report, rows: list[tuple[str, metric
     header += ["resolved", "median", "canned", "edited", "personal"]
     table = [header]
     for _, f in rows:
-        line = [one_line(f.label, 24), _count(f.conversations), _pct(f.response_rate),
-                _count(f.repeat_contacts), _count(f.opened), str(f.first_responses),
-                _dur(f.first_response_median), _dur(f.first_response_p90)]
+        line = [one_line(f.label, 24), metrics.fmt_count(f.conversations), metrics.fmt_pct(f.response_rate),
+                metrics.fmt_count(f.repeat_contacts), metrics.fmt_count(f.opened), str(f.first_responses),
+                metrics.fmt_duration(f.first_response_median), metrics.fmt_duration(f.first_response_p90)]
         if show_open:
-            line += [_dur(f.first_response_median_open), _dur(f.first_response_p90_open)]
-        line += [str(f.resolved), _dur(f.resolution_median), _pct(f.share("canned")),
-                 _pct(f.share("edited")), _pct(f.share("personal"))]
+            line += [metrics.fmt_duration(f.first_response_median_open), metrics.fmt_duration(f.first_response_p90_open)]
+        line += [str(f.resolved), metrics.fmt_duration(f.resolution_median), metrics.fmt_pct(f.share("canned")),
+                 metrics.fmt_pct(f.share("edited")), metrics.fmt_pct(f.share("personal"))]
         table.append(line)
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for r in table:
@@ -115,13 +114,3 @@ def _n(value: object) -> object:
     return "" if value is None else value
 
 
-def _count(value: int | None) -> str:
-    return "–" if value is None else str(value)
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def _dur(seconds: float | None) -> str:
-    return "–" if seconds is None else format_wait(seconds)

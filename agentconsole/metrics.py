@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .clock import Clock
 from .hours import HoursConfig
 from .models import Channel
+from .sla import format_wait
 from .store import AUTOMATIC_SOURCES, Store
 
 PERIODS = ("today", "7d", "30d")
@@ -394,3 +395,16 @@ def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig
     conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
     return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
                          conversations, *_stats([r[3] for r in first]))
+
+
+def fmt_count(value: int | None) -> str:
+    """A figure as the CLI and the metrics screen both print it: '–' when there is none."""
+    return "–" if value is None else str(value)
+
+
+def fmt_pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    return "–" if seconds is None else format_wait(seconds)

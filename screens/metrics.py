@@ -17,7 +17,6 @@ from agentconsole import metrics
 from agentconsole.clock import Clock
 from agentconsole.hours import HoursConfig
 from agentconsole.sanitize import one_line
-from agentconsole.sla import format_wait
 from agentconsole.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,19 +45,19 @@ def summary_text(f: metrics.Figures, show_open: bool) -> Text:
     """The headline figures of the period, as plain text (no markup)."""
     text = Text()
     text.append("First response ", style="bold")
-    text.append(f"median {_dur(f.first_response_median)} · p90 {_dur(f.first_response_p90)}"
+    text.append(f"median {metrics.fmt_duration(f.first_response_median)} · p90 {metrics.fmt_duration(f.first_response_p90)}"
                 f" · {f.first_responses} answered")
     if show_open:
-        text.append(f" · open hours {_dur(f.first_response_median_open)} / {_dur(f.first_response_p90_open)}")
+        text.append(f" · open hours {metrics.fmt_duration(f.first_response_median_open)} / {metrics.fmt_duration(f.first_response_p90_open)}")
     text.append("\nResolution ", style="bold")
-    text.append(f"median {_dur(f.resolution_median)} · {f.resolved} done")
+    text.append(f"median {metrics.fmt_duration(f.resolution_median)} · {f.resolved} done")
     text.append("   Response rate ", style="bold")
-    text.append(f"{_pct(f.response_rate)} of {f.conversations or 0}")
+    text.append(f"{metrics.fmt_pct(f.response_rate)} of {f.conversations or 0}")
     text.append("\nRepeat contacts ", style="bold")
     text.append(str(f.repeat_contacts or 0))
     text.append("   Replies ", style="bold")
-    text.append(f"canned {_pct(f.share('canned'))} · edited {_pct(f.share('edited'))}"
-                f" · personal {_pct(f.share('personal'))}")
+    text.append(f"canned {metrics.fmt_pct(f.share('canned'))} · edited {metrics.fmt_pct(f.share('edited'))}"
+                f" · personal {metrics.fmt_pct(f.share('personal'))}")
     return text
 
 
@@ -172,10 +171,10 @@ class MetricsScreen(Screen):
         table.clear()
         for f in rows:
             table.add_row(*(Text(cell) for cell in (
-                one_line(f.label, 24), _count(f.conversations), _pct(f.response_rate),
-                _count(f.repeat_contacts), str(f.first_responses), _dur(f.first_response_median),
-                _dur(f.first_response_p90), str(f.resolved), _dur(f.resolution_median),
-                _pct(f.share("canned")))))
+                one_line(f.label, 24), metrics.fmt_count(f.conversations), metrics.fmt_pct(f.response_rate),
+                metrics.fmt_count(f.repeat_contacts), str(f.first_responses), metrics.fmt_duration(f.first_response_median),
+                metrics.fmt_duration(f.first_response_p90), str(f.resolved), metrics.fmt_duration(f.resolution_median),
+                metrics.fmt_pct(f.share("canned")))))
 
     def action_period(self, spec: str) -> None:
         self.load(spec)
@@ -208,13 +207,3 @@ class MetricsScreen(Screen):
         self.dismiss()
 
 
-def _count(value: int | None) -> str:
-    return "–" if value is None else str(value)
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def _dur(seconds: float | None) -> str:
-    return "–" if seconds is None else format_wait(seconds)
