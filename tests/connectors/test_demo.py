@@ -373,7 +373,13 @@ async def test_a_restarted_connector_resumes_from_the_cursor_alone(clock):
     assert all(m.author == customers[sent[m.in_reply_to]] for m in answers)
 
 
-async def test_dm_escalation_opens_a_dm_thread_the_customer_answers_in(clock, store):
+async def test_dm_escalation_opens_a_dm_thread_the_customer_answers_in(clock, store, monkeypatch):
+    import itertools
+    import uuid
+
+    # Whether a demo customer answers is keyed by the idempotency key: fixed keys, fixed outcome.
+    counter = itertools.count()
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
     ids = ensure_demo_accounts(store)
     built, _ = build_connectors(store, clock)
     engine = Engine(store, built, clock=clock)
