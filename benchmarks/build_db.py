@@ -93,11 +93,13 @@ def build(path: Path, conversations: int, batch: int, seed: int = 7, end: float 
             total += len(buf)
     # Most conversations older than two days were resolved, as in a real inbox (one transaction).
     cutoff = end - 2 * 86400
-    done_ids = [r[0] for r in store.conn.execute(
-        "SELECT id FROM conversations WHERE last_message_at < ? AND needs_reply = 0", (cutoff,))]
+    done = store.conn.execute("SELECT id, last_message_at FROM conversations WHERE last_message_at < ?"
+                              " AND needs_reply = 0", (cutoff,)).fetchall()
     with store.transaction():
-        for conversation_id in done_ids[: int(len(done_ids) * 0.9)]:
+        for conversation_id, last in done[: int(len(done) * 0.9)]:
+            clock.set(last + rng.uniform(60, 4 * 3600))  # marked done a little after the last reply
             store.set_status(conversation_id, Status.DONE, None)
+    clock.set(end)
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     convs = store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
     store.close()
