@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentconsole.clock import Clock
+from agentconsole.hours import HoursConfig
 from agentconsole.models import Channel
 from agentconsole.rows import ConversationRow
 from agentconsole.sla import SlaState, Targets, format_wait
@@ -79,11 +80,13 @@ class ConversationList(ScrollView, can_focus=True):
             self.rows = rows
             self.requested = requested
 
-    def __init__(self, loader: RowLoader, clock: Clock, targets: Targets, **kwargs) -> None:
+    def __init__(self, loader: RowLoader, clock: Clock, targets: Targets, hours: HoursConfig | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.loader = loader
         self.clock = clock
         self.targets = targets
+        self.hours = hours  # accounts with business hours count their waits in open time only
         self.ids: array = array("q")
         self._rows: dict[int, ConversationRow] = {}
         self._stale: set[int] = set()
@@ -265,7 +268,11 @@ class ConversationList(ScrollView, can_focus=True):
             return "done", None
         if not row.needs_reply or row.waiting_since is None:
             return "", None
-        waited = now - row.waiting_since
+        business = self.hours.for_account(row.account_name) if self.hours is not None else None
+        if business is not None:
+            waited = business.open_seconds_between(row.waiting_since, now)
+        else:
+            waited = now - row.waiting_since
         return format_wait(waited), self.targets.state(waited, row.kind, row.account_name, row.channel)
 
     def render_line(self, y: int) -> Strip:

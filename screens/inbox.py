@@ -92,7 +92,7 @@ class InboxScreen(FeatureScreen):
         with Horizontal(id="panes"):
             yield ViewList(id="views")
             yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
-                                   id="conversations")
+                                   app.config.hours, id="conversations")
             yield ConversationPane(app.config.timezone, id="pane")
         yield Footer(show_command_palette=False)
 

@@ -181,3 +181,21 @@ async def test_slash_shortcut_and_tab_expand_inline(seeded):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
     assert [r[3] for r in outbox(seeded.store)] == ["edited"]
+
+
+async def test_business_hours_count_only_open_time_in_the_list(seeded):
+    from agentconsole.config import Config
+    from agentconsole.hours import BusinessHours, HoursConfig
+
+    # START is Monday 16:00 UTC; Dana has waited since 15:18. Open 09:00-17:00 UTC on weekdays.
+    config = Config(timezone="UTC", hours=HoursConfig(by_account={"brand-x": BusinessHours()}))
+    app = seeded.app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        seeded.clock.advance(2 * 3600)  # 18:00: 2h42m on the wall clock, 1h42m of open time
+        await asyncio.sleep(1.2)
+        await settle(app, pilot)
+        dana = next(line for line in screen_text(app).splitlines() if "Dana Kim" in line)
+        assert "1h42m" in dana and "2h42m" not in dana
+        sam = next(line for line in screen_text(app).splitlines() if "Sam Ortiz" in line and "FB" in line)
+        assert "2h50m" in sam  # Facebook has no business hours configured: wall-clock time
