@@ -42,7 +42,24 @@ def connector_status(state: ConnectorState, now: float) -> str:
     return str(status)
 
 
-class WorkspaceBanner(Widget):
+class _TickingLine(Widget):
+    """A one-line widget rebuilt every second and repainted only when its text changed."""
+
+    _text: Text | None = None  # subclasses define _build(), the line as it should read now
+
+    def tick(self) -> None:
+        text = self._build()
+        if self._text is None or text.plain != self._text.plain:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        if self._text is None:
+            self._text = self._build()
+        return self._text
+
+
+class WorkspaceBanner(_TickingLine):
     """The top line: DEMO label, the agent, and every connector's state."""
 
     COMPONENT_CLASSES = {"banner--demo", "banner--agent", "banner--ok", "banner--busy", "banner--error"}
@@ -53,17 +70,11 @@ class WorkspaceBanner(Widget):
         self.demo = demo
         self.clock = clock
         self.states: Mapping[int, ConnectorState] = {}
-        self._text: Text | None = None
 
     def set_states(self, states: Mapping[int, ConnectorState]) -> None:
         self.states = dict(states)
         self.tick()
 
-    def tick(self) -> None:
-        text = self._build()
-        if self._text is None or text.plain != self._text.plain:
-            self._text = text
-            self.refresh()
 
     def _build(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -88,13 +99,9 @@ class WorkspaceBanner(Widget):
                                        single_line=True, limit=80))
         return text
 
-    def render(self) -> Text:
-        if self._text is None:
-            self._text = self._build()
-        return self._text
 
 
-class WaitLine(Widget):
+class WaitLine(_TickingLine):
     """Waiting N · oldest 42m (X) · K over target; the oldest wait advances every second."""
 
     COMPONENT_CLASSES = {"wait--over", "wait--ok"}
@@ -103,17 +110,11 @@ class WaitLine(Widget):
         super().__init__(**kwargs)
         self.clock = clock
         self.figures = WaitFigures()
-        self._text: Text | None = None
 
     def set_figures(self, figures: WaitFigures) -> None:
         self.figures = figures
         self.tick()
 
-    def tick(self) -> None:
-        text = self._build()
-        if self._text is None or text.plain != self._text.plain:
-            self._text = text
-            self.refresh()
 
     def _build(self) -> Text:
         f = self.figures
@@ -137,10 +138,6 @@ class WaitLine(Widget):
             text.append(f" · {f.today}")
         return text
 
-    def render(self) -> Text:
-        if self._text is None:
-            self._text = self._build()
-        return self._text
 
 
 class ViewList(Widget):
