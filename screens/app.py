@@ -28,7 +28,9 @@ ENGINE_START_DELAY = 0.3  # seconds after mount
 class AgentConsoleApp(App[None]):
     """One inbox across every connected channel."""
 
-    CSS_PATH = "app.tcss"
+    # Every screen's styles are read at start: a screen bringing its own file on first open would make
+    # Textual re-parse the whole stylesheet and restyle every widget, about half a second here.
+    CSS_PATH = ["app.tcss", "metrics.tcss", "canned.tcss", "shift.tcss", "account_setup.tcss"]
     TITLE = "agentconsole"
     COMMANDS = {ActionsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
