@@ -127,6 +127,10 @@ class Report:
     opened_per_day: tuple[int, ...]
     resolved_per_day: tuple[int, ...]
     busiest: tuple[int, ...]  # customer messages per hour of the week, local time, Monday 00h first
+    # Per local hour of the day (24 values) when the period is a single day, where a per-day chart
+    # would be one bar; empty otherwise.
+    opened_per_hour: tuple[int, ...] = ()
+    resolved_per_hour: tuple[int, ...] = ()
 
     def busiest_hours(self, count: int = 3) -> list[tuple[str, int, int]]:
         """The busiest (weekday name, hour, messages), busiest first; ties in week order."""
@@ -254,14 +258,19 @@ class _Query:
             " AND m.source IN ('canned', 'edited', 'personal') GROUP BY m.account_id, m.agent_id, m.source")]
 
     def per_day(self, event: str) -> tuple[int, ...]:
-        days = self.per.days
-        values = ",".join(f"({i}, ?, ?)" for i in range(len(days)))
-        params = [x for d in days for x in (d.start, d.end)]
+        return self.per_span(event, [(d.start, d.end) for d in self.per.days])
+
+    def per_hour(self, event: str) -> tuple[int, ...]:
+        return self.per_span(event, _hours_of(self.per.days[0], self.per.timezone))
+
+    def per_span(self, event: str, spans: list[tuple[float, float]]) -> tuple[int, ...]:
+        values = ",".join(f"({i}, ?, ?)" for i in range(len(spans)))
+        params = [x for span in spans for x in span]
         rows = dict(self.conn.execute(
-            f"WITH days(i, lo, hi) AS (VALUES {values}) SELECT days.i, (SELECT count(*)"
-            " FROM conversation_events e INDEXED BY events_metrics WHERE e.event = ? AND e.at >= days.lo"
-            " AND e.at < days.hi) FROM days", [*params, event]))
-        return tuple(rows.get(i, 0) for i in range(len(days)))
+            f"WITH spans(i, lo, hi) AS (VALUES {values}) SELECT spans.i, (SELECT count(*)"
+            " FROM conversation_events e INDEXED BY events_metrics WHERE e.event = ? AND e.at >= spans.lo"
+            " AND e.at < spans.hi) FROM spans", [*params, event]))
+        return tuple(rows.get(i, 0) for i in range(len(spans)))
 
     def busiest(self) -> tuple[int, ...]:
         counts = [0] * 168
@@ -273,6 +282,15 @@ class _Query:
                     " AND m.sent_at >= ? AND m.sent_at < ? GROUP BY how", (offset, lo, hi)):
                 counts[how] += n
         return tuple(counts)
+
+
+def _hours_of(day: Day, timezone: str) -> list[tuple[float, float]]:
+    """[lo, hi) of each local wall-clock hour 0–23 of *day* (cut at its end, which may be now): the hour
+    a DST change skips is empty and the hour it repeats is two hours long, so every instant falls in one."""
+    zone = ZoneInfo(timezone)
+    edges = [datetime.combine(day.day, time(h), tzinfo=zone).timestamp() for h in range(24)] + [day.end]
+    edges = [min(max(e, day.start), day.end) for e in edges]
+    return [(lo, max(lo, hi)) for lo, hi in pairwise(edges)]
 
 
 def _offset_segments(per: Period) -> list[tuple[float, float, float]]:
@@ -319,6 +337,7 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
         opened = q.opened("channel" in groups)
         replies = q.replies()
         per_day = q.per_day("opened"), q.per_day("resolved")
+        per_hour = (q.per_hour("opened"), q.per_hour("resolved")) if len(per.days) == 1 else ((), ())
         busiest = q.busiest()
     finally:
         if own:
@@ -340,7 +359,7 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
                                  [r for r in first if r[1] == agent], [r for r in resolved if r[1] == agent],
                                  [r for r in replies if r[1] == agent], None, None))
         by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
-    return Report(per, total, tuple(by_channel), tuple(by_agent), *per_day, busiest)
+    return Report(per, total, tuple(by_channel), tuple(by_agent), *per_day, busiest, *per_hour)
 
 
 def compute(store: Store, spec: str, now: float, timezone: str = "UTC", hours: HoursConfig | None = None,

@@ -176,6 +176,28 @@ def test_days_and_busiest_hours_follow_the_dst_change(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_single_day_is_also_counted_per_local_hour(timeline) -> None:
+    r = metrics.report(timeline.store, metrics.period("today", NOW, "UTC"))
+    assert len(r.opened_per_hour) == len(r.resolved_per_hour) == 24
+    assert [h for h, n in enumerate(r.opened_per_hour) if n] == [8, 12, 17]  # D, F and C
+    assert [h for h, n in enumerate(r.resolved_per_hour) if n] == [9]  # D
+    assert sum(r.opened_per_hour) == r.opened_per_day[0] and sum(r.resolved_per_hour) == r.resolved_per_day[0]
+    assert metrics.report(timeline.store, metrics.period("7d", NOW, "UTC")).opened_per_hour == ()
+
+
+def test_hours_of_a_dst_day_skip_or_double_one_hour() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    for day, empty, double in ((date(2026, 3, 29), 2, None), (date(2026, 10, 25), None, 2)):
+        now = datetime.combine(day, datetime.min.time(), berlin).timestamp() + 30 * H
+        (one,) = metrics.period(day.isoformat() + ".." + day.isoformat(), now, "Europe/Berlin").days
+        spans = metrics._hours_of(one, "Europe/Berlin")
+        widths = [hi - lo for lo, hi in spans]
+        assert len(spans) == 24 and spans[0][0] == one.start and spans[-1][1] == one.end
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no gap, no overlap
+        assert [i for i, w in enumerate(widths) if w != H] == [i for i in (empty, double) if i is not None]
+        assert widths[2] == (0 if empty == 2 else 2 * H)
+
+
 def test_empty_database_reports_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "e.db", FrozenClock(NOW))
     r = metrics.report(store, metrics.period("7d", NOW, "UTC"))
