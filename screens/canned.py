@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agentconsole.canned import Canned, CannedLibrary, search
@@ -22,6 +22,7 @@ from agentconsole.sanitize import clean, one_line
 from agentconsole.templates import Filled, Gap, fill, parse
 
 from .canned_edit import CannedEditModal, ConfirmModal
+from .keybar import KeyBar
 
 GAP_STYLE = "bold reverse"
 SLOT_STYLE = "bold underline"
@@ -235,7 +236,7 @@ class CannedScreen(Screen[None]):
             with Horizontal(id="library-body"):
                 yield OptionList(id="library-list")
                 yield Static("", id="library-preview")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#library-list", OptionList).focus()

@@ -352,10 +352,14 @@ class FeatureScreen(Screen):
         self.go_to(conversation.linked_id)
 
     def action_metrics(self) -> None:
-        from .metrics import MetricsScreen
-
         app = self.app
-        self.app.push_screen(MetricsScreen(app.store, app.clock, app.config.timezone, app.config.hours))
+        # Installed once and kept: a second visit shows the screen at once and only refreshes figures.
+        if not app.is_screen_installed("metrics"):
+            from .metrics import MetricsScreen
+
+            app.install_screen(MetricsScreen(app.store, app.clock, app.config.timezone, app.config.hours),
+                               "metrics")
+        app.push_screen("metrics")
 
     def action_shift(self) -> None:
         self._shift_form()

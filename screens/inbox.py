@@ -13,7 +13,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from agentconsole.models import Status
 from agentconsole.rows import ConversationRow
@@ -24,6 +23,7 @@ from .conversation_list import ConversationList
 from .features import FeatureScreen
 from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
+from .keybar import KeyBar
 from .modals import SearchModal, SearchResult
 from .shift import ShiftBanner
 
@@ -94,7 +94,7 @@ class InboxScreen(FeatureScreen):
             yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")
             yield ConversationPane(app.config.timezone, id="pane")
-        yield Footer(show_command_palette=False)
+        yield KeyBar(show_command_palette=False)
 
     @property
     def conversations(self) -> ConversationList:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -11,7 +12,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Input, Static
 
 from agentconsole import metrics
 from agentconsole.clock import Clock
@@ -19,11 +21,71 @@ from agentconsole.hours import HoursConfig
 from agentconsole.sanitize import one_line
 from agentconsole.store import Store
 
+from .keybar import KeyBar
+
 log = logging.getLogger(__name__)
 
 PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days"}
 LEVELS = " ▁▂▃▄▅▆▇█"
 TABLE_COLUMNS = ("", "conv", "rate", "repeat", "1st", "median", "p90", "done", "median", "canned")
+
+
+def figure_table(rows: tuple[metrics.Figures, ...]) -> Text:
+    """The per-channel or per-agent figures as aligned plain-text columns (labels are data, not markup)."""
+    table = [list(TABLE_COLUMNS)]
+    for f in rows:
+        table.append([
+            one_line(f.label, 24), metrics.fmt_count(f.conversations), metrics.fmt_pct(f.response_rate),
+            metrics.fmt_count(f.repeat_contacts), str(f.first_responses), metrics.fmt_duration(f.first_response_median),
+            metrics.fmt_duration(f.first_response_p90), str(f.resolved), metrics.fmt_duration(f.resolution_median),
+            metrics.fmt_pct(f.share("canned"))])
+    widths = [max(cell_len(r[i]) for r in table) for i in range(len(TABLE_COLUMNS))]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, row in enumerate(table):
+        line = "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
+        text.append(line, style="bold" if n == 0 else "")
+        if n < len(table) - 1:
+            text.append("\n")
+    if len(table) == 1:
+        text.append("\nnothing in this period", style="italic")
+    return text
+
+
+def bar_lines(values: tuple[int, ...], width: int, height: int) -> list[str]:
+    """Columns as tall as each value's share of the largest, eighth-blocks stacked *height* rows high;
+    a zero stays empty and any other value shows at least one eighth."""
+    if not values or width < 1:
+        return [""] * height
+    if len(values) > width:  # more values than columns: each column sums a run of them
+        run = -(-len(values) // width)
+        values = tuple(sum(values[i:i + run]) for i in range(0, len(values), run))
+    top = max(values)
+    step = max(1, min(6, width // len(values)))  # columns per value, with a gap when there is room
+    bar = step - 1 if step > 2 else step
+    units = [0 if not top or not v else max(1, round(v / top * height * 8)) for v in values]
+    lines = []
+    for row in range(height):
+        floor = (height - 1 - row) * 8
+        line = "".join((LEVELS[min(8, max(0, u - floor))] * bar).ljust(step) for u in units)
+        lines.append(line[:width].rstrip())
+    return lines
+
+
+class BarChart(Widget):
+    """Counts per day (or per hour) as text bars; redrawn at the width it is given."""
+
+    DEFAULT_CSS = "BarChart { height: 2; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.values: tuple[int, ...] = ()
+
+    def show(self, values: tuple[int, ...]) -> None:
+        self.values = values
+        self.refresh()
+
+    def render(self) -> Text:
+        return Text("\n".join(bar_lines(self.values, self.size.width, max(1, self.size.height))), no_wrap=True)
 
 
 def busiest_grid(busiest: tuple[int, ...]) -> Text:
@@ -65,7 +127,7 @@ class MetricsScreen(Screen):
     """Figures for today, 7 or 30 days or a custom period, computed in a thread worker."""
 
     CSS_PATH = "metrics.tcss"
-    AUTO_FOCUS = "#metrics-by-channel"
+    AUTO_FOCUS = "#metrics-body"
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="metrics.today", tooltip="Figures for today"),
         Binding("2", "period('7d')", "7 days", id="metrics.week", tooltip="Today and the six days before"),
@@ -105,19 +167,18 @@ class MetricsScreen(Screen):
             with Horizontal(id="metrics-charts"):
                 with Vertical(id="metrics-days"):
                     yield Static(id="metrics-opened-label", classes="chart-label")
-                    yield Sparkline([], id="metrics-opened")
+                    yield BarChart(id="metrics-opened")
                     yield Static(id="metrics-resolved-label", classes="chart-label")
-                    yield Sparkline([], id="metrics-resolved")
+                    yield BarChart(id="metrics-resolved")
                 yield Static(id="metrics-busiest")
             yield Static(Text("Per channel", style="bold"), classes="table-title")
-            yield DataTable(id="metrics-by-channel", cursor_type="row", zebra_stripes=True)
+            yield Static(id="metrics-by-channel", classes="figures")
             yield Static(Text("Per agent", style="bold"), classes="table-title")
-            yield DataTable(id="metrics-by-agent", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+            yield Static(id="metrics-by-agent", classes="figures")
+        yield KeyBar()
 
-    def on_mount(self) -> None:
-        for table in self.query(DataTable):
-            table.add_columns(*(Text(c) for c in TABLE_COLUMNS))
+    def on_screen_resume(self) -> None:
+        # The screen is kept between visits: each one shows fresh figures for the period last looked at.
         self.load(self.period_spec)
 
     def load(self, spec: str) -> None:
@@ -150,31 +211,23 @@ class MetricsScreen(Screen):
             f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})"))
         show_open = self.hours is not None and self.hours.any
         self.query_one("#metrics-summary", Static).update(summary_text(report.total, show_open))
-        self._chart("opened", report.opened_per_day)
-        self._chart("resolved", report.resolved_per_day)
+        hourly = bool(report.opened_per_hour)
+        self._chart("opened", report.opened_per_hour if hourly else report.opened_per_day, hourly)
+        self._chart("resolved", report.resolved_per_hour if hourly else report.resolved_per_day, hourly)
         self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
-        self._fill("#metrics-by-channel", report.by_channel)
-        self._fill("#metrics-by-agent", report.by_agent)
+        self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
+        self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
         self.notify(message.reason, title="No metrics", severity="error")
 
-    def _chart(self, name: str, values: tuple[int, ...]) -> None:
-        self.query_one(f"#metrics-{name}", Sparkline).data = list(values)
+    def _chart(self, name: str, values: tuple[int, ...], hourly: bool) -> None:
+        self.query_one(f"#metrics-{name}", BarChart).show(values)
         peak = max(values) if values else 0
+        unit = "hour, 0–23h" if hourly else "day"
         self.query_one(f"#metrics-{name}-label", Static).update(
-            Text(f"{name.capitalize()} per day: {sum(values)} in all, at most {peak}"))
-
-    def _fill(self, selector: str, rows: tuple[metrics.Figures, ...]) -> None:
-        table = self.query_one(selector, DataTable)
-        table.clear()
-        for f in rows:
-            table.add_row(*(Text(cell) for cell in (
-                one_line(f.label, 24), metrics.fmt_count(f.conversations), metrics.fmt_pct(f.response_rate),
-                metrics.fmt_count(f.repeat_contacts), str(f.first_responses), metrics.fmt_duration(f.first_response_median),
-                metrics.fmt_duration(f.first_response_p90), str(f.resolved), metrics.fmt_duration(f.resolution_median),
-                metrics.fmt_pct(f.share("canned")))))
+            Text(f"{name.capitalize()} per {unit}: {sum(values)} in all, at most {peak}"))
 
     def action_period(self, spec: str) -> None:
         self.load(spec)
@@ -194,7 +247,7 @@ class MetricsScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.remove_class("shown")
-        self.query_one("#metrics-by-channel", DataTable).focus()
+        self.query_one("#metrics-body").focus()
         if event.value.strip():
             self.load(event.value.strip().lower())
 
@@ -202,7 +255,7 @@ class MetricsScreen(Screen):
         found = self.query("#metrics-custom")
         if found and (box := found.first(Input)).has_class("shown"):
             box.remove_class("shown")
-            self.query_one("#metrics-by-channel", DataTable).focus()
+            self.query_one("#metrics-body").focus()
             return
         self.dismiss()
 

@@ -10,11 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from agentconsole.clock import Clock
 from agentconsole.shift_banner import history_cells
 from agentconsole.shifts import ShiftRecord
+
+from .keybar import KeyBar
 
 COLUMNS = ("When", "Agent", "Hello", "Goodbye", "Answered", "Median first response")
 
@@ -44,7 +46,7 @@ class ShiftHistoryScreen(Screen):
         yield Static("Shift history", classes="shift-title")
         yield DataTable(id="shift-history", cursor_type="row", zebra_stripes=True)
         yield Static("Loading…", id="history-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)

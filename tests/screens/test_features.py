@@ -8,7 +8,7 @@ from textual.widgets import TextArea
 
 from agentconsole.canned import CannedLibrary
 from agentconsole.engine import Engine
-from agentconsole.models import Capabilities
+from agentconsole.models import Capabilities, Status
 from screens.canned import CannedReplyModal
 from screens.escalation import CrisisModal, EscalateModal
 from screens.metrics import MetricsScreen
@@ -136,14 +136,21 @@ async def test_shift_start_posts_hello_and_shows_the_banner(seeded):
 
 async def test_m_opens_metrics_and_esc_returns(seeded):
     app = seeded.app()
+    seeded.clock.advance(60)  # a period ends now, exclusive: Mo's "done" lies a minute before
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("m")
         await until(app, pilot, lambda: isinstance(app.screen, MetricsScreen))
-        await until(app, pilot, lambda: "Per channel" in screen_text(app))
+        await until(app, pilot, lambda: "2h00m · 1 done" in screen_text(app))
+        first = app.screen
         await pilot.press("escape")
         await settle(app, pilot)
         assert "Conversations" in screen_text(app)
+        seeded.store.set_status(seeded.ids["ray"], Status.DONE, seeded.agent_id)
+        seeded.clock.advance(60)
+        await pilot.press("m")  # the same screen again, with figures read afresh
+        await until(app, pilot, lambda: " · 2 done" in screen_text(app))
+        assert app.screen is first
 
 
 async def test_crossing_the_target_is_told_once_and_notifications_are_inert(seeded):

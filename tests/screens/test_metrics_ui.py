@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import Static
 
 from agentconsole.models import Kind
-from screens.metrics import MetricsScreen, busiest_grid
+from screens.metrics import BarChart, MetricsScreen, bar_lines, busiest_grid
 
 from ..core.metrics_timeline import at, build
 
@@ -35,8 +36,9 @@ def text_of(screen: MetricsScreen, selector: str) -> str:
 
 
 def table_rows(screen: MetricsScreen, selector: str) -> list[list[str]]:
-    table = screen.query_one(selector, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    """The body rows of a figures table as shown, cut at runs of two or more spaces."""
+    lines = text_of(screen, selector).splitlines()
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
 
 
 async def settle(pilot) -> None:
@@ -57,8 +59,8 @@ async def test_opens_on_today_and_switches_periods(timeline) -> None:
         await settle(pilot)
         assert "7 days · 2026-11-19 – 2026-11-25" in text_of(screen, "#metrics-title")
         assert "median 30m · p90 1d0h · 4 answered" in text_of(screen, "#metrics-summary")
-        assert screen.query_one("#metrics-opened", Sparkline).data == [0, 0, 0, 0, 0, 2, 3]
-        assert screen.query_one("#metrics-resolved", Sparkline).data == [0, 0, 0, 0, 0, 2, 1]
+        assert screen.query_one("#metrics-opened", BarChart).values == (0, 0, 0, 0, 0, 2, 3)
+        assert screen.query_one("#metrics-resolved", BarChart).values == (0, 0, 0, 0, 0, 2, 1)
         assert "Opened per day: 5 in all, at most 3" in text_of(screen, "#metrics-opened-label")
         agents = table_rows(screen, "#metrics-by-agent")
         assert [r[0] for r in agents] == ["Alice Ng", "Bob Stone"]
@@ -133,3 +135,23 @@ async def test_a_database_error_is_shown_not_swallowed(timeline) -> None:
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "OperationalError" in text_of(screen, "#metrics-title")
+
+
+def test_bars_keep_zero_empty_and_scale_to_the_largest() -> None:
+    assert bar_lines((0, 4, 1), width=9, height=2) == ["   ██", "   ██ ▄▄"]
+    assert bar_lines((0, 0), width=10, height=2) == ["", ""]
+    assert bar_lines((), width=10, height=2) == ["", ""]
+    # Thirty days in 20 columns: pairs of days share a column, so the last days still show.
+    assert bar_lines((0,) * 29 + (8,), width=20, height=1) == [" " * 14 + "█"]
+
+
+async def test_today_is_charted_per_hour(timeline) -> None:
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Opened per hour, 0–23h: 3 in all, at most 1" in text_of(screen, "#metrics-opened-label")
+        chart = screen.query_one("#metrics-opened", BarChart)
+        assert [h for h, n in enumerate(chart.values) if n] == [8, 12, 17]
+        bottom = str(chart.render()).splitlines()[-1]
+        step = chart.size.width // 24
+        assert [i // step for i, c in enumerate(bottom) if c != " " and i % step == 0] == [8, 12, 17]
