@@ -1,8 +1,9 @@
 """Measure agentconsole against the budgets of DESIGN §6 and print the figures as JSON.
 
 Builds (once) a workspace of 100k conversations / 1M messages through the store API, then measures:
-ingest rate, launch to first painted inbox in a real terminal (tmux), keypress-to-repaint p95 inside
-the app, full-text search, idle CPU with the counters ticking, and memory.
+ingest rate, launch to first painted inbox and the metrics screen's first open in a real terminal
+(tmux), keypress-to-repaint p95 inside the app, full-text search, the metrics SQL per period, idle CPU
+with the counters ticking, and memory.
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def measure_bare_textual() -> dict:
 
 
 def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
-    """Launch the console in tmux; time until the first conversation is on screen; then sample it idle."""
+    """Launch the console in tmux three times; time until the first conversation is on screen, then from
+    the key m until the metrics screen shows today's figures (its first open in that process, the slow
+    one); then sample the last launch idle on the inbox."""
     if shutil.which("tmux") is None:
         return {"launch_error": "tmux is not installed"}
     marker = _first_row_name(data_dir / "agentconsole.db")
@@ -125,23 +128,27 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     # launch compile our modules again.
     env = (f"-u PYTHONDONTWRITEBYTECODE AGENTCONSOLE_DATA_DIR={data_dir} "
            f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
-    launches = []
+    launches, metrics_opens = [], []
     pid = None
     for attempt in range(3):
         _tmux("kill-session", "-t", session)
         start = time.perf_counter()
         _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", f"exec env {env} {exe}")
-        painted = None
-        while time.perf_counter() - start < 15:
-            screen = _tmux("capture-pane", "-p", "-t", session)
-            if marker in screen and "Waiting" in screen:
-                painted = time.perf_counter() - start
-                break
-            time.sleep(0.002)
+        painted = _poll(session, lambda screen: marker in screen and "Waiting" in screen, start, 15)
         if painted is None:
             return {"launch_error": "the inbox never appeared", "screen": _tmux("capture-pane", "-p", "-t", session)}
-        launches.append(painted * 1000)
+        launches.append(painted)
         pid = int(_tmux("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+        time.sleep(2)  # past the first sync, as a person would open it
+        start = time.perf_counter()
+        _tmux("send-keys", "-t", session, "m")
+        # "Response rate" only follows a computed figure; before that the title says "computing…".
+        opened = _poll(session, lambda screen: "Response rate" in screen and "Per channel" in screen, start, 10)
+        if opened is None:
+            return {"metrics_error": "the metrics screen never showed figures",
+                    "screen": _tmux("capture-pane", "-p", "-t", session)}
+        metrics_opens.append(opened)
+        _tmux("send-keys", "-t", session, "Escape")
         if attempt < 2:
             _tmux("kill-session", "-t", session)
             time.sleep(0.5)
@@ -153,8 +160,20 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     screen = _tmux("capture-pane", "-p", "-t", session)
     _tmux("kill-session", "-t", session)
     return {"launch_to_first_paint_ms": round(min(launches)), "launch_runs_ms": [round(x) for x in launches],
+            "metrics_screen_open_ms": round(max(metrics_opens)),
+            "metrics_screen_open_runs_ms": [round(x) for x in metrics_opens],
             "idle_cpu_percent_of_one_core": round(cpu, 2), "idle_seconds": idle_seconds, "rss_mb": round(rss, 1),
             "screen_lines_with_content": sum(1 for line in screen.splitlines() if line.strip())}
+
+
+def _poll(session: str, seen, start: float, timeout: float) -> float | None:
+    """Milliseconds from *start* until the pane shows what *seen* looks for; polled every 5 ms, which
+    leaves the app most of a core on this 2-core machine."""
+    while time.perf_counter() - start < timeout:
+        if seen(_tmux("capture-pane", "-p", "-t", session)):
+            return (time.perf_counter() - start) * 1000
+        time.sleep(0.005)
+    return None
 
 
 async def _keypress(db: Path) -> dict:
@@ -185,46 +204,21 @@ async def _keypress(db: Path) -> dict:
             "keypress_repaint_p50_ms": round(statistics.median(timings), 2), "keypress_samples": len(timings)}
 
 
-async def _metrics(db: Path) -> dict:
-    """Issue 3's budget: the metrics screen shows today's figures within 200 ms on this workspace."""
+def measure_metrics_figures(db: Path) -> dict:
+    """The SQL behind the metrics screen, per period, on a fresh connection as the screen's worker has."""
     from agentconsole import metrics
     from agentconsole.clock import SystemClock
-    from agentconsole.config import Config
     from agentconsole.store import Store
-    from screens.app import AgentConsoleApp
-    from screens.metrics import MetricsScreen
 
-    store = Store(db, SystemClock())
-    now = SystemClock().now()
     figures = {}
+    now = SystemClock().now()
     for spec in ("today", "7d", "30d"):
+        store = Store(db, SystemClock())
         t = time.perf_counter()
         metrics.compute(store, spec, now)
         figures[f"metrics_{spec}_ms"] = round((time.perf_counter() - t) * 1000)
-    agent = store.ensure_agent("Bench")
-    app = AgentConsoleApp(store, clock=SystemClock(), config=Config(), agent_id=agent, engine=None)
-    opens = []
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.5)
-        for _ in range(3):
-            t = time.perf_counter()
-            await pilot.press("m")
-            while True:
-                screen = app.screen
-                if isinstance(screen, MetricsScreen) and "Per channel" in _screen_text(app):
-                    break
-                await asyncio.sleep(0.005)
-            opens.append((time.perf_counter() - t) * 1000)
-            await pilot.press("escape")
-            await pilot.pause(0.2)
-    store.close()
-    figures["metrics_screen_open_ms"] = round(min(opens))
-    figures["metrics_screen_open_runs_ms"] = [round(x) for x in opens]
+        store.close()
     return figures
-
-
-def _screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def main() -> None:
@@ -245,7 +239,7 @@ def main() -> None:
     results.update(json.loads(stamp.read_text()))
     results.update(measure_search(db))
     results.update(asyncio.run(_keypress(db)))
-    results.update(asyncio.run(_metrics(db)))
+    results.update(measure_metrics_figures(db))
     results.update(measure_bare_textual())
     results.update(measure_terminal(data, args.idle_seconds))
     verdicts = {}
