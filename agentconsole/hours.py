@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEARCH_DAYS = 3660  # how far open_since / open_until look before giving up (holidays are finite)
 
 
 class HoursError(ValueError):
@@ -60,6 +61,40 @@ class BusinessHours:
                 total += max(0.0, min(hi, end) - max(lo, start))
             day += timedelta(days=1)
         return total
+
+    def open_since(self, end: float, seconds: float) -> float | None:
+        """The latest start whose open time up to *end* is at least *seconds*: any wait that began at or
+        before it has reached a target of *seconds*. None if no such start lies within ten years."""
+        if seconds <= 0:
+            return end
+        day = datetime.fromtimestamp(end, self._zone).date()
+        for _ in range(SEARCH_DAYS):
+            if self.is_open_day(day):
+                lo, hi = self._interval(day)
+                span = min(hi, end) - lo
+                if span > 0:
+                    if span >= seconds:
+                        return min(hi, end) - seconds
+                    seconds -= span
+            day -= timedelta(days=1)
+        return None
+
+    def open_until(self, start: float, seconds: float) -> float | None:
+        """The earliest end by which *seconds* of open time have passed since *start*: when a wait that
+        began at *start* reaches a target of *seconds*. None if not within ten years."""
+        if seconds <= 0:
+            return start
+        day = datetime.fromtimestamp(start, self._zone).date()
+        for _ in range(SEARCH_DAYS):
+            if self.is_open_day(day):
+                lo, hi = self._interval(day)
+                span = hi - max(lo, start)
+                if span > 0:
+                    if span >= seconds:
+                        return max(lo, start) + seconds
+                    seconds -= span
+            day += timedelta(days=1)
+        return None
 
     def is_open(self, at: float) -> bool:
         day = datetime.fromtimestamp(at, self._zone).date()

@@ -334,38 +334,43 @@ class Store:
                               ).fetchone()
         return count, (oldest[0] if oldest else None), (oldest[1] if oldest else None)
 
-    def waiting_over(self, cutoffs: dict[str, float]) -> tuple[int, float | None]:
-        """How many waiting conversations began waiting at or before their kind's cutoff, and the
-        earliest waiting_since still after a cutoff (so the caller knows when the count next changes).
+    def waiting_groups(self, cutoffs: Iterable[tuple[int, str, float | None]]
+                       ) -> dict[tuple[int, str], tuple[int, int, float | None, float]]:
+        """Waiting conversations per (account id, kind): {(account, kind): (waiting, over, next, oldest)}.
 
-        *cutoffs* maps a kind (public, dm, email) to now minus that kind's target; range scans on
-        the conv_waiting index, so the cost follows the number of over-target rows, not the table.
+        *cutoffs* gives each (account id, kind, cutoff): a conversation is over its target when it began
+        waiting at or before the cutoff (None: it cannot be over yet). *next* is the earliest waiting_since
+        after the cutoff, the next one to cross; *oldest* the earliest of all. One pass over the covering
+        conv_waiting index, so the cost follows the number waiting, not the table.
         """
-        conn = self.conn
-        over, nxt = 0, None
-        for kind, cutoff in cutoffs.items():
-            over += conn.execute(
-                "SELECT count(*) FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-                " AND needs_reply = 1 AND waiting_since <= ? AND kind = ?", (cutoff, kind)).fetchone()[0]
-            first = conn.execute(
-                "SELECT waiting_since FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-                " AND needs_reply = 1 AND waiting_since > ? AND kind = ? ORDER BY waiting_since LIMIT 1",
-                (cutoff, kind)).fetchone()
-            if first is not None:
-                crossing = first[0] - cutoff  # seconds until it crosses, relative to the cutoff
-                nxt = crossing if nxt is None else min(nxt, crossing)
-        return over, nxt
+        cutoffs = list(cutoffs)
+        groups = ("WITH g(account_id, kind, cutoff) AS (VALUES " + ",".join("(?, ?, ?)" for _ in cutoffs) + ")"
+                  if cutoffs else "WITH g(account_id, kind, cutoff) AS (SELECT NULL, NULL, NULL WHERE 0)")
+        rows = self.conn.execute(
+            f"{groups} SELECT c.account_id, c.kind, count(*), coalesce(sum(c.waiting_since <= g.cutoff), 0),"
+            " min(CASE WHEN g.cutoff IS NULL OR c.waiting_since > g.cutoff THEN c.waiting_since END),"
+            " min(c.waiting_since)"
+            " FROM conversations c INDEXED BY conv_waiting"
+            " LEFT JOIN g ON g.account_id = c.account_id AND g.kind = c.kind"
+            " WHERE c.status = 'open' AND c.needs_reply = 1 GROUP BY c.account_id, c.kind",
+            [x for group in cutoffs for x in group]).fetchall()
+        return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
 
-    def crossed_over(self, since: float, until: float, targets: dict[str, float]) -> list[ConversationRow]:
-        """Waiting conversations whose wait reached their kind's target between *since* and *until*."""
-        ids: list[int] = []
-        for kind, target in targets.items():
-            ids.extend(r[0] for r in self.conn.execute(
-                "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
-                " AND waiting_since > ? AND waiting_since <= ? AND kind = ? LIMIT 50",
-                (since - target, until - target, kind)))
-        rows = self.conversations_by_ids(ids)
-        return [rows[i] for i in ids if i in rows]
+    def waiting_between(self, ranges: Iterable[tuple[int, str, float | None, float]], limit: int = 50
+                        ) -> list[int]:
+        """Ids of waiting conversations whose waiting_since lies in (lo, hi] of their (account id, kind)
+        range, lo None meaning no lower bound: those that crossed a cutoff moving from lo to hi."""
+        ranges = list(ranges)
+        if not ranges:
+            return []
+        values = ",".join("(?, ?, ?, ?)" for _ in ranges)
+        return [r[0] for r in self.conn.execute(
+            f"WITH g(account_id, kind, lo, hi) AS (VALUES {values})"
+            " SELECT c.id FROM conversations c INDEXED BY conv_waiting"
+            " JOIN g ON g.account_id = c.account_id AND g.kind = c.kind"
+            " WHERE c.status = 'open' AND c.needs_reply = 1 AND (g.lo IS NULL OR c.waiting_since > g.lo)"
+            " AND c.waiting_since <= g.hi ORDER BY c.waiting_since LIMIT ?",
+            [*(x for r in ranges for x in r), limit])]
 
     def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
         """The newest *limit* messages of a conversation, oldest first."""

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from agentconsole import templates
+from agentconsole import templates, waits
 from agentconsole.models import Capabilities
 from agentconsole.rows import ConversationRow
 from agentconsole.shift_banner import build_banner
@@ -162,10 +162,15 @@ class FeatureScreen(Screen):
         self._crossings_checked = now
         if since is None or now <= since:
             return
-        targets = {kind: app.config.targets.target(kind) for kind in ("public", "dm", "email")}
-        rows = app.store.crossed_over(since, now, targets)
+        ids = waits.crossed(app.store, self.wait_rules(), since, now)
+        rows = app.store.conversations_by_ids(ids)
         if rows:
-            self.post_message(self.CrossedOver(rows))
+            self.post_message(self.CrossedOver([rows[i] for i in ids if i in rows]))
+
+    def wait_rules(self) -> list[waits.WaitRule]:
+        """Each account's targets and business hours, as the wait line and the crossings judge them."""
+        app = self.app
+        return waits.rules(app.store.accounts(), app.config.targets, app.config.hours)
 
     def on_feature_screen_crossed_over(self, message: CrossedOver) -> None:
         config = self.app.config

@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from agentconsole.clock import Clock
 from agentconsole.engine import ConnectorState
+from agentconsole.hours import BusinessHours
 from agentconsole.models import Channel
 from agentconsole.sla import format_wait
 from agentconsole.views import VIEWS
@@ -28,6 +29,7 @@ class WaitFigures:
     oldest_channel: str | None = None
     over: int = 0
     today: str = ""  # today's first-response figures, already worded (refreshed far less often)
+    oldest_hours: BusinessHours | None = None  # the oldest one's account counts open hours only
 
 
 def connector_status(state: ConnectorState, now: float) -> str:
@@ -130,7 +132,10 @@ class WaitLine(_TickingLine):
                 channel = Channel(f.oldest_channel).label
             except ValueError:
                 channel = str(f.oldest_channel or "")
-            text.append(f" · oldest {format_wait(self.clock.now() - f.oldest_since)} ({channel})")
+            now = self.clock.now()
+            waited = (now - f.oldest_since if f.oldest_hours is None
+                      else f.oldest_hours.open_seconds_between(f.oldest_since, now))
+            text.append(f" · oldest {format_wait(waited)} ({channel})")
         text.append(" · ")
         style = self.get_component_rich_style("wait--over" if f.over else "wait--ok", partial=True)
         text.append(f"{'▲ ' if f.over else ''}{f.over} over target", style)

@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from agentconsole import waits
 from agentconsole.models import Status
 from agentconsole.rows import ConversationRow
-from agentconsole.sla import DEFAULT_TARGETS
 from agentconsole.views import VIEWS
 
 from .conversation_list import ConversationList
@@ -175,13 +175,12 @@ class InboxScreen(FeatureScreen):
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
-        store, clock, targets = self.app.store, self.app.clock, self.app.config.targets
-        waiting, oldest, channel = store.waiting_summary()
-        now = clock.now()
-        kinds = {kind: targets.by_kind.get(kind, DEFAULT_TARGETS[kind]) for kind in DEFAULT_TARGETS}
-        over, next_change = store.waiting_over({kind: now - target for kind, target in kinds.items()})
-        self.post_message(self.WaitLoaded(WaitFigures(waiting, oldest, channel, over, self.today_text),
-                                          next_change))
+        store, now = self.app.store, self.app.clock.now()
+        summary = waits.summarize(store, self.wait_rules(), now)
+        figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
+                              self.today_text, summary.oldest_hours)
+        self.post_message(self.WaitLoaded(
+            figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False)
     def load_pane(self, conversation_id: int) -> None:

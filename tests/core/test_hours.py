@@ -82,6 +82,37 @@ def test_open_seconds_add_up_over_adjacent_spans(a: float, b: float, c: float) -
     assert 0 <= whole <= z - x
 
 
+def test_the_start_at_which_a_target_is_reached_skips_the_weekend() -> None:
+    monday_10 = local(2026, 11, 23, 10)
+    # One hour of target, seen at Monday 10:00: a wait that began Monday 09:00 or earlier is over; so is
+    # one from Friday 18:00, whose open time is only Monday's 09:00–10:00.
+    assert OFFICE.open_since(monday_10, 1 * H) == local(2026, 11, 23, 9)
+    assert OFFICE.open_since(monday_10, 3 * H) == local(2026, 11, 20, 15)  # Friday 15:00
+    assert OFFICE.open_until(local(2026, 11, 20, 16, 30), 1 * H) == local(2026, 11, 23, 9, 30)
+    assert OFFICE.open_until(local(2026, 11, 21, 12), 1 * H) == local(2026, 11, 23, 10)  # from Saturday
+    assert OFFICE.open_since(monday_10, 0) == monday_10 and OFFICE.open_until(monday_10, 0) == monday_10
+
+
+def test_targets_over_the_autumn_change_count_the_extra_hour() -> None:
+    all_day = BusinessHours(days=frozenset(range(7)), open=time(0), close=time(0), timezone="Europe/Berlin")
+    # From Saturday 24 Oct 12:00, 24 h of open time end at Sunday 11:00 local: that day had 25 hours.
+    assert all_day.open_until(local(2026, 10, 24, 12), 24 * H) == local(2026, 10, 25, 11)
+    assert all_day.open_since(local(2026, 10, 25, 11), 24 * H) == local(2026, 10, 24, 12)
+
+
+@given(st.floats(0, 30 * 86400), st.floats(1, 60 * H))
+def test_open_since_and_open_until_invert_open_seconds(offset: float, target: float) -> None:
+    point = local(2026, 10, 20) + offset
+    start = OFFICE.open_since(point, target)
+    assert start is not None
+    assert OFFICE.open_seconds_between(start, point) == pytest.approx(target)
+    assert OFFICE.open_seconds_between(start + 1, point) < target  # and it is the latest such start
+    end = OFFICE.open_until(point, target)
+    assert end is not None
+    assert OFFICE.open_seconds_between(point, end) == pytest.approx(target)
+    assert OFFICE.open_seconds_between(point, end - 1) < target  # and the earliest such end
+
+
 def test_is_open() -> None:
     assert OFFICE.is_open(local(2026, 11, 20, 9))
     assert not OFFICE.is_open(local(2026, 11, 20, 17))

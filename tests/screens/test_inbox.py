@@ -62,6 +62,32 @@ async def test_waiting_time_advances_with_the_clock(seeded):
         assert "Waiting 5 · oldest 1h10m (Facebook) · ▲ 2 over target" in text
 
 
+async def test_wait_line_follows_account_targets_and_business_hours(seeded):
+    from datetime import time
+
+    from agentconsole.config import Config
+    from agentconsole.hours import BusinessHours, HoursConfig
+    from agentconsole.sla import Targets
+
+    until_four = BusinessHours(days=frozenset(range(7)), open=time(9), close=time(16), timezone="UTC")
+    config = Config(timezone="Europe/Berlin", targets=Targets(by_account={"brand-fb": {"dm": 30 * 60}}),
+                    hours=HoursConfig(by_account={"brand-x": until_four, "brand-fb": until_four}))
+    app = seeded.app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        # It is 16:00 UTC: X and Facebook just closed. Sam's DM has waited 50 open minutes, over
+        # Facebook's own 30-minute target; by the kind's default hour it would not be.
+        assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in screen_text(app)
+        seeded.clock.advance(20 * 60)
+        app.screen.tick()
+        await settle(app, pilot)
+        text = screen_text(app)
+        # Closed time does not count: Sam still 50m, Dana still 42m and not over; J. Li's email ticks on.
+        assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in text
+        assert "42m X  Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
+        assert "31m ✉" in row_line(text, "J. Li")
+
+
 async def test_open_done_reopen_and_assign_change_the_db(seeded):
     app = seeded.app()
     dana = seeded.ids["dana"]
