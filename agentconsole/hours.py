@@ -38,6 +38,17 @@ class BusinessHours:
         if not self.days or not self.days <= set(range(7)):
             raise HoursError("days must name at least one weekday")
 
+    def describe(self) -> str:
+        """The hours in a few words, e.g. "Mon–Fri 09:00–17:00 Europe/Berlin"."""
+        days = sorted(self.days)
+        names = [WEEKDAYS[d].capitalize() for d in days]
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            span = f"{names[0]}–{names[-1]}"
+        else:
+            span = ", ".join(names)
+        close = "24:00" if self.close == time(0) else self.close.strftime("%H:%M")
+        return f"{span} {self.open.strftime('%H:%M')}–{close} {self.timezone}"
+
     def is_open_day(self, day: date) -> bool:
         return day.weekday() in self.days and day not in self.holidays
 

@@ -16,6 +16,7 @@ from textual.widgets import Static, TextArea
 
 from agentconsole import guard
 from agentconsole.guard import Verdict
+from agentconsole.hours import HoursConfig
 from agentconsole.lengths import measure
 from agentconsole.models import Channel
 from agentconsole.rows import ContactCard, ConversationRow, MessageRow, NoteRow
@@ -246,9 +247,10 @@ class Composer(Vertical):
 class ConversationPane(Vertical):
     """Shows a PaneData; knows nothing about where it came from."""
 
-    def __init__(self, timezone_name: str, **kwargs) -> None:
+    def __init__(self, timezone_name: str, hours: HoursConfig | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.tz = zone(timezone_name)
+        self.hours = hours
         self.data: PaneData | None = None
         self.expanded = False
 
@@ -307,6 +309,11 @@ class ConversationPane(Vertical):
         if c.assignee_name:
             text.append(" · assigned to ")
             text.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
+        if c.waiting_since is not None and c.status == "open":
+            text.append(f"\nWaiting since {self.stamp(c.waiting_since)}")
+            business = self.hours.for_account(c.account_name) if self.hours is not None else None
+            if business is not None:  # the list's wait is open time; the stamp gives the clock's
+                text.append(f" · open hours only: {business.describe()}", "dim")
         if c.subject:
             text.append("\nSubject: ")
             text.append_text(safe_text(c.subject, single_line=True, limit=200))

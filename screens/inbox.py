@@ -93,7 +93,7 @@ class InboxScreen(FeatureScreen):
             yield ViewList(id="views")
             yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")
-            yield ConversationPane(app.config.timezone, id="pane")
+            yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
         yield KeyBar(show_command_palette=False)
 
     @property

@@ -113,6 +113,12 @@ def test_open_since_and_open_until_invert_open_seconds(offset: float, target: fl
     assert OFFICE.open_seconds_between(point, end - 1) < target  # and the earliest such end
 
 
+def test_describe() -> None:
+    assert OFFICE.describe() == "Mon–Fri 09:00–17:00 Europe/Berlin"
+    weekend = BusinessHours(days=frozenset({5, 6}), open=time(10), close=time(0))
+    assert weekend.describe() == "Sat, Sun 10:00–24:00 UTC"
+
+
 def test_is_open() -> None:
     assert OFFICE.is_open(local(2026, 11, 20, 9))
     assert not OFFICE.is_open(local(2026, 11, 20, 17))

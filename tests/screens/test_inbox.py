@@ -86,6 +86,12 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
         assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in text
         assert "42m X  Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
         assert "31m ✉" in row_line(text, "J. Li")
+        await pilot.press("j")  # Dana: the pane says since when, and that the list counts open hours
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Waiting since Nov 24 16:18" in text
+        assert "Waiting since Nov 24 16:18 · open hours only" in text
+        assert "Mon–Sun 09:00–16:00 UTC" in text
 
 
 async def test_open_done_reopen_and_assign_change_the_db(seeded):
