@@ -181,24 +181,29 @@ class Store:
             first_new = (conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0)
             rows = []
             authors: dict[Person, tuple[str, str]] = {}
+            inbound = Direction.IN
             for msg in fresh:
                 summary = summaries[msg.thread_key]
                 text = clean(msg.text)
-                raw = msg.raw.encode("utf-8", "surrogateescape") if isinstance(msg.raw, str) else msg.raw
-                ident = identities.get(msg.author.external_id) if msg.direction == Direction.IN else None
-                author = authors.get(msg.author)
+                raw = msg.raw
+                if isinstance(raw, str):
+                    raw = raw.encode("utf-8", "surrogateescape")
+                direction = msg.direction
+                person = msg.author
+                ident = identities.get(person.external_id) if direction == inbound else None
+                author = authors.get(person)
                 if author is None:
-                    author = authors[msg.author] = (
-                        one_line(msg.author.display_name or msg.author.handle, 120),
-                        one_line(msg.author.handle, 120))
-                rows.append((summary.id, account_id, msg.external_id, str(msg.direction),
+                    author = authors[person] = (one_line(person.display_name or person.handle, 120),
+                                                one_line(person.handle, 120))
+                extra = msg.extra
+                agent_id, source = (extra.get("agent_id"), extra.get("source")) if extra else (None, None)
+                rows.append((summary.id, account_id, msg.external_id, direction,
                              "public" if msg.kind == Kind.PUBLIC else "private",
                              ident[0] if ident else None, author[0], author[1],
                              one_line(msg.subject, 300) if msg.subject else "", text, raw,
                              one_line(msg.parse_note, 300) if msg.parse_note else "", msg.in_reply_to,
-                             msg.sent_at, now, msg.extra.get("agent_id"), msg.extra.get("source")))
-                summary.add(msg.direction, msg.sent_at, text, conn,
-                            answers=msg.extra.get("source") not in AUTOMATIC_SOURCES)
+                             msg.sent_at, now, agent_id, source))
+                summary.add(direction, msg.sent_at, text, conn, answers=source not in AUTOMATIC_SOURCES)
             if rows:
                 conn.executemany(
                     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility,"
@@ -260,6 +265,8 @@ class Store:
             list({m.thread_key for m in fresh}))}
         for msg in fresh:
             summary = summaries.get(msg.thread_key)
+            if summary is not None and summary.contact_id is not None:
+                continue  # the common case: a known conversation with its customer already set
             customer = _customer_of(msg)
             ident = identities.get(customer.external_id) if customer else None
             if summary is None:
@@ -508,19 +515,29 @@ def _conversation(r: sqlite3.Row) -> ConversationRow:
     )
 
 
+# The summary columns that conversation indexes carry (conv_waiting, conv_recent_views, conv_first_response).
+_SAVE_GROUPS = (("needs_reply", "waiting_since"), ("first_customer_at", "first_response_at"), ("last_message_at",))
+
+
 class _Summary:
     """The conversation's summary columns, updated in memory per message, saved once per batch."""
 
     __slots__ = ("id", "status", "needs_reply", "waiting_since", "last_in_at", "last_out_at",
                  "first_customer_at", "first_response_at", "last_message_at", "last_text",
                  "last_preview", "last_direction", "message_count", "customer_count", "contact_id",
-                 "reopened_at", "changed")
+                 "reopened_at", "changed", "loaded")
 
     def __init__(self, row: sqlite3.Row | dict) -> None:
-        for name in self.__slots__[:-2]:
+        for name in self.__slots__[:-3]:
             setattr(self, name, row[name] if name != "last_text" else None)
         self.reopened_at: float | None = None
         self.changed = False
+        self.loaded = self._indexed()
+
+    def _indexed(self) -> tuple:
+        """The values of the columns that conversation indexes carry, grouped as _SAVE_GROUPS are."""
+        return ((self.needs_reply, self.waiting_since), (self.first_customer_at, self.first_response_at),
+                (self.last_message_at,))
 
     @classmethod
     def new(cls, conversation_id: int, at: float, contact_id: int | None) -> _Summary:
@@ -573,17 +590,26 @@ class _Summary:
 
     @staticmethod
     def save_all(conn: sqlite3.Connection, summaries: list[_Summary]) -> None:
+        # SQLite rewrites every index naming a SET column even when its value is the same, so a column
+        # that an index carries is only written when it changed; status likewise, below.
+        shapes: dict[tuple[bool, ...], list[tuple]] = {}
         for s in summaries:
             if s.last_text is not None:
                 s.last_preview = one_line(s.last_text, 160)
-        # status is only written when it changed: SQLite rewrites every index naming a SET column.
-        conn.executemany(
-            "UPDATE conversations SET needs_reply=?, waiting_since=?, last_in_at=?, last_out_at=?,"
-            " first_customer_at=?, first_response_at=?, last_message_at=?, last_preview=?,"
-            " last_direction=?, message_count=?, customer_count=? WHERE id=?",
-            [(s.needs_reply, s.waiting_since, s.last_in_at, s.last_out_at,
-              s.first_customer_at, s.first_response_at, s.last_message_at, s.last_preview,
-              s.last_direction, s.message_count, s.customer_count, s.id) for s in summaries])
+            values = s._indexed()
+            flags = tuple(new != old for new, old in zip(values, s.loaded))
+            params = [s.last_in_at, s.last_out_at, s.last_preview, s.last_direction, s.message_count,
+                      s.customer_count]
+            for changed, group in zip(flags, values):
+                if changed:
+                    params.extend(group)
+            params.append(s.id)
+            shapes.setdefault(flags, []).append(params)
+        for flags, rows in shapes.items():
+            columns = [c for changed, group in zip(flags, _SAVE_GROUPS) if changed for c in group]
+            conn.executemany(
+                "UPDATE conversations SET last_in_at=?, last_out_at=?, last_preview=?, last_direction=?,"
+                f" message_count=?, customer_count=?{''.join(f', {c}=?' for c in columns)} WHERE id=?", rows)
         conn.executemany("UPDATE conversations SET status = 'open' WHERE id = ?",
                          [(s.id,) for s in summaries if s.reopened_at is not None])
         conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
