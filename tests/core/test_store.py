@@ -31,6 +31,9 @@ def test_database_file_is_private_and_in_wal(tmp_path, clock):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert s.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # Durability stays WAL + NORMAL (1); checkpoints are only spaced further apart for ingest.
+    assert s.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == db.WAL_AUTOCHECKPOINT_PAGES
     assert s.conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
     s.close()
 
