@@ -243,17 +243,19 @@ class Store:
             if (handle or name) and (handle, name) != (row[3], row[4]):
                 conn.execute("UPDATE identities SET handle = ?, display_name = ? WHERE id = ?",
                              (handle or row[3], name or row[4], row[1]))
-        for external_id, person in people.items():
-            if external_id in found:
-                continue
-            handle, name = one_line(person.handle, 120), one_line(person.display_name, 120)
-            contact_id = conn.execute(
-                "INSERT INTO contacts(display_name, bio, location, created_at) VALUES (?,?,?,?)",
-                (name or handle, clean(person.bio)[:500], one_line(person.location, 120), now)).lastrowid
-            identity_id = conn.execute(
-                "INSERT INTO identities(contact_id, channel, external_id, handle, display_name)"
-                " VALUES (?,?,?,?,?)", (contact_id, channel, external_id, handle, name)).lastrowid
-            found[external_id] = (identity_id, contact_id)
+        new = [(external_id, person) for external_id, person in people.items() if external_id not in found]
+        if new:
+            names = [(one_line(p.handle, 120), one_line(p.display_name, 120)) for _, p in new]
+            contact_ids = _insert_all(
+                conn, "contacts", "INSERT INTO contacts(display_name, bio, location, created_at) VALUES (?,?,?,?)",
+                [(name or handle, clean(p.bio)[:500], one_line(p.location, 120), now)
+                 for (_, p), (handle, name) in zip(new, names)])
+            identity_ids = _insert_all(
+                conn, "identities", "INSERT INTO identities(contact_id, channel, external_id, handle, display_name)"
+                " VALUES (?,?,?,?,?)", [(contact_id, channel, external_id, handle, name) for contact_id,
+                                        (external_id, _), (handle, name) in zip(contact_ids, new, names)])
+            for (external_id, _), identity_id, contact_id in zip(new, identity_ids, contact_ids):
+                found[external_id] = (identity_id, contact_id)
         return found
 
     def _summaries(self, conn: sqlite3.Connection, account_id: int, channel: str,
@@ -263,25 +265,35 @@ class Store:
         summaries = {row["thread_key"]: _Summary(row) for row in _select_in_rows(
             conn, "SELECT * FROM conversations WHERE account_id = ? AND thread_key", (account_id,),
             list({m.thread_key for m in fresh}))}
+        created: dict[str, list] = {}  # thread key -> the new conversation's row, inserted below
         for msg in fresh:
             summary = summaries.get(msg.thread_key)
             if summary is not None and summary.contact_id is not None:
                 continue  # the common case: a known conversation with its customer already set
             customer = _customer_of(msg)
             ident = identities.get(customer.external_id) if customer else None
-            if summary is None:
-                conv_id = conn.execute(
-                    "INSERT INTO conversations(account_id, channel, kind, thread_key, contact_id,"
-                    " identity_id, subject, last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (account_id, channel, str(msg.kind), msg.thread_key, ident[1] if ident else None,
-                     ident[0] if ident else None, one_line(msg.subject, 300), msg.sent_at, now)).lastrowid
-                conn.execute("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
-                             (conv_id, "opened", msg.sent_at))
-                summaries[msg.thread_key] = _Summary.new(conv_id, msg.sent_at, ident[1] if ident else None)
-            elif summary.contact_id is None and ident:
-                conn.execute("UPDATE conversations SET contact_id = ?, identity_id = ? WHERE id = ?",
-                             (ident[1], ident[0], summary.id))
-                summary.contact_id = ident[1]
+            if summary is not None:
+                if ident:
+                    conn.execute("UPDATE conversations SET contact_id = ?, identity_id = ? WHERE id = ?",
+                                 (ident[1], ident[0], summary.id))
+                    summary.contact_id = ident[1]
+                continue
+            row = created.get(msg.thread_key)
+            if row is None:
+                created[msg.thread_key] = [account_id, channel, str(msg.kind), msg.thread_key,
+                                           ident[1] if ident else None, ident[0] if ident else None,
+                                           one_line(msg.subject, 300), msg.sent_at, now]
+            elif row[4] is None and ident:
+                row[4], row[5] = ident[1], ident[0]
+        if created:
+            ids = _insert_all(
+                conn, "conversations", "INSERT INTO conversations(account_id, channel, kind, thread_key,"
+                " contact_id, identity_id, subject, last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                list(created.values()))
+            conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
+                             [(conv_id, "opened", row[7]) for conv_id, row in zip(ids, created.values())])
+            for conv_id, (thread_key, row) in zip(ids, created.items()):
+                summaries[thread_key] = _Summary.new(conv_id, row[7], row[4])
         return summaries
 
     # ---------------------------------------------------------------- inbox reads
@@ -475,6 +487,20 @@ def _customer_of(msg: InboundMessage) -> Person | None:
         return msg.author
     recipient = msg.extra.get("recipient")
     return recipient if isinstance(recipient, Person) else None
+
+
+def _insert_all(conn: sqlite3.Connection, table: str, sql: str, rows: list) -> range:
+    """executemany *rows* into *table* and return their new ids, in order.
+
+    Inside our write transaction SQLite gives each new row max(id) + 1 (no AUTOINCREMENT, ids far from
+    the 64-bit limit), so the ids are the next len(rows) after the largest; the check makes sure.
+    """
+    first = (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+    conn.executemany(sql, rows)
+    last = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+    if last != first + len(rows) - 1:
+        raise RuntimeError(f"{table}: expected ids {first}..{first + len(rows) - 1}, the largest is {last}")
+    return range(first, first + len(rows))
 
 
 def _select_in_rows(conn: sqlite3.Connection, sql: str, params: tuple, values: list) -> list[sqlite3.Row]:

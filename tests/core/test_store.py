@@ -135,6 +135,26 @@ def test_contact_card_lists_other_conversations(store, account, clock):
     assert len(card.conversations) == 2 and ("x", "dana_k") in card.identities
 
 
+def test_one_batch_creates_many_conversations_and_contacts_with_matching_ids(store, account, clock):
+    t = clock.now()
+    shop = Person("shop", "shop")
+    people = [Person(f"p{i}", f"handle{i}", f"Name {i}") for i in range(30)]
+    # t-new: our reply (no recipient) comes first, so the customer is learnt from a later message.
+    batch = [msg("r0", "t-new", "we are on it", t - 200, person=shop, direction=Direction.OUT)]
+    batch += [msg(f"m{i}", f"t{i}", f"question {i}", t - 100 + i, person=p) for i, p in enumerate(people)]
+    batch.append(msg("late", "t-new", "thanks", t - 50, person=people[7]))
+    store.ingest(account, batch)
+    for i, person in enumerate(people):
+        conv = store.conversation(store.conn.execute(
+            "SELECT id FROM conversations WHERE thread_key = ?", (f"t{i}",)).fetchone()[0])
+        assert (conv.contact_name, conv.handle, conv.message_count) == (person.display_name, person.handle, 1)
+        assert conv.waiting_since == t - 100 + i
+    late = store.conversation(store.conn.execute(
+        "SELECT id FROM conversations WHERE thread_key = 't-new'").fetchone()[0])
+    assert (late.handle, late.message_count, late.last_message_at) == ("handle7", 2, t - 50)
+    assert store.conn.execute("SELECT count(*) FROM conversation_events WHERE event = 'opened'").fetchone()[0] == 31
+
+
 def test_search_finds_text_and_names_newest_first(store, account, clock):
     t = clock.now()
     store.ingest(account, [msg("a", "t1", "my order never arrived", t - 50),
