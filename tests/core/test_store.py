@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import stat
@@ -70,6 +71,30 @@ def test_failed_batch_leaves_neither_messages_nor_cursor(store, account, clock, 
         store.ingest(account, [msg("m2", "t1", "second", clock.now())], "c2")
     assert store.cursor(account) == "c1"
     assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+def test_ingest_pauses_the_garbage_collector_only_while_it_runs(store, account, clock, monkeypatch):
+    seen = []
+    real = Store.transaction
+
+    def spy(self):
+        seen.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(Store, "transaction", spy)
+    assert gc.isenabled()
+    store.ingest(account, [msg("m1", "t1", "first", clock.now())])
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        store.ingest(account, [msg("m2", "t1", "second", clock.now())])
+        assert not gc.isenabled()  # the collector's owner had switched it off: it stays off
+    finally:
+        gc.enable()
+    monkeypatch.setattr("agentconsole.store._Summary.save_all", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        store.ingest(account, [msg("m3", "t1", "third", clock.now())])
+    assert gc.isenabled()  # back on after a failed batch too
 
 
 def test_summary_tracks_waiting_since_and_first_response(store, account, clock):
