@@ -295,14 +295,17 @@ class Store:
                    fresh: list[InboundMessage], identities: dict[str, tuple[int, int]],
                    now: float) -> dict[str, _Summary]:
         """The summary of every conversation the batch touches, creating conversations as needed."""
-        summaries = {row["thread_key"]: _Summary(row) for row in _select_in_rows(
-            conn, "SELECT * FROM conversations WHERE account_id = ? AND thread_key", (account_id,),
-            list({m.thread_key for m in fresh}))}
+        summaries = {row[0]: _Summary(row) for row in _select_in_rows(
+            conn, f"SELECT {', '.join(_Summary.COLUMNS)} FROM conversations WHERE account_id = ?"
+            " AND thread_key", (account_id,), list({m.thread_key for m in fresh}))}
         created: dict[str, list] = {}  # thread key -> the new conversation's row, inserted below
         for msg in fresh:
             summary = summaries.get(msg.thread_key)
             if summary is not None and summary.contact_id is not None:
                 continue  # the common case: a known conversation with its customer already set
+            row = created.get(msg.thread_key)
+            if row is not None and row[4] is not None:
+                continue  # created earlier in this batch, its customer already known
             customer = _customer_of(msg)
             ident = identities.get(customer.external_id) if customer else None
             if summary is not None:
@@ -311,7 +314,6 @@ class Store:
                                  (ident[1], ident[0], summary.id))
                     summary.contact_id = ident[1]
                 continue
-            row = created.get(msg.thread_key)
             if row is None:
                 created[msg.thread_key] = [account_id, channel, str(msg.kind), msg.thread_key,
                                            ident[1] if ident else None, ident[0] if ident else None,
@@ -586,9 +588,16 @@ class _Summary:
                  "last_preview", "last_direction", "message_count", "customer_count", "contact_id",
                  "reopened_at", "changed", "loaded")
 
-    def __init__(self, row: sqlite3.Row | dict) -> None:
-        for name in self.__slots__[:-3]:
-            setattr(self, name, row[name] if name != "last_text" else None)
+    # The conversation columns a summary starts from, in this order (see _summaries' SELECT).
+    COLUMNS = ("thread_key", "id", "status", "needs_reply", "waiting_since", "last_in_at", "last_out_at",
+               "first_customer_at", "first_response_at", "last_message_at", "last_preview", "last_direction",
+               "message_count", "customer_count", "contact_id")
+
+    def __init__(self, row: Sequence) -> None:
+        (_, self.id, self.status, self.needs_reply, self.waiting_since, self.last_in_at, self.last_out_at,
+         self.first_customer_at, self.first_response_at, self.last_message_at, self.last_preview,
+         self.last_direction, self.message_count, self.customer_count, self.contact_id) = row
+        self.last_text: str | None = None
         self.reopened_at: float | None = None
         self.changed = False
         self.loaded = self._indexed()
@@ -600,11 +609,7 @@ class _Summary:
 
     @classmethod
     def new(cls, conversation_id: int, at: float, contact_id: int | None) -> _Summary:
-        return cls({"id": conversation_id, "status": "open", "needs_reply": 0, "waiting_since": None,
-                    "last_in_at": None, "last_out_at": None, "first_customer_at": None,
-                    "first_response_at": None, "last_message_at": at, "last_preview": "",
-                    "last_direction": "in", "message_count": 0, "customer_count": 0,
-                    "contact_id": contact_id})
+        return cls(("", conversation_id, "open", 0, None, None, None, None, None, at, "", "in", 0, 0, contact_id))
 
     def add(self, direction: Direction, at: float, text: str, conn: sqlite3.Connection, *,
             answers: bool = True) -> None:
