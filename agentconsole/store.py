@@ -213,7 +213,7 @@ class Store:
             summaries = self._summaries(conn, account_id, channel, fresh, identities, now)
             first_new = (conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0)
             rows = []
-            authors: dict[Person, tuple[str, str]] = {}
+            authors: dict[tuple[str, str], tuple[str, str]] = {}
             inbound = Direction.IN
             for msg in fresh:
                 summary = summaries[msg.thread_key]
@@ -224,10 +224,11 @@ class Store:
                 direction = msg.direction
                 person = msg.author
                 ident = identities.get(person.external_id) if direction == inbound else None
-                author = authors.get(person)
+                # Keyed by the two strings: hashing a Person dataclass runs Python code per message.
+                key = (person.display_name, person.handle)
+                author = authors.get(key)
                 if author is None:
-                    author = authors[person] = (one_line(person.display_name or person.handle, 120),
-                                                one_line(person.handle, 120))
+                    author = authors[key] = (one_line(key[0] or key[1], 120), one_line(key[1], 120))
                 extra = msg.extra
                 agent_id, source = (extra.get("agent_id"), extra.get("source")) if extra else (None, None)
                 rows.append((summary.id, account_id, msg.external_id, direction,
