@@ -210,6 +210,24 @@ def test_raw_payload_is_kept(store, account, clock):
     assert store.message_raw(m.id) == b"\xff\xfe raw bytes"
 
 
+def test_optional_message_columns_store_null_or_their_exact_value(store, account, clock):
+    agent = store.ensure_agent("Alice Ng")
+    store.ingest(account, [
+        msg("a", "t1", "x", clock.now()),
+        msg("b", "t1", "y", clock.now(), raw="", in_reply_to="0", direction=Direction.OUT,
+            extra={"agent_id": agent, "source": "canned"}),
+        msg("c", "t1", "z", clock.now(), raw=b"", in_reply_to=""),
+    ])
+    rows = store.conn.execute(
+        "SELECT direction, identity_id IS NULL, typeof(raw), quote(raw), quote(in_reply_to), agent_id, source"
+        " FROM messages ORDER BY external_id").fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("in", 0, "null", "NULL", "NULL", None, None),
+        ("out", 1, "blob", "X''", "'0'", agent, "canned"),
+        ("in", 0, "blob", "X''", "''", None, None),
+    ]
+
+
 def test_notes_and_assignment_are_audited(store, account, clock):
     store.ingest(account, [msg("a", "t1", "x", clock.now())])
     cid = store.conversation_ids()[0]
