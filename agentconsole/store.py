@@ -592,6 +592,16 @@ def _conversation(r: sqlite3.Row) -> ConversationRow:
 _SAVE_GROUPS = (("needs_reply", "waiting_since"), ("first_customer_at", "first_response_at"), ("last_message_at",))
 
 
+def _set(column: str) -> str:
+    """SET clause of one summary column; a time column that may be NULL is given '' for NULL, which no
+    number equals."""
+    return f"{column}=NULLIF(?, '')" if column in _NULLABLE_TIMES else f"{column}=?"
+
+
+_NULLABLE_TIMES = frozenset({"waiting_since", "last_in_at", "last_out_at", "first_customer_at",
+                             "first_response_at"})
+
+
 class _Summary:
     """The conversation's summary columns, updated in memory per message, saved once per batch."""
 
@@ -674,18 +684,20 @@ class _Summary:
                 s.last_preview = one_line(s.last_text, 160)
             values = s._indexed()
             flags = tuple(new != old for new, old in zip(values, s.loaded))
-            params = [s.last_in_at, s.last_out_at, s.last_preview, s.last_direction, s.message_count,
-                      s.customer_count]
+            # '' stands for NULL in the nullable time columns (see _set): binding None costs far more.
+            params = ["" if s.last_in_at is None else s.last_in_at,
+                      "" if s.last_out_at is None else s.last_out_at, s.last_preview, s.last_direction,
+                      s.message_count, s.customer_count]
             for changed, group in zip(flags, values):
                 if changed:
-                    params.extend(group)
+                    params.extend("" if v is None else v for v in group)
             params.append(s.id)
             shapes.setdefault(flags, []).append(params)
         for flags, rows in shapes.items():
-            columns = [c for changed, group in zip(flags, _SAVE_GROUPS) if changed for c in group]
-            conn.executemany(
-                "UPDATE conversations SET last_in_at=?, last_out_at=?, last_preview=?, last_direction=?,"
-                f" message_count=?, customer_count=?{''.join(f', {c}=?' for c in columns)} WHERE id=?", rows)
+            columns = ["last_in_at", "last_out_at", "last_preview", "last_direction", "message_count",
+                       "customer_count"]
+            columns += [c for changed, group in zip(flags, _SAVE_GROUPS) if changed for c in group]
+            conn.executemany(f"UPDATE conversations SET {', '.join(map(_set, columns))} WHERE id=?", rows)
         conn.executemany("UPDATE conversations SET status = 'open' WHERE id = ?",
                          [(s.id,) for s in summaries if s.reopened_at is not None])
         conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
