@@ -111,8 +111,7 @@ class FeatureScreen(Screen):
         return True
 
     def start_features(self) -> None:
-        """Called from on_mount: the shift banner and today's figures, kept fresh but not per second."""
-        self.load_banner()
+        """Called once the first rows are up: today's figures, and both kept fresh but not per second."""
         self.load_today()
         self.set_interval(BANNER_REFRESH_SECONDS, self.load_banner, name="banner")
         self.set_interval(TODAY_REFRESH_SECONDS, self.load_today, name="today")

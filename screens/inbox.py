@@ -76,6 +76,7 @@ class InboxScreen(FeatureScreen):
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self._started = False  # the loads that wait for the first rows to be painted have begun
         self._pane_timer: Timer | None = None
         self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
         self.today_text = ""  # today's first-response figures for the wait line
@@ -116,9 +117,22 @@ class InboxScreen(FeatureScreen):
         self.conversations.focus()
         if self.app.engine is not None:
             self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
-        self.reload()
+        # The first frame needs a screenful of rows and the wait line; everything else (the whole id
+        # list, the view counts, today's figures) waits until those rows are up, so its threads don't
+        # compete with the first paint.
+        self.load_ids(VIEWS[self.view_index].key, first_page=True)
+        self.load_wait()
+        self.load_banner()
         self.set_interval(1.0, self.tick, name="clock")
+        self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
+
+    def _start_after_first_paint(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.reload()
         self.start_features()
+        self.app.preload_screen_styles()
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -166,11 +180,13 @@ class InboxScreen(FeatureScreen):
         self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
-    def load_ids(self, view: str) -> None:
+    def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
-        if self.conversations.ids is None or not len(self.conversations.ids):
-            # First paint: a screenful of rows now, the whole (maybe 100k) list right after.
+        if first_page or self.conversations.ids is None or not len(self.conversations.ids):
+            # A screenful of rows now, the whole (maybe 100k) list right after.
             self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, limit=200)))
+            if first_page:
+                return
         self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id)))
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
@@ -201,6 +217,8 @@ class InboxScreen(FeatureScreen):
     def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
         if message.view == VIEWS[self.view_index].key:
             self.conversations.set_ids(message.ids)
+        if not self._started:
+            self.call_after_refresh(self._start_after_first_paint)
 
     def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
         self.query_one(WaitLine).set_figures(message.figures)
