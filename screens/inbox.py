@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from functools import partial
+from functools import cached_property, partial
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -97,15 +97,16 @@ class InboxScreen(FeatureScreen):
             yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
         yield KeyBar(show_command_palette=False)
 
-    @property
+    # Looked up once: check_action asks for these for every binding on every cursor move.
+    @cached_property
     def conversations(self) -> ConversationList:
         return self.query_one(ConversationList)
 
-    @property
+    @cached_property
     def pane(self) -> ConversationPane:
         return self.query_one(ConversationPane)
 
-    @property
+    @cached_property
     def composer(self) -> Composer:
         return self.query_one(Composer)
 
