@@ -96,7 +96,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from screens.app import AgentConsoleApp
 
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
-                          demo=demo, setup_email=_email_setup(store, ctx.clock))
+                          demo=demo, setup_email=_email_setup(store, ctx.clock),
+                          freeze_startup_objects=True)
     app.run()
     return app.return_code or EXIT_OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ class AgentConsoleApp(App[None]):
     ]
 
     def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Engine | None = None,
-                 demo: bool = False, setup_email: tuple[Any, Any] | None = None) -> None:
+                 demo: bool = False, setup_email: tuple[Any, Any] | None = None,
+                 freeze_startup_objects: bool = False) -> None:
         super().__init__()
         self.store = store
         self.clock = clock
@@ -60,6 +62,7 @@ class AgentConsoleApp(App[None]):
         self.agent_name = self.agent_row.name
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
+        self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
         if demo:
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
@@ -102,6 +105,14 @@ class AgentConsoleApp(App[None]):
                 added = True
         if added:
             self.stylesheet.parse()  # only the new files are parsed; the rest come from its cache
+
+    def settle_memory(self) -> None:
+        """Put what start-up built, which lives as long as the session, out of the cyclic garbage
+        collector's reach: its full collections then walk only newer objects, a few milliseconds instead
+        of a 50 ms pause in the middle of a keypress. Done once the inbox is up; a process-wide setting,
+        so only when this app owns the process."""
+        if self.freeze_startup_objects:
+            gc.freeze()
 
     def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""

@@ -134,6 +134,7 @@ class InboxScreen(FeatureScreen):
         self.reload()
         self.start_features()
         self.app.preload_screen_styles()
+        self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
 
     # ------------------------------------------------------------------ loading (workers post results)
 

@@ -322,3 +322,17 @@ async def test_new_messages_arrive_without_moving_the_cursor(seeded):
         # The open conversation (Pat, under the cursor) shows the new message at the end of the thread.
         assert on == seeded.ids["long"]
         assert "and one more thing" in screen_text(app)
+
+
+async def test_startup_objects_are_frozen_only_when_the_app_owns_the_process(seeded):
+    import gc
+
+    for owns in (False, True):
+        gc.unfreeze()
+        app = seeded.app(freeze_startup_objects=owns)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            app.settle_memory()
+            frozen = gc.get_freeze_count()
+        gc.unfreeze()  # the test process must not keep them
+        assert (frozen > 0) == owns
