@@ -250,6 +250,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     args = parser.parse_args()
+    from agentconsole.cli import FRAME_RATE
+
+    os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)  # the in-app measures run Textual as `agentconsole` does
     data = args.dir / "data"
     db = data / "agentconsole.db"
     stamp = args.dir / "build.json"
