@@ -30,6 +30,7 @@ from .shift import ShiftBanner
 
 # While the cursor moves faster than this (a held key), the pane waits for it to rest.
 PANE_DEBOUNCE = 0.08
+RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
 
 
 class DataChanged(Message):
@@ -135,6 +136,8 @@ class InboxScreen(FeatureScreen):
         self.start_features()
         self.app.preload_screen_styles()
         self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
+        if self.app.config.hours.any:
+            self.set_interval(RESORT_SECONDS, self.resort, name="resort")
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -184,12 +187,18 @@ class InboxScreen(FeatureScreen):
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
     def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
+        key = waits.longest_first(self.wait_rules(), self.app.clock.now())
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, limit=200)))
+            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
             if first_page:
                 return
-        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id)))
+        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key)))
+
+    def resort(self) -> None:
+        """With business hours, waits stop and start with the hours, so who waited longest can change
+        without any new message: the list is put in order again every minute."""
+        self.load_ids(VIEWS[self.view_index].key)
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
