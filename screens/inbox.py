@@ -25,7 +25,7 @@ from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationP
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .keybar import KeyBar
 from .modals import SearchModal, SearchResult
-from .shift import ShiftBanner
+from .shift_line import ShiftBanner
 
 
 # While the cursor moves faster than this (a held key), the pane waits for it to rest.
