@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,18 +354,28 @@ class Store:
         }
 
     def conversation_ids(self, view: str = "all", agent_id: int | None = None,
-                         limit: int | None = None) -> array:
+                         limit: int | None = None,
+                         waiting_key: Callable[[float, int], float] | None = None) -> array:
         """The ids of a view in display order: longest-waiting first, then most recent activity.
 
         Both parts scan an index that covers the view filters (no table reads, no sort); with
         *limit*, only the first ids, so a screen can paint before the whole list is read.
+        *waiting_key(waiting_since, account_id)* orders the waiting part instead of waiting_since,
+        for waits that count differently per account (business hours); lowest first.
         """
         v = VIEWS_BY_KEY[view]
         params = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
         ids = array("q")
-        if v.waiting_first:
+        if v.waiting_first and waiting_key is not None:
+            waiting = cur.execute(
+                f"SELECT id, waiting_since, account_id FROM conversations INDEXED BY conv_waiting"
+                f" WHERE status = 'open' AND needs_reply = 1 AND ({v.where})", params).fetchall()
+            waiting.sort(key=lambda r: (waiting_key(r[1], r[2]), r[1], r[0]))
+            ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+        elif v.waiting_first:
             ids.extend(r[0] for r in cur.execute(
                 f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
                 f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id LIMIT :limit", params))

@@ -3,7 +3,7 @@ target and business hours."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .hours import BusinessHours, HoursConfig
@@ -92,3 +92,17 @@ def crossed(store: Store, rule_list: list[WaitRule], since: float, until: float,
         if hi is not None:
             ranges.append((rule.account_id, rule.kind, rule.cutoff(since), hi))
     return store.waiting_between(ranges, limit)
+
+
+def longest_first(rule_list: list[WaitRule], now: float) -> Callable[[float, int], float] | None:
+    """A sort key (waiting_since, account id) that puts the longest wait first as each account counts
+    it; None when no account has business hours, since waiting_since order is then the same thing."""
+    hours = {r.account_id: r.hours for r in rule_list if r.hours is not None}
+    if not hours:
+        return None
+
+    def key(since: float, account_id: int) -> float:
+        business = hours.get(account_id)
+        return -(now - since if business is None else business.open_seconds_between(since, now))
+
+    return key

@@ -3,22 +3,27 @@ conversations, shifts, metrics and account set-up. InboxScreen inherits them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from agentconsole import templates, waits
+from agentconsole import waits
 from agentconsole.models import Capabilities
 from agentconsole.rows import ConversationRow
 from agentconsole.shift_banner import build_banner
 from agentconsole.shifts import ShiftError, Shifts
 from agentconsole.sla import format_wait
 
-from .shift import EndShiftModal, EndShiftRequest, ShiftBanner, StartShiftModal, StartShiftRequest
+from .shift_line import ShiftBanner
 
-# Dialogs and screens that are not on the first frame (canned replies, escalation, metrics, shift
-# history) are imported where they open, so start-up does not pay for rapidfuzz, regex and friends.
+if TYPE_CHECKING:
+    from .shift import EndShiftRequest, StartShiftRequest
+
+# Dialogs and screens that are not on the first frame (canned replies, escalation, metrics, shifts)
+# are imported where they open, so start-up does not pay for rapidfuzz, regex and friends.
 
 TODAY_REFRESH_SECONDS = 30.0
 
@@ -95,6 +100,8 @@ class FeatureScreen(Screen):
         return caps.max_length if caps is not None else None
 
     def customer_values(self, conversation: ConversationRow) -> dict:
+        from agentconsole import templates
+
         return templates.values_for(conversation, self.app.agent_row)
 
     def check_feature(self, action: str) -> bool | None:
@@ -111,8 +118,7 @@ class FeatureScreen(Screen):
         return True
 
     def start_features(self) -> None:
-        """Called from on_mount: the shift banner and today's figures, kept fresh but not per second."""
-        self.load_banner()
+        """Called once the first rows are up: today's figures, and both kept fresh but not per second."""
         self.load_today()
         self.set_interval(BANNER_REFRESH_SECONDS, self.load_banner, name="banner")
         self.set_interval(TODAY_REFRESH_SECONDS, self.load_today, name="today")
@@ -308,6 +314,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _ask_to_dm(self, item_id: int) -> None:
+        from agentconsole import templates
+
         from .escalation import ASK_TO_DM
 
         app = self.app
@@ -377,6 +385,8 @@ class FeatureScreen(Screen):
         self.post_message(self.ShiftFormReady(form, ending))
 
     def on_feature_screen_shift_form_ready(self, message: ShiftFormReady) -> None:
+        from .shift import EndShiftModal, StartShiftModal
+
         modal_class = EndShiftModal if message.ending else StartShiftModal
         self.app.push_screen(modal_class.from_form(message.form, self.app.clock), self._shift_chosen)
 
@@ -386,6 +396,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
+        from .shift import StartShiftRequest
+
         app, shifts = self.app, self.shifts()
         try:
             if isinstance(request, StartShiftRequest):

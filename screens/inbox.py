@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from functools import partial
+from functools import cached_property, partial
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,11 +25,12 @@ from .conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationP
 from .header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from .keybar import KeyBar
 from .modals import SearchModal, SearchResult
-from .shift import ShiftBanner
+from .shift_line import ShiftBanner
 
 
 # While the cursor moves faster than this (a held key), the pane waits for it to rest.
 PANE_DEBOUNCE = 0.08
+RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
 
 
 class DataChanged(Message):
@@ -76,6 +77,7 @@ class InboxScreen(FeatureScreen):
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self._started = False  # the loads that wait for the first rows to be painted have begun
         self._pane_timer: Timer | None = None
         self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
         self.today_text = ""  # today's first-response figures for the wait line
@@ -96,15 +98,16 @@ class InboxScreen(FeatureScreen):
             yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
         yield KeyBar(show_command_palette=False)
 
-    @property
+    # Looked up once: check_action asks for these for every binding on every cursor move.
+    @cached_property
     def conversations(self) -> ConversationList:
         return self.query_one(ConversationList)
 
-    @property
+    @cached_property
     def pane(self) -> ConversationPane:
         return self.query_one(ConversationPane)
 
-    @property
+    @cached_property
     def composer(self) -> Composer:
         return self.query_one(Composer)
 
@@ -116,9 +119,25 @@ class InboxScreen(FeatureScreen):
         self.conversations.focus()
         if self.app.engine is not None:
             self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
-        self.reload()
+        # The first frame needs a screenful of rows and the wait line; everything else (the whole id
+        # list, the view counts, today's figures) waits until those rows are up, so its threads don't
+        # compete with the first paint.
+        self.load_ids(VIEWS[self.view_index].key, first_page=True)
+        self.load_wait()
+        self.load_banner()
         self.set_interval(1.0, self.tick, name="clock")
+        self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
+
+    def _start_after_first_paint(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.reload()
         self.start_features()
+        self.app.preload_screen_styles()
+        self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
+        if self.app.config.hours.any:
+            self.set_interval(RESORT_SECONDS, self.resort, name="resort")
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -166,12 +185,20 @@ class InboxScreen(FeatureScreen):
         self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
-    def load_ids(self, view: str) -> None:
+    def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
-        if self.conversations.ids is None or not len(self.conversations.ids):
-            # First paint: a screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, limit=200)))
-        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id)))
+        key = waits.longest_first(self.wait_rules(), self.app.clock.now())
+        if first_page or self.conversations.ids is None or not len(self.conversations.ids):
+            # A screenful of rows now, the whole (maybe 100k) list right after.
+            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
+            if first_page:
+                return
+        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key)))
+
+    def resort(self) -> None:
+        """With business hours, waits stop and start with the hours, so who waited longest can change
+        without any new message: the list is put in order again every minute."""
+        self.load_ids(VIEWS[self.view_index].key)
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
@@ -201,6 +228,8 @@ class InboxScreen(FeatureScreen):
     def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
         if message.view == VIEWS[self.view_index].key:
             self.conversations.set_ids(message.ids)
+        if not self._started:
+            self.call_after_refresh(self._start_after_first_paint)
 
     def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
         self.query_one(WaitLine).set_figures(message.figures)

@@ -169,3 +169,14 @@ def test_config_reports_bad_hours(tmp_path: Path) -> None:
     path.write_text('[hours.mail]\ntimezone = "Nowhere/Land"\n', encoding="utf-8")
     with pytest.raises(config.ConfigError, match="hours.mail"):
         config.load(path)
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "config.toml"
+    path.write_text(example, encoding="utf-8")
+    loaded = config.load(path)
+    assert loaded.targets.target("public", "shop-x") == 30 * 60
+    assert loaded.hours.for_account("shop-x").describe() == "Mon–Sat 09:00–17:00 Europe/Berlin"
+    assert loaded.hours.for_account("other").holidays == frozenset({date(2026, 12, 25)})

@@ -93,3 +93,22 @@ def test_the_waiting_pass_reads_only_the_index(store, clock):
         " LEFT JOIN g ON g.account_id = c.account_id AND g.kind = c.kind"
         " WHERE c.status = 'open' AND c.needs_reply = 1 GROUP BY c.account_id, c.kind"))
     assert "COVERING INDEX conv_waiting" in plan
+
+
+def test_the_list_puts_the_longest_wait_first_as_each_account_counts_it(store, clock):
+    berlin = ZoneInfo("Europe/Berlin")
+    monday_10 = datetime(2026, 11, 23, 10, tzinfo=berlin).timestamp()
+    clock.set(monday_10)
+    shop = store.ensure_account("shop-mail", Channel.EMAIL, "demo")
+    x = store.ensure_account("x", Channel.X, "demo")
+    store.ingest(shop, [message("m", Kind.EMAIL, datetime(2026, 11, 20, 16, tzinfo=berlin).timestamp())])
+    store.ingest(x, [message("p", Kind.PUBLIC, monday_10 - 2.5 * 3600)])
+    ids = {ext: store.conn.execute("SELECT conversation_id FROM messages WHERE external_id = ?",
+                                   (ext,)).fetchone()[0] for ext in ("m", "p")}
+    assert list(store.conversation_ids("waiting")) == [ids["m"], ids["p"]]  # Friday's email is older
+    # In open hours the email has waited two hours (Fri 16-17, Mon 9-10), X's post two and a half.
+    hours = HoursConfig(by_account={"shop-mail": BusinessHours(timezone="Europe/Berlin")})
+    key = waits.longest_first(waits.rules(store.accounts(), Targets(), hours), monday_10)
+    assert list(store.conversation_ids("waiting", waiting_key=key)) == [ids["p"], ids["m"]]
+    assert list(store.conversation_ids("all", waiting_key=key, limit=1)) == [ids["p"]]
+    assert waits.longest_first(waits.rules(store.accounts(), Targets()), monday_10) is None

@@ -86,6 +86,12 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
         assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in text
         assert "42m X  Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
         assert "31m ✉" in row_line(text, "J. Li")
+        order = [line for line in text.splitlines() if "Pat Paste" in line or "J. Li" in line]
+        assert "Pat Paste" in order[0]  # Pat's 30 closed-time minutes still sort above Li's 31 ...
+        app.screen.resort()  # ... until the minute's re-sort puts the longest wait first
+        await settle(app, pilot)
+        order = [line for line in screen_text(app).splitlines() if "Pat Paste" in line or "J. Li" in line]
+        assert "J. Li" in order[0]
         await pilot.press("j")  # Dana: the pane says since when, and that the list counts open hours
         await settle(app, pilot)
         text = screen_text(app)
@@ -322,3 +328,17 @@ async def test_new_messages_arrive_without_moving_the_cursor(seeded):
         # The open conversation (Pat, under the cursor) shows the new message at the end of the thread.
         assert on == seeded.ids["long"]
         assert "and one more thing" in screen_text(app)
+
+
+async def test_startup_objects_are_frozen_only_when_the_app_owns_the_process(seeded):
+    import gc
+
+    for owns in (False, True):
+        gc.unfreeze()
+        app = seeded.app(freeze_startup_objects=owns)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            app.settle_memory()
+            frozen = gc.get_freeze_count()
+        gc.unfreeze()  # the test process must not keep them
+        assert (frozen > 0) == owns

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import screens.app
 from agentconsole.config import Config
 from themes import DARK, HIGH_CONTRAST, LIGHT
 
@@ -91,3 +94,19 @@ async def test_footer_verbs_follow_the_conversation_under_the_cursor(seeded):
         await pilot.press("j")
         await settle(app, pilot)
         assert not expand_enabled()
+
+
+async def test_reading_the_other_screens_styles_ahead_restyles_nothing_on_screen(seeded):
+    """Preloaded screen stylesheets are not applied to the widgets already mounted, so their rules must
+    name only their own screens' widgets: a full restyle after the preload changes nothing."""
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.preload_screen_styles()
+        assert all(app.stylesheet.has_source(str(Path(screens.app.__file__).with_name(n)), "")
+                   for n in app.SCREEN_CSS)
+        nodes = list(app.screen.walk_children(with_self=True))
+        before = [node.styles.css for node in nodes]
+        app.stylesheet.update(app.screen)
+        await pilot.pause()
+        assert [node.styles.css for node in nodes] == before
