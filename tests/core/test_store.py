@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import stat
@@ -31,6 +32,9 @@ def test_database_file_is_private_and_in_wal(tmp_path, clock):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert s.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # Durability stays WAL + NORMAL (1); checkpoints are only spaced further apart for ingest.
+    assert s.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == db.WAL_AUTOCHECKPOINT_PAGES
     assert s.conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
     s.close()
 
@@ -67,6 +71,30 @@ def test_failed_batch_leaves_neither_messages_nor_cursor(store, account, clock, 
         store.ingest(account, [msg("m2", "t1", "second", clock.now())], "c2")
     assert store.cursor(account) == "c1"
     assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+def test_ingest_pauses_the_garbage_collector_only_while_it_runs(store, account, clock, monkeypatch):
+    seen = []
+    real = Store.transaction
+
+    def spy(self):
+        seen.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(Store, "transaction", spy)
+    assert gc.isenabled()
+    store.ingest(account, [msg("m1", "t1", "first", clock.now())])
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        store.ingest(account, [msg("m2", "t1", "second", clock.now())])
+        assert not gc.isenabled()  # the collector's owner had switched it off: it stays off
+    finally:
+        gc.enable()
+    monkeypatch.setattr("agentconsole.store._Summary.save_all", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        store.ingest(account, [msg("m3", "t1", "third", clock.now())])
+    assert gc.isenabled()  # back on after a failed batch too
 
 
 def test_summary_tracks_waiting_since_and_first_response(store, account, clock):
@@ -132,6 +160,26 @@ def test_contact_card_lists_other_conversations(store, account, clock):
     assert len(card.conversations) == 2 and ("x", "dana_k") in card.identities
 
 
+def test_one_batch_creates_many_conversations_and_contacts_with_matching_ids(store, account, clock):
+    t = clock.now()
+    shop = Person("shop", "shop")
+    people = [Person(f"p{i}", f"handle{i}", f"Name {i}") for i in range(30)]
+    # t-new: our reply (no recipient) comes first, so the customer is learnt from a later message.
+    batch = [msg("r0", "t-new", "we are on it", t - 200, person=shop, direction=Direction.OUT)]
+    batch += [msg(f"m{i}", f"t{i}", f"question {i}", t - 100 + i, person=p) for i, p in enumerate(people)]
+    batch.append(msg("late", "t-new", "thanks", t - 50, person=people[7]))
+    store.ingest(account, batch)
+    for i, person in enumerate(people):
+        conv = store.conversation(store.conn.execute(
+            "SELECT id FROM conversations WHERE thread_key = ?", (f"t{i}",)).fetchone()[0])
+        assert (conv.contact_name, conv.handle, conv.message_count) == (person.display_name, person.handle, 1)
+        assert conv.waiting_since == t - 100 + i
+    late = store.conversation(store.conn.execute(
+        "SELECT id FROM conversations WHERE thread_key = 't-new'").fetchone()[0])
+    assert (late.handle, late.message_count, late.last_message_at) == ("handle7", 2, t - 50)
+    assert store.conn.execute("SELECT count(*) FROM conversation_events WHERE event = 'opened'").fetchone()[0] == 31
+
+
 def test_search_finds_text_and_names_newest_first(store, account, clock):
     t = clock.now()
     store.ingest(account, [msg("a", "t1", "my order never arrived", t - 50),
@@ -160,6 +208,24 @@ def test_raw_payload_is_kept(store, account, clock):
     store.ingest(account, [msg("a", "t1", "x", clock.now(), raw=b"\xff\xfe raw bytes")])
     [m] = store.messages(store.conversation_ids()[0])
     assert store.message_raw(m.id) == b"\xff\xfe raw bytes"
+
+
+def test_optional_message_columns_store_null_or_their_exact_value(store, account, clock):
+    agent = store.ensure_agent("Alice Ng")
+    store.ingest(account, [
+        msg("a", "t1", "x", clock.now()),
+        msg("b", "t1", "y", clock.now(), raw="", in_reply_to="0", direction=Direction.OUT,
+            extra={"agent_id": agent, "source": "canned"}),
+        msg("c", "t1", "z", clock.now(), raw=b"", in_reply_to=""),
+    ])
+    rows = store.conn.execute(
+        "SELECT direction, identity_id IS NULL, typeof(raw), quote(raw), quote(in_reply_to), agent_id, source"
+        " FROM messages ORDER BY external_id").fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("in", 0, "null", "NULL", "NULL", None, None),
+        ("out", 1, "blob", "X''", "'0'", agent, "canned"),
+        ("in", 0, "blob", "X''", "''", None, None),
+    ]
 
 
 def test_notes_and_assignment_are_audited(store, account, clock):
