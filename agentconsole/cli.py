@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TextIO
 
 from . import __version__, paths

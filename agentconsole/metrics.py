@@ -13,7 +13,8 @@ from .clock import Clock
 from .hours import HoursConfig
 from .models import Channel
 from .sla import format_wait
-from .store import AUTOMATIC_SOURCES, Store
+from .ingest import AUTOMATIC_SOURCES
+from .store import Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366
