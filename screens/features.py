@@ -20,6 +20,7 @@ from agentconsole.sla import format_wait
 from .shift_line import ShiftBanner
 
 if TYPE_CHECKING:
+    from .canned import Picked
     from .shift import EndShiftRequest, StartShiftRequest
 
 # Dialogs and screens that are not on the first frame (canned replies, escalation, metrics, shifts)

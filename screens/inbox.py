@@ -11,12 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 
 from agentconsole import waits
 from agentconsole.models import Status
-from agentconsole.rows import ConversationRow
 from agentconsole.views import VIEWS
 
 from .conversation_list import ConversationList
