@@ -15,7 +15,7 @@ from agentconsole.models import Direction, Kind, OutboundRequest
 from connectors import mastodon
 from connectors.mastodon_html import html_to_text, status_text
 from connectors.mastodon_http import link_params
-from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, OWN_ID, REMOTE, conversation, corpus, instance,
+from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, REMOTE, conversation, corpus, instance,
                                mention_of, notification, status)
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc).timestamp()

@@ -6,7 +6,6 @@ import io
 import json
 import shlex
 import sys
-from types import SimpleNamespace
 
 import httpx
 import pytest
