@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .rows import AccountRow
-from .store import Store
+from agentconsole.domain.rows import AccountRow
+from agentconsole.storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

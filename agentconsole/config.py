@@ -7,8 +7,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .hours import HoursConfig, HoursError, parse_hours
-from .sla import DEFAULT_TARGETS, Targets
+from agentconsole.response.hours import HoursConfig, HoursError, parse_hours
+from agentconsole.response.sla import DEFAULT_TARGETS, Targets
 
 
 class ConfigError(Exception):

@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .clock import Clock
-from .hours import HoursConfig
-from .models import Channel
-from .sla import format_wait
-from .ingest import AUTOMATIC_SOURCES
-from .store import Store
+from agentconsole.domain.clock import Clock
+from agentconsole.response.hours import HoursConfig
+from agentconsole.domain.models import Channel
+from agentconsole.response.sla import format_wait
+from agentconsole.storage.ingest import AUTOMATIC_SOURCES
+from agentconsole.storage.store import Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366

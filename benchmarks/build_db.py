@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from agentconsole.clock import FrozenClock
-from agentconsole.models import Direction, InboundMessage, Kind, Person, Status
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
+from agentconsole.storage.store import Store
 
 OPENERS = [
     "my order {n} never arrived and nobody answers", "is the store open on Sunday?",

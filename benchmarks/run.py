@@ -43,7 +43,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure_search(db: Path) -> dict:
-    from agentconsole.store import Store
+    from agentconsole.storage.store import Store
 
     store = Store(db)
     times = []
@@ -61,7 +61,7 @@ def _tmux(*args: str) -> str:
 
 
 def _first_row_name(db: Path) -> str:
-    from agentconsole.store import Store
+    from agentconsole.storage.store import Store
 
     store = Store(db)
     ids = store.conversation_ids("all")
@@ -121,7 +121,7 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     one); then sample the last launch idle on the inbox."""
     if shutil.which("tmux") is None:
         return {"launch_error": "tmux is not installed"}
-    marker = _first_row_name(data_dir / "agentconsole.db")
+    marker = _first_row_name(data_dir / "agentconsole.storage.db")
     exe = Path(sys.executable).with_name("agentconsole")
     session = f"acbench{os.getpid()}"
     # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
@@ -182,11 +182,11 @@ async def _keypress(db: Path) -> dict:
     pane loads between them as it does in use. The list records each key's time to its repaint."""
     from textual import events
 
-    from agentconsole.clock import SystemClock
+    from agentconsole.domain.clock import SystemClock
     from agentconsole.config import Config
-    from agentconsole.store import Store
+    from agentconsole.storage.store import Store
     from screens.app import AgentConsoleApp
-    from screens.conversation_list import ConversationList
+    from screens.inbox.conversation_list import ConversationList
 
     store = Store(db, SystemClock())
     agent = store.ensure_agent("Bench")
@@ -229,8 +229,8 @@ async def _keypress(db: Path) -> dict:
 def measure_metrics_figures(db: Path) -> dict:
     """The SQL behind the metrics screen, per period, on a fresh connection as the screen's worker has."""
     from agentconsole import metrics
-    from agentconsole.clock import SystemClock
-    from agentconsole.store import Store
+    from agentconsole.domain.clock import SystemClock
+    from agentconsole.storage.store import Store
 
     figures = {}
     now = SystemClock().now()
@@ -254,7 +254,7 @@ def main() -> None:
 
     os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)  # the in-app measures run Textual as `agentconsole` does
     data = args.dir / "data"
-    db = data / "agentconsole.db"
+    db = data / "agentconsole.storage.db"
     stamp = args.dir / "build.json"
     results: dict = {}
     if args.rebuild or not db.exists() or not stamp.exists():

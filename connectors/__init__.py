@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from agentconsole.clock import Clock
-from agentconsole.connector import Connector
-from agentconsole.rows import AccountRow
+from agentconsole.domain.clock import Clock
+from agentconsole.channels.contract import Connector
+from agentconsole.domain.rows import AccountRow
 
 # account.connector -> module whose from_account(account, clock) builds the connector.
 FACTORIES: dict[str, str] = {
-    "demo": "connectors.demo",
+    "demo": "connectors.demo.connector",
     "email": "connectors.email",
-    "mastodon": "connectors.mastodon",
+    "mastodon": "connectors.mastodon.connector",
 }
 
 

@@ -11,10 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agentconsole.cli import build_connectors, ensure_demo_accounts  # noqa: E402
-from agentconsole.clock import FrozenClock  # noqa: E402
+from agentconsole.domain.clock import FrozenClock  # noqa: E402
 from agentconsole.config import Config  # noqa: E402
-from agentconsole.engine import Engine  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.sync.engine import Engine  # noqa: E402
+from agentconsole.storage.store import Store  # noqa: E402
 
 NOW = 1_764_061_200.0 + 7 * 3600  # a Tuesday, 16:00 UTC
 

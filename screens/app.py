@@ -10,18 +10,18 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from agentconsole.clock import Clock
+from agentconsole.domain.clock import Clock
 from agentconsole.config import Config
-from agentconsole.sanitize import clean
-from agentconsole.engine import Engine, EngineEvent
-from agentconsole.outbox import Outbox
-from agentconsole.store import Store
+from agentconsole.domain.sanitize import clean
+from agentconsole.sync.engine import Engine, EngineEvent
+from agentconsole.replies.outbox import Outbox
+from agentconsole.storage.store import Store
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
-from .commands import ActionsProvider
-from .inbox import DataChanged, InboxScreen, StatesChanged
-from .keys import catalogue
-from .modals import ConfirmModal, HelpScreen
+from screens.common.commands import ActionsProvider
+from screens.inbox.screen import DataChanged, InboxScreen, StatesChanged
+from screens.common.keys import catalogue
+from screens.common.modals import ConfirmModal, HelpScreen
 
 
 ENGINE_START_DELAY = 0.3  # seconds after mount
@@ -34,7 +34,7 @@ class AgentConsoleApp(App[None]):
     # A screen that brings its own file on first open makes Textual re-parse the whole stylesheet and
     # restyle every widget (about half a second here), so these are read ahead, once the inbox is up.
     # Their rules only name widgets of those screens, so nothing on screen needs restyling for them.
-    SCREEN_CSS = ("metrics.tcss", "canned.tcss", "shift.tcss", "account_setup.tcss")
+    SCREEN_CSS = ("metrics/metrics.tcss", "canned/canned.tcss", "shifts/shift.tcss", "accounts/account_setup.tcss")
     TITLE = "agentconsole"
     COMMANDS = {ActionsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -99,7 +99,7 @@ class AgentConsoleApp(App[None]):
         CSS_PATH costs on its first open (that path then finds them already read)."""
         added = False
         for name in self.SCREEN_CSS:
-            path = Path(__file__).with_name(name)
+            path = Path(__file__).parent / name
             if not self.stylesheet.has_source(str(path), ""):
                 self.stylesheet.read(path)
                 added = True
@@ -125,15 +125,15 @@ class AgentConsoleApp(App[None]):
     @work(thread=True, exclusive=True, group="away", exit_on_error=False)
     def send_away_replies(self) -> None:
         """Off shift, customers who wrote get one away reply per off period (when switched on)."""
-        from agentconsole.away import AwayReplies
-        from agentconsole.shifts import Shifts
+        from agentconsole.shifts.away import AwayReplies
+        from agentconsole.shifts.service import Shifts
 
         caps = {aid: c.capabilities for aid, c in self.engine.connectors.items()} if self.engine else {}
         if AwayReplies(Shifts(self.store, caps)).send_due():
             self.call_from_thread(self.kick_engine)
 
     def open_account_setup(self) -> None:
-        from .account_setup import AccountSetupModal
+        from screens.accounts.setup import AccountSetupModal
 
         save, test = self.setup_email
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
 
 T0 = 1_764_061_200.0  # 2025-11-25 09:00 UTC, a Tuesday
 

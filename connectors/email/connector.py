@@ -9,17 +9,17 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from agentconsole.clock import Clock, to_datetime
-from agentconsole.errors import AuthError, ConnectorError, TemporaryError
-from agentconsole.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
+from agentconsole.domain.clock import Clock, to_datetime
+from agentconsole.domain.errors import AuthError, ConnectorError, TemporaryError
+from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
-from agentconsole.rows import AccountRow
+from agentconsole.domain.rows import AccountRow
 from agentconsole.secrets import SecretUnavailable, load_secret
 
-from . import smtp
-from .imap import FolderMissing, ImapSession
-from .mime import ParsedMail, normalise_subject, parse, raw_id
-from .settings import EmailSettings
+from connectors.email import smtp
+from connectors.email.imap import FolderMissing, ImapSession
+from connectors.email.mime import ParsedMail, normalise_subject, parse, raw_id
+from connectors.email.settings import EmailSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

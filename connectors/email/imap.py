@@ -15,9 +15,9 @@ from imapclient import IMAPClient
 from imapclient.imapclient import SENT
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from agentconsole.errors import AuthError, ConnectorError, PermanentError, TemporaryError
+from agentconsole.domain.errors import AuthError, ConnectorError, PermanentError, TemporaryError
 
-from .settings import EmailSettings
+from connectors.email.settings import EmailSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

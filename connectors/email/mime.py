@@ -14,7 +14,7 @@ from itertools import islice
 
 import html2text
 
-from agentconsole.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, one_line
 
 STAND_IN_DOMAIN = "@agentconsole.invalid>"  # ends every Message-ID we made up for a message without one
 MAX_DEPTH = 20  # deeper multiparts are listed as unreadable rather than walked

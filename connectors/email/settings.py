@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agentconsole.errors import PermanentError
+from agentconsole.domain.errors import PermanentError
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 TLS_MODES = ("implicit", "starttls", "plain")

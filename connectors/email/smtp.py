@@ -13,13 +13,13 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from agentconsole.clock import to_datetime
-from agentconsole.errors import AuthError, ConnectorError, PermanentError, TemporaryError
-from agentconsole.models import OutboundRequest
-from agentconsole.sanitize import one_line
+from agentconsole.domain.clock import to_datetime
+from agentconsole.domain.errors import AuthError, ConnectorError, PermanentError, TemporaryError
+from agentconsole.domain.models import OutboundRequest
+from agentconsole.domain.sanitize import one_line
 
-from .mime import STAND_IN_DOMAIN, ParsedMail, message_ids
-from .settings import EmailSettings
+from connectors.email.mime import STAND_IN_DOMAIN, ParsedMail, message_ids
+from connectors.email.settings import EmailSettings
 
 # Deliberately narrow: an address we put in a header must be plain printable ASCII with one "@".
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")

@@ -1,3 +1,3 @@
 """Fixtures shared by the connector tests."""
 
-from .mailservers import folder, mail_servers  # noqa: F401  (registers the fixtures)
+from tests.connectors.mailservers import folder, mail_servers  # noqa: F401  (registers the fixtures)

@@ -10,15 +10,15 @@ import pytest
 
 import connectors
 from agentconsole.cli import build_connectors, ensure_demo_accounts
-from agentconsole.connector import Connector
-from agentconsole.engine import Engine
-from agentconsole.errors import PermanentError
-from agentconsole.escalation import escalate
-from agentconsole.lengths import measure
-from agentconsole.models import Channel, Direction, InboundMessage, Kind, OutboundRequest, Person
-from agentconsole.outbox import Outbox
-from agentconsole.rows import AccountRow
-from connectors.demo import DEMO_ACCOUNTS, MAX_PER_FETCH, DemoConnector, from_account
+from agentconsole.channels.contract import Connector
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.errors import PermanentError
+from agentconsole.replies.escalation import escalate
+from agentconsole.replies.lengths import measure
+from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, OutboundRequest, Person
+from agentconsole.replies.outbox import Outbox
+from agentconsole.domain.rows import AccountRow
+from connectors.demo.connector import DEMO_ACCOUNTS, MAX_PER_FETCH, DemoConnector, from_account
 
 HOUR = 3600.0
 

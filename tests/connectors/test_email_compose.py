@@ -7,8 +7,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from agentconsole.errors import PermanentError
-from agentconsole.models import OutboundRequest, Person
+from agentconsole.domain.errors import PermanentError
+from agentconsole.domain.models import OutboundRequest, Person
 from connectors.email.mime import raw_id
 from connectors.email.settings import EmailSettings
 from connectors.email.smtp import compose, message_id_for

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentconsole.clock import FrozenClock
-from agentconsole.models import Direction, InboundMessage
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.models import Direction, InboundMessage
+from agentconsole.storage.store import Store
 from connectors.email.connector import EmailConnector, ThreadIndex
 from connectors.email.mime import normalise_subject, parse
 from connectors.email.settings import EmailSettings

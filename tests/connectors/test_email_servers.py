@@ -11,14 +11,14 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from agentconsole.clock import FrozenClock, SystemClock
-from agentconsole.errors import AuthError, PermanentError, TemporaryError
-from agentconsole.models import Direction, OutboundRequest, Person
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock, SystemClock
+from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.domain.models import Direction, OutboundRequest, Person
+from agentconsole.storage.store import Store
 from connectors.email.connector import EmailConnector
 from connectors.email.settings import EmailSettings
 
-from .mailservers import (CA_FILE, CUSTOMER, HOST, IMAPS_PORT, SUBMISSION_PORT, SUPPORT, Folder, admin,
+from tests.connectors.mailservers import (CA_FILE, CUSTOMER, HOST, IMAPS_PORT, SUBMISSION_PORT, SUPPORT, Folder, admin,
                        customer_mail, mail_settings)
 
 pytestmark = pytest.mark.servers

@@ -9,12 +9,12 @@ import httpx
 import pytest
 import respx
 
-from agentconsole.clock import FrozenClock
-from agentconsole.errors import AuthError, RateLimited, TemporaryError
-from agentconsole.models import Direction, Kind, OutboundRequest
-from connectors import mastodon
-from connectors.mastodon_html import html_to_text, status_text
-from connectors.mastodon_http import link_params
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.errors import AuthError, RateLimited, TemporaryError
+from agentconsole.domain.models import Direction, Kind, OutboundRequest
+from connectors.mastodon import connector as mastodon
+from connectors.mastodon.html import html_to_text, status_text
+from connectors.mastodon.client import link_params
 from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, REMOTE, conversation, corpus, instance,
                                mention_of, notification, status)
 

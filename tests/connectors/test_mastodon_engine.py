@@ -9,12 +9,13 @@ import httpx
 import pytest
 import respx
 
-from agentconsole.clock import FrozenClock
-from agentconsole.engine import Engine
-from agentconsole.errors import AuthError
-from agentconsole.escalation import escalate
-from agentconsole.store import Store
-from connectors import mastodon, mastodon_stream
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.errors import AuthError
+from agentconsole.replies.escalation import escalate
+from agentconsole.storage.store import Store
+from connectors.mastodon import connector as mastodon
+from connectors.mastodon import stream as mastodon_stream
 from tests.connectors.mastodon_payloads import (CUSTOMER, INSTANCE, OWN, conversation, instance,
                                                 mention_of, notification, status)
 

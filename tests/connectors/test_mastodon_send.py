@@ -11,14 +11,15 @@ import httpx
 import pytest
 import respx
 
-from agentconsole import cli_account_mastodon
-from agentconsole.clock import FrozenClock
-from agentconsole.errors import AuthError, PermanentError, TemporaryError
-from agentconsole.models import Kind, OutboundRequest, Person
-from agentconsole.rows import AccountRow
+from agentconsole.cli import account_mastodon as cli_account_mastodon
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.domain.models import Kind, OutboundRequest, Person
+from agentconsole.domain.rows import AccountRow
 from agentconsole.secrets import env_var_name
-from agentconsole.store import Store
-from connectors import build, mastodon
+from agentconsole.storage.store import Store
+from connectors import build
+from connectors.mastodon import connector as mastodon
 from tests.connectors.mastodon_payloads import CUSTOMER, INSTANCE, OWN, conversation, instance, notification, status
 
 NOW = 1_764_147_600.0
@@ -133,7 +134,7 @@ async def test_ingesting_a_fetched_batch_twice_stores_it_once(api, conn, tmp_pat
     api.get("/api/v1/notifications").respond(json=[notification("31", dm), notification("30", mention)])
     api.routes["conversations"].respond(json=[conversation("418450", [CUSTOMER], dm)])
     result = await conn.fetch(None)
-    store = Store(tmp_path / "agentconsole.db", FrozenClock(NOW))
+    store = Store(tmp_path / "agentconsole.storage.db", FrozenClock(NOW))
     account_id = store.ensure_account("shop@mastodon.social", "mastodon", "mastodon")
     first = store.ingest(account_id, result.messages, result.cursor)
     second = store.ingest(account_id, result.messages, result.cursor)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from agentconsole.clock import FrozenClock
-from agentconsole.models import Direction, InboundMessage, Kind, Person
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.models import Direction, InboundMessage, Kind, Person
 
-from agentconsole.store import Store
+from agentconsole.storage.store import Store
 
 BATCHES, PER_BATCH = 400, 50
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentconsole.errors import ConnectorError
-from agentconsole.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
+from agentconsole.domain.errors import ConnectorError
+from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
 
 
 class ScriptedConnector:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from agentconsole.clock import FrozenClock
-from agentconsole.models import Channel, Direction, InboundMessage, Kind, Person, Status
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person, Status
+from agentconsole.storage.store import Store
 
 
 def at(day: int, hour: int, minute: int = 0) -> float:

@@ -7,10 +7,10 @@ import os
 import sys
 import time
 
-from agentconsole.clock import SystemClock
-from agentconsole.engine import Engine
-from agentconsole.models import Capabilities, Channel, FetchResult, SendResult
-from agentconsole.store import Store
+from agentconsole.domain.clock import SystemClock
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.models import Capabilities, Channel, FetchResult, SendResult
+from agentconsole.storage.store import Store
 
 
 class FilePlatform:

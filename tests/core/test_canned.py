@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentconsole.canned import (CannedDraft, CannedError, CannedLibrary, dumps, loads, query_words,
+from agentconsole.replies.canned import (CannedDraft, CannedError, CannedLibrary, dumps, loads, query_words,
                                  search, starter_drafts)
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_export_import_export_gives_the_same_file(library, tmp_path, clock):
 
 def test_starter_file_is_in_export_format_and_valid(library):
     from importlib import resources
-    shipped = resources.files("agentconsole").joinpath("canned_starters.toml").read_text("utf-8")
+    shipped = resources.files("agentconsole.replies").joinpath("canned_starters.toml").read_text("utf-8")
     assert library.install_starters().added
     assert library.export_toml() == shipped
     names = {d.shortcut for d in starter_drafts()}
@@ -190,7 +190,7 @@ def test_query_words_drop_filler():
     ("http://x.org/path", None), ("/Delay", None), ("line\n/hi", (5, "hi")),
 ])
 def test_shortcut_at(before, found):
-    from agentconsole.canned import shortcut_at
+    from agentconsole.replies.canned import shortcut_at
     assert shortcut_at(before) == found
 
 

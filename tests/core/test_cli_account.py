@@ -13,12 +13,12 @@ from keyring.backend import KeyringBackend
 
 from agentconsole import secrets
 from agentconsole.cli import CliContext
-from agentconsole.cli_account import register
-from agentconsole.clock import FrozenClock
+from agentconsole.cli.account import register
+from agentconsole.domain.clock import FrozenClock
 from agentconsole.config import Config
-from agentconsole.models import Direction, InboundMessage, Kind, Person
+from agentconsole.domain.models import Direction, InboundMessage, Kind, Person
 
-from ..connectors.mailservers import CA_FILE, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, mail_servers  # noqa: F401
+from tests.connectors.mailservers import CA_FILE, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, mail_servers  # noqa: F401
 
 T0 = 1_764_061_200.0
 EMAIL = ["account", "add", "email", "--name", "support", "--address", "support@shop.example",

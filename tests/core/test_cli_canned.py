@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agentconsole import cli_canned
-from agentconsole.canned import CannedDraft, CannedLibrary, dumps
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
+from agentconsole.cli import canned as cli_canned
+from agentconsole.replies.canned import CannedDraft, CannedLibrary, dumps
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
 
 
 @dataclass

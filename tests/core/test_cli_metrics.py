@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole import cli_metrics, metrics
-from agentconsole.clock import FrozenClock
-from agentconsole.config import Config
-from agentconsole.hours import BusinessHours, HoursConfig
-from agentconsole.store import Store
+from agentconsole import metrics
 
-from .metrics_timeline import NOW, build
+from agentconsole.cli import metrics as cli_metrics
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.config import Config
+from agentconsole.response.hours import BusinessHours, HoursConfig
+from agentconsole.storage.store import Store
+
+from tests.core.metrics_timeline import NOW, build
 
 
 @dataclass

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agentconsole import cli, cli_shift
+from agentconsole import cli
+
+from agentconsole.cli import shift as cli_shift
 from agentconsole.config import Config
-from agentconsole.models import InboundMessage, Kind, Person
-from agentconsole.outbox import Outbox
-from agentconsole.shift_banner import build_banner, history_line
-from agentconsole.shifts import Shifts
+from agentconsole.domain.models import InboundMessage, Kind, Person
+from agentconsole.replies.outbox import Outbox
+from agentconsole.shifts.banner import build_banner, history_line
+from agentconsole.shifts.service import Shifts
 
 DANA = Person("u1", "dana_k", "Dana Kim")
 

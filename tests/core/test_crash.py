@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
 
-from .crash_worker import BATCHES, PER_BATCH
+from tests.core.crash_worker import BATCHES, PER_BATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +67,8 @@ def _outbox_worker(db: Path, platform: Path, mode: str, hang: bool) -> subproces
 @pytest.mark.slow
 @pytest.mark.parametrize("mode, final_state", [("idempotent", "sent"), ("plain", "unsure")])
 def test_kill_9_between_post_and_mark_sent_never_posts_twice(tmp_path, mode, final_state):
-    from agentconsole.models import InboundMessage, Kind, Person
-    from agentconsole.outbox import Outbox
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+    from agentconsole.replies.outbox import Outbox
 
     db, platform = tmp_path / "o.db", tmp_path / "platform.log"
     store = Store(db)

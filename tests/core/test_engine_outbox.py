@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from agentconsole.engine import Engine, backoff_delay
-from agentconsole.errors import AuthError, PermanentError, RateLimited, TemporaryError
-from agentconsole.models import Capabilities, Direction, InboundMessage, Kind, Person
-from agentconsole.outbox import Outbox
+from agentconsole.sync.engine import Engine, backoff_delay
+from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.domain.models import Capabilities, Direction, InboundMessage, Kind, Person
+from agentconsole.replies.outbox import Outbox
 
-from .fakes import ScriptedConnector
+from tests.core.fakes import ScriptedConnector
 
 DANA = Person("u1", "dana_k", "Dana Kim")
 
@@ -141,7 +141,7 @@ async def test_interrupted_send_found_on_platform_is_not_resent(store, account, 
     outbox, item = await _interrupted_item(store, account, clock)
     conn = ScriptedConnector(clock, capabilities=Capabilities(can_find_sent=True))
     key = outbox.item(item).request.idempotency_key
-    from agentconsole.models import SendResult
+    from agentconsole.domain.models import SendResult
     conn.delivered[key] = SendResult("already-there", clock.now(), "t1")
     engine = Engine(store, {account: conn}, clock=clock)
     await engine.reconcile()
@@ -192,7 +192,7 @@ async def test_idempotent_resend_only_while_the_platform_remembers_the_key(store
 async def test_lookup_comes_before_idempotent_resend(store, account, clock):
     outbox, item = await _interrupted_item(store, account, clock)
     conn = ScriptedConnector(clock, capabilities=Capabilities(idempotent_send=True, can_find_sent=True))
-    from agentconsole.models import SendResult
+    from agentconsole.domain.models import SendResult
     conn.delivered[outbox.item(item).request.idempotency_key] = SendResult("there", clock.now(), "t1")
     engine = Engine(store, {account: conn}, clock=clock)
     await engine.reconcile()

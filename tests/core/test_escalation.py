@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agentconsole.engine import Engine
-from agentconsole.errors import PermanentError
-from agentconsole.escalation import EscalationRefused, batch_progress, crisis, escalate, why_not
-from agentconsole.models import Capabilities, Direction, InboundMessage, Kind, Person, SendResult, Status
-from agentconsole.outbox import Outbox
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.errors import PermanentError
+from agentconsole.replies.escalation import EscalationRefused, batch_progress, crisis, escalate, why_not
+from agentconsole.domain.models import Capabilities, Direction, InboundMessage, Kind, Person, SendResult, Status
+from agentconsole.replies.outbox import Outbox
 
-from .fakes import ScriptedConnector
+from tests.core.fakes import ScriptedConnector
 
 DM_OK = Capabilities(direct_message=True, public_post=True, idempotent_send=True)
 DANA = Person("u1", "dana_k", "Dana Kim")

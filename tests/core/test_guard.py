@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentconsole.guard import CANNED, EDITED, PERSONAL, check, classify
-from agentconsole.templates import fill
+from agentconsole.replies.guard import CANNED, EDITED, PERSONAL, check, classify
+from agentconsole.replies.templates import fill
 
 DANA = {"first_name": "Dana", "name": "Dana Kim", "handle": "@dana_k"}
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentconsole import config
-from agentconsole.hours import (
+from agentconsole.response.hours import (
     BusinessHours,
     Elapsed,
     HoursError,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentconsole.lengths import limit_for, measure
-from agentconsole.sla import SlaState, Targets, format_wait, state_for
+from agentconsole.replies.lengths import limit_for, measure
+from agentconsole.response.sla import SlaState, Targets, format_wait, state_for
 
 
 def test_x_counts_cjk_and_emoji_double_and_urls_as_23():

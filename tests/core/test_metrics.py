@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentconsole import metrics
-from agentconsole.clock import FrozenClock
-from agentconsole.hours import BusinessHours, HoursConfig
-from agentconsole.models import Channel, Direction, InboundMessage, Kind, Person
-from agentconsole.store import Store
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.response.hours import BusinessHours, HoursConfig
+from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person
+from agentconsole.storage.store import Store
 
-from .metrics_timeline import NOW, US, at, build
+from tests.core.metrics_timeline import NOW, US, at, build
 
 MIN = 60.0
 H = 3600.0
@@ -32,7 +32,7 @@ def by_label(rows: tuple[metrics.Figures, ...]) -> dict[str, metrics.Figures]:
 
 
 def test_waiting_is_kept_through_repeats_and_notes_and_cleared_by_a_reply(tmp_path: Path) -> None:
-    from .metrics_timeline import Timeline
+    from tests.core.metrics_timeline import Timeline
     t = Timeline(tmp_path / "w.db")
     t.customer("A", "x", at(24, 9))
     t.customer("A", "x", at(24, 9, 10))
@@ -127,9 +127,9 @@ def test_business_hours_figures(timeline) -> None:
 
 
 def test_reopen_by_agent_counts_from_the_reopening(tmp_path: Path) -> None:
-    from agentconsole.models import Status
+    from agentconsole.domain.models import Status
 
-    from .metrics_timeline import Timeline
+    from tests.core.metrics_timeline import Timeline
     t = Timeline(tmp_path / "r.db")
     t.customer("A", "x", at(24, 9))
     t.reply("A", "x", at(24, 9, 30), t.alice, "personal")
@@ -224,7 +224,7 @@ def test_first_response_when_our_reply_was_fetched_before_the_customer_message(t
 
 
 def test_away_replies_answer_nobody(tmp_path: Path) -> None:
-    from .metrics_timeline import Timeline
+    from tests.core.metrics_timeline import Timeline
     t = Timeline(tmp_path / "away.db")
     t.customer("H", "x", at(25, 14))
     t.reply("H", "x", at(25, 14, 1), None, "away")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentconsole.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, one_line
 
 HOSTILE = {
     "csi_clear": ("a\x1b[2Jb", "ab"),

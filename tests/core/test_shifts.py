@@ -6,18 +6,18 @@ import sqlite3
 
 import pytest
 
-from agentconsole.away import AwayReplies
+from agentconsole.shifts.away import AwayReplies
 from agentconsole.cli import ensure_demo_accounts
-from agentconsole.engine import Engine
-from agentconsole.errors import PermanentError
-from agentconsole.models import Capabilities, Channel, InboundMessage, Kind, Person
-from agentconsole.outbox import Outbox
-from agentconsole.shift_banner import ERROR, OK, build_banner
-from agentconsole.shifts import DEFAULT_HELLO, ShiftError, Shifts
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.errors import PermanentError
+from agentconsole.domain.models import Capabilities, Channel, InboundMessage, Kind, Person
+from agentconsole.replies.outbox import Outbox
+from agentconsole.shifts.banner import ERROR, OK, build_banner
+from agentconsole.shifts.service import DEFAULT_HELLO, ShiftError, Shifts
 
 from connectors import build
 
-from .fakes import ScriptedConnector
+from tests.core.fakes import ScriptedConnector
 
 HOUR = 3600.0
 DANA = Person("u1", "dana_k", "Dana Kim")

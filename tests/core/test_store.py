@@ -9,9 +9,9 @@ import stat
 
 import pytest
 
-from agentconsole import db
-from agentconsole.models import Direction, InboundMessage, Kind, Person, Status
-from agentconsole.store import Store, fts_query
+from agentconsole.storage import db
+from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
+from agentconsole.storage.store import Store, fts_query
 
 DANA = Person("u1", "dana_k", "Dana Kim", bio="Boston", location="Boston")
 SAM = Person("u2", "sam.ortiz", "Sam Ortiz")
@@ -66,7 +66,7 @@ def test_failed_batch_leaves_neither_messages_nor_cursor(store, account, clock, 
     def boom(*a, **k):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr("agentconsole.ingest._Summary.save_all", boom)
+    monkeypatch.setattr("agentconsole.storage.ingest._Summary.save_all", boom)
     with pytest.raises(sqlite3.OperationalError):
         store.ingest(account, [msg("m2", "t1", "second", clock.now())], "c2")
     assert store.cursor(account) == "c1"
@@ -91,7 +91,7 @@ def test_ingest_pauses_the_garbage_collector_only_while_it_runs(store, account, 
         assert not gc.isenabled()  # the collector's owner had switched it off: it stays off
     finally:
         gc.enable()
-    monkeypatch.setattr("agentconsole.ingest._Summary.save_all", lambda *a: 1 / 0)
+    monkeypatch.setattr("agentconsole.storage.ingest._Summary.save_all", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         store.ingest(account, [msg("m3", "t1", "third", clock.now())])
     assert gc.isenabled()  # back on after a failed batch too

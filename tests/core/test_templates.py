@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentconsole.rows import AgentRow, ConversationRow
-from agentconsole.templates import (PLACEHOLDERS, TemplateError, check, fill, find_gaps, first_name_of,
+from agentconsole.domain.rows import AgentRow, ConversationRow
+from agentconsole.replies.templates import (PLACEHOLDERS, TemplateError, check, fill, find_gaps, first_name_of,
                                     gap_marker, handle_label, parse, values_for)
 
 
@@ -131,7 +131,7 @@ def test_values_without_a_usable_name():
 
 from hypothesis import given, strategies as st  # noqa: E402
 
-from agentconsole.templates import escape  # noqa: E402
+from agentconsole.replies.templates import escape  # noqa: E402
 
 _alphabet = st.sampled_from(list("{}|ab _\n\t.!é🌻") + ["first_name", "name", "{{", "}}"])
 

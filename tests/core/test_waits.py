@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from agentconsole import waits
-from agentconsole.hours import BusinessHours, HoursConfig
-from agentconsole.models import Channel, InboundMessage, Kind, Person
-from agentconsole.sla import Targets
+from agentconsole.response import waits
+from agentconsole.response.hours import BusinessHours, HoursConfig
+from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+from agentconsole.response.sla import Targets
 
 WHO = Person("p", "@p", "P")
 

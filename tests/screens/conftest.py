@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from agentconsole.clock import FrozenClock
+from agentconsole.domain.clock import FrozenClock
 from agentconsole.config import Config
-from agentconsole.models import Channel, Direction, InboundMessage, Kind, Person, Status
-from agentconsole.store import Store
+from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person, Status
+from agentconsole.storage.store import Store
 
 START = 1_764_000_000.0  # 2025-11-24 16:00 UTC
 MINUTE = 60.0

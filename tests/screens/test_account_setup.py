@@ -7,12 +7,12 @@ from textual.app import App
 from textual.widgets import Input, Static
 
 from agentconsole import secrets
-from agentconsole.cli_account_email import check_email_account, save_email_account
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
-from screens.account_setup import AccountSetupModal
+from agentconsole.cli.account_email import check_email_account, save_email_account
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
+from screens.accounts.setup import AccountSetupModal
 
-from ..connectors.mailservers import CA_FILE, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, mail_servers  # noqa: F401
+from tests.connectors.mailservers import CA_FILE, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, mail_servers  # noqa: F401
 
 
 class Host(App):

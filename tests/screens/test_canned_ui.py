@@ -6,10 +6,10 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, OptionList, Static, TextArea
 
-from agentconsole.canned import CannedDraft, CannedLibrary
-from agentconsole.clock import FrozenClock
-from agentconsole.store import Store
-from screens.canned import CannedReplyModal, CannedScreen, Picked
+from agentconsole.replies.canned import CannedDraft, CannedLibrary
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.storage.store import Store
+from screens.canned.picker import CannedReplyModal, CannedScreen, Picked
 
 DANA = {"first_name": "Dana", "name": "Dana Kim", "handle": "@dana_k", "agent_initials": "AN",
         "agent_name": "Alice Ng"}

@@ -6,16 +6,16 @@ import asyncio
 
 from textual.widgets import TextArea
 
-from agentconsole.canned import CannedLibrary
-from agentconsole.engine import Engine
-from agentconsole.models import Capabilities, Status
-from screens.canned import CannedReplyModal
-from screens.escalation import CrisisModal, EscalateModal
-from screens.metrics import MetricsScreen
-from screens.shift import StartShiftModal
+from agentconsole.replies.canned import CannedLibrary
+from agentconsole.sync.engine import Engine
+from agentconsole.domain.models import Capabilities, Status
+from screens.canned.picker import CannedReplyModal
+from screens.escalation.dialogs import CrisisModal, EscalateModal
+from screens.metrics.screen import MetricsScreen
+from screens.shifts.dialogs import StartShiftModal
 from tests.core.fakes import ScriptedConnector
 
-from .helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle
 
 SIZE = (120, 36)
 DM_OK = Capabilities(direct_message=True, public_post=True, idempotent_send=True, max_length=280)
@@ -192,7 +192,7 @@ async def test_slash_shortcut_and_tab_expand_inline(seeded):
 
 async def test_business_hours_count_only_open_time_in_the_list(seeded):
     from agentconsole.config import Config
-    from agentconsole.hours import BusinessHours, HoursConfig
+    from agentconsole.response.hours import BusinessHours, HoursConfig
 
     # START is Monday 16:00 UTC; Dana has waited since 15:18. Open 09:00-17:00 UTC on weekdays.
     config = Config(timezone="UTC", hours=HoursConfig(by_account={"brand-x": BusinessHours()}))

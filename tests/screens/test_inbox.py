@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.command import CommandPalette
 from textual.widgets import Input, TextArea
 
-from screens.conversation_list import ConversationList
-from screens.modals import ConfirmModal, HelpScreen, SearchModal
+from screens.inbox.conversation_list import ConversationList
+from screens.common.modals import ConfirmModal, HelpScreen, SearchModal
 
-from .helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle
 
 SIZE = (120, 36)
 
@@ -66,8 +66,8 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
     from datetime import time
 
     from agentconsole.config import Config
-    from agentconsole.hours import BusinessHours, HoursConfig
-    from agentconsole.sla import Targets
+    from agentconsole.response.hours import BusinessHours, HoursConfig
+    from agentconsole.response.sla import Targets
 
     until_four = BusinessHours(days=frozenset(range(7)), open=time(9), close=time(16), timezone="UTC")
     config = Config(timezone="Europe/Berlin", targets=Targets(by_account={"brand-fb": {"dm": 30 * 60}}),
@@ -304,8 +304,8 @@ async def test_long_message_shows_its_start_and_expands_on_x(seeded):
 
 
 async def test_new_messages_arrive_without_moving_the_cursor(seeded):
-    from agentconsole.models import Channel, InboundMessage, Kind, Person
-    from screens.inbox import DataChanged
+    from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+    from screens.inbox.screen import DataChanged
 
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:

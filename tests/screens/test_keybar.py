@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
-from screens.keybar import KeyBar
+from screens.common.keybar import KeyBar
 
 
 class Box(Input):

@@ -9,10 +9,10 @@ import pytest
 from textual.app import App
 from textual.widgets import Static
 
-from agentconsole.models import Kind
-from screens.metrics import BarChart, MetricsScreen, bar_lines, busiest_grid
+from agentconsole.domain.models import Kind
+from screens.metrics.screen import BarChart, MetricsScreen, bar_lines, busiest_grid
 
-from ..core.metrics_timeline import at, build
+from tests.core.metrics_timeline import at, build
 
 
 class MetricsApp(App):
@@ -121,7 +121,7 @@ def test_busiest_grid_scales_to_the_busiest_hour() -> None:
 
 
 async def test_business_hours_figures_are_shown_when_configured(timeline) -> None:
-    from agentconsole.hours import BusinessHours, HoursConfig
+    from agentconsole.response.hours import BusinessHours, HoursConfig
     hours = HoursConfig(by_account={"shop-mail": BusinessHours()})
     screen = MetricsScreen(timeline.store, timeline.clock, "UTC", hours, period="7d")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from agentconsole.engine import ConnectorState, Engine
-from agentconsole.errors import RateLimited
-from agentconsole.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
-from screens.header import connector_status
+from agentconsole.sync.engine import ConnectorState, Engine
+from agentconsole.domain.errors import RateLimited
+from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
+from screens.inbox.header import connector_status
 
-from .helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle
 
 SIZE = (120, 36)
 

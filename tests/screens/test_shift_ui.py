@@ -5,15 +5,17 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Static, TextArea
 
-from agentconsole import cli, cli_shift
+from agentconsole import cli
+
+from agentconsole.cli import shift as cli_shift
 from agentconsole.config import Config
-from agentconsole.models import InboundMessage, Kind, Person
-from agentconsole.outbox import Outbox
-from agentconsole.shift_banner import build_banner
-from agentconsole.shifts import DEFAULT_GOODBYE_NEXT, DEFAULT_HELLO, Shifts
-from screens.shift import (EndShiftModal, EndShiftRequest, ShiftBanner, ShiftHistoryScreen, StartShiftModal,
+from agentconsole.domain.models import InboundMessage, Kind, Person
+from agentconsole.replies.outbox import Outbox
+from agentconsole.shifts.banner import build_banner
+from agentconsole.shifts.service import DEFAULT_GOODBYE_NEXT, DEFAULT_HELLO, Shifts
+from screens.shifts.dialogs import (EndShiftModal, EndShiftRequest, ShiftBanner, ShiftHistoryScreen, StartShiftModal,
                            StartShiftRequest)
-from screens.shift import PostRow
+from screens.shifts.dialogs import PostRow
 from tests.core.test_cli_shift import FakeContext
 
 HOUR = 3600.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import settle
+from tests.screens.helpers import settle
 
 
 def _prepare(app, *keys: str):

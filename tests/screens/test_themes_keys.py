@@ -8,7 +8,7 @@ import screens.app
 from agentconsole.config import Config
 from themes import DARK, HIGH_CONTRAST, LIGHT
 
-from .helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle
 
 SIZE = (120, 36)
 
@@ -103,7 +103,7 @@ async def test_reading_the_other_screens_styles_ahead_restyles_nothing_on_screen
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.preload_screen_styles()
-        assert all(app.stylesheet.has_source(str(Path(screens.app.__file__).with_name(n)), "")
+        assert all(app.stylesheet.has_source(str(Path(screens.app.__file__).parent / n), "")
                    for n in app.SCREEN_CSS)
         nodes = list(app.screen.walk_children(with_self=True))
         before = [node.styles.css for node in nodes]

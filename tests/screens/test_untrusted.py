@@ -6,11 +6,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import Label, OptionList, Static
 
-from screens.modals import SearchModal
-from screens.safe import safe_text
+from screens.common.modals import SearchModal
+from screens.common.safe import safe_text
 
-from .conftest import HOSTILE_NAME
-from .helpers import screen_text, settle
+from tests.screens.conftest import HOSTILE_NAME
+from tests.screens.helpers import screen_text, settle
 
 RAW = ("a\x1b[31mred\x1b[0m b\x1b]8;;http://evil.example\x07link\x1b]8;;\x07 c\x9b2J d\x1bPq#0;1\x1b\\"
        " e\x1b]52;c;aGk=\x07 f\x07\x08 [/] [@click=app.quit]quit[/] [bold]x[/bold] :smile:")
@@ -117,8 +117,8 @@ async def test_hostile_search_hits_are_inert(seeded):
 
 
 async def test_connector_messages_in_the_banner_are_inert(seeded):
-    from agentconsole.engine import Engine
-    from agentconsole.models import Channel
+    from agentconsole.sync.engine import Engine
+    from agentconsole.domain.models import Channel
 
     account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
     engine = Engine(seeded.store, {}, clock=seeded.clock,

@@ -1,0 +1,7 @@
+"""`python -m agentconsole.cli`: the same as the `agentconsole` command."""
+
+import sys
+
+from agentconsole.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The domain's plain data: models, typed errors, the clock, rows and the text sanitiser."""

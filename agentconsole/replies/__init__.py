@@ -1,0 +1,1 @@
+"""What we send: the outbox, templates, canned replies, the send guard and escalation."""

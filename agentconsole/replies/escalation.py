@@ -1,0 +1,154 @@
+"""DM escalation: a DM first, then (only once it was accepted) a public "we've sent you a DM"; and
+crisis mode, one public status plus a DM to each person."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, Person
+from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
+from agentconsole.storage.store import Store
+
+
+class EscalationRefused(Exception):
+    """This conversation cannot be escalated; the message says why, for the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    public_conversation_id: int
+    dm_conversation_id: int
+    dm_item: int
+    public_item: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisPlan:
+    batch: str
+    status_items: dict[int, int]  # account id -> outbox item of the public status
+    escalations: tuple[Escalation, ...]
+    skipped: tuple[tuple[int, str], ...]  # (conversation id, why it gets no DM)
+
+
+def why_not(store: Store, conversation_id: int, capabilities: Capabilities | None) -> str | None:
+    """None when the conversation can be escalated to a DM, else the reason in the agent's words."""
+    conv = store.conversation(conversation_id)
+    if conv is None:
+        return "that conversation no longer exists"
+    if conv.channel == Channel.EMAIL:
+        return "email is already private: reply with r instead"
+    if conv.kind != Kind.PUBLIC:
+        return "this conversation is already a DM"
+    if conv.contact_id is None:
+        return "we don't know who wrote this, so there is nobody to DM"
+    if capabilities is None:
+        return f"{conv.account_name} is not connected right now"
+    if not capabilities.direct_message:
+        return f"{Channel(conv.channel).label} does not let us send DMs from this account"
+    return None
+
+
+def _customer(store: Store, conversation_id: int) -> tuple[int, int, Person]:
+    row = store.conn.execute(
+        "SELECT c.account_id, c.contact_id, i.id, i.external_id, i.handle, i.display_name FROM conversations c"
+        " JOIN identities i ON i.id = c.identity_id WHERE c.id = ?", (conversation_id,)).fetchone()
+    return row[0], row[2], Person(row[3], row[4], row[5])
+
+
+def dm_conversation_for(store: Store, conversation_id: int) -> int:
+    """The DM conversation with the same person on the same account: reused if it exists."""
+    account_id, identity_id, person = _customer(store, conversation_id)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT id FROM conversations WHERE account_id = ? AND identity_id = ? AND kind = 'dm'"
+                           " ORDER BY last_message_at DESC LIMIT 1", (account_id, identity_id)).fetchone()
+        if row:
+            return row[0]
+        src = conn.execute("SELECT channel, contact_id FROM conversations WHERE id = ?",
+                           (conversation_id,)).fetchone()
+        now = store.clock.now()
+        return conn.execute(
+            "INSERT INTO conversations(account_id, channel, kind, thread_key, contact_id, identity_id,"
+            " last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (account_id, src[0], "dm", f"{LOCAL_THREAD_PREFIX}dm:{person.external_id}", src[1], identity_id,
+             now, now)).lastrowid
+
+
+def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: str | None,
+             agent_id: int | None, capabilities: Capabilities | None, batch: str | None = None,
+             status_item: int | None = None) -> Escalation:
+    """Queue the DM, then the public reply waiting on it; link the two conversations both ways."""
+    reason = why_not(store, conversation_id, capabilities)
+    if reason:
+        raise EscalationRefused(reason)
+    account_id, _, person = _customer(store, conversation_id)
+    dm_conv = dm_conversation_for(store, conversation_id)
+    outbox = Outbox(store)
+    with store.transaction() as conn:
+        public = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        dm_thread = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (dm_conv,)).fetchone()[0]
+        last_in = conn.execute("SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
+                               " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
+        dm_item = outbox.enqueue(account_id, OutboundRequest(
+            idempotency_key=uuid.uuid4().hex, action="dm", text=dm_text.strip(),
+            thread_key=None if dm_thread.startswith(LOCAL_THREAD_PREFIX) else dm_thread,
+            recipient=person, kind=Kind.DM, extra={"public_thread": public[0]}),
+            conversation_id=dm_conv, agent_id=agent_id, source="escalation")
+        public_item = None
+        if public_text:
+            public_item = outbox.enqueue(account_id, OutboundRequest(
+                idempotency_key=uuid.uuid4().hex, action="reply", text=public_text.strip(),
+                thread_key=public[0], in_reply_to=last_in[0] if last_in else None, recipient=person,
+                kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source="escalation",
+                after=dm_item)
+        conn.execute("UPDATE conversations SET linked_id = ?, escalated = 1 WHERE id = ?", (dm_conv, conversation_id))
+        conn.execute("UPDATE conversations SET linked_id = ? WHERE id = ?", (conversation_id, dm_conv))
+        conn.execute("INSERT INTO escalations(public_conversation_id, dm_conversation_id, dm_item, public_item,"
+                     " status_item, batch, agent_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                     (conversation_id, dm_conv, dm_item, public_item, status_item, batch, agent_id,
+                      store.clock.now()))
+        store.audit(agent_id, "escalated", conversation_id, dm_conversation=dm_conv, dm_item=dm_item)
+    return Escalation(conversation_id, dm_conv, dm_item, public_item)
+
+
+def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
+           agent_id: int | None, capabilities: dict[int, Capabilities]) -> CrisisPlan:
+    """One public status per account involved and one DM per person (de-duplicated by contact).
+
+    *dm_texts* maps each conversation id to its DM, already filled for that person.
+    """
+    batch = uuid.uuid4().hex
+    outbox = Outbox(store)
+    skipped: list[tuple[int, str]] = []
+    chosen: dict[int, int] = {}  # contact id -> the conversation whose DM speaks for that person
+    for cid in conversation_ids:
+        conv = store.conversation(cid)
+        reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
+        if reason:
+            skipped.append((cid, reason))
+        elif conv.contact_id in chosen:
+            skipped.append((cid, "same person as another marked post: one DM covers both"))
+        else:
+            chosen[conv.contact_id] = cid
+    status_items: dict[int, int] = {}
+    escalations: list[Escalation] = []
+    for cid in chosen.values():
+        account_id = store.conversation(cid).account_id
+        if account_id not in status_items:
+            status_items[account_id] = outbox.enqueue(account_id, OutboundRequest(
+                idempotency_key=uuid.uuid4().hex, action="post", text=status_text.strip(), kind=Kind.PUBLIC),
+                conversation_id=None, agent_id=agent_id, source="crisis")
+        escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
+                                    capabilities=capabilities[account_id], batch=batch,
+                                    status_item=status_items[account_id]))
+    return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped))
+
+
+def batch_progress(store: Store, batch: str) -> list[tuple[int, str, str, str]]:
+    """(public conversation, customer, DM state, last error) for every escalation in a crisis batch."""
+    rows = store.conn.execute(
+        "SELECT e.public_conversation_id, COALESCE(ct.display_name, ''), o.state, o.last_error"
+        " FROM escalations e JOIN outbox o ON o.id = e.dm_item"
+        " JOIN conversations c ON c.id = e.public_conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id"
+        " WHERE e.batch = ? ORDER BY e.id", (batch,)).fetchall()
+    return [tuple(r) for r in rows]

@@ -1,0 +1,113 @@
+"""How each channel counts the length of what we send, and its limit (X weighted, Bluesky graphemes...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from agentconsole.domain.models import Channel, Kind
+
+
+@cache
+def _patterns():
+    """(URL, grapheme) patterns; the regex module (for \\X) loads on first use, not at start-up."""
+    import regex
+
+    return (regex.compile(r"https?://[^\s<>\"]+|\bwww\.[^\s<>\"]+", regex.IGNORECASE),
+            regex.compile(r"\X"))
+
+# X's weighted counting (twitter-text v3 config): these code point ranges weigh 1, all others 2,
+# against 280; every URL counts as 23 characters whatever its length.
+_X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+X_URL_LENGTH = 23
+MASTODON_URL_LENGTH = 23
+DEFAULT_LIMITS: dict[tuple[Channel, Kind | None], int | None] = {
+    (Channel.X, Kind.PUBLIC): 280,
+    (Channel.X, Kind.DM): 10_000,
+    (Channel.BLUESKY, Kind.PUBLIC): 300,
+    (Channel.BLUESKY, Kind.DM): 1000,
+    (Channel.MASTODON, None): 500,
+    (Channel.FACEBOOK, Kind.PUBLIC): 8000,
+    (Channel.FACEBOOK, Kind.DM): 2000,
+    (Channel.INSTAGRAM, None): 1000,
+    (Channel.EMAIL, None): None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Length:
+    used: int
+    limit: int | None
+    unit: str
+
+    @property
+    def over(self) -> int:
+        return max(0, self.used - self.limit) if self.limit is not None else 0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else self.limit - self.used
+
+    def describe(self) -> str:
+        if self.limit is None:
+            return f"{self.used} {self.unit}"
+        if self.over:
+            return f"{self.used}/{self.limit} · {self.over} over"
+        return f"{self.used}/{self.limit}"
+
+
+def limit_for(channel: Channel | str, kind: Kind | str, override: int | None = None) -> int | None:
+    """The channel's limit for this kind of message; *override* wins (e.g. a Mastodon instance's)."""
+    if override is not None:
+        return override
+    channel, kind = Channel(channel), Kind(kind)
+    if (channel, kind) in DEFAULT_LIMITS:
+        return DEFAULT_LIMITS[(channel, kind)]
+    return DEFAULT_LIMITS.get((channel, None))
+
+
+def measure(text: str, channel: Channel | str, kind: Kind | str = Kind.PUBLIC,
+            limit: int | None = None) -> Length:
+    """Count *text* the way *channel* counts it, against its limit."""
+    channel = Channel(channel)
+    lim = limit_for(channel, kind, limit)
+    if channel == Channel.X:
+        return Length(x_weighted_length(text), lim, "characters")
+    if channel == Channel.BLUESKY:
+        return Length(grapheme_length(text), lim, "graphemes")
+    if channel == Channel.MASTODON:
+        return Length(_with_urls_as(text, MASTODON_URL_LENGTH, len), lim, "characters")
+    return Length(len(text), lim, "characters")
+
+
+def grapheme_length(text: str) -> int:
+    """User-perceived characters: a family emoji or a flag is one."""
+    return len(_patterns()[1].findall(text))
+
+
+def x_weighted_length(text: str) -> int:
+    """X's count out of 280: CJK and emoji weigh 2 (an emoji sequence counts once), URLs 23."""
+    def weigh(chunk: str) -> int:
+        units = 0
+        for cluster in _patterns()[1].findall(chunk):
+            if len(cluster) > 1 and _is_emoji_sequence(cluster):
+                units += 2
+                continue
+            for ch in cluster:
+                code = ord(ch)
+                units += 1 if any(lo <= code <= hi for lo, hi in _X_LIGHT) else 2
+        return units
+
+    return _with_urls_as(text, X_URL_LENGTH, weigh)
+
+
+def _is_emoji_sequence(cluster: str) -> bool:
+    return any(ord(ch) >= 0x1F000 or ch in "\u200d\ufe0f" for ch in cluster)
+
+
+def _with_urls_as(text: str, url_length: int, count) -> int:
+    total, pos = 0, 0
+    for match in _patterns()[0].finditer(text):
+        total += count(text[pos:match.start()]) + url_length
+        pos = match.end()
+    return total + count(text[pos:])

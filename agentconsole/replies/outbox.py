@@ -1,0 +1,261 @@
+"""The outbox: every reply, DM and post is persisted before it is sent, and never sent twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
+from agentconsole.domain.sanitize import clean
+from agentconsole.storage.store import Store
+
+# Thread keys of conversations we start ourselves before the platform has named the thread.
+LOCAL_THREAD_PREFIX = "local:"
+# A claim older than this belongs to a process that is gone even if its pid was reused.
+CLAIM_LEASE_SECONDS = 600.0
+SENT_STATES = ("sent", "discarded")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    conversation_id: int | None
+    account_id: int
+    action: str
+    text: str
+    state: str  # waiting | pending | sending | sent | failed | unsure | cancelled | discarded
+    attempts: int
+    last_error: str
+    created_at: float
+    request: OutboundRequest
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another host's claim: only the lease can expire it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Outbox:
+    """Queue, claim and settle outbound items; the engine does the sending."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ------------------------------------------------------------ enqueue
+
+    def enqueue(self, account_id: int, request: OutboundRequest, *, conversation_id: int | None,
+                agent_id: int | None, source: str | None = None, resolve: bool = False,
+                after: int | None = None) -> int:
+        """Persist one outbound item. With *after*, it waits until that item is sent, and is
+        cancelled if that one fails (a public "we've sent you a DM" never goes out without the DM)."""
+        now = self.store.clock.now()
+        with self.store.transaction() as conn:
+            state = "pending"
+            if after is not None:
+                before = conn.execute("SELECT state FROM outbox WHERE id = ?", (after,)).fetchone()[0]
+                state = {"sent": "pending", "failed": "cancelled", "cancelled": "cancelled"}.get(before, "waiting")
+            item = conn.execute(
+                "INSERT INTO outbox(idempotency_key, account_id, conversation_id, action, request, text,"
+                " agent_id, source, resolve_after, after_id, state, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (request.idempotency_key, account_id, conversation_id, request.action,
+                 json.dumps(_request_to_json(request)), request.text, agent_id, source, int(resolve),
+                 after, state, now, now)).lastrowid
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         (agent_id, f"queued_{request.action}", conversation_id,
+                          json.dumps({"outbox_id": item}), now))
+        return item
+
+    def enqueue_reply(self, conversation_id: int, text: str, *, agent_id: int | None,
+                      source: str = "personal", resolve: bool = False) -> int:
+        """Queue a reply on the conversation's own channel and thread, to its last customer message."""
+        conn = self.store.conn
+        conv = conn.execute(
+            "SELECT c.account_id, c.thread_key, c.kind, c.subject, i.external_id, i.handle, i.display_name"
+            " FROM conversations c LEFT JOIN identities i ON i.id = c.identity_id WHERE c.id = ?",
+            (conversation_id,)).fetchone()
+        if conv is None:
+            raise KeyError(f"no conversation {conversation_id}")
+        last_in = conn.execute(
+            "SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
+            " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
+        recipient = Person(conv[4], conv[5], conv[6]) if conv[4] else None
+        local = conv[1].startswith(LOCAL_THREAD_PREFIX)
+        request = OutboundRequest(
+            idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
+            thread_key=None if local else conv[1], in_reply_to=last_in[0] if last_in else None,
+            recipient=recipient, subject=conv[3], kind=Kind(conv[2]))
+        # A DM thread we opened and the platform has not named yet: keep our messages in order.
+        before = conn.execute("SELECT max(id) FROM outbox WHERE conversation_id = ? AND state NOT IN"
+                              " ('sent', 'discarded')", (conversation_id,)).fetchone()[0] if local else None
+        return self.enqueue(conv[0], request, conversation_id=conversation_id, agent_id=agent_id,
+                            source=source, resolve=resolve, after=before)
+
+    # ------------------------------------------------------------ reads
+
+    def pending(self, conversation_id: int) -> list[OutboxRow]:
+        """Items of a conversation that are not settled yet, oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM outbox WHERE conversation_id = ? AND state NOT IN ('sent', 'discarded')"
+            " ORDER BY id", (conversation_id,)).fetchall()
+        return [_row(r) for r in rows]
+
+    def item(self, item_id: int) -> OutboxRow:
+        return _row(self.store.conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone())
+
+    def interrupted(self) -> list[OutboxRow]:
+        """Items claimed by a process that died (or whose lease ran out) before settling them."""
+        now = self.store.clock.now()
+        rows = self.store.conn.execute("SELECT * FROM outbox WHERE state = 'sending'").fetchall()
+        return [_row(r) for r in rows
+                if not _owner_alive(r["owner"]) or now - r["updated_at"] > CLAIM_LEASE_SECONDS]
+
+    # ------------------------------------------------------------ claim and settle
+
+    def claim_due(self, limit: int = 20) -> list[OutboxRow]:
+        """Take due items for sending; the claim is committed before any send starts."""
+        now = self.store.clock.now()
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (now, limit)).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?, updated_at = ?"
+                " WHERE id = ? AND state = 'pending'", [(_owner(), now, r["id"]) for r in rows])
+        return [_row(r) for r in rows]
+
+    def mark_sent(self, item_id: int, result: SendResult) -> int | None:
+        """Record the platform's acceptance and store our message in the thread, atomically."""
+        now = self.store.clock.now()
+        with self.store.transaction() as conn:
+            r = conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            if r["state"] == "sent":
+                return r["message_id"]
+            item = _row(r)
+            message_id = None
+            if item.conversation_id is not None or item.action != "post":
+                message_id = self._store_message(item, r, result)
+            conn.execute("UPDATE outbox SET state = 'sent', external_id = ?, message_id = ?, last_error = '',"
+                         " updated_at = ? WHERE id = ?", (result.external_id, message_id, now, item_id))
+            conn.execute("UPDATE outbox SET state = 'pending', updated_at = ? WHERE after_id = ?"
+                         " AND state = 'waiting'", (now, item_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         (r["agent_id"], f"sent_{item.action}", item.conversation_id,
+                          json.dumps({"outbox_id": item_id, "external_id": result.external_id}), now))
+            if r["resolve_after"] and item.conversation_id is not None:
+                self.store.set_status(item.conversation_id, Status.DONE, r["agent_id"])
+        return message_id
+
+    def _store_message(self, item: OutboxRow, r, result: SendResult) -> int | None:
+        """Store what we sent as a message of its conversation, and learn the platform's thread key."""
+        req = item.request
+        thread_key = result.thread_key or req.thread_key or result.external_id
+        if item.conversation_id is not None:
+            current = self.store.conn.execute("SELECT thread_key FROM conversations WHERE id = ?",
+                                              (item.conversation_id,)).fetchone()[0]
+            taken = self.store.conn.execute(
+                "SELECT 1 FROM conversations WHERE account_id = ? AND thread_key = ? AND id != ?",
+                (item.account_id, thread_key, item.conversation_id)).fetchone()
+            if current.startswith(LOCAL_THREAD_PREFIX) and not taken:
+                # A conversation we opened ourselves (a new DM) now has the platform's own thread.
+                self.store.conn.execute("UPDATE conversations SET thread_key = ? WHERE id = ?",
+                                        (thread_key, item.conversation_id))
+            else:
+                thread_key = current
+        agent = self.store.conn.execute("SELECT name FROM agents WHERE id = ?", (r["agent_id"],)).fetchone()
+        account = self.store.conn.execute("SELECT handle, display_name FROM accounts WHERE id = ?",
+                                          (item.account_id,)).fetchone()
+        author = Person(external_id=f"account:{item.account_id}", handle=account[0],
+                        display_name=agent[0] if agent else (account[1] or account[0]))
+        message = InboundMessage(
+            external_id=result.external_id, thread_key=thread_key, kind=req.kind, author=author,
+            text=req.text, sent_at=result.sent_at, direction=Direction.OUT, subject=req.subject,
+            in_reply_to=req.in_reply_to, raw=result.raw,
+            extra={"agent_id": r["agent_id"], "source": r["source"], "recipient": req.recipient})
+        self.store.ingest(item.account_id, [message], set_cursor=False)
+        row = self.store.conn.execute("SELECT id, conversation_id FROM messages WHERE account_id = ?"
+                                      " AND external_id = ?", (item.account_id, result.external_id)).fetchone()
+        if row and item.conversation_id is None:
+            self.store.conn.execute("UPDATE outbox SET conversation_id = ? WHERE id = ?", (row[1], item.id))
+        return row[0] if row else None
+
+    def mark_retry(self, item_id: int, error: str, retry_at: float) -> None:
+        self._settle(item_id, "pending", error, retry_at)
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        with self.store.transaction() as conn:
+            self._settle(item_id, "failed", error)
+            conn.execute("UPDATE outbox SET state = 'cancelled', last_error = ?, updated_at = ?"
+                         " WHERE after_id = ? AND state = 'waiting'",
+                         (f"not sent because the item before it failed: {clean(error)[:300]}",
+                          self.store.clock.now(), item_id))
+
+    def mark_unsure(self, item_id: int, error: str) -> None:
+        self._settle(item_id, "unsure", error)
+
+    def _settle(self, item_id: int, state: str, error: str, retry_at: float = 0.0) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ?"
+                         " WHERE id = ? AND state != 'sent'",
+                         (state, clean(error)[:500], retry_at, self.store.clock.now(), item_id))
+
+    def decide(self, item_id: int, decision: str, agent_id: int | None) -> None:
+        """The agent's call on an unsure, failed or cancelled item: resend, mark as sent, or discard."""
+        states = {"resend": "pending", "discard": "discarded", "mark_sent": "sent"}
+        if decision not in states:
+            raise ValueError(f"unknown decision {decision!r}")
+        now = self.store.clock.now()
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE outbox SET state = ?, next_attempt_at = 0, updated_at = ? WHERE id = ?"
+                         " AND state IN ('unsure', 'failed', 'cancelled')", (states[decision], now, item_id))
+            if decision == "resend":  # whatever waited on it waits again instead of staying cancelled
+                conn.execute("UPDATE outbox SET state = 'waiting', last_error = '', updated_at = ?"
+                             " WHERE after_id = ? AND state = 'cancelled'", (now, item_id))
+            elif decision == "mark_sent":
+                conn.execute("UPDATE outbox SET state = 'pending', last_error = '', updated_at = ?"
+                             " WHERE after_id = ? AND state IN ('waiting', 'cancelled')", (now, item_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
+                         " SELECT ?, ?, conversation_id, ?, ? FROM outbox WHERE id = ?",
+                         (agent_id, f"outbox_{decision}", json.dumps({"outbox_id": item_id}), now, item_id))
+
+
+def _person_json(p: Person | None) -> dict | None:
+    if p is None:
+        return None
+    return {"external_id": p.external_id, "handle": p.handle, "display_name": p.display_name}
+
+
+def _request_to_json(req: OutboundRequest) -> dict:
+    return {"idempotency_key": req.idempotency_key, "action": req.action, "text": req.text,
+            "thread_key": req.thread_key, "in_reply_to": req.in_reply_to,
+            "recipient": _person_json(req.recipient), "subject": req.subject, "kind": str(req.kind),
+            "extra": req.extra}
+
+
+def _request_from_json(data: dict) -> OutboundRequest:
+    recipient = data.get("recipient")
+    return OutboundRequest(
+        idempotency_key=data["idempotency_key"], action=data["action"], text=data["text"],
+        thread_key=data.get("thread_key"), in_reply_to=data.get("in_reply_to"),
+        recipient=Person(**recipient) if recipient else None, subject=data.get("subject", ""),
+        kind=Kind(data.get("kind", "public")), extra=data.get("extra") or {})
+
+
+def _row(r) -> OutboxRow:
+    return OutboxRow(r["id"], r["conversation_id"], r["account_id"], r["action"], r["text"], r["state"],
+                     r["attempts"], r["last_error"], r["created_at"], _request_from_json(json.loads(r["request"])))

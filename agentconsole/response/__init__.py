@@ -1,0 +1,1 @@
+"""The response clock: targets, business hours and how long each customer has waited."""

@@ -1,0 +1,1 @@
+"""Shifts: start and end, the hand-off note, the banner line and away replies."""

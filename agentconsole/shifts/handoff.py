@@ -1,0 +1,73 @@
+"""The automatic part of the hand-off note: the open and waiting conversations, one a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.sanitize import one_line
+from agentconsole.response.sla import format_wait
+from agentconsole.storage.store import Store
+
+HANDOFF_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One open conversation as the hand-off note lists it."""
+
+    conversation_id: int
+    customer: str
+    channel: str
+    kind: str
+    waiting_since: float | None
+    last_note: str
+    assignee: str
+
+
+def open_work(store: Store, limit: int = HANDOFF_LIMIT) -> tuple[list[WorkItem], int, int]:
+    """Open conversations, the waiting ones (longest first) before the rest; with how many are open
+    and how many wait in all."""
+    conn = store.conn
+    waiting = [r[0] for r in conn.execute(
+        "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
+        " ORDER BY waiting_since, id LIMIT ?", (limit,))]
+    rest = [r[0] for r in conn.execute(
+        "SELECT id FROM conversations WHERE status = 'open' AND needs_reply = 0"
+        " ORDER BY last_message_at DESC, id DESC LIMIT ?", (max(0, limit - len(waiting)),))]
+    rows = store.conversations_by_ids(waiting + rest)
+    items = []
+    for cid in waiting + rest:
+        c = rows[cid]
+        note = conn.execute("SELECT text FROM notes WHERE conversation_id = ? ORDER BY created_at DESC,"
+                            " id DESC LIMIT 1", (cid,)).fetchone()
+        customer = c.contact_name or (("@" + c.handle) if c.handle and c.channel != Channel.EMAIL
+                                      else c.handle) or "unknown customer"
+        items.append(WorkItem(cid, one_line(customer, 60), c.channel, c.kind,
+                              c.waiting_since if c.needs_reply else None,
+                              one_line(note[0], 80) if note else "", c.assignee_name))
+    total_open = conn.execute("SELECT count(*) FROM conversations WHERE status = 'open'").fetchone()[0]
+    return items, total_open, store.waiting_summary()[0]
+
+
+def draft_note(store: Store, limit: int = HANDOFF_LIMIT) -> str:
+    """Every open conversation (up to *limit*): customer, channel, waiting time, assignee, last note."""
+    items, total_open, total_waiting = open_work(store, limit)
+    now = store.clock.now()
+    if not items:
+        return "No open conversations."
+    lines = [f"Open work: {total_open} open, {total_waiting} waiting."]
+    for item in items:
+        where = Channel(item.channel).label
+        if item.kind != Kind.EMAIL:
+            where += " DM" if item.kind == Kind.DM else f" {item.kind}"
+        parts = [f"#{item.conversation_id} {item.customer}", where,
+                 f"waiting {format_wait(now - item.waiting_since)}" if item.waiting_since is not None
+                 else "answered",
+                 f"assigned to {item.assignee}" if item.assignee else "unassigned"]
+        if item.last_note:
+            parts.append(f"note: {item.last_note}")
+        lines.append("- " + " · ".join(parts))
+    if total_open > len(items):
+        lines.append(f"… and {total_open - len(items)} more open")
+    return "\n".join(lines)

@@ -1,0 +1,443 @@
+"""Shifts: starting and ending them with hello and goodbye posts through the outbox, the hand-off note, history."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from agentconsole.replies.lengths import Length, measure
+from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest
+from agentconsole.replies.outbox import Outbox
+from agentconsole.domain.rows import AccountRow, AgentRow
+from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.shifts.times import short_time
+from agentconsole.shifts.handoff import HANDOFF_LIMIT, WorkItem, draft_note, open_work
+from agentconsole.storage.store import Store
+from agentconsole.replies.templates import TemplateError, fill, parse, values_for
+
+DEFAULT_HELLO = "Hi! {agent_first_name} here (^{agent_initials}) until {shift_end|the end of the day} — ask away."
+DEFAULT_GOODBYE_NEXT = ("That's it from {agent_first_name} today — {next_agent} takes over at "
+                        "{next_start|the start of the next shift}.")
+DEFAULT_GOODBYE_CLOSED = ("That's it from {agent_first_name} today. We're back at {next_start|the next shift}; "
+                          "leave us a DM and we'll answer first thing.")
+DEFAULT_AWAY = ("Thanks for your message! Nobody is on shift right now; we're back at "
+                "{next_start|the start of the next shift} and will answer you then.")
+ASSIGNMENTS = ("keep", "next", "unassign")
+
+
+class ShiftError(Exception):
+    """A shift action that cannot happen now; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """An account's shift settings: whether it gets the hello by default, its templates, its away reply."""
+
+    account: AccountRow
+    can_post: bool
+    why_not: str
+    hello: bool
+    hello_template: str
+    goodbye_template: str | None  # None: the default, which depends on whether a next agent is known
+    away: bool
+    away_template: str
+    limit: int | None = None  # the connector's own length limit (a Mastodon instance's), else the channel's
+
+    def goodbye_for(self, has_next: bool) -> str:
+        if self.goodbye_template:
+            return self.goodbye_template
+        return DEFAULT_GOODBYE_NEXT if has_next else DEFAULT_GOODBYE_CLOSED
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A post as it would go out on one account, and why it cannot (problem) when it cannot."""
+
+    account_id: int
+    account_name: str
+    channel: str
+    text: str
+    gaps: tuple[str, ...]
+    length: Length
+    problem: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@dataclass(frozen=True, slots=True)
+class PostStatus:
+    """Where one hello or goodbye went: the outbox item's state, or why it was never queued."""
+
+    account_id: int
+    account_name: str
+    channel: str
+    kind: str  # hello | goodbye
+    outbox_id: int | None
+    state: str  # pending | sending | sent | failed | unsure | discarded | skipped
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRow:
+    id: int
+    agent_id: int
+    agent_name: str
+    initials: str
+    timezone: str
+    started_at: float
+    planned_end: float | None
+    ended_at: float | None
+    next_agent: str
+    next_start: float | None
+    handoff_note: str
+    acknowledged_by: str
+    answered: int | None
+    median_first_response: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    shift: ShiftRow
+    posts: tuple[PostStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EndResult:
+    shift: ShiftRow
+    posts: tuple[PostStatus, ...]
+    reassigned: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRecord:
+    """A line of the shift history."""
+
+    shift: ShiftRow
+    hello: tuple[PostStatus, ...]
+    goodbye: tuple[PostStatus, ...]
+    answered: int
+    median_first_response: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartForm:
+    """What the start dialog needs, read in one go (off the UI thread)."""
+
+    agent: AgentRow
+    accounts: list[AccountSettings]
+    handoffs: list[ShiftRow]
+
+
+@dataclass(frozen=True, slots=True)
+class EndForm:
+    """What the end dialog needs: the shift, the accounts, where the hello went, the drafted note."""
+
+    agent: AgentRow
+    shift: ShiftRow
+    accounts: list[AccountSettings]
+    hello_accounts: frozenset[int]
+    draft_note: str
+
+
+class Shifts:
+    """The shift lifecycle over the store; the time comes from the store's clock."""
+
+    def __init__(self, store: Store, capabilities: Mapping[int, Capabilities] | None = None) -> None:
+        self.store = store
+        self.clock = store.clock
+        self.outbox = Outbox(store)
+        self.capabilities = dict(capabilities or {})
+
+    # ------------------------------------------------------------ settings and previews
+
+    def accounts(self) -> list[AccountSettings]:
+        saved = {r["account_id"]: r for r in self.store.conn.execute("SELECT * FROM shift_accounts")}
+        out = []
+        for account in self.store.accounts():
+            can_post, why = self._can_post(account)
+            r = saved.get(account.id)
+            hello = bool(r["hello"]) if r is not None and r["hello"] is not None else can_post
+            out.append(AccountSettings(
+                account, can_post, why, hello and can_post,
+                (r["hello_template"] if r is not None and r["hello_template"] else DEFAULT_HELLO),
+                (r["goodbye_template"] if r is not None and r["goodbye_template"] else None),
+                bool(r["away"]) if r is not None else False,
+                (r["away_template"] if r is not None and r["away_template"] else DEFAULT_AWAY),
+                self._limit(account)))
+        return out
+
+    def configure(self, account_id: int, *, hello: bool | None = None, hello_template: str | None = None,
+                  goodbye_template: str | None = None, away: bool | None = None,
+                  away_template: str | None = None) -> None:
+        """Change an account's shift settings; a template is checked before it is saved."""
+        for template in (hello_template, goodbye_template, away_template):
+            if template:
+                parse(template)  # raises TemplateError with line and column
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO shift_accounts(account_id) VALUES (?)", (account_id,))
+            for column, value in (("hello", hello), ("hello_template", hello_template),
+                                  ("goodbye_template", goodbye_template), ("away", away),
+                                  ("away_template", away_template)):
+                if value is not None:
+                    stored = int(value) if isinstance(value, bool) else (value or None)
+                    conn.execute(f"UPDATE shift_accounts SET {column} = ? WHERE account_id = ?",
+                                 (stored, account_id))
+
+    def _limit(self, account: AccountRow) -> int | None:
+        caps = self.capabilities.get(account.id)
+        return caps.max_length if caps is not None else None
+
+    def _can_post(self, account: AccountRow) -> tuple[bool, str]:
+        caps = self.capabilities.get(account.id)
+        if caps is not None:
+            return caps.public_post, "" if caps.public_post else "this account cannot post publicly"
+        if account.channel == Channel.EMAIL:
+            return False, "email has no public posts"
+        return True, ""
+
+    def values(self, agent_id: int, *, planned_end: float | None = None, next_agent: str | None = None,
+               next_start: float | None = None) -> dict[str, str | None]:
+        """Placeholder values for a shift post by *agent_id*; times are the agent's local times."""
+        return shift_values(self.store.agent(agent_id), self.clock.now(), planned_end=planned_end,
+                            next_agent=next_agent, next_start=next_start)
+
+    def preview(self, account: AccountSettings, template: str, values: Mapping[str, str | None]) -> Preview:
+        return preview_post(account, template, values)
+
+    # ------------------------------------------------------------ who is on shift
+
+    def on_shift(self) -> list[ShiftRow]:
+        rows = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.ended_at IS NULL ORDER BY s.started_at, s.id")
+        return [_shift(r) for r in rows]
+
+    def current(self, agent_id: int) -> ShiftRow | None:
+        return next((s for s in self.on_shift() if s.agent_id == agent_id), None)
+
+    def shift(self, shift_id: int) -> ShiftRow:
+        row = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.id = ?", (shift_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no shift {shift_id}")
+        return _shift(row)
+
+    def last_ended(self) -> ShiftRow | None:
+        row = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.ended_at IS NOT NULL"
+                                      " ORDER BY s.ended_at DESC, s.id DESC LIMIT 1").fetchone()
+        return _shift(row) if row else None
+
+    def pending_handoffs(self) -> list[ShiftRow]:
+        """Hand-off notes nobody has acknowledged yet, newest first: shown to whoever starts next."""
+        rows = self.store.conn.execute(
+            f"{_SHIFT_SELECT} WHERE s.ended_at IS NOT NULL AND s.acknowledged_by IS NULL"
+            " AND s.handoff_note != '' ORDER BY s.ended_at DESC, s.id DESC LIMIT 5")
+        return [_shift(r) for r in rows]
+
+    def posts(self, shift_id: int, kind: str | None = None) -> tuple[PostStatus, ...]:
+        rows = self.store.conn.execute(
+            "SELECT p.account_id, a.name, a.channel, p.kind, p.outbox_id, COALESCE(o.state, 'skipped'),"
+            " CASE WHEN p.problem != '' THEN p.problem ELSE COALESCE(o.last_error, '') END"
+            " FROM shift_posts p JOIN accounts a ON a.id = p.account_id"
+            " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
+            " ORDER BY p.kind DESC, p.rowid", (shift_id, kind, kind))
+        return tuple(PostStatus(*r) for r in rows)
+
+    def hello_accounts(self, shift_id: int) -> frozenset[int]:
+        """Accounts whose hello was queued in this shift: by default they get the goodbye too."""
+        return frozenset(p.account_id for p in self.posts(shift_id, "hello") if p.state != "skipped")
+
+    def start_form(self, agent_id: int) -> StartForm:
+        return StartForm(self.store.agent(agent_id), self.accounts(), self.pending_handoffs())
+
+    def end_form(self, agent_id: int) -> EndForm:
+        shift = self.current(agent_id)
+        if shift is None:
+            raise ShiftError("you are not on shift")
+        return EndForm(self.store.agent(agent_id), shift, self.accounts(), self.hello_accounts(shift.id),
+                       self.draft_note())
+
+    # ------------------------------------------------------------ start
+
+    def start(self, agent_id: int, *, planned_end: float | None, hello: Mapping[int, str],
+              acknowledge: Iterable[int] = ()) -> StartResult:
+        """Open a shift and queue the hello on each account of *hello* (account id -> template).
+
+        Hand-off notes waiting to be read must be among *acknowledge*: the agent has seen them. A post
+        that cannot go (too long, unfilled, no public posts) is recorded as skipped; it never blocks.
+        """
+        now = self.clock.now()
+        if planned_end is not None and planned_end <= now:
+            raise ShiftError("the planned end must be in the future")
+        acknowledged = set(acknowledge)
+        values = self.values(agent_id, planned_end=planned_end)
+        # The checks run inside the write lock, so two consoles cannot both start this agent's shift.
+        with self.store.transaction() as conn:
+            if self.current(agent_id) is not None:
+                raise ShiftError("you are already on shift; end it first")
+            if any(s.id not in acknowledged for s in self.pending_handoffs()):
+                raise ShiftError("read and acknowledge the previous hand-off note first")
+            shift_id = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
+                                    (agent_id, now, planned_end)).lastrowid
+            if acknowledged:
+                conn.executemany("UPDATE shifts SET acknowledged_by = ?, acknowledged_at = ?"
+                                 " WHERE id = ? AND acknowledged_by IS NULL",
+                                 [(agent_id, now, sid) for sid in acknowledged])
+            self._queue_posts(shift_id, "hello", agent_id, hello, values)
+            conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
+                         (agent_id, "shift_started", json.dumps({"shift_id": shift_id}), now))
+        return StartResult(self.shift(shift_id), self.posts(shift_id, "hello"))
+
+    def _queue_posts(self, shift_id: int, kind: str, agent_id: int, templates: Mapping[int, str],
+                     values: Mapping[str, str | None]) -> None:
+        settings = {s.account.id: s for s in self.accounts()}
+        for account_id, template in templates.items():
+            account = settings.get(account_id)
+            if account is None:
+                raise ShiftError(f"no account with id {account_id}")
+            preview = self.preview(account, template, values)
+            outbox_id = None
+            if preview.ok:
+                request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action="post", text=preview.text,
+                                          kind=Kind.PUBLIC)
+                outbox_id = self.outbox.enqueue(account_id, request, conversation_id=None,
+                                                agent_id=agent_id, source="shift")
+            self.store.conn.execute(
+                "INSERT INTO shift_posts(shift_id, kind, account_id, outbox_id, problem) VALUES (?,?,?,?,?)",
+                (shift_id, kind, account_id, outbox_id, preview.problem))
+
+    # ------------------------------------------------------------ end
+
+    def open_work(self, limit: int = HANDOFF_LIMIT) -> tuple[list[WorkItem], int, int]:
+        return open_work(self.store, limit)
+
+    def draft_note(self, limit: int = HANDOFF_LIMIT) -> str:
+        return draft_note(self.store, limit)
+
+    def end(self, agent_id: int, *, goodbye: Mapping[int, str], next_agent: str | None = None,
+            next_start: float | None = None, note: str = "", assignments: str = "keep") -> EndResult:
+        """Close the agent's shift: queue the goodbyes, store the note, hand over or free assignments."""
+        if assignments not in ASSIGNMENTS:
+            raise ShiftError(f"assignments must be one of {', '.join(ASSIGNMENTS)}")
+        next_agent = one_line(next_agent, 80).strip() if next_agent else ""
+        if assignments == "next" and not next_agent:
+            raise ShiftError("name the next agent to hand assignments to")
+        shift = self.current(agent_id)
+        if shift is None:
+            raise ShiftError("you are not on shift")
+        now = self.clock.now()
+        answered, median = self.stats(agent_id, shift.started_at, now)
+        values = self.values(agent_id, planned_end=shift.planned_end, next_agent=next_agent or None,
+                             next_start=next_start)
+        reassigned = 0
+        with self.store.transaction() as conn:
+            # Re-read under the write lock: another console may have ended this shift meanwhile.
+            if conn.execute("SELECT ended_at FROM shifts WHERE id = ?", (shift.id,)).fetchone()[0] is not None:
+                raise ShiftError("this shift has already ended")
+            self._queue_posts(shift.id, "goodbye", agent_id, goodbye, values)
+            if assignments != "keep":
+                target = self.store.ensure_agent(next_agent) if assignments == "next" else None
+                ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE assignee_id = ?"
+                                                  " AND status = 'open'", (agent_id,))]
+                conn.executemany("UPDATE conversations SET assignee_id = ? WHERE id = ?",
+                                 [(target, cid) for cid in ids])
+                conn.executemany(
+                    "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                    [(agent_id, "assigned", cid, json.dumps({"to": target, "handover": shift.id}), now)
+                     for cid in ids])
+                reassigned = len(ids)
+            conn.execute(
+                "UPDATE shifts SET ended_at = ?, next_agent = ?, next_start = ?, handoff_note = ?, answered = ?,"
+                " median_first_response = ? WHERE id = ?",
+                (now, next_agent, next_start, clean(note).strip(), answered, median, shift.id))
+            conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
+                         (agent_id, "shift_ended", json.dumps({"shift_id": shift.id}), now))
+        return EndResult(self.shift(shift.id), self.posts(shift.id, "goodbye"), reassigned)
+
+    def set_next(self, agent_id: int, next_agent: str | None, next_start: float | None) -> None:
+        """Say who comes next while still on shift, so the banner can show it."""
+        shift = self.current(agent_id)
+        if shift is None:
+            raise ShiftError("you are not on shift")
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE shifts SET next_agent = ?, next_start = ? WHERE id = ?",
+                         (one_line(next_agent, 80).strip() if next_agent else "", next_start, shift.id))
+
+    # ------------------------------------------------------------ history
+
+    def stats(self, agent_id: int, start: float, end: float) -> tuple[int, float | None]:
+        """Conversations the agent answered in [start, end], and the median first response among those
+        whose first answer was the agent's in that time."""
+        conn = self.store.conn
+        rows = conn.execute(
+            "SELECT o.conversation_id, m.sent_at, c.first_response_at, c.first_customer_at FROM outbox o"
+            " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = o.conversation_id"
+            " WHERE o.agent_id = ? AND o.state = 'sent' AND o.action != 'post'"
+            " AND COALESCE(o.source, '') != 'away' AND m.sent_at >= ? AND m.sent_at <= ?",
+            (agent_id, start, end)).fetchall()
+        answered = {r[0] for r in rows}
+        firsts = {r[0]: r[2] - r[3] for r in rows
+                  if r[2] is not None and r[3] is not None and r[1] == r[2]}
+        return len(answered), (statistics.median(firsts.values()) if firsts else None)
+
+    def history(self, limit: int = 50) -> list[ShiftRecord]:
+        rows = self.store.conn.execute(f"{_SHIFT_SELECT} ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
+                                       (limit,))
+        now = self.clock.now()
+        out = []
+        for shift in (_shift(r) for r in rows):
+            if shift.ended_at is None:
+                answered, median = self.stats(shift.agent_id, shift.started_at, now)
+            else:
+                answered, median = shift.answered or 0, shift.median_first_response
+            posts = self.posts(shift.id)
+            out.append(ShiftRecord(shift, tuple(p for p in posts if p.kind == "hello"),
+                                   tuple(p for p in posts if p.kind == "goodbye"), answered, median))
+        return out
+
+
+def shift_values(agent: AgentRow, now: float, *, planned_end: float | None = None,
+                 next_agent: str | None = None, next_start: float | None = None) -> dict[str, str | None]:
+    """Placeholder values for a shift post by *agent*, times written in the agent's timezone."""
+    return values_for(None, agent,
+                      shift_end=short_time(planned_end, agent.timezone, now, with_zone=True) or None,
+                      next_agent=one_line(next_agent, 80).strip() or None,
+                      next_start=short_time(next_start, agent.timezone, now, with_zone=True) or None)
+
+
+def preview_post(account: AccountSettings, template: str, values: Mapping[str, str | None]) -> Preview:
+    """The post *template* makes on *account*: its text, live length, and whether it can go (pure)."""
+    acc = account.account
+    try:
+        filled = fill(template, values)
+    except TemplateError as exc:
+        return Preview(acc.id, acc.name, acc.channel, "", (),
+                       measure("", acc.channel, Kind.PUBLIC, account.limit), f"template error at {exc}")
+    text = clean(filled.text).strip()
+    length = measure(text, acc.channel, Kind.PUBLIC, account.limit)
+    gaps = tuple(g.name for g in filled.gaps)
+    problem = ""
+    if not account.can_post:
+        problem = account.why_not
+    elif gaps:
+        problem = "unfilled " + ", ".join("{" + g + "}" for g in gaps)
+    elif not text:
+        problem = "the text is empty"
+    elif length.over:
+        problem = f"{length.over} too long for {Channel(acc.channel).label} ({length.describe()})"
+    return Preview(acc.id, acc.name, acc.channel, text, gaps, length, problem)
+
+
+_SHIFT_SELECT = """
+SELECT s.*, a.name AS agent_name, a.initials AS initials, a.timezone AS timezone,
+       COALESCE(ack.name, '') AS acknowledged_name
+FROM shifts s JOIN agents a ON a.id = s.agent_id LEFT JOIN agents ack ON ack.id = s.acknowledged_by
+"""
+
+
+def _shift(r) -> ShiftRow:
+    return ShiftRow(r["id"], r["agent_id"], r["agent_name"], r["initials"], r["timezone"], r["started_at"],
+                    r["planned_end"], r["ended_at"], r["next_agent"], r["next_start"], r["handoff_note"],
+                    r["acknowledged_name"], r["answered"], r["median_first_response"])

@@ -1,0 +1,1 @@
+"""All SQL: the SQLite schema, its migrations, the store and ingest."""

@@ -1,0 +1,373 @@
+"""The SQLite store: connections and transactions, the inbox's read queries and its small writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from agentconsole.storage import db
+from agentconsole.domain.clock import Clock, SystemClock
+from agentconsole.storage.ingest import IngestReport, ingest_batch
+from agentconsole.domain.models import Channel, InboundMessage, Status
+from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
+from agentconsole.domain.sanitize import clean
+from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
+
+
+_CONV_SELECT = """
+SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
+       COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
+       COALESCE(ag.name, '') AS assignee_name
+FROM conversations c
+JOIN accounts a ON a.id = c.account_id
+LEFT JOIN contacts ct ON ct.id = c.contact_id
+LEFT JOIN identities i ON i.id = c.identity_id
+LEFT JOIN agents ag ON ag.id = c.assignee_id
+"""
+
+
+class Store:
+    """All reads and writes of the local state. Safe to share between threads and processes:
+    each thread gets its own connection, writers serialise through SQLite's lock (WAL + busy timeout).
+    """
+
+    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+        self.path = path
+        self.clock = clock or SystemClock()
+        self._local = threading.local()
+        # One connection per thread; short-lived worker threads come and go, so the connections of
+        # threads that have ended are closed whenever a new one is opened.
+        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._lock = threading.Lock()
+        db.migrate(self.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = db.connect(self.path)
+            self._local.conn = conn
+            current = threading.current_thread()
+            with self._lock:
+                for key, (thread, old) in list(self._connections.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._connections[key]
+                self._connections[id(current)] = (current, conn)
+        return conn
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    def close(self) -> None:
+        with self._lock:
+            for _, conn in self._connections.values():
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so concurrent writers queue instead of deadlocking."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # ---------------------------------------------------------------- accounts, agents, cursors
+
+    def ensure_account(self, name: str, channel: Channel | str, connector: str, *, handle: str = "",
+                       display_name: str = "", settings: dict | None = None, is_demo: bool = False) -> int:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
+            if row:
+                conn.execute(
+                    "UPDATE accounts SET channel=?, connector=?, handle=?, display_name=?, settings=?,"
+                    " is_demo=? WHERE id=?",
+                    (str(channel), connector, handle, display_name, json.dumps(settings or {}),
+                     int(is_demo), row[0]),
+                )
+                return row[0]
+            return conn.execute(
+                "INSERT INTO accounts(name, channel, connector, handle, display_name, settings, is_demo,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (name, str(channel), connector, handle, display_name, json.dumps(settings or {}),
+                 int(is_demo), self.clock.now()),
+            ).lastrowid
+
+    def accounts(self) -> list[AccountRow]:
+        rows = self.conn.execute("SELECT * FROM accounts ORDER BY name").fetchall()
+        return [AccountRow(r["id"], r["name"], r["channel"], r["connector"], r["handle"],
+                           r["display_name"], json.loads(r["settings"]), bool(r["is_demo"])) for r in rows]
+
+    def account(self, account_id: int) -> AccountRow:
+        return next(a for a in self.accounts() if a.id == account_id)
+
+    def ensure_agent(self, name: str, initials: str = "", timezone: str = "UTC") -> int:
+        initials = initials or "".join(part[0] for part in name.split()[:3]).upper()
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM agents WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            return conn.execute(
+                "INSERT INTO agents(name, initials, timezone, created_at) VALUES (?,?,?,?)",
+                (name, initials, timezone, self.clock.now()),
+            ).lastrowid
+
+    def agent(self, agent_id: int) -> AgentRow:
+        r = self.conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return AgentRow(r["id"], r["name"], r["initials"], r["timezone"])
+
+    def cursor(self, account_id: int, stream: str = "") -> str | None:
+        row = self.conn.execute(
+            "SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?", (account_id, stream)
+        ).fetchone()
+        return row[0] if row else None
+
+    def ingest(self, account_id: int, messages: Sequence[InboundMessage], cursor: str | None = None,
+               stream: str = "", *, set_cursor: bool = True) -> IngestReport:
+        """Store a fetched batch and its cursor in ONE transaction; known external ids are ignored."""
+        return ingest_batch(self, account_id, messages, cursor, stream, set_cursor=set_cursor)
+
+    def audit(self, agent_id: int | None, action: str, conversation_id: int | None = None,
+              **detail: object) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                (agent_id, action, conversation_id, json.dumps(detail), self.clock.now()),
+            )
+
+    # ---------------------------------------------------------------- inbox reads
+
+    def view_counts(self, agent_id: int | None = None) -> dict[str, int]:
+        conn = self.conn
+        return {
+            v.key: conn.execute(f"SELECT count(*) FROM conversations WHERE {v.where}",
+                                {"agent_id": agent_id}).fetchone()[0]
+            for v in VIEWS
+        }
+
+    def conversation_ids(self, view: str = "all", agent_id: int | None = None,
+                         limit: int | None = None,
+                         waiting_key: Callable[[float, int], float] | None = None) -> array:
+        """The ids of a view in display order: longest-waiting first, then most recent activity.
+
+        Both parts scan an index that covers the view filters (no table reads, no sort); with
+        *limit*, only the first ids, so a screen can paint before the whole list is read.
+        *waiting_key(waiting_since, account_id)* orders the waiting part instead of waiting_since,
+        for waits that count differently per account (business hours); lowest first.
+        """
+        v = VIEWS_BY_KEY[view]
+        params = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
+        ids = array("q")
+        if v.waiting_first and waiting_key is not None:
+            waiting = cur.execute(
+                f"SELECT id, waiting_since, account_id FROM conversations INDEXED BY conv_waiting"
+                f" WHERE status = 'open' AND needs_reply = 1 AND ({v.where})", params).fetchall()
+            waiting.sort(key=lambda r: (waiting_key(r[1], r[2]), r[1], r[0]))
+            ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+        elif v.waiting_first:
+            ids.extend(r[0] for r in cur.execute(
+                f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
+                f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id LIMIT :limit", params))
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+        else:
+            rest = v.where
+        if limit is not None:
+            params["limit"] = max(0, limit - len(ids))
+        ids.extend(r[0] for r in cur.execute(
+            f"SELECT id FROM conversations INDEXED BY conv_recent_views WHERE {rest}"
+            f" ORDER BY last_message_at DESC LIMIT :limit", params))
+        return ids
+
+    def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, ConversationRow]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"{_CONV_SELECT} WHERE c.id IN ({marks})", ids).fetchall()
+        return {r["id"]: _conversation(r) for r in rows}
+
+    def conversation(self, conversation_id: int) -> ConversationRow | None:
+        return self.conversations_by_ids([conversation_id]).get(conversation_id)
+
+    def waiting_summary(self) -> tuple[int, float | None, str | None]:
+        """How many wait, since when the oldest waits, and on which channel."""
+        conn = self.conn
+        count = conn.execute("SELECT count(*) FROM conversations INDEXED BY conv_waiting"
+                             " WHERE status = 'open' AND needs_reply = 1").fetchone()[0]
+        oldest = conn.execute("SELECT waiting_since, channel FROM conversations INDEXED BY conv_waiting"
+                              " WHERE status = 'open' AND needs_reply = 1 ORDER BY waiting_since LIMIT 1"
+                              ).fetchone()
+        return count, (oldest[0] if oldest else None), (oldest[1] if oldest else None)
+
+    def waiting_groups(self, cutoffs: Iterable[tuple[int, str, float | None]]
+                       ) -> dict[tuple[int, str], tuple[int, int, float | None, float]]:
+        """Waiting conversations per (account id, kind): {(account, kind): (waiting, over, next, oldest)}.
+
+        *cutoffs* gives each (account id, kind, cutoff): a conversation is over its target when it began
+        waiting at or before the cutoff (None: it cannot be over yet). *next* is the earliest waiting_since
+        after the cutoff, the next one to cross; *oldest* the earliest of all. One pass over the covering
+        conv_waiting index, so the cost follows the number waiting, not the table.
+        """
+        cutoffs = list(cutoffs)
+        groups = ("WITH g(account_id, kind, cutoff) AS (VALUES " + ",".join("(?, ?, ?)" for _ in cutoffs) + ")"
+                  if cutoffs else "WITH g(account_id, kind, cutoff) AS (SELECT NULL, NULL, NULL WHERE 0)")
+        rows = self.conn.execute(
+            f"{groups} SELECT c.account_id, c.kind, count(*), coalesce(sum(c.waiting_since <= g.cutoff), 0),"
+            " min(CASE WHEN g.cutoff IS NULL OR c.waiting_since > g.cutoff THEN c.waiting_since END),"
+            " min(c.waiting_since)"
+            " FROM conversations c INDEXED BY conv_waiting"
+            " LEFT JOIN g ON g.account_id = c.account_id AND g.kind = c.kind"
+            " WHERE c.status = 'open' AND c.needs_reply = 1 GROUP BY c.account_id, c.kind",
+            [x for group in cutoffs for x in group]).fetchall()
+        return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
+
+    def waiting_between(self, ranges: Iterable[tuple[int, str, float | None, float]], limit: int = 50
+                        ) -> list[int]:
+        """Ids of waiting conversations whose waiting_since lies in (lo, hi] of their (account id, kind)
+        range, lo None meaning no lower bound: those that crossed a cutoff moving from lo to hi."""
+        ranges = list(ranges)
+        if not ranges:
+            return []
+        values = ",".join("(?, ?, ?, ?)" for _ in ranges)
+        return [r[0] for r in self.conn.execute(
+            f"WITH g(account_id, kind, lo, hi) AS (VALUES {values})"
+            " SELECT c.id FROM conversations c INDEXED BY conv_waiting"
+            " JOIN g ON g.account_id = c.account_id AND g.kind = c.kind"
+            " WHERE c.status = 'open' AND c.needs_reply = 1 AND (g.lo IS NULL OR c.waiting_since > g.lo)"
+            " AND c.waiting_since <= g.hi ORDER BY c.waiting_since LIMIT ?",
+            [*(x for r in ranges for x in r), limit])]
+
+    def messages(self, conversation_id: int, limit: int = 500) -> list[MessageRow]:
+        """The newest *limit* messages of a conversation, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT id, conversation_id, external_id, direction, visibility, author_name,"
+            " author_handle, subject, text, parse_note, sent_at, agent_id, source FROM messages"
+            " WHERE conversation_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?) ORDER BY sent_at, id",
+            (conversation_id, limit)).fetchall()
+        return [MessageRow(*r) for r in rows]
+
+    def message_raw(self, message_id: int) -> bytes | None:
+        row = self.conn.execute("SELECT raw FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row[0] if row else None
+
+    def notes(self, conversation_id: int) -> list[NoteRow]:
+        rows = self.conn.execute(
+            "SELECT n.id, n.conversation_id, COALESCE(a.name, ''), n.text, n.created_at FROM notes n"
+            " LEFT JOIN agents a ON a.id = n.agent_id WHERE n.conversation_id = ? ORDER BY n.created_at",
+            (conversation_id,)).fetchall()
+        return [NoteRow(*r) for r in rows]
+
+    def contact_card(self, contact_id: int) -> ContactCard | None:
+        conn = self.conn
+        r = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        if r is None:
+            return None
+        identities = tuple((i[0], i[1]) for i in conn.execute(
+            "SELECT channel, handle FROM identities WHERE contact_id = ? ORDER BY id", (contact_id,)))
+        ids = [x[0] for x in conn.execute(
+            "SELECT id FROM conversations WHERE contact_id = ? ORDER BY last_message_at DESC LIMIT 50",
+            (contact_id,))]
+        by_id = self.conversations_by_ids(ids)
+        return ContactCard(r["id"], r["display_name"], r["bio"], r["location"], identities,
+                           tuple(by_id[i] for i in ids if i in by_id))
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Full-text search over message text, subjects and author names, newest first."""
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = self.conn.execute(
+            "SELECT m.id, m.conversation_id, c.channel, m.author_name,"
+            " snippet(messages_fts, 0, '', '', '…', 12), m.sent_at"
+            " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?",
+            (match, limit)).fetchall()
+        return [SearchHit(r[0], r[1], r[2], r[3], clean(r[4], keep_newlines=False), r[5]) for r in rows]
+
+    # ---------------------------------------------------------------- agent actions
+
+    def set_status(self, conversation_id: int, status: Status, agent_id: int | None) -> None:
+        now = self.clock.now()
+        with self.transaction() as conn:
+            current = conn.execute("SELECT status FROM conversations WHERE id = ?",
+                                   (conversation_id,)).fetchone()
+            if current is None or current[0] == status:
+                return
+            if status == Status.DONE:
+                conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
+                             (now, conversation_id))
+                event = "resolved"
+                # A public post escalated to this DM is done when the DM is.
+                linked = conn.execute(
+                    "SELECT p.id FROM conversations d JOIN conversations p ON p.id = d.linked_id"
+                    " WHERE d.id = ? AND d.kind = 'dm' AND p.escalated = 1 AND p.status = 'open'",
+                    (conversation_id,)).fetchone()
+                if linked:
+                    self.set_status(linked[0], Status.DONE, agent_id)
+            else:
+                conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
+                event = "reopened"
+            conn.execute("INSERT INTO conversation_events(conversation_id, event, at, agent_id)"
+                         " VALUES (?,?,?,?)", (conversation_id, event, now, agent_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
+                         " VALUES (?,?,?,?,?)", (agent_id, event, conversation_id, "{}", now))
+
+    def assign(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None) -> None:
+        now = self.clock.now()
+        with self.transaction() as conn:
+            conn.execute("UPDATE conversations SET assignee_id = ? WHERE id = ?", (agent_id, conversation_id))
+            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         (by_agent_id, "assigned", conversation_id, json.dumps({"to": agent_id}), now))
+
+    def add_note(self, conversation_id: int, agent_id: int | None, text: str) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?)",
+                (conversation_id, agent_id, clean(text), self.clock.now())).lastrowid
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
+    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string.
+    words = [w.replace('"', "") for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _conversation(r: sqlite3.Row) -> ConversationRow:
+    return ConversationRow(
+        id=r["id"], account_id=r["account_id"], account_name=r["account_name"], channel=r["channel"],
+        kind=r["kind"], subject=r["subject"], status=r["status"], needs_reply=bool(r["needs_reply"]),
+        waiting_since=r["waiting_since"], last_message_at=r["last_message_at"],
+        last_preview=r["last_preview"], last_direction=r["last_direction"],
+        message_count=r["message_count"], contact_id=r["contact_id"], contact_name=r["contact_name"],
+        handle=r["handle"], assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
+        linked_id=r["linked_id"], escalated=bool(r["escalated"]),
+        first_customer_at=r["first_customer_at"], first_response_at=r["first_response_at"],
+        resolved_at=r["resolved_at"], is_demo=bool(r["is_demo"]),
+    )
+
+
+# The summary columns that conversation indexes carry (conv_waiting, conv_recent_views, conv_first_response).

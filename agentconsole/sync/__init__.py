@@ -1,0 +1,1 @@
+"""The sync engine that polls connectors and dispatches the outbox."""

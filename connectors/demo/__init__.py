@@ -1,0 +1,1 @@
+"""The embedded demo workspace: a simulated small shop's customers on every channel."""

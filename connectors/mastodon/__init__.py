@@ -1,0 +1,1 @@
+"""Mastodon: mentions, replies and DMs over the Mastodon REST API."""

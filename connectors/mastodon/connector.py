@@ -1,0 +1,483 @@
+"""Mastodon connector: mentions and direct messages in, replies, DMs and public posts out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from agentconsole.domain.clock import Clock
+from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
+                                 OutboundRequest, Person, SendResult)
+from agentconsole.domain.rows import AccountRow
+from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.secrets import SecretUnavailable, load_secret
+
+from connectors.mastodon import stream as mastodon_stream
+from connectors.mastodon.html import full_acct, html_to_text, status_text
+from connectors.mastodon.client import Api, json_body, link_params, normalise_instance, parse_time
+from connectors.mastodon.stream import streaming_base
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CHARACTERS = 500
+URL_LENGTH = 23
+IDEMPOTENCY_KEY_SECONDS = 3600.0  # how long Mastodon remembers an Idempotency-Key
+SCOPES = "read write"
+OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+CLIENT_NAME = "agentconsole"
+USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
+# Narrowest last: a reply may narrow the customer's visibility, never widen it.
+VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
+FILTERED_NOTE = "held back by the account's notification policy (filtered mention)"
+ROOT_CACHE = 1000  # status id -> thread root, kept in the cursor so restarts need no context calls
+FETCH_RESERVE = 5  # fetches stop this many requests short of the limit so replies still go out
+
+
+def narrowest(*visibilities: str | None) -> str:
+    known = [v for v in visibilities if v in VISIBILITY_ORDER]
+    return max(known, key=VISIBILITY_ORDER.index) if known else "public"
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    # Ids are integers cast to strings (not guaranteed): order numerically when they are.
+    return (len(value), value)
+
+
+class MastodonConnector:
+    """One Mastodon account on one instance, polled through the REST API."""
+
+    channel = Channel.MASTODON
+
+    def __init__(self, instance: str, token: str, clock: Clock, *, client: httpx.AsyncClient | None = None,
+                 max_characters: int | None = None, own_id: str | None = None,
+                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0) -> None:
+        self.instance = normalise_instance(instance)
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self.local_host = urlsplit(self.instance).hostname or ""
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(20.0))
+        self._owns_client = client is None
+        self._client.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
+        self.api = Api(self.instance, self._client, clock)
+        self.own_id = own_id
+        self.own_acct = ""
+        self.own_display_name = ""
+        self._limits_loaded = False
+        self.streaming_url = self.instance
+        self._roots: dict[str, str] = {}
+        self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
+                                         max_length=max_characters or DEFAULT_MAX_CHARACTERS,
+                                         idempotent_send=True, idempotency_window=IDEMPOTENCY_KEY_SECONDS,
+                                         can_find_sent=True)
+
+    # ------------------------------------------------------------------ set-up and checks
+
+    async def load_limits(self) -> int:
+        """Read the instance's status length limit into capabilities.max_length."""
+        data = await self.api.get_json("/api/v2/instance")
+        config = data.get("configuration") or {}
+        statuses = config.get("statuses") or {}
+        limit = int(statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS)
+        per_url = int(statuses.get("characters_reserved_per_url") or URL_LENGTH)
+        if per_url != URL_LENGTH:
+            log.info("%s counts URLs as %d characters, the composer counts %d", self.instance, per_url,
+                     URL_LENGTH)
+        self.local_host = str(data.get("domain") or self.local_host)
+        self.streaming_url = streaming_base(self.instance, (config.get("urls") or {}).get("streaming"))
+        self.capabilities = dataclasses.replace(self.capabilities, max_length=limit)
+        self._limits_loaded = True
+        return limit
+
+    async def verify(self) -> dict:
+        me = await self.api.get_json("/api/v1/accounts/verify_credentials")
+        self.own_id = str(me["id"])
+        self.own_acct = str(me.get("acct") or me.get("username") or "")
+        self.own_display_name = str(me.get("display_name") or "")
+        return me
+
+    async def check(self) -> str:
+        try:
+            me = await self.verify()
+        except PermanentError as exc:
+            raise AuthError(f"re-authorise: {exc}") from exc
+        limit = await self.load_limits()
+        name = one_line(me.get("display_name") or "", 60)
+        handle = one_line("@" + full_acct(self.own_acct, self.local_host), 80)
+        who = f"{name} ({handle})" if name else handle
+        return f"{who} on {self.instance}: token valid, {limit} characters per post"
+
+    async def _ready(self) -> None:
+        if self.own_id is None:
+            await self.verify()
+        if not self._limits_loaded:
+            await self.load_limits()
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Call *wake* (e.g. the engine's kick) as soon as a mention or DM arrives, until cancelled.
+
+        Optional: fetch() alone is complete; this only shortens the wait for the next poll.
+        """
+        if not self._limits_loaded:
+            await self.load_limits()
+        await mastodon_stream.watch(self._client, self.streaming_url, wake)
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    # ------------------------------------------------------------------ receiving
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        state = _load_cursor(cursor)
+        self._roots.update(state.get("roots", {}))
+        await self._ready()
+        notes, newest, more = await self._mentions(state.get("min_id"))
+        filtered = await self._filtered_accounts() if notes else set()
+        conversations, conv_high = await self._conversations(state.get("conv"))
+        messages: dict[str, InboundMessage] = {}
+        conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c in conversations}
+        pending: list[tuple[dict, bool]] = []
+        for note in notes:
+            status = note.get("status")
+            if note.get("type") == "mention" and isinstance(status, dict) and status.get("id"):
+                account_id = str((note.get("account") or status.get("account") or {}).get("id", ""))
+                pending.append((status, account_id in filtered))
+        for conv in conversations:
+            pending.append((conv["last_status"], False))
+        # Oldest first, so a reply finds its parent's root among what this batch already placed.
+        for status, is_filtered in sorted(pending, key=lambda p: _id_key(str(p[0]["id"]))):
+            sid = str(status["id"])
+            if sid in messages:
+                continue
+            messages[sid] = await self._inbound(status, is_filtered, conv_of_status.get(sid))
+        new_state = {"min_id": newest or state.get("min_id"), "conv": conv_high or state.get("conv"),
+                     "roots": self._trimmed_roots()}
+        return FetchResult(list(messages.values()), json.dumps(new_state, separators=(",", ":")), more)
+
+    async def _mentions(self, min_id: str | None) -> tuple[list[dict], str | None, bool]:
+        """New mention notifications after *min_id* (the first sync takes the newest page only)."""
+        base = [("types[]", "mention"), ("include_filtered", "true"), ("limit", str(self.page_limit))]
+        collected: list[dict] = []
+        cursor: dict[str, str] = {"min_id": min_id} if min_id else {}
+        more = False
+        for page_no in range(self.max_pages):
+            response = await self.api.request("GET", "/api/v1/notifications",
+                                              params=base + list(cursor.items()), reserve=FETCH_RESERVE)
+            page = json_body(response, "/api/v1/notifications")
+            if not isinstance(page, list):
+                raise TemporaryError("Mastodon sent notifications that are not a list")
+            collected.extend(n for n in page if isinstance(n, dict) and n.get("id"))
+            if not min_id or len(page) < self.page_limit:
+                break  # first sync: newest page only; otherwise a short page means we caught up
+            # Forward paging: the Link header's "prev" URL names the next newer chunk.
+            forward = link_params(response.headers.get("Link"), "prev", self.instance)
+            if forward and forward.get("min_id"):
+                cursor = {"min_id": forward["min_id"]}
+            else:
+                cursor = {"min_id": max((str(n["id"]) for n in page), key=_id_key)}
+            more = page_no == self.max_pages - 1
+        ids = [str(n["id"]) for n in collected]
+        newest = max(ids, key=_id_key) if ids else None
+        return collected, newest, more
+
+    async def _filtered_accounts(self) -> set[str]:
+        """Accounts whose notifications the policy holds back (4.3+); older servers have none."""
+        try:
+            requests = await self.api.get_json("/api/v1/notifications/requests",
+                                               params={"limit": "80"}, reserve=FETCH_RESERVE)
+        except PermanentError:  # 404 before 4.3: nothing is filtered there
+            return set()
+        return {str((r.get("account") or {}).get("id")) for r in requests
+                if isinstance(r, dict) and r.get("account")}
+
+    async def _conversations(self, high: str | None) -> tuple[list[dict], str | None]:
+        """Direct conversations whose last status is newer than *high* (catches DMs we sent elsewhere)."""
+        page = await self.api.get_json("/api/v1/conversations", params={"limit": "40"},
+                                       reserve=FETCH_RESERVE)
+        fresh = []
+        newest = high
+        for conv in page if isinstance(page, list) else []:
+            last = conv.get("last_status") if isinstance(conv, dict) else None
+            if not isinstance(last, dict) or not last.get("id") or not isinstance(last.get("account"), dict):
+                continue
+            sid = str(last["id"])
+            if newest is None or _id_key(sid) > _id_key(newest):
+                newest = sid
+            if high is None or _id_key(sid) > _id_key(high):
+                fresh.append(conv)
+        return fresh, newest
+
+    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None) -> InboundMessage:
+        sid = str(status["id"])
+        account = status.get("account") or {}
+        author = self.person(account)
+        outgoing = str(account.get("id")) == self.own_id
+        visibility = status.get("visibility") or "public"
+        extra: dict[str, Any] = {"visibility": visibility, "acct": str(account.get("acct") or "")}
+        if status.get("url"):
+            extra["url"] = str(status["url"])
+        notes = []
+        if visibility == "direct":
+            kind = Kind.DM
+            thread_key = self.dm_key([str(m.get("id")) for m in status.get("mentions") or []]
+                                     + [str(account.get("id"))])
+            if conversation_id:
+                extra["conversation_id"] = conversation_id
+            self._remember(sid, thread_key)
+        else:
+            kind = Kind.PUBLIC
+            thread_key = await self._root_of(status)
+        if filtered:
+            extra["filtered"] = True
+            notes.append(FILTERED_NOTE)
+        if outgoing:
+            extra["source"] = "platform"
+        created = parse_time(status.get("created_at"))
+        if created is None:
+            created = self.clock.now()
+            notes.append("no creation time; time of fetch used")
+        return InboundMessage(
+            external_id=sid, thread_key=thread_key, kind=kind, author=author,
+            text=status_text(status, self.local_host), sent_at=created,
+            direction=Direction.OUT if outgoing else Direction.IN,
+            in_reply_to=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
+            raw=json.dumps(status, ensure_ascii=False), parse_note="; ".join(notes), extra=extra)
+
+    def person(self, account: dict) -> Person:
+        acct = full_acct(str(account.get("acct") or account.get("username") or ""), self.local_host)
+        return Person(external_id=str(account.get("id", "")),
+                      handle=one_line("@" + acct if acct else "", 200),
+                      display_name=one_line(account.get("display_name") or "", 200),
+                      bio=clean(html_to_text(account.get("note"), None, self.local_host))[:1000])
+
+    def dm_key(self, participant_ids: list[str]) -> str:
+        """DMs group by who takes part (ourselves excluded), the same key a DM we send gets."""
+        others = sorted({p for p in participant_ids if p and p != "None" and p != self.own_id},
+                        key=_id_key)
+        return "dm:" + ",".join(others) if others else "dm:self"
+
+    async def _root_of(self, status: dict) -> str:
+        """The root of the reply chain; asks the server for the context only when the parent is unknown."""
+        sid = str(status["id"])
+        parent = status.get("in_reply_to_id")
+        if not parent:
+            root = sid
+        elif str(parent) in self._roots:
+            root = self._roots[str(parent)]
+        else:
+            root = await self._root_from_context(sid, str(parent))
+        self._remember(sid, root)
+        return root
+
+    async def _root_from_context(self, sid: str, parent: str) -> str:
+        try:
+            context = await self.api.get_json(f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
+        except PermanentError:  # deleted or not visible to us: the parent is the best root we know
+            return self._roots.get(parent, parent)
+        found = context.get("ancestors") if isinstance(context, dict) else None
+        ancestors = [a for a in found or [] if isinstance(a, dict) and a.get("id")]
+        if not ancestors:
+            return parent
+        # Ancestors come oldest first; a known one may already belong to an older thread key.
+        root = str(ancestors[0]["id"])
+        for ancestor in ancestors:
+            known = self._roots.get(str(ancestor["id"]))
+            if known:
+                root = known
+                break
+        for ancestor in ancestors:
+            self._remember(str(ancestor["id"]), root)
+        return root
+
+    def _remember(self, status_id: str, root: str) -> None:
+        self._roots.pop(status_id, None)
+        self._roots[status_id] = root
+        if len(self._roots) > ROOT_CACHE * 2:
+            self._roots = dict(list(self._roots.items())[-ROOT_CACHE:])
+
+    def _trimmed_roots(self) -> dict[str, str]:
+        return dict(list(self._roots.items())[-ROOT_CACHE:])
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        if not self._limits_loaded or self.own_id is None:
+            await self._ready()
+        if request.action == "reply" and request.in_reply_to is None and request.kind == Kind.DM:
+            # A DM thread holding only our own messages has no customer status to answer yet.
+            payload, thread_key = self._dm_payload(request)
+        elif request.action == "reply":
+            payload, thread_key = await self._reply_payload(request)
+        elif request.action == "dm":
+            payload, thread_key = self._dm_payload(request)
+        elif request.action == "post":
+            visibility = request.extra.get("visibility", "public")
+            if visibility not in ("public", "unlisted"):
+                raise PermanentError(f"a public post cannot have visibility {visibility!r}")
+            payload, thread_key = {"status": request.text, "visibility": visibility}, None
+        else:
+            raise PermanentError(f"Mastodon cannot {request.action!r}")
+        if request.extra.get("spoiler_text"):
+            payload["spoiler_text"] = str(request.extra["spoiler_text"])
+        created = await self.api.post_json("/api/v1/statuses", payload,
+                                           idempotency_key=request.idempotency_key)
+        if not isinstance(created, dict) or not created.get("id"):
+            raise TemporaryError("Mastodon accepted the status but returned no id")
+        sid = str(created["id"])
+        thread_key = thread_key or sid
+        if not thread_key.startswith("dm:"):
+            self._remember(sid, thread_key)
+        sent_at = parse_time(created.get("created_at")) or self.clock.now()
+        return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
+                          raw=json.dumps(created, ensure_ascii=False))
+
+    async def _reply_payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
+        if not request.in_reply_to:
+            raise PermanentError("a Mastodon reply needs the status it answers (in_reply_to)")
+        parent = await self.api.get_json(f"/api/v1/statuses/{request.in_reply_to}")
+        account = parent.get("account") or {}
+        acct = str(account.get("acct") or "")
+        wanted = "direct" if request.kind == Kind.DM else request.extra.get("visibility")
+        visibility = narrowest(parent.get("visibility") or "public", wanted)
+        text = request.text
+        if acct and str(account.get("id")) != self.own_id:
+            text = _with_mention(text, acct)
+        thread_key = request.thread_key
+        if thread_key is None:
+            thread_key = (self.dm_key([str(account.get("id"))]) if visibility == "direct"
+                          else self._roots.get(str(request.in_reply_to)))
+        return ({"status": text, "in_reply_to_id": str(request.in_reply_to), "visibility": visibility},
+                thread_key)
+
+    def _dm_payload(self, request: OutboundRequest) -> tuple[dict, str]:
+        recipient = request.recipient
+        if recipient is None or not recipient.handle:
+            raise PermanentError("a Mastodon DM needs the recipient's @handle")
+        payload = {"status": _with_mention(request.text, recipient.handle.lstrip("@")),
+                   "visibility": "direct"}
+        if request.in_reply_to:
+            payload["in_reply_to_id"] = str(request.in_reply_to)
+        return payload, self.dm_key([recipient.external_id])
+
+    async def find_sent(self, request: OutboundRequest) -> SendResult | None:
+        """Our recent reply to the same parent with the same text, or None when none reached the server.
+
+        Mastodon keeps an Idempotency-Key for one hour only, so after longer a resend is not provably
+        safe; this lookup covers replies. A post or DM without a parent cannot be told apart from an
+        earlier identical one (a daily hello post), so for those it raises and the agent decides.
+        """
+        if not request.in_reply_to:
+            raise PermanentError("cannot tell whether a status without a parent was posted; "
+                                 "check the account on the web and decide")
+        await self._ready()
+        recent = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses",
+                                         params={"limit": "40", "exclude_reblogs": "true"})
+        wanted = " ".join(request.text.split())
+        for status in recent if isinstance(recent, list) else []:
+            if str(status.get("in_reply_to_id")) != str(request.in_reply_to):
+                continue
+            text = " ".join(html_to_text(status.get("content"), status.get("mentions"),
+                                         self.local_host).split())
+            if wanted and text.endswith(wanted):
+                return SendResult(external_id=str(status["id"]),
+                                  sent_at=parse_time(status.get("created_at")) or self.clock.now(),
+                                  thread_key=request.thread_key,
+                                  raw=json.dumps(status, ensure_ascii=False))
+        return None
+
+
+def _with_mention(text: str, acct: str) -> str:
+    """*text* addressed to @acct, unless it already mentions them."""
+    handle = "@" + acct.lstrip("@")
+    words = {w.rstrip(".,:;!?").lower() for w in text.split()}
+    return text if handle.lower() in words else f"{handle} {text}"
+
+
+def _load_cursor(cursor: str | None) -> dict:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        # Cursors written by hand or by an older build: a bare notification id.
+        return {"min_id": cursor}
+    return state if isinstance(state, dict) else {}
+
+
+# ---------------------------------------------------------------------- account set-up (OAuth)
+
+def _client(client: httpx.AsyncClient | None) -> httpx.AsyncClient:
+    return client or httpx.AsyncClient(timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT})
+
+
+async def _post_form(instance: str, path: str, data: dict, client: httpx.AsyncClient | None) -> dict:
+    own = client is None
+    http = _client(client)
+    try:
+        response = await http.post(normalise_instance(instance) + path, data=data)
+    except httpx.HTTPError as exc:
+        raise TemporaryError(f"{instance} unreachable: {exc}") from exc
+    finally:
+        if own:
+            await http.aclose()
+    if response.status_code in (400, 401, 403, 422):
+        try:
+            body = response.json()
+            detail = body.get("error_description") or body.get("error") or response.text
+        except ValueError:
+            detail = response.text
+        raise AuthError(f"{instance} refused {path}: {one_line(str(detail), 200)}")
+    if response.status_code >= 400:
+        raise TemporaryError(f"{instance} answered {response.status_code} on {path}")
+    return response.json()
+
+
+async def register_app(instance: str, client: httpx.AsyncClient | None = None) -> tuple[str, str]:
+    """Register agentconsole as an OAuth app on *instance*; returns (client_id, client_secret)."""
+    app = await _post_form(instance, "/api/v1/apps", {
+        "client_name": CLIENT_NAME, "redirect_uris": OOB_REDIRECT, "scopes": SCOPES,
+        "website": "https://github.com/agentconsole"}, client)
+    return str(app["client_id"]), str(app["client_secret"])
+
+
+def authorize_url(instance: str, client_id: str) -> str:
+    """Where the user approves access; the out-of-band redirect shows them a code to paste back."""
+    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": OOB_REDIRECT,
+                       "scope": SCOPES})
+    return f"{normalise_instance(instance)}/oauth/authorize?{query}"
+
+
+async def exchange_code(instance: str, client_id: str, client_secret: str, code: str,
+                        client: httpx.AsyncClient | None = None) -> str:
+    """Trade the authorisation code for a user access token."""
+    token = await _post_form(instance, "/oauth/token", {
+        "grant_type": "authorization_code", "code": code.strip(), "client_id": client_id,
+        "client_secret": client_secret, "redirect_uri": OOB_REDIRECT, "scope": SCOPES}, client)
+    if not token.get("access_token"):
+        raise AuthError(f"{instance} returned no access token")
+    return str(token["access_token"])
+
+
+def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
+    settings = account.settings or {}
+    instance = settings.get("instance")
+    if not instance:
+        raise PermanentError(f"account '{account.name}' has no Mastodon instance in its settings")
+    try:
+        token = load_secret(account.name, settings)
+    except SecretUnavailable as exc:
+        raise AuthError(f"re-authorise: {exc}") from exc
+    max_chars = settings.get("max_characters")
+    return MastodonConnector(str(instance), token, clock,
+                             max_characters=int(max_chars) if max_chars else None,
+                             own_id=str(settings["account_id"]) if settings.get("account_id") else None,
+                             poll_interval=float(settings.get("poll_interval", 60.0)))

@@ -1,0 +1,1 @@
+"""The account set-up screen."""

@@ -1,0 +1,1 @@
+"""The canned-reply picker and editors."""

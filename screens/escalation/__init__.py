@@ -1,0 +1,1 @@
+"""DM escalation and crisis-mode dialogs."""

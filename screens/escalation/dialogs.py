@@ -1,0 +1,262 @@
+"""The DM-escalation dialog (one public post) and the crisis-mode dialog (many marked posts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static, TextArea
+
+from agentconsole.replies import escalation
+
+from agentconsole.replies import guard
+
+from agentconsole.replies import templates
+from agentconsole.replies.canned import CannedLibrary
+from agentconsole.domain.models import Capabilities, Channel, Kind
+from agentconsole.replies.outbox import Outbox
+from agentconsole.domain.rows import AgentRow, ConversationRow
+from agentconsole.storage.store import Store
+
+from screens.common.safe import safe_text
+
+DM_DEFAULT = ("Hi {first_name|there}, {agent_first_name|this is the team} here. Could you send us your order "
+              "number and a few details? We'll sort this out with you here.")
+PUBLIC_DEFAULT = "@{handle} Hi {first_name|there}, we've sent you a DM so we can sort this out."
+ASK_TO_DM = ("@{handle} Hi {first_name|there}, we'd like to help but can't message you first. "
+             "Could you send us a DM with your order number?")
+STATUS_DEFAULT = ("We know some of you are having trouble right now and we're on it. We're messaging "
+                  "each of you directly; updates here as soon as we have them.")
+CRISIS_DM_DEFAULT = ("Hi {first_name|there}, thanks for flagging this. We're on it and will keep you posted "
+                     "here. If an order is affected, reply with its number.")
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationTexts:
+    dm: str
+    public: str
+
+    @classmethod
+    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None]) -> EscalationTexts:
+        """The DM and public texts filled for this customer; the public one from the /dm canned reply
+        when the agent has one, so a team's own wording wins."""
+        public_source = PUBLIC_DEFAULT
+        for canned in library.all():
+            if canned.shortcut == "dm":
+                public_source = canned.body
+                break
+        return cls(templates.fill(DM_DEFAULT, values).text, templates.fill(public_source, values).text)
+
+
+class _TextsDialog(ModalScreen):
+    """Editable texts, each with its channel's live length and the send guard's verdict."""
+
+    DEFAULT_CSS = """
+    _TextsDialog { align: center middle; }
+    _TextsDialog > Vertical { width: 90%; max-width: 100; height: auto; max-height: 95%;
+        border: round $accent; background: $panel; padding: 0 1; }
+    _TextsDialog TextArea { height: 5; }
+    _TextsDialog .status { color: $text-muted; }
+    _TextsDialog .status.-error { color: $error; text-style: bold; }
+    _TextsDialog #crisis-recipients { height: auto; max-height: 8; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "confirm", "Send", id="dialog.send", tooltip="Queue it all for sending"),
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close; nothing is sent"),
+    ]
+
+    def __init__(self, channel: str, limit: int | None) -> None:
+        super().__init__()
+        self.channel = channel
+        self.limit = limit
+        self._kinds: dict[str, Kind] = {}
+
+    def text_area(self, area_id: str, text: str, kind: Kind) -> ComposeResult:
+        self._kinds[area_id] = kind
+        yield TextArea(text, id=area_id, soft_wrap=True)
+        yield Static("", id=f"{area_id}-status", classes="status")
+
+    def on_mount(self) -> None:
+        for area_id in self._kinds:
+            self._update(area_id)
+        self.query(TextArea).first().focus()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id in self._kinds:
+            self._update(event.text_area.id)
+
+    def _verdict(self, area_id: str) -> guard.Verdict:
+        text = self.query_one(f"#{area_id}", TextArea).text
+        limit = self.limit if self._kinds[area_id] == Kind.PUBLIC else None
+        return guard.check(text, self.channel, self._kinds[area_id], limit=limit)
+
+    def _update(self, area_id: str) -> bool:
+        verdict = self._verdict(area_id)
+        status = self.query_one(f"#{area_id}-status", Static)
+        line = Text(verdict.length.describe())
+        if verdict.blocks:
+            line.append(" · " + " · ".join(verdict.blocks))
+        status.set_class(bool(verdict.blocks), "-error")
+        status.update(line)
+        return not verdict.blocks
+
+    def texts_ok(self) -> bool:
+        return all([self._update(area_id) for area_id in self._kinds])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class EscalateModal(_TextsDialog):
+    """Move one public post to DM: returns (dm text, public text) or None."""
+
+    def __init__(self, conversation: ConversationRow, texts: EscalationTexts, limit: int | None) -> None:
+        super().__init__(conversation.channel, limit)
+        self.conversation = conversation
+        self.texts = texts
+
+    def compose(self) -> ComposeResult:
+        channel = Channel(self.conversation.channel).label
+        with Vertical():
+            title = Text(f"Move to DM on {channel} with ", style="bold")
+            title.append_text(safe_text(self.conversation.contact_name or self.conversation.handle,
+                                        single_line=True, limit=60))
+            yield Label(title)
+            yield Label(Text("1. The DM, sent first"))
+            yield from self.text_area("dm-text", self.texts.dm, Kind.DM)
+            yield Label(Text("2. The public reply, posted only once the DM was accepted"))
+            yield from self.text_area("public-text", self.texts.public, Kind.PUBLIC)
+            yield Static(Text("ctrl+s send · esc cancel · if the DM is refused nothing public is posted"),
+                         classes="status")
+
+    def action_confirm(self) -> None:
+        if self.texts_ok():
+            self.dismiss((self.query_one("#dm-text", TextArea).text, self.query_one("#public-text", TextArea).text))
+
+
+class CrisisModal(_TextsDialog):
+    """One public status and a DM to each marked person, with progress, failures and retry."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "retry", "Retry failed", id="dialog.retry", tooltip="Send the failed DMs again"),
+    ]
+
+    class Planned(Message):
+        def __init__(self, plan: escalation.CrisisPlan | None, error: str = "") -> None:
+            super().__init__()
+            self.plan, self.error = plan, error
+
+    class Progress(Message):
+        def __init__(self, rows: list) -> None:
+            super().__init__()
+            self.rows = rows
+
+    def __init__(self, store: Store, outbox: Outbox, conversation_ids: list[int],
+                 capabilities: Mapping[int, Capabilities], agent: AgentRow, kick: Callable[[], None]) -> None:
+        rows = store.conversations_by_ids(conversation_ids)
+        self.rows = [rows[i] for i in conversation_ids if i in rows]
+        super().__init__(self.rows[0].channel if self.rows else Channel.X, None)
+        self.store, self.outbox, self.capabilities, self.agent, self.kick = store, outbox, capabilities, agent, kick
+        self.plan: escalation.CrisisPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Crisis mode · {len(self.rows)} marked post(s)", style="bold"))
+            yield Label(Text("Public status (once per account)"))
+            yield from self.text_area("status-text", STATUS_DEFAULT, Kind.PUBLIC)
+            yield Label(Text("DM to each person ({first_name} and the like are filled per person)"))
+            yield from self.text_area("crisis-dm", CRISIS_DM_DEFAULT, Kind.DM)
+            with VerticalScroll(id="crisis-recipients"):
+                yield Static(self._recipients(), id="recipients")
+            yield Static(Text("ctrl+s send · ctrl+r retry failed · esc close"), classes="status")
+
+    def _recipients(self) -> Text:
+        text = Text()
+        seen: set[int | None] = set()
+        for row in self.rows:
+            reason = escalation.why_not(self.store, row.id, self.capabilities.get(row.account_id))
+            if reason is None and row.contact_id in seen:
+                reason = "same person as another marked post: one DM covers both"
+            seen.add(row.contact_id)
+            text.append("✗ " if reason else "✓ ", "bold")
+            text.append_text(safe_text(row.contact_name or row.handle, single_line=True, limit=40))
+            text.append(f" · {Channel(row.channel).label}")
+            if reason:
+                text.append(f" · no DM: {reason}", "italic")
+            text.append("\n")
+        return text
+
+    def action_confirm(self) -> None:
+        if self.plan is not None or not self.texts_ok():
+            return
+        self.query_one("#recipients", Static).update(Text("Queuing…"))
+        self._run(self.query_one("#status-text", TextArea).text, self.query_one("#crisis-dm", TextArea).text)
+
+    @work(thread=True, exclusive=True, group="crisis", exit_on_error=False)
+    def _run(self, status: str, dm_template: str) -> None:
+        dms = {row.id: templates.fill(dm_template, templates.values_for(row, self.agent)).text for row in self.rows}
+        try:
+            plan = escalation.crisis(self.store, [r.id for r in self.rows], status_text=status, dm_texts=dms,
+                                     agent_id=self.agent.id, capabilities=dict(self.capabilities))
+        except Exception as exc:  # shown in the dialog, which stays open
+            self.post_message(self.Planned(None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.app.call_from_thread(self.kick)
+        self.post_message(self.Planned(plan))
+
+    def on_crisis_modal_planned(self, message: Planned) -> None:
+        if message.plan is None:
+            self.query_one("#recipients", Static).update(Text(f"Nothing was queued: {message.error}", "bold"))
+            return
+        self.plan = message.plan
+        self.set_interval(1.0, self._poll)
+        self._poll()
+
+    def _poll(self) -> None:
+        if self.plan is not None:
+            self._progress(self.plan.batch)
+
+    @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False)
+    def _progress(self, batch: str) -> None:
+        self.post_message(self.Progress(escalation.batch_progress(self.store, batch)))
+
+    def on_crisis_modal_progress(self, message: Progress) -> None:
+        assert self.plan is not None
+        text = Text()
+        sent = sum(1 for row in message.rows if row[2] == "sent")
+        failed = [row for row in message.rows if row[2] in ("failed", "unsure")]
+        text.append(f"DMs sent {sent}/{len(message.rows)}", "bold")
+        if failed:
+            text.append(f" · {len(failed)} failed (ctrl+r to retry)", "bold")
+        text.append("\n")
+        for _conversation_id, name, state, error in message.rows:
+            text.append(f"{state:>9} ")
+            text.append_text(safe_text(name, single_line=True, limit=40))
+            if error and state != "sent":
+                text.append(" · ")
+                text.append_text(safe_text(error, single_line=True, limit=80))
+            text.append("\n")
+        for conversation_id, reason in self.plan.skipped:
+            text.append(f"  skipped #{conversation_id}: {reason}\n", "italic")
+        self.query_one("#recipients", Static).update(text)
+
+    def action_retry(self) -> None:
+        if self.plan is not None:
+            self._retry(self.plan)
+
+    @work(thread=True, group="crisis-retry", exit_on_error=False)
+    def _retry(self, plan: escalation.CrisisPlan) -> None:
+        for esc in plan.escalations:
+            if self.outbox.item(esc.dm_item).state in ("failed", "unsure"):
+                self.outbox.decide(esc.dm_item, "resend", self.agent.id)
+        self.app.call_from_thread(self.kick)
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.plan is not None)

@@ -1,0 +1,1 @@
+"""The inbox screen: the conversation list, the conversation pane and the header."""

@@ -1,0 +1,380 @@
+"""The conversation list: a Line-API ScrollView over an id array, rows fetched by window, strips cached."""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, work
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agentconsole.domain.clock import Clock
+from agentconsole.response.hours import HoursConfig
+from agentconsole.domain.models import Channel
+from agentconsole.domain.rows import ConversationRow
+from agentconsole.response.sla import SlaState, Targets, format_wait
+
+from screens.common.safe import safe_text
+
+RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
+
+WAIT_WIDTH = 8  # mark + "23h59m" + space
+CHANNEL_WIDTH = 3
+
+
+def channel_short(channel: str) -> str:
+    try:
+        return Channel(channel).short
+    except ValueError:
+        return channel[:2].upper()
+
+
+class ConversationList(ScrollView, can_focus=True):
+    """Every conversation of a view, one line each; only the visible page ±1 is ever in memory."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", id="list.down", show=False, tooltip="Next conversation"),
+        Binding("k,up", "cursor_up", "Up", id="list.up", show=False, tooltip="Previous conversation"),
+        Binding("g,home", "cursor_first", "Top", id="list.top", show=False, tooltip="First conversation"),
+        Binding("G,end", "cursor_last", "Bottom", id="list.bottom", show=False,
+                tooltip="Last conversation"),
+        Binding("ctrl+d,pagedown", "half_page(1)", "Half page down", id="list.half_down", show=False,
+                tooltip="Move down half a page"),
+        Binding("ctrl+u,pageup", "half_page(-1)", "Half page up", id="list.half_up", show=False,
+                tooltip="Move up half a page"),
+        Binding("enter", "open", "Open", id="list.open", tooltip="Open the conversation in the pane"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "row--cursor", "row--ok", "row--near", "row--over", "row--done", "row--answered",
+        "row--name", "row--preview", "row--loading", "row--channel",
+    }
+
+    class Highlighted(Message):
+        """The cursor moved onto a conversation."""
+
+        def __init__(self, conversation_id: int | None) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class Opened(Message):
+        """The agent pressed enter on a conversation."""
+
+        def __init__(self, conversation_id: int) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class _RowsLoaded(Message):
+        def __init__(self, rows: dict[int, ConversationRow], requested: tuple[int, ...]) -> None:
+            super().__init__()
+            self.rows = rows
+            self.requested = requested
+
+    def __init__(self, loader: RowLoader, clock: Clock, targets: Targets, hours: HoursConfig | None = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.loader = loader
+        self.clock = clock
+        self.targets = targets
+        self.hours = hours  # accounts with business hours count their waits in open time only
+        self.ids: array = array("q")
+        self._rows: dict[int, ConversationRow] = {}
+        self._stale: set[int] = set()
+        self._loading: set[int] = set()
+        self._strips: LRUCache[tuple, Strip] = LRUCache(512)
+        self._waits: dict[int, str] = {}  # y -> wait text last drawn, so the tick repaints only changes
+        self.selected_id: int | None = None
+        self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
+        self.marked: set[int] = set()  # conversations marked with space for a bulk action
+        # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
+        self.render_timings: deque[float] = deque(maxlen=512)
+
+    # ------------------------------------------------------------------ data in
+
+    def set_ids(self, ids: array) -> None:
+        """Show a new id list, keeping the cursor on the selected conversation if it is still there."""
+        self.ids = ids
+        self._waits.clear()
+        self._stale.update(self._rows)
+        self.virtual_size = Size(self.size.width, len(ids))
+        index = None
+        if self.selected_id is not None:
+            try:
+                index = ids.index(self.selected_id)
+            except ValueError:
+                index = None
+        if index is None:
+            index = min(self.cursor, max(0, len(ids) - 1))
+        self._move(index, announce=self.selected_id != (ids[index] if ids else None))
+        self._request_window()
+        self.refresh()
+
+    def invalidate(self, conversation_ids: Iterable[int] | None = None) -> None:
+        """Rows changed in the DB: fetch them again (the old row stays drawn until the new arrives)."""
+        self._stale.update(self._rows if conversation_ids is None else
+                           (i for i in conversation_ids if i in self._rows))
+        self._request_window()
+
+    @property
+    def selected_row(self) -> ConversationRow | None:
+        return self._rows.get(self.selected_id) if self.selected_id is not None else None
+
+    def _window(self, pages: int = 1) -> range:
+        """The visible rows plus *pages* pages either side."""
+        height = max(1, self.size.height)
+        top = int(self.scroll_y)
+        return range(max(0, top - pages * height), min(len(self.ids), top + (pages + 1) * height + 1))
+
+    def _request_window(self) -> None:
+        """Load rows when the visible page ±1 has gaps; then fetch ±2 so the next scrolls need none."""
+        ids, rows = self.ids, self._rows
+        if all(ids[i] in rows and ids[i] not in self._stale for i in self._window(1)):
+            return
+        wanted = tuple(ids[i] for i in self._window(2)
+                       if (ids[i] not in rows or ids[i] in self._stale) and ids[i] not in self._loading)
+        if wanted:
+            self._loading.update(wanted)
+            self._load(wanted)
+
+    @work(thread=True, group="list-rows", exit_on_error=False)
+    def _load(self, ids: tuple[int, ...]) -> None:
+        self.post_message(self._RowsLoaded(self.loader(ids), ids))
+
+    def on_conversation_list__rows_loaded(self, message: _RowsLoaded) -> None:
+        message.stop()
+        self._loading.difference_update(message.requested)
+        self._stale.difference_update(message.requested)
+        self._rows.update(message.rows)
+        for gone in set(message.requested) - message.rows.keys():
+            self._rows.pop(gone, None)
+        self._trim()
+        self.refresh()
+        if self.selected_id in message.rows:
+            self.post_message(self.Highlighted(self.selected_id))
+
+    def _trim(self) -> None:
+        """Forget rows far outside the window so memory stays flat at any list size."""
+        if len(self._rows) <= 1000:
+            return
+        keep = {self.ids[i] for i in self._window(2)}
+        for key in [k for k in self._rows if k not in keep]:
+            del self._rows[key]
+
+    # ------------------------------------------------------------------ cursor and keys
+
+    def _move(self, index: int, announce: bool = True) -> None:
+        if not self.ids:
+            self.selected_id = None
+            self.cursor = 0
+            if announce:
+                self.post_message(self.Highlighted(None))
+            return
+        index = max(0, min(index, len(self.ids) - 1))
+        previous = self.cursor
+        self.cursor = index
+        self.selected_id = self.ids[index]
+        if not self._scroll_to_cursor():  # a scroll repaints the whole page anyway
+            top = int(self.scroll_y)
+            for y in {previous, index}:
+                if top <= y < top + self.size.height:
+                    self.refresh_line(y)
+        if announce:
+            self.post_message(self.Highlighted(self.selected_id))
+
+    def _scroll_to_cursor(self) -> bool:
+        """Scroll so the cursor is visible; True when that scrolled."""
+        height = max(1, self.size.height)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        else:
+            return False
+        self._request_window()
+        return True
+
+    def _timed_move(self, index: int) -> None:
+        started = time.perf_counter()
+        self._move(index)
+        self.call_after_refresh(self._record_timing, started)
+
+    def _record_timing(self, started: float) -> None:
+        self.render_timings.append(time.perf_counter() - started)
+
+    def select_id(self, conversation_id: int) -> bool:
+        """Put the cursor on *conversation_id* if this list has it."""
+        try:
+            index = self.ids.index(conversation_id)
+        except ValueError:
+            return False
+        self._move(index)
+        return True
+
+    def action_cursor_down(self) -> None:
+        self._timed_move(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self._timed_move(self.cursor - 1)
+
+    def action_cursor_first(self) -> None:
+        self._timed_move(0)
+
+    def action_cursor_last(self) -> None:
+        self._timed_move(len(self.ids) - 1)
+
+    def action_half_page(self, direction: int) -> None:
+        self._timed_move(self.cursor + direction * max(1, self.size.height // 2))
+
+    def action_open(self) -> None:
+        if self.selected_id is not None:
+            self.post_message(self.Opened(self.selected_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open" and not self.ids:
+            return None
+        return True
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < len(self.ids):
+            self._move(index)
+            if event.chain >= 2:
+                self.action_open()
+
+    # ------------------------------------------------------------------ drawing
+
+    def tick(self) -> None:
+        """The one-second clock: repaint only the visible lines whose waiting time text changed."""
+        top = int(self.scroll_y)
+        now = self.clock.now()
+        for y in range(top, min(len(self.ids), top + self.size.height)):
+            row = self._rows.get(self.ids[y])
+            if row is not None and self._waits.get(y) != self._wait_of(row, now)[0]:
+                self.refresh_line(y)
+
+    def _wait_of(self, row: ConversationRow, now: float) -> tuple[str, SlaState | None]:
+        if row.status == "done":
+            return "done", None
+        if not row.needs_reply or row.waiting_since is None:
+            return "", None
+        business = self.hours.for_account(row.account_name) if self.hours is not None else None
+        if business is not None:
+            waited = business.open_seconds_between(row.waiting_since, now)
+        else:
+            waited = now - row.waiting_since
+        return format_wait(waited), self.targets.state(waited, row.kind, row.account_name, row.channel)
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        width = self.size.width
+        if index >= len(self.ids):
+            return Strip.blank(width, self.rich_style)
+        row = self._rows.get(self.ids[index])
+        selected = index == self.cursor
+        if row is None:
+            self._waits.pop(index, None)
+            style = self.get_component_rich_style("row--loading")
+            if selected:
+                style += self.get_component_rich_style("row--cursor")
+            return Strip([Segment(" …".ljust(width), style)], width)
+        wait, state = self._wait_of(row, self.clock.now())
+        self._waits[index] = wait
+        focused = selected and self.has_focus
+        marked = row.id in self.marked
+        key = (row, width, selected, focused, wait, state, marked)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(row, width, selected, focused, wait, state, marked)
+            self._strips[key] = strip
+        return strip
+
+    def toggle_mark(self) -> int | None:
+        """Mark or unmark the selected conversation; returns it (None when the list is empty)."""
+        conversation_id = self.selected_id
+        if conversation_id is None:
+            return None
+        self.marked.symmetric_difference_update({conversation_id})
+        self.refresh_line(self.cursor)
+        return conversation_id
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
+    def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: str,
+                    state: SlaState | None, marked: bool = False) -> Strip:
+        base = self.rich_style
+        if row.status == "done":
+            wait_style = self._part("row--done")
+        elif state is None:
+            wait_style = self._part("row--answered")
+        else:
+            wait_style = self._part(f"row--{state.value}")
+        mark = state.mark if state is not None else " "
+        name_width = max(8, min(22, width // 4))
+        who = row.contact_name or row.handle
+        if row.handle and row.contact_name and row.handle != row.contact_name and width >= 70:
+            who = f"{row.contact_name} {row.handle}"
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f"{mark}{wait:>{WAIT_WIDTH - 2}} ", wait_style)
+        text.append(f"{channel_short(row.channel):<{CHANNEL_WIDTH}}",
+                    self._part("row--channel"))
+        if marked:
+            text.append("◆ ", self._part("row--over") + Style(bold=True))
+            name_width -= 2
+        text.append_text(_fit(safe_text(who, self._part("row--name"),
+                                        single_line=True, limit=120), name_width))
+        text.append(" ")
+        preview = row.subject if row.channel == Channel.EMAIL and row.subject else row.last_preview
+        text.append_text(safe_text(preview, self._part("row--preview"),
+                                   single_line=True, limit=200))
+        text.truncate(width, overflow="ellipsis", pad=True)
+        style = base
+        if selected:
+            style = base + self.get_component_rich_style("row--cursor")
+            if not focused:
+                style += Style(dim=True)
+        segments = [Segment(s.text, style + s.style if s.style else style)
+                    for s in text.render(self.app.console)]
+        return Strip(segments, width).crop(0, width).simplify()
+
+    def _part(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change recolours every row
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._waits.clear()  # only what is visible needs remembering
+            self._request_window()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.ids))
+        self._request_window()
+
+    def on_focus(self) -> None:
+        self.refresh_line(self.cursor)
+
+    def on_blur(self) -> None:
+        self.refresh_line(self.cursor)
+
+
+def _fit(text: Text, width: int) -> Text:
+    """Exactly *width* cells: cut with an ellipsis or padded, counting wide characters as two."""
+    text = text.copy()
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text

@@ -1,0 +1,382 @@
+"""The conversation pane: customer card, thread, notes, pending sends, and the reply/note composer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual import work
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Static, TextArea
+
+from agentconsole.replies import guard
+from agentconsole.replies.guard import Verdict
+from agentconsole.response.hours import HoursConfig
+from agentconsole.replies.lengths import measure
+from agentconsole.domain.models import Channel
+from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
+
+from screens.common.safe import safe_text
+
+PREVIEW_LINES = 40  # a long message shows this many lines until expanded
+PREVIEW_CHARS = 4000
+OUTBOX_LABELS = {
+    "pending": "sending…",
+    "sending": "sending…",
+    "waiting": "waiting for an earlier send",
+    "failed": "failed: needs your decision",
+    "unsure": "interrupted mid-send: needs your decision",
+    "cancelled": "cancelled: needs your decision",
+}
+DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
+
+
+@dataclass(frozen=True)
+class PaneData:
+    """Everything the pane shows for one conversation, loaded together in a worker."""
+
+    conversation: ConversationRow
+    messages: list[MessageRow]
+    notes: list[NoteRow]
+    card: ContactCard | None
+    outbox: list = field(default_factory=list)  # OutboxRow items still on their way
+
+
+def zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def channel_label(channel: str) -> str:
+    try:
+        return Channel(channel).label
+    except ValueError:
+        return channel
+
+
+def clip(text: str, expanded: bool) -> tuple[str, str]:
+    """The part of a message shown before expanding, and what is hidden ("" when nothing is)."""
+    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n") < PREVIEW_LINES):
+        return text, ""
+    head = text[:PREVIEW_CHARS]
+    lines = head.split("\n")
+    if len(lines) > PREVIEW_LINES:
+        head = "\n".join(lines[:PREVIEW_LINES])
+    hidden_lines = text.count("\n") - head.count("\n")
+    if hidden_lines:
+        return head, f"{hidden_lines} more line{'s' if hidden_lines != 1 else ''}"
+    return head, f"{len(text) - len(head)} more characters"
+
+
+class Composer(Vertical):
+    """A reply or internal-note editor with the channel's live length counter."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", id="composer.send", tooltip="Send the reply (or save the note)"),
+        Binding("escape", "close", "Close", id="composer.close",
+                tooltip="Close the composer; the draft is kept"),
+        Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
+                tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
+    ]
+
+    class Expanded(Message):
+        def __init__(self, text: str, cursor_index: int, expansion) -> None:
+            super().__init__()
+            self.text, self.cursor_index, self.expansion = text, cursor_index, expansion
+
+    class Submitted(Message):
+        def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
+                     template_id: int | None = None) -> None:
+            super().__init__()
+            self.mode = mode
+            self.conversation_id = conversation_id
+            self.text = text
+            self.source = source  # canned | edited | personal, for the canned-vs-personal metrics
+            self.template_id = template_id
+
+    class Closed(Message):
+        def __init__(self, mode: str, conversation_id: int, text: str) -> None:
+            super().__init__()
+            self.mode = mode
+            self.conversation_id = conversation_id
+            self.text = text
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mode = "reply"
+        self.conversation: ConversationRow | None = None
+        self.limit: int | None = None  # the account's own limit (a Mastodon instance's), if known
+        self.values: dict | None = None  # the customer's placeholder values, for the name check
+        self.template_text: str | None = None  # the canned reply inserted, as filled
+        self.template_id: int | None = None
+        self._warned_for: str | None = None  # the text the agent was warned about once already
+        # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
+        self.expander = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="composer-title")
+        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield Static(id="composer-status")
+
+    def open(self, mode: str, conversation: ConversationRow, draft: str, *, limit: int | None = None,
+             values: dict | None = None) -> None:
+        self.mode = mode
+        self.conversation = conversation
+        self.limit = limit
+        self.values = values
+        self.template_text = self.template_id = self._warned_for = None
+        title = Text(end="", no_wrap=True, overflow="ellipsis")
+        if mode == "note":
+            title.append("Internal note (only agents see it)")
+        else:
+            title.append(f"Reply on {channel_label(conversation.channel)} · {conversation.kind} · to ")
+            title.append_text(safe_text(conversation.contact_name or conversation.handle,
+                                        single_line=True, limit=60))
+        self.query_one("#composer-title", Static).update(title)
+        area = self.query_one(TextArea)
+        area.load_text(draft)
+        area.move_cursor(area.document.end)
+        self.display = True
+        self.update_status()
+        area.focus()
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    def insert_canned(self, text: str, template_id: int) -> None:
+        """Put a filled canned reply in (replacing an empty draft, else after it)."""
+        area = self.query_one(TextArea)
+        current = area.text.rstrip()
+        combined = f"{current}\n\n{text}" if current else text
+        area.load_text(combined)
+        area.move_cursor(area.document.end)
+        self.template_text, self.template_id = text, template_id
+        self.update_status()
+        area.focus()
+
+    def action_expand_shortcut(self) -> None:
+        if self.mode != "reply" or self.expander is None:
+            return
+        area = self.query_one(TextArea)
+        index = area.document.get_index_from_location(area.cursor_location)
+        self._expand(area.text, index)
+
+    @work(thread=True, exclusive=True, group="expand", exit_on_error=False)
+    def _expand(self, text: str, cursor_index: int) -> None:
+        expansion = self.expander(text[:cursor_index])
+        if expansion is not None:
+            self.post_message(self.Expanded(text, cursor_index, expansion))
+
+    def on_composer_expanded(self, message: Expanded) -> None:
+        area = self.query_one(TextArea)
+        if area.text != message.text:  # typed on meanwhile: never replace what the agent wrote since
+            return
+        document = area.document
+        start = document.get_location_from_index(message.expansion.start)
+        end = document.get_location_from_index(message.cursor_index)
+        filled = message.expansion.filled.text
+        area.replace(filled, start, end)
+        self.template_text, self.template_id = filled, message.expansion.canned.id
+        self.update_status()
+
+    def verdict(self) -> Verdict | None:
+        if self.mode != "reply" or self.conversation is None:
+            return None
+        return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
+                           customer=self.values, template_text=self.template_text)
+
+    def problem(self) -> str | None:
+        """Why this text cannot be sent as it is (the core's send guard decides), or None."""
+        text = self.text
+        if not text.strip():
+            return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
+        verdict = self.verdict()
+        if verdict is not None and verdict.blocks:
+            return " · ".join(verdict.blocks) + ". Fix it to send."
+        return None
+
+    def update_status(self, error: str | None = None) -> None:
+        status = self.query_one("#composer-status", Static)
+        text = Text(end="")
+        if self.mode == "reply" and self.conversation is not None:
+            length = measure(self.text, self.conversation.channel, self.conversation.kind, self.limit)
+            text.append(length.describe(), "bold" if length.over else "")
+            if length.over:
+                text.append(" ▲ over the limit")
+        else:
+            text.append(f"{len(self.text)} characters")
+        if error:
+            text.append("\n")
+            text.append(error, "bold")
+        status.set_class(bool(error), "-error")
+        status.update(text)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.update_status()
+
+    def action_send(self) -> None:
+        if self.conversation is None:
+            return
+        problem = self.problem()
+        if problem:
+            self.update_status(problem)
+            return
+        verdict = self.verdict()
+        if verdict is not None and verdict.warnings and self._warned_for != self.text:
+            self._warned_for = self.text  # a second ctrl+s on the same text sends anyway
+            self.update_status(" · ".join(verdict.warnings) + " — ctrl+s again to send anyway.")
+            return
+        source = verdict.source if verdict is not None else "personal"
+        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
+                                         self.template_id if source != "personal" else None))
+
+    def action_close(self) -> None:
+        if self.conversation is not None:
+            self.post_message(self.Closed(self.mode, self.conversation.id, self.text))
+        self.display = False
+
+
+class ConversationPane(Vertical):
+    """Shows a PaneData; knows nothing about where it came from."""
+
+    def __init__(self, timezone_name: str, hours: HoursConfig | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.tz = zone(timezone_name)
+        self.hours = hours
+        self.data: PaneData | None = None
+        self.expanded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
+        with VerticalScroll(id="thread"):
+            yield Static(id="thread-body")
+        yield Composer(id="composer")
+
+    def on_mount(self) -> None:
+        self.query_one(Composer).display = False
+        # No blinking when the user (or a test) asked for no animation.
+        self.query_one(TextArea).cursor_blink = self.app.animation_level != "none"
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.data.conversation.id if self.data else None
+
+    @property
+    def has_hidden_text(self) -> bool:
+        return self.data is not None and any(clip(m.text, False)[1] for m in self.data.messages)
+
+    def show(self, data: PaneData | None) -> None:
+        same = data is not None and self.data is not None and data.conversation.id == self.data.conversation.id
+        if not same:
+            self.expanded = False
+        self.data = data
+        thread = self.query_one("#thread", VerticalScroll)
+        # Follow new messages only when the agent was already reading the end of the thread.
+        following = not same or thread.scroll_y >= thread.max_scroll_y - 1
+        self.query_one("#card", Static).update(self._card())
+        self.query_one("#thread-body", Static).update(self._thread())
+        if following:
+            thread.scroll_end(animate=False)
+
+    def toggle_expand(self) -> None:
+        self.expanded = not self.expanded
+        self.query_one("#thread-body", Static).update(self._thread())
+
+    def stamp(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self.tz).strftime("%b %d %H:%M")
+
+    def _card(self) -> Text:
+        if self.data is None:
+            return Text("No conversation open. Pick one with j/k and press enter.")
+        c, card = self.data.conversation, self.data.card
+        text = Text(end="")
+        text.append_text(safe_text(c.contact_name or c.handle or "unknown", "bold", single_line=True,
+                                   limit=80))
+        if c.handle and c.handle != c.contact_name:
+            text.append("  ")
+            text.append_text(safe_text(c.handle, single_line=True, limit=80))
+        text.append(f"\n{channel_label(c.channel)} · {c.kind} · {c.status}")
+        if c.is_demo:
+            text.append(" · DEMO", "reverse")
+        if c.assignee_name:
+            text.append(" · assigned to ")
+            text.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
+        if c.waiting_since is not None and c.status == "open":
+            text.append(f"\nWaiting since {self.stamp(c.waiting_since)}")
+            business = self.hours.for_account(c.account_name) if self.hours is not None else None
+            if business is not None:  # the list's wait is open time; the stamp gives the clock's
+                text.append(f" · open hours only: {business.describe()}", "dim")
+        if c.subject:
+            text.append("\nSubject: ")
+            text.append_text(safe_text(c.subject, single_line=True, limit=200))
+        if card is not None:
+            details = [x for x in (card.location, card.bio) if x]
+            if details:
+                text.append("\n")
+                text.append_text(safe_text(" · ".join(details), "italic", single_line=True, limit=240))
+            others = [o for o in card.conversations if o.id != c.id]
+            if others:
+                channels = sorted({channel_label(o.channel) for o in others})
+                text.append(f"\n{len(others)} other conversation{'s' if len(others) != 1 else ''}"
+                            f" ({', '.join(channels)})")
+        return text
+
+    def _thread(self) -> Text:
+        if self.data is None:
+            return Text("")
+        c = self.data.conversation
+        text = Text(end="")
+        for m in self.data.messages:
+            incoming = m.direction == "in"
+            text.append(f"{self.stamp(m.sent_at)} ", "dim")
+            text.append("◀ in  " if incoming else "▶ out ", "bold")
+            who = m.author_name or m.author_handle or ("customer" if incoming else "us")
+            text.append_text(safe_text(who, "bold" if incoming else "italic", single_line=True, limit=60))
+            if m.source:
+                text.append(f" ({m.source})", "dim")
+            text.append("\n")
+            if m.subject and c.channel == Channel.EMAIL:
+                text.append_text(safe_text(f"Subject: {m.subject}", "dim", single_line=True, limit=300))
+                text.append("\n")
+            shown, hidden = clip(m.text, self.expanded)
+            body = safe_text(shown)
+            if not incoming:
+                body.stylize("italic")
+            text.append_text(body)
+            if hidden:
+                text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
+            if m.parse_note:
+                text.append("\n")
+                text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))
+            text.append("\n\n")
+        for n in self.data.notes:
+            text.append(f"{self.stamp(n.created_at)} ", "dim")
+            text.append("■ internal note", "reverse")
+            text.append(" by ")
+            text.append_text(safe_text(n.agent_name or "an agent", single_line=True, limit=60))
+            text.append("\n")
+            text.append_text(safe_text(n.text))
+            text.append("\n\n")
+        for item in self.data.outbox:
+            state = item.state
+            text.append(f"{self.stamp(item.created_at)} ", "dim")
+            text.append(f"▶ {item.action} · {OUTBOX_LABELS.get(state, state)}", "bold reverse")
+            if item.last_error:
+                text.append(" ")
+                text.append_text(safe_text(item.last_error, single_line=True, limit=200))
+            if state in DECIDABLE:
+                text.append("\n(decide in the command palette, ctrl+p: resend, mark as sent or discard)",
+                            "dim")
+            text.append("\n")
+            text.append_text(safe_text(clip(item.text, self.expanded)[0]))
+            text.append("\n\n")
+        text.rstrip()
+        return text

@@ -1,0 +1,417 @@
+"""The inbox's feature verbs: canned replies, DM escalation and crisis mode, marks, linked
+conversations, shifts, metrics and account set-up. InboxScreen inherits them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from agentconsole.response import waits
+from agentconsole.domain.models import Capabilities
+from agentconsole.domain.rows import ConversationRow
+from agentconsole.shifts.banner import build_banner
+from agentconsole.shifts.service import ShiftError, Shifts
+from agentconsole.response.sla import format_wait
+
+from screens.shifts.line import ShiftBanner
+
+if TYPE_CHECKING:
+    from screens.canned.picker import Picked
+    from screens.shifts.dialogs import EndShiftRequest, StartShiftRequest
+
+# Dialogs and screens that are not on the first frame (canned replies, escalation, metrics, shifts)
+# are imported where they open, so start-up does not pay for rapidfuzz, regex and friends.
+
+TODAY_REFRESH_SECONDS = 30.0
+
+
+def clean_name(row: ConversationRow) -> str:
+    """A customer's name for a toast: one line, no escapes (toasts render plain strings as text)."""
+    from agentconsole.domain.sanitize import one_line
+
+    return f"{one_line(row.contact_name or row.handle, 40)} ({row.channel})"
+
+BANNER_REFRESH_SECONDS = 30.0
+
+
+class FeatureScreen(Screen):
+    """Verbs beyond reading and replying; the inbox screen supplies _current(), go_to() and reload()."""
+
+    BINDINGS = [
+        Binding("t", "canned", "Canned", id="inbox.canned", tooltip="Canned reply picker, best match first"),
+        Binding("ctrl+t", "canned", "Canned", id="composer.canned", show=False,
+                tooltip="Canned reply picker (inside the composer too)"),
+        Binding("d", "escalate", "DM", id="inbox.escalate",
+                tooltip="Move to DM: a DM first, then a public 'we've sent you a DM'"),
+        Binding("space", "mark", "Mark", id="inbox.mark", show=False, tooltip="Mark for a bulk action"),
+        Binding("D", "crisis", "Crisis", id="inbox.crisis", show=False,
+                tooltip="Crisis mode: one public status and a DM to each marked person"),
+        Binding("L", "linked", "Linked", id="inbox.linked", show=False,
+                tooltip="Jump to the linked conversation (public ↔ DM)"),
+        Binding("S", "shift", "Shift", id="inbox.shift", show=False, tooltip="Start or end your shift"),
+        Binding("m", "metrics", "Metrics", id="inbox.metrics", show=False,
+                tooltip="Response times and volumes, per channel and agent"),
+    ]
+
+    class CannedReady(Message):
+        def __init__(self, conversation: ConversationRow, values: dict, message: str) -> None:
+            super().__init__()
+            self.conversation, self.values, self.message = conversation, values, message
+
+    class EscalationReady(Message):
+        def __init__(self, conversation: ConversationRow, texts) -> None:
+            super().__init__()
+            self.conversation, self.texts = conversation, texts
+
+    class ShiftFormReady(Message):
+        def __init__(self, form, ending: bool) -> None:
+            super().__init__()
+            self.form, self.ending = form, ending
+
+    class BannerLoaded(Message):
+        def __init__(self, banner) -> None:
+            super().__init__()
+            self.banner = banner
+
+    class TodayLoaded(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Escalated(Message):
+        def __init__(self, dm_conversation_id: int) -> None:
+            super().__init__()
+            self.dm_conversation_id = dm_conversation_id
+
+    # ------------------------------------------------------------------ shared helpers
+
+    def capabilities(self) -> dict[int, Capabilities]:
+        engine = self.app.engine
+        return {aid: c.capabilities for aid, c in engine.connectors.items()} if engine is not None else {}
+
+    def shifts(self) -> Shifts:
+        return Shifts(self.app.store, self.capabilities())
+
+    def limit_for(self, conversation: ConversationRow) -> int | None:
+        caps = self.capabilities().get(conversation.account_id)
+        return caps.max_length if caps is not None else None
+
+    def customer_values(self, conversation: ConversationRow) -> dict:
+        from agentconsole.replies import templates
+
+        return templates.values_for(conversation, self.app.agent_row)
+
+    def check_feature(self, action: str) -> bool | None:
+        """check_action for the verbs of this class; True for actions that are not ours."""
+        current = self._current()
+        if action == "canned":
+            return current is not None or None
+        # escalate and linked stay available on every conversation and say why when they don't apply:
+        # dimming them per row would rebuild the footer on every cursor move (~10 ms a key).
+        if action in ("escalate", "linked"):
+            return current is not None or None
+        if action == "crisis":
+            return bool(self.conversations.marked) or None
+        return True
+
+    def start_features(self) -> None:
+        """Called once the first rows are up: today's figures, and both kept fresh but not per second."""
+        self.load_today()
+        self.set_interval(BANNER_REFRESH_SECONDS, self.load_banner, name="banner")
+        self.set_interval(TODAY_REFRESH_SECONDS, self.load_today, name="today")
+
+    # ------------------------------------------------------------------ banner and today's figures
+
+    @work(thread=True, exclusive=True, group="banner", exit_on_error=False)
+    def load_banner(self) -> None:
+        agent = self.app.agent_row
+        self.post_message(self.BannerLoaded(build_banner(self.shifts(), agent.timezone)))
+
+    def on_feature_screen_banner_loaded(self, message: BannerLoaded) -> None:
+        self.query_one(ShiftBanner).show(message.banner)
+
+    @work(thread=True, exclusive=True, group="today", exit_on_error=False)
+    def load_today(self) -> None:
+        from agentconsole import metrics
+
+        app = self.app
+        figures = metrics.today_header(app.store, app.clock, app.config.timezone, app.config.hours)
+        if figures.first_response_median is None:
+            text = "no first response yet today"
+        else:
+            text = (f"first response today: median {format_wait(figures.first_response_median)}, "
+                    f"p90 {format_wait(figures.first_response_p90)}")
+        if figures.response_rate is not None:
+            text += f" · {figures.response_rate:.0%} answered"
+        self.post_message(self.TodayLoaded(text))
+
+    def on_feature_screen_today_loaded(self, message: TodayLoaded) -> None:
+        self.today_text = message.text
+        self.load_wait()
+
+    # ------------------------------------------------------------------ crossing into "over"
+
+    class CrossedOver(Message):
+        def __init__(self, rows: list[ConversationRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    @work(thread=True, exclusive=True, group="crossings", exit_on_error=False)
+    def check_crossings(self) -> None:
+        """Tell the agent once when a conversation goes over its target (not those over at launch)."""
+        app = self.app
+        now = app.clock.now()
+        since = getattr(self, "_crossings_checked", None)
+        self._crossings_checked = now
+        if since is None or now <= since:
+            return
+        ids = waits.crossed(app.store, self.wait_rules(), since, now)
+        rows = app.store.conversations_by_ids(ids)
+        if rows:
+            self.post_message(self.CrossedOver([rows[i] for i in ids if i in rows]))
+
+    def wait_rules(self) -> list[waits.WaitRule]:
+        """Each account's targets and business hours, as the wait line and the crossings judge them."""
+        app = self.app
+        return waits.rules(app.store.accounts(), app.config.targets, app.config.hours)
+
+    def on_feature_screen_crossed_over(self, message: CrossedOver) -> None:
+        config = self.app.config
+        told = self.__dict__.setdefault("_told_over", set())
+        fresh = [row for row in message.rows if row.id not in told]
+        told.update(row.id for row in fresh)
+        if not fresh:
+            return
+        if config.notify_on_over:
+            names = ", ".join(clean_name(row) for row in fresh[:3]) + (" …" if len(fresh) > 3 else "")
+            self.notify(f"Over target now: {names}", severity="warning", timeout=8)
+        if config.bell_on_over:
+            self.app.bell()
+
+    # ------------------------------------------------------------------ canned replies
+
+    def action_canned(self) -> None:
+        conversation = self._current()
+        if conversation is not None:
+            self._canned_context(conversation)
+
+    @work(thread=True, exclusive=True, group="canned", exit_on_error=False)
+    def _canned_context(self, conversation: ConversationRow) -> None:
+        last = [m.text for m in self.app.store.messages(conversation.id, 20) if m.direction == "in"]
+        self.post_message(self.CannedReady(conversation, self.customer_values(conversation),
+                                           last[-1] if last else ""))
+
+    def on_feature_screen_canned_ready(self, message: CannedReady) -> None:
+        from agentconsole.replies.canned import CannedLibrary
+
+        from screens.canned.picker import CannedReplyModal
+
+        conversation = message.conversation
+
+        def picked(choice: Picked | None) -> None:
+            if choice is None:
+                return
+            composer = self.composer
+            if not (composer.display and composer.mode == "reply" and composer.conversation is not None
+                    and composer.conversation.id == conversation.id):
+                self._open_composer("reply")
+            self.composer.insert_canned(choice.text, choice.template_id)
+
+        self.app.push_screen(CannedReplyModal(
+            CannedLibrary(self.app.store), message.values, message=message.message,
+            channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation)), picked)
+
+    def record_canned_use(self, template_id: int | None) -> None:
+        if template_id is not None:
+            from agentconsole.replies.canned import CannedLibrary
+
+            CannedLibrary(self.app.store).record_use(template_id)
+
+    # ------------------------------------------------------------------ DM escalation
+
+    def action_escalate(self) -> None:
+        conversation = self._current()
+        if conversation is None:
+            return
+        from agentconsole.replies import escalation
+
+        reason = escalation.why_not(self.app.store, conversation.id,
+                                    self.capabilities().get(conversation.account_id))
+        if reason:
+            self.notify(f"Can't move this to DM: {reason}.", severity="warning", timeout=6)
+            return
+        self._escalation_texts(conversation)
+
+    @work(thread=True, exclusive=True, group="escalate", exit_on_error=False)
+    def _escalation_texts(self, conversation: ConversationRow) -> None:
+        from agentconsole.replies.canned import CannedLibrary
+
+        from screens.escalation.dialogs import EscalationTexts
+
+        texts = EscalationTexts.defaults(CannedLibrary(self.app.store), self.customer_values(conversation))
+        self.post_message(self.EscalationReady(conversation, texts))
+
+    def on_feature_screen_escalation_ready(self, message: EscalationReady) -> None:
+        from screens.escalation.dialogs import EscalateModal
+
+        conversation = message.conversation
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self._escalate(conversation.id, *result)
+
+        self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation)), chosen)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _escalate(self, conversation_id: int, dm_text: str, public_text: str) -> None:
+        from agentconsole.replies import escalation
+
+        app = self.app
+        conversation = app.store.conversation(conversation_id)
+        try:
+            done = escalation.escalate(app.store, conversation_id, dm_text=dm_text, public_text=public_text,
+                                       agent_id=app.agent_id,
+                                       capabilities=self.capabilities().get(conversation.account_id))
+        except escalation.EscalationRefused as exc:
+            self.post_message(self.ActionFinished("", f"Can't move this to DM: {exc}."))
+            return
+        app.call_from_thread(app.kick_engine)
+        self.post_message(self.Escalated(done.dm_conversation_id))
+
+    def on_feature_screen_escalated(self, message: Escalated) -> None:
+        self.notify("DM queued; the public reply follows once the DM is accepted.", timeout=5)
+        self.reload()
+        self.compose_on_load = message.dm_conversation_id  # ready to type once the DM pane is there
+        self.go_to(message.dm_conversation_id)
+
+    def feature_palette_commands(self) -> list[tuple[str, str, object]]:
+        """Palette entries for the open conversation's refused escalations, and the feature screens."""
+        from agentconsole.replies.canned import CannedLibrary
+
+        from screens.canned.picker import CannedScreen
+        from screens.shifts.history import ShiftHistoryScreen
+
+        commands: list[tuple[str, str, object]] = [
+            ("Canned replies: manage", "Create, edit, duplicate and delete canned replies",
+             lambda: self.app.push_screen(CannedScreen(CannedLibrary(self.app.store)))),
+            ("Shift history", "Who was on, from when to when, what they answered",
+             lambda: self.app.push_screen(ShiftHistoryScreen(self.shifts().history,
+                                                             self.app.agent_row.timezone, self.app.clock))),
+        ]
+        if getattr(self.app, "setup_email", None) is not None:
+            commands.append(("Add an email account", "IMAP + SMTP, tested before it is saved",
+                             self.app.open_account_setup))
+        data = self.pane.data
+        for item in (data.outbox if data else []):
+            if item.state == "cancelled" and item.action == "reply":
+                commands.append((f"Ask publicly to DM us instead (#{item.id})",
+                                 "The DM was refused: post a public reply inviting them to message us",
+                                 lambda item_id=item.id: self._ask_to_dm(item_id)))
+        return commands
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _ask_to_dm(self, item_id: int) -> None:
+        from agentconsole.replies import templates
+
+        from screens.escalation.dialogs import ASK_TO_DM
+
+        app = self.app
+        item = app.outbox.item(item_id)
+        conversation = app.store.conversation(item.conversation_id)
+        text = templates.fill(ASK_TO_DM, self.customer_values(conversation)).text
+        app.outbox.enqueue_reply(conversation.id, text, agent_id=app.agent_id, source="escalation")
+        app.outbox.decide(item_id, "discard", app.agent_id)
+        app.call_from_thread(app.kick_engine)
+        self.post_message(self.ActionFinished("Public reply asking them to DM us is queued"))
+
+    # ------------------------------------------------------------------ marks and crisis mode
+
+    def action_mark(self) -> None:
+        marked = self.conversations.toggle_mark()
+        if marked is not None:
+            count = len(self.conversations.marked)
+            self.notify(f"{count} marked · D for crisis mode" if count else "No conversation marked",
+                        timeout=2)
+            self.refresh_bindings()
+
+    def action_crisis(self) -> None:
+        marked = sorted(self.conversations.marked)
+        if not marked:
+            return
+        from screens.escalation.dialogs import CrisisModal
+
+        def closed(sent: bool | None) -> None:
+            if sent:
+                self.conversations.clear_marks()
+            self.reload()
+            self.refresh_bindings()
+
+        self.app.push_screen(CrisisModal(self.app.store, self.app.outbox, marked, self.capabilities(),
+                                         self.app.agent_row, self.app.kick_engine), closed)
+
+    # ------------------------------------------------------------------ linked, shift, metrics
+
+    def action_linked(self) -> None:
+        conversation = self._current()
+        if conversation is None:
+            return
+        if conversation.linked_id is None:
+            self.notify("This conversation is not linked to another (d on a public post links it to a DM).",
+                        timeout=4)
+            return
+        self.go_to(conversation.linked_id)
+
+    def action_metrics(self) -> None:
+        app = self.app
+        # Installed once and kept: a second visit shows the screen at once and only refreshes figures.
+        if not app.is_screen_installed("metrics"):
+            from screens.metrics.screen import MetricsScreen
+
+            app.install_screen(MetricsScreen(app.store, app.clock, app.config.timezone, app.config.hours),
+                               "metrics")
+        app.push_screen("metrics")
+
+    def action_shift(self) -> None:
+        self._shift_form()
+
+    @work(thread=True, exclusive=True, group="shift", exit_on_error=False)
+    def _shift_form(self) -> None:
+        shifts, agent_id = self.shifts(), self.app.agent_id
+        ending = shifts.current(agent_id) is not None
+        form = shifts.end_form(agent_id) if ending else shifts.start_form(agent_id)
+        self.post_message(self.ShiftFormReady(form, ending))
+
+    def on_feature_screen_shift_form_ready(self, message: ShiftFormReady) -> None:
+        from screens.shifts.dialogs import EndShiftModal, StartShiftModal
+
+        modal_class = EndShiftModal if message.ending else StartShiftModal
+        self.app.push_screen(modal_class.from_form(message.form, self.app.clock), self._shift_chosen)
+
+    def _shift_chosen(self, request: StartShiftRequest | EndShiftRequest | None) -> None:
+        if request is not None:
+            self._apply_shift(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
+        from screens.shifts.dialogs import StartShiftRequest
+
+        app, shifts = self.app, self.shifts()
+        try:
+            if isinstance(request, StartShiftRequest):
+                shifts.start(app.agent_id, planned_end=request.planned_end, hello=request.hello,
+                             acknowledge=request.acknowledge)
+                note = "Shift started" + (": hello posts queued" if request.hello else "")
+            else:
+                shifts.end(app.agent_id, goodbye=request.goodbye, next_agent=request.next_agent,
+                           next_start=request.next_start, note=request.note, assignments=request.assignments)
+                note = "Shift ended: hand-off note saved" + (", goodbye posts queued" if request.goodbye else "")
+        except ShiftError as exc:
+            self.post_message(self.ActionFinished("", f"Shift not changed: {exc}"))
+            return
+        app.call_from_thread(app.kick_engine)
+        self.post_message(self.ActionFinished(note))
+        self.load_banner()

@@ -1,0 +1,515 @@
+"""The inbox screen: owns the console's state, runs the SQLite workers, and wires the three panes."""
+
+from __future__ import annotations
+
+import time
+from array import array
+from functools import cached_property, partial
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
+
+from agentconsole.response import waits
+from agentconsole.domain.models import Status
+from agentconsole.domain.views import VIEWS
+
+from screens.inbox.conversation_list import ConversationList
+from screens.inbox.features import FeatureScreen
+from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
+from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
+from screens.common.keybar import KeyBar
+from screens.common.modals import SearchModal, SearchResult
+from screens.shifts.line import ShiftBanner
+
+
+# While the cursor moves faster than this (a held key), the pane waits for it to rest.
+PANE_DEBOUNCE = 0.08
+RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
+
+
+class DataChanged(Message):
+    """Something in the DB changed (ingest, a send, another agent): reload what is on screen."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DataChanged)
+
+
+class StatesChanged(Message):
+    """A connector's state changed; only the banner needs it."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StatesChanged)
+
+
+class InboxScreen(FeatureScreen):
+    """Views on the left, the conversation list in the middle, the open conversation on the right."""
+
+    BINDINGS = [
+        Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply on the same channel and thread"),
+        Binding("e", "done", "Done", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
+        Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Assign the conversation to me"),
+        Binding("c", "note", "Note", id="inbox.note", show=False, tooltip="Add an internal note"),
+        Binding("u", "longest", "Longest wait", id="inbox.longest", show=False,
+                tooltip="Jump to the longest-waiting conversation"),
+        Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search on every channel"),
+        Binding("n", "hit(1)", "Next hit", id="inbox.next_hit", show=False, tooltip="Next search hit"),
+        Binding("N", "hit(-1)", "Previous hit", id="inbox.prev_hit", show=False,
+                tooltip="Previous search hit"),
+        Binding("h", "view(-1)", "Previous view", id="inbox.prev_view", show=False, tooltip="Previous view"),
+        Binding("l", "view(1)", "Next view", id="inbox.next_view", show=False, tooltip="Next view"),
+        Binding("x", "expand", "Expand", id="inbox.expand", show=False,
+                tooltip="Show long messages in full (again to shorten)"),
+        Binding("escape", "back", "Back", id="inbox.back", show=False, tooltip="Back to the list"),
+        *(Binding(str(i + 1), f"jump_view({i})", f"View {view.label}", id=f"inbox.view_{view.key}",
+                  show=False, tooltip=f"Show the {view.label} view") for i, view in enumerate(VIEWS[:9])),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.view_index = 0
+        self.drafts: dict[tuple[str, int], str] = {}
+        self.hits: tuple = ()
+        self.hit_index = 0
+        self._wait_due = 0.0  # clock time at which the over-target count can next change
+        self._started = False  # the loads that wait for the first rows to be painted have begun
+        self._pane_timer: Timer | None = None
+        self._verbs: tuple = ()  # what check_action said when the footer was last rebuilt
+        self.today_text = ""  # today's first-response figures for the wait line
+        self.compose_on_load: int | None = None  # open the composer once this conversation shows
+        self._last_highlight = 0.0
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        yield ShiftBanner(id="shift-banner")
+        yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
+        yield WaitLine(app.clock, id="wait-line")
+        with Horizontal(id="panes"):
+            yield ViewList(id="views")
+            yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
+                                   app.config.hours, id="conversations")
+            yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
+        yield KeyBar(show_command_palette=False)
+
+    # Looked up once: check_action asks for these for every binding on every cursor move.
+    @cached_property
+    def conversations(self) -> ConversationList:
+        return self.query_one(ConversationList)
+
+    @cached_property
+    def pane(self) -> ConversationPane:
+        return self.query_one(ConversationPane)
+
+    @cached_property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def on_mount(self) -> None:
+        self.query_one("#views").border_title = "Views"
+        self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
+        self.pane.border_title = "Conversation"
+        self.query_one(ViewList).set_current(self.view_index)
+        self.conversations.focus()
+        if self.app.engine is not None:
+            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        # The first frame needs a screenful of rows and the wait line; everything else (the whole id
+        # list, the view counts, today's figures) waits until those rows are up, so its threads don't
+        # compete with the first paint.
+        self.load_ids(VIEWS[self.view_index].key, first_page=True)
+        self.load_wait()
+        self.load_banner()
+        self.set_interval(1.0, self.tick, name="clock")
+        self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
+
+    def _start_after_first_paint(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.reload()
+        self.start_features()
+        self.app.preload_screen_styles()
+        self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
+        if self.app.config.hours.any:
+            self.set_interval(RESORT_SECONDS, self.resort, name="resort")
+
+    # ------------------------------------------------------------------ loading (workers post results)
+
+    class CountsLoaded(Message):
+        def __init__(self, counts: dict[str, int]) -> None:
+            super().__init__()
+            self.counts = counts
+
+    class IdsLoaded(Message):
+        def __init__(self, view: str, ids: array) -> None:
+            super().__init__()
+            self.view = view
+            self.ids = ids
+
+    class WaitLoaded(Message):
+        def __init__(self, figures: WaitFigures, next_change_in: float | None) -> None:
+            super().__init__()
+            self.figures = figures
+            self.next_change_in = next_change_in
+
+    class PaneLoaded(Message):
+        def __init__(self, data: PaneData | None, conversation_id: int) -> None:
+            super().__init__()
+            self.data = data
+            self.conversation_id = conversation_id
+
+    class ActionFinished(Message):
+        def __init__(self, note: str, error: str = "", draft: tuple[int, str] | None = None) -> None:
+            super().__init__()
+            self.note = note
+            self.error = error
+            self.draft = draft  # (conversation id, text) of a reply to keep because it was not queued
+
+    def reload(self) -> None:
+        """Refetch everything on screen (after an action or an engine event)."""
+        self.load_counts()
+        self.load_ids(VIEWS[self.view_index].key)
+        self.load_wait()
+        self.conversations.invalidate()
+        if self.pane.conversation_id is not None:
+            self.load_pane(self.pane.conversation_id)
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def load_counts(self) -> None:
+        self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
+
+    @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
+    def load_ids(self, view: str, first_page: bool = False) -> None:
+        store, agent_id = self.app.store, self.app.agent_id
+        key = waits.longest_first(self.wait_rules(), self.app.clock.now())
+        if first_page or self.conversations.ids is None or not len(self.conversations.ids):
+            # A screenful of rows now, the whole (maybe 100k) list right after.
+            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
+            if first_page:
+                return
+        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key)))
+
+    def resort(self) -> None:
+        """With business hours, waits stop and start with the hours, so who waited longest can change
+        without any new message: the list is put in order again every minute."""
+        self.load_ids(VIEWS[self.view_index].key)
+
+    @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
+    def load_wait(self) -> None:
+        store, now = self.app.store, self.app.clock.now()
+        summary = waits.summarize(store, self.wait_rules(), now)
+        figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
+                              self.today_text, summary.oldest_hours)
+        self.post_message(self.WaitLoaded(
+            figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
+
+    @work(thread=True, exclusive=True, group="pane", exit_on_error=False)
+    def load_pane(self, conversation_id: int) -> None:
+        app = self.app
+        store = app.store
+        conversation = store.conversation(conversation_id)
+        if conversation is None:
+            self.post_message(self.PaneLoaded(None, conversation_id))
+            return
+        card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
+        data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
+                        app.outbox.pending(conversation_id))
+        self.post_message(self.PaneLoaded(data, conversation_id))
+
+    def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:
+        self.query_one(ViewList).set_counts(message.counts)
+
+    def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
+        if message.view == VIEWS[self.view_index].key:
+            self.conversations.set_ids(message.ids)
+        if not self._started:
+            self.call_after_refresh(self._start_after_first_paint)
+
+    def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
+        self.query_one(WaitLine).set_figures(message.figures)
+        self.check_crossings()
+        now = self.app.clock.now()
+        self._wait_due = now + message.next_change_in if message.next_change_in is not None else float("inf")
+
+    def on_inbox_screen_pane_loaded(self, message: PaneLoaded) -> None:
+        selected = self.conversations.selected_id
+        if message.conversation_id in (selected, self.pane.conversation_id):
+            self.pane.show(message.data)
+            self.refresh_bindings_if_changed()
+            if message.data is not None and self.compose_on_load == message.conversation_id:
+                self.compose_on_load = None
+                self._open_composer("reply")
+
+    def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
+        if message.draft is not None:
+            self.drafts[("reply", message.draft[0])] = message.draft[1]
+        if message.error:
+            self.notify(message.error, severity="error", timeout=8)
+        elif message.note:
+            self.notify(message.note, timeout=3)
+        self.reload()
+
+    @on(DataChanged)
+    def _data_changed(self) -> None:
+        self.reload()
+
+    @on(StatesChanged)
+    def _states_changed(self) -> None:
+        if self.app.engine is not None:
+            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+
+    def tick(self) -> None:
+        """Once a second: redraw what the clock moves; no DB work unless a wait crossed a target."""
+        if self.app.engine is not None:
+            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        self.query_one(WaitLine).tick()
+        self.conversations.tick()
+        if self.app.clock.now() >= self._wait_due:
+            self._wait_due = float("inf")
+            self.load_wait()
+
+    # ------------------------------------------------------------------ list and pane
+
+    @on(ConversationList.Highlighted)
+    def _highlighted(self, message: ConversationList.Highlighted) -> None:
+        now = time.monotonic()
+        rapid = now - self._last_highlight < PANE_DEBOUNCE
+        self._last_highlight = now
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
+        if message.conversation_id is None:
+            self.pane.show(None)
+        elif message.conversation_id != self.pane.conversation_id:
+            if rapid:  # a key held down: show the conversation once the cursor rests
+                self._pane_timer = self.set_timer(PANE_DEBOUNCE, partial(self.load_pane, message.conversation_id))
+            else:
+                self.load_pane(message.conversation_id)
+        self.refresh_bindings_if_changed()
+
+    @on(ConversationList.Opened)
+    def _opened(self, message: ConversationList.Opened) -> None:
+        self._pane_now(message.conversation_id)
+        self.pane.query_one("#thread").focus()
+
+    @on(ViewList.Chosen)
+    def _view_chosen(self, message: ViewList.Chosen) -> None:
+        self.action_jump_view(message.index)
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        has_conversation = self._current() is not None
+        composing = self.composer.display
+        if action in ("reply", "note"):
+            return has_conversation and not composing
+        if action in ("done", "assign"):
+            return has_conversation or None
+        if action == "hit":
+            return bool(self.hits)
+        if action == "expand":
+            return self.pane.has_hidden_text or self.pane.expanded
+        if action == "back":
+            return composing or self.focused is not self.conversations
+        return self.check_feature(action)
+
+    def refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when what applies changed: moving the cursor between two similar
+        conversations must not rebuild it (that costs a frame)."""
+        actions = {binding.action for _key, binding in self._bindings}
+        verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
+        if verbs != self._verbs:
+            self._verbs = verbs
+            self.refresh_bindings()
+
+    def _current(self):
+        """The conversation under the cursor (the pane may still be loading it while keys repeat)."""
+        data = self.pane.data
+        selected = self.conversations.selected_id
+        if data is not None and (selected is None or data.conversation.id == selected):
+            return data.conversation
+        return self.conversations.selected_row
+
+    def _pane_now(self, conversation_id: int) -> None:
+        """Show *conversation_id* in the pane without waiting for the cursor to rest."""
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
+        if self.pane.conversation_id != conversation_id:
+            self.load_pane(conversation_id)
+
+    def action_reply(self) -> None:
+        self._open_composer("reply")
+
+    def action_note(self) -> None:
+        self._open_composer("note")
+
+    def _open_composer(self, mode: str) -> None:
+        conversation = self._current()
+        if conversation is None:
+            return
+        self._pane_now(conversation.id)
+        values = self.customer_values(conversation)
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
+                           limit=self.limit_for(conversation), values=values)
+        from agentconsole.replies.canned import CannedLibrary
+
+        library = CannedLibrary(self.app.store)
+        self.composer.expander = lambda before: library.expand(before, values)
+        self.refresh_bindings()
+
+    @on(Composer.Closed)
+    def _composer_closed(self, message: Composer.Closed) -> None:
+        key = (message.mode, message.conversation_id)
+        if message.text.strip():
+            self.drafts[key] = message.text
+        else:
+            self.drafts.pop(key, None)
+        self.conversations.focus()
+        self.refresh_bindings()
+
+    @on(Composer.Submitted)
+    def _composer_submitted(self, message: Composer.Submitted) -> None:
+        self.drafts.pop((message.mode, message.conversation_id), None)
+        self.composer.display = False
+        self.conversations.focus()
+        if message.mode == "note":
+            self._save_note(message.conversation_id, message.text)
+        else:
+            self._send_reply(message.conversation_id, message.text, message.source, message.template_id)
+
+    def current_draft_text(self) -> str:
+        """The text that would be lost on quit: saved drafts plus what is in an open composer."""
+        texts = [t for t in self.drafts.values() if t.strip()]
+        if self.composer.display and self.composer.text.strip():
+            texts.append(self.composer.text)
+        return "\n".join(texts)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
+                    template_id: int | None = None) -> None:
+        app = self.app
+        try:
+            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source=source)
+            self.record_canned_use(template_id)
+        except Exception as exc:  # the draft must survive whatever went wrong
+            self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
+                                                  (conversation_id, text)))
+            return
+        app.call_from_thread(app.kick_engine)
+        self.post_message(self.ActionFinished("Reply queued for sending"))
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _save_note(self, conversation_id: int, text: str) -> None:
+        self.app.store.add_note(conversation_id, self.app.agent_id, text)
+        self.post_message(self.ActionFinished("Note saved"))
+
+    def action_done(self) -> None:
+        conversation = self._current()
+        if conversation is not None:
+            self._toggle_done(conversation.id, conversation.status)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _toggle_done(self, conversation_id: int, status: str) -> None:
+        new = Status.OPEN if status == Status.DONE else Status.DONE
+        self.app.store.set_status(conversation_id, new, self.app.agent_id)
+        self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
+
+    def action_assign(self) -> None:
+        conversation = self._current()
+        if conversation is not None:
+            self._assign(conversation.id)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _assign(self, conversation_id: int) -> None:
+        self.app.store.assign(conversation_id, self.app.agent_id, self.app.agent_id)
+        self.post_message(self.ActionFinished("Assigned to you"))
+
+    def action_longest(self) -> None:
+        self._find_longest()
+
+    class LongestFound(Message):
+        def __init__(self, conversation_id: int | None) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    @work(thread=True, exclusive=True, group="longest", exit_on_error=False)
+    def _find_longest(self) -> None:
+        ids = self.app.store.conversation_ids("waiting", self.app.agent_id)
+        self.post_message(self.LongestFound(ids[0] if ids else None))
+
+    def on_inbox_screen_longest_found(self, message: LongestFound) -> None:
+        if message.conversation_id is None:
+            self.notify("Nobody is waiting.", timeout=3)
+        else:
+            self.go_to(message.conversation_id)
+
+    def go_to(self, conversation_id: int) -> None:
+        """Select a conversation, switching to All when the current view does not hold it."""
+        self.conversations.focus()
+        if not self.conversations.select_id(conversation_id):
+            self.conversations.selected_id = conversation_id
+            self.action_jump_view(0)
+        self._pane_now(conversation_id)
+
+    def action_search(self) -> None:
+        self.app.push_screen(SearchModal(self.app.store), self._search_done)
+
+    def _search_done(self, result: SearchResult | None) -> None:
+        if result is None:
+            return
+        self.hits, self.hit_index = result.hits, result.index
+        self.go_to(self.hits[self.hit_index].conversation_id)
+        self.refresh_bindings()
+
+    def action_hit(self, step: int) -> None:
+        if not self.hits:
+            return
+        self.hit_index = (self.hit_index + step) % len(self.hits)
+        hit = self.hits[self.hit_index]
+        self.go_to(hit.conversation_id)
+        self.notify(f"Hit {self.hit_index + 1} of {len(self.hits)}", timeout=2)
+
+    def action_view(self, step: int) -> None:
+        self.action_jump_view((self.view_index + step) % len(VIEWS))
+
+    def action_jump_view(self, index: int) -> None:
+        if not 0 <= index < len(VIEWS):
+            return
+        self.view_index = index
+        self.query_one(ViewList).set_current(index)
+        self.load_ids(VIEWS[index].key)
+
+    def action_expand(self) -> None:
+        self.pane.toggle_expand()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        if self.composer.display:
+            self.composer.action_close()
+        else:
+            self.conversations.focus()
+
+    def palette_commands(self) -> list[tuple[str, str, object]]:
+        """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""
+        commands = self.feature_palette_commands()
+        data = self.pane.data
+        for item in (data.outbox if data else []):
+            if item.state not in DECIDABLE:
+                continue
+            for decision, label in (("resend", "Resend"), ("mark_sent", "Mark as sent"),
+                                    ("discard", "Discard")):
+                commands.append((f"{label} {item.state} {item.action} #{item.id}",
+                                 OUTBOX_LABELS.get(item.state, item.state),
+                                 partial(self._decide, item.id, decision)))
+        return commands
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _decide(self, item_id: int, decision: str) -> None:
+        self.app.outbox.decide(item_id, decision, self.app.agent_id)
+        self.app.call_from_thread(self.app.kick_engine)
+        self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))

@@ -1,0 +1,262 @@
+"""The metrics screen: response-time figures for a period, charts, and per-channel and per-agent tables."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from agentconsole import metrics
+from agentconsole.domain.clock import Clock
+from agentconsole.response.hours import HoursConfig
+from agentconsole.domain.sanitize import one_line
+from agentconsole.storage.store import Store
+
+from screens.common.keybar import KeyBar
+
+log = logging.getLogger(__name__)
+
+PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days"}
+LEVELS = " ▁▂▃▄▅▆▇█"
+TABLE_COLUMNS = ("", "conv", "rate", "repeat", "1st", "median", "p90", "done", "median", "canned")
+
+
+def figure_table(rows: tuple[metrics.Figures, ...]) -> Text:
+    """The per-channel or per-agent figures as aligned plain-text columns (labels are data, not markup)."""
+    table = [list(TABLE_COLUMNS)]
+    for f in rows:
+        table.append([
+            one_line(f.label, 24), metrics.fmt_count(f.conversations), metrics.fmt_pct(f.response_rate),
+            metrics.fmt_count(f.repeat_contacts), str(f.first_responses), metrics.fmt_duration(f.first_response_median),
+            metrics.fmt_duration(f.first_response_p90), str(f.resolved), metrics.fmt_duration(f.resolution_median),
+            metrics.fmt_pct(f.share("canned"))])
+    widths = [max(cell_len(r[i]) for r in table) for i in range(len(TABLE_COLUMNS))]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, row in enumerate(table):
+        line = "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
+        text.append(line, style="bold" if n == 0 else "")
+        if n < len(table) - 1:
+            text.append("\n")
+    if len(table) == 1:
+        text.append("\nnothing in this period", style="italic")
+    return text
+
+
+def bar_lines(values: tuple[int, ...], width: int, height: int) -> list[str]:
+    """Columns as tall as each value's share of the largest, eighth-blocks stacked *height* rows high;
+    a zero stays empty and any other value shows at least one eighth."""
+    if not values or width < 1:
+        return [""] * height
+    if len(values) > width:  # more values than columns: each column sums a run of them
+        run = -(-len(values) // width)
+        values = tuple(sum(values[i:i + run]) for i in range(0, len(values), run))
+    top = max(values)
+    step = max(1, min(6, width // len(values)))  # columns per value, with a gap when there is room
+    bar = step - 1 if step > 2 else step
+    units = [0 if not top or not v else max(1, round(v / top * height * 8)) for v in values]
+    lines = []
+    for row in range(height):
+        floor = (height - 1 - row) * 8
+        line = "".join((LEVELS[min(8, max(0, u - floor))] * bar).ljust(step) for u in units)
+        lines.append(line[:width].rstrip())
+    return lines
+
+
+class BarChart(Widget):
+    """Counts per day (or per hour) as text bars; redrawn at the width it is given."""
+
+    DEFAULT_CSS = "BarChart { height: 2; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.values: tuple[int, ...] = ()
+
+    def show(self, values: tuple[int, ...]) -> None:
+        self.values = values
+        self.refresh()
+
+    def render(self) -> Text:
+        return Text("\n".join(bar_lines(self.values, self.size.width, max(1, self.size.height))), no_wrap=True)
+
+
+def busiest_grid(busiest: tuple[int, ...]) -> Text:
+    """A week of hours as one line per weekday, each hour a block as tall as its share of the busiest."""
+    top = max(busiest) if busiest else 0
+    text = Text("Busiest hours (customers)\n", style="bold")
+    text.append("     0     6     12    18\n", style="")
+    for day, name in enumerate(metrics.WEEKDAY_NAMES):
+        text.append(f"{name}  ")
+        for hour in range(24):
+            n = busiest[day * 24 + hour]
+            text.append(LEVELS[0] if not top or not n else LEVELS[max(1, round(n / top * 8))])
+        if day < 6:
+            text.append("\n")
+    return text
+
+
+def summary_text(f: metrics.Figures, show_open: bool) -> Text:
+    """The headline figures of the period, as plain text (no markup)."""
+    text = Text()
+    text.append("First response ", style="bold")
+    text.append(f"median {metrics.fmt_duration(f.first_response_median)} · p90 {metrics.fmt_duration(f.first_response_p90)}"
+                f" · {f.first_responses} answered")
+    if show_open:
+        text.append(f" · open hours {metrics.fmt_duration(f.first_response_median_open)} / {metrics.fmt_duration(f.first_response_p90_open)}")
+    text.append("\nResolution ", style="bold")
+    text.append(f"median {metrics.fmt_duration(f.resolution_median)} · {f.resolved} done")
+    text.append("   Response rate ", style="bold")
+    text.append(f"{metrics.fmt_pct(f.response_rate)} of {f.conversations or 0}")
+    text.append("\nRepeat contacts ", style="bold")
+    text.append(str(f.repeat_contacts or 0))
+    text.append("   Replies ", style="bold")
+    text.append(f"canned {metrics.fmt_pct(f.share('canned'))} · edited {metrics.fmt_pct(f.share('edited'))}"
+                f" · personal {metrics.fmt_pct(f.share('personal'))}")
+    return text
+
+
+class MetricsScreen(Screen):
+    """Figures for today, 7 or 30 days or a custom period, computed in a thread worker."""
+
+    CSS_PATH = "metrics.tcss"
+    AUTO_FOCUS = "#metrics-body"
+    BINDINGS = [
+        Binding("1", "period('today')", "Today", id="metrics.today", tooltip="Figures for today"),
+        Binding("2", "period('7d')", "7 days", id="metrics.week", tooltip="Today and the six days before"),
+        Binding("3", "period('30d')", "30 days", id="metrics.month", tooltip="The last 30 days"),
+        Binding("c", "custom", "Custom", id="metrics.custom",
+                tooltip="Type a period: 14d, 2026-11-01 or 2026-11-01..2026-11-15"),
+        Binding("escape", "close", "Back", id="metrics.close", tooltip="Back to the inbox"),
+    ]
+
+    class Computed(Message):
+        """A worker finished the report of one period."""
+
+        def __init__(self, report: metrics.Report) -> None:
+            super().__init__()
+            self.report = report
+
+    class Failed(Message):
+        def __init__(self, spec: str, reason: str) -> None:
+            super().__init__()
+            self.spec = spec
+            self.reason = reason
+
+    def __init__(self, store: Store, clock: Clock, timezone: str = "UTC", hours: HoursConfig | None = None,
+                 period: str = "today") -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.timezone = timezone
+        self.hours = hours
+        self.period_spec = period
+        self.report: metrics.Report | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="metrics-title")
+        with VerticalScroll(id="metrics-body"):
+            yield Static(id="metrics-summary")
+            with Horizontal(id="metrics-charts"):
+                with Vertical(id="metrics-days"):
+                    yield Static(id="metrics-opened-label", classes="chart-label")
+                    yield BarChart(id="metrics-opened")
+                    yield Static(id="metrics-resolved-label", classes="chart-label")
+                    yield BarChart(id="metrics-resolved")
+                yield Static(id="metrics-busiest")
+            yield Static(Text("Per channel", style="bold"), classes="table-title")
+            yield Static(id="metrics-by-channel", classes="figures")
+            yield Static(Text("Per agent", style="bold"), classes="table-title")
+            yield Static(id="metrics-by-agent", classes="figures")
+        yield KeyBar()
+
+    def on_screen_resume(self) -> None:
+        # The screen is kept between visits: each one shows fresh figures for the period last looked at.
+        self.load(self.period_spec)
+
+    def load(self, spec: str) -> None:
+        self.period_spec = spec
+        self.query_one("#metrics-title", Static).update(
+            Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
+        self.compute(spec)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
+    def compute(self, spec: str) -> None:
+        try:
+            report = metrics.compute(self.store, spec, self.clock.now(), self.timezone, self.hours)
+        except metrics.PeriodError as exc:
+            self.post_message(self.Failed(spec, str(exc)))
+            return
+        except Exception as exc:  # a locked or damaged database: say so instead of "computing…" forever
+            log.exception("metrics for %s failed", spec)
+            self.post_message(self.Failed(spec, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Computed(report))
+
+    def on_metrics_screen_computed(self, message: Computed) -> None:
+        if message.report.period.label != self.period_spec:
+            return  # an older period's figures arriving after the switch
+        self.report = report = message.report
+        per = report.period
+        first, last = per.days[0].day, per.days[-1].day
+        span = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+        self.query_one("#metrics-title", Static).update(Text(
+            f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})"))
+        show_open = self.hours is not None and self.hours.any
+        self.query_one("#metrics-summary", Static).update(summary_text(report.total, show_open))
+        hourly = bool(report.opened_per_hour)
+        self._chart("opened", report.opened_per_hour if hourly else report.opened_per_day, hourly)
+        self._chart("resolved", report.resolved_per_hour if hourly else report.resolved_per_day, hourly)
+        self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
+        self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
+        self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
+
+    def on_metrics_screen_failed(self, message: Failed) -> None:
+        self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
+        self.notify(message.reason, title="No metrics", severity="error")
+
+    def _chart(self, name: str, values: tuple[int, ...], hourly: bool) -> None:
+        self.query_one(f"#metrics-{name}", BarChart).show(values)
+        peak = max(values) if values else 0
+        unit = "hour, 0–23h" if hourly else "day"
+        self.query_one(f"#metrics-{name}-label", Static).update(
+            Text(f"{name.capitalize()} per {unit}: {sum(values)} in all, at most {peak}"))
+
+    def action_period(self, spec: str) -> None:
+        self.load(spec)
+
+    def action_custom(self) -> None:
+        # Mounted on first use: most visits never type a period, and every widget costs at open.
+        found = self.query("#metrics-custom")
+        if found:
+            box = found.first(Input)
+            box.value = ""
+        else:
+            box = Input(placeholder="period: 14d, 2026-11-01 or 2026-11-01..2026-11-15 (enter)",
+                        id="metrics-custom")
+            self.mount(box, after="#metrics-title")
+        box.add_class("shown")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.remove_class("shown")
+        self.query_one("#metrics-body").focus()
+        if event.value.strip():
+            self.load(event.value.strip().lower())
+
+    def action_close(self) -> None:
+        found = self.query("#metrics-custom")
+        if found and (box := found.first(Input)).has_class("shown"):
+            box.remove_class("shown")
+            self.query_one("#metrics-body").focus()
+            return
+        self.dismiss()
+
+

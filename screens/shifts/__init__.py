@@ -1,0 +1,1 @@
+"""Shift dialogs, the shift history screen and the banner line."""
