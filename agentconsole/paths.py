@@ -24,4 +24,4 @@ def data_dir() -> Path:
 
 def database_path(demo: bool = False) -> Path:
     """The real workspace and the demo workspace never share a file."""
-    return data_dir() / ("demo.db" if demo else "agentconsole.storage.db")
+    return data_dir() / ("demo.db" if demo else "agentconsole.db")

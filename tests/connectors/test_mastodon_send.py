@@ -134,7 +134,7 @@ async def test_ingesting_a_fetched_batch_twice_stores_it_once(api, conn, tmp_pat
     api.get("/api/v1/notifications").respond(json=[notification("31", dm), notification("30", mention)])
     api.routes["conversations"].respond(json=[conversation("418450", [CUSTOMER], dm)])
     result = await conn.fetch(None)
-    store = Store(tmp_path / "agentconsole.storage.db", FrozenClock(NOW))
+    store = Store(tmp_path / "agentconsole.db", FrozenClock(NOW))
     account_id = store.ensure_account("shop@mastodon.social", "mastodon", "mastodon")
     first = store.ingest(account_id, result.messages, result.cursor)
     second = store.ingest(account_id, result.messages, result.cursor)
