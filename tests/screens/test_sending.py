@@ -115,3 +115,17 @@ async def test_reply_without_the_customers_name_needs_a_second_ctrl_s(seeded):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert [r[1] for r in outbox_rows(seeded.store)] == ["On its way"]
+
+
+async def test_a_hand_typed_placeholder_never_reaches_the_customer(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"Hi {first_name}, your order {order_number} ships today.")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")  # a second try is not an override
+        await settle(app, pilot)
+        assert outbox_rows(seeded.store) == []
+        shown = screen_text(app)
+        assert "fill in {first_name}, {order_number} before" in shown and "Fix it to send" in shown
