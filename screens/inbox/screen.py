@@ -224,8 +224,9 @@ class InboxScreen(FeatureScreen):
         self.query_one(ViewList).set_counts(message.counts)
 
     def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
-        if message.view == VIEWS[self.view_index].key:
-            self.conversations.set_ids(message.ids)
+        view = VIEWS[self.view_index]
+        if message.view == view.key:
+            self.conversations.set_ids(message.ids, view.empty)
         if not self._started:
             self.call_after_refresh(self._start_after_first_paint)
 

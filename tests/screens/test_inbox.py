@@ -342,3 +342,21 @@ async def test_startup_objects_are_frozen_only_when_the_app_owns_the_process(see
             frozen = gc.get_freeze_count()
         gc.unfreeze()  # the test process must not keep them
         assert (frozen > 0) == owns
+
+
+async def test_an_empty_view_says_what_it_means_and_crisis_without_marks_says_what_to_do(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")  # Mine: nothing is assigned to Alice
+        await settle(app, pilot)
+        assert "Nothing is assigned to you: press a on a conversation to take it." in screen_text(app)
+        await pilot.press("7")  # Escalated
+        await settle(app, pilot)
+        assert "Nothing escalated" in screen_text(app)
+        await pilot.press("D")
+        await settle(app, pilot)
+        assert any(n.message.startswith("Nothing is marked: press space") for n in app._notifications)
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert "Nothing is" not in screen_text(app)
