@@ -283,10 +283,13 @@ class ConversationList(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y
         width = self.size.width
         if index >= len(self.ids):
-            if index == 0 and self._loaded and self.empty_text:
-                style = self.rich_style + self._part("row--loading")
-                text = _fit(Text(" " + self.empty_text, end=""), width)
-                return Strip([Segment(text.plain, style)], width).crop(0, width)
+            if not self.ids and self._loaded and self.empty_text:
+                import textwrap  # only for an empty view
+
+                lines = textwrap.wrap(self.empty_text, max(10, width - 2))
+                if y < len(lines):
+                    text = _fit(Text(" " + lines[y], end=""), width)
+                    return Strip([Segment(text.plain, self.rich_style + self._part("row--loading"))], width)
             return Strip.blank(width, self.rich_style)
         row = self._rows.get(self.ids[index])
         selected = index == self.cursor

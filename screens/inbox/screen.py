@@ -19,7 +19,7 @@ from agentconsole.domain.views import VIEWS
 
 from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
-from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
+from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
 from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
 from screens.common.modals import SearchModal, SearchResult
@@ -71,7 +71,7 @@ class InboxScreen(FeatureScreen):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.view_index = 0
-        self.drafts: dict[tuple[str, int], str] = {}
+        self.drafts: dict[tuple[str, int], Draft] = {}
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
@@ -247,7 +247,7 @@ class InboxScreen(FeatureScreen):
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
-            self.drafts[("reply", message.draft[0])] = message.draft[1]
+            self.drafts[("reply", message.draft[0])] = Draft(message.draft[1])
         if message.error:
             self.notify(message.error, severity="error", timeout=8)
         elif message.note:
@@ -355,7 +355,7 @@ class InboxScreen(FeatureScreen):
             return
         self._pane_now(conversation.id)
         values = self.customer_values(conversation)
-        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
                            limit=self.limit_for(conversation), values=values)
         from agentconsole.replies.canned import CannedLibrary
 
@@ -367,7 +367,7 @@ class InboxScreen(FeatureScreen):
     def _composer_closed(self, message: Composer.Closed) -> None:
         key = (message.mode, message.conversation_id)
         if message.text.strip():
-            self.drafts[key] = message.text
+            self.drafts[key] = message.draft
         else:
             self.drafts.pop(key, None)
         self.conversations.focus()
@@ -385,7 +385,7 @@ class InboxScreen(FeatureScreen):
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""
-        texts = [t for t in self.drafts.values() if t.strip()]
+        texts = [d.text for d in self.drafts.values() if d.text.strip()]
         if self.composer.display and self.composer.text.strip():
             texts.append(self.composer.text)
         return "\n".join(texts)

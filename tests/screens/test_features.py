@@ -232,3 +232,22 @@ async def test_crisis_status_too_long_for_x_is_blocked_before_sending_and_says_w
         await pilot.press("ctrl+s")
         await until(app, pilot, lambda: "Status on brand-masto (Mastodon): sent" in screen_text(app))
         assert "Status on brand-x (X): sent" in screen_text(app) and "DMs sent 2/2" in screen_text(app)
+
+
+async def test_a_canned_draft_closed_and_reopened_still_counts_as_canned(seeded):
+    CannedLibrary(seeded.store).install_starters()
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "t")
+        await settle(app, pilot)
+        await pilot.press("enter")  # the best match goes into the composer
+        await settle(app, pilot)
+        await pilot.press("escape")  # closed before sending: the draft is kept ...
+        await settle(app, pilot)
+        await pilot.press("r")  # ... and reopened
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    [(_conversation, _action, _state, source, _text)] = outbox(seeded.store)
+    assert source == "canned"
