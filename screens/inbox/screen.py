@@ -113,6 +113,8 @@ class InboxScreen(FeatureScreen):
         self.query_one("#views").border_title = "Views"
         self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
         self.pane.border_title = "Conversation"
+        thread = self.pane.query_one("#thread")
+        self.watch(thread, "scroll_y", lambda _: self._scroll_hint(), init=False)
         self.query_one(ViewList).set_current(self.view_index)
         self.conversations.focus()
         if self.app.engine is not None:
@@ -296,6 +298,30 @@ class InboxScreen(FeatureScreen):
     def _opened(self, message: ConversationList.Opened) -> None:
         self._pane_now(message.conversation_id)
         self.pane.query_one("#thread").focus()
+        self._scroll_hint()
+
+    def _select_next(self, answered_id: int) -> None:
+        """After a reply, go on to the conversation below the answered one (above it at the end of the
+        list) instead of following the answered row wherever the new order puts it."""
+        ids = self.conversations.ids
+        try:
+            index = ids.index(answered_id)
+        except ValueError:
+            return
+        others = [ids[i] for i in (index + 1, index - 1) if 0 <= i < len(ids)]
+        if others:
+            self.conversations.select_id(others[0])
+
+    def _scroll_hint(self) -> None:
+        """The thread opens at its newest message; the pane's border says how to read what is above."""
+        thread = self.pane.query_one("#thread")
+        if thread.has_focus and thread.max_scroll_y:
+            hint = "↑↓ pgup pgdn home end scroll · esc back to the list"
+        elif thread.scroll_y > 0:
+            hint = "enter, then ↑ for earlier messages"
+        else:
+            hint = ""
+        self.pane.border_subtitle = hint
 
     @on(ViewList.Chosen)
     def _view_chosen(self, message: ViewList.Chosen) -> None:
@@ -378,6 +404,8 @@ class InboxScreen(FeatureScreen):
         self.drafts.pop((message.mode, message.conversation_id), None)
         self.composer.display = False
         self.conversations.focus()
+        if message.mode == "reply":
+            self._select_next(message.conversation_id)
         if message.mode == "note":
             self._save_note(message.conversation_id, message.text)
         else:
@@ -494,6 +522,7 @@ class InboxScreen(FeatureScreen):
             self.composer.action_close()
         else:
             self.conversations.focus()
+            self._scroll_hint()
 
     def palette_commands(self) -> list[tuple[str, str, object]]:
         """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""

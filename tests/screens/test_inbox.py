@@ -360,3 +360,25 @@ async def test_an_empty_view_says_what_it_means_and_crisis_without_marks_says_wh
         await pilot.press("1")
         await settle(app, pilot)
         assert "Nothing is" not in screen_text(app)
+
+
+async def test_a_long_thread_opens_at_its_newest_message_and_says_how_to_scroll(seeded):
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+
+    x = next(a.id for a in seeded.store.accounts() if a.name == "brand-x")
+    kim = Person("u9", "@kim", "Kim Lee")
+    now = seeded.clock.now()
+    seeded.store.ingest(x, [InboundMessage(f"k{i}", "t-kim", Kind.DM, kim, f"message number {i}",
+                                           now - 3000 + i * 60) for i in range(40)], "c2")
+    kim_id = seeded.store.conn.execute("SELECT id FROM conversations WHERE thread_key = 't-kim'").fetchone()[0]
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.conversations.select_id(kim_id)
+        await settle(app, pilot)
+        shown = screen_text(app)
+        assert "message number 39" in shown and "message number 0\n" not in shown
+        assert "enter, then ↑ for earlier messages" in shown
+        await pilot.press("enter", "home")
+        await settle(app, pilot)
+        assert "message number 0 " in screen_text(app) or "message number 0│" in screen_text(app).replace(" ", "")
