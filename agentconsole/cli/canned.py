@@ -30,12 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="list the canned replies")
     actions.add_parser("starters", help="add the starter set (keeps replies you already have)")
     for action in actions.choices.values():
-        action.add_argument("--demo", action="store_true", help="the demo workspace")
+        action.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="the demo workspace")
         action.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    library = CannedLibrary(ctx.store(demo=getattr(args, "demo", False)))
+    from agentconsole.cli import use_demo  # the one rule for which workspace a command uses
+
+    library = CannedLibrary(ctx.store(use_demo(args)))
     command = args.canned_command
     if command == "import":
         return _import(args, ctx, library)

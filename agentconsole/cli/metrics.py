@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="today, 7d, 30d (any 1-366d), a date 2026-11-01, or 2026-11-01..2026-11-15")
     parser.add_argument("--by", choices=("channel", "agent"), help="add a row per channel or per agent")
     parser.add_argument("--csv", action="store_true", help="write CSV (durations in seconds)")
-    parser.add_argument("--demo", action="store_true",
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                         help="report on the demo workspace (the default until a real account exists)")
     parser.set_defaults(func=run)
 

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history = sub.add_parser("history", help="past shifts with answers and median first response")
     history.add_argument("--limit", type=int, default=20, help="how many shifts (default 20)")
     for parser in (start, end, sub.choices["status"], nxt, history, settings):
-        parser.add_argument("--demo", action="store_true", help="the demo workspace")
+        parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="the demo workspace")
         parser.set_defaults(func=run)
 
 

@@ -7,12 +7,32 @@ import uuid
 from dataclasses import dataclass
 
 from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, Person
+from agentconsole.replies import guard
+from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
 from agentconsole.storage.store import Store
 
 
 class EscalationRefused(Exception):
     """This conversation cannot be escalated; the message says why, for the agent."""
+
+
+class CrisisBlocked(EscalationRefused):
+    """Crisis mode would send something a platform refuses or a customer should not read; nothing
+    was queued. *problems* lists each one in the agent's words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFit:
+    """The public status measured as one account's platform counts it."""
+
+    account_id: int
+    label: str  # "shop-x (X)"
+    length: Length
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +131,11 @@ def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: s
     return Escalation(conversation_id, dm_conv, dm_item, public_item)
 
 
-def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
-           agent_id: int | None, capabilities: dict[int, Capabilities]) -> CrisisPlan:
-    """One public status per account involved and one DM per person (de-duplicated by contact).
-
-    *dm_texts* maps each conversation id to its DM, already filled for that person.
-    """
-    batch = uuid.uuid4().hex
-    outbox = Outbox(store)
+def _crisis_plan(store: Store, conversation_ids: list[int], capabilities: dict[int, Capabilities]
+                 ) -> tuple[dict[int, int], list[tuple[int, str]]]:
+    """(contact id -> the conversation whose DM speaks for that person, skipped with why)."""
     skipped: list[tuple[int, str]] = []
-    chosen: dict[int, int] = {}  # contact id -> the conversation whose DM speaks for that person
+    chosen: dict[int, int] = {}
     for cid in conversation_ids:
         conv = store.conversation(cid)
         reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
@@ -130,6 +145,59 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
             skipped.append((cid, "same person as another marked post: one DM covers both"))
         else:
             chosen[conv.contact_id] = cid
+    return chosen, skipped
+
+
+def status_fits(store: Store, conversation_ids: list[int], status_text: str,
+                capabilities: dict[int, Capabilities]) -> list[StatusFit]:
+    """The status measured on every account it would be posted to, strictest first."""
+    chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
+    fits: dict[int, StatusFit] = {}
+    for cid in chosen.values():
+        conv = store.conversation(cid)
+        if conv.account_id not in fits:
+            channel = Channel(conv.channel)
+            length = measure(status_text.strip(), channel, Kind.PUBLIC,
+                             capabilities[conv.account_id].max_length)
+            fits[conv.account_id] = StatusFit(conv.account_id, f"{conv.account_name} ({channel.label})", length)
+    return sorted(fits.values(), key=lambda f: -(f.length.used / f.length.limit) if f.length.limit else 0.0)
+
+
+def crisis_problems(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
+                    capabilities: dict[int, Capabilities]) -> list[str]:
+    """What blocks crisis mode as it stands: an empty or over-long status on any account it goes to,
+    and every DM the send guard would stop (unfilled placeholders, over-length, empty)."""
+    problems: list[str] = []
+    if not status_text.strip():
+        problems.append("the public status is empty")
+    for fit in status_fits(store, conversation_ids, status_text, capabilities):
+        if fit.length.over:
+            problems.append(f"the status is too long for {fit.label}: {fit.length.used}/{fit.length.limit} "
+                            f"{fit.length.unit}, {fit.length.over} over")
+    chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
+    for cid in chosen.values():
+        conv = store.conversation(cid)
+        verdict = guard.check(dm_texts.get(cid, ""), conv.channel, Kind.DM)
+        if verdict.blocks:
+            who = conv.contact_name or conv.handle or f"#{cid}"
+            problems.append(f"DM to {who}: {verdict.blocks[0]}")
+    return problems
+
+
+def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
+           agent_id: int | None, capabilities: dict[int, Capabilities]) -> CrisisPlan:
+    """One public status per account involved and one DM per person (de-duplicated by contact).
+
+    *dm_texts* maps each conversation id to its DM, already filled for that person. Nothing is
+    queued (CrisisBlocked) while any status or DM would be refused or reach someone unfilled.
+    """
+    problems = crisis_problems(store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
+                               capabilities=capabilities)
+    if problems:
+        raise CrisisBlocked(problems)
+    batch = uuid.uuid4().hex
+    outbox = Outbox(store)
+    chosen, skipped = _crisis_plan(store, conversation_ids, capabilities)
     status_items: dict[int, int] = {}
     escalations: list[Escalation] = []
     for cid in chosen.values():
@@ -142,6 +210,18 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
                                     capabilities=capabilities[account_id], batch=batch,
                                     status_item=status_items[account_id]))
     return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped))
+
+
+def status_progress(store: Store, status_items: dict[int, int]) -> list[tuple[str, str, str]]:
+    """(account label, state, last error) of each account's public status in a crisis batch."""
+    out = []
+    for account_id, item_id in sorted(status_items.items()):
+        row = store.conn.execute(
+            "SELECT a.name, a.channel, o.state, o.last_error FROM outbox o JOIN accounts a ON a.id = o.account_id"
+            " WHERE o.id = ?", (item_id,)).fetchone()
+        if row is not None:
+            out.append((f"{row[0]} ({Channel(row[1]).label})", row[2], row[3]))
+    return out
 
 
 def batch_progress(store: Store, batch: str) -> list[tuple[int, str, str, str]]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-
 
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.domain.models import Channel, Kind
@@ -14,6 +14,9 @@ CANNED, EDITED, PERSONAL = "canned", "edited", "personal"
 # How much of the template must survive (rapidfuzz partial_ratio) for a reply to count as "edited"
 # rather than written by hand: below this the agent has replaced the template with their own words.
 EDITED_THRESHOLD = 60
+# A placeholder typed by hand ("Hi {first_name}") or left from a template pasted elsewhere: it would
+# reach the customer as braces, so it blocks like an unfilled canned gap.
+_TYPED_SLOT = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|[^{}\n]*)?\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,10 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
     if length.over:
         blocks.append(f"{length.over} over the {channel.label} limit ({length.used}/{length.limit} "
                       f"{length.unit})")
-    gaps = find_gaps(text)
-    if gaps:
-        names = ", ".join(dict.fromkeys("{" + g.name + "}" for g in gaps))
-        blocks.append(f"fill in {names} before sending")
+    names = [g.name for g in find_gaps(text)] + [m.group(1) for m in _TYPED_SLOT.finditer(text)]
+    if names:
+        listed = ", ".join(dict.fromkeys("{" + name + "}" for name in names))
+        blocks.append(f"fill in {listed} before sending")
     if text.strip() and channel != Channel.EMAIL and kind != Kind.EMAIL and customer is not None:
         missing = _name_missing(text, customer)
         if missing:

@@ -195,17 +195,32 @@ def find_gaps(text: str) -> tuple[Gap, ...]:
 # ------------------------------------------------------------------ values for a conversation
 
 _HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev"}
+# Words that make a display name an organisation's or a role's, not a person's: "Hi Refund" or
+# "Hi Acme" greets nobody, so such names take the template's fallback instead.
+_NOT_A_PERSON = {
+    "admin", "bank", "billing", "bot", "care", "club", "co", "company", "corp", "customer", "customers",
+    "desk", "gmbh", "group", "help", "helpdesk", "hq", "inc", "info", "llc", "ltd", "marketing",
+    "news", "noreply", "no-reply", "office", "official", "orders", "refund", "refunds", "sales",
+    "service", "services", "shop", "store", "studio", "support", "team",
+}
+# Scripts whose names are conventionally written family name first (Chinese, Japanese, Korean): the
+# first word of "佐藤 花子" is the family name, so without a given-name field we do not guess.
+_FAMILY_FIRST = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+                           r"\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-][^\W\d_])*")
 
 
 def first_name_of(display_name: str) -> str | None:
     """A first name from a display name, or None when it does not look like a person's name.
 
-    "Kim, Dana" (email style) gives Dana; honorifics are skipped; addresses, handles and names made of
-    digits give None so the template's fallback (or a gap) is used instead of something odd.
+    "Kim, Dana" (email style) gives Dana; honorifics are skipped; addresses, handles, names made of
+    digits, organisations' names ("Refund Desk") and names in family-name-first scripts ("佐藤 花子")
+    give None so the template's fallback (or a gap) is used instead of a wrong greeting.
     """
     name = one_line(display_name, 120).strip().strip("\"'")
-    if not name or "@" in name:
+    if not name or "@" in name or _FAMILY_FIRST.search(name):
+        return None
+    if any(token.strip(".,;:!?()[]\"'&").casefold() in _NOT_A_PERSON for token in name.split()):
         return None
     if "," in name:
         last, _, first = name.partition(",")

@@ -20,6 +20,7 @@ from agentconsole.replies import guard
 
 from agentconsole.replies import templates
 from agentconsole.replies.canned import CannedLibrary
+from agentconsole.replies.lengths import measure
 from agentconsole.domain.models import Capabilities, Channel, Kind
 from agentconsole.replies.outbox import Outbox
 from agentconsole.domain.rows import AgentRow, ConversationRow
@@ -97,15 +98,20 @@ class _TextsDialog(ModalScreen):
         limit = self.limit if self._kinds[area_id] == Kind.PUBLIC else None
         return guard.check(text, self.channel, self._kinds[area_id], limit=limit)
 
-    def _update(self, area_id: str) -> bool:
+    def _judge(self, area_id: str) -> tuple[str, tuple[str, ...]]:
+        """(the length line, what blocks sending) for one text area."""
         verdict = self._verdict(area_id)
+        return verdict.length.describe(), verdict.blocks
+
+    def _update(self, area_id: str) -> bool:
+        length, blocks = self._judge(area_id)
         status = self.query_one(f"#{area_id}-status", Static)
-        line = Text(verdict.length.describe())
-        if verdict.blocks:
-            line.append(" · " + " · ".join(verdict.blocks))
-        status.set_class(bool(verdict.blocks), "-error")
+        line = Text(length)
+        if blocks:
+            line.append(" · " + " · ".join(blocks))
+        status.set_class(bool(blocks), "-error")
         status.update(line)
-        return not verdict.blocks
+        return not blocks
 
     def texts_ok(self) -> bool:
         return all([self._update(area_id) for area_id in self._kinds])
@@ -154,9 +160,10 @@ class CrisisModal(_TextsDialog):
             self.plan, self.error = plan, error
 
     class Progress(Message):
-        def __init__(self, rows: list) -> None:
+        def __init__(self, rows: list, statuses: list[tuple[str, str, str]]) -> None:
             super().__init__()
             self.rows = rows
+            self.statuses = statuses
 
     def __init__(self, store: Store, outbox: Outbox, conversation_ids: list[int],
                  capabilities: Mapping[int, Capabilities], agent: AgentRow, kick: Callable[[], None]) -> None:
@@ -176,6 +183,29 @@ class CrisisModal(_TextsDialog):
             with VerticalScroll(id="crisis-recipients"):
                 yield Static(self._recipients(), id="recipients")
             yield Static(Text("ctrl+s send · ctrl+r retry failed · esc close"), classes="status")
+
+    def _dm_texts(self, template: str) -> dict[int, str]:
+        return {row.id: templates.fill(template, templates.values_for(row, self.agent)).text for row in self.rows}
+
+    def _judge(self, area_id: str) -> tuple[str, tuple[str, ...]]:
+        """The status is measured on every account it goes to (strictest first); the DM is a template,
+        checked as written and then as filled for each person, since that is what each one reads."""
+        ids = [row.id for row in self.rows]
+        text = self.query_one(f"#{area_id}", TextArea).text
+        if area_id == "status-text":
+            fits = escalation.status_fits(self.store, ids, text, dict(self.capabilities))
+            line = " · ".join(f"{fit.length.describe()} {fit.label}" for fit in fits) or "nobody to post to"
+            blocks = tuple(f"too long for {fit.label}" for fit in fits if fit.length.over)
+            return line, blocks + (("the status is empty",) if not text.strip() else ())
+        error = templates.check(text)
+        if error is not None:
+            return "", (f"the DM template: {error}",)
+        problems = escalation.crisis_problems(self.store, ids, status_text="-", dm_texts=self._dm_texts(text),
+                                              capabilities=dict(self.capabilities))
+        dms = self._dm_texts(text)
+        lengths = [measure(dms[row.id], row.channel, Kind.DM) for row in self.rows]
+        longest = max(lengths, key=lambda n: n.used, default=None)
+        return longest.describe() if longest else "", tuple(p for p in problems if p.startswith("DM to"))
 
     def _recipients(self) -> Text:
         text = Text()
@@ -201,7 +231,7 @@ class CrisisModal(_TextsDialog):
 
     @work(thread=True, exclusive=True, group="crisis", exit_on_error=False)
     def _run(self, status: str, dm_template: str) -> None:
-        dms = {row.id: templates.fill(dm_template, templates.values_for(row, self.agent)).text for row in self.rows}
+        dms = self._dm_texts(dm_template)
         try:
             plan = escalation.crisis(self.store, [r.id for r in self.rows], status_text=status, dm_texts=dms,
                                      agent_id=self.agent.id, capabilities=dict(self.capabilities))
@@ -225,13 +255,23 @@ class CrisisModal(_TextsDialog):
 
     @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False)
     def _progress(self, batch: str) -> None:
-        self.post_message(self.Progress(escalation.batch_progress(self.store, batch)))
+        assert self.plan is not None
+        self.post_message(self.Progress(escalation.batch_progress(self.store, batch),
+                                        escalation.status_progress(self.store, self.plan.status_items)))
 
     def on_crisis_modal_progress(self, message: Progress) -> None:
         assert self.plan is not None
         text = Text()
+        for label, state, error in message.statuses:  # every account's public status, each on its own
+            text.append(f"Status on {label}: ", "bold")
+            text.append(state, "bold" if state in ("failed", "unsure", "cancelled") else "")
+            if error and state != "sent":
+                text.append(" · ")
+                text.append_text(safe_text(error, single_line=True, limit=80))
+            text.append("\n")
         sent = sum(1 for row in message.rows if row[2] == "sent")
         failed = [row for row in message.rows if row[2] in ("failed", "unsure")]
+        failed += [status for status in message.statuses if status[1] in ("failed", "unsure")]
         text.append(f"DMs sent {sent}/{len(message.rows)}", "bold")
         if failed:
             text.append(f" · {len(failed)} failed (ctrl+r to retry)", "bold")
@@ -253,9 +293,9 @@ class CrisisModal(_TextsDialog):
 
     @work(thread=True, group="crisis-retry", exit_on_error=False)
     def _retry(self, plan: escalation.CrisisPlan) -> None:
-        for esc in plan.escalations:
-            if self.outbox.item(esc.dm_item).state in ("failed", "unsure"):
-                self.outbox.decide(esc.dm_item, "resend", self.agent.id)
+        for item in [*plan.status_items.values(), *(esc.dm_item for esc in plan.escalations)]:
+            if self.outbox.item(item).state in ("failed", "unsure"):
+                self.outbox.decide(item, "resend", self.agent.id)
         self.app.call_from_thread(self.kick)
 
     def action_cancel(self) -> None:

@@ -96,14 +96,18 @@ class ConversationList(ScrollView, can_focus=True):
         self.selected_id: int | None = None
         self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
         self.marked: set[int] = set()  # conversations marked with space for a bulk action
+        self.empty_text = ""  # shown once a view's ids have loaded and there are none
+        self._loaded = False
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
 
     # ------------------------------------------------------------------ data in
 
-    def set_ids(self, ids: array) -> None:
-        """Show a new id list, keeping the cursor on the selected conversation if it is still there."""
+    def set_ids(self, ids: array, empty_text: str = "") -> None:
+        """Show a new id list, keeping the cursor on the selected conversation if it is still there;
+        *empty_text* says what an empty list means."""
         self.ids = ids
+        self.empty_text, self._loaded = empty_text, True
         self._waits.clear()
         self._stale.update(self._rows)
         self.virtual_size = Size(self.size.width, len(ids))
@@ -279,6 +283,13 @@ class ConversationList(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y
         width = self.size.width
         if index >= len(self.ids):
+            if not self.ids and self._loaded and self.empty_text:
+                import textwrap  # only for an empty view
+
+                lines = textwrap.wrap(self.empty_text, max(10, width - 2))
+                if y < len(lines):
+                    text = _fit(Text(" " + lines[y], end=""), width)
+                    return Strip([Segment(text.plain, self.rich_style + self._part("row--loading"))], width)
             return Strip.blank(width, self.rich_style)
         row = self._rows.get(self.ids[index])
         selected = index == self.cursor

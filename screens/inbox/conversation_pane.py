@@ -75,6 +75,15 @@ def clip(text: str, expanded: bool) -> tuple[str, str]:
     return head, f"{len(text) - len(head)} more characters"
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a closed composer keeps: the text and the canned reply it was built from, if any."""
+
+    text: str
+    template_text: str | None = None
+    template_id: int | None = None
+
+
 class Composer(Vertical):
     """A reply or internal-note editor with the channel's live length counter."""
 
@@ -102,11 +111,15 @@ class Composer(Vertical):
             self.template_id = template_id
 
     class Closed(Message):
-        def __init__(self, mode: str, conversation_id: int, text: str) -> None:
+        def __init__(self, mode: str, conversation_id: int, draft: Draft) -> None:
             super().__init__()
             self.mode = mode
             self.conversation_id = conversation_id
-            self.text = text
+            self.draft = draft
+
+        @property
+        def text(self) -> str:
+            return self.draft.text
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -125,13 +138,17 @@ class Composer(Vertical):
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(id="composer-status")
 
-    def open(self, mode: str, conversation: ConversationRow, draft: str, *, limit: int | None = None,
-             values: dict | None = None) -> None:
+    def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
+             limit: int | None = None, values: dict | None = None) -> None:
+        draft = draft or Draft("")
         self.mode = mode
         self.conversation = conversation
         self.limit = limit
         self.values = values
-        self.template_text = self.template_id = self._warned_for = None
+        # A draft kept from an earlier opening keeps the canned reply it came from, so sending it later
+        # still counts as canned or edited, not as personal.
+        self.template_text, self.template_id = draft.template_text, draft.template_id
+        self._warned_for = None
         title = Text(end="", no_wrap=True, overflow="ellipsis")
         if mode == "note":
             title.append("Internal note (only agents see it)")
@@ -141,7 +158,7 @@ class Composer(Vertical):
                                         single_line=True, limit=60))
         self.query_one("#composer-title", Static).update(title)
         area = self.query_one(TextArea)
-        area.load_text(draft)
+        area.load_text(draft.text)
         area.move_cursor(area.document.end)
         self.display = True
         self.update_status()
@@ -240,7 +257,8 @@ class Composer(Vertical):
 
     def action_close(self) -> None:
         if self.conversation is not None:
-            self.post_message(self.Closed(self.mode, self.conversation.id, self.text))
+            self.post_message(self.Closed(self.mode, self.conversation.id,
+                                          Draft(self.text, self.template_text, self.template_id)))
         self.display = False
 
 

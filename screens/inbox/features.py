@@ -33,7 +33,9 @@ def clean_name(row: ConversationRow) -> str:
     """A customer's name for a toast: one line, no escapes (toasts render plain strings as text)."""
     from agentconsole.domain.sanitize import one_line
 
-    return f"{one_line(row.contact_name or row.handle, 40)} ({row.channel})"
+    from agentconsole.domain.models import Channel
+
+    return f"{one_line(row.contact_name or row.handle, 40)} ({Channel(row.channel).label})"
 
 BANNER_REFRESH_SECONDS = 30.0
 
@@ -114,8 +116,6 @@ class FeatureScreen(Screen):
         # dimming them per row would rebuild the footer on every cursor move (~10 ms a key).
         if action in ("escalate", "linked"):
             return current is not None or None
-        if action == "crisis":
-            return bool(self.conversations.marked) or None
         return True
 
     def start_features(self) -> None:
@@ -341,6 +341,8 @@ class FeatureScreen(Screen):
     def action_crisis(self) -> None:
         marked = sorted(self.conversations.marked)
         if not marked:
+            self.notify("Nothing is marked: press space on each public post to include, then D.",
+                        title="Crisis mode", severity="warning")
             return
         from screens.escalation.dialogs import CrisisModal
 

@@ -19,7 +19,7 @@ from agentconsole.domain.views import VIEWS
 
 from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
-from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, PaneData
+from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
 from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
 from screens.common.modals import SearchModal, SearchResult
@@ -71,7 +71,7 @@ class InboxScreen(FeatureScreen):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.view_index = 0
-        self.drafts: dict[tuple[str, int], str] = {}
+        self.drafts: dict[tuple[str, int], Draft] = {}
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
@@ -113,6 +113,8 @@ class InboxScreen(FeatureScreen):
         self.query_one("#views").border_title = "Views"
         self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
         self.pane.border_title = "Conversation"
+        thread = self.pane.query_one("#thread")
+        self.watch(thread, "scroll_y", lambda _: self._scroll_hint(), init=False)
         self.query_one(ViewList).set_current(self.view_index)
         self.conversations.focus()
         if self.app.engine is not None:
@@ -224,8 +226,9 @@ class InboxScreen(FeatureScreen):
         self.query_one(ViewList).set_counts(message.counts)
 
     def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
-        if message.view == VIEWS[self.view_index].key:
-            self.conversations.set_ids(message.ids)
+        view = VIEWS[self.view_index]
+        if message.view == view.key:
+            self.conversations.set_ids(message.ids, view.empty)
         if not self._started:
             self.call_after_refresh(self._start_after_first_paint)
 
@@ -246,7 +249,7 @@ class InboxScreen(FeatureScreen):
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
-            self.drafts[("reply", message.draft[0])] = message.draft[1]
+            self.drafts[("reply", message.draft[0])] = Draft(message.draft[1])
         if message.error:
             self.notify(message.error, severity="error", timeout=8)
         elif message.note:
@@ -295,6 +298,30 @@ class InboxScreen(FeatureScreen):
     def _opened(self, message: ConversationList.Opened) -> None:
         self._pane_now(message.conversation_id)
         self.pane.query_one("#thread").focus()
+        self._scroll_hint()
+
+    def _select_next(self, answered_id: int) -> None:
+        """After a reply, go on to the conversation below the answered one (above it at the end of the
+        list) instead of following the answered row wherever the new order puts it."""
+        ids = self.conversations.ids
+        try:
+            index = ids.index(answered_id)
+        except ValueError:
+            return
+        others = [ids[i] for i in (index + 1, index - 1) if 0 <= i < len(ids)]
+        if others:
+            self.conversations.select_id(others[0])
+
+    def _scroll_hint(self) -> None:
+        """The thread opens at its newest message; the pane's border says how to read what is above."""
+        thread = self.pane.query_one("#thread")
+        if thread.has_focus and thread.max_scroll_y:
+            hint = "↑↓ pgup pgdn home end scroll · esc back to the list"
+        elif thread.scroll_y > 0:
+            hint = "enter, then ↑ for earlier messages"
+        else:
+            hint = ""
+        self.pane.border_subtitle = hint
 
     @on(ViewList.Chosen)
     def _view_chosen(self, message: ViewList.Chosen) -> None:
@@ -354,7 +381,7 @@ class InboxScreen(FeatureScreen):
             return
         self._pane_now(conversation.id)
         values = self.customer_values(conversation)
-        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id), ""),
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
                            limit=self.limit_for(conversation), values=values)
         from agentconsole.replies.canned import CannedLibrary
 
@@ -366,7 +393,7 @@ class InboxScreen(FeatureScreen):
     def _composer_closed(self, message: Composer.Closed) -> None:
         key = (message.mode, message.conversation_id)
         if message.text.strip():
-            self.drafts[key] = message.text
+            self.drafts[key] = message.draft
         else:
             self.drafts.pop(key, None)
         self.conversations.focus()
@@ -377,6 +404,8 @@ class InboxScreen(FeatureScreen):
         self.drafts.pop((message.mode, message.conversation_id), None)
         self.composer.display = False
         self.conversations.focus()
+        if message.mode == "reply":
+            self._select_next(message.conversation_id)
         if message.mode == "note":
             self._save_note(message.conversation_id, message.text)
         else:
@@ -384,7 +413,7 @@ class InboxScreen(FeatureScreen):
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""
-        texts = [t for t in self.drafts.values() if t.strip()]
+        texts = [d.text for d in self.drafts.values() if d.text.strip()]
         if self.composer.display and self.composer.text.strip():
             texts.append(self.composer.text)
         return "\n".join(texts)
@@ -493,6 +522,7 @@ class InboxScreen(FeatureScreen):
             self.composer.action_close()
         else:
             self.conversations.focus()
+            self._scroll_hint()
 
     def palette_commands(self) -> list[tuple[str, str, object]]:
         """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -51,16 +52,21 @@ def figure_table(rows: tuple[metrics.Figures, ...]) -> Text:
     return text
 
 
+def _columns(count: int, width: int) -> tuple[int, int]:
+    """(values per column, columns per value) for *count* values across *width* columns."""
+    run = -(-count // width) if count > width else 1  # more values than columns: a column sums a run
+    groups = -(-count // run)
+    return run, max(1, min(6, width // groups))  # columns per value, with a gap when there is room
+
+
 def bar_lines(values: tuple[int, ...], width: int, height: int) -> list[str]:
     """Columns as tall as each value's share of the largest, eighth-blocks stacked *height* rows high;
     a zero stays empty and any other value shows at least one eighth."""
     if not values or width < 1:
         return [""] * height
-    if len(values) > width:  # more values than columns: each column sums a run of them
-        run = -(-len(values) // width)
-        values = tuple(sum(values[i:i + run]) for i in range(0, len(values), run))
+    run, step = _columns(len(values), width)
+    values = tuple(sum(values[i:i + run]) for i in range(0, len(values), run))
     top = max(values)
-    step = max(1, min(6, width // len(values)))  # columns per value, with a gap when there is room
     bar = step - 1 if step > 2 else step
     units = [0 if not top or not v else max(1, round(v / top * height * 8)) for v in values]
     lines = []
@@ -71,21 +77,52 @@ def bar_lines(values: tuple[int, ...], width: int, height: int) -> list[str]:
     return lines
 
 
-class BarChart(Widget):
-    """Counts per day (or per hour) as text bars; redrawn at the width it is given."""
+def axis_line(labels: tuple[str, ...], width: int) -> str:
+    """Each label under the first column of its bar, skipping labels that would touch the one before."""
+    if not labels or width < 1:
+        return ""
+    run, step = _columns(len(labels), width)
+    cells = [" "] * width
+    free = 0
+    for i, label in enumerate(labels[::run]):
+        col = i * step
+        if col < free or col + len(label) > width:
+            continue
+        cells[col:col + len(label)] = label
+        free = col + len(label) + 1
+    return "".join(cells).rstrip()
 
-    DEFAULT_CSS = "BarChart { height: 2; }"
+
+def day_labels(days: list[date]) -> tuple[str, ...]:
+    """Day-of-month labels, with the month named at the start and where a new month begins."""
+    return tuple(f"{d:%b} {d.day}" if i == 0 or d.day == 1 else str(d.day) for i, d in enumerate(days))
+
+
+HOUR_LABELS = tuple(str(h) for h in range(24))
+
+
+class BarChart(Widget):
+    """Counts per day (or per hour) as text bars over a line of day or hour labels."""
+
+    DEFAULT_CSS = "BarChart { height: 3; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.values: tuple[int, ...] = ()
+        self.labels: tuple[str, ...] = ()
 
-    def show(self, values: tuple[int, ...]) -> None:
+    def show(self, values: tuple[int, ...], labels: tuple[str, ...] = ()) -> None:
         self.values = values
+        self.labels = labels
         self.refresh()
 
     def render(self) -> Text:
-        return Text("\n".join(bar_lines(self.values, self.size.width, max(1, self.size.height))), no_wrap=True)
+        width = self.size.width
+        rows = max(1, self.size.height - (1 if self.labels else 0))
+        text = Text("\n".join(bar_lines(self.values, width, rows)), no_wrap=True)
+        if self.labels:
+            text.append("\n" + axis_line(self.labels, width), style="dim")
+        return text
 
 
 def busiest_grid(busiest: tuple[int, ...]) -> Text:
@@ -212,18 +249,25 @@ class MetricsScreen(Screen):
         show_open = self.hours is not None and self.hours.any
         self.query_one("#metrics-summary", Static).update(summary_text(report.total, show_open))
         hourly = bool(report.opened_per_hour)
-        self._chart("opened", report.opened_per_hour if hourly else report.opened_per_day, hourly)
-        self._chart("resolved", report.resolved_per_hour if hourly else report.resolved_per_day, hourly)
+        labels = HOUR_LABELS if hourly else day_labels([d.day for d in per.days])
+        self._chart("opened", report.opened_per_hour if hourly else report.opened_per_day, hourly, labels)
+        self._chart("resolved", report.resolved_per_hour if hourly else report.resolved_per_day, hourly,
+                    labels)
         self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
         self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
         self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
+        # The previous period's figures would read as this one's: clear them.
+        for name in ("summary", "busiest", "by-channel", "by-agent", "opened-label", "resolved-label"):
+            self.query_one(f"#metrics-{name}", Static).update("")
+        for chart in self.query(BarChart):
+            chart.show(())
         self.notify(message.reason, title="No metrics", severity="error")
 
-    def _chart(self, name: str, values: tuple[int, ...], hourly: bool) -> None:
-        self.query_one(f"#metrics-{name}", BarChart).show(values)
+    def _chart(self, name: str, values: tuple[int, ...], hourly: bool, labels: tuple[str, ...]) -> None:
+        self.query_one(f"#metrics-{name}", BarChart).show(values, labels)
         peak = max(values) if values else 0
         unit = "hour, 0–23h" if hourly else "day"
         self.query_one(f"#metrics-{name}-label", Static).update(
@@ -246,10 +290,17 @@ class MetricsScreen(Screen):
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        spec = event.value.strip().lower()
+        if spec:
+            try:  # checked before switching, so a typo keeps the figures on screen and the box open
+                metrics.period(spec, self.clock.now(), self.timezone)
+            except metrics.PeriodError as exc:
+                self.notify(str(exc), title=f"No period {spec!r}", severity="error")
+                return
         event.input.remove_class("shown")
         self.query_one("#metrics-body").focus()
-        if event.value.strip():
-            self.load(event.value.strip().lower())
+        if spec:
+            self.load(spec)
 
     def action_close(self) -> None:
         found = self.query("#metrics-custom")

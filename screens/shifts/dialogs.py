@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, RadioSet, Static, TextArea
 
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Channel
@@ -21,6 +21,7 @@ from agentconsole.shifts.times import hhmm, next_at, short_time
 from agentconsole.shifts.service import (AccountSettings, EndForm, ShiftRow, StartForm, preview_post,
                                  shift_values)
 
+from screens.common.toggles import MarkedCheckbox, MarkedRadioButton
 from screens.shifts.history import ShiftHistoryScreen
 from screens.shifts.line import ShiftBanner
 
@@ -39,7 +40,7 @@ class PostRow(Vertical):
     def compose(self) -> ComposeResult:
         account = self.settings.account
         label = f"{one_line(account.name, 40)} · {Channel(account.channel).label}"
-        yield Checkbox(Content(label), self._checked, disabled=not self.settings.can_post,
+        yield MarkedCheckbox(Content(label), self._checked, disabled=not self.settings.can_post,
                        classes="post-check")
         yield Input(self._template, disabled=not self.settings.can_post, classes="post-template",
                     tooltip="Template: {agent_first_name}, {shift_end}, {next_agent}, {next_start} …")
@@ -163,10 +164,12 @@ class _ShiftDialog(ModalScreen):
         self.action_confirm()
 
     def _buttons(self, confirm: str) -> ComposeResult:
-        yield Static(id="shift-status")
-        with Horizontal(classes="shift-buttons"):
-            yield Button(f"{confirm} (ctrl+s)", id="confirm", variant="primary")
-            yield Button("Cancel (esc)", id="cancel")
+        """The status line and the buttons, outside the scrolling form so that they stay on screen."""
+        with Vertical(id="shift-actions"):
+            yield Static(id="shift-status")
+            with Horizontal(classes="shift-buttons"):
+                yield Button(f"{confirm} (ctrl+s)", id="confirm", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
 
 
 class StartShiftModal(_ShiftDialog):
@@ -198,13 +201,14 @@ class StartShiftModal(_ShiftDialog):
             with VerticalScroll(id="shift-form"):
                 yield Static(f"Planned end (HH:MM, {self.agent.timezone})", classes="field-label")
                 yield Input(placeholder="17:00 — empty for none", id="planned-end", classes="time-field")
-                yield Checkbox("Post nothing", id="post-nothing")
+                yield MarkedCheckbox("Post nothing", id="post-nothing")
                 for settings in self.accounts:
                     yield PostRow(settings, settings.hello_template, settings.hello)
-                yield from self._buttons("Start shift")
+            yield from self._buttons("Start shift")
 
     def on_mount(self) -> None:
         self.query_one("#shift-form").display = self.acknowledged
+        self.query_one("#shift-actions").display = self.acknowledged
         if not self.acknowledged:
             self.query_one("#acknowledge", Button).focus()
         else:
@@ -216,6 +220,7 @@ class StartShiftModal(_ShiftDialog):
         self.acknowledged = True
         self.query_one("#handoff").display = False
         self.query_one("#shift-form").display = True
+        self.query_one("#shift-actions").display = True
         self.query_one("#planned-end", Input).focus()
 
     def _values(self) -> dict[str, str | None]:
@@ -263,18 +268,18 @@ class EndShiftModal(_ShiftDialog):
                     yield Input(hhmm(self.shift.next_start, self.agent.timezone),
                                 placeholder=f"next start HH:MM ({self.agent.timezone})", id="next-start",
                                 classes="time-field")
-                yield Checkbox("Post nothing", id="post-nothing")
+                yield MarkedCheckbox("Post nothing", id="post-nothing")
                 for settings in self.accounts:
                     yield PostRow(settings, settings.goodbye_for(self._had_next),
                                   settings.account.id in self.hello_accounts)
                 yield Static("My open assignments", classes="field-label")
                 with RadioSet(id="assignments"):
-                    yield RadioButton("Keep them", value=True, id="assign-keep")
-                    yield RadioButton("Hand them to the next agent", id="assign-next")
-                    yield RadioButton("Leave them unassigned", id="assign-unassign")
+                    yield MarkedRadioButton("Keep them", value=True, id="assign-keep")
+                    yield MarkedRadioButton("Hand them to the next agent", id="assign-next")
+                    yield MarkedRadioButton("Leave them unassigned", id="assign-unassign")
                 yield Static("Hand-off note (shown to whoever starts next)", classes="field-label")
                 yield TextArea(self.draft_note, id="handoff-note", soft_wrap=True)
-                yield from self._buttons("End shift")
+            yield from self._buttons("End shift")
 
     def on_mount(self) -> None:
         self.query_one("#next-agent", Input).focus()

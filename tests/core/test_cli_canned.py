@@ -29,7 +29,9 @@ class FakeContext:
 
 
 @pytest.fixture
-def ctx(tmp_path):
+def ctx(tmp_path, monkeypatch):
+    # Which workspace a command uses is tested through the real CLI below; here --demo decides.
+    monkeypatch.setattr("agentconsole.cli.use_demo", lambda args: getattr(args, "demo", False))
     context = FakeContext(tmp_path)
     yield context
     for store in context.stores.values():
@@ -117,3 +119,27 @@ def test_list(ctx):
     assert len(lines) == 8
     assert lines[0].startswith("/closed") and "0 uses" in lines[0] and "any channel" in lines[0]
     assert any(line.startswith("/sign") and "email · email" in line for line in lines)
+
+
+def test_every_command_picks_the_workspace_by_one_rule(tmp_path):
+    """The demo workspace until a real account exists, or when --demo is given before or after the
+    subcommand; listing never creates the real database."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AGENTCONSOLE_DATA_DIR": str(tmp_path / "data"),
+           "AGENTCONSOLE_CONFIG": str(tmp_path / "config.toml")}
+
+    def agentconsole(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "agentconsole", *argv], capture_output=True, text=True,
+                              env=env, timeout=60)
+
+    for argv in (("canned", "list"), ("--demo", "canned", "list"), ("canned", "list", "--demo")):
+        done = agentconsole(*argv)
+        assert done.returncode == 0, done.stderr
+        assert "/thanks" in done.stdout or "thanks" in done.stdout.lower(), done.stdout
+    assert sorted(p.name for p in (tmp_path / "data").iterdir() if p.suffix == ".db") == ["demo.db"]
+    for argv in (("--demo", "metrics", "--since", "today"), ("--demo", "shift", "status")):
+        assert agentconsole(*argv).returncode == 0
+    assert not (tmp_path / "data" / "agentconsole.db").exists()

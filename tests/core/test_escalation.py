@@ -6,7 +6,8 @@ import pytest
 
 from agentconsole.sync.engine import Engine
 from agentconsole.domain.errors import PermanentError
-from agentconsole.replies.escalation import EscalationRefused, batch_progress, crisis, escalate, why_not
+from agentconsole.replies.escalation import (CrisisBlocked, EscalationRefused, batch_progress, crisis, escalate,
+                                            status_fits, status_progress, why_not)
 from agentconsole.domain.models import Capabilities, Direction, InboundMessage, Kind, Person, SendResult, Status
 from agentconsole.replies.outbox import Outbox
 
@@ -162,3 +163,28 @@ async def test_typing_in_the_new_dm_before_it_is_accepted_follows_the_dm(store, 
     await engine.dispatch_once()
     assert [r.action for r in platform.sent] == ["dm", "dm"]
     assert store.conversation(esc.dm_conversation_id).message_count == 2
+
+
+def test_crisis_status_is_measured_on_every_account_and_blocked_before_anything_is_queued(store, clock):
+    x = store.ensure_account("shop-x", "x", "scripted")
+    masto = store.ensure_account("shop-m", "mastodon", "scripted")
+    on_x = public_post(store, x, clock, "x1", DANA)
+    on_m = public_post(store, masto, clock, "m1", SAM)
+    caps = {x: Capabilities(direct_message=True, public_post=True, max_length=280),
+            masto: Capabilities(direct_message=True, public_post=True, max_length=500)}
+    status = "z" * 287
+    fits = status_fits(store, [on_m, on_x], status, caps)
+    assert [(f.label, f.length.used, f.length.limit, f.length.over) for f in fits] == [
+        ("shop-x (X)", 287, 280, 7), ("shop-m (Mastodon)", 287, 500, 0)]  # strictest first
+    with pytest.raises(CrisisBlocked) as blocked:
+        crisis(store, [on_m, on_x], status_text=status, dm_texts={on_x: "Hi Dana", on_m: "Hi Sam"},
+               agent_id=None, capabilities=caps)
+    assert blocked.value.problems == ["the status is too long for shop-x (X): 287/280 characters, 7 over"]
+    assert store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    with pytest.raises(CrisisBlocked, match=r"DM to Sam Ortiz: fill in \{order_number\} before sending"):
+        crisis(store, [on_m, on_x], status_text="Outage; updates here.",
+               dm_texts={on_x: "Hi Dana", on_m: "Hi Sam, your {order_number}?"}, agent_id=None, capabilities=caps)
+    plan = crisis(store, [on_m, on_x], status_text="Outage; updates here.",
+                  dm_texts={on_x: "Hi Dana", on_m: "Hi Sam"}, agent_id=None, capabilities=caps)
+    assert [(label, state) for label, state, _ in status_progress(store, plan.status_items)] == [
+        ("shop-x (X)", "pending"), ("shop-m (Mastodon)", "pending")]

@@ -73,3 +73,24 @@ def test_classify():
     assert classify("Totally different words written by the agent themselves here, nothing alike", tpl) \
         == PERSONAL
     assert classify(tpl, None) == PERSONAL
+
+
+@pytest.mark.parametrize("text", [
+    "Hi {first_name}, your order {order_number} ships today.",
+    "Thanks { name }!",
+    "See you {next_start|soon}",
+])
+def test_hand_typed_placeholders_block_like_canned_gaps(text):
+    verdict = check(text, "x", "public", customer=DANA)
+    assert not verdict.allows(override_warnings=True)
+    assert verdict.blocks[0].startswith("fill in {")
+
+
+def test_typed_and_canned_gaps_are_named_once_each():
+    text = fill("Hi {first_name}", {}).text + " re {order_number} and {first_name}"
+    assert check(text, "email", "email").blocks == ("fill in {first_name}, {order_number} before sending",)
+
+
+@pytest.mark.parametrize("text", ["Use {} or {{ }} in the template", "a set {1, 2}", "json {\"a\": 1}"])
+def test_braces_that_are_not_placeholders_pass(text):
+    assert check(text, "email", "email").allows()

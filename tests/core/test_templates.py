@@ -94,6 +94,9 @@ def test_custom_allowed_set():
     ("O'Neil Ryan", "O'Neil"), ("Zoë", "Zoë"), ("dana_k", None), ("j.li@example.com", None),
     ("", None), ("🌻🌻", None), ("Ana-María López", "Ana-María"), ("R2D2", None),
     ("Dana\x1b[31m Kim", "Dana"), ("🌻 Dana Kim", "Dana"), ("| Dana", "Dana"), ("dana2 Kim", None),
+    ("佐藤 花子", None), ("佐藤花子", None), ("김민준", None), ("王 Wei", None), ("Refund", None),
+    ("Refund Desk", None), ("Acme Support", None), ("ACME Inc.", None), ("The Coffee Shop", None),
+    ("Tom & Co", None), ("Storey Jones", "Storey"),
 ])
 def test_first_name_of(display, first):
     assert first_name_of(display) == first
@@ -160,3 +163,10 @@ def test_values_go_in_verbatim(value):
         assert filled.text == f"<{value}>" and filled.complete
     else:
         assert filled.gaps[0].name == "name"
+
+
+@pytest.mark.parametrize("name", ["佐藤 花子", "Refund Team"])
+def test_a_name_we_cannot_greet_by_takes_the_fallback(name):
+    values = values_for(conv(contact_name=name), AGENT)
+    assert values["first_name"] is None and values["name"] == name
+    assert fill("Hi {first_name|there},", values).text == "Hi there,"

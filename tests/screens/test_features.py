@@ -206,3 +206,48 @@ async def test_business_hours_count_only_open_time_in_the_list(seeded):
         assert "1h42m" in dana and "2h42m" not in dana
         sam = next(line for line in screen_text(app).splitlines() if "Sam Ortiz" in line and "FB" in line)
         assert "2h50m" in sam  # Facebook has no business hours configured: wall-clock time
+
+
+async def test_crisis_status_too_long_for_x_is_blocked_before_sending_and_says_where(seeded):
+    engine, connectors = engine_for(seeded)
+    connectors[next(a.id for a in seeded.store.accounts() if a.name == "brand-masto")].capabilities = \
+        Capabilities(direct_message=True, public_post=True, idempotent_send=True, max_length=500)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for name in ("dana", "ray"):  # an X post and a Mastodon post
+            app.screen.conversations.select_id(seeded.ids[name])
+            await pilot.press("space")
+        await pilot.press("D")
+        await until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
+        assert "141/280 brand-x (X) · 141/500 brand-masto (Mastodon)" in screen_text(app)
+        app.screen.query_one("#status-text", TextArea).text = "z" * 287
+        await settle(app, pilot)
+        shown = screen_text(app)
+        assert "287/280 · 7 over brand-x (X)" in shown and "too long for brand-x (X)" in shown
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CrisisModal) and outbox(seeded.store) == []
+        app.screen.query_one("#status-text", TextArea).text = "We're on it; updates here."
+        await pilot.press("ctrl+s")
+        await until(app, pilot, lambda: "Status on brand-masto (Mastodon): sent" in screen_text(app))
+        assert "Status on brand-x (X): sent" in screen_text(app) and "DMs sent 2/2" in screen_text(app)
+
+
+async def test_a_canned_draft_closed_and_reopened_still_counts_as_canned(seeded):
+    CannedLibrary(seeded.store).install_starters()
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "t")
+        await settle(app, pilot)
+        await pilot.press("enter")  # the best match goes into the composer
+        await settle(app, pilot)
+        await pilot.press("escape")  # closed before sending: the draft is kept ...
+        await settle(app, pilot)
+        await pilot.press("r")  # ... and reopened
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    [(_conversation, _action, _state, source, _text)] = outbox(seeded.store)
+    assert source == "canned"

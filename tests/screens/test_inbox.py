@@ -166,7 +166,7 @@ async def test_empty_or_over_length_reply_is_blocked_and_draft_kept(seeded):
         await settle(app, pilot)
         await pilot.press("escape")
         await settle(app, pilot)
-        assert app.screen.drafts[("reply", seeded.ids["dana"])] == "x" * 290
+        assert app.screen.drafts[("reply", seeded.ids["dana"])] .text == "x" * 290
         await pilot.press("r")
         await settle(app, pilot)
         assert app.screen.query_one(TextArea).text == "x" * 290
@@ -342,3 +342,43 @@ async def test_startup_objects_are_frozen_only_when_the_app_owns_the_process(see
             frozen = gc.get_freeze_count()
         gc.unfreeze()  # the test process must not keep them
         assert (frozen > 0) == owns
+
+
+async def test_an_empty_view_says_what_it_means_and_crisis_without_marks_says_what_to_do(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")  # Mine: nothing is assigned to Alice
+        await settle(app, pilot)
+        assert "Nothing is assigned to you: press a on a" in screen_text(app)
+        await pilot.press("7")  # Escalated
+        await settle(app, pilot)
+        assert "Nothing escalated" in screen_text(app)
+        await pilot.press("D")
+        await settle(app, pilot)
+        assert any(n.message.startswith("Nothing is marked: press space") for n in app._notifications)
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert "Nothing is" not in screen_text(app)
+
+
+async def test_a_long_thread_opens_at_its_newest_message_and_says_how_to_scroll(seeded):
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+
+    x = next(a.id for a in seeded.store.accounts() if a.name == "brand-x")
+    kim = Person("u9", "@kim", "Kim Lee")
+    now = seeded.clock.now()
+    seeded.store.ingest(x, [InboundMessage(f"k{i}", "t-kim", Kind.DM, kim, f"message number {i}",
+                                           now - 3000 + i * 60) for i in range(40)], "c2")
+    kim_id = seeded.store.conn.execute("SELECT id FROM conversations WHERE thread_key = 't-kim'").fetchone()[0]
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.conversations.select_id(kim_id)
+        await settle(app, pilot)
+        shown = screen_text(app)
+        assert "message number 39" in shown and "message number 0\n" not in shown
+        assert "enter, then ↑ for earlier messages" in shown
+        await pilot.press("enter", "home")
+        await settle(app, pilot)
+        assert "message number 0 " in screen_text(app) or "message number 0│" in screen_text(app).replace(" ", "")

@@ -85,7 +85,15 @@ async def test_custom_period_and_a_bad_one(timeline) -> None:
         assert "83% of 6" in text_of(screen, "#metrics-summary")
         await pilot.press("c", *"soon", "enter")
         await settle(pilot)
-        assert "soon" in text_of(screen, "#metrics-title") and "use today" in text_of(screen, "#metrics-title")
+        # A typo keeps the figures it would otherwise hide, says why, and leaves the box open to fix.
+        assert "2026-11-10 – 2026-11-25" in text_of(screen, "#metrics-title")
+        assert "83% of 6" in text_of(screen, "#metrics-summary")
+        box = screen.query_one("#metrics-custom")
+        assert box.has_class("shown") and box.has_focus
+        assert any("use today" in n.message for n in pilot.app._notifications)
+        await pilot.press(*["backspace"] * 4, *"7d", "enter")
+        await settle(pilot)
+        assert "7 days" in text_of(screen, "#metrics-title") and not box.has_class("shown")
 
 
 async def test_names_from_the_database_are_never_markup(timeline) -> None:
@@ -98,6 +106,18 @@ async def test_names_from_the_database_are_never_markup(timeline) -> None:
         labels = [r[0] for r in table_rows(screen, "#metrics-by-agent")]
         assert any(label.startswith("[bold red]Eve[/]") for label in labels)
         assert not any("\x1b" in label for label in labels)
+
+
+async def test_the_week_view_labels_its_days_at_80x24(timeline) -> None:
+    from tests.screens.helpers import screen_text
+
+    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        shown = screen_text(pilot.app)
+        assert "Nov 19" in shown and "Opened per day" in shown and "Resolved per day" in shown
 
 
 async def test_escape_goes_back(timeline) -> None:
@@ -152,6 +172,22 @@ async def test_today_is_charted_per_hour(timeline) -> None:
         assert "Opened per hour, 0–23h: 3 in all, at most 1" in text_of(screen, "#metrics-opened-label")
         chart = screen.query_one("#metrics-opened", BarChart)
         assert [h for h, n in enumerate(chart.values) if n] == [8, 12, 17]
-        bottom = str(chart.render()).splitlines()[-1]
+        *bars, axis = str(chart.render()).splitlines()
+        bottom = bars[-1]
         step = chart.size.width // 24
         assert [i // step for i, c in enumerate(bottom) if c != " " and i % step == 0] == [8, 12, 17]
+        assert axis == "0 2 4 6 8 10 13 16 19 22"  # each label at its hour's column, none touching
+
+
+def test_axis_labels_sit_under_their_bars_and_never_touch() -> None:
+    from datetime import date
+
+    from screens.metrics.screen import axis_line, day_labels
+
+    days = [date(2026, 11, 24 + n) if n < 7 else date(2026, 12, n - 6) for n in range(9)]
+    labels = day_labels(days)
+    assert labels[:3] == ("Nov 24", "25", "26") and labels[7] == "Dec 1"
+    line = axis_line(labels, 54)  # 6 columns a day
+    assert line.startswith("Nov 24") and line.index("26") == 12 and "Dec 1" in line
+    assert axis_line(tuple(str(h) for h in range(24)), 24).split()[:4] == ["0", "2", "4", "6"]
+    assert axis_line(("a",) * 30, 15) == " ".join("a" * 8)  # two days a column, one label each

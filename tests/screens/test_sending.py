@@ -67,6 +67,8 @@ async def test_reply_is_queued_in_the_outbox_without_an_engine(seeded):
         rows = outbox_rows(seeded.store)
         assert [tuple(r) for r in rows] == [(seeded.ids["dana"], "On its way, Dana", "pending", seeded.agent_id,
                                              "personal")]
+        app.screen.conversations.select_id(seeded.ids["dana"])  # the cursor went on to the next one
+        await settle(app, pilot)
         text = screen_text(app)
         assert "▶ reply · sending…" in text and "On its way, Dana" in text
         assert not app.screen.composer.display
@@ -88,6 +90,7 @@ async def test_engine_sends_the_reply_and_the_thread_shows_it(seeded):
         await wait_until(app, pilot, lambda: len(x.sent) == 1)
         assert x.sent[0].text == "Sorry Dana, sending a new one"
         assert x.sent[0].thread_key == "t-dana"
+        app.screen.conversations.select_id(seeded.ids["dana"])
         await wait_until(app, pilot, lambda: "sending…" not in screen_text(app)
                          and "▶ out " in screen_text(app))
         conversation = seeded.store.conversation(seeded.ids["dana"])
@@ -115,3 +118,27 @@ async def test_reply_without_the_customers_name_needs_a_second_ctrl_s(seeded):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert [r[1] for r in outbox_rows(seeded.store)] == ["On its way"]
+
+
+async def test_a_hand_typed_placeholder_never_reaches_the_customer(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"Hi {first_name}, your order {order_number} ships today.")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")  # a second try is not an override
+        await settle(app, pilot)
+        assert outbox_rows(seeded.store) == []
+        shown = screen_text(app)
+        assert "fill in {first_name}, {order_number} before" in shown and "Fix it to send" in shown
+
+
+async def test_after_a_reply_the_cursor_goes_on_to_the_next_conversation(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"On its way, Dana", "ctrl+s")  # Dana, second in the list
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["long"]  # Pat, who was below her
+        assert "Pat Paste" in screen_text(app).split("Conversation", 2)[-1]

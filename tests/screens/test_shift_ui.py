@@ -210,3 +210,53 @@ async def test_the_banner_widget_and_shift_status_say_the_same(store, clock, mon
         shown = app.query_one(ShiftBanner).render().plain
     assert shown == ctx.out.getvalue().strip()
     assert shown.endswith("· next: Bob Li 10:00 · planned end 10:00 has passed")
+
+
+def _on_screen(app, text: str) -> bool:
+    from tests.screens.helpers import screen_text
+
+    return text in screen_text(app)
+
+
+async def test_both_dialogs_keep_their_buttons_on_an_80x24_terminal(store, clock):
+    shifts, x, m, alice, bob = workspace(store)
+    for n in range(4):  # more accounts than fit: the form scrolls, the buttons stay
+        store.ensure_account(f"shop-extra-{n}", "mastodon", "scripted")
+    shifts.start(alice, planned_end=None, hello={})
+    shifts.end(alice, goodbye={}, note="\n".join(f"open item {n}: a long line about a customer" for n in range(30)))
+    app = ShiftTestApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open(StartShiftModal.from_form(shifts.start_form(bob), clock))
+        await pilot.pause()
+        assert _on_screen(app, "I have read it (enter)")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert _on_screen(app, "Start shift (ctrl+s)") and _on_screen(app, "Cancel (esc)")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shifts.start(bob, planned_end=None, hello={}, acknowledge=app.results[0].acknowledge)
+        app.open(EndShiftModal.from_form(shifts.end_form(bob), clock))
+        await pilot.pause()
+        assert _on_screen(app, "End shift (ctrl+s)") and _on_screen(app, "Cancel (esc)")
+
+
+async def test_ticked_and_unticked_differ_by_a_mark_not_only_by_colour(store, clock, monkeypatch):
+    from tests.screens.helpers import screen_text
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    shifts, x, m, alice, _ = workspace(store)
+    shifts.start(alice, planned_end=None, hello={})
+    app = ShiftTestApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        modal = EndShiftModal.from_form(shifts.end_form(alice), clock)
+        app.open(modal)
+        await pilot.pause()
+        row_for(modal, x).query_one(Checkbox).value = True
+        row_for(modal, m).query_one(Checkbox).value = False
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert any("▐X▌ shop-x" in line for line in lines)
+        assert any("▐ ▌ shop-m" in line for line in lines)
+        assert any("▐ ▌ Post nothing" in line for line in lines)
+        assert any("▐●▌ Keep them" in line for line in lines)
+        assert any("▐ ▌ Leave them unassigned" in line for line in lines)
