@@ -40,6 +40,8 @@ OPTIONS = (
     Option("tls_ca_file", "CA file", "trust this CA certificate (private servers)", OptionType.PATH, default=""),
     Option("allow_plain", "Allow plain", "allow unencrypted connections (only to localhost; for testing)",
            OptionType.FLAG, default=False),
+    Option("deadline", "Deadline", "seconds one IMAP step may take in all (default 120)", OptionType.INT,
+           minimum=1, maximum=3600),
 )
 
 

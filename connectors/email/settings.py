@@ -30,7 +30,8 @@ class EmailSettings:
     append_sent: bool = True
     allow_plain: bool = False
     tls_ca_file: str = ""
-    timeout: float = 30.0
+    timeout: float = 30.0  # per socket operation
+    deadline: float = 120.0  # for one IMAP step in all: a server trickling bytes cannot hold it longer
     batch_size: int = 200
     max_message_bytes: int = 25 * 1024 * 1024  # larger messages are fetched as headers only
     quote: str = "none"  # "below": the customer's message is quoted under the reply
@@ -66,6 +67,7 @@ class EmailSettings:
             allow_plain=bool(settings.get("allow_plain", False)),
             tls_ca_file=text("tls_ca_file"),
             timeout=float(settings.get("timeout") or 30.0),
+            deadline=float(settings.get("deadline") or 120.0),
             max_message_bytes=int(settings.get("max_message_bytes") or 25 * 1024 * 1024),
             quote=text("quote") or "none",
             aliases=tuple(str(a).strip().lower() for a in settings.get("aliases") or () if str(a).strip()),

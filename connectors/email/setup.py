@@ -9,7 +9,8 @@ from agentconsole.channels.plugin import AccountDraft, OptionError, SecretSpec, 
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import PermanentError
 
-OPTIONAL = ("imap_tls", "smtp_tls", "display_name", "sent_folder", "tls_ca_file", "allow_plain", "quote")
+OPTIONAL = ("imap_tls", "smtp_tls", "display_name", "sent_folder", "tls_ca_file", "allow_plain", "quote",
+            "deadline")
 
 
 def settings_of(values: Mapping[str, Any]) -> dict:

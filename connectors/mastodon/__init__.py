@@ -41,6 +41,8 @@ def _setup():
 OPTIONS = (
     Option("instance", "Instance", "the Mastodon server, e.g. https://mastodon.social", OptionType.URL,
            required=True, placeholder="https://mastodon.social", form=True),
+    Option("deadline", "Deadline", "seconds one request to the server may take in all (default 30)",
+           OptionType.INT, minimum=1, maximum=600),
 )
 
 plugin = ChannelPlugin(

@@ -23,7 +23,7 @@ from connectors.mastodon import DEFAULT_MAX_CHARACTERS, IDEMPOTENCY_KEY_SECONDS,
 from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
 from connectors import shape
-from connectors.http import MalformedResponse
+from connectors.http import DEADLINE, MalformedResponse
 from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, json_body,
                                         normalise_instance, parse_time)
 from connectors.mastodon.stream import streaming_base
@@ -68,7 +68,8 @@ class MastodonConnector:
 
     def __init__(self, instance: str, token: str, clock: Clock, *, client: httpx.AsyncClient | None = None,
                  max_characters: int | None = None, own_id: str | None = None,
-                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0) -> None:
+                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0,
+                 deadline: float = DEADLINE) -> None:
         self.instance = normalise_instance(instance)
         self.clock = clock
         self.poll_interval = poll_interval
@@ -78,7 +79,7 @@ class MastodonConnector:
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(20.0))
         self._owns_client = client is None
         self._client.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
-        self.api = Api(self.instance, self._client, clock)
+        self.api = Api(self.instance, self._client, clock, deadline=deadline)
         self.own_id = own_id
         self.own_acct = ""
         self.own_display_name = ""
@@ -442,4 +443,5 @@ def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
     return MastodonConnector(str(instance), token, clock,
                              max_characters=int(max_chars) if max_chars else None,
                              own_id=str(settings["account_id"]) if settings.get("account_id") else None,
-                             poll_interval=float(settings.get("poll_interval", 60.0)))
+                             poll_interval=float(settings.get("poll_interval", 60.0)),
+                             deadline=float(settings.get("deadline") or DEADLINE))

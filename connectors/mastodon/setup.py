@@ -97,7 +97,8 @@ class MastodonSetup:
     async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock):
         from connectors.mastodon.connector import MastodonConnector
 
-        connector = MastodonConnector(str(values["instance"]), secret, clock)
+        connector = MastodonConnector(str(values["instance"]), secret, clock,
+                                      deadline=float(values.get("deadline") or 30.0))
         try:
             description = await connector.check()
         finally:
@@ -111,6 +112,8 @@ class MastodonSetup:
         acct = full_acct(connector.own_acct, connector.local_host)
         settings = {"instance": str(values["instance"]), "account_id": connector.own_id,
                     "max_characters": connector.capabilities.max_length}
+        if values.get("deadline"):
+            settings["deadline"] = values["deadline"]
         return AccountDraft(name=name or acct, handle=one_line("@" + acct, 200),
                             display_name=one_line(connector.own_display_name, 200), settings=settings,
                             description=description)
