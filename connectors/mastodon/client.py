@@ -13,7 +13,7 @@ from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
 from agentconsole.domain.sanitize import one_line
 from connectors import shape
-from connectors.http import DEADLINE, MAX_BYTES, Answer, Http, MalformedResponse, raise_for_status
+from connectors.http import DEADLINE, MAX_BYTES, Answer, Http, MalformedResponse, raise_for_status, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +95,8 @@ class RateLimiter:
             reset = parse_time(headers.get("X-RateLimit-Reset"))
             if reset is not None:
                 return max(1.0, reset - self.clock.now())
-            retry = headers.get("Retry-After")
-            if retry:
-                try:
-                    return max(1.0, float(retry))
-                except ValueError:
-                    at = parse_time(retry)
-                    if at is not None:
-                        return max(1.0, at - self.clock.now())
+            if headers.get("Retry-After"):
+                return retry_after(headers, self.clock.now(), DEFAULT_RETRY)
         if self.reset_at is not None:
             return max(1.0, self.reset_at - self.clock.now())
         return DEFAULT_RETRY
