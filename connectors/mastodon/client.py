@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.domain.errors import AuthError, RateLimited
 from agentconsole.domain.sanitize import one_line
 from connectors import shape
 from connectors.http import DEADLINE, MAX_BYTES, Answer, Http, MalformedResponse, raise_for_status, retry_after

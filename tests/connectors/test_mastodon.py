@@ -338,3 +338,19 @@ def test_shapes_refuse_what_the_connector_cannot_read():
     for bad in ({"id": "1" * 41, "type": "mention"}, {"id": True, "type": "mention"}, {"id": -1, "type": "x"},
                 {"id": "1", "type": "mention", "status": {"id": "2", "account": "nobody"}}):
         assert not shape.valid(bad, NOTIFICATION), bad
+
+
+async def test_the_event_stream_drops_a_line_that_never_ends(api):
+    from connectors.mastodon import stream
+
+    async def endless():
+        yield b"event: notification\ndata: "
+        while True:
+            yield b"x" * 65536
+
+    api.get(stream.STREAM_PATH).mock(return_value=httpx.Response(200, content=endless()))
+    woke: list[int] = []
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(stream.StreamTooLong):
+            await stream._listen(client, INSTANCE + stream.STREAM_PATH, lambda: woke.append(1))
+    assert woke == []
