@@ -67,8 +67,12 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         parser.add_argument(option.flag, dest=option.name, action=action, default=bool(option.default),
                             help=text)
         return
-    metavar = "{" + ",".join(option.choices) + "}" if option.choices else option.type.value.upper()
+    metavar = "{" + ",".join(option.choices) + "}" if option.choices else _METAVARS.get(option.type, "TEXT")
     parser.add_argument(option.flag, dest=option.name, metavar=metavar, help=text)
+
+
+_METAVARS = {OptionType.INT: "N", OptionType.PORT: "PORT", OptionType.HOST: "HOST", OptionType.EMAIL: "ADDRESS",
+             OptionType.URL: "URL", OptionType.LIST: "A,B", OptionType.PATH: "FILE"}
 
 
 class _CliIO:
