@@ -31,7 +31,8 @@ from agentconsole.domain.clock import FrozenClock
 from agentconsole.domain.rows import AccountRow
 
 NOW = 1_764_061_200.0
-FAULTS = ("auth", "rate_limit", "server_error", "malformed", "trickle", "garbage", "huge", "garbage_id")
+FAULTS = ("auth", "rate_limit", "server_error", "malformed", "dropped", "trickle", "garbage", "huge",
+          "garbage_id")
 
 
 class Harness:

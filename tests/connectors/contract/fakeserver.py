@@ -28,6 +28,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     trickle: float | None = None  # seconds between bytes of the body (headers go at once)
+    drop: bool = False  # close the connection without answering
 
     @classmethod
     def json(cls, value, status: int = 200, **headers: str) -> Reply:
@@ -86,6 +87,8 @@ class HttpServer:
                 request = Request(method, parts.path, parse_qsl(parts.query), headers, body)
                 self.requests.append(request)
                 reply = self.handler(request)
+                if reply.drop:
+                    return
                 head = [f"HTTP/1.1 {reply.status} X", f"Content-Length: {len(reply.body)}"]
                 head += [f"{k}: {v}" for k, v in reply.headers.items()]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
@@ -132,6 +135,8 @@ class LineServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._tasks.add(task := asyncio.current_task())
         try:
+            if not self.greeting:
+                return
             if self.trickle:
                 await _trickle(writer, self.greeting, self.trickle)
             else:

@@ -17,6 +17,7 @@ SCRIPTS = {
     "server_error": (b"* BYE [UNAVAILABLE] server shutting down for maintenance\r\n", None),
     "malformed": (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n\r\n<html>", None),
     "trickle": (b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready, slowly\r\n", 0.1),
+    "dropped": (b"", None),  # accepts the connection, then closes it without a word
 }
 
 

@@ -75,6 +75,7 @@ class MastodonHarness(Harness):
             "rate_limit": Reply.json({"error": "Too many requests"}, 429, **{"Retry-After": "120"}),
             "server_error": Reply(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"}),
             "malformed": Reply(200, b"<html>this is not json", {"Content-Type": "application/json"}),
+            "dropped": Reply(drop=True),
             "trickle": Reply(200, json.dumps([]).encode() + b" " * 200, {"Content-Type": "application/json"},
                              trickle=0.05),
             "garbage": Reply.json([{"id": None}, {"foo": 1}, "x", garbage] * 10),

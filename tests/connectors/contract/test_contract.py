@@ -15,7 +15,7 @@ from agentconsole.domain.models import Kind
 from tests.connectors.contract.conftest import applicable
 
 EXPECTED = {"auth": AuthError, "rate_limit": RateLimited, "server_error": TemporaryError,
-            "malformed": TemporaryError}
+            "malformed": TemporaryError, "dropped": TemporaryError}
 
 
 async def drain(connector, cursor):
