@@ -1,53 +1,88 @@
-"""Looking accounts up by name and removing them, with everything that belongs only to them."""
+"""Adding accounts through their channel plug-in, looking them up by name, and removing them with everything
+that belongs only to them."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
+from agentconsole import secrets
+from agentconsole.channels.plugin import ChannelPlugin
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.rows import AccountRow
 from agentconsole.storage.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class EmailDraft:
-    """An email account as typed in by a person (CLI or set-up screen), before it is checked and
-    saved. The password is never part of it: it travels separately and only to the secret store."""
+class SetupError(Exception):
+    """The account cannot be saved as it is; the message says why and what to do."""
 
-    name: str
-    address: str
-    imap_host: str
-    smtp_host: str
-    username: str = ""
-    imap_port: int = 993
-    smtp_port: int = 587
-    imap_tls: str = ""
-    smtp_tls: str = ""
-    display_name: str = ""
-    folders: tuple[str, ...] = ("INBOX",)
-    sent_folder: str = ""
-    append_sent: bool = True
-    tls_ca_file: str = ""
-    allow_plain: bool = False
-    password_command: str = ""
-    quote: str = ""  # "below" quotes the customer's message under each reply
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
-    def settings(self) -> dict:
-        """The account row's settings: connection details only, never a password."""
-        address = self.address.strip()
-        settings: dict = {
-            "address": address, "imap_host": self.imap_host.strip(), "imap_port": self.imap_port,
-            "smtp_host": self.smtp_host.strip(), "smtp_port": self.smtp_port,
-            "username": self.username.strip() or address,
-            "folders": [f.strip() for f in self.folders if f.strip()] or ["INBOX"],
-            "append_sent": self.append_sent,
-        }
-        optional = {"imap_tls": self.imap_tls, "smtp_tls": self.smtp_tls, "display_name": self.display_name,
-                    "sent_folder": self.sent_folder, "tls_ca_file": self.tls_ca_file,
-                    "allow_plain": self.allow_plain, "password_command": self.password_command.strip(),
-                    "quote": self.quote}
-        settings.update({k: v for k, v in optional.items() if v})
-        return settings
+
+def _secret_for(plugin: ChannelPlugin, name: str, secret: str | None, command: str) -> tuple[str, str]:
+    """(the secret, where it comes from: "command", "env" or "given"); raises SetupError."""
+    word = plugin.setup.secret.word if plugin.setup else "password"
+    if command:
+        try:
+            return secrets.load_secret(name or plugin.name, {"password_command": command}), "command"
+        except secrets.SecretUnavailable as exc:
+            raise SetupError(str(exc)) from exc
+    if secret:
+        return secret, "given"
+    if name and os.environ.get(secrets.env_var_name(name)):
+        return os.environ[secrets.env_var_name(name)], "env"
+    variable = secrets.env_var_name(name or plugin.name)
+    raise SetupError(f"no {word} given: use --{word}-stdin, --{word}-command CMD, export {variable}, "
+                     "or run interactively to be asked")
+
+
+async def save_account(store: Store, plugin: ChannelPlugin, name: str, values: Mapping[str, Any],
+                       secret: str | None, command: str, clock: Clock) -> tuple[str, str, str]:
+    """Add an account of *plugin* from validated option *values*: the set-up flow completes it (it may
+    log in to learn who it is), the secret goes where it belongs, and the row is saved. Returns (name,
+    description, where the secret lives); raises SetupError or a connector error, saving nothing."""
+    flow = plugin.setup
+    if flow is None:
+        raise SetupError(f"{plugin.name} accounts cannot be added", usage=True)
+    name = name.strip()
+    if flow.name_required and not name:
+        raise SetupError("the account needs a name", usage=True)
+    word = flow.secret.word
+    if name and account_by_name(store, name) is not None:
+        raise SetupError(f"an account named {name!r} exists; remove it first (agentconsole account remove {name})")
+    secret, source = _secret_for(plugin, name, secret, command)
+    draft = await flow.complete(name, values, secret, clock)
+    if draft.name != name and account_by_name(store, draft.name) is not None:
+        raise SetupError(f"an account named {draft.name!r} exists; remove it first "
+                         f"(agentconsole account remove {draft.name})")
+    settings = dict(draft.settings)
+    if source == "command":
+        settings["password_command"] = command
+        where = f"from the command {command!r}"
+    elif source == "env":
+        where = f"from ${secrets.env_var_name(draft.name)}"
+    else:
+        try:
+            where = secrets.store_secret(draft.name, secret)
+        except secrets.SecretUnavailable as exc:
+            raise SetupError(f"the {word} was not saved: {exc}. Re-run with --{word}-command CMD, or export "
+                             f"{secrets.env_var_name(draft.name)} and use --{word}-stdin") from exc
+    store.ensure_account(draft.name, plugin.channels[0], plugin.name, handle=draft.handle,
+                         display_name=draft.display_name, settings=settings)
+    return draft.name, draft.description, where
+
+
+async def check_account(plugin: ChannelPlugin, name: str, values: Mapping[str, Any], secret: str | None,
+                        command: str, clock: Clock) -> str:
+    """Log in with these options before anything is saved; raises SetupError or the typed errors."""
+    if plugin.setup is None:
+        raise SetupError(f"{plugin.name} accounts cannot be added", usage=True)
+    secret, _ = _secret_for(plugin, name.strip(), secret, command)
+    return await plugin.setup.check(name.strip(), values, secret, clock)
 
 
 class AccountInUse(Exception):

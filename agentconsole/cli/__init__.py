@@ -73,12 +73,12 @@ def use_demo(args: argparse.Namespace) -> bool:
 
 def build_connectors(store: Store, clock: Clock):
     """A connector per account, and the reason for each account that could not get one."""
-    import connectors
+    from agentconsole.channels import registry
 
     built, unavailable = {}, {}
     for account in store.accounts():
         try:
-            built[account.id] = connectors.build(account, clock)
+            built[account.id] = registry.build(account, clock)
         except Exception as exc:  # a missing secret or an unknown kind must not stop the others
             unavailable[account.id] = f"{type(exc).__name__}: {exc}"
     return built, unavailable
@@ -101,23 +101,28 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from screens.app import AgentConsoleApp
 
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
-                          demo=demo, setup_email=_email_setup(store, ctx.clock),
+                          demo=demo, setup_email=_account_setup(store, ctx.clock),
                           freeze_startup_objects=True)
     app.run()
     return app.return_code or EXIT_OK
 
 
-def _email_setup(store: Store, clock: Clock):
-    """(save, test) for the console's email set-up dialog: saving is core, testing logs in."""
-    def save(draft, password):
-        from agentconsole.cli.account_email import save_email_account
+def _account_setup(store: Store, clock: Clock):
+    """(save, test) for the console's account set-up dialog: the form's options are typed and checked
+    by the channel's plug-in, then saved (or only logged in with) through the core."""
+    from agentconsole.accounts import check_account, save_account
+    from agentconsole.channels import registry
 
-        return save_email_account(store, draft, password)
+    async def save(form):
+        plugin = registry.get(form.kind)
+        values = plugin.parse_options(form.raw)
+        name, _, where = await save_account(store, plugin, form.name, values, form.secret, form.command, clock)
+        return f"saved {name!r}; {plugin.setup.secret.word}: {where}."
 
-    async def test(draft, password):
-        from agentconsole.cli.account_email import check_email_account
-
-        return await check_email_account(draft, password, clock)
+    async def test(form):
+        plugin = registry.get(form.kind)
+        return await check_account(plugin, form.name, plugin.parse_options(form.raw), form.secret,
+                                   form.command, clock)
 
     return save, test
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from agentconsole.domain.models import Channel
 from agentconsole.shifts.banner import build_banner, describe_posts, history_line
@@ -75,19 +74,16 @@ def run(args: argparse.Namespace, ctx) -> int:
 
 
 def _capabilities(store, clock) -> dict:
-    """What each account's connector can do; accounts whose connector cannot be built are judged by channel."""
-    from agentconsole.cli import build_connectors
+    """What each account can do, from its plug-in's declaration: no connector is built, no secret read."""
+    from agentconsole.channels import registry
 
-    built, _ = build_connectors(store, clock)
-    if not built:
-        return {}
-
-    async def close_all() -> None:
-        for connector in built.values():
-            await connector.close()
-
-    asyncio.run(close_all())
-    return {account_id: connector.capabilities for account_id, connector in built.items()}
+    found = {}
+    for account in store.accounts():
+        try:
+            found[account.id] = registry.capabilities(account)
+        except registry.UnknownPlugin:  # judged by channel, like an account whose plug-in is missing
+            continue
+    return found
 
 
 def _chosen(spec: str | None, shifts: Shifts, default: set[int]) -> set[int]:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import PermanentError
-from agentconsole.replies.lengths import limit_for, measure
-from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
+from agentconsole.replies.lengths import measure
+from agentconsole.domain.models import (Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
 
+from connectors.demo import capabilities_for
 from connectors.demo.data import (CITIES, CLOSINGS, DAYS, DEMO_ACCOUNTS, DM_ANSWERS, FEATURED, GARMENTS,
                         GENERIC_NUDGES, HOSTILE, ITEMS, PEOPLE, PLACES, SCENARIOS, SCENARIOS_BY_TOPIC,
                         SHOP, SIZES, WARES, Persona, Scenario, person_for)
@@ -85,12 +86,7 @@ class DemoConnector:
         # Poll about three times per expected message (never slower than a minute), so a quiet demo
         # account (a long interval) does not wake the app every two seconds.
         self.poll_interval = min(60.0, max(2.0, self.interval / 3))
-        social = self.channel != Channel.EMAIL
-        self.capabilities = Capabilities(
-            public_reply=True, direct_message=social, public_post=social,
-            max_length=limit_for(self.channel, Kind.PUBLIC if social else Kind.EMAIL),
-            length_unit="graphemes" if self.channel == Channel.BLUESKY else "characters",
-            idempotent_send=True)
+        self.capabilities = capabilities_for(self.channel)
         name = account.display_name or SHOP
         self._me = Person(external_id=f"{account.name}:self", handle=account.handle or SHOP,
                           display_name=name if "(demo)" in name else f"{name} (demo)")

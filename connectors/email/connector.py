@@ -105,7 +105,14 @@ class EmailConnector:
             # A password_command may take a moment: it runs off the event loop too.
             password = await asyncio.to_thread(self.password) if self._session is None else ""
             try:
-                return await asyncio.to_thread(self._run_blocking, step, call, password)
+                # The socket timeout is per read: only a deadline on the whole step stops a server
+                # that trickles a byte at a time. The thread is left to fail on its own dropped session.
+                return await asyncio.wait_for(asyncio.to_thread(self._run_blocking, step, call, password),
+                                              self.settings.deadline)
+            except TimeoutError as exc:
+                await self._drop_session()
+                raise TemporaryError(f"{self.settings.describe('IMAP')}: {step} took longer than "
+                                     f"{self.settings.deadline:g} s") from exc
             except (TemporaryError, AuthError):
                 await self._drop_session()
                 raise

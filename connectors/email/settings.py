@@ -30,7 +30,8 @@ class EmailSettings:
     append_sent: bool = True
     allow_plain: bool = False
     tls_ca_file: str = ""
-    timeout: float = 30.0
+    timeout: float = 30.0  # per socket operation
+    deadline: float = 120.0  # for one IMAP step in all: a server trickling bytes cannot hold it longer
     batch_size: int = 200
     max_message_bytes: int = 25 * 1024 * 1024  # larger messages are fetched as headers only
     quote: str = "none"  # "below": the customer's message is quoted under the reply
@@ -66,27 +67,36 @@ class EmailSettings:
             allow_plain=bool(settings.get("allow_plain", False)),
             tls_ca_file=text("tls_ca_file"),
             timeout=float(settings.get("timeout") or 30.0),
+            deadline=float(settings.get("deadline") or 120.0),
             max_message_bytes=int(settings.get("max_message_bytes") or 25 * 1024 * 1024),
             quote=text("quote") or "none",
             aliases=tuple(str(a).strip().lower() for a in settings.get("aliases") or () if str(a).strip()),
         )
-        made.validate()
+        # The options were validated when the account was added; only the rule that keeps passwords
+        # off the wire unencrypted is re-checked on every use, in case the row was edited by hand.
+        made.refuse_plain_to_remote()
         return made
 
     def validate(self) -> None:
+        """Every rule the options must meet together; run by the set-up flow at `account add`."""
         for what, host, mode in (("IMAP", self.imap_host, self.imap_tls),
                                  ("SMTP", self.smtp_host, self.smtp_tls)):
             if not host:
                 raise PermanentError(f"{what} host is not set")
             if mode not in TLS_MODES:
                 raise PermanentError(f"{what} TLS mode {mode!r} is not one of {', '.join(TLS_MODES)}")
-            if mode == "plain" and not (self.allow_plain and host in LOCAL_HOSTS):
-                raise PermanentError(
-                    f"{what} without TLS is only allowed for localhost with allow_plain = true")
+        self.refuse_plain_to_remote()
         if self.quote not in QUOTE_MODES:
             raise PermanentError(f"quote {self.quote!r} is not one of {', '.join(QUOTE_MODES)}")
         if "@" not in self.address:
             raise PermanentError(f"the account address {self.address!r} is not an email address")
+
+    def refuse_plain_to_remote(self) -> None:
+        for what, host, mode in (("IMAP", self.imap_host, self.imap_tls),
+                                 ("SMTP", self.smtp_host, self.smtp_tls)):
+            if mode == "plain" and not (self.allow_plain and host in LOCAL_HOSTS):
+                raise PermanentError(
+                    f"{what} without TLS is only allowed for localhost with allow_plain = true")
 
     @property
     def own_addresses(self) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""HTTP plumbing for the Mastodon connector: rate-limit bookkeeping, typed errors and Link headers."""
+"""Mastodon over the shared HTTP layer: rate-limit bookkeeping, typed errors, Link headers, JSON shapes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.domain.errors import AuthError, RateLimited
 from agentconsole.domain.sanitize import one_line
+from connectors import shape
+from connectors.http import DEADLINE, MAX_BYTES, Answer, Http, MalformedResponse, raise_for_status, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +71,6 @@ def link_params(header: str | None, rel: str, origin: str) -> dict[str, str] | N
     return None
 
 
-def _server_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return one_line(response.text, 160) or response.reason_phrase
-    if isinstance(body, dict):
-        return one_line(str(body.get("error_description") or body.get("error") or body), 160)
-    return one_line(str(body), 160)
-
-
 class RateLimiter:
     """Remembers the X-RateLimit-* headers and refuses requests that would exceed the budget."""
 
@@ -103,14 +95,8 @@ class RateLimiter:
             reset = parse_time(headers.get("X-RateLimit-Reset"))
             if reset is not None:
                 return max(1.0, reset - self.clock.now())
-            retry = headers.get("Retry-After")
-            if retry:
-                try:
-                    return max(1.0, float(retry))
-                except ValueError:
-                    at = parse_time(retry)
-                    if at is not None:
-                        return max(1.0, at - self.clock.now())
+            if headers.get("Retry-After"):
+                return retry_after(headers, self.clock.now(), DEFAULT_RETRY)
         if self.reset_at is not None:
             return max(1.0, self.reset_at - self.clock.now())
         return DEFAULT_RETRY
@@ -127,54 +113,73 @@ class RateLimiter:
 
 
 class Api:
-    """One instance and token: every request goes through the limiter and the error mapping."""
+    """One instance and token: every request goes through the limiter, the shared HTTP layer (total
+    deadline, size cap) and the error mapping."""
 
-    def __init__(self, instance: str, client: httpx.AsyncClient, clock: Clock) -> None:
+    def __init__(self, instance: str, client: httpx.AsyncClient, clock: Clock, *, deadline: float = DEADLINE,
+                 max_bytes: int = MAX_BYTES) -> None:
         self.instance = instance
         self.client = client
+        self.clock = clock
+        self.http = Http(client, "Mastodon", deadline=deadline, max_bytes=max_bytes)
         self.limiter = RateLimiter(clock)
 
     async def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
                       headers: dict[str, str] | None = None, reserve: int = 0,
-                      send: bool = False) -> httpx.Response:
+                      send: bool = False) -> Answer:
         """Perform one call; *reserve* keeps that many requests back (fetches leave room for replies)."""
         self.limiter.before(reserve)
-        url = self.instance + path
-        try:
-            response = await self.client.request(method, url, params=params, json=json, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TemporaryError(f"Mastodon timed out on {path}") from exc
-        except httpx.TransportError as exc:
-            raise TemporaryError(f"Mastodon unreachable ({type(exc).__name__}): {exc}") from exc
-        self.limiter.update(response.headers)
-        status = response.status_code
-        if status < 400:
-            return response
-        message = _server_message(response)
-        if status == 401:
-            raise AuthError(f"re-authorise: {self.instance} refused the access token ({message}); "
+        answer = await self.http.request(method, self.instance + path, path=path, params=params, json=json,
+                                         headers=headers)
+        self.limiter.update(answer.headers)
+        status = answer.status
+        if status == 401 or (status == 403 and not send):
+            what = "refused the access token" if status == 401 else f"denied {path}"
+            raise AuthError(f"re-authorise: {self.instance} {what} ({_message(answer)}); "
                             "run `agentconsole account add mastodon` again")
         if status == 429:
             raise RateLimited(f"Mastodon rate limit reached on {path}",
-                              retry_after=self.limiter.wait_for(response.headers))
-        if status >= 500 or status in (408, 425):
-            raise TemporaryError(f"Mastodon {status} on {path}: {message}")
-        if status == 403 and not send:
-            raise AuthError(f"re-authorise: {self.instance} denied {path} ({message})")
-        raise PermanentError(f"Mastodon {status} on {path}: {message}")
+                              retry_after=self.limiter.wait_for(answer.headers))
+        raise_for_status(answer, "Mastodon", self.clock.now(), forbidden_is_auth=False)
+        return answer
 
-    async def get_json(self, path: str, *, params: Any = None, reserve: int = 0) -> Any:
-        response = await self.request("GET", path, params=params, reserve=reserve)
-        return json_body(response, path)
+    async def get_json(self, path: str, *, params: Any = None, reserve: int = 0,
+                       expect: shape.Spec | None = None) -> Any:
+        answer = await self.request("GET", path, params=params, reserve=reserve)
+        return json_body(answer, path, expect)
 
     async def post_json(self, path: str, payload: dict, *, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        response = await self.request("POST", path, json=payload, headers=headers, send=True)
-        return json_body(response, path)
+        answer = await self.request("POST", path, json=payload, headers=headers, send=True)
+        return json_body(answer, path)
 
 
-def json_body(response: httpx.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise TemporaryError(f"Mastodon sent a non-JSON answer on {path}") from exc
+def _message(answer: Answer) -> str:
+    from connectors.http import server_message
+
+    return server_message(answer) or str(answer.status)
+
+
+def json_body(answer: Answer, path: str, expect: shape.Spec | None = None) -> Any:
+    """The answer's JSON, checked against *expect* before anyone reads it."""
+    body = answer.json()
+    if expect is not None:
+        try:
+            shape.check(body, expect)
+        except shape.ShapeError as exc:
+            raise MalformedResponse(f"Mastodon sent an unexpected answer on {path}: {exc}") from exc
+    return body
+
+
+# The parts of Mastodon's entities the connector reads; anything else in them is ignored.
+ACCOUNT = shape.Obj({"id": shape.Id()}, {"acct": shape.Str(2000), "username": shape.Str(2000),
+                                          "display_name": shape.Str(20_000), "note": shape.Str(200_000)})
+STATUS = shape.Obj({"id": shape.Id(), "account": ACCOUNT},
+                   {"content": shape.Str(), "created_at": shape.Str(100), "visibility": shape.Str(40),
+                    "in_reply_to_id": shape.Id(), "url": shape.Str(4000), "spoiler_text": shape.Str(),
+                    "mentions": shape.ListOf(shape.Obj({}, {"id": shape.Id(), "acct": shape.Str(2000)}))})
+NOTIFICATION = shape.Obj({"id": shape.Id(), "type": shape.Str(100)}, {"status": STATUS, "account": ACCOUNT})
+CONVERSATION = shape.Obj({"id": shape.Id(), "last_status": STATUS})
+INSTANCE = shape.Obj({}, {"domain": shape.Str(300), "configuration": shape.Obj({}, {
+    "statuses": shape.Obj({}, {"max_characters": shape.Anything()}),
+    "urls": shape.Obj({}, {"streaming": shape.Str(2000)})})})

@@ -7,31 +7,30 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
-from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
+from agentconsole.domain.models import (Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
+from connectors.mastodon import DEFAULT_MAX_CHARACTERS, IDEMPOTENCY_KEY_SECONDS, capabilities_for  # noqa: F401
 from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
-from connectors.mastodon.client import Api, json_body, link_params, normalise_instance, parse_time
+from connectors import shape
+from connectors.http import DEADLINE, MalformedResponse
+from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, json_body,
+                                        normalise_instance, parse_time)
 from connectors.mastodon.stream import streaming_base
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CHARACTERS = 500
 URL_LENGTH = 23
-IDEMPOTENCY_KEY_SECONDS = 3600.0  # how long Mastodon remembers an Idempotency-Key
-SCOPES = "read write"
-OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
-CLIENT_NAME = "agentconsole"
 USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
 # Narrowest last: a reply may narrow the customer's visibility, never widen it.
 VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
@@ -43,6 +42,18 @@ FETCH_RESERVE = 5  # fetches stop this many requests short of the limit so repli
 def narrowest(*visibilities: str | None) -> str:
     known = [v for v in visibilities if v in VISIBILITY_ORDER]
     return max(known, key=VISIBILITY_ORDER.index) if known else "public"
+
+
+PAGE = shape.ListOf(shape.Anything(), max_items=1000)
+
+
+def _count(value: Any, default: int) -> int:
+    """A positive count from the instance's configuration; anything odd falls back to *default*."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if 0 < number <= 1_000_000 else default
 
 
 def _id_key(value: str) -> tuple[int, str]:
@@ -57,7 +68,8 @@ class MastodonConnector:
 
     def __init__(self, instance: str, token: str, clock: Clock, *, client: httpx.AsyncClient | None = None,
                  max_characters: int | None = None, own_id: str | None = None,
-                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0) -> None:
+                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0,
+                 deadline: float = DEADLINE) -> None:
         self.instance = normalise_instance(instance)
         self.clock = clock
         self.poll_interval = poll_interval
@@ -67,27 +79,24 @@ class MastodonConnector:
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(20.0))
         self._owns_client = client is None
         self._client.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
-        self.api = Api(self.instance, self._client, clock)
+        self.api = Api(self.instance, self._client, clock, deadline=deadline)
         self.own_id = own_id
         self.own_acct = ""
         self.own_display_name = ""
         self._limits_loaded = False
         self.streaming_url = self.instance
         self._roots: dict[str, str] = {}
-        self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
-                                         max_length=max_characters or DEFAULT_MAX_CHARACTERS,
-                                         idempotent_send=True, idempotency_window=IDEMPOTENCY_KEY_SECONDS,
-                                         can_find_sent=True)
+        self.capabilities = capabilities_for(max_characters)
 
     # ------------------------------------------------------------------ set-up and checks
 
     async def load_limits(self) -> int:
         """Read the instance's status length limit into capabilities.max_length."""
-        data = await self.api.get_json("/api/v2/instance")
+        data = await self.api.get_json("/api/v2/instance", expect=INSTANCE)
         config = data.get("configuration") or {}
         statuses = config.get("statuses") or {}
-        limit = int(statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS)
-        per_url = int(statuses.get("characters_reserved_per_url") or URL_LENGTH)
+        limit = _count(statuses.get("max_characters"), DEFAULT_MAX_CHARACTERS)
+        per_url = _count(statuses.get("characters_reserved_per_url"), URL_LENGTH)
         if per_url != URL_LENGTH:
             log.info("%s counts URLs as %d characters, the composer counts %d", self.instance, per_url,
                      URL_LENGTH)
@@ -98,7 +107,7 @@ class MastodonConnector:
         return limit
 
     async def verify(self) -> dict:
-        me = await self.api.get_json("/api/v1/accounts/verify_credentials")
+        me = await self.api.get_json("/api/v1/accounts/verify_credentials", expect=ACCOUNT)
         self.own_id = str(me["id"])
         self.own_acct = str(me.get("acct") or me.get("username") or "")
         self.own_display_name = str(me.get("display_name") or "")
@@ -164,26 +173,25 @@ class MastodonConnector:
         return FetchResult(list(messages.values()), json.dumps(new_state, separators=(",", ":")), more)
 
     async def _mentions(self, min_id: str | None) -> tuple[list[dict], str | None, bool]:
-        """New mention notifications after *min_id* (the first sync takes the newest page only)."""
+        """New mention notifications after *min_id* (the first sync takes the newest page only).
+
+        Only notifications that pass the shape check count: the cursor is the newest of those, so a
+        page of garbage (or one garbage item with a huge id) can never move it past real mentions."""
         base = [("types[]", "mention"), ("include_filtered", "true"), ("limit", str(self.page_limit))]
         collected: list[dict] = []
         cursor: dict[str, str] = {"min_id": min_id} if min_id else {}
         more = False
         for page_no in range(self.max_pages):
-            response = await self.api.request("GET", "/api/v1/notifications",
-                                              params=base + list(cursor.items()), reserve=FETCH_RESERVE)
-            page = json_body(response, "/api/v1/notifications")
-            if not isinstance(page, list):
-                raise TemporaryError("Mastodon sent notifications that are not a list")
-            collected.extend(n for n in page if isinstance(n, dict) and n.get("id"))
+            answer = await self.api.request("GET", "/api/v1/notifications",
+                                            params=base + list(cursor.items()), reserve=FETCH_RESERVE)
+            page = json_body(answer, "/api/v1/notifications", PAGE)
+            good = _readable(page, NOTIFICATION, "notification")
+            collected.extend(good)
             if not min_id or len(page) < self.page_limit:
                 break  # first sync: newest page only; otherwise a short page means we caught up
-            # Forward paging: the Link header's "prev" URL names the next newer chunk.
-            forward = link_params(response.headers.get("Link"), "prev", self.instance)
-            if forward and forward.get("min_id"):
-                cursor = {"min_id": forward["min_id"]}
-            else:
-                cursor = {"min_id": max((str(n["id"]) for n in page), key=_id_key)}
+            # Forward paging from the newest id we read ourselves, not from the Link header: the
+            # server's "prev" link is one more untrusted value that could jump the cursor.
+            cursor = {"min_id": max((str(n["id"]) for n in good), key=_id_key)}
             more = page_no == self.max_pages - 1
         ids = [str(n["id"]) for n in collected]
         newest = max(ids, key=_id_key) if ids else None
@@ -192,24 +200,21 @@ class MastodonConnector:
     async def _filtered_accounts(self) -> set[str]:
         """Accounts whose notifications the policy holds back (4.3+); older servers have none."""
         try:
-            requests = await self.api.get_json("/api/v1/notifications/requests",
-                                               params={"limit": "80"}, reserve=FETCH_RESERVE)
+            requests = await self.api.get_json("/api/v1/notifications/requests", params={"limit": "80"},
+                                               reserve=FETCH_RESERVE, expect=PAGE)
         except PermanentError:  # 404 before 4.3: nothing is filtered there
             return set()
-        return {str((r.get("account") or {}).get("id")) for r in requests
-                if isinstance(r, dict) and r.get("account")}
+        held = shape.Obj({"account": ACCOUNT})
+        return {str(r["account"]["id"]) for r in requests if shape.valid(r, held)}
 
     async def _conversations(self, high: str | None) -> tuple[list[dict], str | None]:
         """Direct conversations whose last status is newer than *high* (catches DMs we sent elsewhere)."""
         page = await self.api.get_json("/api/v1/conversations", params={"limit": "40"},
-                                       reserve=FETCH_RESERVE)
+                                       reserve=FETCH_RESERVE, expect=PAGE)
         fresh = []
         newest = high
-        for conv in page if isinstance(page, list) else []:
-            last = conv.get("last_status") if isinstance(conv, dict) else None
-            if not isinstance(last, dict) or not last.get("id") or not isinstance(last.get("account"), dict):
-                continue
-            sid = str(last["id"])
+        for conv in _readable(page, CONVERSATION, "conversation"):
+            sid = str(conv["last_status"]["id"])
             if newest is None or _id_key(sid) > _id_key(newest):
                 newest = sid
             if high is None or _id_key(sid) > _id_key(high):
@@ -284,7 +289,7 @@ class MastodonConnector:
         except PermanentError:  # deleted or not visible to us: the parent is the best root we know
             return self._roots.get(parent, parent)
         found = context.get("ancestors") if isinstance(context, dict) else None
-        ancestors = [a for a in found or [] if isinstance(a, dict) and a.get("id")]
+        ancestors = [a for a in found if shape.valid(a, STATUS)] if isinstance(found, list) else []
         if not ancestors:
             return parent
         # Ancestors come oldest first; a known one may already belong to an older thread key.
@@ -395,6 +400,18 @@ class MastodonConnector:
         return None
 
 
+def _readable(page: list, spec: shape.Spec, what: str) -> list[dict]:
+    """The items of *page* that have the shape we read; the others are logged and left out. A page
+    with items of which none is readable is a malformed answer, not an empty one."""
+    good = [item for item in page if shape.valid(item, spec)]
+    if len(good) < len(page):
+        log.warning("Mastodon sent %d unreadable %s(s) of %d; they are skipped", len(page) - len(good),
+                    what, len(page))
+        if not good:
+            raise MalformedResponse(f"Mastodon sent {len(page)} {what}s and none could be read")
+    return good
+
+
 def _with_mention(text: str, acct: str) -> str:
     """*text* addressed to @acct, unless it already mentions them."""
     handle = "@" + acct.lstrip("@")
@@ -413,60 +430,6 @@ def _load_cursor(cursor: str | None) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-# ---------------------------------------------------------------------- account set-up (OAuth)
-
-def _client(client: httpx.AsyncClient | None) -> httpx.AsyncClient:
-    return client or httpx.AsyncClient(timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT})
-
-
-async def _post_form(instance: str, path: str, data: dict, client: httpx.AsyncClient | None) -> dict:
-    own = client is None
-    http = _client(client)
-    try:
-        response = await http.post(normalise_instance(instance) + path, data=data)
-    except httpx.HTTPError as exc:
-        raise TemporaryError(f"{instance} unreachable: {exc}") from exc
-    finally:
-        if own:
-            await http.aclose()
-    if response.status_code in (400, 401, 403, 422):
-        try:
-            body = response.json()
-            detail = body.get("error_description") or body.get("error") or response.text
-        except ValueError:
-            detail = response.text
-        raise AuthError(f"{instance} refused {path}: {one_line(str(detail), 200)}")
-    if response.status_code >= 400:
-        raise TemporaryError(f"{instance} answered {response.status_code} on {path}")
-    return response.json()
-
-
-async def register_app(instance: str, client: httpx.AsyncClient | None = None) -> tuple[str, str]:
-    """Register agentconsole as an OAuth app on *instance*; returns (client_id, client_secret)."""
-    app = await _post_form(instance, "/api/v1/apps", {
-        "client_name": CLIENT_NAME, "redirect_uris": OOB_REDIRECT, "scopes": SCOPES,
-        "website": "https://github.com/agentconsole"}, client)
-    return str(app["client_id"]), str(app["client_secret"])
-
-
-def authorize_url(instance: str, client_id: str) -> str:
-    """Where the user approves access; the out-of-band redirect shows them a code to paste back."""
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": OOB_REDIRECT,
-                       "scope": SCOPES})
-    return f"{normalise_instance(instance)}/oauth/authorize?{query}"
-
-
-async def exchange_code(instance: str, client_id: str, client_secret: str, code: str,
-                        client: httpx.AsyncClient | None = None) -> str:
-    """Trade the authorisation code for a user access token."""
-    token = await _post_form(instance, "/oauth/token", {
-        "grant_type": "authorization_code", "code": code.strip(), "client_id": client_id,
-        "client_secret": client_secret, "redirect_uri": OOB_REDIRECT, "scope": SCOPES}, client)
-    if not token.get("access_token"):
-        raise AuthError(f"{instance} returned no access token")
-    return str(token["access_token"])
-
-
 def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
     settings = account.settings or {}
     instance = settings.get("instance")
@@ -480,4 +443,5 @@ def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
     return MastodonConnector(str(instance), token, clock,
                              max_characters=int(max_chars) if max_chars else None,
                              own_id=str(settings["account_id"]) if settings.get("account_id") else None,
-                             poll_interval=float(settings.get("poll_interval", 60.0)))
+                             poll_interval=float(settings.get("poll_interval", 60.0)),
+                             deadline=float(settings.get("deadline") or DEADLINE))

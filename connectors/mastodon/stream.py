@@ -19,6 +19,26 @@ STREAM_PATH = "/api/v1/streaming/user/notification"
 # Mastodon sends a ":thump" heartbeat about every 15 s; silence for this long means a dead link.
 READ_TIMEOUT = 90.0
 MAX_BACKOFF = 300.0
+# An event is a small JSON notification; a server sending an endless line is dropped, not buffered.
+MAX_LINE = 256 * 1024
+
+
+class StreamTooLong(httpx.HTTPError):
+    """A line of the event stream grew past MAX_LINE: the connection is dropped and made again."""
+
+
+async def _lines(response: httpx.Response):
+    """The stream's lines (without their ends), refusing any longer than MAX_LINE."""
+    pending = b""
+    async for chunk in response.aiter_bytes():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+        if len(pending) > MAX_LINE:
+            raise StreamTooLong(f"an event-stream line is longer than {MAX_LINE} bytes")
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
 
 def streaming_base(instance: str, configured: str | None) -> str:
@@ -56,18 +76,22 @@ async def _listen(client: httpx.AsyncClient, url: str, wake: Callable[[], None])
             raise httpx.HTTPStatusError(f"streaming answered {response.status_code}",
                                         request=response.request, response=response)
         event, data = "", []
-        async for line in response.aiter_lines():
+        size = 0
+        async for line in _lines(response):
             if line.startswith(":"):
                 continue  # heartbeat
             if not line:
                 if event and _wakes(event, "\n".join(data)):
                     woke += 1
                     wake()
-                event, data = "", []
+                event, data, size = "", [], 0
             elif line.startswith("event:"):
                 event = line[6:].strip()
             elif line.startswith("data:"):
                 data.append(line[5:].lstrip())
+                size += len(line)
+                if size > MAX_LINE:
+                    raise StreamTooLong(f"an event is longer than {MAX_LINE} bytes")
     return woke
 
 

@@ -303,7 +303,7 @@ class FeatureScreen(Screen):
                                                              self.app.agent_row.timezone, self.app.clock))),
         ]
         if getattr(self.app, "setup_email", None) is not None:
-            commands.append(("Add an email account", "IMAP + SMTP, tested before it is saved",
+            commands.append(("Add an account", "any installed channel, tested before it is saved",
                              self.app.open_account_setup))
         data = self.pane.data
         for item in (data.outbox if data else []):

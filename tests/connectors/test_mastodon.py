@@ -10,7 +10,11 @@ import pytest
 import respx
 
 from agentconsole.domain.clock import FrozenClock
-from agentconsole.domain.errors import AuthError, RateLimited, TemporaryError
+from email.utils import format_datetime
+
+from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from connectors import shape
+from connectors.http import MalformedResponse, ResponseTooLarge, retry_after
 from agentconsole.domain.models import Direction, Kind, OutboundRequest
 from connectors.mastodon import connector as mastodon
 from connectors.mastodon.html import html_to_text, status_text
@@ -82,7 +86,7 @@ async def test_first_sync_reads_the_documented_notifications(api, conn):
     assert result.more is False
 
 
-async def test_pages_forward_through_the_link_header(api, conn):
+async def test_pages_forward_from_the_newest_id_read(api, conn):
     route = notifications_by_min_id(api, {
         "100": ([mention(102), mention(101)], "102"),
         "102": ([mention(104), mention(103)], "104"),
@@ -271,3 +275,82 @@ def test_link_headers_leaving_the_instance_are_ignored():
     good = f'<{INSTANCE}/api/v1/notifications?max_id=3>; rel="next", <{INSTANCE}/x?min_id=9>; rel="prev"'
     assert link_params(good, "prev", INSTANCE) == {"min_id": "9"}
     assert link_params(good, "next", INSTANCE) == {"max_id": "3"}
+
+
+# ---------------------------------------------------------------------------------- hostile servers
+
+async def test_a_page_mixing_garbage_and_mentions_keeps_the_mentions_and_cursors_only_over_them(api, conn):
+    api.get("/api/v1/notifications").respond(json=[
+        {"id": "99999999999999999999", "type": "mention", "status": {"id": "99999999999999999999"}},
+        mention(7), "not an object", {"id": ["a"], "type": "mention"}, mention(6)])
+    result = await conn.fetch(json.dumps({"min_id": "5"}))
+    assert [m.external_id for m in result.messages] == ["1006", "1007"]
+    assert json.loads(result.cursor)["min_id"] == "7"
+
+
+async def test_a_page_of_nothing_but_garbage_is_an_error_and_no_cursor(api, conn):
+    api.get("/api/v1/notifications").respond(json=[{"id": "1"}, {"type": "mention"}, 3])
+    with pytest.raises(MalformedResponse, match="none could be read"):
+        await conn.fetch(json.dumps({"min_id": "5"}))
+    api.get("/api/v1/notifications").respond(json={"error": "a dict, not a list"})
+    with pytest.raises(MalformedResponse, match="expected a list"):
+        await conn.fetch(json.dumps({"min_id": "5"}))
+
+
+async def test_a_streamed_answer_over_the_cap_is_refused_while_reading(api, clock):
+    async def endless():
+        while True:
+            yield b"[" + b" " * 65536
+
+    api.get("/api/v1/notifications").mock(return_value=httpx.Response(200, content=endless()))
+    connector = mastodon.MastodonConnector(INSTANCE, "t", clock)
+    connector.api.http.max_bytes = 1_000_000
+    try:
+        with pytest.raises(ResponseTooLarge, match="more than 1,000,000 bytes"):
+            await connector.fetch(None)
+    finally:
+        await connector.close()
+
+
+async def test_answers_map_to_the_typed_errors(api, conn, clock):
+    route = api.get("/api/v1/notifications")
+    for status, error in ((403, AuthError), (404, PermanentError), (410, PermanentError), (502, TemporaryError)):
+        route.respond(status, json={"error": "no"})
+        with pytest.raises(error):
+            await conn.fetch(None)
+    retry_at = format_datetime(datetime.fromtimestamp(NOW + 300, tz=timezone.utc), usegmt=True)
+    route.respond(429, headers={"Retry-After": retry_at})
+    with pytest.raises(RateLimited) as raised:
+        await conn.fetch(None)
+    assert raised.value.retry_after == pytest.approx(300, abs=1)
+
+
+def test_retry_after_reads_seconds_dates_and_nonsense():
+    assert retry_after(httpx.Headers({"Retry-After": "42"}), NOW) == 42
+    assert retry_after(httpx.Headers({"Retry-After": "soon"}), NOW) == 60
+    assert retry_after(httpx.Headers({}), NOW, default=5) == 5
+
+
+def test_shapes_refuse_what_the_connector_cannot_read():
+    from connectors.mastodon.client import NOTIFICATION
+
+    assert shape.valid(notification("1", status("2", CUSTOMER)), NOTIFICATION)
+    for bad in ({"id": "1" * 41, "type": "mention"}, {"id": True, "type": "mention"}, {"id": -1, "type": "x"},
+                {"id": "1", "type": "mention", "status": {"id": "2", "account": "nobody"}}):
+        assert not shape.valid(bad, NOTIFICATION), bad
+
+
+async def test_the_event_stream_drops_a_line_that_never_ends(api):
+    from connectors.mastodon import stream
+
+    async def endless():
+        yield b"event: notification\ndata: "
+        while True:
+            yield b"x" * 65536
+
+    api.get(stream.STREAM_PATH).mock(return_value=httpx.Response(200, content=endless()))
+    woke: list[int] = []
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(stream.StreamTooLong):
+            await stream._listen(client, INSTANCE + stream.STREAM_PATH, lambda: woke.append(1))
+    assert woke == []

@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 
-from agentconsole.cli import account_mastodon as cli_account_mastodon
+from agentconsole import secrets
+from agentconsole.cli import account as cli_account
 from agentconsole.domain.clock import FrozenClock
 from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
 from agentconsole.domain.models import Kind, OutboundRequest, Person
@@ -179,8 +180,8 @@ class FakeCtx:
 def parse(*argv: str):
     import argparse
     parser = argparse.ArgumentParser()
-    cli_account_mastodon.add_arguments(parser)
-    return parser.parse_args(list(argv))
+    cli_account.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["account", "add", "mastodon", *argv])
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def keyring(monkeypatch):
     def store_secret(account: str, secret: str) -> str:
         saved[account] = secret
         return "OS keyring (test)"
-    monkeypatch.setattr(cli_account_mastodon, "store_secret", store_secret)
+    monkeypatch.setattr(secrets, "store_secret", store_secret)
     return saved
 
 
@@ -204,7 +205,7 @@ def test_account_add_runs_the_oauth_flow_and_saves_the_account(api, tmp_path, ke
         "access_token": "ZA-Yj3aBD8U8Cm7lKUp-lm9O9BmDgdhHzDeqsY8tlL0", "token_type": "Bearer",
         "scope": "read write", "created_at": 1573979017})
     ctx = FakeCtx(tmp_path, "the-code\n")
-    assert cli_account_mastodon.add(parse("--instance", "mastodon.social", "--name", "shop"), ctx) == 0
+    assert cli_account.run_add(parse("--instance", "mastodon.social", "--name", "shop"), ctx) == 0
     form = dict(x.split("=", 1) for x in apps.calls.last.request.content.decode().split("&"))
     assert form["scopes"] == "read+write" and form["redirect_uris"] == "urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob"
     exchange = token.calls.last.request.content.decode()
@@ -223,7 +224,7 @@ def test_account_add_with_a_token_command_keeps_the_command_not_the_token(api, t
     ctx = FakeCtx(tmp_path, "")
     command = f"{shlex.quote(sys.executable)} -c \"print('cmd-token')\""
     args = parse("--instance", INSTANCE, "--token-command", command)
-    assert cli_account_mastodon.add(args, ctx) == 0
+    assert cli_account.run_add(args, ctx) == 0
     assert api.routes["me"].calls.last.request.headers["Authorization"] == "Bearer cmd-token"
     account = ctx.db.accounts()[0]
     assert account.name == "trwnh@mastodon.social" and account.settings["password_command"] == command
@@ -234,7 +235,7 @@ def test_account_add_with_a_token_command_keeps_the_command_not_the_token(api, t
 def test_account_add_without_a_keyring_names_the_alternatives(api, tmp_path):
     # conftest selects keyring's fail backend: the real store_secret must refuse and explain.
     ctx = FakeCtx(tmp_path, "pasted-token\n")
-    assert cli_account_mastodon.add(parse("--instance", INSTANCE, "--token-stdin"), ctx) == 1
+    assert cli_account.run_add(parse("--instance", INSTANCE, "--token-stdin"), ctx) == 1
     assert "--token-command" in ctx.err.getvalue() and ctx.db.accounts() == []
     ctx.db.close()
 
@@ -242,7 +243,7 @@ def test_account_add_without_a_keyring_names_the_alternatives(api, tmp_path):
 def test_account_add_with_a_rejected_token_fails_cleanly(api, tmp_path, keyring):
     api.routes["me"].respond(401, json={"error": "The access token is invalid"})
     ctx = FakeCtx(tmp_path, "bad-token\n")
-    assert cli_account_mastodon.add(parse("--instance", INSTANCE, "--token-stdin"), ctx) == 1
+    assert cli_account.run_add(parse("--instance", INSTANCE, "--token-stdin"), ctx) == 1
     assert "re-authorise" in ctx.err.getvalue() and keyring == {} and ctx.db.accounts() == []
-    assert cli_account_mastodon.add(parse("--instance", "ftp://x"), ctx) == 2
+    assert cli_account.run_add(parse("--instance", "ftp://x"), ctx) == 2
     ctx.db.close()

@@ -181,3 +181,121 @@ def test_account_test_logs_in_both_ways_and_says_what_failed(console, monkeypatc
     monkeypatch.delenv(secrets.env_var_name("local"))
     assert console("account", "test", "local") == 1
     assert "FAILED (sign-in)" in console.err and "password_command" in console.err
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (["--imap-port", "70000"], "agentconsole: --imap-port: 70000 is not a port (1–65535)"),
+    (["--smtp-port", "0"], "agentconsole: --smtp-port: 0 is not a port (1–65535)"),
+    (["--imap-port", "imap"], "agentconsole: --imap-port: 'imap' is not a whole number"),
+    (["--imap-host", "imap shop"], "agentconsole: --imap-host: 'imap shop' is not a host name"),
+    (["--smtp-host=-smtp.example"], "agentconsole: --smtp-host: '-smtp.example' is not a host name"),
+    (["--address", "support.shop.example"],
+     "agentconsole: --address: 'support.shop.example' is not an email address"),
+    (["--imap-tls", "ssl"], "agentconsole: --imap-tls: 'ssl' is not one of implicit, starttls, plain"),
+    (["--tls-ca-file", "/nonexistent/ca.pem"], "agentconsole: --tls-ca-file: no such file '/nonexistent/ca.pem'"),
+])
+def test_options_are_refused_at_add_in_one_line_naming_the_option(console, change, error) -> None:
+    assert console(*EMAIL, *change, "--password-command", "echo x") == 2
+    assert console.err == error + "\n"
+    assert console.ctx.store().accounts() == []
+
+
+def test_a_missing_required_option_is_named(console) -> None:
+    args = [a for a in EMAIL if a not in ("--smtp-host", "smtp.shop.example")]
+    assert console(*args, "--password-command", "echo x") == 2
+    assert console.err.startswith("agentconsole: --smtp-host is required")
+
+
+def test_validated_options_are_stored_typed_and_never_checked_again(console, monkeypatch) -> None:
+    assert console(*EMAIL, "--imap-port", "143", "--folders", "INBOX, Support", "--no-append-sent",
+                   "--password-command", "echo x") == 0
+    settings = console.ctx.store().accounts()[0].settings
+    assert (settings["imap_port"], settings["folders"], settings["append_sent"]) == (143, ["INBOX", "Support"],
+                                                                                   False)
+
+
+def test_account_add_offers_every_installed_plug_in_with_a_set_up(console) -> None:
+    from agentconsole.channels import registry
+
+    actions = next(a for a in console.parser._subparsers._group_actions).choices["account"]
+    add = next(a for a in actions._subparsers._group_actions).choices["add"]
+    kinds = next(a for a in add._subparsers._group_actions).choices
+    assert set(kinds) == {p.name for p in registry.with_setup()} >= {"email", "mastodon"}
+    assert "demo" not in kinds
+    assert "--no-append-sent" in kinds["email"].format_help() and "--token-command" in kinds["mastodon"].format_help()
+
+
+# A channel that exists only here: it reaches the CLI, the limits and the capabilities through its
+# declaration and one entry point, with no other change anywhere.
+class _FakeSetup:
+    from agentconsole.channels.plugin import SecretSpec
+
+    secret = SecretSpec("token", "Token", "an app password")
+    name_required = True
+
+    def validate(self, values) -> None:
+        return None
+
+    async def obtain_secret(self, values, io):
+        return None
+
+    async def complete(self, name, values, secret, clock):
+        from agentconsole.channels.plugin import AccountDraft
+
+        return AccountDraft(name, f"@{name}.{values['host']}", name, {"host": values["host"],
+                                                                       "port": values["port"]}, "fake")
+
+    async def check(self, name, values, secret, clock) -> str:
+        return "fine"
+
+
+def _fake_plugin():
+    from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+    from agentconsole.domain.models import Capabilities, Channel
+
+    return ChannelPlugin(
+        name="fakesky", channels=(Channel.BLUESKY,), title="Fakesky", summary="a channel of the tests",
+        options=(Option("host", "Host", "the server", OptionType.HOST, required=True),
+                 Option("port", "Port", "its port", OptionType.PORT, default=443)),
+        build=lambda account, clock: None,
+        capabilities=lambda account: Capabilities(public_post=True, max_length=int(account.settings["port"])),
+        text={Channel.BLUESKY: TextRule({None: 7}, lambda text: 2 * len(text), "halves")}, setup=_FakeSetup())
+
+
+FAKESKY = _fake_plugin()
+
+
+@pytest.fixture
+def fakesky(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    from agentconsole.channels import registry
+
+    entries = {**registry._entries(),
+               "fakesky": EntryPoint("fakesky", "tests.core.test_cli_account:FAKESKY", registry.GROUP)}
+    registry.reset()
+    monkeypatch.setattr(registry, "_entries", lambda: entries)
+    yield
+    monkeypatch.undo()
+    registry.reset()
+
+
+def test_a_new_channel_is_one_declaration_and_one_entry_point(fakesky, monkeypatch) -> None:
+    from agentconsole.channels import registry
+    from agentconsole.replies.lengths import measure
+
+    console = Console()  # built after the entry point exists, as a fresh process would be
+    try:
+        assert console("account", "add", "fakesky", "--name", "f", "--host", "sky.example", "--port", "70000",
+                       "--token-command", "echo t") == 2
+        assert console.err == "agentconsole: --port: 70000 is not a port (1–65535)\n"
+        assert console("account", "add", "fakesky", "--name", "f", "--host", "sky.example", "--port", "280",
+                       "--token-command", "echo t") == 0
+        account = console.ctx.store().accounts()[0]
+        assert (account.channel, account.connector, account.settings["port"]) == ("bluesky", "fakesky", 280)
+        assert registry.capabilities(account).max_length == 280
+        length = measure("abcd", "bluesky")  # its own rule now wins over the demo's simulated one
+        assert (length.used, length.limit, length.unit) == (8, 7, "halves")
+        assert console("account", "list") == 0 and "f\tbluesky\t@f.sky.example" in console.out
+    finally:
+        console.ctx.close()

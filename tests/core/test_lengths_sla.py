@@ -39,3 +39,13 @@ def test_targets_and_states():
 def test_format_wait():
     assert [format_wait(s) for s in (45, 2520, 3900, 183600)] == ["45s", "42m", "1h05m", "2d3h"]
     assert format_wait(None) == "" and format_wait(-5) == "0s"
+
+
+def test_the_channel_facts_come_from_the_plug_ins():
+    from agentconsole.channels import registry
+
+    assert registry.text_rule("mastodon") is registry.get("mastodon").text["mastodon"]
+    assert registry.text_rule("email") is registry.get("email").text["email"]
+    # Channels whose package has not landed yet are measured as the demo simulates them.
+    assert registry.text_rule("x") is registry.get("demo").text["x"]
+    assert measure("日本語", "x", "dm").limit == 10_000 and measure("x", "bluesky").unit == "graphemes"

@@ -1,4 +1,5 @@
-"""The email account set-up dialog, driven by Pilot: test the login, save, and show failures inertly."""
+"""The account set-up dialog, driven by Pilot: the plug-in's options as a form, test the login, save, and
+show failures inertly."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.app import App
 from textual.widgets import Input, Static
 
 from agentconsole import secrets
-from agentconsole.cli.account_email import check_email_account, save_email_account
+from agentconsole.cli import _account_setup
 from agentconsole.domain.clock import FrozenClock
 from agentconsole.storage.store import Store
 from screens.accounts.setup import AccountSetupModal
@@ -32,13 +33,13 @@ def store(tmp_path):
     made.close()
 
 
-def modal_for(store: Store, **draft_changes) -> AccountSetupModal:
+def modal_for(store: Store, **extra) -> AccountSetupModal:
+    """The dialog wired as the console wires it; *extra* adds options the form does not show."""
     from dataclasses import replace
 
-    return AccountSetupModal(
-        save=lambda draft, password: save_email_account(store, replace(draft, **draft_changes), password),
-        test=lambda draft, password: check_email_account(replace(draft, **draft_changes), password,
-                                                         FrozenClock()))
+    save, test = _account_setup(store, FrozenClock())
+    return AccountSetupModal(save=lambda form: save(replace(form, raw={**form.raw, **extra})),
+                             test=lambda form: test(replace(form, raw={**form.raw, **extra})))
 
 
 async def fill(pilot, **values: str) -> None:
@@ -63,7 +64,7 @@ async def test_save_with_a_password_command_adds_the_account(store) -> None:
                    smtp_host="smtp.shop.example", command="echo s3cret")
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert app.results == ["support"]
+        assert app.results == ["saved 'support'; password: from the command 'echo s3cret'."]
     account = store.accounts()[0]
     assert (account.name, account.handle, account.settings["imap_port"]) == (
         "support", "support@shop.example", 993)
@@ -74,7 +75,7 @@ async def test_a_password_without_keyring_is_refused_and_the_dialog_stays(store)
     app = Host(modal_for(store))
     async with app.run_test(size=(100, 30)) as pilot:
         await fill(pilot, name="support", address="support@shop.example", imap_host="imap.shop.example",
-                   smtp_host="smtp.shop.example", password="hunter2")
+                   smtp_host="smtp.shop.example", secret="hunter2")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.results == []
@@ -98,12 +99,40 @@ async def test_test_login_reports_success_and_the_failed_step(store, mail_server
     app = Host(modal_for(store, tls_ca_file=str(CA_FILE)))
     async with app.run_test(size=(100, 30)) as pilot:
         await fill(pilot, name="local", address=SUPPORT[0], imap_host=HOST, imap_port=str(IMAP_PORT),
-                   smtp_host=HOST, smtp_port=str(SUBMISSION_PORT), password=SUPPORT[1])
+                   smtp_host=HOST, smtp_port=str(SUBMISSION_PORT), secret=SUPPORT[1])
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert "ok: IMAP 127.0.0.1:1143 (STARTTLS): login ok" in status(pilot)
-        await fill(pilot, password="wrong")
+        await fill(pilot, secret="wrong")
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert "failed: IMAP 127.0.0.1:1143" in status(pilot) and "wrong user name or password" in status(pilot)
         assert app.results == [] and store.accounts() == []
+
+
+async def test_a_bad_port_is_refused_naming_the_option(store) -> None:
+    app = Host(modal_for(store))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fill(pilot, name="support", address="support@shop.example", imap_host="imap.shop.example",
+                   imap_port="70000", smtp_host="smtp.shop.example", command="echo s3cret")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "not saved: --imap-port: 70000 is not a port (1–65535)" in status(pilot)
+        assert app.results == []
+    assert store.accounts() == []
+
+
+async def test_switching_the_channel_renders_that_plug_ins_options(store) -> None:
+    app = Host(modal_for(store))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert screen.query("#setup-imap-host") and not screen.query("#setup-instance")
+        screen.query_one("#setup-kind").value = "mastodon"
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.query("#setup-instance") and not screen.query("#setup-imap-host")
+        assert "New Mastodon account" in str(screen.query_one("#setup-title").render())
+        await fill(pilot, instance="ftp://mastodon.example", secret="tok")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "not saved: --instance: 'ftp://mastodon.example' is not an http(s) address" in status(pilot)

@@ -1,0 +1,107 @@
+"""The channel contract suite: every test here runs once for every plug-in registered under the
+"agentconsole.connectors" entry points, so a new channel is picked up without editing this suite.
+
+Each plug-in NAME brings a harness, ``tests/connectors/contract/harness_NAME.py``, whose
+``make_harness(tmp_path, monkeypatch)`` returns a :class:`Harness`: it serves recorded or scripted
+platform answers (a loopback server, the real test mail servers), builds the connector through the
+plug-in exactly as the engine does, and injects the faults it can. A plug-in without a harness fails
+the suite. A fault a channel cannot meet at all (IMAP has no rate-limit answer) is declared in
+``not_applicable`` with the reason, and the test is skipped saying so; anything else must pass.
+
+Adding the unknown-outcome send cases later: give ``Harness`` a ``send_faults`` set (e.g. "timeout
+after the body", "drop after the body", "answer after the deadline", "crash after acceptance") and an
+``async deliveries(request) -> int`` that counts what the platform really received (the customer's
+mailbox, the fake server's created statuses); then a ``test_send_contract.py`` beside
+``test_contract.py`` parametrizes over ``send_faults`` with the same ``harness`` fixture and asserts
+exactly one delivery or one agent decision. The harnesses already keep a request log for that.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from agentconsole.channels import registry
+from agentconsole.channels.contract import Connector
+from agentconsole.channels.plugin import ChannelPlugin
+from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.rows import AccountRow
+
+NOW = 1_764_061_200.0
+FAULTS = ("auth", "rate_limit", "server_error", "malformed", "dropped", "trickle", "garbage", "huge",
+          "garbage_id")
+
+
+class Harness:
+    """A plug-in's fake (or real local) platform, as the contract suite drives it."""
+
+    name: ClassVar[str]
+    not_applicable: ClassVar[dict[str, str]] = {}
+    deadline: float = 1.0  # the request deadline the harness configures on its accounts
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tmp_path = tmp_path
+        self.monkeypatch = monkeypatch
+        self.clock = FrozenClock(NOW)
+
+    @property
+    def plugin(self) -> ChannelPlugin:
+        return registry.get(self.name)
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def account(self) -> AccountRow:
+        """The account row the connector is built from (its secret provided the headless way)."""
+        raise NotImplementedError
+
+    def build(self) -> Connector:
+        return self.plugin.build(self.account(), self.clock)
+
+    async def seed(self, count: int) -> int:
+        """Put *count* new customer messages on the platform; returns how many a fetch should bring."""
+        raise NotImplementedError
+
+    async def inject(self, fault: str) -> None:
+        """Make the platform answer the next fetch with *fault* (one of FAULTS)."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Back to normal answers."""
+
+    def position(self, cursor: str | None) -> object:
+        """The part of a cursor that says how far the account has read (compared, never parsed by tests)."""
+        return cursor
+
+
+def _harness_module(name: str):
+    try:
+        return importlib.import_module(f"tests.connectors.contract.harness_{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"tests.connectors.contract.harness_{name}":
+            raise
+        pytest.fail(f"plug-in {name!r} has no contract harness: add tests/connectors/contract/harness_{name}.py")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "plugin_name" in metafunc.fixturenames:
+        metafunc.parametrize("plugin_name", registry.names())
+
+
+@pytest.fixture
+async def harness(plugin_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request):
+    made = _harness_module(plugin_name).make_harness(tmp_path, monkeypatch, request)
+    await made.start()
+    try:
+        yield made
+    finally:
+        await made.stop()
+
+
+def applicable(harness: Harness, fault: str) -> None:
+    if fault in harness.not_applicable:
+        pytest.skip(f"{harness.name}: {harness.not_applicable[fault]}")

@@ -1,0 +1,104 @@
+"""Contract harness for the Mastodon plug-in: a loopback HTTP server of our own serving the documented
+payloads (tests/connectors/mastodon_payloads.py, from the API documentation's entity examples)."""
+
+from __future__ import annotations
+
+import json
+
+from agentconsole import secrets
+from agentconsole.domain.rows import AccountRow
+from tests.connectors.contract.conftest import Harness
+from tests.connectors.contract.fakeserver import HttpServer, Reply, Request
+from tests.connectors.mastodon_payloads import CUSTOMER, OWN, instance, notification, status
+
+FIRST_ID = 110_000_000_000_000_000  # realistic snowflake-sized ids
+
+
+class MastodonHarness(Harness):
+    name = "mastodon"
+    not_applicable: dict[str, str] = {}
+
+    def __init__(self, tmp_path, monkeypatch) -> None:
+        super().__init__(tmp_path, monkeypatch)
+        self.server = HttpServer(self.answer)
+        self.notifications: list[dict] = []
+        self.fault: str | None = None
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.monkeypatch.setenv(secrets.env_var_name("shop"), "contract-token")
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    def account(self) -> AccountRow:
+        return AccountRow(1, "shop", "mastodon", "mastodon", "@trwnh@127.0.0.1", "trwnh",
+                          {"instance": self.server.url, "account_id": OWN["id"], "max_characters": 500,
+                           "deadline": self.deadline}, False)
+
+    async def seed(self, count: int) -> int:
+        for _ in range(count):
+            n = FIRST_ID + len(self.notifications) + 1
+            self.notifications.append(notification(str(n), status(str(n + 5), CUSTOMER, f"order {n}?")))
+        return count
+
+    async def inject(self, fault: str) -> None:
+        self.fault = fault
+
+    def clear(self) -> None:
+        self.fault = None
+
+    def position(self, cursor: str | None) -> object:
+        state = json.loads(cursor) if cursor else {}
+        return state.get("min_id"), state.get("conv")
+
+    # ------------------------------------------------------------------ the fake instance
+
+    def answer(self, request: Request) -> Reply:
+        if self.fault == "auth":
+            return Reply.json({"error": "The access token is invalid"}, 401)
+        if request.path == "/api/v1/accounts/verify_credentials":
+            return Reply.json(OWN)
+        if request.path == "/api/v2/instance":
+            return Reply.json(instance(500))
+        if request.path in ("/api/v1/conversations", "/api/v1/notifications/requests"):
+            return Reply.json([])
+        if request.path.endswith("/context"):
+            return Reply.json({"ancestors": [], "descendants": []})
+        if request.path == "/api/v1/notifications":
+            return self.faulty() or self.page(request)
+        return Reply.json({"error": "Record not found"}, 404)
+
+    def faulty(self) -> Reply | None:
+        garbage = {"id": "9" * 30, "type": "mention", "status": "<b>not a status</b>"}
+        return {
+            "rate_limit": Reply.json({"error": "Too many requests"}, 429, **{"Retry-After": "120"}),
+            "server_error": Reply(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"}),
+            "malformed": Reply(200, b"<html>this is not json", {"Content-Type": "application/json"}),
+            "dropped": Reply(drop=True),
+            "trickle": Reply(200, json.dumps([]).encode() + b" " * 200, {"Content-Type": "application/json"},
+                             trickle=0.05),
+            "garbage": Reply.json([{"id": None}, {"foo": 1}, "x", garbage] * 10),
+            "huge": Reply.json(self.huge_page()),
+            # Numeric, larger than every real id, in an otherwise plausible item: never a cursor.
+            "garbage_id": Reply.json([{"id": "99999999999999999999", "type": "mention",
+                                       "status": {"id": "99999999999999999999"}}]),
+        }.get(self.fault or "")
+
+    def huge_page(self) -> list[dict]:
+        """About 10 MB of well-formed mentions from far in the future: only the size cap refuses them."""
+        padding = "<p>" + "spam " * 50_000 + "</p>"
+        return [notification(str(FIRST_ID * 10 + n), status(str(FIRST_ID * 10 + n), CUSTOMER, content=padding))
+                for n in range(40)]
+
+    def page(self, request: Request) -> Reply:
+        limit = int(request.param("limit") or 40)
+        after = int(request.param("min_id") or 0)
+        newer = [n for n in self.notifications if int(n["id"]) > after]
+        # Mastodon pages forward from min_id: the oldest `limit` newer ones, newest first.
+        chunk = newer[:limit] if request.param("min_id") else newer[-limit:]
+        return Reply.json(list(reversed(chunk)))
+
+
+def make_harness(tmp_path, monkeypatch, request) -> MastodonHarness:
+    return MastodonHarness(tmp_path, monkeypatch)
