@@ -13,13 +13,14 @@ from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import counted
 from agentconsole.domain.models import Channel
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, SqliteMetricsStorage
+from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, SqliteMetricsStorage, Timed
 from agentconsole.storage.store import Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366
 NO_AGENT = "(no agent)"
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Reply = tuple[str, int | None, str, int]  # (channel, agent id, source, count) of our replies
 
 
 class PeriodError(ValueError):
@@ -191,7 +192,7 @@ def _offset_segments(per: Period) -> list[tuple[float, float, float]]:
     zone = ZoneInfo(per.timezone)
 
     def offset(at: float) -> float:
-        return datetime.fromtimestamp(at, zone).utcoffset().total_seconds()
+        return (datetime.fromtimestamp(at, zone).utcoffset() or timedelta()).total_seconds()
 
     segments: list[list[float]] = []
     for day in per.days:
@@ -234,7 +235,8 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
         per_hour = ((q.events_per_span("opened", hours_of), q.events_per_span("resolved", hours_of))
                     if hours_of is not None else ((), ()))
         busiest = _busiest(q, per)
-    conv_total = tuple(sum(c[i] for c in contacts.values()) for i in range(3))
+    conv_total = (sum(c[0] for c in contacts.values()), sum(c[1] for c in contacts.values()),
+                  sum(c[2] for c in contacts.values()))
     total = _row("", "All", first, resolved, replies, conv_total, sum(opened.values()))
     by_channel: list[Figures] = []
     if "channel" in groups:
@@ -247,7 +249,7 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
     by_agent: list[Figures] = []
     if "agent" in groups:
         for agent in {r[1] for r in first} | {r[1] for r in resolved} | {r[1] for r in replies}:
-            by_agent.append(_row("" if agent is None else str(agent), agents.get(agent, NO_AGENT),
+            by_agent.append(_row("" if agent is None else str(agent), NO_AGENT if agent is None else agents.get(agent, NO_AGENT),
                                  [r for r in first if r[1] == agent], [r for r in resolved if r[1] == agent],
                                  [r for r in replies if r[1] == agent], None, None))
         by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
@@ -270,7 +272,7 @@ def _stats(values: list[float]) -> tuple[float | None, float | None]:
     return (s[(n + 1) // 2 - 1] + s[(n + 2) // 2 - 1]) / 2, s[(9 * n + 9) // 10 - 1]
 
 
-def _row(key: str, label: str, first: list[tuple], resolved: list[tuple], replies: list[tuple],
+def _row(key: str, label: str, first: list[Timed], resolved: list[Timed], replies: list[Reply],
          contacts: tuple[int, int, int] | None, opened: int | None) -> Figures:
     fr_med, fr_p90 = _stats([r[2] for r in first])
     fr_med_open, fr_p90_open = _stats([r[3] for r in first])

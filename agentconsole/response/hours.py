@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,7 +133,7 @@ class HoursConfig:
         return self.default is not None or bool(self.by_account)
 
 
-def parse_hours(table: dict, where: str) -> BusinessHours:
+def parse_hours(table: dict[str, Any], where: str) -> BusinessHours:
     """Build BusinessHours from a TOML table: days, open, close, timezone, holidays."""
     unknown = set(table) - {"days", "open", "close", "timezone", "holidays"}
     if unknown:

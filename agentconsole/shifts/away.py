@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from agentconsole.replies.lengths import measure
 from agentconsole.shifts.times import short_time
-from agentconsole.shifts.service import Shifts
+from agentconsole.shifts.service import AccountSettings, Shifts
+from agentconsole.storage.shifts import ShiftRow
 from agentconsole.replies.templates import fill, values_for
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,11 @@ class AwayReplies:
                 queued.append(outbox_id)
         return queued
 
-    def _reply(self, since, person, conversation_id, enabled, last, next_start, now) -> int | None:
+    def _reply(self, since: float, person: str, conversation_id: int, enabled: Mapping[int, AccountSettings],
+               last: ShiftRow | None, next_start: float | None, now: float) -> int | None:
         conversation = self.store.conversation(conversation_id)
+        if conversation is None or last is None:  # gone meanwhile; no off period without a last shift
+            return None
         settings = enabled[conversation.account_id]
         values = values_for(conversation, None, next_agent=last.next_agent or None,
                             next_start=short_time(next_start, last.timezone, now, with_zone=True) or None)

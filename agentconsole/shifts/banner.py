@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from agentconsole.domain.models import Channel
 from agentconsole.domain.sanitize import one_line
 from agentconsole.shifts.times import short_time
-from agentconsole.shifts.service import PostStatus, ShiftRecord, Shifts, ShiftRow
+from agentconsole.shifts.service import ShiftRecord, Shifts
+from agentconsole.storage.shifts import PostStatus, ShiftRow
 from agentconsole.response.sla import format_wait
 
 # Roles a part can have; the UI maps them to theme styles, the CLI ignores them.

@@ -3,8 +3,7 @@ implementation, each pass one read over a covering index."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -82,7 +81,7 @@ class SqliteMetricsStorage:
             if own:
                 self.conn.execute("COMMIT")
 
-    def _rows(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[Any]:
+    def _rows(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> list[Any]:
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: these passes return thousands of rows
         return cur.execute(sql, params).fetchall()

@@ -257,7 +257,7 @@ class SqliteShiftStorage:
             return len(ids)
 
     def audit(self, agent_id: int | None, action: str, **detail: object) -> None:
-        self.store.audit(agent_id, action, **detail)
+        self.store.audit(agent_id, action, None, **detail)
 
     def waiting_ids(self, limit: int) -> list[int]:
         return [r[0] for r in self._all(

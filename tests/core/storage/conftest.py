@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ class Backend:
     name: str
     store: Store
     clock: FrozenClock
+    integrity_error: type[Exception]  # what a write that breaks a unique key raises here
 
     def shifts(self) -> ShiftStorage:
         return SqliteShiftStorage(self.store)
@@ -50,5 +52,5 @@ def backend(request, tmp_path, clock) -> Iterator[Backend]:
         store = Store(tmp_path / "storage.db", clock)
     else:  # pragma: no cover - a new backend adds its set-up here
         raise AssertionError(f"unknown backend {request.param}")
-    yield Backend(request.param, store, clock)
+    yield Backend(request.param, store, clock, sqlite3.IntegrityError)
     store.close()
