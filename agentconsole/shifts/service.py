@@ -6,6 +6,7 @@ import statistics
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest
@@ -25,7 +26,17 @@ DEFAULT_GOODBYE_CLOSED = ("That's it from {agent_first_name} today. We're back a
                           "leave us a DM and we'll answer first thing.")
 DEFAULT_AWAY = ("Thanks for your message! Nobody is on shift right now; we're back at "
                 "{next_start|the start of the next shift} and will answer you then.")
-ASSIGNMENTS = ("keep", "next", "unassign")
+
+
+class Handover(StrEnum):
+    """What ending a shift does with the agent's open assignments."""
+
+    KEEP = "keep"
+    NEXT = "next"  # hand them to the next agent
+    UNASSIGN = "unassign"
+
+
+ASSIGNMENTS = tuple(h.value for h in Handover)
 PENDING_HANDOFFS = 5  # unread hand-off notes shown to whoever starts next
 
 
@@ -265,12 +276,13 @@ class Shifts:
         return draft_note(self.store, limit, self.storage)
 
     def end(self, agent_id: int, *, goodbye: Mapping[int, str], next_agent: str | None = None,
-            next_start: float | None = None, note: str = "", assignments: str = "keep") -> EndResult:
+            next_start: float | None = None, note: str = "", assignments: Handover | str = Handover.KEEP) -> EndResult:
         """Close the agent's shift: queue the goodbyes, store the note, hand over or free assignments."""
         if assignments not in ASSIGNMENTS:
             raise ShiftError(f"assignments must be one of {', '.join(ASSIGNMENTS)}")
+        handover = Handover(assignments)
         next_agent = one_line(next_agent, 80).strip() if next_agent else ""
-        if assignments == "next" and not next_agent:
+        if handover == Handover.NEXT and not next_agent:
             raise ShiftError("name the next agent to hand assignments to")
         shift = self.current(agent_id)
         if shift is None:
@@ -285,8 +297,8 @@ class Shifts:
             if self.storage.ended_at(shift.id) is not None:
                 raise ShiftError("this shift has already ended")
             self._queue_posts(shift.id, PostKind.GOODBYE, agent_id, goodbye, values)
-            if assignments != "keep":
-                target = self.store.ensure_agent(next_agent) if assignments == "next" else None
+            if handover != Handover.KEEP:
+                target = self.store.ensure_agent(next_agent) if handover == Handover.NEXT else None
                 reassigned = self.storage.hand_over(agent_id, target, shift.id, now)
             self.storage.end(shift.id, now, next_agent, next_start, clean(note).strip(), answered, median)
             self.storage.audit(agent_id, "shift_ended", shift_id=shift.id)
