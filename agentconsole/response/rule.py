@@ -64,10 +64,6 @@ class Wait:
         return self.state.mark
 
     @property
-    def text(self) -> str:
-        return format_wait(self.waited)
-
-    @property
     def urgency(self) -> float:
         return self.waited / self.target if self.target > 0 else float("inf")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentconsole.response.hours import BusinessHours
-from agentconsole.response.rule import ResponseRule, WaitRule, counted
+from agentconsole.response.rule import ResponseRule, WaitRule
 from agentconsole.storage.store import Store
 
 
@@ -18,10 +18,6 @@ class WaitSummary:
     oldest_hours: BusinessHours | None = None  # so the line can tick that wait in open time only
     over: int = 0
     next_change: float | None = None  # clock time at which the over count next changes
-
-    def oldest_waited(self, now: float) -> float | None:
-        """How long the longest wait has lasted at *now*, counted as its account counts it."""
-        return None if self.oldest_since is None else counted(self.oldest_since, now, self.oldest_hours)
 
 
 def summarize(store: Store, rule: ResponseRule, now: float) -> WaitSummary:
