@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from agentconsole.domain.models import Kind
 from agentconsole.domain.rows import AccountRow, ConversationRow
@@ -94,10 +95,9 @@ class WaitRule:
         return since + self.target if self.hours is None else self.hours.open_until(since, self.target)
 
 
-@dataclass(frozen=True, slots=True)
-class RowWait:
+class RowWait(NamedTuple):
     """What the list draws in a row's wait column: the mark, the text, and the state (None when
-    nothing waits: the row is answered or done)."""
+    nothing waits: the row is answered or done). A tuple: it is made for every row on every repaint."""
 
     mark: str
     text: str
