@@ -1,9 +1,8 @@
-"""Response-time figures for a period, in total, per channel and per agent, computed by SQL over indexes."""
+"""Response-time figures for a period, in total, per channel and per agent, from the metrics storage's passes."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -11,15 +10,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
+from agentconsole.response.rule import counted
 from agentconsole.domain.models import Channel
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.ingest import AUTOMATIC_SOURCES
+from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, SqliteMetricsStorage, Timed
 from agentconsole.storage.store import Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366
 NO_AGENT = "(no agent)"
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Reply = tuple[str, int | None, str, int]  # (channel, agent id, source, count) of our replies
 
 
 class PeriodError(ValueError):
@@ -152,137 +153,29 @@ class HeaderFigures:
     first_response_p90_open: float | None = None
 
 
-# Automatic messages (away replies) answer nobody; the store leaves them out of the summary too.
-_ANSWERING = "({m}.source IS NULL OR {m}.source NOT IN ({sources}))".replace(
-    "{sources}", ", ".join(f"'{s}'" for s in sorted(AUTOMATIC_SOURCES)))
-# Found by an exact seek on (direction, sent_at, conversation) in the covering time index.
-_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_metrics"
-                    " WHERE m.direction = 'out' AND m.sent_at = c.first_response_at AND m.conversation_id = c.id"
-                    f" AND {_ANSWERING.format(m='m')} LIMIT 1)")
+def counter(store: Store, hours: HoursConfig | None) -> OpenSeconds | None:
+    """Each account's seconds as the response rule counts them, or None when no account keeps hours
+    (then every figure is wall-clock time, computed in the storage's own arithmetic)."""
+    if hours is None or not hours.any:
+        return None
+    by_id = {a.id: hours.for_account(a.name) for a in store.accounts()}
+
+    def open_seconds(account_id: int, start: float, end: float) -> float:
+        return counted(start, end, by_id.get(account_id))
+
+    return open_seconds
 
 
-class _Query:
-    """The SQL of one report on one connection, with business hours available as open_seconds().
+def _storage(store: Store, hours: HoursConfig | None, storage: MetricsStorage | None) -> MetricsStorage:
+    return storage if storage is not None else SqliteMetricsStorage(store, counter(store, hours))
 
-    Each family of figures is one pass over a covering index that returns its rows already tagged
-    with channel and agent; the total, channel and agent breakdowns are cut from that one pass.
-    """
 
-    def __init__(self, conn: sqlite3.Connection, per: Period, hours: HoursConfig | None,
-                 accounts: dict[int, tuple[str, str]]) -> None:
-        self.conn = conn
-        self.per = per
-        self.params = {"start": per.start, "end": per.end}
-        self.channels = {i: channel for i, (_, channel) in accounts.items()}
-        self.hours = hours if hours is not None and hours.any else None
-        if self.hours is not None:
-            by_id = {i: self.hours.for_account(name) for i, (name, _) in accounts.items()}
-
-            def open_seconds(account_id: int, start: float, end: float) -> float:
-                h = by_id.get(account_id)
-                return max(0.0, end - start) if h is None else h.open_seconds_between(start, end)
-
-            conn.create_function("open_seconds", 3, open_seconds, deterministic=True)
-
-    def _rows(self, sql: str) -> list[tuple]:
-        cur = self.conn.cursor()
-        cur.row_factory = None  # plain tuples: these passes return thousands of rows
-        return cur.execute(sql, self.params).fetchall()
-
-    def _open(self, start: str, end: str) -> str:
-        return f"open_seconds(c.account_id, {start}, {end})" if self.hours else f"({end} - {start})"
-
-    def first_responses(self, with_agent: bool) -> list[tuple]:
-        """(channel, agent, wall, open) of each first reply given in the period: our first reply − the
-        customer's first message."""
-        return self._rows(
-            f"SELECT c.channel, {_FIRST_RESPONDER if with_agent else 'NULL'},"
-            " c.first_response_at - c.first_customer_at,"
-            f" {self._open('c.first_customer_at', 'c.first_response_at')}"
-            " FROM conversations c INDEXED BY conv_first_response"
-            " WHERE c.first_response_at >= :start AND c.first_response_at < :end"
-            " AND c.first_customer_at IS NOT NULL")
-
-    def resolutions(self) -> list[tuple]:
-        """(channel, agent, wall, open) of each time marked done in the period, counted from the first
-        customer message of that cycle: a reopen starts a new cycle, so it counts from the reopening."""
-        cycle = ("max(c.first_customer_at, coalesce((SELECT max(r.at) FROM conversation_events r"
-                 " INDEXED BY events_reopened WHERE r.conversation_id = e.conversation_id"
-                 " AND r.event = 'reopened' AND r.at <= e.at), 0))")
-        return self._rows(
-            f"SELECT channel, agent_id, e_at - cycle, {self._open('cycle', 'e_at')} FROM ("
-            f" SELECT c.channel, e.agent_id, e.at AS e_at, {cycle} AS cycle, c.account_id"
-            " FROM conversation_events e INDEXED BY events_metrics JOIN conversations c"
-            " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
-            " AND c.first_customer_at <= e.at) AS c")
-
-    def contacts(self) -> dict[str, tuple[int, int, int]]:
-        """{channel: (conversations, answered, repeat contacts)} of conversations with a customer message
-        in the period; answered means a reply at or after the first of those, before the period ends."""
-        # Every such conversation has last_message_at >= start, so the recent-activity index bounds them.
-        sql = """
-        WITH cand AS (
-            SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
-                   c.customer_count AS n_in,
-                   CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
-                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
-                              WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
-                   END AS first_in
-            FROM conversations c INDEXED BY conv_recent_views
-            WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
-        SELECT c.channel, count(*),
-               sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
-                   SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
-                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
-                   AND """ + _ANSWERING.format(m="o") + """))),
-               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
-                   SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
-                   AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
-                   AND r.direction = 'in') END)
-        FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
-        return {row[0]: (row[1], row[2] or 0, row[3] or 0) for row in self._rows(sql)}
-
-    def opened(self, by_channel: bool) -> dict[str, int]:
-        if not by_channel:  # the total needs no conversation rows at all
-            return {"": self._rows("SELECT count(*) FROM conversation_events e INDEXED BY events_metrics"
-                                   " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end")[0][0]}
-        return dict(self._rows(
-            "SELECT c.channel, count(*) FROM conversation_events e INDEXED BY events_metrics"
-            " JOIN conversations c ON c.id = e.conversation_id"
-            " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end GROUP BY c.channel"))
-
-    def replies(self) -> list[tuple]:
-        """(channel, agent, source, count) of our replies in the period."""
-        return [(self.channels.get(account, ""), agent, source, n) for account, agent, source, n in self._rows(
-            "SELECT m.account_id, m.agent_id, m.source, count(*) FROM messages m INDEXED BY messages_metrics"
-            " WHERE m.direction = 'out' AND m.sent_at >= :start AND m.sent_at < :end"
-            " AND m.source IN ('canned', 'edited', 'personal') GROUP BY m.account_id, m.agent_id, m.source")]
-
-    def per_day(self, event: str) -> tuple[int, ...]:
-        return self.per_span(event, [(d.start, d.end) for d in self.per.days])
-
-    def per_hour(self, event: str) -> tuple[int, ...]:
-        return self.per_span(event, _hours_of(self.per.days[0], self.per.timezone))
-
-    def per_span(self, event: str, spans: list[tuple[float, float]]) -> tuple[int, ...]:
-        values = ",".join(f"({i}, ?, ?)" for i in range(len(spans)))
-        params = [x for span in spans for x in span]
-        rows = dict(self.conn.execute(
-            f"WITH spans(i, lo, hi) AS (VALUES {values}) SELECT spans.i, (SELECT count(*)"
-            " FROM conversation_events e INDEXED BY events_metrics WHERE e.event = ? AND e.at >= spans.lo"
-            " AND e.at < spans.hi) FROM spans", [*params, event]))
-        return tuple(rows.get(i, 0) for i in range(len(spans)))
-
-    def busiest(self) -> tuple[int, ...]:
-        counts = [0] * 168
-        for lo, hi, offset in _offset_segments(self.per):
-            # Epoch day 0 was a Thursday, so hour h since the epoch is hour (h + 72) % 168 of a Monday week.
-            for how, n in self.conn.execute(
-                    "SELECT (CAST((m.sent_at + ?) / 3600 AS INTEGER) + 72) % 168 AS how, count(*)"
-                    " FROM messages m INDEXED BY messages_metrics WHERE m.direction = 'in'"
-                    " AND m.sent_at >= ? AND m.sent_at < ? GROUP BY how", (offset, lo, hi)):
-                counts[how] += n
-        return tuple(counts)
+def _busiest(storage: MetricsStorage, per: Period) -> tuple[int, ...]:
+    counts = [0] * 168
+    for lo, hi, offset in _offset_segments(per):
+        for how, n in storage.incoming_by_week_hour(lo, hi, offset):
+            counts[how] += n
+    return tuple(counts)
 
 
 def _hours_of(day: Day, timezone: str) -> list[tuple[float, float]]:
@@ -299,7 +192,7 @@ def _offset_segments(per: Period) -> list[tuple[float, float, float]]:
     zone = ZoneInfo(per.timezone)
 
     def offset(at: float) -> float:
-        return datetime.fromtimestamp(at, zone).utcoffset().total_seconds()
+        return (datetime.fromtimestamp(at, zone).utcoffset() or timedelta()).total_seconds()
 
     segments: list[list[float]] = []
     for day in per.days:
@@ -323,27 +216,27 @@ def _offset_segments(per: Period) -> list[tuple[float, float, float]]:
 
 
 def report(store: Store, per: Period, hours: HoursConfig | None = None,
-           groups: tuple[str, ...] = ("channel", "agent")) -> Report:
+           groups: tuple[str, ...] = ("channel", "agent"), storage: MetricsStorage | None = None) -> Report:
     """Every figure of the metrics screen and the CLI for *per*; *groups* picks the breakdowns."""
-    conn = store.conn
-    q = _Query(conn, per, hours, {a.id: (a.name, a.channel) for a in store.accounts()})
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN")  # one read snapshot, so the figures agree with each other
-    try:
-        agents = dict(q._rows("SELECT id, name FROM agents"))
-        first = q.first_responses("agent" in groups)
-        resolved = q.resolutions()
-        contacts = q.contacts()
-        opened = q.opened("channel" in groups)
-        replies = q.replies()
-        per_day = q.per_day("opened"), q.per_day("resolved")
-        per_hour = (q.per_hour("opened"), q.per_hour("resolved")) if len(per.days) == 1 else ((), ())
-        busiest = q.busiest()
-    finally:
-        if own:
-            conn.execute("COMMIT")
-    conv_total = tuple(sum(c[i] for c in contacts.values()) for i in range(3))
+    q = _storage(store, hours, storage)
+    start, end = per.start, per.end
+    channels = {a.id: a.channel for a in store.accounts()}
+    days = [(d.start, d.end) for d in per.days]
+    with q.snapshot():  # one read snapshot, so the figures agree with each other
+        agents = q.agents()
+        first = q.first_responses(start, end, "agent" in groups)
+        resolved = q.resolutions(start, end)
+        contacts = q.contacts(start, end)
+        opened = q.opened(start, end, "channel" in groups)
+        replies = [(channels.get(account, ""), agent, source, n)
+                   for account, agent, source, n in q.replies(start, end)]
+        per_day = q.events_per_span("opened", days), q.events_per_span("resolved", days)
+        hours_of = _hours_of(per.days[0], per.timezone) if len(per.days) == 1 else None
+        per_hour = ((q.events_per_span("opened", hours_of), q.events_per_span("resolved", hours_of))
+                    if hours_of is not None else ((), ()))
+        busiest = _busiest(q, per)
+    conv_total = (sum(c[0] for c in contacts.values()), sum(c[1] for c in contacts.values()),
+                  sum(c[2] for c in contacts.values()))
     total = _row("", "All", first, resolved, replies, conv_total, sum(opened.values()))
     by_channel: list[Figures] = []
     if "channel" in groups:
@@ -356,7 +249,7 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
     by_agent: list[Figures] = []
     if "agent" in groups:
         for agent in {r[1] for r in first} | {r[1] for r in resolved} | {r[1] for r in replies}:
-            by_agent.append(_row("" if agent is None else str(agent), agents.get(agent, NO_AGENT),
+            by_agent.append(_row("" if agent is None else str(agent), NO_AGENT if agent is None else agents.get(agent, NO_AGENT),
                                  [r for r in first if r[1] == agent], [r for r in resolved if r[1] == agent],
                                  [r for r in replies if r[1] == agent], None, None))
         by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
@@ -379,7 +272,7 @@ def _stats(values: list[float]) -> tuple[float | None, float | None]:
     return (s[(n + 1) // 2 - 1] + s[(n + 2) // 2 - 1]) / 2, s[(9 * n + 9) // 10 - 1]
 
 
-def _row(key: str, label: str, first: list[tuple], resolved: list[tuple], replies: list[tuple],
+def _row(key: str, label: str, first: list[Timed], resolved: list[Timed], replies: list[Reply],
          contacts: tuple[int, int, int] | None, opened: int | None) -> Figures:
     fr_med, fr_p90 = _stats([r[2] for r in first])
     fr_med_open, fr_p90_open = _stats([r[3] for r in first])
@@ -408,10 +301,10 @@ def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig
                  ) -> HeaderFigures:
     """Today's median and p90 first response and response rate, for the inbox's header line."""
     per = period("today", clock.now(), tz)
-    q = _Query(store.conn, per, hours, {a.id: (a.name, a.channel) for a in store.accounts()})
-    first = q.first_responses(False)
+    q = _storage(store, hours, None)
+    first = q.first_responses(per.start, per.end, False)
     median, p90 = _stats([r[2] for r in first])
-    contacts = q.contacts().values()
+    contacts = q.contacts(per.start, per.end).values()
     conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
     return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
                          conversations, *_stats([r[3] for r in first]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class AccountRow:
     connector: str
     handle: str
     display_name: str
-    settings: dict
+    settings: dict[str, Any]
     is_demo: bool
 
 

@@ -1,10 +1,8 @@
-"""The canned reply library: storage, validation, TOML import/export, fuzzy search and suggestions."""
+"""The canned reply library: validation, TOML import/export, fuzzy search and suggestions, over its storage."""
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +11,7 @@ from importlib import resources
 import tomli_w
 
 from agentconsole.domain.models import Channel, Kind
+from agentconsole.storage.canned import CannedFields, CannedRecord, CannedStorage, SqliteCannedStorage
 from agentconsole.storage.store import Store
 from agentconsole.replies.templates import Filled, TemplateError, fill, parse
 
@@ -240,21 +239,20 @@ class Expansion:
 class CannedLibrary:
     """The canned replies in the store; every write validates first."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, storage: CannedStorage | None = None) -> None:
         self.store = store
+        self.storage = storage if storage is not None else SqliteCannedStorage(store)
 
     def all(self) -> list[Canned]:
-        rows = self.store.conn.execute("SELECT * FROM canned ORDER BY shortcut").fetchall()
-        return [_row(r) for r in rows]
+        return [_canned(r) for r in self.storage.all()]
 
     def get(self, canned_id: int) -> Canned | None:
-        row = self.store.conn.execute("SELECT * FROM canned WHERE id = ?", (canned_id,)).fetchone()
-        return _row(row) if row else None
+        found = self.storage.get(canned_id)
+        return None if found is None else _canned(found)
 
     def by_shortcut(self, shortcut: str) -> Canned | None:
-        row = self.store.conn.execute("SELECT * FROM canned WHERE shortcut = ?",
-                                      (shortcut.lstrip("/"),)).fetchone()
-        return _row(row) if row else None
+        found = self.storage.by_shortcut(shortcut.lstrip("/"))
+        return None if found is None else _canned(found)
 
     def expand(self, text_before_cursor: str, values: Mapping[str, str | None]) -> Expansion | None:
         """The inline expansion for `/shortcut` + tab in the composer, or None if nothing matches."""
@@ -266,21 +264,15 @@ class CannedLibrary:
 
     def create(self, draft: CannedDraft) -> int:
         draft.validated()
-        now = self.store.clock.now()
-        with self.store.transaction() as conn:
-            self._check_free(conn, draft.shortcut, None)
-            return conn.execute(
-                "INSERT INTO canned(shortcut, name, body, tags, channels, kinds, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?)", (*_columns(draft), now, now)).lastrowid
+        with self.storage.transaction():
+            self._check_free(draft.shortcut, None)
+            return self.storage.insert(_fields(draft), self.store.clock.now())
 
     def update(self, canned_id: int, draft: CannedDraft) -> None:
         draft.validated()
-        with self.store.transaction() as conn:
-            self._check_free(conn, draft.shortcut, canned_id)
-            cur = conn.execute(
-                "UPDATE canned SET shortcut=?, name=?, body=?, tags=?, channels=?, kinds=?, updated_at=?"
-                " WHERE id=?", (*_columns(draft), self.store.clock.now(), canned_id))
-            if cur.rowcount == 0:
+        with self.storage.transaction():
+            self._check_free(draft.shortcut, canned_id)
+            if not self.storage.update(canned_id, _fields(draft), self.store.clock.now()):
                 raise CannedError(f"canned reply {canned_id} no longer exists")
 
     def duplicate(self, canned_id: int) -> int:
@@ -298,18 +290,15 @@ class CannedLibrary:
         return self.create(CannedDraft(shortcut, f"{d.name} (copy)", d.body, d.tags, d.channels, d.kinds))
 
     def delete(self, canned_id: int) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM canned WHERE id = ?", (canned_id,))
+        self.storage.delete(canned_id)
 
     def record_use(self, canned_id: int) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE canned SET usage_count = usage_count + 1, last_used_at = ? WHERE id = ?",
-                         (self.store.clock.now(), canned_id))
+        self.storage.record_use(canned_id, self.store.clock.now())
 
-    def _check_free(self, conn: sqlite3.Connection, shortcut: str, own_id: int | None) -> None:
-        row = conn.execute("SELECT id, name FROM canned WHERE shortcut = ?", (shortcut,)).fetchone()
-        if row and row["id"] != own_id:
-            raise CannedError(f"shortcut /{shortcut} is already used by {row['name']!r}")
+    def _check_free(self, shortcut: str, own_id: int | None) -> None:
+        owner = self.storage.by_shortcut(shortcut)
+        if owner is not None and owner.id != own_id:
+            raise CannedError(f"shortcut /{shortcut} is already used by {owner.name!r}")
 
     # ------------------------------------------------------------------ import / export
 
@@ -329,26 +318,22 @@ class CannedLibrary:
             raise CannedError("a shortcut appears twice among the replies to import")
         added, replaced, unchanged, conflicts = [], [], [], []
         now = self.store.clock.now()
-        with self.store.transaction() as conn:
+        with self.storage.transaction():
             for draft in drafts:
-                row = conn.execute("SELECT * FROM canned WHERE shortcut = ?", (draft.shortcut,)).fetchone()
+                row = self.storage.by_shortcut(draft.shortcut)
                 if row is None:
                     added.append(draft.shortcut)
                     if not dry_run:
-                        conn.execute(
-                            "INSERT INTO canned(shortcut, name, body, tags, channels, kinds, created_at,"
-                            " updated_at) VALUES (?,?,?,?,?,?,?,?)", (*_columns(draft), now, now))
+                        self.storage.insert(_fields(draft), now)
                     continue
-                existing = _row(row).draft
+                existing = _canned(row).draft
                 differs = tuple(f for f in _FIELDS if getattr(existing, f) != getattr(draft, f))
                 if not differs:
                     unchanged.append(draft.shortcut)
                 elif overwrite:
                     replaced.append(draft.shortcut)
                     if not dry_run:
-                        conn.execute(
-                            "UPDATE canned SET shortcut=?, name=?, body=?, tags=?, channels=?, kinds=?,"
-                            " updated_at=? WHERE id=?", (*_columns(draft), now, row["id"]))
+                        self.storage.update(row.id, _fields(draft), now)
                 else:
                     conflicts.append(Conflict(draft.shortcut, existing.name, draft.name, differs))
         return ImportReport(tuple(added), tuple(replaced), tuple(unchanged), tuple(conflicts))
@@ -369,25 +354,14 @@ class CannedLibrary:
         Replies that share no word with the message follow, most used first.
         """
         suited = [t for t in self.all() if t.suits(channel, kind)]
-        words = query_words(message)
-        ranked: dict[int, float] = {}
-        if words:
-            match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-            # Column weights: a word in the name or the tags says more than one in the body.
-            rows = self.store.conn.execute(
-                "SELECT rowid, bm25(canned_fts, 3.0, 1.0, 4.0) AS score FROM canned_fts"
-                " WHERE canned_fts MATCH ? ORDER BY score", (match,)).fetchall()
-            ranked = {r["rowid"]: r["score"] for r in rows}
+        ranked = self.storage.ranks(query_words(message))
         return sorted(suited, key=lambda t: (ranked.get(t.id, 0.0), t.id not in ranked,
                                              -t.usage_count, t.shortcut))
 
 
-def _columns(d: CannedDraft) -> tuple:
-    return (d.shortcut, d.name, d.body, json.dumps(list(d.tags)), json.dumps(list(d.channels)),
-            json.dumps(list(d.kinds)))
+def _fields(d: CannedDraft) -> CannedFields:
+    return CannedFields(d.shortcut, d.name, d.body, d.tags, d.channels, d.kinds)
 
 
-def _row(r: sqlite3.Row) -> Canned:
-    return Canned(r["id"], r["shortcut"], r["name"], r["body"], tuple(json.loads(r["tags"])),
-                  tuple(json.loads(r["channels"])), tuple(json.loads(r["kinds"])), r["usage_count"],
-                  r["last_used_at"])
+def _canned(r: CannedRecord) -> Canned:
+    return Canned(*r)

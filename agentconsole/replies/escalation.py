@@ -215,7 +215,7 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
 def status_progress(store: Store, status_items: dict[int, int]) -> list[tuple[str, str, str]]:
     """(account label, state, last error) of each account's public status in a crisis batch."""
     out = []
-    for account_id, item_id in sorted(status_items.items()):
+    for _account_id, item_id in sorted(status_items.items()):
         row = store.conn.execute(
             "SELECT a.name, a.channel, o.state, o.last_error FROM outbox o JOIN accounts a ON a.id = o.account_id"
             " WHERE o.id = ?", (item_id,)).fetchone()

@@ -1,9 +1,10 @@
-"""Business hours per account and the response-time definitions, wall-clock and in open hours."""
+"""Business hours per account: which seconds are open, and the TOML tables that configure them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,42 +133,7 @@ class HoursConfig:
         return self.default is not None or bool(self.by_account)
 
 
-@dataclass(frozen=True, slots=True)
-class Elapsed:
-    """A duration counted twice: on the wall clock and in open hours (equal without business hours)."""
-
-    wall: float
-    open: float
-
-
-def elapsed(start: float, end: float, hours: BusinessHours | None) -> Elapsed:
-    wall = max(0.0, end - start)
-    return Elapsed(wall, wall if hours is None else hours.open_seconds_between(start, end))
-
-
-def waiting_time(waiting_since: float | None, now: float, hours: BusinessHours | None = None
-                 ) -> Elapsed | None:
-    """now − the customer's oldest unanswered message; None when nothing waits."""
-    return None if waiting_since is None else elapsed(waiting_since, now, hours)
-
-
-def first_response_time(first_customer_at: float | None, first_response_at: float | None,
-                        hours: BusinessHours | None = None) -> Elapsed | None:
-    """Our first reply − the customer's first message; None until both exist."""
-    if first_customer_at is None or first_response_at is None:
-        return None
-    return elapsed(first_customer_at, first_response_at, hours)
-
-
-def resolution_time(cycle_start: float | None, resolved_at: float | None,
-                    hours: BusinessHours | None = None) -> Elapsed | None:
-    """Marked done − the first customer message of that cycle (a reopen starts a new cycle)."""
-    if cycle_start is None or resolved_at is None:
-        return None
-    return elapsed(cycle_start, resolved_at, hours)
-
-
-def parse_hours(table: dict, where: str) -> BusinessHours:
+def parse_hours(table: dict[str, Any], where: str) -> BusinessHours:
     """Build BusinessHours from a TOML table: days, open, close, timezone, holidays."""
     unknown = set(table) - {"days", "open", "close", "timezone", "holidays"}
     if unknown:

@@ -1,9 +1,8 @@
-"""Response targets per channel and kind, the within/near/over state, and how a wait is written."""
+"""Response targets per channel and kind, and how a wait is written (the rule itself is in rule.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from agentconsole.domain.models import Channel, Kind
 
@@ -13,18 +12,6 @@ DEFAULT_TARGETS: dict[str, float] = {
     "dm": 1 * HOUR,
     "email": 24 * HOUR,
 }
-NEAR_FRACTION = 0.75  # "near" is the last 25% of the target
-
-
-class SlaState(StrEnum):
-    OK = "ok"
-    NEAR = "near"
-    OVER = "over"
-
-    @property
-    def mark(self) -> str:
-        """A text mark, so the state reads without colour (NO_COLOR, colour blindness)."""
-        return {SlaState.OK: " ", SlaState.NEAR: "!", SlaState.OVER: "▲"}[self]
 
 
 @dataclass(frozen=True)
@@ -42,18 +29,6 @@ class Targets:
         if channel is not None and str(channel) == Channel.EMAIL:
             kind = "email"
         return self.by_kind.get(kind, DEFAULT_TARGETS.get(kind, HOUR))
-
-    def state(self, waited: float, kind: Kind | str, account: str | None = None,
-              channel: Channel | str | None = None) -> SlaState:
-        return state_for(waited, self.target(kind, account, channel))
-
-
-def state_for(waited: float, target: float) -> SlaState:
-    if waited >= target:
-        return SlaState.OVER
-    if waited >= target * NEAR_FRACTION:
-        return SlaState.NEAR
-    return SlaState.OK
 
 
 def format_wait(seconds: float | None) -> str:

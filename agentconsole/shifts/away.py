@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from agentconsole.replies.lengths import measure
 from agentconsole.shifts.times import short_time
-from agentconsole.shifts.service import Shifts
+from agentconsole.shifts.service import AccountSettings, Shifts
+from agentconsole.storage.shifts import ShiftRow
 from agentconsole.replies.templates import fill, values_for
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ class AwayReplies:
     def __init__(self, shifts: Shifts) -> None:
         self.shifts = shifts
         self.store = shifts.store
+        self.storage = shifts.storage
 
     def off_since(self) -> float | None:
         """When the current off period began, or None while someone is on shift (or none ever ended)."""
@@ -43,11 +46,7 @@ class AwayReplies:
         last = self.shifts.last_ended()
         now = self.shifts.clock.now()
         next_start = last.next_start if last and last.next_start and last.next_start > now else None
-        marks = ",".join("?" * len(enabled))
-        candidates = self.store.conn.execute(
-            "SELECT id, contact_id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-            f" AND needs_reply = 1 AND last_in_at >= ? AND account_id IN ({marks})"
-            " ORDER BY waiting_since, id LIMIT ?", (since, *enabled, limit)).fetchall()
+        candidates = self.storage.away_candidates(since, list(enabled), limit)
         queued: list[int] = []
         for conversation_id, contact_id in candidates:
             person = f"contact:{contact_id}" if contact_id is not None else f"conversation:{conversation_id}"
@@ -56,18 +55,18 @@ class AwayReplies:
                 queued.append(outbox_id)
         return queued
 
-    def _reply(self, since, person, conversation_id, enabled, last, next_start, now) -> int | None:
+    def _reply(self, since: float, person: str, conversation_id: int, enabled: Mapping[int, AccountSettings],
+               last: ShiftRow | None, next_start: float | None, now: float) -> int | None:
         conversation = self.store.conversation(conversation_id)
+        if conversation is None or last is None:  # gone meanwhile; no off period without a last shift
+            return None
         settings = enabled[conversation.account_id]
         values = values_for(conversation, None, next_agent=last.next_agent or None,
                             next_start=short_time(next_start, last.timezone, now, with_zone=True) or None)
         filled = fill(settings.away_template, values)
         length = measure(filled.text, conversation.channel, conversation.kind)
-        with self.store.transaction() as conn:
-            claimed = conn.execute(
-                "INSERT OR IGNORE INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)",
-                (since, person, conversation_id, now)).rowcount
-            if not claimed:
+        with self.storage.transaction():
+            if not self.storage.claim_away(since, person, conversation_id, now):
                 return None  # this person already had their away reply in this off period
             if filled.gaps or length.over or not filled.text.strip():
                 # Recorded without an item, so a broken template is reported once, not retried per sync.
@@ -76,6 +75,5 @@ class AwayReplies:
                 return None
             outbox_id = self.shifts.outbox.enqueue_reply(conversation_id, filled.text, agent_id=None,
                                                          source="away")
-            conn.execute("UPDATE away_replies SET outbox_id = ? WHERE off_since = ? AND person = ?",
-                         (outbox_id, since, person))
+            self.storage.set_away_outbox(since, person, outbox_id)
         return outbox_id

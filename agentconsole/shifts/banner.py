@@ -4,18 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agentconsole.domain.models import Channel
 from agentconsole.domain.sanitize import one_line
 from agentconsole.shifts.times import short_time
-from agentconsole.shifts.service import PostStatus, ShiftRecord, Shifts, ShiftRow
+from agentconsole.shifts.service import ShiftRecord, Shifts
+from agentconsole.storage.shifts import PostStatus, ShiftRow
 from agentconsole.response.sla import format_wait
 
-# Roles a part can have; the UI maps them to theme styles, the CLI ignores them.
-PLAIN, LABEL, OK, PENDING, WARN, ERROR, DIM = "plain", "label", "ok", "pending", "warn", "error", "dim"
+
+class Role(StrEnum):
+    """What a part of the banner says; the UI maps roles to theme styles, the CLI ignores them."""
+
+    PLAIN = "plain"
+    LABEL = "label"
+    OK = "ok"
+    PENDING = "pending"
+    WARN = "warn"
+    ERROR = "error"
+    DIM = "dim"
+
+
+PLAIN, LABEL, OK, PENDING, WARN, ERROR, DIM = Role  # short names for the parts below and the screens
 SETTLED_BAD = ("failed", "unsure", "discarded", "skipped")
 
-Part = tuple[str, str]
+Part = tuple[str, Role]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.sanitize import one_line
 from agentconsole.response.sla import format_wait
+from agentconsole.storage.shifts import ShiftStorage, SqliteShiftStorage
 from agentconsole.storage.store import Store
 
 HANDOFF_LIMIT = 50
@@ -25,34 +26,29 @@ class WorkItem:
     assignee: str
 
 
-def open_work(store: Store, limit: int = HANDOFF_LIMIT) -> tuple[list[WorkItem], int, int]:
+def open_work(store: Store, limit: int = HANDOFF_LIMIT, storage: ShiftStorage | None = None
+              ) -> tuple[list[WorkItem], int, int]:
     """Open conversations, the waiting ones (longest first) before the rest; with how many are open
     and how many wait in all."""
-    conn = store.conn
-    waiting = [r[0] for r in conn.execute(
-        "SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open' AND needs_reply = 1"
-        " ORDER BY waiting_since, id LIMIT ?", (limit,))]
-    rest = [r[0] for r in conn.execute(
-        "SELECT id FROM conversations WHERE status = 'open' AND needs_reply = 0"
-        " ORDER BY last_message_at DESC, id DESC LIMIT ?", (max(0, limit - len(waiting)),))]
+    storage = storage if storage is not None else SqliteShiftStorage(store)
+    waiting = storage.waiting_ids(limit)
+    rest = storage.answered_open_ids(max(0, limit - len(waiting)))
     rows = store.conversations_by_ids(waiting + rest)
     items = []
     for cid in waiting + rest:
         c = rows[cid]
-        note = conn.execute("SELECT text FROM notes WHERE conversation_id = ? ORDER BY created_at DESC,"
-                            " id DESC LIMIT 1", (cid,)).fetchone()
+        note = storage.last_note(cid)
         customer = c.contact_name or (("@" + c.handle) if c.handle and c.channel != Channel.EMAIL
                                       else c.handle) or "unknown customer"
         items.append(WorkItem(cid, one_line(customer, 60), c.channel, c.kind,
                               c.waiting_since if c.needs_reply else None,
-                              one_line(note[0], 80) if note else "", c.assignee_name))
-    total_open = conn.execute("SELECT count(*) FROM conversations WHERE status = 'open'").fetchone()[0]
-    return items, total_open, store.waiting_summary()[0]
+                              one_line(note, 80) if note else "", c.assignee_name))
+    return items, storage.open_count(), store.waiting_summary()[0]
 
 
-def draft_note(store: Store, limit: int = HANDOFF_LIMIT) -> str:
+def draft_note(store: Store, limit: int = HANDOFF_LIMIT, storage: ShiftStorage | None = None) -> str:
     """Every open conversation (up to *limit*): customer, channel, waiting time, assignee, last note."""
-    items, total_open, total_waiting = open_work(store, limit)
+    items, total_open, total_waiting = open_work(store, limit, storage)
     now = store.clock.now()
     if not items:
         return "No open conversations."

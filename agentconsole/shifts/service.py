@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest
@@ -15,6 +15,7 @@ from agentconsole.domain.rows import AccountRow, AgentRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.handoff import HANDOFF_LIMIT, WorkItem, draft_note, open_work
+from agentconsole.storage.shifts import PostKind, PostStatus, ShiftRow, ShiftStorage, SqliteShiftStorage
 from agentconsole.storage.store import Store
 from agentconsole.replies.templates import TemplateError, fill, parse, values_for
 
@@ -25,7 +26,18 @@ DEFAULT_GOODBYE_CLOSED = ("That's it from {agent_first_name} today. We're back a
                           "leave us a DM and we'll answer first thing.")
 DEFAULT_AWAY = ("Thanks for your message! Nobody is on shift right now; we're back at "
                 "{next_start|the start of the next shift} and will answer you then.")
-ASSIGNMENTS = ("keep", "next", "unassign")
+
+
+class Handover(StrEnum):
+    """What ending a shift does with the agent's open assignments."""
+
+    KEEP = "keep"
+    NEXT = "next"  # hand them to the next agent
+    UNASSIGN = "unassign"
+
+
+ASSIGNMENTS = tuple(h.value for h in Handover)
+PENDING_HANDOFFS = 5  # unread hand-off notes shown to whoever starts next
 
 
 class ShiftError(Exception):
@@ -67,37 +79,6 @@ class Preview:
     @property
     def ok(self) -> bool:
         return not self.problem
-
-
-@dataclass(frozen=True, slots=True)
-class PostStatus:
-    """Where one hello or goodbye went: the outbox item's state, or why it was never queued."""
-
-    account_id: int
-    account_name: str
-    channel: str
-    kind: str  # hello | goodbye
-    outbox_id: int | None
-    state: str  # pending | sending | sent | failed | unsure | discarded | skipped
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class ShiftRow:
-    id: int
-    agent_id: int
-    agent_name: str
-    initials: str
-    timezone: str
-    started_at: float
-    planned_end: float | None
-    ended_at: float | None
-    next_agent: str
-    next_start: float | None
-    handoff_note: str
-    acknowledged_by: str
-    answered: int | None
-    median_first_response: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +128,10 @@ class EndForm:
 class Shifts:
     """The shift lifecycle over the store; the time comes from the store's clock."""
 
-    def __init__(self, store: Store, capabilities: Mapping[int, Capabilities] | None = None) -> None:
+    def __init__(self, store: Store, capabilities: Mapping[int, Capabilities] | None = None,
+                 storage: ShiftStorage | None = None) -> None:
         self.store = store
+        self.storage = storage if storage is not None else SqliteShiftStorage(store)
         self.clock = store.clock
         self.outbox = Outbox(store)
         self.capabilities = dict(capabilities or {})
@@ -156,18 +139,18 @@ class Shifts:
     # ------------------------------------------------------------ settings and previews
 
     def accounts(self) -> list[AccountSettings]:
-        saved = {r["account_id"]: r for r in self.store.conn.execute("SELECT * FROM shift_accounts")}
+        saved = self.storage.saved_settings()
         out = []
         for account in self.store.accounts():
             can_post, why = self._can_post(account)
             r = saved.get(account.id)
-            hello = bool(r["hello"]) if r is not None and r["hello"] is not None else can_post
+            hello = r.hello if r is not None and r.hello is not None else can_post
             out.append(AccountSettings(
                 account, can_post, why, hello and can_post,
-                (r["hello_template"] if r is not None and r["hello_template"] else DEFAULT_HELLO),
-                (r["goodbye_template"] if r is not None and r["goodbye_template"] else None),
-                bool(r["away"]) if r is not None else False,
-                (r["away_template"] if r is not None and r["away_template"] else DEFAULT_AWAY),
+                (r.hello_template if r is not None and r.hello_template else DEFAULT_HELLO),
+                (r.goodbye_template if r is not None and r.goodbye_template else None),
+                r.away if r is not None else False,
+                (r.away_template if r is not None and r.away_template else DEFAULT_AWAY),
                 self._limit(account)))
         return out
 
@@ -178,15 +161,9 @@ class Shifts:
         for template in (hello_template, goodbye_template, away_template):
             if template:
                 parse(template)  # raises TemplateError with line and column
-        with self.store.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO shift_accounts(account_id) VALUES (?)", (account_id,))
-            for column, value in (("hello", hello), ("hello_template", hello_template),
-                                  ("goodbye_template", goodbye_template), ("away", away),
-                                  ("away_template", away_template)):
-                if value is not None:
-                    stored = int(value) if isinstance(value, bool) else (value or None)
-                    conn.execute(f"UPDATE shift_accounts SET {column} = ? WHERE account_id = ?",
-                                 (stored, account_id))
+        given = {"hello": hello, "hello_template": hello_template, "goodbye_template": goodbye_template,
+                 "away": away, "away_template": away_template}
+        self.storage.save_settings(account_id, {k: v for k, v in given.items() if v is not None})
 
     def _limit(self, account: AccountRow) -> int | None:
         caps = self.capabilities.get(account.id)
@@ -212,42 +189,30 @@ class Shifts:
     # ------------------------------------------------------------ who is on shift
 
     def on_shift(self) -> list[ShiftRow]:
-        rows = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.ended_at IS NULL ORDER BY s.started_at, s.id")
-        return [_shift(r) for r in rows]
+        return self.storage.on_shift()
 
     def current(self, agent_id: int) -> ShiftRow | None:
         return next((s for s in self.on_shift() if s.agent_id == agent_id), None)
 
     def shift(self, shift_id: int) -> ShiftRow:
-        row = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.id = ?", (shift_id,)).fetchone()
-        if row is None:
+        found = self.storage.shift(shift_id)
+        if found is None:
             raise KeyError(f"no shift {shift_id}")
-        return _shift(row)
+        return found
 
     def last_ended(self) -> ShiftRow | None:
-        row = self.store.conn.execute(f"{_SHIFT_SELECT} WHERE s.ended_at IS NOT NULL"
-                                      " ORDER BY s.ended_at DESC, s.id DESC LIMIT 1").fetchone()
-        return _shift(row) if row else None
+        return self.storage.last_ended()
 
     def pending_handoffs(self) -> list[ShiftRow]:
         """Hand-off notes nobody has acknowledged yet, newest first: shown to whoever starts next."""
-        rows = self.store.conn.execute(
-            f"{_SHIFT_SELECT} WHERE s.ended_at IS NOT NULL AND s.acknowledged_by IS NULL"
-            " AND s.handoff_note != '' ORDER BY s.ended_at DESC, s.id DESC LIMIT 5")
-        return [_shift(r) for r in rows]
+        return self.storage.pending_handoffs(PENDING_HANDOFFS)
 
-    def posts(self, shift_id: int, kind: str | None = None) -> tuple[PostStatus, ...]:
-        rows = self.store.conn.execute(
-            "SELECT p.account_id, a.name, a.channel, p.kind, p.outbox_id, COALESCE(o.state, 'skipped'),"
-            " CASE WHEN p.problem != '' THEN p.problem ELSE COALESCE(o.last_error, '') END"
-            " FROM shift_posts p JOIN accounts a ON a.id = p.account_id"
-            " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
-            " ORDER BY p.kind DESC, p.rowid", (shift_id, kind, kind))
-        return tuple(PostStatus(*r) for r in rows)
+    def posts(self, shift_id: int, kind: PostKind | str | None = None) -> tuple[PostStatus, ...]:
+        return self.storage.posts(shift_id, None if kind is None else PostKind(kind))
 
     def hello_accounts(self, shift_id: int) -> frozenset[int]:
         """Accounts whose hello was queued in this shift: by default they get the goodbye too."""
-        return frozenset(p.account_id for p in self.posts(shift_id, "hello") if p.state != "skipped")
+        return frozenset(p.account_id for p in self.posts(shift_id, PostKind.HELLO) if p.state != "skipped")
 
     def start_form(self, agent_id: int) -> StartForm:
         return StartForm(self.store.agent(agent_id), self.accounts(), self.pending_handoffs())
@@ -274,23 +239,19 @@ class Shifts:
         acknowledged = set(acknowledge)
         values = self.values(agent_id, planned_end=planned_end)
         # The checks run inside the write lock, so two consoles cannot both start this agent's shift.
-        with self.store.transaction() as conn:
+        with self.storage.transaction():
             if self.current(agent_id) is not None:
                 raise ShiftError("you are already on shift; end it first")
             if any(s.id not in acknowledged for s in self.pending_handoffs()):
                 raise ShiftError("read and acknowledge the previous hand-off note first")
-            shift_id = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
-                                    (agent_id, now, planned_end)).lastrowid
+            shift_id = self.storage.start(agent_id, now, planned_end)
             if acknowledged:
-                conn.executemany("UPDATE shifts SET acknowledged_by = ?, acknowledged_at = ?"
-                                 " WHERE id = ? AND acknowledged_by IS NULL",
-                                 [(agent_id, now, sid) for sid in acknowledged])
-            self._queue_posts(shift_id, "hello", agent_id, hello, values)
-            conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
-                         (agent_id, "shift_started", json.dumps({"shift_id": shift_id}), now))
-        return StartResult(self.shift(shift_id), self.posts(shift_id, "hello"))
+                self.storage.acknowledge(acknowledged, agent_id, now)
+            self._queue_posts(shift_id, PostKind.HELLO, agent_id, hello, values)
+            self.storage.audit(agent_id, "shift_started", shift_id=shift_id)
+        return StartResult(self.shift(shift_id), self.posts(shift_id, PostKind.HELLO))
 
-    def _queue_posts(self, shift_id: int, kind: str, agent_id: int, templates: Mapping[int, str],
+    def _queue_posts(self, shift_id: int, kind: PostKind, agent_id: int, templates: Mapping[int, str],
                      values: Mapping[str, str | None]) -> None:
         settings = {s.account.id: s for s in self.accounts()}
         for account_id, template in templates.items():
@@ -304,25 +265,24 @@ class Shifts:
                                           kind=Kind.PUBLIC)
                 outbox_id = self.outbox.enqueue(account_id, request, conversation_id=None,
                                                 agent_id=agent_id, source="shift")
-            self.store.conn.execute(
-                "INSERT INTO shift_posts(shift_id, kind, account_id, outbox_id, problem) VALUES (?,?,?,?,?)",
-                (shift_id, kind, account_id, outbox_id, preview.problem))
+            self.storage.add_post(shift_id, kind, account_id, outbox_id, preview.problem)
 
     # ------------------------------------------------------------ end
 
     def open_work(self, limit: int = HANDOFF_LIMIT) -> tuple[list[WorkItem], int, int]:
-        return open_work(self.store, limit)
+        return open_work(self.store, limit, self.storage)
 
     def draft_note(self, limit: int = HANDOFF_LIMIT) -> str:
-        return draft_note(self.store, limit)
+        return draft_note(self.store, limit, self.storage)
 
     def end(self, agent_id: int, *, goodbye: Mapping[int, str], next_agent: str | None = None,
-            next_start: float | None = None, note: str = "", assignments: str = "keep") -> EndResult:
+            next_start: float | None = None, note: str = "", assignments: Handover | str = Handover.KEEP) -> EndResult:
         """Close the agent's shift: queue the goodbyes, store the note, hand over or free assignments."""
         if assignments not in ASSIGNMENTS:
             raise ShiftError(f"assignments must be one of {', '.join(ASSIGNMENTS)}")
+        handover = Handover(assignments)
         next_agent = one_line(next_agent, 80).strip() if next_agent else ""
-        if assignments == "next" and not next_agent:
+        if handover == Handover.NEXT and not next_agent:
             raise ShiftError("name the next agent to hand assignments to")
         shift = self.current(agent_id)
         if shift is None:
@@ -332,69 +292,49 @@ class Shifts:
         values = self.values(agent_id, planned_end=shift.planned_end, next_agent=next_agent or None,
                              next_start=next_start)
         reassigned = 0
-        with self.store.transaction() as conn:
+        with self.storage.transaction():
             # Re-read under the write lock: another console may have ended this shift meanwhile.
-            if conn.execute("SELECT ended_at FROM shifts WHERE id = ?", (shift.id,)).fetchone()[0] is not None:
+            if self.storage.ended_at(shift.id) is not None:
                 raise ShiftError("this shift has already ended")
-            self._queue_posts(shift.id, "goodbye", agent_id, goodbye, values)
-            if assignments != "keep":
-                target = self.store.ensure_agent(next_agent) if assignments == "next" else None
-                ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE assignee_id = ?"
-                                                  " AND status = 'open'", (agent_id,))]
-                conn.executemany("UPDATE conversations SET assignee_id = ? WHERE id = ?",
-                                 [(target, cid) for cid in ids])
-                conn.executemany(
-                    "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
-                    [(agent_id, "assigned", cid, json.dumps({"to": target, "handover": shift.id}), now)
-                     for cid in ids])
-                reassigned = len(ids)
-            conn.execute(
-                "UPDATE shifts SET ended_at = ?, next_agent = ?, next_start = ?, handoff_note = ?, answered = ?,"
-                " median_first_response = ? WHERE id = ?",
-                (now, next_agent, next_start, clean(note).strip(), answered, median, shift.id))
-            conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
-                         (agent_id, "shift_ended", json.dumps({"shift_id": shift.id}), now))
-        return EndResult(self.shift(shift.id), self.posts(shift.id, "goodbye"), reassigned)
+            self._queue_posts(shift.id, PostKind.GOODBYE, agent_id, goodbye, values)
+            if handover != Handover.KEEP:
+                target = self.store.ensure_agent(next_agent) if handover == Handover.NEXT else None
+                reassigned = self.storage.hand_over(agent_id, target, shift.id, now)
+            self.storage.end(shift.id, now, next_agent, next_start, clean(note).strip(), answered, median)
+            self.storage.audit(agent_id, "shift_ended", shift_id=shift.id)
+        return EndResult(self.shift(shift.id), self.posts(shift.id, PostKind.GOODBYE), reassigned)
 
     def set_next(self, agent_id: int, next_agent: str | None, next_start: float | None) -> None:
         """Say who comes next while still on shift, so the banner can show it."""
         shift = self.current(agent_id)
         if shift is None:
             raise ShiftError("you are not on shift")
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE shifts SET next_agent = ?, next_start = ? WHERE id = ?",
-                         (one_line(next_agent, 80).strip() if next_agent else "", next_start, shift.id))
+        self.storage.set_next(shift.id, one_line(next_agent, 80).strip() if next_agent else "", next_start)
 
     # ------------------------------------------------------------ history
 
     def stats(self, agent_id: int, start: float, end: float) -> tuple[int, float | None]:
         """Conversations the agent answered in [start, end], and the median first response among those
         whose first answer was the agent's in that time."""
-        conn = self.store.conn
-        rows = conn.execute(
-            "SELECT o.conversation_id, m.sent_at, c.first_response_at, c.first_customer_at FROM outbox o"
-            " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = o.conversation_id"
-            " WHERE o.agent_id = ? AND o.state = 'sent' AND o.action != 'post'"
-            " AND COALESCE(o.source, '') != 'away' AND m.sent_at >= ? AND m.sent_at <= ?",
-            (agent_id, start, end)).fetchall()
-        answered = {r[0] for r in rows}
-        firsts = {r[0]: r[2] - r[3] for r in rows
-                  if r[2] is not None and r[3] is not None and r[1] == r[2]}
+        rows = self.storage.answered(agent_id, start, end)
+        answered = {r.conversation_id for r in rows}
+        # A reply was the conversation's first response when it went out at first_response_at.
+        firsts = {r.conversation_id: r.first_response_at - r.first_customer_at for r in rows
+                  if r.first_response_at is not None and r.first_customer_at is not None
+                  and r.sent_at == r.first_response_at}
         return len(answered), (statistics.median(firsts.values()) if firsts else None)
 
     def history(self, limit: int = 50) -> list[ShiftRecord]:
-        rows = self.store.conn.execute(f"{_SHIFT_SELECT} ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
-                                       (limit,))
         now = self.clock.now()
         out = []
-        for shift in (_shift(r) for r in rows):
+        for shift in self.storage.history(limit):
             if shift.ended_at is None:
                 answered, median = self.stats(shift.agent_id, shift.started_at, now)
             else:
                 answered, median = shift.answered or 0, shift.median_first_response
             posts = self.posts(shift.id)
-            out.append(ShiftRecord(shift, tuple(p for p in posts if p.kind == "hello"),
-                                   tuple(p for p in posts if p.kind == "goodbye"), answered, median))
+            out.append(ShiftRecord(shift, tuple(p for p in posts if p.kind == PostKind.HELLO),
+                                   tuple(p for p in posts if p.kind == PostKind.GOODBYE), answered, median))
         return out
 
 
@@ -428,16 +368,3 @@ def preview_post(account: AccountSettings, template: str, values: Mapping[str, s
     elif length.over:
         problem = f"{length.over} too long for {Channel(acc.channel).label} ({length.describe()})"
     return Preview(acc.id, acc.name, acc.channel, text, gaps, length, problem)
-
-
-_SHIFT_SELECT = """
-SELECT s.*, a.name AS agent_name, a.initials AS initials, a.timezone AS timezone,
-       COALESCE(ack.name, '') AS acknowledged_name
-FROM shifts s JOIN agents a ON a.id = s.agent_id LEFT JOIN agents ack ON ack.id = s.acknowledged_by
-"""
-
-
-def _shift(r) -> ShiftRow:
-    return ShiftRow(r["id"], r["agent_id"], r["agent_name"], r["initials"], r["timezone"], r["started_at"],
-                    r["planned_end"], r["ended_at"], r["next_agent"], r["next_start"], r["handoff_note"],
-                    r["acknowledged_name"], r["answered"], r["median_first_response"])

@@ -22,13 +22,15 @@ from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.response.sla import SlaState, Targets, format_wait
+from agentconsole.response.rule import ResponseRule, RowWait, WaitState
+from agentconsole.response.sla import Targets
 
 from screens.common.safe import safe_text
 
 RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 
 WAIT_WIDTH = 8  # mark + "23h59m" + space
+_STATE_PART = {WaitState.WITHIN: "row--ok", WaitState.NEAR: "row--near", WaitState.OVER: "row--over"}
 CHANNEL_WIDTH = 3
 
 
@@ -85,14 +87,13 @@ class ConversationList(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.loader = loader
         self.clock = clock
-        self.targets = targets
-        self.hours = hours  # accounts with business hours count their waits in open time only
+        self.rule = ResponseRule(targets, hours)  # each row's wait, state and mark, as every view judges it
         self.ids: array = array("q")
         self._rows: dict[int, ConversationRow] = {}
         self._stale: set[int] = set()
         self._loading: set[int] = set()
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
-        self._waits: dict[int, str] = {}  # y -> wait text last drawn, so the tick repaints only changes
+        self._waits: dict[int, RowWait] = {}  # y -> wait last drawn, so the tick repaints only changes
         self.selected_id: int | None = None
         self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
         self.marked: set[int] = set()  # conversations marked with space for a bulk action
@@ -264,20 +265,8 @@ class ConversationList(ScrollView, can_focus=True):
         now = self.clock.now()
         for y in range(top, min(len(self.ids), top + self.size.height)):
             row = self._rows.get(self.ids[y])
-            if row is not None and self._waits.get(y) != self._wait_of(row, now)[0]:
+            if row is not None and self._waits.get(y) != self.rule.row_wait(row, now):
                 self.refresh_line(y)
-
-    def _wait_of(self, row: ConversationRow, now: float) -> tuple[str, SlaState | None]:
-        if row.status == "done":
-            return "done", None
-        if not row.needs_reply or row.waiting_since is None:
-            return "", None
-        business = self.hours.for_account(row.account_name) if self.hours is not None else None
-        if business is not None:
-            waited = business.open_seconds_between(row.waiting_since, now)
-        else:
-            waited = now - row.waiting_since
-        return format_wait(waited), self.targets.state(waited, row.kind, row.account_name, row.channel)
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
@@ -299,14 +288,14 @@ class ConversationList(ScrollView, can_focus=True):
             if selected:
                 style += self.get_component_rich_style("row--cursor")
             return Strip([Segment(" …".ljust(width), style)], width)
-        wait, state = self._wait_of(row, self.clock.now())
+        wait = self.rule.row_wait(row, self.clock.now())
         self._waits[index] = wait
         focused = selected and self.has_focus
         marked = row.id in self.marked
-        key = (row, width, selected, focused, wait, state, marked)
+        key = (row, width, selected, focused, wait, marked)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, width, selected, focused, wait, state, marked)
+            strip = self._render_row(row, width, selected, focused, wait, marked)
             self._strips[key] = strip
         return strip
 
@@ -323,22 +312,21 @@ class ConversationList(ScrollView, can_focus=True):
         self.marked.clear()
         self.refresh()
 
-    def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: str,
-                    state: SlaState | None, marked: bool = False) -> Strip:
+    def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: RowWait,
+                    marked: bool = False) -> Strip:
         base = self.rich_style
-        if row.status == "done":
+        if wait.done:
             wait_style = self._part("row--done")
-        elif state is None:
+        elif wait.state is None:
             wait_style = self._part("row--answered")
         else:
-            wait_style = self._part(f"row--{state.value}")
-        mark = state.mark if state is not None else " "
+            wait_style = self._part(_STATE_PART[wait.state])
         name_width = max(8, min(22, width // 4))
         who = row.contact_name or row.handle
         if row.handle and row.contact_name and row.handle != row.contact_name and width >= 70:
             who = f"{row.contact_name} {row.handle}"
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(f"{mark}{wait:>{WAIT_WIDTH - 2}} ", wait_style)
+        text.append(f"{wait.mark}{wait.text:>{WAIT_WIDTH - 2}} ", wait_style)
         text.append(f"{channel_short(row.channel):<{CHANNEL_WIDTH}}",
                     self._part("row--channel"))
         if marked:

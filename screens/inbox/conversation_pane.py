@@ -17,6 +17,7 @@ from textual.widgets import Static, TextArea
 from agentconsole.replies import guard
 from agentconsole.replies.guard import Verdict
 from agentconsole.response.hours import HoursConfig
+from agentconsole.response.rule import ResponseRule
 from agentconsole.replies.lengths import measure
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
@@ -268,7 +269,7 @@ class ConversationPane(Vertical):
     def __init__(self, timezone_name: str, hours: HoursConfig | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.tz = zone(timezone_name)
-        self.hours = hours
+        self.rule = ResponseRule(hours=hours)  # which waits count open hours only, as the list counts them
         self.data: PaneData | None = None
         self.expanded = False
 
@@ -329,7 +330,7 @@ class ConversationPane(Vertical):
             text.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
         if c.waiting_since is not None and c.status == "open":
             text.append(f"\nWaiting since {self.stamp(c.waiting_since)}")
-            business = self.hours.for_account(c.account_name) if self.hours is not None else None
+            business = self.rule.rule_for(c).hours
             if business is not None:  # the list's wait is open time; the stamp gives the clock's
                 text.append(f" · open hours only: {business.describe()}", "dim")
         if c.subject:

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from agentconsole.response import waits
+from agentconsole.response.rule import ResponseRule
 from agentconsole.domain.models import Capabilities
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.shifts.banner import build_banner
@@ -169,15 +170,15 @@ class FeatureScreen(Screen):
         self._crossings_checked = now
         if since is None or now <= since:
             return
-        ids = waits.crossed(app.store, self.wait_rules(), since, now)
+        ids = waits.crossed(app.store, self.response_rule(), since, now)
         rows = app.store.conversations_by_ids(ids)
         if rows:
             self.post_message(self.CrossedOver([rows[i] for i in ids if i in rows]))
 
-    def wait_rules(self) -> list[waits.WaitRule]:
-        """Each account's targets and business hours, as the wait line and the crossings judge them."""
+    def response_rule(self) -> ResponseRule:
+        """Each account's targets and business hours, as the list, the wait line and the crossings judge them."""
         app = self.app
-        return waits.rules(app.store.accounts(), app.config.targets, app.config.hours)
+        return ResponseRule(app.config.targets, app.config.hours, app.store.accounts())
 
     def on_feature_screen_crossed_over(self, message: CrossedOver) -> None:
         config = self.app.config

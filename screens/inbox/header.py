@@ -14,6 +14,7 @@ from agentconsole.domain.clock import Clock
 from agentconsole.sync.engine import ConnectorState
 from agentconsole.response.hours import BusinessHours
 from agentconsole.domain.models import Channel
+from agentconsole.response.rule import WaitState, counted
 from agentconsole.response.sla import format_wait
 from agentconsole.domain.views import VIEWS
 
@@ -133,12 +134,11 @@ class WaitLine(_TickingLine):
             except ValueError:
                 channel = str(f.oldest_channel or "")
             now = self.clock.now()
-            waited = (now - f.oldest_since if f.oldest_hours is None
-                      else f.oldest_hours.open_seconds_between(f.oldest_since, now))
+            waited = counted(f.oldest_since, now, f.oldest_hours)
             text.append(f" · oldest {format_wait(waited)} ({channel})")
         text.append(" · ")
         style = self.get_component_rich_style("wait--over" if f.over else "wait--ok", partial=True)
-        text.append(f"{'▲ ' if f.over else ''}{f.over} over target", style)
+        text.append(f"{WaitState.OVER.mark + ' ' if f.over else ''}{f.over} over target", style)
         if f.today:
             text.append(f" · {f.today}")
         return text

@@ -187,7 +187,7 @@ class InboxScreen(FeatureScreen):
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
     def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
-        key = waits.longest_first(self.wait_rules(), self.app.clock.now())
+        key = self.response_rule().order_key(self.app.clock.now())
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
             self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
@@ -203,7 +203,7 @@ class InboxScreen(FeatureScreen):
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
         store, now = self.app.store, self.app.clock.now()
-        summary = waits.summarize(store, self.wait_rules(), now)
+        summary = waits.summarize(store, self.response_rule(), now)
         figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
                               self.today_text, summary.oldest_hours)
         self.post_message(self.WaitLoaded(

@@ -314,8 +314,8 @@ async def test_a_streamed_answer_over_the_cap_is_refused_while_reading(api, cloc
 
 async def test_answers_map_to_the_typed_errors(api, conn, clock):
     route = api.get("/api/v1/notifications")
-    for status, error in ((403, AuthError), (404, PermanentError), (410, PermanentError), (502, TemporaryError)):
-        route.respond(status, json={"error": "no"})
+    for code, error in ((403, AuthError), (404, PermanentError), (410, PermanentError), (502, TemporaryError)):
+        route.respond(code, json={"error": "no"})
         with pytest.raises(error):
             await conn.fetch(None)
     retry_at = format_datetime(datetime.fromtimestamp(NOW + 300, tz=timezone.utc), usegmt=True)

@@ -11,15 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentconsole import config
-from agentconsole.response.hours import (
-    BusinessHours,
-    Elapsed,
-    HoursError,
-    first_response_time,
-    parse_hours,
-    resolution_time,
-    waiting_time,
-)
+from agentconsole.response.hours import BusinessHours, HoursError, parse_hours
+from agentconsole.response.rule import counted
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = 3600.0
@@ -125,15 +118,11 @@ def test_is_open() -> None:
     assert not OFFICE.is_open(local(2026, 11, 21, 12))
 
 
-def test_definitions_in_both_forms() -> None:
+def test_a_response_time_counts_all_seconds_or_only_open_ones() -> None:
     start, end = local(2026, 11, 20, 16, 0), local(2026, 11, 23, 10, 0)
-    assert waiting_time(None, end, OFFICE) is None
-    assert waiting_time(start, end, OFFICE) == Elapsed(66 * H, 2 * H)
-    assert waiting_time(start, end) == Elapsed(66 * H, 66 * H)
-    assert first_response_time(start, end, OFFICE) == Elapsed(66 * H, 2 * H)
-    assert first_response_time(None, end) is None
-    assert resolution_time(start, None) is None
-    assert resolution_time(start, end, OFFICE).open == 2 * H
+    assert counted(start, end, OFFICE) == 2 * H  # Friday 16-17 and Monday 9-10
+    assert counted(start, end, None) == 66 * H
+    assert counted(end, start, None) == 0.0 and counted(end, start, OFFICE) == 0.0
 
 
 def test_parse_rejects_bad_tables() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agentconsole.replies.lengths import limit_for, measure
-from agentconsole.response.sla import SlaState, Targets, format_wait, state_for
+from agentconsole.response.rule import WaitState, state_for
+from agentconsole.response.sla import Targets, format_wait
 
 
 def test_x_counts_cjk_and_emoji_double_and_urls_as_23():
@@ -29,11 +30,11 @@ def test_email_has_no_limit():
 def test_targets_and_states():
     t = Targets()
     assert t.target("public") == 3600 and t.target("email", channel="email") == 86400
-    assert t.state(2000, "dm") == SlaState.OK
-    assert t.state(2700, "dm") == SlaState.NEAR
-    assert t.state(3600, "dm") == SlaState.OVER
+    assert state_for(2000, t.target("dm")) == WaitState.WITHIN
+    assert state_for(2700, t.target("dm")) == WaitState.NEAR
+    assert state_for(3600, t.target("dm")) == WaitState.OVER
     assert Targets(by_account={"shop": {"public": 600}}).target("public", "shop") == 600
-    assert state_for(0, 60) == SlaState.OK and SlaState.OVER.mark == "▲"
+    assert state_for(0, 60) == WaitState.WITHIN and WaitState.OVER.mark == "▲"
 
 
 def test_format_wait():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import screens.app
@@ -42,6 +43,7 @@ async def test_no_color_keeps_the_state_readable_by_marks(seeded, monkeypatch):
         assert "▲ 1h10m FB Sam Ortiz" in text  # over target
         assert "!   50m X  Pat Paste" in text  # near target (DM, 50 of 60 minutes)
         assert "▲ 2 over target" in text
+        assert re.search(r"✓ +M +Ray", text)  # answered: nothing waits, and the mark says so
 
 
 async def test_footer_shows_main_verbs_and_hides_what_does_not_apply(seeded):

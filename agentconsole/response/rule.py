@@ -1,0 +1,173 @@
+"""The response rule, once: how long a conversation has waited, whether that is within, near or over its
+account's target, the mark that says so without colour, and how urgent it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from agentconsole.domain.models import Kind
+from agentconsole.domain.rows import AccountRow, ConversationRow
+from agentconsole.response.hours import BusinessHours, HoursConfig
+from agentconsole.response.sla import Targets, format_wait
+
+NEAR_FRACTION = 0.75  # "near" is the last 25% of the target (DESIGN §2)
+ANSWERED_MARK = "✓"  # an open conversation whose customer has had our answer
+DONE_TEXT = "done"
+
+
+class WaitState(StrEnum):
+    """Where a wait stands against its target."""
+
+    WITHIN = "within"
+    NEAR = "near"
+    OVER = "over"
+
+    @property
+    def mark(self) -> str:
+        """A text mark, so the state reads without colour (NO_COLOR, colour blindness)."""
+        return _MARKS[self]
+
+
+_MARKS = {WaitState.WITHIN: " ", WaitState.NEAR: "!", WaitState.OVER: "▲"}
+
+
+def counted(since: float, until: float, hours: BusinessHours | None) -> float:
+    """Seconds from *since* to *until* as a response time counts them: all of them, or only the open
+    ones when the account keeps business hours. Every wait, first response and resolution uses this."""
+    if hours is None:
+        return until - since if until > since else 0.0
+    return hours.open_seconds_between(since, until)
+
+
+def state_for(waited: float, target: float) -> WaitState:
+    if waited >= target:
+        return WaitState.OVER
+    if waited >= target * NEAR_FRACTION:
+        return WaitState.NEAR
+    return WaitState.WITHIN
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """One conversation's wait, judged. *urgency* is the fraction of the target used: 0 when the wait
+    begins, 0.75 when it turns near, 1 when it goes over, 2 at twice the target; it compares waits of
+    different targets (a day-long email target against an hour on X), where *waited* does not."""
+
+    waited: float
+    target: float
+    state: WaitState
+
+    @property
+    def mark(self) -> str:
+        return self.state.mark
+
+    @property
+    def urgency(self) -> float:
+        return self.waited / self.target if self.target > 0 else float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRule:
+    """How long conversations of one kind on one account may wait, and which hours count."""
+
+    account_id: int
+    channel: str
+    kind: str
+    target: float
+    hours: BusinessHours | None = None
+
+    def waited(self, since: float, now: float) -> float:
+        return counted(since, now, self.hours)
+
+    def judge(self, since: float, now: float) -> Wait:
+        waited = counted(since, now, self.hours)
+        return Wait(waited, self.target, state_for(waited, self.target))
+
+    def cutoff(self, now: float) -> float | None:
+        """The latest waiting_since that is over target at *now*; None while none can be."""
+        return now - self.target if self.hours is None else self.hours.open_since(now, self.target)
+
+    def crossing(self, since: float) -> float | None:
+        """When a wait that began at *since* reaches the target."""
+        return since + self.target if self.hours is None else self.hours.open_until(since, self.target)
+
+
+class RowWait(NamedTuple):
+    """What the list draws in a row's wait column: the mark, the text, and the state (None when
+    nothing waits: the row is answered or done). A tuple: it is made for every row on every repaint."""
+
+    mark: str
+    text: str
+    state: WaitState | None
+    done: bool = False
+
+
+_DONE = RowWait(" ", DONE_TEXT, None, True)
+_ANSWERED = RowWait(ANSWERED_MARK, "", None)
+
+
+class ResponseRule:
+    """Every account's wait rules, by (account id, kind), from the configured targets and hours.
+
+    Accounts it was not built with (one added since) get their rule on first sight, from the row's
+    account name and channel, so every view judges every row the same way.
+    """
+
+    def __init__(self, targets: Targets | None = None, hours: HoursConfig | None = None,
+                 accounts: Iterable[AccountRow] = ()) -> None:
+        self.targets = targets if targets is not None else Targets()
+        self.hours = hours if hours is not None and hours.any else None
+        self._rules: dict[tuple[int, str], WaitRule] = {}
+        for account in accounts:
+            for kind in Kind:
+                self._add(account.id, account.name, account.channel, str(kind))
+
+    def _add(self, account_id: int, name: str, channel: str, kind: str) -> WaitRule:
+        business = self.hours.for_account(name) if self.hours is not None else None
+        rule = WaitRule(account_id, channel, kind, self.targets.target(kind, name, channel), business)
+        self._rules[(account_id, kind)] = rule
+        return rule
+
+    @property
+    def rules(self) -> list[WaitRule]:
+        return list(self._rules.values())
+
+    def get(self, account_id: int, kind: str) -> WaitRule | None:
+        return self._rules.get((account_id, kind))
+
+    def rule_for(self, row: ConversationRow) -> WaitRule:
+        rule = self._rules.get((row.account_id, row.kind))
+        return rule if rule is not None else self._add(row.account_id, row.account_name, row.channel, row.kind)
+
+    def wait_of(self, row: ConversationRow, now: float) -> Wait | None:
+        """The row's wait, or None when nothing waits (answered, done)."""
+        if row.status == "done" or not row.needs_reply or row.waiting_since is None:
+            return None
+        return self.rule_for(row).judge(row.waiting_since, now)
+
+    def row_wait(self, row: ConversationRow, now: float) -> RowWait:
+        """The wait column of a list row: cheap, since rows are drawn on every keypress."""
+        if row.status == "done":
+            return _DONE
+        if not row.needs_reply or row.waiting_since is None:
+            return _ANSWERED
+        rule = self._rules.get((row.account_id, row.kind)) or self.rule_for(row)
+        waited = counted(row.waiting_since, now, rule.hours)
+        state = state_for(waited, rule.target)  # as judge() does, without the intermediate Wait
+        return RowWait(_MARKS[state], format_wait(waited), state)
+
+    def order_key(self, now: float) -> Callable[[float, int], float] | None:
+        """The list's order of waiting conversations, a sort key on (waiting_since, account id), lowest
+        first: the longest wait first as each account counts it. None when no account keeps business
+        hours, since waiting_since order is then that same order (and the store reads it from an index)."""
+        hours = {r.account_id: r.hours for r in self._rules.values() if r.hours is not None}
+        if not hours:
+            return None
+
+        def key(since: float, account_id: int) -> float:
+            return -counted(since, now, hours.get(account_id))
+
+        return key

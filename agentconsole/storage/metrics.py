@@ -1,0 +1,173 @@
+"""Where the metrics come from: the passes one report needs, as an interface and its SQLite
+implementation, each pass one read over a covering index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from agentconsole.storage.ingest import AUTOMATIC_SOURCES
+from agentconsole.storage.store import Store
+
+# (account id, start, end) -> the seconds between them that count (business hours), per account.
+OpenSeconds = Callable[[int, float, float], float]
+# (channel, agent id or None, wall-clock seconds, counted seconds)
+Timed = tuple[str, int | None, float, float]
+
+# Automatic messages (away replies) answer nobody; the store leaves them out of the summary too.
+_ANSWERING = "({m}.source IS NULL OR {m}.source NOT IN ({sources}))".replace(
+    "{sources}", ", ".join(f"'{s}'" for s in sorted(AUTOMATIC_SOURCES)))
+# Found by an exact seek on (direction, sent_at, conversation) in the covering time index.
+_FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_metrics"
+                    " WHERE m.direction = 'out' AND m.sent_at = c.first_response_at AND m.conversation_id = c.id"
+                    f" AND {_ANSWERING.format(m='m')} LIMIT 1)")
+
+
+class MetricsStorage(Protocol):
+    """The reads of one report over [start, end). Counted seconds come from the OpenSeconds the
+    implementation was built with (wall-clock seconds without one)."""
+
+    def snapshot(self) -> Any:
+        """A context in which every read sees the same state, so the figures agree with each other."""
+        ...
+
+    def agents(self) -> dict[int, str]: ...
+
+    def first_responses(self, start: float, end: float, with_agent: bool) -> list[Timed]:
+        """Each first reply given in the period: our first reply − the customer's first message."""
+        ...
+
+    def resolutions(self, start: float, end: float) -> list[Timed]:
+        """Each time marked done in the period, from the first customer message of that cycle."""
+        ...
+
+    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
+        """{channel: (conversations, answered, repeat contacts)} with a customer message in the period."""
+        ...
+
+    def opened(self, start: float, end: float, by_channel: bool) -> dict[str, int]:
+        """Conversations opened in the period, per channel (or under "" in total)."""
+        ...
+
+    def replies(self, start: float, end: float) -> list[tuple[int, int | None, str, int]]:
+        """(account id, agent id, source, count) of our replies in the period."""
+        ...
+
+    def events_per_span(self, event: str, spans: Sequence[tuple[float, float]]) -> tuple[int, ...]: ...
+
+    def incoming_by_week_hour(self, lo: float, hi: float, offset: float) -> list[tuple[int, int]]:
+        """(hour of a Monday-first week, customer messages) in [lo, hi), local time at UTC *offset*."""
+        ...
+
+
+class SqliteMetricsStorage:
+    """MetricsStorage on the store's connection; business hours are an SQL function, open_seconds()."""
+
+    def __init__(self, store: Store, open_seconds: OpenSeconds | None = None) -> None:
+        self.conn = store.conn
+        self.counting = open_seconds is not None
+        if open_seconds is not None:
+            self.conn.create_function("open_seconds", 3, open_seconds, deterministic=True)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        own = not self.conn.in_transaction
+        if own:
+            self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if own:
+                self.conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> list[Any]:
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: these passes return thousands of rows
+        return cur.execute(sql, params).fetchall()
+
+    def _open(self, start: str, end: str) -> str:
+        return f"open_seconds(c.account_id, {start}, {end})" if self.counting else f"({end} - {start})"
+
+    def agents(self) -> dict[int, str]:
+        return dict(self._rows("SELECT id, name FROM agents"))
+
+    def first_responses(self, start: float, end: float, with_agent: bool) -> list[Timed]:
+        return self._rows(
+            f"SELECT c.channel, {_FIRST_RESPONDER if with_agent else 'NULL'},"
+            " c.first_response_at - c.first_customer_at,"
+            f" {self._open('c.first_customer_at', 'c.first_response_at')}"
+            " FROM conversations c INDEXED BY conv_first_response"
+            " WHERE c.first_response_at >= :start AND c.first_response_at < :end"
+            " AND c.first_customer_at IS NOT NULL", {"start": start, "end": end})
+
+    def resolutions(self, start: float, end: float) -> list[Timed]:
+        # A reopen starts a new cycle, so a resolution counts from the reopening.
+        cycle = ("max(c.first_customer_at, coalesce((SELECT max(r.at) FROM conversation_events r"
+                 " INDEXED BY events_reopened WHERE r.conversation_id = e.conversation_id"
+                 " AND r.event = 'reopened' AND r.at <= e.at), 0))")
+        return self._rows(
+            f"SELECT channel, agent_id, e_at - cycle, {self._open('cycle', 'e_at')} FROM ("
+            f" SELECT c.channel, e.agent_id, e.at AS e_at, {cycle} AS cycle, c.account_id"
+            " FROM conversation_events e INDEXED BY events_metrics JOIN conversations c"
+            " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
+            " AND c.first_customer_at <= e.at) AS c", {"start": start, "end": end})
+
+    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
+        # Answered means a reply at or after the first customer message in the period, before it ends.
+        # Every such conversation has last_message_at >= start, so the recent-activity index bounds them.
+        sql = """
+        WITH cand AS (
+            SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
+                   c.customer_count AS n_in,
+                   CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
+                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
+                              WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
+                   END AS first_in
+            FROM conversations c INDEXED BY conv_recent_views
+            WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
+        SELECT c.channel, count(*),
+               sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
+                   SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
+                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
+                   AND """ + _ANSWERING.format(m="o") + """))),
+               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
+                   SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
+                   AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
+                   AND r.direction = 'in') END)
+        FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
+        return {row[0]: (row[1], row[2] or 0, row[3] or 0)
+                for row in self._rows(sql, {"start": start, "end": end})}
+
+    def opened(self, start: float, end: float, by_channel: bool) -> dict[str, int]:
+        params = {"start": start, "end": end}
+        if not by_channel:  # the total needs no conversation rows at all
+            return {"": self._rows("SELECT count(*) FROM conversation_events e INDEXED BY events_metrics"
+                                   " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end", params)[0][0]}
+        return dict(self._rows(
+            "SELECT c.channel, count(*) FROM conversation_events e INDEXED BY events_metrics"
+            " JOIN conversations c ON c.id = e.conversation_id"
+            " WHERE e.event = 'opened' AND e.at >= :start AND e.at < :end GROUP BY c.channel", params))
+
+    def replies(self, start: float, end: float) -> list[tuple[int, int | None, str, int]]:
+        return self._rows(
+            "SELECT m.account_id, m.agent_id, m.source, count(*) FROM messages m INDEXED BY messages_metrics"
+            " WHERE m.direction = 'out' AND m.sent_at >= :start AND m.sent_at < :end"
+            " AND m.source IN ('canned', 'edited', 'personal') GROUP BY m.account_id, m.agent_id, m.source",
+            {"start": start, "end": end})
+
+    def events_per_span(self, event: str, spans: Sequence[tuple[float, float]]) -> tuple[int, ...]:
+        values = ",".join(f"({i}, ?, ?)" for i in range(len(spans)))
+        params = [x for span in spans for x in span]
+        rows = dict(self._rows(
+            f"WITH spans(i, lo, hi) AS (VALUES {values}) SELECT spans.i, (SELECT count(*)"
+            " FROM conversation_events e INDEXED BY events_metrics WHERE e.event = ? AND e.at >= spans.lo"
+            " AND e.at < spans.hi) FROM spans", [*params, event]))
+        return tuple(rows.get(i, 0) for i in range(len(spans)))
+
+    def incoming_by_week_hour(self, lo: float, hi: float, offset: float) -> list[tuple[int, int]]:
+        # Epoch day 0 was a Thursday, so hour h since the epoch is hour (h + 72) % 168 of a Monday week.
+        return self._rows(
+            "SELECT (CAST((m.sent_at + ?) / 3600 AS INTEGER) + 72) % 168 AS how, count(*)"
+            " FROM messages m INDEXED BY messages_metrics WHERE m.direction = 'in'"
+            " AND m.sent_at >= ? AND m.sent_at < ? GROUP BY how", (offset, lo, hi))
