@@ -39,10 +39,15 @@ class Length:
 
     def describe(self) -> str:
         if self.limit is None:
-            return f"{self.used} {self.unit}"
+            return counted(self.used, self.unit)
         if self.over:
             return f"{self.used}/{self.limit} · {self.over} over"
         return f"{self.used}/{self.limit}"
+
+
+def counted(n: int, unit: str) -> str:
+    """ "1 character", "2 characters": *unit* is the plural."""
+    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
 
 
 def limit_for(channel: Channel | str, kind: Kind | str, override: int | None = None) -> int | None:

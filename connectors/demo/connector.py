@@ -17,6 +17,8 @@ from agentconsole.domain.models import (Channel, Direction, FetchResult, Inbound
 from agentconsole.domain.rows import AccountRow
 
 from connectors.demo import capabilities_for
+from connectors.demo.ids import _cursor, _dm_key, _first_name, _parse_cursor
+from connectors.demo.shop_day import BUSIEST_INTERVAL, ELSEWHERE_SIGNATURE, ELSEWHERE_SLOTS, ShopDay
 from connectors.demo.data import (CITIES, CLOSINGS, DAYS, DEMO_ACCOUNTS, DM_ANSWERS, FEATURED, GARMENTS,
                         GENERIC_NUDGES, HOSTILE, ITEMS, PEOPLE, PLACES, SCENARIOS, SCENARIOS_BY_TOPIC,
                         SHOP, SIZES, WARES, Persona, Scenario, person_for)
@@ -37,7 +39,6 @@ FOLLOW_UP_RATE = 0.45
 BACKFILL_FOLLOW_UP_RATE = 0.05
 ANSWER_RATE = 0.7
 DM_RATE = {Channel.FACEBOOK: 0.5, Channel.EMAIL: 0.0}
-CURSOR_VERSION = "demo1"
 MAIL_DOMAIN = "demo.juniper-co.example"
 
 
@@ -60,10 +61,14 @@ class _Thread:
 
 
 def from_account(account: AccountRow, clock: Clock) -> DemoConnector:
-    """The demo connector for *account*; settings may carry "seed" (int) and "interval" (seconds)."""
+    """The demo connector for *account*. Settings may carry "seed" (int); "interval" (seconds) gives a
+    flat load of one message per interval on average (tests, benchmarks); without it the traffic
+    follows a small shop's day (shop_day: busy hours, quiet nights, some customers answered from the
+    platform's own app), in the "timezone" setting or the machine's."""
     settings = account.settings or {}
+    day = None if "interval" in settings else ShopDay(settings.get("timezone"))
     return DemoConnector(account, clock, seed=int(settings.get("seed", DEFAULT_SEED)),
-                         interval=float(settings.get("interval", DEFAULT_INTERVAL)))
+                         interval=float(settings.get("interval", BUSIEST_INTERVAL)), day=day)
 
 
 class DemoConnector:
@@ -77,9 +82,10 @@ class DemoConnector:
     poll_interval = 2.0
 
     def __init__(self, account: AccountRow, clock: Clock, *, seed: int = DEFAULT_SEED,
-                 interval: float = DEFAULT_INTERVAL) -> None:
+                 interval: float = DEFAULT_INTERVAL, day: ShopDay | None = None) -> None:
         self.account = account
         self.clock = clock
+        self.day = day
         self.channel = Channel(account.channel)
         self.seed = seed
         self.interval = max(0.5, interval)
@@ -116,10 +122,12 @@ class DemoConnector:
             rng, when, thread, new = self._plan(k)
             if when > now:
                 break
-            if len(messages) == MAX_PER_FETCH:
+            if len(messages) >= MAX_PER_FETCH:
                 more, until = True, messages[-1].sent_at
                 break
-            messages.append(self._live_message(rng, k, when, thread, new))
+            if self._fires(k):
+                messages.append(self._live_message(rng, k, when, thread, new))
+            messages.extend(self._answered_elsewhere(k, when))
             k += 1
         # Answers due in the window; and older ones this instance never handed out, because another
         # console on the same database (a teammate's) may have moved the cursor past them meanwhile.
@@ -245,7 +253,29 @@ class DemoConnector:
     def _opens(self, k: int) -> bool:
         rng = self._rng("live", k)
         rng.random()
-        return rng.random() >= FOLLOW_UP_RATE
+        return rng.random() >= FOLLOW_UP_RATE and self._fires(k)
+
+    def _fires(self, k: int) -> bool:
+        """Whether live slot *k* carries a customer message (always, for a flat load)."""
+        if self.day is None:
+            return True
+        rng = self._rng("fires", k)
+        return self.day.fires(rng, self._anchor + self.interval * k)
+
+    def _answered_elsewhere(self, k: int, when: float) -> list[InboundMessage]:
+        """Our answers, written in the platform's own app, that fall in slot *k*: the conversations a
+        teammate took care of before the console got to them."""
+        if self.day is None:
+            return []
+        out = []
+        low, high = ELSEWHERE_SLOTS
+        for j in range(max(0, k - high), k - low + 1):
+            if self._opens(j) and self.day.answered_after(self._rng("elsewhere", j)) == k - j:
+                thread = self._threads.get(self._root(j).key) or self._root(j)
+                text = f"{thread.reply} {ELSEWHERE_SIGNATURE.format(channel=self.channel.label)}"
+                out.append(self._message(thread, self._id(f"E{j}"), when, text, Direction.OUT,
+                                         reply_to=thread.root_id or None))
+        return out
 
     def _root(self, k: int) -> _Thread:
         """The thread live message *k* opened (only asked for messages that _opens)."""
@@ -451,34 +481,3 @@ class DemoConnector:
         return {"order": f"#{rng.randint(10412, 19870)}", "item": rng.choice(ITEMS),
                 "ware": rng.choice(WARES), "garment": rng.choice(GARMENTS), "size": rng.choice(SIZES), "day": rng.choice(DAYS),
                 "place": rng.choice(PLACES), "city": rng.choice(CITIES)}
-
-
-def _dm_key(person: Person) -> str:
-    """One DM thread per person, as the platforms keep it."""
-    return f"dm-{person.external_id}"
-
-
-def _first_name(name: str) -> str:
-    """What to call someone in an email ("" when the display name is no name, e.g. "the plant lady")."""
-    words = [w for w in name.split() if any(c.isalnum() for c in w)]
-    if not words or words[0][0].islower() or "[" in words[0]:
-        return ""
-    return words[0]
-
-
-def _cursor(anchor: float, seq: int, covered: float) -> str:
-    return f"{CURSOR_VERSION}:{anchor!r}:{seq}:{covered!r}"
-
-
-def _parse_cursor(cursor: str | None) -> tuple[float, int, float] | None:
-    """(anchor, next sequence number, clock time covered); None starts over with a backfill."""
-    if not cursor:
-        return None
-    try:
-        version, anchor, seq, covered = cursor.split(":")
-        if version != CURSOR_VERSION:
-            raise ValueError(version)
-        return float(anchor), int(seq), float(covered)
-    except ValueError:
-        log.warning("unreadable demo cursor %r: starting over (re-fetched messages are deduplicated)", cursor)
-        return None

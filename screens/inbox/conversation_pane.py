@@ -18,7 +18,7 @@ from agentconsole.replies import guard
 from agentconsole.replies.guard import Verdict
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import ResponseRule
-from agentconsole.replies.lengths import measure
+from agentconsole.replies.lengths import counted, measure
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
 
@@ -73,7 +73,7 @@ def clip(text: str, expanded: bool) -> tuple[str, str]:
     hidden_lines = text.count("\n") - head.count("\n")
     if hidden_lines:
         return head, f"{hidden_lines} more line{'s' if hidden_lines != 1 else ''}"
-    return head, f"{len(text) - len(head)} more characters"
+    return head, counted(len(text) - len(head), "more characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +230,7 @@ class Composer(Vertical):
             if length.over:
                 text.append(" ▲ over the limit")
         else:
-            text.append(f"{len(self.text)} characters")
+            text.append(counted(len(self.text), "characters"))
         if error:
             text.append("\n")
             text.append(error, "bold")

@@ -93,6 +93,19 @@ class EndShiftRequest:
     assignments: str  # keep | next | unassign
 
 
+def note_lines(note: str) -> ComposeResult:
+    """A hand-off note line by line; a "- " item wraps under its own text (a hanging indent), so a
+    wrapped line never reads as the next item."""
+    for line in clean(note).splitlines() or [""]:
+        bullet = line[:2] if line[:2] in ("- ", "* ", "• ") else ""
+        if bullet:
+            with Horizontal(classes="note-item"):
+                yield Static("• ", classes="note-bullet")
+                yield Static(Text(line[2:], end=""), classes="note-text")
+        else:
+            yield Static(Text(line, end=""), classes="note-line")
+
+
 class _ShiftDialog(ModalScreen):
     """What the start and end dialogs share: post rows with previews, post nothing, confirm/cancel.
 
@@ -196,7 +209,8 @@ class StartShiftModal(_ShiftDialog):
                             yield Static(Text(f"Hand-off from {one_line(shift.agent_name, 40)} · ended "
                                               f"{short_time(shift.ended_at, self.agent.timezone, now)}",
                                               style="bold", end=""))
-                            yield Static(Text(clean(shift.handoff_note), end=""), classes="handoff-note")
+                            with Vertical(classes="handoff-note"):
+                                yield from note_lines(shift.handoff_note)
                     yield Button("I have read it (enter)", id="acknowledge", variant="primary")
             with VerticalScroll(id="shift-form"):
                 yield Static(f"Planned end (HH:MM, {self.agent.timezone})", classes="field-label")

@@ -420,3 +420,68 @@ async def test_an_answer_arrives_even_when_a_teammates_console_moved_the_cursor_
     answers = store.conn.execute("SELECT count(*) FROM messages WHERE in_reply_to IN (?,?,?,?)",
                                  [r.external_id for r in results]).fetchone()[0]
     assert answers >= 1
+
+
+# ---------------------------------------------------------------- a small shop's day
+
+
+async def test_the_default_demo_is_a_small_shop_not_a_flood(tmp_path):
+    """Two hours around midday on the five demo accounts: a believable trickle (the old default opened ~18
+    conversations a minute), some answered from the platform's own app, and a quiet night."""
+    from agentconsole.domain.clock import FrozenClock
+    from agentconsole.storage.store import Store
+
+    noon = 1_764_072_000.0  # 2025-11-25 12:00 UTC
+    clock = FrozenClock(noon)
+    store = Store(tmp_path / "shop.db", clock)
+    demos = {}
+    for n, (name, channel, handle, display) in enumerate(DEMO_ACCOUNTS):
+        aid = store.ensure_account(name, channel, "demo", handle=handle, display_name=display, is_demo=True)
+        row = AccountRow(aid, name, str(channel), "demo", handle, display, {"seed": 11 + n, "timezone": "UTC"},
+                         True)
+        demos[aid] = from_account(row, clock)
+    cursors = {}
+    for aid, demo in demos.items():
+        page = await demo.fetch(None)
+        store.ingest(aid, page.messages, page.cursor)
+        cursors[aid] = page.cursor
+    opened_before = store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    waiting_before = store.waiting_summary()[0]
+    sent_elsewhere = 0
+
+    async def minutes(n: int) -> None:
+        nonlocal sent_elsewhere
+        for _ in range(n * 2):
+            clock.advance(30)
+            for aid, demo in demos.items():
+                while True:
+                    page = await demo.fetch(cursors[aid])
+                    sent_elsewhere += sum(1 for m in page.messages if m.direction == Direction.OUT)
+                    store.ingest(aid, page.messages, page.cursor)
+                    cursors[aid] = page.cursor
+                    if not page.more:
+                        break
+
+    await minutes(120)
+    opened = store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0] - opened_before
+    assert 20 <= opened <= 120, opened  # under one a minute across the inbox, not 18
+    assert sent_elsewhere >= 5  # a teammate answered some from the phone
+    answered = store.conn.execute(
+        "SELECT count(DISTINCT c.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+        " WHERE m.text LIKE '%(answered from the%' AND c.needs_reply = 0").fetchone()[0]
+    assert answered >= 5  # and those customers no longer wait
+    assert store.waiting_summary()[0] - waiting_before < opened
+    day_rate = opened / 120
+    clock.set(noon + 12 * HOUR)  # midnight: the shop is quiet
+    for aid, demo in demos.items():  # catch up to midnight first
+        while True:
+            page = await demo.fetch(cursors[aid])
+            store.ingest(aid, page.messages, page.cursor)
+            cursors[aid] = page.cursor
+            if not page.more:
+                break
+    night_before = store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    await minutes(60)
+    night_rate = (store.conn.execute("SELECT count(*) FROM conversations").fetchone()[0] - night_before) / 60
+    assert night_rate < day_rate / 3, (night_rate, day_rate)
+    store.close()

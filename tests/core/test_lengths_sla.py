@@ -50,3 +50,11 @@ def test_the_channel_facts_come_from_the_plug_ins():
     # Channels whose package has not landed yet are measured as the demo simulates them.
     assert registry.text_rule("x") is registry.get("demo").text["x"]
     assert measure("日本語", "x", "dm").limit == 10_000 and measure("x", "bluesky").unit == "graphemes"
+
+
+def test_counts_read_in_the_singular_for_one():
+    from agentconsole.replies.lengths import Length, counted
+
+    assert Length(1, None, "characters").describe() == "1 character"
+    assert Length(2, None, "characters").describe() == "2 characters"
+    assert counted(1, "more characters") == "1 more character" and counted(0, "graphemes") == "0 graphemes"

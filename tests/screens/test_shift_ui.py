@@ -86,7 +86,7 @@ async def test_start_dialog_shows_the_note_first_then_previews_each_account(stor
         app.open(modal)
         await pilot.pause()
         assert not modal.query_one("#shift-form").display
-        assert "Dana's refund is pending." in str(modal.query_one(".handoff-note", Static).render())
+        assert "Dana's refund is pending." in str(modal.query_one(".note-line", Static).render())
         await pilot.press("ctrl+s")  # confirming before reading only acknowledges
         await pilot.pause()
         assert modal.query_one("#shift-form").display and app.results == []
@@ -260,3 +260,24 @@ async def test_ticked_and_unticked_differ_by_a_mark_not_only_by_colour(store, cl
         assert any("▐ ▌ Post nothing" in line for line in lines)
         assert any("▐●▌ Keep them" in line for line in lines)
         assert any("▐ ▌ Leave them unassigned" in line for line in lines)
+
+
+async def test_a_wrapped_hand_off_item_hangs_under_its_own_text(store, clock):
+    from tests.screens.helpers import screen_text
+
+    shifts, x, m, alice, bob = workspace(store)
+    shifts.start(alice, planned_end=None, hello={})
+    long_item = "- #12 Dana Kim · X public · waiting 42m · unassigned · note: " + "refund promised " * 8
+    shifts.end(alice, goodbye={}, note="Open work: 2 open.\n" + long_item + "\n- #13 Sam · email")
+    app = ShiftTestApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open(StartShiftModal.from_form(shifts.start_form(bob), clock))
+        await pilot.pause()
+        raw = screen_text(app).splitlines()
+        lines = [line.strip("│ ") for line in raw]
+        first = next(i for i, line in enumerate(lines) if line.startswith("• #12 Dana Kim"))
+        bullet_col = raw[first].index("•")
+        assert raw[first + 1][bullet_col:bullet_col + 2] == "  "  # the wrap hangs past the bullet
+        assert raw[first + 1][bullet_col + 2:].startswith(("promised", "refund"))
+        assert any(line.startswith("• #13 Sam") for line in lines[first + 2:])
+        assert sum(1 for line in lines if line.startswith("• ")) == 2
