@@ -22,6 +22,9 @@ VIEWS: tuple[View, ...] = (
     View("email", "Email", "status = 'open' AND kind = 'email'"),
     View("escalated", "Escalated", "escalated = 1"),
     View("done", "Done", "status = 'done'", waiting_first=False),
+    # Sends only a person can settle: may have been sent, refused, or cancelled behind a refused one.
+    View("decide", "Decide", "id IN (SELECT conversation_id FROM outbox WHERE state IN"
+                             " ('unsure', 'failed', 'cancelled'))", waiting_first=False),
 )
 
 VIEWS_BY_KEY = {view.key: view for view in VIEWS}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from agentconsole.channels import phases
 from agentconsole.domain.clock import Clock, to_datetime
 from agentconsole.domain.errors import AuthError, ConnectorError, TemporaryError
 from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
@@ -77,7 +79,7 @@ class EmailConnector:
 
     channel = Channel.EMAIL
     capabilities = Capabilities(public_reply=True, direct_message=False, public_post=False,
-                                max_length=None, can_find_sent=True)
+                                max_length=None, can_find_sent=True, reports_send_phases=True)
     poll_interval = 60.0
 
     def __init__(self, settings: EmailSettings, clock: Clock, password: Callable[[], str],
@@ -89,6 +91,9 @@ class EmailConnector:
         self._session: ImapSession | None = None
         self._sent: str | None = None  # the Sent folder's name, once found
         self._lock = asyncio.Lock()
+        # "Not in Sent" proves a send never arrived only where the server files sent mail itself.
+        self.capabilities = dataclasses.replace(
+            EmailConnector.capabilities, find_sent_authoritative=settings.server_files_sent)
 
     # ---------------------------------------------------------------- plumbing
 
@@ -282,19 +287,36 @@ class EmailConnector:
     # ---------------------------------------------------------------- sending
 
     async def send(self, request: OutboundRequest) -> SendResult:
+        """Submit the reply, reporting each phase: "transmitting" right before DATA, "accepted" the
+        moment the 250 arrives, and only then file the copy in Sent (a crash after the 250 never
+        resends: the restart only files the copy, see complete_send)."""
         now = self.clock.now()
         quoted = await self._quote(request) if self.settings.quote == "below" else ""
         msg, message_id = smtp.compose(self.settings, request, now, quoted)
-        await smtp.submit(self.settings, await asyncio.to_thread(self.password), msg)
         raw = msg.as_bytes()
-        if self.settings.append_sent:
-            try:
-                await self._imap("APPEND to Sent", lambda s: s.append(
-                    self._sent_folder(s), raw, to_datetime(now)))
-            except Exception as exc:  # the mail went out; only the copy is missing
-                log.warning("could not file the sent reply in the Sent folder: %s", exc)
-        return SendResult(external_id=message_id, sent_at=now,
-                          thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
+        result = SendResult(external_id=message_id, sent_at=now,
+                            thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
+        await smtp.submit(self.settings, await asyncio.to_thread(self.password), msg,
+                          transmitting=phases.transmitting, accepted=lambda: phases.accepted(result))
+        await self._file_copy(raw, now)
+        return result
+
+    async def complete_send(self, request: OutboundRequest, result: SendResult) -> None:
+        """File the copy of an accepted reply in Sent, unless it is there already; sends nothing."""
+        if not self.settings.append_sent or result.raw is None:
+            return
+        found = await self._imap("search Sent", lambda s: s.find_header(
+            self._sent_folder(s), "Message-ID", result.external_id))
+        if not found:
+            await self._file_copy(result.raw.encode("utf-8"), result.sent_at)
+
+    async def _file_copy(self, raw: bytes, when: float) -> None:
+        if not self.settings.append_sent:
+            return
+        try:
+            await self._imap("APPEND to Sent", lambda s: s.append(self._sent_folder(s), raw, to_datetime(when)))
+        except Exception as exc:  # the mail went out; only the copy is missing
+            log.warning("could not file the sent reply in the Sent folder: %s", exc)
 
     async def _quote(self, request: OutboundRequest) -> str:
         """The message replied to, quoted; empty when it cannot be found (the reply still goes)."""
@@ -309,6 +331,9 @@ class EmailConnector:
         return smtp.quote_block(await asyncio.to_thread(parse, raw)) if raw else ""
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
+        """The reply's Message-ID in Sent. Found proves it went out (we file it only after the 250, a
+        server that files itself only what it accepted); not found proves the opposite only where the
+        server files submitted mail itself (``server_files_sent``, e.g. Gmail), not with Postfix."""
         message_id = smtp.message_id_for(request, self.settings.domain)
         try:
             found = await self._imap("search Sent", lambda s: s.find_header(

@@ -12,7 +12,9 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.channels import phases
+from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, OutcomeUnknown, PermanentError,
+                                        RateLimited, TemporaryError)
 from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
@@ -37,6 +39,7 @@ USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
 VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
 FILTERED_NOTE = "held back by the account's notification policy (filtered mention)"
 ROOT_CACHE = 1000  # status id -> thread root, kept in the cursor so restarts need no context calls
+LOOKUP_PAGES = 5  # pages of our own statuses read back when looking an unknown send up
 FETCH_RESERVE = 5  # fetches stop this many requests short of the limit so replies still go out
 
 
@@ -77,7 +80,7 @@ class MastodonConnector:
         self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
                                          max_length=max_characters or DEFAULT_MAX_CHARACTERS,
                                          idempotent_send=True, idempotency_window=IDEMPOTENCY_KEY_SECONDS,
-                                         can_find_sent=True)
+                                         can_find_sent=True, find_sent_authoritative=True)
 
     # ------------------------------------------------------------------ set-up and checks
 
@@ -310,6 +313,38 @@ class MastodonConnector:
     # ------------------------------------------------------------------ sending
 
     async def send(self, request: OutboundRequest) -> SendResult:
+        """Post one status. Failures before the POST are NotSent; a POST that left without a clear
+        answer is OutcomeUnknown (Mastodon's Idempotency-Key makes a resend safe for an hour, after
+        that the engine looks our own statuses up first, see find_sent)."""
+        try:
+            payload, thread_key = await self._payload(request)
+        except (NotSent, OutcomeUnknown, RateLimited):
+            raise
+        except TemporaryError as exc:  # looking the parent up failed: nothing was posted yet
+            raise NotSent(str(exc)) from exc
+        await phases.transmitting()
+        try:
+            created = await self.api.post_json("/api/v1/statuses", payload,
+                                               idempotency_key=request.idempotency_key)
+        except (NotSent, OutcomeUnknown, RateLimited, AuthError, PermanentError):
+            raise
+        except TemporaryError as exc:
+            raise _post_outcome(exc) from exc
+        except ConnectorError:
+            raise
+        except Exception as exc:  # whatever the HTTP layer raised after the request left
+            raise OutcomeUnknown(f"Mastodon: no usable answer to the post ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(created, dict) or not created.get("id"):
+            raise OutcomeUnknown("Mastodon accepted the status but returned no id")
+        sid = str(created["id"])
+        thread_key = thread_key or sid
+        if not thread_key.startswith("dm:"):
+            self._remember(sid, thread_key)
+        sent_at = parse_time(created.get("created_at")) or self.clock.now()
+        return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
+                          raw=json.dumps(created, ensure_ascii=False))
+
+    async def _payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
         if not self._limits_loaded or self.own_id is None:
             await self._ready()
         if request.action == "reply" and request.in_reply_to is None and request.kind == Kind.DM:
@@ -328,17 +363,7 @@ class MastodonConnector:
             raise PermanentError(f"Mastodon cannot {request.action!r}")
         if request.extra.get("spoiler_text"):
             payload["spoiler_text"] = str(request.extra["spoiler_text"])
-        created = await self.api.post_json("/api/v1/statuses", payload,
-                                           idempotency_key=request.idempotency_key)
-        if not isinstance(created, dict) or not created.get("id"):
-            raise TemporaryError("Mastodon accepted the status but returned no id")
-        sid = str(created["id"])
-        thread_key = thread_key or sid
-        if not thread_key.startswith("dm:"):
-            self._remember(sid, thread_key)
-        sent_at = parse_time(created.get("created_at")) or self.clock.now()
-        return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
-                          raw=json.dumps(created, ensure_ascii=False))
+        return payload, thread_key
 
     async def _reply_payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
         if not request.in_reply_to:
@@ -369,30 +394,58 @@ class MastodonConnector:
         return payload, self.dm_key([recipient.external_id])
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
-        """Our recent reply to the same parent with the same text, or None when none reached the server.
+        """Our own status with this text and parent, created since the first attempt, or None.
 
-        Mastodon keeps an Idempotency-Key for one hour only, so after longer a resend is not provably
-        safe; this lookup covers replies. A post or DM without a parent cannot be told apart from an
-        earlier identical one (a daily hello post), so for those it raises and the agent decides.
+        Authoritative: the account's own statuses are read back page by page until one is older than
+        the first attempt (``extra["first_attempt_at"]``, which the engine passes); a lookup that cannot
+        reach that far raises instead of answering "not found".
         """
-        if not request.in_reply_to:
-            raise PermanentError("cannot tell whether a status without a parent was posted; "
-                                 "check the account on the web and decide")
+        since = request.extra.get("first_attempt_at")
+        if since is None and not request.in_reply_to:
+            raise PermanentError("cannot tell whether a status without a parent was posted without the "
+                                 "time of the first attempt; check the account on the web and decide")
         await self._ready()
-        recent = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses",
-                                         params={"limit": "40", "exclude_reblogs": "true"})
         wanted = " ".join(request.text.split())
-        for status in recent if isinstance(recent, list) else []:
-            if str(status.get("in_reply_to_id")) != str(request.in_reply_to):
-                continue
-            text = " ".join(html_to_text(status.get("content"), status.get("mentions"),
-                                         self.local_host).split())
-            if wanted and text.endswith(wanted):
-                return SendResult(external_id=str(status["id"]),
-                                  sent_at=parse_time(status.get("created_at")) or self.clock.now(),
-                                  thread_key=request.thread_key,
-                                  raw=json.dumps(status, ensure_ascii=False))
-        return None
+        parent = str(request.in_reply_to) if request.in_reply_to else None
+        params = {"limit": "40", "exclude_reblogs": "true"}
+        for _ in range(LOOKUP_PAGES):
+            page = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses", params=params)
+            if not isinstance(page, list):
+                raise TemporaryError("Mastodon: our own statuses came back in an unknown shape")
+            for status in page:
+                found = self._same_send(status, wanted, parent, since, request)
+                if found is not None:
+                    return found
+            times = [parse_time(st.get("created_at")) for st in page if isinstance(st, dict)]
+            if not page or (since is not None and any(t is not None and t < since for t in times)):
+                return None  # we have read back past the first attempt: it is not there
+            if since is None:
+                return None  # a caller without the time gets the newest page only
+            params = {**params, "max_id": str(page[-1].get("id"))}
+        raise TemporaryError("Mastodon: could not read our statuses back far enough to tell whether "
+                             "the send arrived")
+
+    def _same_send(self, status: object, wanted: str, parent: str | None, since: float | None,
+                   request: OutboundRequest) -> SendResult | None:
+        if not isinstance(status, dict) or not status.get("id"):
+            return None
+        got_parent = str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None
+        created = parse_time(status.get("created_at"))
+        if got_parent != parent or (since is not None and created is not None and created < since):
+            return None
+        text = " ".join(html_to_text(status.get("content"), status.get("mentions"), self.local_host).split())
+        if not wanted or not text.endswith(wanted):
+            return None  # a mention we prefixed may come first; the agent's text is the end of it
+        return SendResult(external_id=str(status["id"]), sent_at=created or self.clock.now(),
+                          thread_key=request.thread_key, raw=json.dumps(status, ensure_ascii=False))
+
+
+def _post_outcome(exc: TemporaryError) -> ConnectorError:
+    """A failed POST /statuses as NotSent when the connection never opened, else OutcomeUnknown."""
+    cause = exc.__cause__
+    if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
+        return NotSent(f"Mastodon: the post never left: {exc}")
+    return OutcomeUnknown(f"Mastodon: no answer to the post ({exc}); it may have been posted")
 
 
 def _with_mention(text: str, acct: str) -> str:
