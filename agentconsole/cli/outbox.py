@@ -71,7 +71,7 @@ def run_decide(args: argparse.Namespace, ctx) -> int:
         print(f"agentconsole outbox: #{item.id} is {describe_state(item, ctx.clock.now())}; only sends that "
               f"may have been sent, were refused or cancelled take a decision", file=ctx.err)
         return EXIT_ERROR
-    agent = ctx.config.resolved_agent_name()
+    agent = getattr(args, "agent", None) or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent, ctx.config.agent_initials, ctx.config.timezone)
     outbox.decide(item.id, DECISIONS[args.decision], agent_id)
     after = outbox.item(item.id)

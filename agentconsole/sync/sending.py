@@ -193,12 +193,13 @@ class Sender:
     # ------------------------------------------------------------ unknown outcomes
 
     async def judge(self, item: OutboxRow, connector: Connector) -> Judgement:
-        """Whether a send that may have arrived did: look it up where the channel can; resend under the
-        idempotency key while the platform remembers it; otherwise the agent decides."""
+        """Whether a send that may have arrived did: look it up where the channel can (a find settles
+        it; "not found" allows a resend only where the lookup is authoritative); else resend under the
+        same idempotency key while the platform still remembers it; otherwise the agent decides."""
         caps = connector.capabilities
+        started = item.first_attempt_at if item.first_attempt_at is not None else item.created_at
         note = ""
         if caps.can_find_sent:
-            started = item.first_attempt_at if item.first_attempt_at is not None else item.created_at
             request = replace(item.request, extra={**item.request.extra,
                                                    "first_attempt_at": started - LOOKUP_SLACK})
             try:
@@ -214,7 +215,6 @@ class Sender:
                     return Judgement("resend", "the platform has no trace of it, so it never arrived")
                 note = "; the lookup found nothing, but on this account that does not prove it never arrived"
         window = caps.idempotency_window
-        started = item.first_attempt_at if item.first_attempt_at is not None else item.created_at
         if caps.idempotent_send and (window is None or self.clock.now() - started < window):
             return Judgement("resend", "resending under the same idempotency key" + note, still_unknown=True)
         if caps.idempotent_send:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_CHARACTERS = 500
 URL_LENGTH = 23
 IDEMPOTENCY_KEY_SECONDS = 3600.0  # how long Mastodon remembers an Idempotency-Key
+SEND_DEADLINE = 30.0  # a post with no full answer by then (a trickling server, say) has an unknown outcome
 SCOPES = "read write"
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 CLIENT_NAME = "agentconsole"
@@ -60,7 +62,8 @@ class MastodonConnector:
 
     def __init__(self, instance: str, token: str, clock: Clock, *, client: httpx.AsyncClient | None = None,
                  max_characters: int | None = None, own_id: str | None = None,
-                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0) -> None:
+                 page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0,
+                 idempotency_window: float = IDEMPOTENCY_KEY_SECONDS, send_deadline: float = SEND_DEADLINE) -> None:
         self.instance = normalise_instance(instance)
         self.clock = clock
         self.poll_interval = poll_interval
@@ -79,8 +82,10 @@ class MastodonConnector:
         self._roots: dict[str, str] = {}
         self.capabilities = Capabilities(public_reply=True, direct_message=True, public_post=True,
                                          max_length=max_characters or DEFAULT_MAX_CHARACTERS,
-                                         idempotent_send=True, idempotency_window=IDEMPOTENCY_KEY_SECONDS,
-                                         can_find_sent=True, find_sent_authoritative=True)
+                                         idempotent_send=True, idempotency_window=idempotency_window,
+                                         can_find_sent=True, find_sent_authoritative=True,
+                                         reports_send_phases=True)
+        self.send_deadline = send_deadline
 
     # ------------------------------------------------------------------ set-up and checks
 
@@ -324,8 +329,11 @@ class MastodonConnector:
             raise NotSent(str(exc)) from exc
         await phases.transmitting()
         try:
-            created = await self.api.post_json("/api/v1/statuses", payload,
-                                               idempotency_key=request.idempotency_key)
+            created = await asyncio.wait_for(self.api.post_json(
+                "/api/v1/statuses", payload, idempotency_key=request.idempotency_key), self.send_deadline)
+        except TimeoutError as exc:
+            raise OutcomeUnknown(f"Mastodon: no full answer to the post within {self.send_deadline:.0f} s; "
+                                 "it may have been posted") from exc
         except (NotSent, OutcomeUnknown, RateLimited, AuthError, PermanentError):
             raise
         except TemporaryError as exc:
@@ -533,4 +541,7 @@ def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
     return MastodonConnector(str(instance), token, clock,
                              max_characters=int(max_chars) if max_chars else None,
                              own_id=str(settings["account_id"]) if settings.get("account_id") else None,
-                             poll_interval=float(settings.get("poll_interval", 60.0)))
+                             poll_interval=float(settings.get("poll_interval", 60.0)),
+                             # Only for test servers that forget keys sooner; Mastodon keeps them an hour.
+                             idempotency_window=float(settings.get("idempotency_window") or IDEMPOTENCY_KEY_SECONDS),
+                             send_deadline=float(settings.get("send_deadline") or SEND_DEADLINE))
