@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import logging
 import threading
@@ -20,7 +21,7 @@ from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.email import smtp
 from connectors.email.imap import FolderMissing, ImapSession
-from connectors.email.mime import ParsedMail, normalise_subject, parse, raw_id
+from connectors.email.mime import ParsedMail, message_ids, normalise_subject, parse, raw_id
 from connectors.email.settings import EmailSettings
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,8 @@ class EmailConnector:
             seen = folders.get(folder) or {}
             if seen.get("uidvalidity") != info.uidvalidity:
                 # A new UIDVALIDITY invalidates every UID we knew: read the folder again from the
-                # start; Message-IDs as external ids make the store skip what it already has.
+                # start; identities that do not depend on UIDs (identity_of) make the store skip what
+                # it already has.
                 seen = {"uidvalidity": info.uidvalidity, "next_uid": 1}
             if info.uidnext and info.uidnext <= int(seen.get("next_uid", 1)):
                 folders[folder] = seen
@@ -209,6 +211,9 @@ class EmailConnector:
         sent_folder = self.settings.sent_folder or self._sent or "Sent"
         ours = folder == sent_folder and mail.from_addr in self.settings.own_addresses
         message_id = mail.message_id or raw_id(raw)
+        # Threading and the Sent lookup go by Message-ID; the message's identity is more than that (see
+        # identity_of), so two distinct messages sharing a Message-ID are both kept.
+        external_id = message_id if ours or not mail.message_id else identity_of(mail, message_id)
         if ours:
             others = [a for a in mail.to_addrs if a not in self.settings.own_addresses]
             correspondent = others[0] if others else ""
@@ -231,8 +236,9 @@ class EmailConnector:
                        "references": list(mail.references), "to": list(mail.to_addrs)}
         if ours:
             extra["recipient"] = customer
+        extra["message_id"] = message_id
         return InboundMessage(
-            external_id=message_id, thread_key=thread_key, kind=Kind.EMAIL,
+            external_id=external_id, thread_key=thread_key, kind=Kind.EMAIL,
             author=me if ours else customer, text=text, sent_at=sent_at,
             direction=Direction.OUT if ours else Direction.IN, subject=mail.subject,
             in_reply_to=mail.in_reply_to or None, raw=raw, parse_note=mail.parse_note, extra=extra)
@@ -323,8 +329,9 @@ class EmailConnector:
         if not request.in_reply_to:
             return ""
         try:
+            parent = (message_ids(request.in_reply_to) or [request.in_reply_to])[-1]
             raw = await self._imap("find the message to quote", lambda s: s.message_by_id(
-                self.settings.folders, request.in_reply_to, self.settings.max_message_bytes))
+                self.settings.folders, parent, self.settings.max_message_bytes))
         except ConnectorError as exc:
             log.warning("could not fetch the message to quote: %s", exc)
             return ""
@@ -364,6 +371,21 @@ class EmailConnector:
         async with smtp.smtp_session(self.settings, password):
             pass
         return f"{imap_part}; {self.settings.describe('SMTP')}: login ok"
+
+
+def identity_of(mail: ParsedMail, message_id: str) -> str:
+    """A received message's identity: its Message-ID qualified by a digest of what the sender wrote
+    (addresses, date, subject, text, attachments), not of how it was delivered.
+
+    Not (folder, UIDVALIDITY, UID): that would store every message again when a folder's UIDVALIDITY
+    changes, and twice when it is filed in two synced folders. The same message read again anywhere
+    keeps its identity; a second, different message reusing the Message-ID (a broken mailer, or one
+    forged to hide the first) gets its own. The Message-ID stays first, so In-Reply-To takes it as is.
+    """
+    parts = [mail.from_addr, ",".join(mail.to_addrs), str(mail.date), mail.subject, mail.text,
+             ";".join(f"{a.name}:{a.size}" for a in mail.attachments)]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:16]
+    return f"{message_id}#{digest}"
 
 
 def _load_cursor(cursor: str | None) -> dict:

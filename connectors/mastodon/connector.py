@@ -25,6 +25,7 @@ from agentconsole.secrets import SecretUnavailable, load_secret
 from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
 from connectors.mastodon.client import Api, json_body, link_params, normalise_instance, parse_time
+from connectors.mastodon.sent import find_own_status, post_outcome
 from connectors.mastodon.stream import streaming_base
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
 VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
 FILTERED_NOTE = "held back by the account's notification policy (filtered mention)"
 ROOT_CACHE = 1000  # status id -> thread root, kept in the cursor so restarts need no context calls
-LOOKUP_PAGES = 5  # pages of our own statuses read back when looking an unknown send up
 FETCH_RESERVE = 5  # fetches stop this many requests short of the limit so replies still go out
 
 
@@ -337,7 +337,7 @@ class MastodonConnector:
         except (NotSent, OutcomeUnknown, RateLimited, AuthError, PermanentError):
             raise
         except TemporaryError as exc:
-            raise _post_outcome(exc) from exc
+            raise post_outcome(exc) from exc
         except ConnectorError:
             raise
         except Exception as exc:  # whatever the HTTP layer raised after the request left
@@ -402,58 +402,15 @@ class MastodonConnector:
         return payload, self.dm_key([recipient.external_id])
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
-        """Our own status with this text and parent, created since the first attempt, or None.
-
-        Authoritative: the account's own statuses are read back page by page until one is older than
-        the first attempt (``extra["first_attempt_at"]``, which the engine passes); a lookup that cannot
-        reach that far raises instead of answering "not found".
-        """
+        """Our own status with this text and parent, created since the first attempt, or None; see
+        connectors.mastodon.sent.find_own_status (authoritative: it reads back far enough or raises)."""
         since = request.extra.get("first_attempt_at")
         if since is None and not request.in_reply_to:
             raise PermanentError("cannot tell whether a status without a parent was posted without the "
                                  "time of the first attempt; check the account on the web and decide")
         await self._ready()
-        wanted = " ".join(request.text.split())
-        parent = str(request.in_reply_to) if request.in_reply_to else None
-        params = {"limit": "40", "exclude_reblogs": "true"}
-        for _ in range(LOOKUP_PAGES):
-            page = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses", params=params)
-            if not isinstance(page, list):
-                raise TemporaryError("Mastodon: our own statuses came back in an unknown shape")
-            for status in page:
-                found = self._same_send(status, wanted, parent, since, request)
-                if found is not None:
-                    return found
-            times = [parse_time(st.get("created_at")) for st in page if isinstance(st, dict)]
-            if not page or (since is not None and any(t is not None and t < since for t in times)):
-                return None  # we have read back past the first attempt: it is not there
-            if since is None:
-                return None  # a caller without the time gets the newest page only
-            params = {**params, "max_id": str(page[-1].get("id"))}
-        raise TemporaryError("Mastodon: could not read our statuses back far enough to tell whether "
-                             "the send arrived")
-
-    def _same_send(self, status: object, wanted: str, parent: str | None, since: float | None,
-                   request: OutboundRequest) -> SendResult | None:
-        if not isinstance(status, dict) or not status.get("id"):
-            return None
-        got_parent = str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None
-        created = parse_time(status.get("created_at"))
-        if got_parent != parent or (since is not None and created is not None and created < since):
-            return None
-        text = " ".join(html_to_text(status.get("content"), status.get("mentions"), self.local_host).split())
-        if not wanted or not text.endswith(wanted):
-            return None  # a mention we prefixed may come first; the agent's text is the end of it
-        return SendResult(external_id=str(status["id"]), sent_at=created or self.clock.now(),
-                          thread_key=request.thread_key, raw=json.dumps(status, ensure_ascii=False))
-
-
-def _post_outcome(exc: TemporaryError) -> ConnectorError:
-    """A failed POST /statuses as NotSent when the connection never opened, else OutcomeUnknown."""
-    cause = exc.__cause__
-    if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
-        return NotSent(f"Mastodon: the post never left: {exc}")
-    return OutcomeUnknown(f"Mastodon: no answer to the post ({exc}); it may have been posted")
+        return await find_own_status(self.api, str(self.own_id), self.local_host, request, since,
+                                     self.clock.now())
 
 
 def _with_mention(text: str, acct: str) -> str:

@@ -9,7 +9,7 @@ import smtplib
 import threading
 from dataclasses import dataclass, field
 
-from tests.connectors.mailservers import HOST
+from tests.connectors.mailservers import HOST, SUPPORT, admin
 
 POSTFIX_RELAY_PORT = 2525  # Postfix's port without AUTH, delivering example.test over LMTP to Dovecot
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
@@ -31,6 +31,8 @@ class FaultySmtp:
     relayed: list[bytes] = field(default_factory=list)  # Message-IDs handed to Postfix
     holding: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    # Like Gmail: file every message it accepts in this folder of the sender's mailbox ("" does not).
+    files_in: str = ""
 
     def start(self) -> FaultySmtp:
         ready = threading.Event()
@@ -62,6 +64,12 @@ class FaultySmtp:
             smtp.sendmail(sender, recipients, data)
         found = _MESSAGE_ID.search(data)
         self.relayed.append(found.group(1) if found else b"")
+        if self.files_in:
+            box = admin(SUPPORT)
+            try:
+                box.append(self.files_in, data)
+            finally:
+                box.logout()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         def say(line: str) -> None:
@@ -94,7 +102,7 @@ class FaultySmtp:
                     say("354 end with <CRLF>.<CRLF>")
                     await writer.drain()
                     data = await _read_data(reader)
-                    if mode == "drop":
+                    if mode == "drop":  # not relayed, so not filed either
                         return
                     await asyncio.to_thread(self._relay, sender, recipients, data)
                     if mode == "die":

@@ -32,7 +32,8 @@ ROUNDS = 6  # 6 x 5 boundaries = 30 kills
 class Mailroom:
     """A workspace whose support account sends through the faulty relay, and its own IMAP folders."""
 
-    def __init__(self, tmp_path: Path, relay: FaultySmtp, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, tmp_path: Path, relay: FaultySmtp, monkeypatch: pytest.MonkeyPatch,
+                 **settings: object) -> None:
         self.tag = uuid.uuid4().hex[:10]
         self.inbox, self.sent = f"crash-{self.tag}", f"crash-{self.tag}-sent"
         self.box = admin(SUPPORT)
@@ -43,7 +44,7 @@ class Mailroom:
         self.settings = {
             "imap_host": HOST, "imap_port": IMAP_PORT, "imap_tls": "starttls", "smtp_host": HOST,
             "smtp_port": relay.port, "smtp_tls": "plain", "allow_plain": True, "tls_ca_file": str(CA_FILE),
-            "folders": [self.inbox], "sent_folder": self.sent, "sync_sent": False, "timeout": 2.0}
+            "folders": [self.inbox], "sent_folder": self.sent, "sync_sent": False, "timeout": 2.0, **settings}
         self.account = self.store.ensure_account("support", "email", "email", handle=SUPPORT[0],
                                                  settings=self.settings)
         self.domain = EmailSettings.from_mapping(self.settings, address=SUPPORT[0]).domain
@@ -114,9 +115,12 @@ class Mailroom:
 
 
 @pytest.fixture
-def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_servers: None):
+def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_servers: None, request: pytest.FixtureRequest):
+    filing = getattr(request, "param", False)  # a server that files submitted mail in Sent itself
     relay = FaultySmtp(late_seconds=4.0).start()
-    made = Mailroom(tmp_path, relay, monkeypatch)
+    made = Mailroom(tmp_path, relay, monkeypatch,
+                    **({"server_files_sent": True, "append_sent": False} if filing else {}))
+    relay.files_in = made.sent if filing else ""
     made.relay = relay
     try:
         yield made
@@ -180,3 +184,23 @@ def test_smtp_faults_after_the_dot_are_put_to_the_agent_and_never_resent(room: M
     assert states[refused] == "sent" and counts[refused] == 1  # a 451 before the body: resent
     for item in (dropped, late, died):
         assert f"#{item} " in first.err
+
+
+@pytest.mark.parametrize("room", [True], indirect=True)
+def test_where_the_server_files_sent_mail_the_lookup_settles_every_doubt(room: Mailroom) -> None:
+    for boundary in ("transmitting", "hold") * 3:
+        room.queue_reply()
+        if boundary == "hold":
+            room.relay.holding.clear()
+            room.relay.next_mode("hold")
+            assert room.sync.run(kill_when=lambda _: room.relay.holding.is_set()).killed
+        else:
+            assert room.sync.run(pause_at=boundary).killed
+    faulted = [room.queue_reply() for _ in range(3)]
+    room.relay.next_mode("drop", "die", "late")
+    room.settle()
+    tally = check(room, room.deliveries(len(room.relay.relayed)))
+    # Found in Sent: sent without a resend; not in Sent (never accepted): resent once. Nobody is asked.
+    assert tally == {"items": 9, "sent": 9, "asked": 0, "asked_delivered": 0}
+    assert all(room.states()[i] == "sent" for i in faulted)
+    print(f"email, filing server: {room.sync.kills} kills, {tally}")
