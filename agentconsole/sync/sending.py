@@ -258,6 +258,10 @@ class Sender:
                     await asyncio.wait_for(connector.complete_send(item.request, item.accepted), SEND_DEADLINE)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # the message went out; only its copy is missing
-                    log.warning("after-work of outbox item %s failed", item.id, exc_info=True)
+                except PermanentError:  # e.g. no Sent folder: the message went out, the copy cannot
+                    log.warning("after-work of outbox item %s cannot be done", item.id, exc_info=True)
+                except Exception:  # the server is away: the next start tries again
+                    log.warning("after-work of outbox item %s failed; trying again next start", item.id,
+                                exc_info=True)
+                    continue
             await asyncio.to_thread(self.outbox.finished, item.id)

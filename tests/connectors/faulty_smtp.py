@@ -51,7 +51,14 @@ class FaultySmtp:
         return self
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shutdown() -> None:
+            self.server.close()
+            sessions = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in sessions:  # e.g. a "late" answer still waiting
+                task.cancel()
+            await asyncio.gather(*sessions, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
