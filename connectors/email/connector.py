@@ -152,6 +152,10 @@ class EmailConnector:
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         state = _load_cursor(cursor)
+        if state.get("v", 1) < 2:
+            # Messages read before identity_of existed were stored by Message-ID alone: any that
+            # arrived before now keeps that identity, so reading them again stores nothing twice.
+            state.update(v=2, bare_before=self.clock.now())
         batch = max(1, self.settings.batch_size)
         fetched, more = await self._imap("sync", lambda s: self._sync(s, state, batch))
         # Parsing a batch can take a while (MIME, HTML): keep it off the event loop.
@@ -160,7 +164,9 @@ class EmailConnector:
 
     def _messages(self, fetched: list, state: dict) -> list[InboundMessage]:
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
-        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note)
+        bare_before = state.get("bare_before")
+        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note,
+                                          bare_before=bare_before)
                     for folder, item in fetched]
         state.update(threads.dump())
         return messages
@@ -201,7 +207,7 @@ class EmailConnector:
         return out, False
 
     def message_from_raw(self, folder: str, raw: bytes, internal_date: float | None,
-                         threads: ThreadIndex, note: str = "") -> InboundMessage:
+                         threads: ThreadIndex, note: str = "", bare_before: float | None = None) -> InboundMessage:
         """One fetched message as an InboundMessage; never raises, whatever the bytes are."""
         mail = parse(raw)
         if note:
@@ -213,7 +219,8 @@ class EmailConnector:
         message_id = mail.message_id or raw_id(raw)
         # Threading and the Sent lookup go by Message-ID; the message's identity is more than that (see
         # identity_of), so two distinct messages sharing a Message-ID are both kept.
-        external_id = message_id if ours or not mail.message_id else identity_of(mail, message_id)
+        legacy = bare_before is not None and (internal_date is None or internal_date < bare_before)
+        external_id = message_id if ours or legacy or not mail.message_id else identity_of(mail, message_id)
         if ours:
             others = [a for a in mail.to_addrs if a not in self.settings.own_addresses]
             correspondent = others[0] if others else ""
@@ -390,7 +397,7 @@ def identity_of(mail: ParsedMail, message_id: str) -> str:
 
 def _load_cursor(cursor: str | None) -> dict:
     if not cursor:
-        return {"v": 1, "folders": {}}
+        return {"v": 2, "folders": {}}
     try:
         state = json.loads(cursor)
     except ValueError:

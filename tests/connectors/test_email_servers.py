@@ -350,3 +350,28 @@ async def test_two_distinct_messages_sharing_a_message_id_are_both_kept(folder: 
         assert len({m.thread_key for m in batch.messages}) == 1
     finally:
         await mail.close()
+
+
+async def test_a_cursor_from_before_the_new_identity_keeps_old_messages_by_message_id(
+        folder: Folder, tmp_path: Path) -> None:
+    old = folder.add("Before the upgrade")
+    mail = connector(folder.name)
+    store, account = store_for(tmp_path)
+    try:
+        legacy = json.dumps({"v": 1, "folders": {}})  # what an older build left: every id a bare Message-ID
+        first = await mail.fetch(legacy)
+        assert [m.external_id for m in first.messages] == [old]  # as the older build stored it
+        store.ingest(account, first.messages, first.cursor)
+        assert json.loads(first.cursor)["v"] == 2
+        await asyncio.sleep(1.1)  # INTERNALDATE counts whole seconds
+        new = folder.add("After the upgrade")
+        second = await mail.fetch(store.cursor(account))
+        assert [mid(m.external_id) for m in second.messages] == [new] and "#" in second.messages[0].external_id
+        store.ingest(account, second.messages, second.cursor)
+        # A full re-read (a new UIDVALIDITY) keeps both identities: nothing is stored twice.
+        state = json.loads(store.cursor(account))
+        state["folders"] = {}
+        again = await mail.fetch(json.dumps(state))
+        assert store.ingest(account, again.messages, again.cursor).new_messages == 0
+    finally:
+        await mail.close()
