@@ -162,6 +162,17 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
             await connector.close()
 
     asyncio.run(sync_all())
+    # A refused send, or one that may have been sent, is left to a person: say which, and fail, so
+    # that a cron job's owner hears of it.
+    from agentconsole.cli.outbox import write_items
+    from agentconsole.replies.outbox import Outbox
+
+    undecided = Outbox(store).needing_decision()
+    if undecided:
+        failed = True
+        print(f"outbox: {len(undecided)} send(s) refused or awaiting your decision:", file=ctx.err)
+        write_items(ctx.err, undecided, names, ctx.clock.now())
+        print("decide with: agentconsole outbox decide ID resend|mark-sent|discard", file=ctx.err)
     return EXIT_ERROR if failed else EXIT_OK
 
 
@@ -196,6 +207,7 @@ LAZY_COMMANDS = {
     "account": "agentconsole.cli.account",
     "shift": "agentconsole.cli.shift",
     "metrics": "agentconsole.cli.metrics",
+    "outbox": "agentconsole.cli.outbox",
 }
 
 

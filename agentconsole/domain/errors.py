@@ -25,3 +25,21 @@ class TemporaryError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """The request can never succeed as it is (refused DM, deleted post, bad input)."""
+
+
+# ---------------------------------------------------------------- how a send ended
+#
+# A send ends as accepted (the connector returns a SendResult), refused (PermanentError or AuthError),
+# rate-limited (RateLimited), not sent (NotSent) or outcome unknown (OutcomeUnknown). From fetch, a
+# TemporaryError means "try again later"; from send, only NotSent vouches that nothing left, so a bare
+# TemporaryError (or any other exception) from send() is treated as OutcomeUnknown.
+
+
+class NotSent(TemporaryError):
+    """The request provably never reached the platform (refused connection, DNS, TLS, a refusal before
+    the body was written); sending again cannot post twice."""
+
+
+class OutcomeUnknown(TemporaryError):
+    """The request left and no answer came back (a timeout or a dropped connection after the body was
+    written, a 5xx on a non-idempotent endpoint): it may have been posted; never resend it blindly."""

@@ -118,6 +118,10 @@ class Capabilities:
     idempotency_window: float | None = None
     # find_sent() can tell whether an interrupted send reached the platform (e.g. email's Sent folder).
     can_find_sent: bool = False
+    # ... and its "not found" proves the send never arrived (else the agent decides).
+    find_sent_authoritative: bool = False
+    # send() reports its phases (agentconsole.channels.phases), so a claim without one never left.
+    reports_send_phases: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,10 @@ VIEWS: tuple[View, ...] = (
          "Nothing escalated: d on a public post moves it to a DM."),
     View("done", "Done", "status = 'done'",
          "Nothing is done yet: e marks the selected conversation done.", waiting_first=False),
+    # Sends only a person can settle: may have been sent, refused, or cancelled behind a refused one.
+    View("decide", "Decide", "id IN (SELECT conversation_id FROM outbox WHERE state IN"
+                             " ('unsure', 'failed', 'cancelled'))",
+         "Nothing to decide: every send went out or is on its way.", waiting_first=False),
 )
 
 VIEWS_BY_KEY = {view.key: view for view in VIEWS}

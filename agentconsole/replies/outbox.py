@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
 from agentconsole.domain.sanitize import clean
@@ -17,6 +17,7 @@ LOCAL_THREAD_PREFIX = "local:"
 # A claim older than this belongs to a process that is gone even if its pid was reused.
 CLAIM_LEASE_SECONDS = 600.0
 SENT_STATES = ("sent", "discarded")
+DECIDABLE = ("unsure", "failed", "cancelled")  # the states decide() accepts: the agent's call
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,10 @@ class OutboxRow:
     last_error: str
     created_at: float
     request: OutboundRequest
+    phase: str = ""  # a SendPhase value: how far the current (or last) attempt got
+    attempt_at: float | None = None  # when the current attempt began (a stuck send shows how long)
+    first_attempt_at: float | None = None  # when the first attempt began (lookups search from here)
+    accepted: SendResult | None = field(default=None, compare=False)  # accepted; after-work due
 
 
 def _owner() -> str:
@@ -120,32 +125,86 @@ class Outbox:
 
     def interrupted(self) -> list[OutboxRow]:
         """Items claimed by a process that died (or whose lease ran out) before settling them."""
-        now = self.store.clock.now()
         rows = self.store.conn.execute("SELECT * FROM outbox WHERE state = 'sending'").fetchall()
-        return [_row(r) for r in rows
-                if not _owner_alive(r["owner"]) or now - r["updated_at"] > CLAIM_LEASE_SECONDS]
+        return [_row(r) for r in rows if self._abandoned(r)]
+
+    def unfinished(self) -> list[OutboxRow]:
+        """Accepted sends whose after-work (filing the copy in Sent) a dead process left undone."""
+        rows = self.store.conn.execute("SELECT * FROM outbox WHERE state = 'sent' AND phase = 'accepted'"
+                                       " AND accepted IS NOT NULL").fetchall()
+        return [_row(r) for r in rows if self._abandoned(r)]
+
+    def _abandoned(self, r) -> bool:
+        return not _owner_alive(r["owner"]) or self.store.clock.now() - r["updated_at"] > CLAIM_LEASE_SECONDS
+
+    def needing_decision(self) -> list[OutboxRow]:
+        """Items only the agent can settle (may have been sent, refused, cancelled), oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM outbox WHERE state IN ('unsure', 'failed', 'cancelled') ORDER BY id").fetchall()
+        return [_row(r) for r in rows]
+
+    def unsettled(self) -> list[OutboxRow]:
+        """Every item not sent or discarded yet, oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM outbox WHERE state NOT IN ('sent', 'discarded') ORDER BY id").fetchall()
+        return [_row(r) for r in rows]
+
+    def due_ids(self, account_id: int) -> list[int]:
+        """The account's items due for sending now, oldest first."""
+        return [r[0] for r in self.store.conn.execute(
+            "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND account_id = ?"
+            " ORDER BY id", (self.store.clock.now(), account_id))]
+
+    def due_accounts(self) -> list[int]:
+        """Accounts with an item due for sending now."""
+        return [r[0] for r in self.store.conn.execute(
+            "SELECT DISTINCT account_id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?",
+            (self.store.clock.now(),))]
 
     # ------------------------------------------------------------ claim and settle
 
-    def claim_due(self, limit: int = 20) -> list[OutboxRow]:
-        """Take due items for sending; the claim is committed before any send starts."""
+    def claim_due(self, limit: int = 20, *, account_id: int | None = None,
+                  only: int | None = None) -> list[OutboxRow]:
+        """Take due items (of one account, with *account_id*) for sending; the claim is committed
+        before any send starts. The phase of an attempt that ended unknown is kept, so the engine
+        judges it again before sending."""
         now = self.store.clock.now()
+        where = "" if account_id is None else f" AND account_id = {int(account_id)}"
+        where += "" if only is None else f" AND id = {int(only)}"
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-                (now, limit)).fetchall()
+            rows = conn.execute(f"SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?{where}"
+                                " ORDER BY id LIMIT ?", (now, limit)).fetchall()
             conn.executemany(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?, updated_at = ?"
-                " WHERE id = ? AND state = 'pending'", [(_owner(), now, r["id"]) for r in rows])
-        return [_row(r) for r in rows]
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?, updated_at = ?,"
+                " attempt_at = ?, first_attempt_at = coalesce(first_attempt_at, ?),"
+                " phase = CASE phase WHEN 'unknown' THEN 'unknown' ELSE '' END"
+                " WHERE id = ? AND state = 'pending'", [(_owner(), now, now, now, r["id"]) for r in rows])
+            claimed = [conn.execute("SELECT * FROM outbox WHERE id = ?", (r["id"],)).fetchone() for r in rows]
+        return [_row(r) for r in claimed]
 
-    def mark_sent(self, item_id: int, result: SendResult) -> int | None:
-        """Record the platform's acceptance and store our message in the thread, atomically."""
+    def set_phase(self, item_id: int, phase: str) -> None:
+        """Commit how far the attempt got, before it goes further (what a restart relies on)."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE outbox SET phase = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
+                         (phase, self.store.clock.now(), item_id))
+
+    def finished(self, item_id: int) -> None:
+        """The after-work of an accepted send is done (or given up): nothing is left to do."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE outbox SET phase = '', accepted = NULL, updated_at = ? WHERE id = ?"
+                         " AND state = 'sent'", (self.store.clock.now(), item_id))
+
+    def mark_sent(self, item_id: int, result: SendResult, *, after_work: bool = False) -> int | None:
+        """Record the platform's acceptance and store our message in the thread, atomically; with
+        *after_work*, remember *result* until finished() says the connector's after-work is done."""
         now = self.store.clock.now()
         with self.store.transaction() as conn:
             r = conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
             if r["state"] == "sent":
                 return r["message_id"]
+            conn.execute("UPDATE outbox SET phase = ?, accepted = ? WHERE id = ?",
+                         ("accepted" if after_work else "",
+                          json.dumps(_result_to_json(result)) if after_work else None, item_id))
             item = _row(r)
             message_id = None
             if item.conversation_id is not None or item.action != "post":
@@ -194,8 +253,13 @@ class Outbox:
             self.store.conn.execute("UPDATE outbox SET conversation_id = ? WHERE id = ?", (row[1], item.id))
         return row[0] if row else None
 
-    def mark_retry(self, item_id: int, error: str, retry_at: float) -> None:
-        self._settle(item_id, "pending", error, retry_at)
+    def mark_retry(self, item_id: int, error: str, retry_at: float, *, unknown: bool = False) -> None:
+        """Send again at *retry_at*; *unknown* when an earlier attempt may have arrived, so the engine
+        judges the item again (lookup, idempotency window) right before that retry."""
+        with self.store.transaction() as conn:
+            self._settle(item_id, "pending", error, retry_at)
+            conn.execute("UPDATE outbox SET phase = ? WHERE id = ? AND state = 'pending'",
+                         ("unknown" if unknown else "", item_id))
 
     def mark_failed(self, item_id: int, error: str) -> None:
         with self.store.transaction() as conn:
@@ -221,8 +285,10 @@ class Outbox:
             raise ValueError(f"unknown decision {decision!r}")
         now = self.store.clock.now()
         with self.store.transaction() as conn:
-            conn.execute("UPDATE outbox SET state = ?, next_attempt_at = 0, updated_at = ? WHERE id = ?"
-                         " AND state IN ('unsure', 'failed', 'cancelled')", (states[decision], now, item_id))
+            # The agent's call settles the doubt: a resend is a plain send, not re-judged into 'unsure'.
+            conn.execute("UPDATE outbox SET state = ?, phase = '', next_attempt_at = 0, updated_at = ?"
+                         " WHERE id = ? AND state IN ('unsure', 'failed', 'cancelled')",
+                         (states[decision], now, item_id))
             if decision == "resend":  # whatever waited on it waits again instead of staying cancelled
                 conn.execute("UPDATE outbox SET state = 'waiting', last_error = '', updated_at = ?"
                              " WHERE after_id = ? AND state = 'cancelled'", (now, item_id))
@@ -256,6 +322,43 @@ def _request_from_json(data: dict) -> OutboundRequest:
         kind=Kind(data.get("kind", "public")), extra=data.get("extra") or {})
 
 
+def _result_to_json(result: SendResult) -> dict:
+    return {"external_id": result.external_id, "sent_at": result.sent_at, "thread_key": result.thread_key,
+            "raw": result.raw}
+
+
 def _row(r) -> OutboxRow:
+    accepted = SendResult(**json.loads(r["accepted"])) if r["accepted"] else None
     return OutboxRow(r["id"], r["conversation_id"], r["account_id"], r["action"], r["text"], r["state"],
-                     r["attempts"], r["last_error"], r["created_at"], _request_from_json(json.loads(r["request"])))
+                     r["attempts"], r["last_error"], r["created_at"], _request_from_json(json.loads(r["request"])),
+                     r["phase"], r["attempt_at"], r["first_attempt_at"], accepted)
+
+
+STATE_WORDS = {
+    "pending": "queued", "sending": "sending", "waiting": "waiting for an earlier send",
+    "failed": "refused", "unsure": "may have been sent: needs your decision",
+    "cancelled": "cancelled (an earlier send failed)", "sent": "sent", "discarded": "discarded",
+}
+
+
+def sending_for(item: OutboxRow, now: float) -> float | None:
+    """How long the current attempt has been going (a stuck send shows this), or None."""
+    if item.state != "sending" or item.attempt_at is None:
+        return None
+    return max(0.0, now - item.attempt_at)
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def describe_state(item: OutboxRow, now: float) -> str:
+    """The item's state in words, with how long a send has been going when it is under way."""
+    words = STATE_WORDS.get(item.state, item.state)
+    stuck = sending_for(item, now)
+    return f"{words} for {duration(stuck)}" if stuck is not None else words

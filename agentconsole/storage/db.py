@@ -281,6 +281,16 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     """,
+    # Outbox phases: how far the current attempt got (see agentconsole.channels.phases), when it
+    # started (a stuck send shows for how long), when the first attempt began (lookups search from
+    # there, idempotency windows count from there), and an accepted send whose after-work is due.
+    """
+    ALTER TABLE outbox ADD COLUMN phase TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN first_attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN accepted TEXT;
+    UPDATE outbox SET phase = 'unknown' WHERE state = 'sending';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

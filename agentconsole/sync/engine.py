@@ -11,13 +11,15 @@ from dataclasses import dataclass, replace
 
 from agentconsole.domain.clock import Clock
 from agentconsole.channels.contract import Connector
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.domain.errors import AuthError, PermanentError, RateLimited
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
+from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
+
+__all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "backoff_delay"]
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 300.0
 MAX_PAGES_PER_SYNC = 50
 
 
@@ -38,12 +40,6 @@ class EngineEvent:
     conversation_ids: tuple[int, ...] = ()
 
 
-def backoff_delay(failures: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter: 2, 4, 8 ... seconds (capped), scaled by 0.5–1.5."""
-    base = min(MAX_BACKOFF, 2.0 ** max(1, failures))
-    return base * rng.uniform(0.5, 1.5)
-
-
 class Engine:
     def __init__(self, store: Store, connectors: dict[int, Connector], *, clock: Clock,
                  on_change: Callable[[EngineEvent], None] | None = None,
@@ -61,6 +57,7 @@ class Engine:
             self._states[aid] = ConnectorState(aid, names.get(aid, str(aid)), "error", why)
         self._wake: dict[int, asyncio.Event] = {}
         self._outbox_wake: asyncio.Event | None = None
+        self.sender = Sender(self.outbox, connectors, clock, self.rng, self._emit_item)
 
     def states(self) -> dict[int, ConnectorState]:
         return dict(self._states)
@@ -78,6 +75,9 @@ class Engine:
                 self.on_change(event)
             except Exception:  # a listener's bug must not stop syncing
                 log.exception("engine listener failed")
+
+    def _emit_item(self, kind: str, item: OutboxRow) -> None:
+        self._emit(EngineEvent(kind, item.account_id, (item.conversation_id,) if item.conversation_id else ()))
 
     def _set_state(self, account_id: int, status: str, message: str = "", retry_at: float | None = None,
                    synced: bool = False) -> None:
@@ -184,92 +184,27 @@ class Engine:
     async def _outbox_loop(self) -> None:
         assert self._outbox_wake is not None
         await self.reconcile()
-        while True:
-            try:
-                await self.dispatch_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox dispatch failed")
-            self._outbox_wake.clear()
-            try:
-                await asyncio.wait_for(self._outbox_wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+        try:
+            while True:
+                try:
+                    # Each account sends in its own lane, so a hung platform holds up only its own.
+                    await self.sender.dispatch_in_background()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox dispatch failed")
+                self._outbox_wake.clear()
+                try:
+                    await asyncio.wait_for(self._outbox_wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.sender.stop()
 
     async def reconcile(self) -> None:
         """Settle items left in flight by a crash, without ever sending one twice."""
-        for item in await asyncio.to_thread(self.outbox.interrupted):
-            connector = self.connectors.get(item.account_id)
-            if connector is None:
-                continue
-            await self._settle_ambiguous(item, connector, "interrupted mid-send")
-            self._emit(EngineEvent("outbox", item.account_id, (item.conversation_id,)
-                                   if item.conversation_id else ()))
-
-    async def _settle_ambiguous(self, item: OutboxRow, connector: Connector, why: str,
-                                retry_at: float = 0.0) -> None:
-        """The send may or may not have reached the platform: resend only where that is provably safe.
-
-        Looking the send up comes first; resending under the same idempotency key is next, while the
-        platform still remembers the key; otherwise the agent decides.
-        """
-        caps = connector.capabilities
-        check_failed = ""
-        if caps.can_find_sent:
-            try:
-                found = await connector.find_sent(item.request)
-            except Exception as exc:
-                check_failed = f", and looking it up failed: {exc}"
-            else:
-                if found is not None:
-                    await asyncio.to_thread(self.outbox.mark_sent, item.id, found)
-                else:
-                    await asyncio.to_thread(self.outbox.mark_retry, item.id,
-                                            f"{why}; it never reached the platform", retry_at)
-                return
-        window = caps.idempotency_window
-        if caps.idempotent_send and (window is None or self.clock.now() - item.created_at < window):
-            await asyncio.to_thread(self.outbox.mark_retry, item.id,
-                                    f"{why}; resending with the same idempotency key", retry_at)
-            return
-        await asyncio.to_thread(self.outbox.mark_unsure, item.id,
-                                f"{why}{check_failed}: it may or may not have been posted; check and decide")
+        await self.sender.reconcile()
 
     async def dispatch_once(self) -> int:
-        """Send every due item once; returns how many were accepted by their platforms."""
-        items = await asyncio.to_thread(self.outbox.claim_due)
-        sent = 0
-        for item in items:
-            sent += await self._send(item)
-        return sent
-
-    async def _send(self, item: OutboxRow) -> int:
-        connector = self.connectors.get(item.account_id)
-        conv = (item.conversation_id,) if item.conversation_id else ()
-        if connector is None:
-            await asyncio.to_thread(self.outbox.mark_failed, item.id, "this account is not connected")
-            self._emit(EngineEvent("outbox", item.account_id, conv))
-            return 0
-        try:
-            result = await connector.send(item.request)
-        except asyncio.CancelledError:
-            raise  # left in 'sending': reconcile() settles it on the next start
-        except RateLimited as exc:
-            await asyncio.to_thread(self.outbox.mark_retry, item.id, f"rate limited: {exc}",
-                                    self.clock.now() + max(1.0, exc.retry_after))
-        except (PermanentError, AuthError) as exc:
-            await asyncio.to_thread(self.outbox.mark_failed, item.id, str(exc))
-        except TemporaryError as exc:  # the connector vouches that nothing was posted
-            delay = backoff_delay(item.attempts, self.rng)
-            await asyncio.to_thread(self.outbox.mark_retry, item.id, str(exc), self.clock.now() + delay)
-        except Exception as exc:  # e.g. a timeout after the request left: it may have been posted
-            log.warning("send of outbox item %s ended ambiguously", item.id, exc_info=True)
-            await self._settle_ambiguous(item, connector, f"{type(exc).__name__}: {exc}",
-                                         self.clock.now() + backoff_delay(item.attempts, self.rng))
-        else:
-            await asyncio.to_thread(self.outbox.mark_sent, item.id, result)
-            self._emit(EngineEvent("sent", item.account_id, conv))
-            return 1
-        self._emit(EngineEvent("outbox", item.account_id, conv))
-        return 0
+        """Send every due item once, the accounts side by side; returns how many were accepted."""
+        return await self.sender.dispatch_once()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import logging
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from agentconsole.channels import phases
 from agentconsole.domain.clock import Clock, to_datetime
 from agentconsole.domain.errors import AuthError, ConnectorError, TemporaryError
 from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
@@ -18,7 +21,7 @@ from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.email import smtp
 from connectors.email.imap import FolderMissing, ImapSession
-from connectors.email.mime import ParsedMail, normalise_subject, parse, raw_id
+from connectors.email.mime import ParsedMail, message_ids, normalise_subject, parse, raw_id
 from connectors.email.settings import EmailSettings
 
 log = logging.getLogger(__name__)
@@ -77,7 +80,7 @@ class EmailConnector:
 
     channel = Channel.EMAIL
     capabilities = Capabilities(public_reply=True, direct_message=False, public_post=False,
-                                max_length=None, can_find_sent=True)
+                                max_length=None, can_find_sent=True, reports_send_phases=True)
     poll_interval = 60.0
 
     def __init__(self, settings: EmailSettings, clock: Clock, password: Callable[[], str],
@@ -89,6 +92,9 @@ class EmailConnector:
         self._session: ImapSession | None = None
         self._sent: str | None = None  # the Sent folder's name, once found
         self._lock = asyncio.Lock()
+        # "Not in Sent" proves a send never arrived only where the server files sent mail itself.
+        self.capabilities = dataclasses.replace(
+            EmailConnector.capabilities, find_sent_authoritative=settings.server_files_sent)
 
     # ---------------------------------------------------------------- plumbing
 
@@ -153,6 +159,10 @@ class EmailConnector:
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         state = _load_cursor(cursor)
+        if state.get("v", 1) < 2:
+            # Messages read before identity_of existed were stored by Message-ID alone: any that
+            # arrived before now keeps that identity, so reading them again stores nothing twice.
+            state.update(v=2, bare_before=self.clock.now())
         batch = max(1, self.settings.batch_size)
         fetched, more = await self._imap("sync", lambda s: self._sync(s, state, batch))
         # Parsing a batch can take a while (MIME, HTML): keep it off the event loop.
@@ -161,7 +171,9 @@ class EmailConnector:
 
     def _messages(self, fetched: list, state: dict) -> list[InboundMessage]:
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
-        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note)
+        bare_before = state.get("bare_before")
+        messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note,
+                                          bare_before=bare_before)
                     for folder, item in fetched]
         state.update(threads.dump())
         return messages
@@ -184,7 +196,8 @@ class EmailConnector:
             seen = folders.get(folder) or {}
             if seen.get("uidvalidity") != info.uidvalidity:
                 # A new UIDVALIDITY invalidates every UID we knew: read the folder again from the
-                # start; Message-IDs as external ids make the store skip what it already has.
+                # start; identities that do not depend on UIDs (identity_of) make the store skip what
+                # it already has.
                 seen = {"uidvalidity": info.uidvalidity, "next_uid": 1}
             if info.uidnext and info.uidnext <= int(seen.get("next_uid", 1)):
                 folders[folder] = seen
@@ -201,7 +214,7 @@ class EmailConnector:
         return out, False
 
     def message_from_raw(self, folder: str, raw: bytes, internal_date: float | None,
-                         threads: ThreadIndex, note: str = "") -> InboundMessage:
+                         threads: ThreadIndex, note: str = "", bare_before: float | None = None) -> InboundMessage:
         """One fetched message as an InboundMessage; never raises, whatever the bytes are."""
         mail = parse(raw)
         if note:
@@ -211,6 +224,10 @@ class EmailConnector:
         sent_folder = self.settings.sent_folder or self._sent or "Sent"
         ours = folder == sent_folder and mail.from_addr in self.settings.own_addresses
         message_id = mail.message_id or raw_id(raw)
+        # Threading and the Sent lookup go by Message-ID; the message's identity is more than that (see
+        # identity_of), so two distinct messages sharing a Message-ID are both kept.
+        legacy = bare_before is not None and (internal_date is None or internal_date < bare_before)
+        external_id = message_id if ours or legacy or not mail.message_id else identity_of(mail, message_id)
         if ours:
             others = [a for a in mail.to_addrs if a not in self.settings.own_addresses]
             correspondent = others[0] if others else ""
@@ -233,8 +250,9 @@ class EmailConnector:
                        "references": list(mail.references), "to": list(mail.to_addrs)}
         if ours:
             extra["recipient"] = customer
+        extra["message_id"] = message_id
         return InboundMessage(
-            external_id=message_id, thread_key=thread_key, kind=Kind.EMAIL,
+            external_id=external_id, thread_key=thread_key, kind=Kind.EMAIL,
             author=me if ours else customer, text=text, sent_at=sent_at,
             direction=Direction.OUT if ours else Direction.IN, subject=mail.subject,
             in_reply_to=mail.in_reply_to or None, raw=raw, parse_note=mail.parse_note, extra=extra)
@@ -289,33 +307,54 @@ class EmailConnector:
     # ---------------------------------------------------------------- sending
 
     async def send(self, request: OutboundRequest) -> SendResult:
+        """Submit the reply, reporting each phase: "transmitting" right before DATA, "accepted" the
+        moment the 250 arrives, and only then file the copy in Sent (a crash after the 250 never
+        resends: the restart only files the copy, see complete_send)."""
         now = self.clock.now()
         quoted = await self._quote(request) if self.settings.quote == "below" else ""
         msg, message_id = smtp.compose(self.settings, request, now, quoted)
-        await smtp.submit(self.settings, await asyncio.to_thread(self.password), msg)
         raw = msg.as_bytes()
-        if self.settings.append_sent:
-            try:
-                await self._imap("APPEND to Sent", lambda s: s.append(
-                    self._sent_folder(s), raw, to_datetime(now)))
-            except Exception as exc:  # the mail went out; only the copy is missing
-                log.warning("could not file the sent reply in the Sent folder: %s", exc)
-        return SendResult(external_id=message_id, sent_at=now,
-                          thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
+        result = SendResult(external_id=message_id, sent_at=now,
+                            thread_key=request.thread_key or message_id, raw=raw.decode("utf-8", "replace"))
+        await smtp.submit(self.settings, await asyncio.to_thread(self.password), msg,
+                          transmitting=phases.transmitting, accepted=lambda: phases.accepted(result))
+        await self._file_copy(raw, now)
+        return result
+
+    async def complete_send(self, request: OutboundRequest, result: SendResult) -> None:
+        """File the copy of an accepted reply in Sent, unless it is there already; sends nothing."""
+        if not self.settings.append_sent or result.raw is None:
+            return
+        found = await self._imap("search Sent", lambda s: s.find_header(
+            self._sent_folder(s), "Message-ID", result.external_id))
+        if not found:
+            await self._file_copy(result.raw.encode("utf-8"), result.sent_at)
+
+    async def _file_copy(self, raw: bytes, when: float) -> None:
+        if not self.settings.append_sent:
+            return
+        try:
+            await self._imap("APPEND to Sent", lambda s: s.append(self._sent_folder(s), raw, to_datetime(when)))
+        except Exception as exc:  # the mail went out; only the copy is missing
+            log.warning("could not file the sent reply in the Sent folder: %s", exc)
 
     async def _quote(self, request: OutboundRequest) -> str:
         """The message replied to, quoted; empty when it cannot be found (the reply still goes)."""
         if not request.in_reply_to:
             return ""
         try:
+            parent = (message_ids(request.in_reply_to) or [request.in_reply_to])[-1]
             raw = await self._imap("find the message to quote", lambda s: s.message_by_id(
-                self.settings.folders, request.in_reply_to, self.settings.max_message_bytes))
+                self.settings.folders, parent, self.settings.max_message_bytes))
         except ConnectorError as exc:
             log.warning("could not fetch the message to quote: %s", exc)
             return ""
         return smtp.quote_block(await asyncio.to_thread(parse, raw)) if raw else ""
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
+        """The reply's Message-ID in Sent. Found proves it went out (we file it only after the 250, a
+        server that files itself only what it accepted); not found proves the opposite only where the
+        server files submitted mail itself (``server_files_sent``, e.g. Gmail), not with Postfix."""
         message_id = smtp.message_id_for(request, self.settings.domain)
         try:
             found = await self._imap("search Sent", lambda s: s.find_header(
@@ -348,9 +387,24 @@ class EmailConnector:
         return f"{imap_part}; {self.settings.describe('SMTP')}: login ok"
 
 
+def identity_of(mail: ParsedMail, message_id: str) -> str:
+    """A received message's identity: its Message-ID qualified by a digest of what the sender wrote
+    (addresses, date, subject, text, attachments), not of how it was delivered.
+
+    Not (folder, UIDVALIDITY, UID): that would store every message again when a folder's UIDVALIDITY
+    changes, and twice when it is filed in two synced folders. The same message read again anywhere
+    keeps its identity; a second, different message reusing the Message-ID (a broken mailer, or one
+    forged to hide the first) gets its own. The Message-ID stays first, so In-Reply-To takes it as is.
+    """
+    parts = [mail.from_addr, ",".join(mail.to_addrs), str(mail.date), mail.subject, mail.text,
+             ";".join(f"{a.name}:{a.size}" for a in mail.attachments)]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:16]
+    return f"{message_id}#{digest}"
+
+
 def _load_cursor(cursor: str | None) -> dict:
     if not cursor:
-        return {"v": 1, "folders": {}}
+        return {"v": 2, "folders": {}}
     try:
         state = json.loads(cursor)
     except ValueError:

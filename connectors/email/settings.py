@@ -28,6 +28,9 @@ class EmailSettings:
     sent_folder: str = ""  # "" finds it: the folder flagged \Sent (RFC 6154), else a usual name
     sync_sent: bool = True
     append_sent: bool = True
+    # The server files every submitted message in Sent itself (Gmail does; Postfix with Dovecot does
+    # not): only then does "not in Sent" prove an interrupted send never arrived.
+    server_files_sent: bool = False
     allow_plain: bool = False
     tls_ca_file: str = ""
     timeout: float = 30.0  # per socket operation
@@ -64,6 +67,7 @@ class EmailSettings:
             sent_folder=text("sent_folder"),
             sync_sent=bool(settings.get("sync_sent", True)),
             append_sent=bool(settings.get("append_sent", True)),
+            server_files_sent=bool(settings.get("server_files_sent", False)),
             allow_plain=bool(settings.get("allow_plain", False)),
             tls_ca_file=text("tls_ca_file"),
             timeout=float(settings.get("timeout") or 30.0),

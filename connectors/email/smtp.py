@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from email import policy
 from email.headerregistry import Address
@@ -14,7 +15,7 @@ from email.utils import format_datetime
 import aiosmtplib
 
 from agentconsole.domain.clock import to_datetime
-from agentconsole.domain.errors import AuthError, ConnectorError, PermanentError, TemporaryError
+from agentconsole.domain.errors import AuthError, ConnectorError, NotSent, OutcomeUnknown, PermanentError
 from agentconsole.domain.models import OutboundRequest
 from agentconsole.domain.sanitize import one_line
 
@@ -121,8 +122,8 @@ async def smtp_session(settings: EmailSettings, password: str):
                              f"{exc.verify_message}") from exc
     except aiosmtplib.SMTPResponseException as exc:
         raise _response_error(where, "connect", exc) from exc
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise TemporaryError(f"{where}: cannot connect: {_said(str(exc))}") from exc
+    except (aiosmtplib.SMTPException, OSError) as exc:  # refused, DNS, TLS: nothing was sent
+        raise NotSent(f"{where}: cannot connect: {_said(str(exc))}") from exc
     try:
         yield client
     finally:
@@ -132,29 +133,57 @@ async def smtp_session(settings: EmailSettings, password: str):
             client.close()
 
 
-async def submit(settings: EmailSettings, password: str, msg: EmailMessage) -> None:
+async def _nothing() -> None:
+    return None
+
+
+async def submit(settings: EmailSettings, password: str, msg: EmailMessage, *,
+                 transmitting: Callable[[], Awaitable[None]] = _nothing,
+                 accepted: Callable[[], Awaitable[None]] = _nothing) -> None:
+    """Submit *msg* step by step, so each failure says whether the message can have left.
+
+    Up to the DATA command nothing of the message has left (a failure is NotSent, or a refusal);
+    *transmitting* is awaited right before DATA. A lost connection or a timeout after that is
+    OutcomeUnknown: the server may have accepted the message and its "250" been lost. *accepted* is
+    awaited the moment the "250" arrives, before anything else (the caller commits it first).
+    """
     where = settings.describe("SMTP")
+    sender = settings.address
+    recipients = [a.addr_spec for a in msg["To"].addresses]
+    raw = msg.as_bytes()
     async with smtp_session(settings, password) as client:
+        options = ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") and not raw.isascii() else []
         try:
-            await client.send_message(msg)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = {r.code for r in exc.recipients}
-            message = f"{where}: the recipient was refused: " + "; ".join(
-                f"{r.code} {_said(r.message)}" for r in exc.recipients)
-            if all(400 <= c < 500 for c in codes):
-                raise TemporaryError(message) from exc
-            raise PermanentError(message) from exc
+            await client.mail(sender, options=options)
+            for recipient in recipients:
+                await client.rcpt(recipient)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            message = f"{where}: the recipient was refused: {exc.code} {_said(exc.message)}"
+            raise (NotSent(message) if 400 <= exc.code < 500 else PermanentError(message)) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise _response_error(where, "send", exc) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise TemporaryError(f"{where}: connection lost while sending: {_said(str(exc))}") from exc
+            raise NotSent(f"{where}: connection lost before the message was sent: {_said(str(exc))}") from exc
+        await transmitting()
+        try:
+            await client.data(raw)
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code < 0:  # no real answer came back
+                raise OutcomeUnknown(f"{where}: no answer after the message was sent: "
+                                     f"{_said(exc.message)}; it may have been accepted") from exc
+            raise _response_error(where, "message", exc) from exc  # the server answered: not taken
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise OutcomeUnknown(f"{where}: no answer after the message was sent "
+                                 f"({type(exc).__name__}: {_said(str(exc))}); it may have been accepted") from exc
+        await accepted()
 
 
 def _response_error(where: str, step: str, exc: aiosmtplib.SMTPResponseException) -> ConnectorError:
     text = f"{where}: {step} refused: {exc.code} {_said(exc.message)}"
     if exc.code in (530, 534, 535, 538):
         return AuthError(text)
-    return TemporaryError(text) if 400 <= exc.code < 500 or exc.code < 0 else PermanentError(text)
+    # The server answered with a refusal: a 4xx means "not now", and nothing was taken.
+    return NotSent(text) if 400 <= exc.code < 500 or exc.code < 0 else PermanentError(text)
 
 
 def _said(text: str) -> str:

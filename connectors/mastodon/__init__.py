@@ -14,7 +14,8 @@ IDEMPOTENCY_KEY_SECONDS = 3600.0  # how long Mastodon remembers an Idempotency-K
 def capabilities_for(max_characters: int | None) -> Capabilities:
     return Capabilities(public_reply=True, direct_message=True, public_post=True,
                         max_length=max_characters or DEFAULT_MAX_CHARACTERS, idempotent_send=True,
-                        idempotency_window=IDEMPOTENCY_KEY_SECONDS, can_find_sent=True)
+                        idempotency_window=IDEMPOTENCY_KEY_SECONDS, can_find_sent=True,
+                        find_sent_authoritative=True, reports_send_phases=True)
 
 
 def _capabilities(account) -> Capabilities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.channels import phases
+from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, OutcomeUnknown, PermanentError,
+                                        RateLimited, TemporaryError)
 from agentconsole.domain.models import (Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
@@ -26,11 +29,13 @@ from connectors import shape
 from connectors.http import DEADLINE, MalformedResponse
 from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, json_body,
                                         normalise_instance, parse_time)
+from connectors.mastodon.sent import find_own_status, post_outcome
 from connectors.mastodon.stream import streaming_base
 
 log = logging.getLogger(__name__)
 
 URL_LENGTH = 23
+SEND_DEADLINE = 30.0  # a post with no full answer by then (a trickling server, say) has an unknown outcome
 USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
 # Narrowest last: a reply may narrow the customer's visibility, never widen it.
 VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
@@ -69,7 +74,8 @@ class MastodonConnector:
     def __init__(self, instance: str, token: str, clock: Clock, *, client: httpx.AsyncClient | None = None,
                  max_characters: int | None = None, own_id: str | None = None,
                  page_limit: int = 40, max_pages: int = 5, poll_interval: float = 60.0,
-                 deadline: float = DEADLINE) -> None:
+                 deadline: float = DEADLINE, idempotency_window: float = IDEMPOTENCY_KEY_SECONDS,
+                 send_deadline: float = SEND_DEADLINE) -> None:
         self.instance = normalise_instance(instance)
         self.clock = clock
         self.poll_interval = poll_interval
@@ -86,7 +92,9 @@ class MastodonConnector:
         self._limits_loaded = False
         self.streaming_url = self.instance
         self._roots: dict[str, str] = {}
-        self.capabilities = capabilities_for(max_characters)
+        self.capabilities = dataclasses.replace(capabilities_for(max_characters),
+                                                idempotency_window=idempotency_window)
+        self.send_deadline = send_deadline
 
     # ------------------------------------------------------------------ set-up and checks
 
@@ -315,6 +323,41 @@ class MastodonConnector:
     # ------------------------------------------------------------------ sending
 
     async def send(self, request: OutboundRequest) -> SendResult:
+        """Post one status. Failures before the POST are NotSent; a POST that left without a clear
+        answer is OutcomeUnknown (Mastodon's Idempotency-Key makes a resend safe for an hour, after
+        that the engine looks our own statuses up first, see find_sent)."""
+        try:
+            payload, thread_key = await self._payload(request)
+        except (NotSent, OutcomeUnknown, RateLimited):
+            raise
+        except TemporaryError as exc:  # looking the parent up failed: nothing was posted yet
+            raise NotSent(str(exc)) from exc
+        await phases.transmitting()
+        try:
+            created = await asyncio.wait_for(self.api.post_json(
+                "/api/v1/statuses", payload, idempotency_key=request.idempotency_key), self.send_deadline)
+        except TimeoutError as exc:
+            raise OutcomeUnknown(f"Mastodon: no full answer to the post within {self.send_deadline:.0f} s; "
+                                 "it may have been posted") from exc
+        except (NotSent, OutcomeUnknown, RateLimited, AuthError, PermanentError):
+            raise
+        except TemporaryError as exc:
+            raise post_outcome(exc) from exc
+        except ConnectorError:
+            raise
+        except Exception as exc:  # whatever the HTTP layer raised after the request left
+            raise OutcomeUnknown(f"Mastodon: no usable answer to the post ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(created, dict) or not created.get("id"):
+            raise OutcomeUnknown("Mastodon accepted the status but returned no id")
+        sid = str(created["id"])
+        thread_key = thread_key or sid
+        if not thread_key.startswith("dm:"):
+            self._remember(sid, thread_key)
+        sent_at = parse_time(created.get("created_at")) or self.clock.now()
+        return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
+                          raw=json.dumps(created, ensure_ascii=False))
+
+    async def _payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
         if not self._limits_loaded or self.own_id is None:
             await self._ready()
         if request.action == "reply" and request.in_reply_to is None and request.kind == Kind.DM:
@@ -333,17 +376,7 @@ class MastodonConnector:
             raise PermanentError(f"Mastodon cannot {request.action!r}")
         if request.extra.get("spoiler_text"):
             payload["spoiler_text"] = str(request.extra["spoiler_text"])
-        created = await self.api.post_json("/api/v1/statuses", payload,
-                                           idempotency_key=request.idempotency_key)
-        if not isinstance(created, dict) or not created.get("id"):
-            raise TemporaryError("Mastodon accepted the status but returned no id")
-        sid = str(created["id"])
-        thread_key = thread_key or sid
-        if not thread_key.startswith("dm:"):
-            self._remember(sid, thread_key)
-        sent_at = parse_time(created.get("created_at")) or self.clock.now()
-        return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
-                          raw=json.dumps(created, ensure_ascii=False))
+        return payload, thread_key
 
     async def _reply_payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
         if not request.in_reply_to:
@@ -374,30 +407,15 @@ class MastodonConnector:
         return payload, self.dm_key([recipient.external_id])
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
-        """Our recent reply to the same parent with the same text, or None when none reached the server.
-
-        Mastodon keeps an Idempotency-Key for one hour only, so after longer a resend is not provably
-        safe; this lookup covers replies. A post or DM without a parent cannot be told apart from an
-        earlier identical one (a daily hello post), so for those it raises and the agent decides.
-        """
-        if not request.in_reply_to:
-            raise PermanentError("cannot tell whether a status without a parent was posted; "
-                                 "check the account on the web and decide")
+        """Our own status with this text and parent, created since the first attempt, or None; see
+        connectors.mastodon.sent.find_own_status (authoritative: it reads back far enough or raises)."""
+        since = request.extra.get("first_attempt_at")
+        if since is None and not request.in_reply_to:
+            raise PermanentError("cannot tell whether a status without a parent was posted without the "
+                                 "time of the first attempt; check the account on the web and decide")
         await self._ready()
-        recent = await self.api.get_json(f"/api/v1/accounts/{self.own_id}/statuses",
-                                         params={"limit": "40", "exclude_reblogs": "true"})
-        wanted = " ".join(request.text.split())
-        for status in recent if isinstance(recent, list) else []:
-            if str(status.get("in_reply_to_id")) != str(request.in_reply_to):
-                continue
-            text = " ".join(html_to_text(status.get("content"), status.get("mentions"),
-                                         self.local_host).split())
-            if wanted and text.endswith(wanted):
-                return SendResult(external_id=str(status["id"]),
-                                  sent_at=parse_time(status.get("created_at")) or self.clock.now(),
-                                  thread_key=request.thread_key,
-                                  raw=json.dumps(status, ensure_ascii=False))
-        return None
+        return await find_own_status(self.api, str(self.own_id), self.local_host, request, since,
+                                     self.clock.now())
 
 
 def _readable(page: list, spec: shape.Spec, what: str) -> list[dict]:
@@ -444,4 +462,7 @@ def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:
                              max_characters=int(max_chars) if max_chars else None,
                              own_id=str(settings["account_id"]) if settings.get("account_id") else None,
                              poll_interval=float(settings.get("poll_interval", 60.0)),
-                             deadline=float(settings.get("deadline") or DEADLINE))
+                             deadline=float(settings.get("deadline") or DEADLINE),
+                             # Only for test servers that forget keys sooner; Mastodon keeps them an hour.
+                             idempotency_window=float(settings.get("idempotency_window") or IDEMPOTENCY_KEY_SECONDS),
+                             send_deadline=float(settings.get("send_deadline") or SEND_DEADLINE))

@@ -21,6 +21,7 @@ from agentconsole.response.rule import ResponseRule
 from agentconsole.replies.lengths import counted, measure
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
+from agentconsole.replies.outbox import duration, sending_for
 
 from screens.common.safe import safe_text
 
@@ -31,10 +32,11 @@ OUTBOX_LABELS = {
     "sending": "sending…",
     "waiting": "waiting for an earlier send",
     "failed": "failed: needs your decision",
-    "unsure": "interrupted mid-send: needs your decision",
+    "unsure": "may have been sent: needs your decision",
     "cancelled": "cancelled: needs your decision",
 }
 DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
+STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class PaneData:
     notes: list[NoteRow]
     card: ContactCard | None
     outbox: list = field(default_factory=list)  # OutboxRow items still on their way
+    loaded_at: float | None = None  # the clock when loaded: a stuck send shows for how long
 
 
 def zone(name: str) -> tzinfo:
@@ -387,7 +390,11 @@ class ConversationPane(Vertical):
         for item in self.data.outbox:
             state = item.state
             text.append(f"{self.stamp(item.created_at)} ", "dim")
-            text.append(f"▶ {item.action} · {OUTBOX_LABELS.get(state, state)}", "bold reverse")
+            label = OUTBOX_LABELS.get(state, state)
+            stuck = sending_for(item, self.data.loaded_at) if self.data.loaded_at is not None else None
+            if stuck is not None and stuck >= STUCK_AFTER:
+                label = f"sending for {duration(stuck)} (no answer yet)"
+            text.append(f"▶ {item.action} · {label}", "bold reverse")
             if item.last_error:
                 text.append(" ")
                 text.append_text(safe_text(item.last_error, single_line=True, limit=200))

@@ -219,7 +219,7 @@ class InboxScreen(FeatureScreen):
             return
         card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
         data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        app.outbox.pending(conversation_id))
+                        app.outbox.pending(conversation_id), app.clock.now())
         self.post_message(self.PaneLoaded(data, conversation_id))
 
     def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:

@@ -70,6 +70,7 @@ def customer_mail(subject: str, body: str = "Hello, where is my order?", *, send
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = make_msgid(domain="example.test")
     for name, value in headers.items():
+        del msg[name.replace("_", "-")]  # a given header replaces the default one (e.g. Message-ID)
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
     return msg.as_bytes(), msg["Message-ID"]

@@ -106,7 +106,7 @@ def test_hostile_corpus_is_stored_whole(tmp_path: Path) -> None:
     assert report.new_messages == len(unique)
     stored = {row[0]: row[1] for row in store.conn.execute("SELECT external_id, raw FROM messages")}
     first_raw: dict[str, bytes] = {}
-    for message in messages:  # two corpus messages share a Message-ID: the first one is kept
+    for message in messages:  # a message read twice is kept once
         first_raw.setdefault(message.external_id, message.raw)
     assert stored == first_raw
 

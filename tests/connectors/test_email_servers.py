@@ -30,6 +30,11 @@ def connector(folder: str, user: tuple[str, str] = SUPPORT, **changes) -> EmailC
     return EmailConnector(settings, SystemClock(), lambda: user[1])
 
 
+def mid(external_id: str) -> str:
+    """The Message-ID part of a stored email's identity (identity_of adds a digest after it)."""
+    return external_id.partition("#")[0]
+
+
 def store_for(tmp_path: Path) -> tuple[Store, int]:
     store = Store(tmp_path / "inbox.db", FrozenClock())
     return store, store.ensure_account("support", "email", "email", handle=SUPPORT[0])
@@ -41,16 +46,16 @@ async def test_first_sync_then_new_mail_arrives(folder: Folder, tmp_path: Path) 
     store, account = store_for(tmp_path)
     try:
         first = await mail.fetch(None)
-        assert first.more and [m.external_id for m in first.messages] == ids[:2]
+        assert first.more and [mid(m.external_id) for m in first.messages] == ids[:2]
         store.ingest(account, first.messages, first.cursor)
         second = await mail.fetch(store.cursor(account))
-        assert not second.more and [m.external_id for m in second.messages] == ids[2:]
+        assert not second.more and [mid(m.external_id) for m in second.messages] == ids[2:]
         store.ingest(account, second.messages, second.cursor)
         assert (await mail.fetch(store.cursor(account))).messages == []
 
         late = folder.add("Order 4")
         third = await mail.fetch(store.cursor(account))
-        assert [m.external_id for m in third.messages] == [late]
+        assert [mid(m.external_id) for m in third.messages] == [late]
         assert third.messages[0].raw.startswith(b"From: ") or b"\nFrom: " in third.messages[0].raw
     finally:
         await mail.close()
@@ -93,7 +98,7 @@ async def test_uidvalidity_change_resyncs_without_duplicates(folder: Folder, tmp
         report = store.ingest(account, again.messages, again.cursor)
         assert (report.new_messages, report.duplicates) == (1, 2)
         assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
-        assert newer_id in {m.external_id for m in again.messages}
+        assert newer_id in {mid(m.external_id) for m in again.messages}
     finally:
         await mail.close()
 
@@ -122,12 +127,12 @@ async def test_reply_reaches_the_customer_and_threads_back(tmp_path: Path, mail_
         await _wait_for(support_box, "INBOX", question_id)
         batch = await mail.fetch(None)
         store.ingest(account, batch.messages, batch.cursor)
-        question = next(m for m in batch.messages if m.external_id == question_id)
+        question = next(m for m in batch.messages if mid(m.external_id) == question_id)
         assert question.direction == Direction.IN and question.thread_key == question_id
 
         request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action="reply",
                                   text="It left today.\nTracking: 123", thread_key=question.thread_key,
-                                  in_reply_to=question_id, recipient=question.author, subject=question.subject)
+                                  in_reply_to=question.external_id, recipient=question.author, subject=question.subject)
         sent = await mail.send(request)
         assert sent.external_id.startswith("<") and sent.thread_key == question_id
         assert (await mail.find_sent(request)).external_id == sent.external_id
@@ -152,7 +157,7 @@ async def test_reply_reaches_the_customer_and_threads_back(tmp_path: Path, mail_
         conversation_id = store.conn.execute(
             "SELECT id FROM conversations WHERE thread_key = ?", (question_id,)).fetchone()[0]
         rows = store.messages(conversation_id)
-        assert [(r.external_id, r.direction) for r in rows] == [
+        assert [(mid(r.external_id), r.direction) for r in rows] == [
             (question_id, "in"), (sent.external_id, "out"), (follow_id, "in")]
         assert store.conversation(conversation_id).needs_reply
     finally:
@@ -237,7 +242,7 @@ async def test_connection_dropped_mid_sync_loses_and_duplicates_nothing(folder: 
             cursor = batch.cursor
             if not batch.more:
                 break
-        stored = [r[0] for r in store.conn.execute("SELECT external_id FROM messages ORDER BY sent_at, id")]
+        stored = [mid(r[0]) for r in store.conn.execute("SELECT external_id FROM messages ORDER BY sent_at, id")]
         assert sorted(stored) == sorted(ids) and len(stored) == 5
     finally:
         await mail.close()
@@ -290,7 +295,7 @@ async def test_oversized_messages_are_kept_by_their_headers(folder: Folder, tmp_
     store, account = store_for(tmp_path)
     try:
         batch = await mail.fetch(None)
-        by_id = {m.external_id: m for m in batch.messages}
+        by_id = {mid(m.external_id): m for m in batch.messages}
         assert set(by_id) == {big, small}
         assert by_id[big].parse_note.startswith("could not be fully read: too large to fetch")
         assert b"Subject: Huge attachment" in by_id[big].raw and len(by_id[big].raw) < 2_000
@@ -325,4 +330,48 @@ async def test_quote_below_includes_the_customers_message(folder: Folder) -> Non
         assert "> Where is my parcel?" in body and "> Order 17" in body
     finally:
         customer_box.logout()
+        await mail.close()
+
+
+async def test_two_distinct_messages_sharing_a_message_id_are_both_kept(folder: Folder, tmp_path: Path) -> None:
+    first = folder.add("Order 77", "Where is order 77?")
+    folder.add("Order 77", "Cancel it, please", Message_ID=first)  # a second message reusing the id
+    mail = connector(folder.name)
+    store, account = store_for(tmp_path)
+    try:
+        batch = await mail.fetch(None)
+        assert store.ingest(account, batch.messages, batch.cursor).new_messages == 2
+        texts = {r[0] for r in store.conn.execute("SELECT text FROM messages")}
+        assert texts == {"Where is order 77?", "Cancel it, please"}
+        # Read again from the start (as after a UIDVALIDITY change): the same two, nothing new.
+        again = await mail.fetch(None)
+        assert store.ingest(account, again.messages, again.cursor).new_messages == 0
+        assert {m.extra["message_id"] for m in batch.messages} == {first}  # threading keeps the id
+        assert len({m.thread_key for m in batch.messages}) == 1
+    finally:
+        await mail.close()
+
+
+async def test_a_cursor_from_before_the_new_identity_keeps_old_messages_by_message_id(
+        folder: Folder, tmp_path: Path) -> None:
+    old = folder.add("Before the upgrade")
+    mail = connector(folder.name)
+    store, account = store_for(tmp_path)
+    try:
+        legacy = json.dumps({"v": 1, "folders": {}})  # what an older build left: every id a bare Message-ID
+        first = await mail.fetch(legacy)
+        assert [m.external_id for m in first.messages] == [old]  # as the older build stored it
+        store.ingest(account, first.messages, first.cursor)
+        assert json.loads(first.cursor)["v"] == 2
+        await asyncio.sleep(1.1)  # INTERNALDATE counts whole seconds
+        new = folder.add("After the upgrade")
+        second = await mail.fetch(store.cursor(account))
+        assert [mid(m.external_id) for m in second.messages] == [new] and "#" in second.messages[0].external_id
+        store.ingest(account, second.messages, second.cursor)
+        # A full re-read (a new UIDVALIDITY) keeps both identities: nothing is stored twice.
+        state = json.loads(store.cursor(account))
+        state["folders"] = {}
+        again = await mail.fetch(json.dumps(state))
+        assert store.ingest(account, again.messages, again.cursor).new_messages == 0
+    finally:
         await mail.close()

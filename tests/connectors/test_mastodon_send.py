@@ -14,7 +14,7 @@ import respx
 from agentconsole import secrets
 from agentconsole.cli import account as cli_account
 from agentconsole.domain.clock import FrozenClock
-from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
+from agentconsole.domain.errors import AuthError, NotSent, OutcomeUnknown, PermanentError, TemporaryError
 from agentconsole.domain.models import Kind, OutboundRequest, Person
 from agentconsole.domain.rows import AccountRow
 from agentconsole.secrets import env_var_name
@@ -247,3 +247,42 @@ def test_account_add_with_a_rejected_token_fails_cleanly(api, tmp_path, keyring)
     assert "re-authorise" in ctx.err.getvalue() and keyring == {} and ctx.db.accounts() == []
     assert cli_account.run_add(parse("--instance", "ftp://x"), ctx) == 2
     ctx.db.close()
+
+
+# ---------------------------------------------------------------------------------- send outcomes
+
+@pytest.mark.parametrize("answer, outcome", [
+    (httpx.ConnectError("connection refused"), NotSent),  # the request never left
+    (httpx.ReadTimeout("no answer"), OutcomeUnknown),  # it left; the status may exist
+    (httpx.RemoteProtocolError("server disconnected"), OutcomeUnknown),
+    (httpx.Response(500, text="oops"), OutcomeUnknown),  # a 5xx on a non-idempotent endpoint
+    (httpx.Response(200, text="<html>"), OutcomeUnknown),  # accepted, but no readable answer
+    (httpx.Response(422, json={"error": "Validation failed"}), PermanentError),
+])
+async def test_each_failed_post_maps_to_one_outcome_type(api, conn, answer, outcome):
+    api.routes["post"].mock(side_effect=[answer])
+    with pytest.raises(outcome):
+        await conn.send(OutboundRequest("k", "post", "hello"))
+
+
+async def test_a_failed_parent_lookup_is_not_sent(api, conn):
+    api.get("/api/v1/statuses/900").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(NotSent):
+        await conn.send(OutboundRequest("k", "reply", "on it", in_reply_to="900"))
+    assert sent(api) == []
+
+
+async def test_find_sent_from_the_first_attempt_covers_posts_and_reads_back_far_enough(api, conn):
+    older = status("980", OWN, "hello all", mentions=[], created_at="2025-11-26T08:00:00Z")
+    ours = status("995", OWN, "hello all", mentions=[], created_at="2025-11-26T09:00:30Z")
+    pages = api.get("/api/v1/accounts/14715/statuses")
+    pages.mock(side_effect=[httpx.Response(200, json=[ours, older])])
+    request = OutboundRequest("k", "post", "hello all", extra={"first_attempt_at": NOW})
+    assert (await conn.find_sent(request)).external_id == "995"  # the identical older post is not it
+    pages.mock(side_effect=[httpx.Response(200, json=[older])])
+    assert await conn.find_sent(request) is None  # read back past the first attempt: not there
+    newer = [status(str(999 - i), OWN, f"other {i}", mentions=[], created_at="2025-11-26T09:30:00Z")
+             for i in range(40)]
+    pages.mock(side_effect=[httpx.Response(200, json=newer)] * 10)
+    with pytest.raises(TemporaryError):  # cannot reach the first attempt: no answer rather than "not there"
+        await conn.find_sent(request)
