@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
 from agentconsole.domain.models import Capabilities, Channel
 from connectors.email.setup import EmailSetup
 
+# Sends report their phases (transmitting before DATA, accepted on the 250); the Sent-folder look-up
+# proves absence only where the server files submitted mail itself (server_files_sent).
 CAPABILITIES = Capabilities(public_reply=True, direct_message=False, public_post=False, max_length=None,
-                            can_find_sent=True)
+                            can_find_sent=True, reports_send_phases=True)
 TLS = ("implicit", "starttls", "plain")
 
 OPTIONS = (
@@ -35,6 +39,9 @@ OPTIONS = (
     Option("append_sent", "File sent copies",
            "do not file a copy of each reply in the sent folder (the server does it)", OptionType.FLAG,
            default=True),
+    Option("server_files_sent", "Server files sent mail",
+           "the SMTP server files each submitted message in Sent itself (Gmail does; Postfix does not), so a"
+           " missing copy there proves a reply never left", OptionType.FLAG, default=False),
     Option("quote", "Quote", "quote the customer's message below each reply (default: none)",
            OptionType.CHOICE, default="", choices=("none", "below")),
     Option("tls_ca_file", "CA file", "trust this CA certificate (private servers)", OptionType.PATH, default=""),
@@ -43,6 +50,10 @@ OPTIONS = (
     Option("deadline", "Deadline", "seconds one IMAP step may take in all (default 120)", OptionType.INT,
            minimum=1, maximum=3600),
 )
+
+
+def capabilities_for(settings: dict) -> Capabilities:
+    return dataclasses.replace(CAPABILITIES, find_sent_authoritative=bool(settings.get("server_files_sent")))
 
 
 def _build(account, clock):
@@ -54,6 +65,6 @@ def _build(account, clock):
 plugin = ChannelPlugin(
     name="email", channels=(Channel.EMAIL,), title="email",
     summary="an email mailbox (IMAP to receive, SMTP to send)", options=OPTIONS, build=_build,
-    capabilities=lambda account: CAPABILITIES, text={Channel.EMAIL: TextRule({None: None})},
+    capabilities=lambda account: capabilities_for(account.settings or {}), text={Channel.EMAIL: TextRule({None: None})},
     can_watch=True, setup=EmailSetup(),
     describe=lambda settings: str(settings.get("imap_host") or ""))

@@ -14,12 +14,12 @@ from typing import TypeVar
 from agentconsole.channels import phases
 from agentconsole.domain.clock import Clock, to_datetime
 from agentconsole.domain.errors import AuthError, ConnectorError, TemporaryError
-from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
+from agentconsole.domain.models import (Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
 from agentconsole.secrets import SecretUnavailable, load_secret
 
-from connectors.email import smtp
+from connectors.email import CAPABILITIES, smtp
 from connectors.email.imap import FolderMissing, ImapSession
 from connectors.email.mime import ParsedMail, message_ids, normalise_subject, parse, raw_id
 from connectors.email.settings import EmailSettings
@@ -79,8 +79,7 @@ class EmailConnector:
     next UID to read, plus the recent thread roots."""
 
     channel = Channel.EMAIL
-    capabilities = Capabilities(public_reply=True, direct_message=False, public_post=False,
-                                max_length=None, can_find_sent=True, reports_send_phases=True)
+    capabilities = CAPABILITIES
     poll_interval = 60.0
 
     def __init__(self, settings: EmailSettings, clock: Clock, password: Callable[[], str],
@@ -93,8 +92,7 @@ class EmailConnector:
         self._sent: str | None = None  # the Sent folder's name, once found
         self._lock = asyncio.Lock()
         # "Not in Sent" proves a send never arrived only where the server files sent mail itself.
-        self.capabilities = dataclasses.replace(
-            EmailConnector.capabilities, find_sent_authoritative=settings.server_files_sent)
+        self.capabilities = dataclasses.replace(CAPABILITIES, find_sent_authoritative=settings.server_files_sent)
 
     # ---------------------------------------------------------------- plumbing
 
