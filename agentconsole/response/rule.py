@@ -95,6 +95,20 @@ class WaitRule:
         return since + self.target if self.hours is None else self.hours.open_until(since, self.target)
 
 
+class Order(StrEnum):
+    """How the list ranks waiting conversations."""
+
+    URGENCY = "urgency"  # the largest share of its own target used first: social customers cut the line
+    LONGEST = "longest"  # the longest wait first, whatever its channel's target
+
+    @property
+    def label(self) -> str:
+        return "most urgent first" if self is Order.URGENCY else "longest wait first"
+
+    def other(self) -> Order:
+        return Order.LONGEST if self is Order.URGENCY else Order.URGENCY
+
+
 class RowWait(NamedTuple):
     """What the list draws in a row's wait column: the mark, the text, and the state (None when
     nothing waits: the row is answered or done). A tuple: it is made for every row on every repaint."""
@@ -159,15 +173,26 @@ class ResponseRule:
         state = state_for(waited, rule.target)  # as judge() does, without the intermediate Wait
         return RowWait(_MARKS[state], format_wait(waited), state)
 
-    def order_key(self, now: float) -> Callable[[float, int], float] | None:
-        """The list's order of waiting conversations, a sort key on (waiting_since, account id), lowest
-        first: the longest wait first as each account counts it. None when no account keeps business
-        hours, since waiting_since order is then that same order (and the store reads it from an index)."""
+    def order_key(self, now: float, order: Order = Order.LONGEST
+                  ) -> Callable[[float, int, str], float] | None:
+        """The list's order of waiting conversations, a sort key on (waiting_since, account id, kind),
+        lowest first. LONGEST: the longest wait first as each account counts it, or None when no account
+        keeps business hours (waiting_since order is then that order, read from an index). URGENCY: the
+        largest fraction of its own target used first, so an X mention an hour over its target comes
+        before an email well within its day."""
+        if order is Order.URGENCY:
+            def urgent(since: float, account_id: int, kind: str) -> float:
+                rule = self._rules.get((account_id, kind))
+                if rule is None or rule.target <= 0:
+                    return -(now - since) / 3600.0  # an account added since: wall clock, an hour's target
+                return -counted(since, now, rule.hours) / rule.target
+
+            return urgent
         hours = {r.account_id: r.hours for r in self._rules.values() if r.hours is not None}
         if not hours:
             return None
 
-        def key(since: float, account_id: int) -> float:
+        def key(since: float, account_id: int, kind: str = "") -> float:
             return -counted(since, now, hours.get(account_id))
 
         return key

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentconsole.response.hours import BusinessHours
-from agentconsole.response.rule import ResponseRule, WaitRule
+from agentconsole.response.rule import Order, ResponseRule, WaitRule
 from agentconsole.storage.store import Store
 
 
@@ -18,10 +18,12 @@ class WaitSummary:
     oldest_hours: BusinessHours | None = None  # so the line can tick that wait in open time only
     over: int = 0
     next_change: float | None = None  # clock time at which the over count next changes
+    ranked: Order = Order.LONGEST  # whether "oldest" is the longest wait or the most urgent one
 
 
-def summarize(store: Store, rule: ResponseRule, now: float) -> WaitSummary:
-    """How many wait, the longest wait, how many are over their own target, and when that count changes."""
+def summarize(store: Store, rule: ResponseRule, now: float, order: Order = Order.LONGEST) -> WaitSummary:
+    """How many wait, the longest (or, by *order*, the most urgent) wait, how many are over their own
+    target, and when that count changes."""
     rules = rule.rules
     groups = store.waiting_groups((r.account_id, r.kind, r.cutoff(now)) for r in rules)
     waiting = over = 0
@@ -34,7 +36,9 @@ def summarize(store: Store, rule: ResponseRule, now: float) -> WaitSummary:
         found = rule.get(account_id, kind)
         if found is None:  # an account added since the rule was made: wall-clock, no target known
             continue
-        rank = (-found.waited(first, now), first)
+        waited = found.waited(first, now)
+        urgency = waited / found.target if found.target > 0 else float("inf")
+        rank = (-(urgency if order is Order.URGENCY else waited), first)
         if oldest is None or rank < oldest:
             oldest, oldest_rule = rank, found
         if nxt is not None and (crossing := found.crossing(nxt)) is not None:
@@ -45,7 +49,7 @@ def summarize(store: Store, rule: ResponseRule, now: float) -> WaitSummary:
             return WaitSummary(next_change=next_change)
         since, _ = min(firsts)
         return WaitSummary(waiting, since, None, None, over, next_change)
-    return WaitSummary(waiting, oldest[1], oldest_rule.channel, oldest_rule.hours, over, next_change)
+    return WaitSummary(waiting, oldest[1], oldest_rule.channel, oldest_rule.hours, over, next_change, order)
 
 
 def crossed(store: Store, rule: ResponseRule, since: float, until: float, limit: int = 50) -> list[int]:

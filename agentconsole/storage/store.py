@@ -162,13 +162,13 @@ class Store:
 
     def conversation_ids(self, view: str = "all", agent_id: int | None = None,
                          limit: int | None = None,
-                         waiting_key: Callable[[float, int], float] | None = None) -> array:
+                         waiting_key: Callable[[float, int, str], float] | None = None) -> array:
         """The ids of a view in display order: longest-waiting first, then most recent activity.
 
         Both parts scan an index that covers the view filters (no table reads, no sort); with
         *limit*, only the first ids, so a screen can paint before the whole list is read.
-        *waiting_key(waiting_since, account_id)* orders the waiting part instead of waiting_since,
-        for waits that count differently per account (business hours); lowest first.
+        *waiting_key(waiting_since, account_id, kind)* orders the waiting part instead of waiting_since,
+        for waits that count differently per account (business hours) or rank by urgency; lowest first.
         """
         v = VIEWS_BY_KEY[view]
         params = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
@@ -177,9 +177,9 @@ class Store:
         ids = array("q")
         if v.waiting_first and waiting_key is not None:
             waiting = cur.execute(
-                f"SELECT id, waiting_since, account_id FROM conversations INDEXED BY conv_waiting"
+                f"SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
                 f" WHERE status = 'open' AND needs_reply = 1 AND ({v.where})", params).fetchall()
-            waiting.sort(key=lambda r: (waiting_key(r[1], r[2]), r[1], r[0]))
+            waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3]), r[1], r[0]))
             ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
         elif v.waiting_first:

@@ -31,6 +31,7 @@ class WaitFigures:
     over: int = 0
     today: str = ""  # today's first-response figures, already worded (refreshed far less often)
     oldest_hours: BusinessHours | None = None  # the oldest one's account counts open hours only
+    most_urgent: bool = False  # the wait shown is the most urgent one, not the longest
 
 
 def connector_status(state: ConnectorState, now: float) -> str:
@@ -135,7 +136,7 @@ class WaitLine(_TickingLine):
                 channel = str(f.oldest_channel or "")
             now = self.clock.now()
             waited = counted(f.oldest_since, now, f.oldest_hours)
-            text.append(f" · oldest {format_wait(waited)} ({channel})")
+            text.append(f" · {'most urgent' if f.most_urgent else 'oldest'} {format_wait(waited)} ({channel})")
         text.append(" · ")
         style = self.get_component_rich_style("wait--over" if f.over else "wait--ok", partial=True)
         text.append(f"{WaitState.OVER.mark + ' ' if f.over else ''}{f.over} over target", style)

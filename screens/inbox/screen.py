@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.timer import Timer
 
 from agentconsole.response import waits
+from agentconsole.response.rule import Order
 from agentconsole.domain.models import Status
 from agentconsole.domain.views import VIEWS
 
@@ -53,8 +54,10 @@ class InboxScreen(FeatureScreen):
         Binding("e", "done", "Done", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
         Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Assign the conversation to me"),
         Binding("c", "note", "Note", id="inbox.note", show=False, tooltip="Add an internal note"),
-        Binding("u", "longest", "Longest wait", id="inbox.longest", show=False,
-                tooltip="Jump to the longest-waiting conversation"),
+        Binding("u", "longest", "Most urgent", id="inbox.longest", show=False,
+                tooltip="Jump to the most urgent waiting conversation (the most of its target used)"),
+        Binding("o", "toggle_order", "Order", id="inbox.order", show=False,
+                tooltip="Sort waiting conversations by urgency or by the longest wait"),
         Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search on every channel"),
         Binding("n", "hit(1)", "Next hit", id="inbox.next_hit", show=False, tooltip="Next search hit"),
         Binding("N", "hit(-1)", "Previous hit", id="inbox.prev_hit", show=False,
@@ -72,6 +75,7 @@ class InboxScreen(FeatureScreen):
         super().__init__(**kwargs)
         self.view_index = 0
         self.drafts: dict[tuple[str, int], Draft] = {}
+        self.order = Order.URGENCY  # `o` switches to the plain longest wait first
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
@@ -111,7 +115,7 @@ class InboxScreen(FeatureScreen):
 
     def on_mount(self) -> None:
         self.query_one("#views").border_title = "Views"
-        self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
+        self._title_list()
         self.pane.border_title = "Conversation"
         thread = self.pane.query_one("#thread")
         self.watch(thread, "scroll_y", lambda _: self._scroll_hint(), init=False)
@@ -136,8 +140,9 @@ class InboxScreen(FeatureScreen):
         self.start_features()
         self.app.preload_screen_styles()
         self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
-        if self.app.config.hours.any:
-            self.set_interval(RESORT_SECONDS, self.resort, name="resort")
+        # Waits with different targets (or counting open hours only) change rank as time passes, with
+        # no new message: the list is put in order again every minute.
+        self.set_interval(RESORT_SECONDS, self.resort, name="resort")
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -187,13 +192,24 @@ class InboxScreen(FeatureScreen):
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
     def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
-        key = self.response_rule().order_key(self.app.clock.now())
+        key = self.response_rule().order_key(self.app.clock.now(), self.order)
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
             self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
             if first_page:
                 return
         self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key)))
+
+    def _title_list(self) -> None:
+        self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
+        self.conversations.border_subtitle = f"{self.order.label} · o"
+
+    def action_toggle_order(self) -> None:
+        self.order = self.order.other()
+        self._title_list()
+        self.notify(f"Waiting conversations: {self.order.label} (o to switch)", timeout=3)
+        self.load_ids(VIEWS[self.view_index].key)
+        self.load_wait()
 
     def resort(self) -> None:
         """With business hours, waits stop and start with the hours, so who waited longest can change
@@ -203,9 +219,9 @@ class InboxScreen(FeatureScreen):
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
     def load_wait(self) -> None:
         store, now = self.app.store, self.app.clock.now()
-        summary = waits.summarize(store, self.response_rule(), now)
+        summary = waits.summarize(store, self.response_rule(), now, self.order)
         figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
-                              self.today_text, summary.oldest_hours)
+                              self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
         self.post_message(self.WaitLoaded(
             figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
 
@@ -468,7 +484,8 @@ class InboxScreen(FeatureScreen):
 
     @work(thread=True, exclusive=True, group="longest", exit_on_error=False)
     def _find_longest(self) -> None:
-        ids = self.app.store.conversation_ids("waiting", self.app.agent_id)
+        key = self.response_rule().order_key(self.app.clock.now(), Order.URGENCY)
+        ids = self.app.store.conversation_ids("waiting", self.app.agent_id, 1, key)
         self.post_message(self.LongestFound(ids[0] if ids else None))
 
     def on_inbox_screen_longest_found(self, message: LongestFound) -> None:

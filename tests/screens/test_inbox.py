@@ -26,9 +26,18 @@ async def test_list_is_sorted_by_longest_wait_and_moves(seeded):
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         ids = list(app.screen.conversations.ids)
-        assert ids[:5] == [seeded.ids[k] for k in ("sam", "dana", "long", "li", "mal")]
+        # Most urgent first: the share of each one's own target used (Mal's 5m of an hour on X comes
+        # before J. Li's 11m of a day-long email target).
+        assert ids[:5] == [seeded.ids[k] for k in ("sam", "dana", "long", "mal", "li")]
+        text = screen_text(app)
+        assert "Waiting 5 · most urgent 50m (Facebook) · 0 over target" in text
+        assert "most urgent first · o" in text
+        await pilot.press("o")  # the plain longest wait, one key away
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids)[:5] == [seeded.ids[k] for k in ("sam", "dana", "long", "li", "mal")]
         text = screen_text(app)
         assert "Waiting 5 · oldest 50m (Facebook) · 0 over target" in text
+        assert "longest wait first · o" in text
         assert "50m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
         assert "done B  Mo" in text
         await pilot.press("j")
@@ -59,7 +68,7 @@ async def test_waiting_time_advances_with_the_clock(seeded):
         # Dana (public, 60m target) is now over: the ▲ mark says so without colour.
         assert "▲ 1h02m X  Dana Kim" in row_line(text, "Dana Kim")
         assert "▲ 1h10m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
-        assert "Waiting 5 · oldest 1h10m (Facebook) · ▲ 2 over target" in text
+        assert "Waiting 5 · most urgent 1h10m (Facebook) · ▲ 2 over target" in text
 
 
 async def test_wait_line_follows_account_targets_and_business_hours(seeded):
@@ -74,6 +83,8 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
                     hours=HoursConfig(by_account={"brand-x": until_four, "brand-fb": until_four}))
     app = seeded.app(config=config)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")  # the longest wait first, as each account counts it
         await settle(app, pilot)
         # It is 16:00 UTC: X and Facebook just closed. Sam's DM has waited 50 open minutes, over
         # Facebook's own 30-minute target; by the kind's default hour it would not be.
@@ -382,3 +393,27 @@ async def test_a_long_thread_opens_at_its_newest_message_and_says_how_to_scroll(
         await pilot.press("enter", "home")
         await settle(app, pilot)
         assert "message number 0 " in screen_text(app) or "message number 0│" in screen_text(app).replace(" ", "")
+
+
+
+async def test_u_and_the_list_rank_by_urgency_so_social_customers_cut_the_line(seeded):
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+
+    mail = next(a.id for a in seeded.store.accounts() if a.name == "support-mail")
+    seeded.store.ingest(mail, [InboundMessage("m-old", "t-old", Kind.EMAIL, Person("u8", "old@example.com", "Olga"),
+                                              "Any news on my invoice?", seeded.clock.now() - 20 * 3600,
+                                              subject="invoice")], "c2")
+    old = seeded.store.conn.execute("SELECT id FROM conversations WHERE thread_key = 't-old'").fetchone()[0]
+    seeded.clock.advance(30 * 60)  # Sam's DM and Dana's mention are now over their hour; Olga is within her day
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids)[:2] == [seeded.ids["sam"], seeded.ids["dana"]]
+        assert "most urgent 1h20m (Facebook)" in screen_text(app)
+        await pilot.press("6", "u")  # from the Email view
+        await settle(app, pilot)
+        assert app.screen.conversations.selected_id == seeded.ids["sam"]
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert list(app.screen.conversations.ids)[0] == old  # 20 hours is the longest wait ...
+        assert "oldest 20h" in screen_text(app) or "oldest 20h30m" in screen_text(app)
