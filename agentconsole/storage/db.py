@@ -281,6 +281,20 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     """,
+    # Edits: a message the author edited on the platform keeps its earlier texts (and their raw payloads)
+    # here; messages.edited_at says when the shown text was written.
+    """
+    ALTER TABLE messages ADD COLUMN edited_at REAL;
+    CREATE TABLE message_versions (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        text TEXT NOT NULL,
+        raw BLOB,
+        edited_at REAL,
+        replaced_at REAL NOT NULL
+    );
+    CREATE INDEX message_versions_message ON message_versions(message_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
