@@ -13,7 +13,7 @@ from agentconsole.domain.sanitize import clean, findings
 
 EARLIEST = 0.0  # 1970-01-01: a time before this is a bug or an attack, not a customer message
 FUTURE_SLACK = 86_400.0  # a clock a day ahead is plausible; more is clamped to the time of fetch
-MAX_TEXT = 262_144  # characters of text kept for display and search; the raw payload keeps the rest
+MAX_TEXT = 1_048_576  # characters of text kept for display and search; the raw payload keeps the rest
 MAX_KEY = 1_000  # characters of an id or thread key
 QUARANTINE_PREFIX = "quarantine:"
 

@@ -15,13 +15,14 @@ from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
 from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
+from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.rows import AccountRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
-from connectors.mastodon.client import Api, json_body, link_params, normalise_instance, parse_time
+from connectors.mastodon.client import Api, link_params, normalise_instance, parse_time
 from connectors.mastodon.stream import streaming_base
 
 log = logging.getLogger(__name__)
@@ -144,38 +145,47 @@ class MastodonConnector:
         filtered = await self._filtered_accounts() if notes else set()
         conversations, conv_high = await self._conversations(state.get("conv"))
         messages: dict[str, InboundMessage] = {}
-        conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c in conversations}
-        pending: list[tuple[dict, bool]] = []
-        for note in notes:
+        conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c, _, _ in conversations}
+        pending: list[tuple[dict, bool, Item]] = []
+        for item in notes:
+            note = item[0]
             status = note.get("status")
-            if note.get("type") == "mention" and isinstance(status, dict) and status.get("id"):
-                account_id = str((note.get("account") or status.get("account") or {}).get("id", ""))
-                pending.append((status, account_id in filtered))
-        for conv in conversations:
-            pending.append((conv["last_status"], False))
-        # Oldest first, so a reply finds its parent's root among what this batch already placed.
-        for status, is_filtered in sorted(pending, key=lambda p: _id_key(str(p[0]["id"]))):
-            sid = str(status["id"])
-            if sid in messages:
+            if not (isinstance(status, dict) and status.get("id")):
                 continue
-            messages[sid] = await self._inbound(status, is_filtered, conv_of_status.get(sid))
+            # An edit arrives as an "update" notification; only those of statuses addressed to us count.
+            if note.get("type") == "mention" or (note.get("type") == "update" and self._mentions_us(status)):
+                account_id = str((note.get("account") or status.get("account") or {}).get("id", ""))
+                pending.append((status, account_id in filtered, item))
+        for item in conversations:
+            pending.append((item[0]["last_status"], False, item))
+        # Oldest first, so a reply finds its parent's root among what this batch already placed; of two
+        # versions of one status (a mention and its edit), the later edit wins.
+        for status, is_filtered, item in sorted(pending, key=lambda p: _id_key(str(p[0]["id"]))):
+            sid = str(status["id"])
+            if sid in messages and not _newer_edit(status, messages[sid]):
+                continue
+            messages[sid] = await self._inbound(status, is_filtered, conv_of_status.get(sid), item[1], item[2])
         new_state = {"min_id": newest or state.get("min_id"), "conv": conv_high or state.get("conv"),
                      "roots": self._trimmed_roots()}
         return FetchResult(list(messages.values()), json.dumps(new_state, separators=(",", ":")), more)
 
-    async def _mentions(self, min_id: str | None) -> tuple[list[dict], str | None, bool]:
-        """New mention notifications after *min_id* (the first sync takes the newest page only)."""
-        base = [("types[]", "mention"), ("include_filtered", "true"), ("limit", str(self.page_limit))]
-        collected: list[dict] = []
+    def _mentions_us(self, status: dict) -> bool:
+        mentions = status.get("mentions")
+        return isinstance(mentions, list) and any(
+            isinstance(m, dict) and str(m.get("id")) == self.own_id for m in mentions)
+
+    async def _mentions(self, min_id: str | None) -> tuple[list[Item], str | None, bool]:
+        """New mention (and edit) notifications after *min_id* (the first sync takes the newest page only)."""
+        base = [("types[]", "mention"), ("types[]", "update"), ("include_filtered", "true"),
+                ("limit", str(self.page_limit))]
+        collected: list[Item] = []
         cursor: dict[str, str] = {"min_id": min_id} if min_id else {}
         more = False
         for page_no in range(self.max_pages):
             response = await self.api.request("GET", "/api/v1/notifications",
                                               params=base + list(cursor.items()), reserve=FETCH_RESERVE)
-            page = json_body(response, "/api/v1/notifications")
-            if not isinstance(page, list):
-                raise TemporaryError("Mastodon sent notifications that are not a list")
-            collected.extend(n for n in page if isinstance(n, dict) and n.get("id"))
+            page = page_items(response.content, "/api/v1/notifications")
+            collected.extend(item for item in page if item[0].get("id"))
             if not min_id or len(page) < self.page_limit:
                 break  # first sync: newest page only; otherwise a short page means we caught up
             # Forward paging: the Link header's "prev" URL names the next newer chunk.
@@ -185,7 +195,7 @@ class MastodonConnector:
             else:
                 cursor = {"min_id": max((str(n["id"]) for n in page), key=_id_key)}
             more = page_no == self.max_pages - 1
-        ids = [str(n["id"]) for n in collected]
+        ids = [str(n["id"]) for n, _, _ in collected]
         newest = max(ids, key=_id_key) if ids else None
         return collected, newest, more
 
@@ -199,24 +209,27 @@ class MastodonConnector:
         return {str((r.get("account") or {}).get("id")) for r in requests
                 if isinstance(r, dict) and r.get("account")}
 
-    async def _conversations(self, high: str | None) -> tuple[list[dict], str | None]:
+    async def _conversations(self, high: str | None) -> tuple[list[Item], str | None]:
         """Direct conversations whose last status is newer than *high* (catches DMs we sent elsewhere)."""
-        page = await self.api.get_json("/api/v1/conversations", params={"limit": "40"},
-                                       reserve=FETCH_RESERVE)
+        response = await self.api.request("GET", "/api/v1/conversations", params={"limit": "40"},
+                                          reserve=FETCH_RESERVE)
         fresh = []
         newest = high
-        for conv in page if isinstance(page, list) else []:
-            last = conv.get("last_status") if isinstance(conv, dict) else None
+        for item in page_items(response.content, "/api/v1/conversations"):
+            conv = item[0]
+            last = conv.get("last_status")
             if not isinstance(last, dict) or not last.get("id") or not isinstance(last.get("account"), dict):
                 continue
             sid = str(last["id"])
             if newest is None or _id_key(sid) > _id_key(newest):
                 newest = sid
             if high is None or _id_key(sid) > _id_key(high):
-                fresh.append(conv)
+                fresh.append(item)
         return fresh, newest
 
-    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None) -> InboundMessage:
+    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None, raw: bytes,
+                       decode_notes: list[str]) -> InboundMessage:
+        """One status as a message; *raw* is the page item's bytes exactly as the server sent them."""
         sid = str(status["id"])
         account = status.get("account") or {}
         author = self.person(account)
@@ -225,7 +238,11 @@ class MastodonConnector:
         extra: dict[str, Any] = {"visibility": visibility, "acct": str(account.get("acct") or "")}
         if status.get("url"):
             extra["url"] = str(status["url"])
-        notes = []
+        notes = list(decode_notes)
+        if status.get("edited_at"):
+            edited = _time(status.get("edited_at"))
+            if edited is not None:
+                extra["edited_at"] = edited
         if visibility == "direct":
             kind = Kind.DM
             thread_key = self.dm_key([str(m.get("id")) for m in status.get("mentions") or []]
@@ -241,16 +258,17 @@ class MastodonConnector:
             notes.append(FILTERED_NOTE)
         if outgoing:
             extra["source"] = "platform"
-        created = parse_time(status.get("created_at"))
+        created = _time(status.get("created_at"))
         if created is None:
             created = self.clock.now()
-            notes.append("no creation time; time of fetch used")
+            notes.append(f"no readable creation time ({one_line(repr(status.get('created_at')), 40)});"
+                         " time of fetch used")
         return InboundMessage(
             external_id=sid, thread_key=thread_key, kind=kind, author=author,
             text=status_text(status, self.local_host), sent_at=created,
             direction=Direction.OUT if outgoing else Direction.IN,
             in_reply_to=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
-            raw=json.dumps(status, ensure_ascii=False), parse_note="; ".join(notes), extra=extra)
+            raw=raw, parse_note="; ".join(notes), extra=extra)
 
     def person(self, account: dict) -> Person:
         acct = full_acct(str(account.get("acct") or account.get("username") or ""), self.local_host)
@@ -280,9 +298,10 @@ class MastodonConnector:
 
     async def _root_from_context(self, sid: str, parent: str) -> str:
         try:
-            context = await self.api.get_json(f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
+            response = await self.api.request("GET", f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
         except PermanentError:  # deleted or not visible to us: the parent is the best root we know
             return self._roots.get(parent, parent)
+        context, _ = decode_json(response.content, "the thread context")
         found = context.get("ancestors") if isinstance(context, dict) else None
         ancestors = [a for a in found or [] if isinstance(a, dict) and a.get("id")]
         if not ancestors:
@@ -393,6 +412,88 @@ class MastodonConnector:
                                   thread_key=request.thread_key,
                                   raw=json.dumps(status, ensure_ascii=False))
         return None
+
+
+# A page item: the decoded object, its exact bytes in the page, and notes on what could not be decoded.
+Item = tuple[dict, bytes, list[str]]
+INVALID_UTF8_NOTE = "invalid UTF-8 in what the server sent, shown as \ufffd"
+
+
+def page_items(content: bytes, what: str) -> list[Item]:
+    """The objects of a JSON array page, each with its own bytes; bad bytes spoil only their item.
+
+    The page is decoded with surrogateescape so invalid UTF-8 inside one status neither fails the page
+    nor changes the bytes kept as that status's raw payload.
+    """
+    text = content.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    index = _skip(text, 0)
+    if not text.startswith("[", index):
+        raise TemporaryError(f"Mastodon sent {what} that are not a list")
+    index = _skip(text, index + 1)
+    items: list[Item] = []
+    while index < len(text) and text[index] != "]":
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except ValueError as exc:
+            if items:  # keep what was readable; the rest comes again on the next poll
+                log.warning("%s: unreadable JSON after item %d: %s", what, len(items), exc)
+                break
+            raise TemporaryError(f"Mastodon sent a non-JSON answer on {what}") from exc
+        chunk = text[index:end]
+        if isinstance(obj, dict):
+            fixed, bad = _valid(obj)
+            items.append((fixed, chunk.encode("utf-8", "surrogateescape"), [INVALID_UTF8_NOTE] if bad else []))
+        index = _skip(text, end)
+        if text.startswith(",", index):
+            index = _skip(text, index + 1)
+    return items
+
+
+def decode_json(content: bytes, what: str) -> tuple[Any, bool]:
+    """One JSON document whatever its bytes: (object with invalid text replaced, whether any was)."""
+    try:
+        return _valid(json.loads(content.decode("utf-8", "surrogateescape")))
+    except ValueError as exc:
+        raise TemporaryError(f"Mastodon sent a non-JSON answer on {what}") from exc
+
+
+def _skip(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\r\n":
+        index += 1
+    return index
+
+
+def _valid(value: Any) -> tuple[Any, bool]:
+    """*value* with every string made valid Unicode (escaped bytes and lone surrogates to U+FFFD)."""
+    if isinstance(value, str):
+        fixed = valid_str(value)
+        return fixed, fixed is not value
+    if isinstance(value, list):
+        pairs = [_valid(v) for v in value]
+        return [v for v, _ in pairs], any(b for _, b in pairs)
+    if isinstance(value, dict):
+        bad = False
+        out = {}
+        for k, v in value.items():
+            key, bad_key = _valid(k)
+            out[key], bad_value = _valid(v)
+            bad = bad or bad_key or bad_value
+        return out, bad
+    return value, False
+
+
+def _time(value: Any) -> float | None:
+    """parse_time that never raises: a date whose offset leaves the calendar (year 0) is unreadable."""
+    try:
+        return parse_time(value)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+
+
+def _newer_edit(status: dict, known: InboundMessage) -> bool:
+    edited = _time(status.get("edited_at"))
+    return edited is not None and edited > (known.extra.get("edited_at") or 0)
 
 
 def _with_mention(text: str, acct: str) -> str:

@@ -25,6 +25,10 @@ from screens.common.safe import safe_text
 
 PREVIEW_LINES = 40  # a long message shows this many lines until expanded
 PREVIEW_CHARS = 4000
+# Expanding shows a long message one part at a time (x moves on): laying out a 1 MiB text in one widget
+# took seconds of the UI thread; a part of this size lays out in a few milliseconds.
+PART_LINES = 200
+PART_CHARS = 16_000
 OUTBOX_LABELS = {
     "pending": "sending…",
     "sending": "sending…",
@@ -61,9 +65,43 @@ def channel_label(channel: str) -> str:
         return channel
 
 
+def parts(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the parts an expanded long message is shown in, at line ends if it can."""
+    spans = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + PART_CHARS)
+        cut = start
+        for _ in range(PART_LINES):
+            cut = text.find("\n", cut, end)
+            if cut < 0:
+                break
+            cut += 1
+        else:
+            end = cut
+        spans.append((start, end))
+        start = end
+    return spans or [(0, 0)]
+
+
+def page(text: str, part: int) -> tuple[str, str]:
+    """Part *part* of an expanded message and a line saying where it is ("" for a short message)."""
+    if len(text) <= PART_CHARS and text.count("\n", 0, PART_CHARS) < PART_LINES:
+        return text, ""
+    spans = parts(text)
+    part = min(part, len(spans) - 1)
+    start, end = spans[part]
+    first = text.count("\n", 0, start) + 1
+    last = first + text.count("\n", start, end)
+    where = f"part {part + 1} of {len(spans)} (lines {first:,}–{last:,})"
+    if part + 1 < len(spans):
+        return text[start:end], where + ": press x for the next part"
+    return text[start:end], where + ": press x to fold"
+
+
 def clip(text: str, expanded: bool) -> tuple[str, str]:
     """The part of a message shown before expanding, and what is hidden ("" when nothing is)."""
-    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n") < PREVIEW_LINES):
+    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n", 0, PREVIEW_CHARS + 1) < PREVIEW_LINES):
         return text, ""
     head = text[:PREVIEW_CHARS]
     lines = head.split("\n")
@@ -253,6 +291,7 @@ class ConversationPane(Vertical):
         self.hours = hours
         self.data: PaneData | None = None
         self.expanded = False
+        self.part = 0  # which part of long messages an expanded thread shows
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
@@ -277,6 +316,7 @@ class ConversationPane(Vertical):
         same = data is not None and self.data is not None and data.conversation.id == self.data.conversation.id
         if not same:
             self.expanded = False
+            self.part = 0
         self.data = data
         thread = self.query_one("#thread", VerticalScroll)
         # Follow new messages only when the agent was already reading the end of the thread.
@@ -287,11 +327,27 @@ class ConversationPane(Vertical):
             thread.scroll_end(animate=False)
 
     def toggle_expand(self) -> None:
-        self.expanded = not self.expanded
+        """x: expand long messages; again shows their next part; after the last part, fold them."""
+        if not self.expanded:
+            self.expanded, self.part = True, 0
+        elif self.part + 1 < self._parts():
+            self.part += 1
+        else:
+            self.expanded, self.part = False, 0
         self.query_one("#thread-body", Static).update(self._thread())
+        if self.expanded and self.part:
+            self.query_one("#thread", VerticalScroll).scroll_home(animate=False)
+
+    def _parts(self) -> int:
+        if self.data is None:
+            return 0
+        return max((len(parts(m.text)) for m in self.data.messages if clip(m.text, False)[1]), default=1)
 
     def stamp(self, ts: float) -> str:
-        return datetime.fromtimestamp(ts, self.tz).strftime("%b %d %H:%M")
+        try:
+            return datetime.fromtimestamp(ts, self.tz).strftime("%b %d %H:%M")
+        except (OverflowError, OSError, ValueError, TypeError):  # stored before dates were checked
+            return "date unknown"
 
     def _card(self) -> Text:
         if self.data is None:
@@ -346,13 +402,20 @@ class ConversationPane(Vertical):
             if m.subject and c.channel == Channel.EMAIL:
                 text.append_text(safe_text(f"Subject: {m.subject}", "dim", single_line=True, limit=300))
                 text.append("\n")
-            shown, hidden = clip(m.text, self.expanded)
+            shown, hidden = clip(m.text, False)
+            if self.expanded and hidden:
+                shown, hidden = page(m.text, self.part)
             body = safe_text(shown)
             if not incoming:
                 body.stylize("italic")
             text.append_text(body)
-            if hidden:
+            if hidden and not self.expanded:
                 text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
+            elif hidden:
+                text.append(f"\n… {hidden}", "reverse")
+            if m.edited_at:
+                text.append("\n")
+                text.append(f"✎ edited {self.stamp(m.edited_at)} (earlier text kept)", "dim")
             if m.parse_note:
                 text.append("\n")
                 text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))
