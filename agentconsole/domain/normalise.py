@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +17,7 @@ FUTURE_SLACK = 86_400.0  # a clock a day ahead is plausible; more is clamped to 
 MAX_TEXT = 1_048_576  # characters of text kept for display and search; the raw payload keeps the rest
 MAX_KEY = 1_000  # characters of an id or thread key
 QUARANTINE_PREFIX = "quarantine:"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def valid_str(value: Any, limit: int | None = None) -> str:
@@ -26,7 +28,7 @@ def valid_str(value: Any, limit: int | None = None) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            value = _SURROGATES.sub("\ufffd", value)
     return value[:limit] if limit is not None and len(value) > limit else value
 
 

@@ -20,6 +20,7 @@ from agentconsole.response.hours import HoursConfig
 from agentconsole.replies.lengths import measure
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
+from agentconsole.domain.sanitize import clean
 
 from screens.common.safe import safe_text
 
@@ -113,6 +114,15 @@ def clip(text: str, expanded: bool) -> tuple[str, str]:
     return head, f"{len(text) - len(head)} more characters"
 
 
+class SafeTextArea(TextArea):
+    """A TextArea whose pasted text is cleaned first: the editor draws its document as it is, so an
+    escape pasted or inserted into it would reach the terminal."""
+
+    async def _on_paste(self, event) -> None:
+        event.text = clean(event.text)
+        await super()._on_paste(event)
+
+
 class Composer(Vertical):
     """A reply or internal-note editor with the channel's live length counter."""
 
@@ -160,7 +170,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield SafeTextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(id="composer-status")
 
     def open(self, mode: str, conversation: ConversationRow, draft: str, *, limit: int | None = None,
@@ -179,7 +189,7 @@ class Composer(Vertical):
                                         single_line=True, limit=60))
         self.query_one("#composer-title", Static).update(title)
         area = self.query_one(TextArea)
-        area.load_text(draft)
+        area.load_text(clean(draft))
         area.move_cursor(area.document.end)
         self.display = True
         self.update_status()
@@ -191,6 +201,7 @@ class Composer(Vertical):
 
     def insert_canned(self, text: str, template_id: int) -> None:
         """Put a filled canned reply in (replacing an empty draft, else after it)."""
+        text = clean(text)  # a body stored before import refused escapes must not emit them here
         area = self.query_one(TextArea)
         current = area.text.rstrip()
         combined = f"{current}\n\n{text}" if current else text
@@ -220,7 +231,7 @@ class Composer(Vertical):
         document = area.document
         start = document.get_location_from_index(message.expansion.start)
         end = document.get_location_from_index(message.cursor_index)
-        filled = message.expansion.filled.text
+        filled = clean(message.expansion.filled.text)
         area.replace(filled, start, end)
         self.template_text, self.template_id = filled, message.expansion.canned.id
         self.update_status()
