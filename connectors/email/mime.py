@@ -15,7 +15,7 @@ from itertools import islice
 import charset_normalizer
 import html2text
 
-from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, findings, one_line
 
 STAND_IN_DOMAIN = "@agentconsole.invalid>"  # ends every Message-ID we made up for a message without one
 MAX_DEPTH = 20  # deeper multiparts are listed as unreadable rather than walked
@@ -207,6 +207,7 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
         text = "\n\n".join(_html_to_text(h, mail) for h in html)
     else:
         text = "\n\n".join(plain)
+    mail.problems.extend(findings(text[:MAX_TEXT]))  # what clean() takes out is said, never silent
     mail.text = clean(text.strip())[:MAX_TEXT]
     mail.attachments = tuple(attachments)
 

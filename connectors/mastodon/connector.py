@@ -17,7 +17,7 @@ from agentconsole.domain.models import (Capabilities, Channel, Direction, FetchR
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.rows import AccountRow
-from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, findings, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.mastodon import stream as mastodon_stream
@@ -239,6 +239,8 @@ class MastodonConnector:
         if status.get("url"):
             extra["url"] = str(status["url"])
         notes = list(decode_notes)
+        # status_text() cleans what it returns; what cleaning takes out is said on the message.
+        notes.extend(findings(f"{status.get('spoiler_text') or ''}{status.get('content') or ''}"))
         if status.get("edited_at"):
             edited = _time(status.get("edited_at"))
             if edited is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual import work
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
@@ -23,6 +24,7 @@ from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, N
 from agentconsole.domain.sanitize import clean
 
 from screens.common.safe import safe_text
+from screens.inbox.thread_view import ThreadView
 
 PREVIEW_LINES = 40  # a long message shows this many lines until expanded
 PREVIEW_CHARS = 4000
@@ -66,6 +68,7 @@ def channel_label(channel: str) -> str:
         return channel
 
 
+@lru_cache(maxsize=16)  # the same long text is paged through key after key; its str hash is cached
 def parts(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the parts an expanded long message is shown in, at line ends if it can."""
     spans = []
@@ -93,7 +96,7 @@ def page(text: str, part: int) -> tuple[str, str]:
     part = min(part, len(spans) - 1)
     start, end = spans[part]
     first = text.count("\n", 0, start) + 1
-    last = first + text.count("\n", start, end)
+    last = first + text.count("\n", start, end - 1 if text.endswith("\n", start, end) else end)
     where = f"part {part + 1} of {len(spans)} (lines {first:,}–{last:,})"
     if part + 1 < len(spans):
         return text[start:end], where + ": press x for the next part"
@@ -306,8 +309,7 @@ class ConversationPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
-        with VerticalScroll(id="thread"):
-            yield Static(id="thread-body")
+        yield ThreadView(id="thread")
         yield Composer(id="composer")
 
     def on_mount(self) -> None:
@@ -320,6 +322,11 @@ class ConversationPane(Vertical):
         return self.data.conversation.id if self.data else None
 
     @property
+    def thread_text(self) -> str:
+        """The thread as shown (all of it, not only the rows on screen)."""
+        return self.query_one("#thread", ThreadView).text.plain
+
+    @property
     def has_hidden_text(self) -> bool:
         return self.data is not None and any(clip(m.text, False)[1] for m in self.data.messages)
 
@@ -329,11 +336,11 @@ class ConversationPane(Vertical):
             self.expanded = False
             self.part = 0
         self.data = data
-        thread = self.query_one("#thread", VerticalScroll)
+        thread = self.query_one("#thread", ThreadView)
         # Follow new messages only when the agent was already reading the end of the thread.
         following = not same or thread.scroll_y >= thread.max_scroll_y - 1
         self.query_one("#card", Static).update(self._card())
-        self.query_one("#thread-body", Static).update(self._thread())
+        thread.update(self._thread())
         if following:
             thread.scroll_end(animate=False)
 
@@ -345,9 +352,9 @@ class ConversationPane(Vertical):
             self.part += 1
         else:
             self.expanded, self.part = False, 0
-        self.query_one("#thread-body", Static).update(self._thread())
-        if self.expanded and self.part:
-            self.query_one("#thread", VerticalScroll).scroll_home(animate=False)
+        thread = self.query_one("#thread", ThreadView)
+        thread.update(self._thread())
+        thread.scroll_home(animate=False)
 
     def _parts(self) -> int:
         if self.data is None:
@@ -416,6 +423,8 @@ class ConversationPane(Vertical):
             shown, hidden = clip(m.text, False)
             if self.expanded and hidden:
                 shown, hidden = page(m.text, self.part)
+                if hidden:  # said above the part too: the end of a long part is far below
+                    text.append(f"… {hidden}\n", "reverse")
             body = safe_text(shown)
             if not incoming:
                 body.stylize("italic")
