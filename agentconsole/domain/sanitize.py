@@ -73,7 +73,10 @@ def findings(text: str) -> list[str]:
     """What clean() would change in *text*, in words for a note (empty when nothing)."""
     if not text or _SUSPECT.search(text) is None:
         return []
-    return [note for pattern, note in _FINDINGS if pattern.search(text)]
+    found = [note for pattern, note in _FINDINGS[:1] if pattern.search(text)]
+    if found:  # a BEL or ST that ends a removed sequence is no control of its own
+        text = _ESCAPE_SEQUENCES.sub("", text)
+    return found + [note for pattern, note in _FINDINGS[1:] if pattern.search(text)]
 
 
 _FINDINGS = (

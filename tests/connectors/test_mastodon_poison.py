@@ -7,7 +7,7 @@ import json
 import httpx
 
 from agentconsole.storage.store import Store
-from connectors.mastodon.connector import INVALID_UTF8_NOTE, page_items
+from connectors.mastodon.payload import INVALID_UTF8_NOTE, page_items
 from tests.connectors.mastodon_payloads import CUSTOMER, notification, status
 from tests.connectors.test_mastodon import NOW, api, clock, conn, iso  # noqa: F401 (fixtures)
 

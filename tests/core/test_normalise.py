@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentconsole.domain.models import Direction, InboundMessage, Kind, Person
+from agentconsole.domain.models import InboundMessage, Kind, Person
 from agentconsole.domain.normalise import MAX_TEXT, QUARANTINE_PREFIX, check_time, normalise, valid_str
 from agentconsole.storage.store import Store
 from tests.conftest import T0
