@@ -210,3 +210,24 @@ def test_every_string_of_the_documented_payloads_goes_through_the_store(store, a
     stored = [r[0] for r in store.conn.execute("SELECT text FROM messages")]
     assert not any("\x1b" in s for s in stored)
     assert len(strings) > 100
+
+
+def test_bad_times_stored_before_the_checks_are_repaired_on_upgrade(tmp_path, clock):
+    from agentconsole.storage import db
+
+    path = tmp_path / "old.db"
+    store = Store(path, clock)
+    account = store.ensure_account("shop-m", "mastodon", "demo")
+    store.ingest(account, [msg("a"), msg("b", thread="t2")])
+    conn = store.conn
+    conn.execute("UPDATE messages SET sent_at = 9e999 WHERE external_id = 'a'")  # +infinity
+    conn.execute("UPDATE messages SET sent_at = -62135596800 WHERE external_id = 'b'")  # year 1
+    conn.execute("UPDATE conversations SET last_message_at = 9e999, waiting_since = -9e999")
+    conn.execute(f"PRAGMA user_version = {db.SCHEMA_VERSION - 1}")
+    store.close()
+    store = Store(path, clock)
+    times = [r[0] for r in store.conn.execute("SELECT sent_at FROM messages")]
+    assert times == [T0, T0]
+    for row in store.conn.execute("SELECT last_message_at, waiting_since, created_at FROM conversations"):
+        assert row[0] == row[1] == row[2]
+    store.close()
