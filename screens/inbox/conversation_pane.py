@@ -343,6 +343,8 @@ class ConversationPane(Vertical):
         thread.update(self._thread())
         if following:
             thread.scroll_end(animate=False)
+            # Again once laid out: a pane opened before its first layout only then knows its height.
+            self.call_after_refresh(thread.scroll_end, animate=False)
 
     def toggle_expand(self) -> None:
         """x: expand long messages; again shows their next part; after the last part, fold them."""
