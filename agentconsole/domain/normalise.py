@@ -69,14 +69,14 @@ def normalise(msg: InboundMessage, now: float) -> InboundMessage:
     try:
         return _normalise(msg, now)
     except Exception as exc:  # whatever the item is, the batch and the cursor go on without it
-        return quarantine(msg, now, f"{type(exc).__name__}")
+        return quarantine(msg, now, _reason(exc))
 
 
 def _normalise(msg: InboundMessage, now: float) -> InboundMessage:
     text = msg.text
     sent_at = msg.sent_at
     ok = (type(text) is str and len(text) <= MAX_TEXT and type(sent_at) is float
-          and EARLIEST <= sent_at <= now + FUTURE_SLACK and _key_ok(msg.external_id)
+          and EARLIEST <= sent_at <= now + FUTURE_SLACK and msg.external_id and _key_ok(msg.external_id)
           and _key_ok(msg.thread_key) and type(msg.author) is Person and _key_ok(msg.author.external_id)
           and (msg.in_reply_to is None or _key_ok(msg.in_reply_to)) and type(msg.parse_note) is str
           and type(msg.subject) is str and (msg.raw is None or type(msg.raw) is bytes)
@@ -102,8 +102,10 @@ def _normalise(msg: InboundMessage, now: float) -> InboundMessage:
         notes.append(time_note)
     changes["sent_at"] = sent_at
     external_id = valid_str(msg.external_id, MAX_KEY)
-    if not external_id:
-        raise ValueError("no id")
+    if not external_id:  # made from the content, so fetching the same item again finds it again
+        seed = raw_bytes(raw) or text.encode("utf-8", "surrogatepass")
+        external_id = "sha256." + hashlib.sha256(seed).hexdigest()[:32]
+        notes.append("no id from the platform; one was made from its content")
     changes["external_id"] = external_id
     changes["thread_key"] = valid_str(msg.thread_key, MAX_KEY) or external_id
     changes["author"] = _person(msg.author)
@@ -174,6 +176,14 @@ def _iso(t: float) -> str:
         return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
     except (OverflowError, OSError, ValueError):
         return f"{t:.4g}"
+
+
+def _reason(exc: Exception) -> str:
+    try:
+        detail = valid_str(str(exc), 120)
+    except Exception:  # an exception whose message cannot be made is still a reason
+        detail = ""
+    return f"{detail} ({type(exc).__name__})" if detail else type(exc).__name__
 
 
 def _short(value: Any) -> str:

@@ -115,6 +115,12 @@ def test_check_time_never_raises(value):
     assert math.isfinite(at) and (note == "" or at == T0)
 
 
+def test_a_message_without_an_id_gets_one_from_its_content():
+    a, b = normalise(msg("", "one"), T0), normalise(msg("", "two"), T0)
+    assert a.external_id.startswith("sha256.") and a.external_id != b.external_id
+    assert a.external_id == normalise(msg("", "one"), T0).external_id and "no id" in a.parse_note
+
+
 def test_valid_str_keeps_good_text_identical():
     s = "Grüße 👍"
     assert valid_str(s) is s
