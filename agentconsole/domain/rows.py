@@ -49,6 +49,7 @@ class MessageRow:
     sent_at: float
     agent_id: int | None
     source: str | None
+    edited_at: float | None = None  # when the platform says the author last edited it
 
 
 @dataclass(frozen=True, slots=True)

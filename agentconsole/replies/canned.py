@@ -11,6 +11,7 @@ from importlib import resources
 import tomli_w
 
 from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.sanitize import INVISIBLE, one_line
 from agentconsole.storage.canned import CannedFields, CannedRecord, CannedStorage, SqliteCannedStorage
 from agentconsole.storage.store import Store
 from agentconsole.replies.templates import Filled, TemplateError, fill, parse
@@ -135,18 +136,22 @@ def loads(text: str) -> list[CannedDraft]:
     drafts: list[CannedDraft] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, 1):
-        where = f"entry {number}" + (f" (/{entry['shortcut']})" if isinstance(entry.get("shortcut"), str) else "")
+        shortcut = entry.get("shortcut")
+        where = f"entry {number}" + (f" (/{one_line(shortcut, 40)})" if isinstance(shortcut, str) else "")
         extra = set(entry) - set(_FIELDS)
         if extra:
-            raise CannedError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+            raise CannedError(f"{where}: unknown key(s) {', '.join(sorted(one_line(str(k), 40) for k in extra))}")
         for key in ("shortcut", "name", "body"):
             if not isinstance(entry.get(key), str):
                 raise CannedError(f"{where}: '{key}' must be a string")
+            _refuse_controls(where, key, entry[key])
         lists = {}
         for key in ("tags", "channels", "kinds"):
             value = entry.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise CannedError(f"{where}: '{key}' must be a list of strings")
+            for item in value:
+                _refuse_controls(where, key, item)
             lists[key] = tuple(value)
         draft = CannedDraft(entry["shortcut"], entry["name"], entry["body"], **lists)
         try:
@@ -158,6 +163,26 @@ def loads(text: str) -> list[CannedDraft]:
         seen.add(draft.shortcut)
         drafts.append(draft)
     return drafts
+
+
+# Terminal controls (escape sequences, C0 but tab and newline, DEL, C1), lone surrogates and the
+# invisible or direction-changing characters the sanitiser strips: none belongs in a reply we send.
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{INVISIBLE}]")
+
+
+def _refuse_controls(where: str, key: str, value: str) -> None:
+    """Raise CannedError naming the entry, the field, the line and the character when *value* has one."""
+    found = _CONTROL.search(value.replace("\r\n", "\n"))
+    if found is None:
+        return
+    at = found.start()
+    text = value.replace("\r\n", "\n")
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    char = found.group()
+    what = "an escape sequence" if char == "\x1b" else "a control or invisible character"
+    raise CannedError(f"{where}: '{key}' line {line}, column {column} has {what} (U+{ord(char):04X}); "
+                      "canned replies must be plain text")
 
 
 def dumps(drafts: Iterable[CannedDraft]) -> str:

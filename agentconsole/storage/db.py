@@ -291,6 +291,32 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN accepted TEXT;
     UPDATE outbox SET phase = 'unknown' WHERE state = 'sending';
     """,
+    # Edits: a message the author edited on the platform keeps its earlier texts (and their raw payloads)
+    # here; messages.edited_at says when the shown text was written.
+    """
+    ALTER TABLE messages ADD COLUMN edited_at REAL;
+    CREATE TABLE message_versions (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        text TEXT NOT NULL,
+        raw BLOB,
+        edited_at REAL,
+        replaced_at REAL NOT NULL
+    );
+    CREATE INDEX message_versions_message ON message_versions(message_id);
+    """,
+    # Times stored before ingest checked them (infinite, negative, years ahead) crashed the console at
+    # every launch: each becomes the time its row was stored, as ingest now does.
+    """
+    UPDATE messages SET sent_at = stored_at WHERE NOT (sent_at BETWEEN 0 AND stored_at + 86400);
+    UPDATE conversations SET last_message_at = created_at WHERE NOT (last_message_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET waiting_since = created_at WHERE NOT (waiting_since BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_in_at = created_at WHERE NOT (last_in_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_out_at = created_at WHERE NOT (last_out_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_customer_at = created_at WHERE NOT (first_customer_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
+from agentconsole.domain.normalise import check_time, normalise
 from agentconsole.domain.sanitize import clean, one_line
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ _DIRECTION_TEXT = {Direction.IN: "in", Direction.OUT: "out"}
 _INSERT_MESSAGE = (
     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility, identity_id,"
     " author_name, author_handle, subject, text, raw, parse_note, in_reply_to, sent_at, stored_at, agent_id,"
-    " source) VALUES (?,?,?,?,?,NULLIF(?,0),?,?,?,?,NULLIF(?,0),?,NULLIF(?,0),?,?,NULLIF(?,0),NULLIF(?,0))")
+    " source, edited_at) VALUES (?,?,?,?,?,NULLIF(?,0),?,?,?,?,NULLIF(?,0),?,NULLIF(?,0),?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0))")
 
 
 class _GcPause:
@@ -66,6 +67,7 @@ class IngestReport:
     new_messages: int
     duplicates: int
     conversation_ids: tuple[int, ...]
+    edited: int = 0
 
 
 def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessage], cursor: str | None = None,
@@ -74,9 +76,12 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
 
     Work is batched (one query per kind of lookup, executemany for the inserts) because this is
     the ingest hot path; the write lock is held throughout, so the new rows are exactly those
-    above the highest id seen at the start.
+    above the highest id seen at the start. Every message first goes through normalise(): an item
+    that cannot be read is stored as a flagged stand-in, never allowed to roll the batch back. A known
+    id that comes with a newer ``extra["edited_at"]`` replaces the stored text, keeping the old one.
     """
     now = store.clock.now()
+    messages = [normalise(m, now) for m in messages]
     with _gc_paused(), store.transaction() as conn:
         channel = conn.execute("SELECT channel FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
         batch: dict[str, InboundMessage] = {}
@@ -86,6 +91,8 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                            (account_id,), list(batch))
         fresh = sorted((m for m in batch.values() if m.external_id not in known),
                        key=lambda m: m.sent_at)
+        edits = [m for m in batch.values() if m.external_id in known and m.extra.get("edited_at")]
+        edited = _apply_edits(conn, account_id, edits, now) if edits else set()
         duplicates = len(messages) - len(fresh)
         identities = _identities(conn, channel, fresh, now)
         summaries = _summaries(conn, account_id, channel, fresh, identities, now)
@@ -95,10 +102,8 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
         inbound = Direction.IN
         for msg in fresh:
             summary = summaries[msg.thread_key]
-            text = clean(msg.text)
-            raw = msg.raw
-            if isinstance(raw, str):
-                raw = raw.encode("utf-8", "surrogateescape")
+            text = msg.text  # normalise() cleaned it
+            raw = msg.raw  # and made it bytes
             direction = msg.direction
             person = msg.author
             ident = identities.get(person.external_id) if direction == inbound else None
@@ -119,7 +124,8 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                          0 if raw is None else raw,
                          one_line(msg.parse_note, 300) if msg.parse_note else "",
                          0 if in_reply_to is None else in_reply_to, msg.sent_at, now,
-                         0 if agent_id is None else agent_id, 0 if source is None else source))
+                         0 if agent_id is None else agent_id, 0 if source is None else source,
+                         (_edited_at(extra, now) or 0) if extra else 0))
             summary.add(direction, msg.sent_at, text, conn, answers=source not in AUTOMATIC_SOURCES)
         if rows:
             conn.executemany(_INSERT_MESSAGE, rows)
@@ -135,7 +141,48 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                 " updated_at=excluded.updated_at",
                 (account_id, stream, cursor, now),
             )
-    return IngestReport(len(rows), duplicates, tuple(s.id for s in changed))
+    ids = [s.id for s in changed]
+    ids += sorted(edited - set(ids))
+    return IngestReport(len(rows), duplicates, tuple(ids), len(edited))
+
+
+def _edited_at(extra: dict, now: float) -> float | None:
+    value = extra.get("edited_at")
+    if not value:
+        return None
+    at, problem = check_time(value, now)
+    return None if problem else at
+
+
+def _apply_edits(conn: sqlite3.Connection, account_id: int, edits: list[InboundMessage],
+                 now: float) -> set[int]:
+    """Store newer versions of known messages; the text they replace goes to message_versions.
+
+    Returns the ids of the conversations whose messages changed.
+    """
+    changed: set[int] = set()
+    for msg in edits:
+        at = _edited_at(msg.extra, now)
+        row = conn.execute(
+            "SELECT id, conversation_id, text, raw, edited_at, subject, author_name, sent_at, parse_note"
+            " FROM messages WHERE account_id = ? AND external_id = ?", (account_id, msg.external_id)).fetchone()
+        if row is None or at is None or (row[4] is not None and at <= row[4]):
+            continue  # already the newest version we have
+        message_id, conversation_id, old_text = row[0], row[1], row[2]
+        conn.execute("INSERT INTO message_versions(message_id, text, raw, edited_at, replaced_at)"
+                     " VALUES (?,?,?,?,?)", (message_id, old_text, row[3], row[4], now))
+        conn.execute("UPDATE messages SET text = ?, raw = ?, edited_at = ?, parse_note = ? WHERE id = ?",
+                     (msg.text, msg.raw, at, one_line(msg.parse_note, 300) if msg.parse_note else "",
+                      message_id))
+        # The search index is an external-content table: the old row's words leave it by hand.
+        conn.execute("INSERT INTO messages_fts(messages_fts, rowid, text, subject, author_name)"
+                     " VALUES ('delete', ?, ?, ?, ?)", (message_id, old_text, row[5], row[6]))
+        conn.execute("INSERT INTO messages_fts(rowid, text, subject, author_name) VALUES (?,?,?,?)",
+                     (message_id, msg.text, row[5], row[6]))
+        conn.execute("UPDATE conversations SET last_preview = ? WHERE id = ? AND last_message_at = ?",
+                     (one_line(msg.text, 160), conversation_id, row[7]))
+        changed.add(conversation_id)
+    return changed
 
 def _identities(conn: sqlite3.Connection, channel: str, fresh: list[InboundMessage],
                 now: float) -> dict[str, tuple[int, int]]:

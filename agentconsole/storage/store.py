@@ -15,6 +15,7 @@ from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.storage.ingest import IngestReport, ingest_batch
 from agentconsole.domain.models import Channel, InboundMessage, Status
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
+from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.sanitize import clean
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
@@ -259,7 +260,7 @@ class Store:
         """The newest *limit* messages of a conversation, oldest first."""
         rows = self.conn.execute(
             "SELECT * FROM (SELECT id, conversation_id, external_id, direction, visibility, author_name,"
-            " author_handle, subject, text, parse_note, sent_at, agent_id, source FROM messages"
+            " author_handle, subject, text, parse_note, sent_at, agent_id, source, edited_at FROM messages"
             " WHERE conversation_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?) ORDER BY sent_at, id",
             (conversation_id, limit)).fetchall()
         return [MessageRow(*r) for r in rows]
@@ -347,8 +348,9 @@ class Store:
 
 def fts_query(text: str) -> str:
     """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
-    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string.
-    words = [w.replace('"', "") for w in clean(text, keep_newlines=False).split() if w.strip('"')]
+    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string. clean()
+    # turns a lone surrogate into U+FFFD, which SQLite can bind (a surrogate would raise).
+    words = [w.replace('"', "") for w in clean(valid_str(text), keep_newlines=False).split() if w.strip('"')]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]

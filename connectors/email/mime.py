@@ -12,9 +12,10 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from itertools import islice
 
+import charset_normalizer
 import html2text
 
-from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, findings, one_line
 
 STAND_IN_DOMAIN = "@agentconsole.invalid>"  # ends every Message-ID we made up for a message without one
 MAX_DEPTH = 20  # deeper multiparts are listed as unreadable rather than walked
@@ -206,6 +207,7 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
         text = "\n\n".join(_html_to_text(h, mail) for h in html)
     else:
         text = "\n\n".join(plain)
+    mail.problems.extend(findings(text[:MAX_TEXT]))  # what clean() takes out is said, never silent
     mail.text = clean(text.strip())[:MAX_TEXT]
     mail.attachments = tuple(attachments)
 
@@ -245,12 +247,24 @@ def _size(part: Message) -> int:
     return len(payload) if isinstance(payload, (str, bytes)) else 0
 
 
+# Decoded text that shows its declared charset was wrong: C1 controls (0x80-0x9f read as ISO-8859-1 are
+# almost always windows-125x letters and quotes) or replacement characters the bytes did not contain.
+_MISREAD = re.compile("[\x80-\x9f\ufffd]")
+MAX_DETECT = 200_000  # bytes handed to charset detection; enough to tell, cheap enough per part
+
+
 def _text_of(part: Message, mail: ParsedMail) -> str:
-    """Decoded text of a leaf part; unknown charsets and broken encodings fall back to replacement."""
+    """Decoded text of a leaf part; a declared charset that does not fit the bytes is detected instead,
+    with a note; what still cannot be decoded becomes replacement characters."""
     try:
         content = part.get_content()
         if isinstance(content, str):
-            return content
+            if _MISREAD.search(content) is None:
+                return content
+            data = part.get_payload(decode=True)
+            if not isinstance(data, bytes) or b"\xef\xbf\xbd" in data:
+                return content
+            return _detected(data, _charset(part), mail) or content
     except (LookupError, KeyError, ValueError, UnicodeError, AssertionError, TypeError, AttributeError) as exc:
         charset = _charset(part)
         if isinstance(exc, LookupError) and not isinstance(exc, KeyError) and charset:
@@ -263,9 +277,27 @@ def _text_of(part: Message, mail: ParsedMail) -> str:
         return payload if isinstance(payload, str) else ""
     charset = _charset(part) or "utf-8"
     try:
-        return data.decode(charset, "replace")
+        text = data.decode(charset)
     except (LookupError, ValueError):
-        return data.decode("utf-8", "replace")
+        return _detected(data, charset, mail) or data.decode("utf-8", "replace")
+    return text if _MISREAD.search(text) is None else (_detected(data, charset, mail) or text)
+
+
+def _detected(data: bytes, declared: str, mail: ParsedMail) -> str | None:
+    """*data* decoded in the charset detection finds (charset-normalizer), with a note; None if none fits."""
+    try:
+        best = charset_normalizer.from_bytes(data[:MAX_DETECT]).best()
+        encoding = best.encoding if best is not None else None
+        if not encoding:
+            return None
+        text = data.decode(encoding, "replace")
+    except Exception:  # detection is a best effort; the caller falls back to replacement characters
+        return None
+    if _MISREAD.search(text) is not None and "\ufffd" not in data.decode("utf-8", "replace"):
+        return None  # no better than what was declared
+    said = f"declared {one_line(declared, 40)!r}" if declared else "no charset declared"
+    mail.problems.append(f"{said} does not fit the text; read as {encoding} by detection")
+    return text
 
 
 def _charset(part: Message) -> str:

@@ -19,7 +19,7 @@ from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, Outc
 from agentconsole.domain.models import (Channel, Direction, FetchResult, InboundMessage, Kind,
                                  OutboundRequest, Person, SendResult)
 from agentconsole.domain.rows import AccountRow
-from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.domain.sanitize import clean, findings, one_line
 from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.mastodon import DEFAULT_MAX_CHARACTERS, IDEMPOTENCY_KEY_SECONDS, capabilities_for  # noqa: F401
@@ -27,8 +27,8 @@ from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
 from connectors import shape
 from connectors.http import DEADLINE, MalformedResponse
-from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, json_body,
-                                        normalise_instance, parse_time)
+from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, normalise_instance, parse_time)
+from connectors.mastodon.payload import Item, decode_json, page_items, parse_time_safely as _time
 from connectors.mastodon.sent import find_own_status, post_outcome
 from connectors.mastodon.stream import streaming_base
 
@@ -49,7 +49,8 @@ def narrowest(*visibilities: str | None) -> str:
     return max(known, key=VISIBILITY_ORDER.index) if known else "public"
 
 
-PAGE = shape.ListOf(shape.Anything(), max_items=1000)
+MAX_PAGE_ITEMS = 1000
+PAGE = shape.ListOf(shape.Anything(), max_items=MAX_PAGE_ITEMS)
 
 
 def _count(value: Any, default: int) -> int:
@@ -161,47 +162,58 @@ class MastodonConnector:
         filtered = await self._filtered_accounts() if notes else set()
         conversations, conv_high = await self._conversations(state.get("conv"))
         messages: dict[str, InboundMessage] = {}
-        conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c in conversations}
-        pending: list[tuple[dict, bool]] = []
-        for note in notes:
+        conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c, _, _ in conversations}
+        pending: list[tuple[dict, bool, Item]] = []
+        for item in notes:
+            note = item[0]
             status = note.get("status")
-            if note.get("type") == "mention" and isinstance(status, dict) and status.get("id"):
-                account_id = str((note.get("account") or status.get("account") or {}).get("id", ""))
-                pending.append((status, account_id in filtered))
-        for conv in conversations:
-            pending.append((conv["last_status"], False))
-        # Oldest first, so a reply finds its parent's root among what this batch already placed.
-        for status, is_filtered in sorted(pending, key=lambda p: _id_key(str(p[0]["id"]))):
-            sid = str(status["id"])
-            if sid in messages:
+            if not (isinstance(status, dict) and status.get("id")):
                 continue
-            messages[sid] = await self._inbound(status, is_filtered, conv_of_status.get(sid))
+            # An edit arrives as an "update" notification; only those of statuses addressed to us count.
+            if note.get("type") == "mention" or (note.get("type") == "update" and self._mentions_us(status)):
+                account_id = str((note.get("account") or status.get("account") or {}).get("id", ""))
+                pending.append((status, account_id in filtered, item))
+        for item in conversations:
+            pending.append((item[0]["last_status"], False, item))
+        # Oldest first, so a reply finds its parent's root among what this batch already placed; of two
+        # versions of one status (a mention and its edit), the later edit wins.
+        for status, is_filtered, item in sorted(pending, key=lambda p: _id_key(str(p[0]["id"]))):
+            sid = str(status["id"])
+            if sid in messages and not _newer_edit(status, messages[sid]):
+                continue
+            messages[sid] = await self._inbound(status, is_filtered, conv_of_status.get(sid), item[1], item[2])
         new_state = {"min_id": newest or state.get("min_id"), "conv": conv_high or state.get("conv"),
                      "roots": self._trimmed_roots()}
         return FetchResult(list(messages.values()), json.dumps(new_state, separators=(",", ":")), more)
 
-    async def _mentions(self, min_id: str | None) -> tuple[list[dict], str | None, bool]:
-        """New mention notifications after *min_id* (the first sync takes the newest page only).
+    def _mentions_us(self, status: dict) -> bool:
+        mentions = status.get("mentions")
+        return isinstance(mentions, list) and any(
+            isinstance(m, dict) and str(m.get("id")) == self.own_id for m in mentions)
+
+    async def _mentions(self, min_id: str | None) -> tuple[list[Item], str | None, bool]:
+        """New mention (and edit) notifications after *min_id* (the first sync takes the newest page only).
 
         Only notifications that pass the shape check count: the cursor is the newest of those, so a
         page of garbage (or one garbage item with a huge id) can never move it past real mentions."""
-        base = [("types[]", "mention"), ("include_filtered", "true"), ("limit", str(self.page_limit))]
-        collected: list[dict] = []
+        base = [("types[]", "mention"), ("types[]", "update"), ("include_filtered", "true"),
+                ("limit", str(self.page_limit))]
+        collected: list[Item] = []
         cursor: dict[str, str] = {"min_id": min_id} if min_id else {}
         more = False
         for page_no in range(self.max_pages):
-            answer = await self.api.request("GET", "/api/v1/notifications",
-                                            params=base + list(cursor.items()), reserve=FETCH_RESERVE)
-            page = json_body(answer, "/api/v1/notifications", PAGE)
+            response = await self.api.request("GET", "/api/v1/notifications",
+                                              params=base + list(cursor.items()), reserve=FETCH_RESERVE)
+            page = _page(response.body, "/api/v1/notifications")
             good = _readable(page, NOTIFICATION, "notification")
             collected.extend(good)
             if not min_id or len(page) < self.page_limit:
                 break  # first sync: newest page only; otherwise a short page means we caught up
             # Forward paging from the newest id we read ourselves, not from the Link header: the
             # server's "prev" link is one more untrusted value that could jump the cursor.
-            cursor = {"min_id": max((str(n["id"]) for n in good), key=_id_key)}
+            cursor = {"min_id": max((str(n[0]["id"]) for n in good), key=_id_key)}
             more = page_no == self.max_pages - 1
-        ids = [str(n["id"]) for n in collected]
+        ids = [str(n["id"]) for n, _, _ in collected]
         newest = max(ids, key=_id_key) if ids else None
         return collected, newest, more
 
@@ -215,21 +227,23 @@ class MastodonConnector:
         held = shape.Obj({"account": ACCOUNT})
         return {str(r["account"]["id"]) for r in requests if shape.valid(r, held)}
 
-    async def _conversations(self, high: str | None) -> tuple[list[dict], str | None]:
+    async def _conversations(self, high: str | None) -> tuple[list[Item], str | None]:
         """Direct conversations whose last status is newer than *high* (catches DMs we sent elsewhere)."""
-        page = await self.api.get_json("/api/v1/conversations", params={"limit": "40"},
-                                       reserve=FETCH_RESERVE, expect=PAGE)
+        response = await self.api.request("GET", "/api/v1/conversations", params={"limit": "40"},
+                                          reserve=FETCH_RESERVE)
         fresh = []
         newest = high
-        for conv in _readable(page, CONVERSATION, "conversation"):
-            sid = str(conv["last_status"]["id"])
+        for item in _readable(_page(response.body, "/api/v1/conversations"), CONVERSATION, "conversation"):
+            sid = str(item[0]["last_status"]["id"])
             if newest is None or _id_key(sid) > _id_key(newest):
                 newest = sid
             if high is None or _id_key(sid) > _id_key(high):
-                fresh.append(conv)
+                fresh.append(item)
         return fresh, newest
 
-    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None) -> InboundMessage:
+    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None, raw: bytes,
+                       decode_notes: list[str]) -> InboundMessage:
+        """One status as a message; *raw* is the page item's bytes exactly as the server sent them."""
         sid = str(status["id"])
         account = status.get("account") or {}
         author = self.person(account)
@@ -238,7 +252,13 @@ class MastodonConnector:
         extra: dict[str, Any] = {"visibility": visibility, "acct": str(account.get("acct") or "")}
         if status.get("url"):
             extra["url"] = str(status["url"])
-        notes = []
+        notes = list(decode_notes)
+        # status_text() cleans what it returns; what cleaning takes out is said on the message.
+        notes.extend(findings(f"{status.get('spoiler_text') or ''}{status.get('content') or ''}"))
+        if status.get("edited_at"):
+            edited = _time(status.get("edited_at"))
+            if edited is not None:
+                extra["edited_at"] = edited
         if visibility == "direct":
             kind = Kind.DM
             thread_key = self.dm_key([str(m.get("id")) for m in status.get("mentions") or []]
@@ -254,16 +274,17 @@ class MastodonConnector:
             notes.append(FILTERED_NOTE)
         if outgoing:
             extra["source"] = "platform"
-        created = parse_time(status.get("created_at"))
+        created = _time(status.get("created_at"))
         if created is None:
             created = self.clock.now()
-            notes.append("no creation time; time of fetch used")
+            notes.append(f"no readable creation time ({one_line(repr(status.get('created_at')), 40)});"
+                         " time of fetch used")
         return InboundMessage(
             external_id=sid, thread_key=thread_key, kind=kind, author=author,
             text=status_text(status, self.local_host), sent_at=created,
             direction=Direction.OUT if outgoing else Direction.IN,
             in_reply_to=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
-            raw=json.dumps(status, ensure_ascii=False), parse_note="; ".join(notes), extra=extra)
+            raw=raw, parse_note="; ".join(notes), extra=extra)
 
     def person(self, account: dict) -> Person:
         acct = full_acct(str(account.get("acct") or account.get("username") or ""), self.local_host)
@@ -293,9 +314,10 @@ class MastodonConnector:
 
     async def _root_from_context(self, sid: str, parent: str) -> str:
         try:
-            context = await self.api.get_json(f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
+            response = await self.api.request("GET", f"/api/v1/statuses/{sid}/context", reserve=FETCH_RESERVE)
         except PermanentError:  # deleted or not visible to us: the parent is the best root we know
             return self._roots.get(parent, parent)
+        context, _ = decode_json(response.body, "the thread context")
         found = context.get("ancestors") if isinstance(context, dict) else None
         ancestors = [a for a in found if shape.valid(a, STATUS)] if isinstance(found, list) else []
         if not ancestors:
@@ -418,16 +440,29 @@ class MastodonConnector:
                                      self.clock.now())
 
 
-def _readable(page: list, spec: shape.Spec, what: str) -> list[dict]:
+def _page(content: bytes, what: str) -> list[Item]:
+    """A page's items, each with the bytes the server sent for it (see connectors.mastodon.payload)."""
+    page = page_items(content, what)
+    if len(page) > MAX_PAGE_ITEMS:
+        raise MalformedResponse(f"Mastodon sent {len(page)} items on {what}, more than a page holds")
+    return page
+
+
+def _readable(page: list[Item], spec: shape.Spec, what: str) -> list[Item]:
     """The items of *page* that have the shape we read; the others are logged and left out. A page
     with items of which none is readable is a malformed answer, not an empty one."""
-    good = [item for item in page if shape.valid(item, spec)]
+    good = [item for item in page if shape.valid(item[0], spec)]
     if len(good) < len(page):
         log.warning("Mastodon sent %d unreadable %s(s) of %d; they are skipped", len(page) - len(good),
                     what, len(page))
         if not good:
             raise MalformedResponse(f"Mastodon sent {len(page)} {what}s and none could be read")
     return good
+
+
+def _newer_edit(status: dict, known: InboundMessage) -> bool:
+    edited = _time(status.get("edited_at"))
+    return edited is not None and edited > (known.extra.get("edited_at") or 0)
 
 
 def _with_mention(text: str, acct: str) -> str:

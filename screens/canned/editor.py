@@ -70,7 +70,7 @@ class CannedEditModal(ModalScreen[int | None]):
                 yield Label("Kinds", classes="form-label")
                 yield Input(", ".join(d.kinds), placeholder="empty = all (public, dm, email)",
                             id="edit-kinds", compact=True)
-            yield TextArea(d.body, id="edit-body", soft_wrap=True, tab_behavior="focus")
+            yield TextArea(clean(d.body), id="edit-body", soft_wrap=True, tab_behavior="focus")
             yield Static(Text("Placeholders: " + " ".join("{" + p + "}" for p in PLACEHOLDERS)
                               + "  ·  {first_name|there} gives a fallback  ·  {{ }} for braces"),
                          id="edit-help")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual import work
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
@@ -22,11 +23,17 @@ from agentconsole.replies.lengths import counted, measure
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
 from agentconsole.replies.outbox import duration, sending_for
+from agentconsole.domain.sanitize import clean
 
 from screens.common.safe import safe_text
+from screens.inbox.thread_view import ThreadView
 
 PREVIEW_LINES = 40  # a long message shows this many lines until expanded
 PREVIEW_CHARS = 4000
+# Expanding shows a long message one part at a time (x moves on): laying out a 1 MiB text in one widget
+# took seconds of the UI thread; a part of this size lays out in a few milliseconds.
+PART_LINES = 200
+PART_CHARS = 16_000
 OUTBOX_LABELS = {
     "pending": "sending…",
     "sending": "sending…",
@@ -65,9 +72,44 @@ def channel_label(channel: str) -> str:
         return channel
 
 
+@lru_cache(maxsize=16)  # the same long text is paged through key after key; its str hash is cached
+def parts(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the parts an expanded long message is shown in, at line ends if it can."""
+    spans = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + PART_CHARS)
+        cut = start
+        for _ in range(PART_LINES):
+            cut = text.find("\n", cut, end)
+            if cut < 0:
+                break
+            cut += 1
+        else:
+            end = cut
+        spans.append((start, end))
+        start = end
+    return spans or [(0, 0)]
+
+
+def page(text: str, part: int) -> tuple[str, str]:
+    """Part *part* of an expanded message and a line saying where it is ("" for a short message)."""
+    if len(text) <= PART_CHARS and text.count("\n", 0, PART_CHARS) < PART_LINES:
+        return text, ""
+    spans = parts(text)
+    part = min(part, len(spans) - 1)
+    start, end = spans[part]
+    first = text.count("\n", 0, start) + 1
+    last = first + text.count("\n", start, end - 1 if text.endswith("\n", start, end) else end)
+    where = f"part {part + 1} of {len(spans)} (lines {first:,}–{last:,})"
+    if part + 1 < len(spans):
+        return text[start:end], where + ": press x for the next part"
+    return text[start:end], where + ": press x to fold"
+
+
 def clip(text: str, expanded: bool) -> tuple[str, str]:
     """The part of a message shown before expanding, and what is hidden ("" when nothing is)."""
-    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n") < PREVIEW_LINES):
+    if expanded or (len(text) <= PREVIEW_CHARS and text.count("\n", 0, PREVIEW_CHARS + 1) < PREVIEW_LINES):
         return text, ""
     head = text[:PREVIEW_CHARS]
     lines = head.split("\n")
@@ -86,6 +128,15 @@ class Draft:
     text: str
     template_text: str | None = None
     template_id: int | None = None
+
+
+class SafeTextArea(TextArea):
+    """A TextArea whose pasted text is cleaned first: the editor draws its document as it is, so an
+    escape pasted or inserted into it would reach the terminal."""
+
+    async def _on_paste(self, event) -> None:
+        event.text = clean(event.text)
+        await super()._on_paste(event)
 
 
 class Composer(Vertical):
@@ -139,7 +190,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield SafeTextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(id="composer-status")
 
     def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
@@ -162,7 +213,7 @@ class Composer(Vertical):
                                         single_line=True, limit=60))
         self.query_one("#composer-title", Static).update(title)
         area = self.query_one(TextArea)
-        area.load_text(draft.text)
+        area.load_text(clean(draft.text))
         area.move_cursor(area.document.end)
         self.display = True
         self.update_status()
@@ -174,6 +225,7 @@ class Composer(Vertical):
 
     def insert_canned(self, text: str, template_id: int) -> None:
         """Put a filled canned reply in (replacing an empty draft, else after it)."""
+        text = clean(text)  # a body stored before import refused escapes must not emit them here
         area = self.query_one(TextArea)
         current = area.text.rstrip()
         combined = f"{current}\n\n{text}" if current else text
@@ -203,7 +255,7 @@ class Composer(Vertical):
         document = area.document
         start = document.get_location_from_index(message.expansion.start)
         end = document.get_location_from_index(message.cursor_index)
-        filled = message.expansion.filled.text
+        filled = clean(message.expansion.filled.text)
         area.replace(filled, start, end)
         self.template_text, self.template_id = filled, message.expansion.canned.id
         self.update_status()
@@ -275,11 +327,11 @@ class ConversationPane(Vertical):
         self.rule = ResponseRule(hours=hours)  # which waits count open hours only, as the list counts them
         self.data: PaneData | None = None
         self.expanded = False
+        self.part = 0  # which part of long messages an expanded thread shows
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
-        with VerticalScroll(id="thread"):
-            yield Static(id="thread-body")
+        yield ThreadView(id="thread")
         yield Composer(id="composer")
 
     def on_mount(self) -> None:
@@ -292,6 +344,11 @@ class ConversationPane(Vertical):
         return self.data.conversation.id if self.data else None
 
     @property
+    def thread_text(self) -> str:
+        """The thread as shown (all of it, not only the rows on screen)."""
+        return self.query_one("#thread", ThreadView).text.plain
+
+    @property
     def has_hidden_text(self) -> bool:
         return self.data is not None and any(clip(m.text, False)[1] for m in self.data.messages)
 
@@ -299,21 +356,40 @@ class ConversationPane(Vertical):
         same = data is not None and self.data is not None and data.conversation.id == self.data.conversation.id
         if not same:
             self.expanded = False
+            self.part = 0
         self.data = data
-        thread = self.query_one("#thread", VerticalScroll)
+        thread = self.query_one("#thread", ThreadView)
         # Follow new messages only when the agent was already reading the end of the thread.
         following = not same or thread.scroll_y >= thread.max_scroll_y - 1
         self.query_one("#card", Static).update(self._card())
-        self.query_one("#thread-body", Static).update(self._thread())
+        thread.update(self._thread())
         if following:
             thread.scroll_end(animate=False)
+            # Again once laid out: a pane opened before its first layout only then knows its height.
+            self.call_after_refresh(thread.scroll_end, animate=False)
 
     def toggle_expand(self) -> None:
-        self.expanded = not self.expanded
-        self.query_one("#thread-body", Static).update(self._thread())
+        """x: expand long messages; again shows their next part; after the last part, fold them."""
+        if not self.expanded:
+            self.expanded, self.part = True, 0
+        elif self.part + 1 < self._parts():
+            self.part += 1
+        else:
+            self.expanded, self.part = False, 0
+        thread = self.query_one("#thread", ThreadView)
+        thread.update(self._thread())
+        thread.scroll_home(animate=False)
+
+    def _parts(self) -> int:
+        if self.data is None:
+            return 0
+        return max((len(parts(m.text)) for m in self.data.messages if clip(m.text, False)[1]), default=1)
 
     def stamp(self, ts: float) -> str:
-        return datetime.fromtimestamp(ts, self.tz).strftime("%b %d %H:%M")
+        try:
+            return datetime.fromtimestamp(ts, self.tz).strftime("%b %d %H:%M")
+        except (OverflowError, OSError, ValueError, TypeError):  # stored before dates were checked
+            return "date unknown"
 
     def _card(self) -> Text:
         if self.data is None:
@@ -368,13 +444,22 @@ class ConversationPane(Vertical):
             if m.subject and c.channel == Channel.EMAIL:
                 text.append_text(safe_text(f"Subject: {m.subject}", "dim", single_line=True, limit=300))
                 text.append("\n")
-            shown, hidden = clip(m.text, self.expanded)
+            shown, hidden = clip(m.text, False)
+            if self.expanded and hidden:
+                shown, hidden = page(m.text, self.part)
+                if hidden:  # said above the part too: the end of a long part is far below
+                    text.append(f"… {hidden}\n", "reverse")
             body = safe_text(shown)
             if not incoming:
                 body.stylize("italic")
             text.append_text(body)
-            if hidden:
+            if hidden and not self.expanded:
                 text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
+            elif hidden:
+                text.append(f"\n… {hidden}", "reverse")
+            if m.edited_at:
+                text.append("\n")
+                text.append(f"✎ edited {self.stamp(m.edited_at)} (earlier text kept)", "dim")
             if m.parse_note:
                 text.append("\n")
                 text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))

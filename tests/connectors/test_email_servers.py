@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from agentconsole.domain.clock import FrozenClock, SystemClock
+from agentconsole.domain.clock import SystemClock
 from agentconsole.domain.errors import AuthError, PermanentError, TemporaryError
 from agentconsole.domain.models import Direction, OutboundRequest, Person
 from agentconsole.storage.store import Store
@@ -36,7 +36,7 @@ def mid(external_id: str) -> str:
 
 
 def store_for(tmp_path: Path) -> tuple[Store, int]:
-    store = Store(tmp_path / "inbox.db", FrozenClock())
+    store = Store(tmp_path / "inbox.db", SystemClock())  # the servers date mail by the real clock
     return store, store.ensure_account("support", "email", "email", handle=SUPPORT[0])
 
 

@@ -55,7 +55,7 @@ def notifications_by_min_id(api, pages: dict[str | None, tuple[list, str | None]
     """Serve /api/v1/notifications by its min_id, with a Link header naming the next newer page."""
     def handler(request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        assert params.get_list("types[]") == ["mention"]
+        assert params.get_list("types[]") == ["mention", "update"]
         assert params.get("include_filtered") == "true"
         body, prev = pages[params.get("min_id")]
         headers = {"Link": f'<{INSTANCE}/api/v1/notifications?min_id={prev}>; rel="prev"'} if prev else {}
@@ -81,7 +81,10 @@ async def test_first_sync_reads_the_documented_notifications(api, conn):
     assert msg.text == "@trwnh@mastodon.social sup!"
     assert msg.author.handle == "@zsc@mastodon.social" and msg.author.external_id == "971724"
     assert msg.thread_key == "103186038209478945" and msg.in_reply_to == "103186038209478945"
-    assert json.loads(msg.raw)["id"] == "103186126728896492"
+    # The raw payload is the notification exactly as the server sent it, not a re-serialisation.
+    assert json.loads(msg.raw)["status"]["id"] == "103186126728896492"
+    [page] = [c.response.content for c in api.calls if c.request.url.path == "/api/v1/notifications"]
+    assert msg.raw in page
     assert json.loads(result.cursor)["min_id"] == "34975861"
     assert result.more is False
 

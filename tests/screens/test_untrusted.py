@@ -70,7 +70,7 @@ async def test_hostile_names_and_texts_show_literally_in_list_and_pane(seeded):
         await settle(app, pilot)
         text = screen_text(app)
         assert HOSTILE_NAME in text
-        body = str(app.screen.pane.query_one("#thread-body").render())
+        body = app.screen.pane.thread_text
         assert "[red]not red[/red] [@click=app.bell]ring[/]" in body
         assert "[red]not red[/red]" in text
         assert "evil.example" not in text

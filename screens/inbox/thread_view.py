@@ -1,0 +1,104 @@
+"""The thread as a Line-API view: only the rows on screen are turned into strips, whatever the text's size."""
+
+from __future__ import annotations
+
+import re
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+_WORD = re.compile(r"\S+\s*|\s+")
+
+
+def wrap_offsets(plain: str, width: int) -> list[int]:
+    """Where to break *plain* to fit *width* cells: at spaces, long words folded (rich's Text.wrap gives
+    the same rows but costs ~0.3 ms a line, too slow for a 200-line part on the UI thread)."""
+    ascii_only = plain.isascii()
+    offsets: list[int] = []
+    used = 0
+    for match in _WORD.finditer(plain):
+        word = match.group()
+        size = len(word) if ascii_only else cell_len(word)
+        bare = len(word.rstrip()) if ascii_only else cell_len(word.rstrip())
+        if used + bare <= width:
+            used += size
+            continue
+        start = match.start()
+        if used:
+            offsets.append(start)
+            used = 0
+        while (len(word) if ascii_only else cell_len(word.rstrip())) > width:  # fold a word wider than a row
+            cut = width if ascii_only else _cells_prefix(word, width)
+            start += cut
+            word = word[cut:]
+            offsets.append(start)
+        used = len(word) if ascii_only else cell_len(word)
+    return offsets
+
+
+def _cells_prefix(word: str, width: int) -> int:
+    """How many characters of *word* fit in *width* cells (at least one)."""
+    total = 0
+    for i, ch in enumerate(word):
+        total += cell_len(ch)
+        if total > width:
+            return max(1, i)
+    return len(word)
+
+
+class ThreadView(ScrollView, can_focus=True):
+    """Shows one rich Text, wrapped to the view's width; render_line builds the visible rows only."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text = Text(end="")
+        self._rows: list[Text] = []
+        self._width = 0
+        self._strips: dict[int, Strip] = {}
+
+    def update(self, text: Text) -> None:
+        self.text = text
+        self._width = 0  # wrapped again for the current width
+        self._layout()
+
+    def _layout(self) -> None:
+        width = self.scrollable_content_region.width or self.size.width or 80
+        if width == self._width:
+            return
+        self._width = width
+        rows: list[Text] = []
+        for line in self.text.split("\n", allow_blank=True):
+            plain = line.plain
+            if len(plain) <= width and cell_len(plain) <= width:
+                rows.append(line)  # the common case: no wrapping needed
+                continue
+            offsets = [o for o in wrap_offsets(plain, width) if 0 < o < len(plain)]
+            rows.extend(line.divide(offsets) if offsets else [line])
+        self._rows = rows
+        self._strips.clear()
+        self.virtual_size = Size(width, len(rows))
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def render_line(self, y: int) -> Strip:
+        self._layout()
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.scrollable_content_region.width
+        if index >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips.get(index)
+        if strip is None:
+            row = self._rows[index].copy()
+            row.end = ""
+            segments = [s for s in row.render(self.app.console) if s.text != "\n"]
+            strip = self._strips[index] = Strip(Segment.apply_style(segments, self.rich_style))
+            if len(self._strips) > 2_000:  # a few screens' worth; the rest is cheap to build again
+                self._strips.clear()
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
