@@ -16,9 +16,9 @@ MAX_STRING = 256
 _ESCAPE_SEQUENCES = re.compile(
     r"""
     \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]                               # CSI with its final byte
-  | \x1b[\]P^_X][^\x07\x1b\x9c]{0,%d}(?:\x07|\x1b\\|\x9c)                   # OSC DCS SOS PM APC, terminated
+  | \x1b[\]P^_X][^\x07\x1b\x9c]{0,MAX_STRING}(?:\x07|\x1b\\|\x9c)                   # OSC DCS SOS PM APC, terminated
   | \x1b[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]              # other ESC sequences
-    """ % MAX_STRING,
+    """.replace("MAX_STRING", str(MAX_STRING)),
     re.VERBOSE,
 )
 # Remaining C0 (except tab and newline), DEL, every C1 (an 8-bit introducer is a lone character once
