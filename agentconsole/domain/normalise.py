@@ -22,14 +22,13 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 
 def valid_str(value: Any, limit: int | None = None) -> str:
     """*value* as a str SQLite can store: lone surrogates replaced, cut at *limit*; never raises."""
-    if type(value) is not str:
-        value = "" if value is None else str(value)
-    if not value.isascii():
+    text: str = value if type(value) is str else ("" if value is None else str(value))
+    if not text.isascii():
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
-            value = _SURROGATES.sub("\ufffd", value)
-    return value[:limit] if limit is not None and len(value) > limit else value
+            text = _SURROGATES.sub("\ufffd", text)
+    return text[:limit] if limit is not None and len(text) > limit else text
 
 
 def raw_bytes(raw: Any) -> bytes | None:

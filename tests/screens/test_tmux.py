@@ -37,7 +37,7 @@ BIG = "\n".join(f"{i:05d} " + "a long pasted log line with some words in it" for
 
 def seed(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(data_dir / "agentconsole.storage.db", SystemClock())
+    store = Store(data_dir / "agentconsole.db", SystemClock())
     account = store.ensure_account("poison", "facebook", "none")
     now = store.clock.now()
     messages = [InboundMessage(f"w{i}", f"t{i}", Kind.PUBLIC,
