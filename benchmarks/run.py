@@ -121,7 +121,7 @@ def measure_terminal(data_dir: Path, idle_seconds: float) -> dict:
     one); then sample the last launch idle on the inbox."""
     if shutil.which("tmux") is None:
         return {"launch_error": "tmux is not installed"}
-    marker = _first_row_name(data_dir / "agentconsole.storage.db")
+    marker = _first_row_name(data_dir / "agentconsole.db")
     exe = Path(sys.executable).with_name("agentconsole")
     session = f"acbench{os.getpid()}"
     # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
@@ -254,7 +254,7 @@ def main() -> None:
 
     os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)  # the in-app measures run Textual as `agentconsole` does
     data = args.dir / "data"
-    db = data / "agentconsole.storage.db"
+    db = data / "agentconsole.db"
     stamp = args.dir / "build.json"
     results: dict = {}
     if args.rebuild or not db.exists() or not stamp.exists():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -286,39 +288,139 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+HEADER = b"SQLite format 3\x00"
+HINT = ("check it with `agentconsole db check`, or restore a backup with `agentconsole db restore FILE` "
+        "(backups are in {backups})")
+
+
+class DatabaseProblem(RuntimeError):
+    """The database file cannot be used as it is; the message says what was found and what to do."""
+
+
+class DatabaseDamaged(DatabaseProblem):
+    """The file is an SQLite database but its content is damaged: nothing more is written to it."""
+
+
+def _backups_of(path: Path) -> Path:
+    return path.parent / "backups"
+
+
+def check_file(path: Path) -> None:
+    """Refuse, before SQLite sees it, anything at *path* that is not an SQLite database (cheap: one read).
+
+    A missing file is fine (a new workspace); an empty one is not: SQLite would silently treat it as new.
+    """
+    hint = HINT.format(backups=_backups_of(path))
+    if path.is_dir():
+        raise DatabaseProblem(f"{path} is a folder, not a database file; move it away, or {hint}")
+    if not path.exists():
+        return
+    with path.open("rb") as file:
+        head = file.read(100)
+    if not head:
+        raise DatabaseProblem(f"{path} is empty (0 bytes), not the workspace database; agentconsole "
+                              f"will not start over in its place: {hint}")
+    if not head.startswith(HEADER):
+        raise DatabaseProblem(f"{path} is not an SQLite database (its first bytes are "
+                              f"{head[:16]!r}); {hint}")
+    if len(head) < 100:
+        raise DatabaseDamaged(f"{path} is cut short ({len(head)} bytes); {hint}")
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
     """Open *path* with our pragmas, creating it with mode 0600 first when it does not exist."""
     if str(path) != ":memory:":
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from agentconsole.paths import private_dir
+
+        private_dir(path.parent)
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA cache_size = -16000")
-    # Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: an ingest batch dirties hundreds of
-    # pages (conversation rows and their indexes), mostly the same ones batch after batch, so fewer
-    # checkpoints copy each hot page back to the database fewer times (-40% commit time on ingest).
-    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -16000")
+        # Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: an ingest batch dirties hundreds of
+        # pages (conversation rows and their indexes), mostly the same ones batch after batch, so fewer
+        # checkpoints copy each hot page back to the database fewer times (-40% commit time on ingest).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _as_problem(exc, path) from exc
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema forward to SCHEMA_VERSION; returns the version found before."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+def _as_problem(exc: sqlite3.DatabaseError, path: Path | str) -> Exception:
+    """SQLite's own words for a damaged file, turned into what happened and what to do."""
+    text = str(exc)
+    hint = HINT.format(backups=_backups_of(Path(path)))
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return DatabaseDamaged(f"{path} is damaged ({text}); {hint}")
+    return exc
+
+
+def _tables_expected() -> set[str]:
+    created: set[str] = set()
+    for script in MIGRATIONS:
+        for kind, name in re.findall(r"(CREATE|DROP)\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+                                     r"(\w+)", script, re.IGNORECASE):
+            (created.add if kind.upper() == "CREATE" else created.discard)(name)
+    return created
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str) -> int:
+    """The schema version, after checking it is one we understand and that our tables are all there."""
+    hint = HINT.format(backups=_backups_of(Path(path)))
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise _as_problem(exc, path) from exc
     if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema {found} is newer than this agentconsole understands ({SCHEMA_VERSION})"
-        )
+        raise DatabaseProblem(
+            f"{path} was written by a newer agentconsole (schema {found}; this one understands up to "
+            f"{SCHEMA_VERSION}); upgrade agentconsole, or {hint}")
+    if found == 0 and tables:
+        raise DatabaseProblem(f"{path} is an SQLite database but not agentconsole's (it holds "
+                              f"{', '.join(sorted(tables)[:5])}); point AGENTCONSOLE_DATA_DIR elsewhere, or {hint}")
+    if found == SCHEMA_VERSION:
+        missing = _tables_expected() - tables
+        if missing:
+            raise DatabaseDamaged(f"{path} lacks the tables {', '.join(sorted(missing))}; {hint}")
+    return found
+
+
+def quick_check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
+    """SQLite's own consistency check; an empty list means the file is sound."""
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(20)")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    if rows == ["ok"]:
+        return []
+    lines = [line.strip() for row in rows for line in row.splitlines()]
+    return [line for line in lines if line and not line.startswith("***")] or ["unknown problem"]
+
+
+def migrate(conn: sqlite3.Connection, before: Callable[[int], None] | None = None) -> int:
+    """Bring the schema forward to SCHEMA_VERSION; returns the version found before.
+
+    *before* is called with the version found, ahead of the first step (the store backs the file up).
+    """
+    path = _main_file(conn)
+    found = check_schema(conn, path)
     if found == SCHEMA_VERSION:
         _protect_wal_files(conn)
         return found
+    if before is not None and found > 0:
+        before(found)
     import sqlite_utils  # only when there is a migration to run: it costs ~100 ms of start-up
 
     db = sqlite_utils.Database(conn)
@@ -339,6 +441,11 @@ def migrate(conn: sqlite3.Connection) -> int:
             raise
     _protect_wal_files(conn)
     return found
+
+
+def _main_file(conn: sqlite3.Connection) -> str:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return (row[2] if row else "") or ":memory:"
 
 
 def _split(script: str) -> list[str]:

@@ -101,7 +101,7 @@ class AccountSetupModal(ModalScreen[str | None]):
         self._show("testing the login…")
         self._run_test(self._draft(), self._password())
 
-    @work(exclusive=True, exit_on_error=False, group="account-setup-test")
+    @work(exclusive=True, exit_on_error=False, group="account-setup-test", description="Testing the account")
     async def _run_test(self, draft: EmailDraft, password: str | None) -> None:
         try:
             what = await self._test(draft, password)
@@ -114,7 +114,7 @@ class AccountSetupModal(ModalScreen[str | None]):
         self._show("saving…")
         self._run_save(self._draft(), self._password())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="account-setup-save")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="account-setup-save", description="Saving the account")
     def _run_save(self, draft: EmailDraft, password: str | None) -> None:
         try:
             where = self._save(draft, password)

@@ -199,7 +199,7 @@ class CrisisModal(_TextsDialog):
         self.query_one("#recipients", Static).update(Text("Queuing…"))
         self._run(self.query_one("#status-text", TextArea).text, self.query_one("#crisis-dm", TextArea).text)
 
-    @work(thread=True, exclusive=True, group="crisis", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="crisis", exit_on_error=False, description="Starting crisis mode")
     def _run(self, status: str, dm_template: str) -> None:
         dms = {row.id: templates.fill(dm_template, templates.values_for(row, self.agent)).text for row in self.rows}
         try:
@@ -223,7 +223,7 @@ class CrisisModal(_TextsDialog):
         if self.plan is not None:
             self._progress(self.plan.batch)
 
-    @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False, description="Following crisis mode")
     def _progress(self, batch: str) -> None:
         self.post_message(self.Progress(escalation.batch_progress(self.store, batch)))
 
@@ -251,7 +251,7 @@ class CrisisModal(_TextsDialog):
         if self.plan is not None:
             self._retry(self.plan)
 
-    @work(thread=True, group="crisis-retry", exit_on_error=False)
+    @work(thread=True, group="crisis-retry", exit_on_error=False, description="Retrying crisis mode")
     def _retry(self, plan: escalation.CrisisPlan) -> None:
         for esc in plan.escalations:
             if self.outbox.item(esc.dm_item).state in ("failed", "unsure"):
