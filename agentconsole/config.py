@@ -211,15 +211,23 @@ def _hours(table: dict, fail) -> HoursConfig:
     try:
         default = parse_hours(own, "hours") if own else None
     except HoursError as exc:
-        raise fail("hours", _hours_key(str(exc), own), str(exc)) from exc
+        raise fail("hours", _hours_key(str(exc), own), _hours_problem(exc)) from exc
     by_account = {}
     for name, sub in table.items():
         if isinstance(sub, dict):
             try:
                 by_account[str(name)] = parse_hours({**own, **sub}, f"hours.{name}")
             except HoursError as exc:
-                raise fail(f"hours.{name}", _hours_key(str(exc), sub), str(exc)) from exc
+                raise fail(f"hours.{name}", _hours_key(str(exc), sub), _hours_problem(exc)) from exc
     return HoursConfig(default, by_account)
+
+
+HOURS_KEYS = "days, open, close, timezone, holidays, or an [hours.<account>] table of them"
+
+
+def _hours_problem(exc: HoursError) -> str:
+    text = str(exc)
+    return f"{text}; allowed: {HOURS_KEYS}" if "unknown keys" in text else text
 
 
 def _hours_key(message: str, table: dict) -> str | None:

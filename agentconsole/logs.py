@@ -25,8 +25,9 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     be opened (then records are dropped rather than written over the terminal)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+        if getattr(handler, "agentconsole", False):  # ours from an earlier call (tests call main often)
+            root.removeHandler(handler)
+            handler.close()
     root.setLevel(getattr(logging, level.upper()))
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
@@ -38,10 +39,10 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
             target, maxBytes=MAX_BYTES, backupCount=KEEP_FILES, encoding="utf-8", delay=False)
         target.chmod(0o600)
     except OSError:
-        root.addHandler(logging.NullHandler())
-        logging.lastResort = None  # without a handler, logging would fall back to stderr
-        return None
+        handler = logging.NullHandler()
+        target = None
+    handler.agentconsole = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
-    logging.lastResort = None
+    logging.lastResort = None  # with no handler at all, logging would fall back to stderr
     return target

@@ -29,6 +29,7 @@ from screens.common.modals import ConfirmModal, HelpScreen
 
 
 ENGINE_START_DELAY = 0.3  # seconds after mount
+FAILURE_QUIET = 10.0  # seconds: the same failure is told once, and reloads after failures are spaced
 CHECK_DELAY = 2.0  # seconds after mount: the database check and backup wait until the inbox is up
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class AgentConsoleApp(App[None]):
         super().__init__()
         self._workers = _ReportingWorkers(self)
         self.failure = ""  # the one line printed after exit when the console stopped on an error
+        self._told: dict[str, float] = {}
+        self._reloaded_at = -FAILURE_QUIET
         self.store = store
         self.clock = clock
         self.config = config
@@ -120,9 +123,16 @@ class AgentConsoleApp(App[None]):
         """SQLite's quick check, then the daily backup of a sound file; a failure stops all writes
         (the store refuses them) and the banner says so."""
         if self.store.check():
-            self.call_from_thread(self.notify, self.store.damaged, severity="error", timeout=30)
+            self.call_from_thread(self._show_damaged)
             return
         self.store.backup_if_due()
+
+    def _show_damaged(self) -> None:
+        from screens.inbox.header import WorkspaceBanner
+
+        self.notify(self.store.damaged, severity="error", timeout=30)
+        for banner in self.query(WorkspaceBanner) if self._inbox() is None else self._inbox().query(WorkspaceBanner):
+            banner.tick()  # the banner reads the store's state; without an engine nothing else ticks it
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every failed worker, of any screen: one notification that says what failed, then a reload."""
@@ -134,9 +144,16 @@ class AgentConsoleApp(App[None]):
             log.error("%s failed", doing, exc_info=error)
         else:
             log.warning("%s failed: %s", doing, short(error))
-        self.notify(f"{doing} failed: {short(error)}", severity="error", timeout=10)
+        text = f"{doing} failed: {short(error)}"
+        now = self.clock.now()
+        if self._told.get(text, -FAILURE_QUIET) + FAILURE_QUIET <= now:  # a storm of one failure: told once
+            self._told[text] = now
+            self.notify(text, severity="error", timeout=10)
         inbox = self._inbox()
-        if inbox is not None and worker.group != "db-check":
+        # Reload what is on screen (a half-done action may have changed it), but not over and over when
+        # the reload itself is what fails.
+        if inbox is not None and worker.group != "db-check" and self._reloaded_at + FAILURE_QUIET <= now:
+            self._reloaded_at = now
             inbox.post_message(DataChanged())
 
     def _handle_exception(self, error: Exception) -> None:

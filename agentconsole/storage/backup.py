@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import logging
 import os
 import sqlite3
@@ -65,10 +66,18 @@ def make(conn: sqlite3.Connection, database: Path, now: float, reason: str) -> P
     return target
 
 
+def taken_at(backup: Path) -> float | None:
+    """When *backup* was made, from the UTC timestamp in its name (the injected clock's time)."""
+    try:
+        return calendar.timegm(time.strptime(backup.name[len(PREFIX):len(PREFIX) + 15], "%Y%m%d-%H%M%S"))
+    except ValueError:
+        return None
+
+
 def daily_due(database: Path, now: float) -> bool:
     """True when no backup of *database* is younger than a day."""
-    newest = backups(backup_dir_for(database))
-    return not newest or now - newest[-1].stat().st_mtime >= DAY
+    times = [t for t in map(taken_at, backups(backup_dir_for(database))) if t is not None]
+    return not times or now - max(times) >= DAY
 
 
 def verify(path: Path) -> int:
@@ -95,6 +104,7 @@ def restore(source: Path, database: Path, now: float) -> Path | None:
     kept: Path | None = None
     if database.exists():
         try:
+            db.check_file(database)
             current = db.connect(database)
             try:
                 if db.quick_check(current):

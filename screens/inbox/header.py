@@ -40,7 +40,7 @@ def connector_status(state: ConnectorState, now: float) -> str:
         return f"retrying{wait}" + (f" ({message})" if message else "")
     if status == "down":
         wait = f", restarting in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
-        return f"stopped: {message}{wait}"
+        return f"stopped{wait}: {message}"
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
         return f"{label}: {message}" if message else label
