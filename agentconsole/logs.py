@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
+import threading
 from pathlib import Path
 
 from agentconsole import paths
@@ -20,6 +22,14 @@ FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 CHATTY = ("aioimaplib", "imapclient", "httpx", "httpcore", "aiosmtplib", "asyncio", "keyring")
 
 
+_current: Path | None = None
+
+
+def current_path() -> Path | None:
+    """Where setup() sent the log (None before setup, or when no file could be opened)."""
+    return _current
+
+
 def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     """Send every log record to the rotated log file; returns its path, or None when the file cannot
     be opened (then records are dropped rather than written over the terminal)."""
@@ -32,6 +42,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     logging.captureWarnings(True)  # a DeprecationWarning must not land on the TUI either
+    global _current
     target = path or paths.log_path()
     try:
         paths.private_dir(target.parent)
@@ -41,8 +52,26 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     except OSError:
         handler = logging.NullHandler()
         target = None
+    _current = target
     handler.agentconsole = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     logging.lastResort = None  # with no handler at all, logging would fall back to stderr
+    # Python's last-chance reports of a crashed thread or an unraisable error also print to stderr.
+    threading.excepthook = _thread_crashed
+    sys.unraisablehook = _unraisable
     return target
+
+
+def _thread_crashed(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread else "a thread"
+    logging.getLogger("agentconsole").error("%s stopped on an unexpected error", name,
+                                            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
+def _unraisable(args) -> None:
+    logging.getLogger("agentconsole").warning(
+        "ignored error %s: %s", args.err_msg or "", args.object,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_type else None)

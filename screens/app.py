@@ -160,11 +160,13 @@ class AgentConsoleApp(App[None]):
         # The console stops, as Textual would, but the traceback goes to the log file and the terminal
         # gets one line after exit (printed by the CLI), never a traceback over the panes.
         log.error("the console stopped on an unexpected error", exc_info=error)
-        from agentconsole import paths
+        from agentconsole import logs
 
+        where = logs.current_path()
         self.failure = describe(error) or (
-            f"unexpected {type(error).__name__}: {clean(str(error))[:200]}; the details are in "
-            f"{paths.log_path()} (please report it)")
+            f"unexpected {type(error).__name__}: {clean(str(error), keep_newlines=False)[:200]}; "
+            + (f"the details are in {where}" if where else "no log file could be written")
+            + " (please report it)")
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:

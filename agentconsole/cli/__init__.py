@@ -181,6 +181,32 @@ def run_config(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
+class SafeStream:
+    """The one door for CLI output: everything written is passed through the sanitiser (names, notes,
+    subjects and errors may carry terminal escapes), and what the terminal's encoding cannot show is
+    replaced rather than raised."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        text = clean(text)
+        try:
+            return self.stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(self.stream, "encoding", None) or "ascii"
+            return self.stream.write(text.encode(encoding, "replace").decode(encoding))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that names the one problem first, then the short usage, never the whole help."""
 
@@ -242,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     ctx: CliContext | None = None
     try:
         config = load(paths.config_path())
-        ctx = CliContext(config, log_path=log_file)
+        ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file)
         return args.func(args, ctx)
     except KeyboardInterrupt:
+        return EXIT_ERROR
+    except BrokenPipeError:  # `agentconsole metrics | head`: the reader left; nothing to say to anyone
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not complain
         return EXIT_ERROR
     except Exception as exc:
         return report(exc, log_file)
@@ -266,7 +296,7 @@ def report(exc: BaseException, log_file: Path | None, err: TextIO | None = None)
     else:
         log.error("unexpected error", exc_info=exc)
         where = f"the details are in {log_file}" if log_file else "no log file could be written"
-        print(f"{PREFIX}unexpected {type(exc).__name__}: {clean(str(exc))[:200]}; {where} "
+        print(f"{PREFIX}unexpected {type(exc).__name__}: {clean(str(exc), keep_newlines=False)[:200]}; {where} "
               "(please report it)", file=err)
     return EXIT_ERROR
 

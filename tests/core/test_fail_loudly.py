@@ -227,7 +227,8 @@ def test_a_missing_secret_and_an_unreachable_server(capsys, monkeypatch):
     store.close()
     code, _, err = run(capsys, "sync", "--once")
     assert code == 1
-    assert err.startswith("agentconsole: error: nosecret: sync failed: no secret for 'nosecret': ")
+    assert err.startswith("agentconsole: error: nosecret: sync failed: no secret for 'nosecret' (this host has "
+                          "no OS keyring): export AGENTCONSOLE_SECRET_NOSECRET=<the secret> before starting ")
     assert err.count("\n") == 1
     monkeypatch.setenv("AGENTCONSOLE_SECRET_NOSECRET", "pw")
     code, _, err = run(capsys, "sync", "--once")

@@ -148,3 +148,30 @@ async def test_an_unreachable_imap_server_is_one_state_never_a_traceback(tmp_pat
     finally:
         store.close()
         logs.setup("info", tmp_path / "after.log")
+
+
+async def test_a_bug_in_a_key_handler_stops_the_console_with_one_line_and_logs_the_traceback(
+        seeded, tmp_path, monkeypatch):
+    from screens.inbox.screen import InboxScreen
+
+    log = tmp_path / "state" / "agentconsole.log"
+    logs.setup("info", log)
+
+    def broken(self):
+        raise ValueError("a bug \x1b[2J here")
+
+    monkeypatch.setattr(InboxScreen, "action_done", broken)
+    app = seeded.app()
+    try:
+        with pytest.raises(ValueError):
+            async with app.run_test(size=(120, 36)) as pilot:
+                await settle(app, pilot)
+                await pilot.press("e")
+                await pilot.pause()
+        assert app.failure == (f"unexpected ValueError: a bug here; the details are in {log} "
+                               "(please report it)")
+        assert app._exit_renderables == [] and app.return_code == 1
+        text = log.read_text()
+        assert "Traceback (most recent call last)" in text and "ValueError: a bug" in text
+    finally:
+        logs.setup("info", tmp_path / "after.log")
