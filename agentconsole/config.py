@@ -121,7 +121,7 @@ class Config:
 
     def check_choices(self, themes: Iterable[str]) -> None:
         """What only the UI knows (the theme names); the CLI calls it before the console starts."""
-        themes = sorted(themes)
+        themes = list(themes)
         if self.theme not in themes:
             raise self.error("ui", "theme", f"unknown theme {self.theme!r}; allowed: {', '.join(themes)}")
 

@@ -259,7 +259,9 @@ class AgentConsoleApp(App[None]):
 def check_config(config: Config) -> None:
     """What the core cannot check without the UI: the theme name, and that every [keys] id exists and
     its new key takes no other binding's key on the same screen. Raises ConfigError naming the line."""
-    config.check_choices([*THEME_NAMES])
+    from textual.theme import BUILTIN_THEMES
+
+    config.check_choices([*THEME_NAMES, *sorted(BUILTIN_THEMES)])  # the App accepts Textual's own too
     if not config.keymap:
         return
     scopes = binding_scopes()

@@ -210,9 +210,11 @@ class Engine:
             except Exception as exc:  # temporary errors and anything unexpected: back off and retry
                 failures += 1
                 delay = backoff_delay(failures, self.rng)
-                log.warning("sync of account %s failed: %s", account_id, exc, exc_info=True)
-                self._set_state(account_id, "retrying", short(exc),
-                                self.clock.now() + delay)
+                # A network hiccup is expected and worded by the connector; anything else is a bug or a
+                # local fault, whose traceback the log keeps.
+                log.warning("sync of account %s failed: %s", account_id, short(exc),
+                            exc_info=not isinstance(exc, TemporaryError))
+                self._set_state(account_id, "retrying", short(exc), self.clock.now() + delay)
             else:
                 failures = 0
                 self._set_state(account_id, "ok", "", synced=True)

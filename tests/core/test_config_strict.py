@@ -78,8 +78,19 @@ def ui_check(tmp_path: Path, text: str) -> str:
 
 def test_unknown_theme_names_the_themes(tmp_path: Path):
     assert ui_check(tmp_path, "[agent]\n[ui]\ntheme = \"neon\"\n") == (
-        "line 3: [ui] theme: unknown theme 'neon'; allowed: agentconsole-dark, agentconsole-high-contrast, "
-        "agentconsole-light")
+        "line 3: [ui] theme: unknown theme 'neon'; allowed: agentconsole-dark, agentconsole-light, "
+        "agentconsole-high-contrast, ansi-dark, ansi-light, atom-one-dark, atom-one-light, catppuccin-frappe, "
+        "catppuccin-latte, catppuccin-macchiato, catppuccin-mocha, dracula, flexoki, gruvbox, monokai, nord, "
+        "rose-pine, rose-pine-dawn, rose-pine-moon, solarized-dark, solarized-light, textual-dark, "
+        "textual-light, tokyo-night")
+
+
+def test_textuals_own_themes_are_allowed(tmp_path: Path):
+    from screens.app import check_config
+
+    path = tmp_path / "config.toml"
+    path.write_text("[ui]\ntheme = \"nord\"\n", encoding="utf-8")
+    check_config(config.load(path))
 
 
 def test_a_key_that_takes_another_bindings_key(tmp_path: Path):

@@ -144,7 +144,7 @@ async def test_an_unreachable_imap_server_is_one_state_never_a_traceback(tmp_pat
             assert "Traceback" not in text and "File \"" not in text
         captured = capfd.readouterr()
         assert captured.err == "" and "Traceback" not in captured.out
-        assert "sync of account" in log.read_text()
+        assert f"sync of account {aid} failed" in log.read_text()
     finally:
         store.close()
         logs.setup("info", tmp_path / "after.log")
@@ -175,3 +175,26 @@ async def test_a_bug_in_a_key_handler_stops_the_console_with_one_line_and_logs_t
         assert "Traceback (most recent call last)" in text and "ValueError: a bug" in text
     finally:
         logs.setup("info", tmp_path / "after.log")
+
+
+async def test_with_every_store_call_failing_the_console_stays_up_and_says_what_failed(seeded, monkeypatch):
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+
+        def locked(*args, **kwargs):
+            raise sqlite3.OperationalError("database is locked")
+
+        for name in dir(Store):
+            if not name.startswith("_") and callable(getattr(Store, name)) and name not in ("close",):
+                monkeypatch.setattr(seeded.store, name, locked)
+        monkeypatch.setattr(app, "_reloaded_at", -1e9)
+        for key in ("j", "e", "a", "u", "5", "1", "l", "h"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+        told = notes(app)
+        for doing in ("Marking done", "Assigning", "Finding the longest wait", "Loading the conversation list"):
+            assert f"{doing} failed: {BUSY}" in told, told
+        assert app.is_running and app.failure == ""
+        assert "Traceback" not in screen_text(app)
