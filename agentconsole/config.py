@@ -226,8 +226,10 @@ HOURS_KEYS = "days, open, close, timezone, holidays, or an [hours.<account>] tab
 
 
 def _hours_problem(exc: HoursError) -> str:
-    text = str(exc)
-    return f"{text}; allowed: {HOURS_KEYS}" if "unknown keys" in text else text
+    text = re.sub(r"^hours(\.[^:]+)?: ", "", str(exc))  # the line and the key are named already
+    if text.startswith("unknown keys"):
+        return f"unknown key; allowed: {HOURS_KEYS}"
+    return text
 
 
 def _hours_key(message: str, table: dict) -> str | None:

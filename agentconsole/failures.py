@@ -49,7 +49,7 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, (UserError, ConfigError, SecretUnavailable, DatabaseProblem)):
         return clean(str(exc))
     if isinstance(exc, ConnectorError):
-        return clean(f"{exc}; check the account with `agentconsole account test NAME`")
+        return clean(str(exc))  # the connector's own words: which server, what it said
     if isinstance(exc, OSError) and exc.errno in _OS_WORDS:
         where = exc.filename or "a file"
         return clean(_OS_WORDS[exc.errno].format(where=where))

@@ -15,6 +15,7 @@ from agentconsole import __version__, logs, paths
 from agentconsole.domain.sanitize import clean
 from agentconsole.failures import PREFIX, describe, short
 from agentconsole.domain.clock import Clock, SystemClock
+from agentconsole.domain.errors import TemporaryError
 from agentconsole.config import Config, load
 from agentconsole.storage.store import Store
 
@@ -156,7 +157,9 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
             except Exception as exc:
                 failed = True
                 log.info("sync of account %s failed", account_id, exc_info=True)
-                print(f"{PREFIX}{names[account_id]}: sync failed: {short(exc)}", file=ctx.err)
+                advice = (f"; check the server and the network, or try again later (`agentconsole account "
+                          f"test {names[account_id]}` tries the sign-in)" if isinstance(exc, TemporaryError) else "")
+                print(f"{PREFIX}{names[account_id]}: sync failed: {short(exc)}{advice}", file=ctx.err)
         await engine.reconcile()
         from agentconsole.shifts.away import AwayReplies
         from agentconsole.shifts.service import Shifts

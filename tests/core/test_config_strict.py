@@ -40,9 +40,9 @@ CASES = [
     ("[keys]\n\"inbox.reply\" = \"ctrl r\"\n", 2,
      "[keys] inbox.reply: must be a key string in quotes such as \"r\", \"ctrl+r\" or \"r,ctrl+r\", "
      "not \"ctrl r\""),
-    ("[hours]\nopen = \"25:00\"\n", 2, None),
+    ("[hours]\nopen = \"25:00\"\n", 2, "[hours] open: hours.open must be a time like \"09:00\""),
     ("[hours.mail]\ntimezone = \"Nowhere/Land\"\n", 2, None),
-    ("[hours]\nweekends = true\n", 2, "[hours] weekends: hours: unknown keys weekends; allowed: days, open, "
+    ("[hours]\nweekends = true\n", 2, "[hours] weekends: unknown key; allowed: days, open, "
                                       "close, timezone, holidays, or an [hours.<account>] table of them"),
 ]
 

@@ -198,3 +198,19 @@ async def test_with_every_store_call_failing_the_console_stays_up_and_says_what_
             assert f"{doing} failed: {BUSY}" in told, told
         assert app.is_running and app.failure == ""
         assert "Traceback" not in screen_text(app)
+
+
+def test_every_worker_has_a_description():
+    """The App's one failure handler names what failed from the worker's description."""
+    import ast
+    from pathlib import Path
+
+    missing = []
+    for source in (Path(__file__).resolve().parents[2] / "screens").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            for decorator in getattr(node, "decorator_list", []):
+                call = decorator if isinstance(decorator, ast.Call) else None
+                name = getattr(call.func if call else decorator, "id", "")
+                if name == "work" and not any(k.arg == "description" for k in (call.keywords if call else [])):
+                    missing.append(f"{source.name}:{node.lineno} {node.name}")
+    assert missing == []
