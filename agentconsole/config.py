@@ -141,7 +141,8 @@ def load(path: Path) -> Config:
     fail = lambda table, key, problem: _error(path, text, table, key, problem)  # noqa: E731
     for name, value in data.items():
         if name not in TABLES:
-            raise fail(name, None, f"unknown table; allowed: {', '.join(f'[{t}]' for t in TABLES)}")
+            raise fail(name, None, f"unknown table; {_did_you_mean(name, TABLES)}allowed: "
+                                   f"{', '.join(f'[{t}]' for t in TABLES)}")
         if not isinstance(value, dict):
             raise fail(name, None, "must be a table: write it as a [" + name + "] header")
     fixed = {name: _fixed(data.get(name, {}), name, fail) for name in SCHEMA}
@@ -166,7 +167,8 @@ def _fixed(table: dict, name: str, fail) -> dict[str, object]:
     for key, value in table.items():
         option = options.get(key)
         if option is None:
-            raise fail(name, key, f"unknown key; allowed in [{name}]: {', '.join(options)}")
+            raise fail(name, key, f"unknown key; {_did_you_mean(key, options)}allowed in [{name}]: "
+                                  f"{', '.join(options)}")
         problem = option.problem(value)
         if problem:
             raise fail(name, key, f"{problem}, not {_show(value)}")
@@ -238,6 +240,13 @@ def _hours_key(message: str, table: dict) -> str | None:
         if re.search(rf"\b{re.escape(str(key))}\b", message):
             return str(key)
     return None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _show(value: object) -> str:

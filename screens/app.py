@@ -268,7 +268,11 @@ def check_config(config: Config) -> None:
     known = sorted({b.id for scope in scopes for b in scope if b.id})
     for binding_id, keys in config.keymap.items():
         if binding_id not in known:
-            raise config.error("keys", binding_id, f"unknown binding id; allowed: {', '.join(known)}")
+            import difflib
+
+            close = difflib.get_close_matches(binding_id, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise config.error("keys", binding_id, f"unknown binding id; {hint}allowed: {', '.join(known)}")
         bad = [k for k in keys.split(",") if not _is_key(k)]
         if bad:
             raise config.error("keys", binding_id, f"{bad[0]!r} is not a key name; write keys as Textual "

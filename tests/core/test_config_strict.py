@@ -12,6 +12,10 @@ from agentconsole.cli import main
 CASES = [
     ("[nope]\n", 1, "[nope]: unknown table; allowed: [agent], [ui], [demo], [targets], [hours], [keys]"),
     ("ui = 1\n", 1, "[ui]: must be a table: write it as a [ui] header"),
+    ("[ui]\nnotify_on_overr = true\n", 2, "[ui] notify_on_overr: unknown key; did you mean 'notify_on_over'? "
+                                         "allowed in [ui]: theme, notify_on_over, bell_on_over"),
+    ("[targts]\n", 1, "[targts]: unknown table; did you mean 'targets'? allowed: [agent], [ui], [demo], "
+                      "[targets], [hours], [keys]"),
     ("[ui]\ncolour = 'red'\n", 2,
      "[ui] colour: unknown key; allowed in [ui]: theme, notify_on_over, bell_on_over"),
     ("[ui]\nnotify_on_over = \"yes\"\n", 2, "[ui] notify_on_over: must be true or false, not \"yes\""),
@@ -101,7 +105,8 @@ def test_a_key_that_takes_another_bindings_key(tmp_path: Path):
 
 def test_an_unknown_binding_id_lists_the_ids(tmp_path: Path):
     message = ui_check(tmp_path, "[keys]\n\"inbox.rply\" = \"R\"\n")
-    assert message.startswith("line 2: [keys] inbox.rply: unknown binding id; allowed: ")
+    assert message.startswith("line 2: [keys] inbox.rply: unknown binding id; did you mean 'inbox.reply'? "
+                              "allowed: ")
     assert "inbox.reply" in message and "app.quit" in message
 
 
