@@ -60,7 +60,7 @@ def run_restore(args: argparse.Namespace, ctx) -> int:
 
 
 def _list_backups(path: Path, ctx) -> None:
-    found = backup.backups(backup.backup_dir_for(path))
+    found = backup.backups(path)
     if not found:
         print(f"no backups yet in {backup.backup_dir_for(path)}", file=ctx.out)
         return

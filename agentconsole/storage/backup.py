@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 KEEP = 7
 DAY = 86_400.0
-PREFIX = "agentconsole-"
+STAMP = len("20261201-093000")
 
 
 def backup_dir_for(database: Path) -> Path:
@@ -42,41 +42,47 @@ def copy_to(conn: sqlite3.Connection, target: Path) -> Path:
     return target
 
 
-def backups(folder: Path) -> list[Path]:
-    """The backups in *folder*, oldest first (their names start with a UTC timestamp)."""
+def _prefix(database: Path) -> str:
+    return f"{database.stem}-"  # agentconsole-... and demo-...: the demo's never push the real ones out
+
+
+def backups(database: Path) -> list[Path]:
+    """The backups of *database*, oldest first (their names carry a UTC timestamp)."""
+    folder, prefix = backup_dir_for(database), _prefix(database)
     if not folder.is_dir():
         return []
-    found = [p for p in folder.glob(f"{PREFIX}*.db") if p.is_file()]
-    return sorted(found, key=lambda p: (p.name[:len(PREFIX) + 15], p.stat().st_mtime_ns))
+    found = [p for p in folder.glob(f"{prefix}*.db") if p.is_file() and taken_at(p, prefix) is not None]
+    return sorted(found, key=lambda p: (p.name[:len(prefix) + STAMP], p.stat().st_mtime_ns))
 
 
 def make(conn: sqlite3.Connection, database: Path, now: float, reason: str) -> Path:
     """A new backup of *database* named for *now* and *reason*; only the newest KEEP are kept."""
     folder = backup_dir_for(database)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
-    target = folder / f"{PREFIX}{stamp}-{reason}.db"
+    prefix = _prefix(database)
+    target = folder / f"{prefix}{stamp}-{reason}.db"
     counter = 1
     while target.exists():
         counter += 1
-        target = folder / f"{PREFIX}{stamp}-{reason}-{counter}.db"
+        target = folder / f"{prefix}{stamp}-{reason}-{counter}.db"
     copy_to(conn, target)
-    for old in backups(folder)[:-KEEP]:
+    for old in backups(database)[:-KEEP]:
         old.unlink(missing_ok=True)
     log.info("database backed up to %s (%s)", target, reason)
     return target
 
 
-def taken_at(backup: Path) -> float | None:
+def taken_at(backup: Path, prefix: str) -> float | None:
     """When *backup* was made, from the UTC timestamp in its name (the injected clock's time)."""
     try:
-        return calendar.timegm(time.strptime(backup.name[len(PREFIX):len(PREFIX) + 15], "%Y%m%d-%H%M%S"))
+        return calendar.timegm(time.strptime(backup.name[len(prefix):len(prefix) + STAMP], "%Y%m%d-%H%M%S"))
     except ValueError:
         return None
 
 
 def daily_due(database: Path, now: float) -> bool:
     """True when no backup of *database* is younger than a day."""
-    times = [t for t in map(taken_at, backups(backup_dir_for(database))) if t is not None]
+    times = [taken_at(p, _prefix(database)) or 0.0 for p in backups(database)]
     return not times or now - max(times) >= DAY
 
 

@@ -314,7 +314,7 @@ def test_backup_and_restore_round_trip_loses_nothing(capsys, tmp_path):
     saved = dump(path)
     code, out, _ = run(capsys, "db", "backup")
     assert code == 0
-    [copy] = backup.backups(paths.backup_dir())
+    [copy] = backup.backups(path)
     assert out == f"backed up {path} to {copy}\n"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and dump(copy) == saved
     store = Store(path, FrozenClock(START + 60))
@@ -337,7 +337,7 @@ def test_restoring_over_a_damaged_file_moves_it_aside(capsys):
     path.parent.mkdir(parents=True)
     make_workspace(path)
     code, _, _ = run(capsys, "db", "backup")
-    [copy] = backup.backups(paths.backup_dir())
+    [copy] = backup.backups(path)
     saved = dump(copy)
     path.write_bytes(b"")
     code, out, _ = run(capsys, "db", "restore", str(copy))
@@ -367,7 +367,7 @@ def test_daily_backups_keep_the_newest_seven(tmp_path):
         store.clock = FrozenClock(START + day * backup.DAY + 1)
         made.append(store.backup_if_due())
         assert store.backup_if_due() is None  # at most one a day
-    kept = backup.backups(tmp_path / "backups")
+    kept = backup.backups(path)
     assert len(kept) == backup.KEEP and kept == made[-backup.KEEP:]
     store.close()
 
@@ -381,6 +381,19 @@ def test_a_migration_is_preceded_by_a_backup(tmp_path):
     conn.close()
     old = dump(path)
     Store(path, FrozenClock(START)).close()
-    [copy] = backup.backups(tmp_path / "backups")
+    [copy] = backup.backups(path)
     assert copy.name.endswith(f"-before-migration-{db.SCHEMA_VERSION - 1}.db")
     assert dump(copy) == old
+
+
+def test_the_demo_workspaces_backups_never_push_out_the_real_ones(tmp_path):
+    real, demo = tmp_path / "agentconsole.db", tmp_path / "demo.db"
+    make_workspace(real)
+    make_workspace(demo)
+    real_store, demo_store = Store(real, FrozenClock(START)), Store(demo, FrozenClock(START))
+    first = real_store.backup("manual")
+    for _ in range(backup.KEEP + 2):
+        demo_store.backup("manual")
+    assert backup.backups(real) == [first] and len(backup.backups(demo)) == backup.KEEP
+    real_store.close()
+    demo_store.close()
