@@ -8,7 +8,6 @@ from pathlib import Path
 import platformdirs
 
 APP = "agentconsole"
-DATABASE_NAME = "agentconsole.db"
 LOG_NAME = "agentconsole.log"
 
 
@@ -40,7 +39,7 @@ def backup_dir() -> Path:
 
 def database_path(demo: bool = False) -> Path:
     """The real workspace and the demo workspace never share a file."""
-    return data_dir() / ("demo.db" if demo else DATABASE_NAME)
+    return data_dir() / ("demo.db" if demo else "agentconsole.db")
 
 
 def private_dir(path: Path) -> Path:

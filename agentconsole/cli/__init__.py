@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -78,8 +78,6 @@ def use_demo(args: argparse.Namespace) -> bool:
 
 def build_connectors(store: Store, clock: Clock, config: Config | None = None):
     """A connector per account, and the reason for each account that could not get one."""
-    from dataclasses import replace
-
     import connectors
 
     built, unavailable = {}, {}
