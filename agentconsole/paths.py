@@ -37,11 +37,6 @@ def backup_dir() -> Path:
     return data_dir() / "backups"
 
 
-def database_path(demo: bool = False) -> Path:
-    """The real workspace and the demo workspace never share a file."""
-    return data_dir() / ("demo.db" if demo else "agentconsole.db")
-
-
 def private_dir(path: Path) -> Path:
     """Create *path* (and missing parents) readable by its owner only, whatever the umask."""
     missing = []
@@ -57,3 +52,9 @@ def private_dir(path: Path) -> Path:
     for created in missing:  # mkdir's mode is filtered by the umask; chmod is not
         created.chmod(0o700)
     return path
+
+
+def database_path(demo: bool = False) -> Path:
+    """The real workspace and the demo workspace never share a file."""
+    return data_dir() / ("demo.db" if demo else "agentconsole.db")
+
