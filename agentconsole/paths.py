@@ -57,4 +57,3 @@ def private_dir(path: Path) -> Path:
 def database_path(demo: bool = False) -> Path:
     """The real workspace and the demo workspace never share a file."""
     return data_dir() / ("demo.db" if demo else "agentconsole.db")
-
