@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,8 @@ class AgentConsoleApp(App[None]):
         from screens.inbox.header import WorkspaceBanner
 
         self.notify(self.store.damaged, severity="error", timeout=30)
-        for banner in self.query(WorkspaceBanner) if self._inbox() is None else self._inbox().query(WorkspaceBanner):
+        inbox = self._inbox()
+        for banner in inbox.query(WorkspaceBanner) if inbox is not None else ():
             banner.tick()  # the banner reads the store's state; without an engine nothing else ticks it
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -144,6 +146,10 @@ class AgentConsoleApp(App[None]):
             log.error("%s failed", doing, exc_info=error)
         else:
             log.warning("%s failed: %s", doing, short(error))
+        if isinstance(error, sqlite3.DatabaseError) and "malformed" in str(error) and not self.store.damaged:
+            # SQLite found damage in the middle of the session: stop writing, as the start-up check would.
+            self.store.mark_damaged(f"{self.store.path} is damaged ({error}); see `agentconsole db check`")
+            self._show_damaged()
         text = f"{doing} failed: {short(error)}"
         now = self.clock.now()
         if self._told.get(text, -FAILURE_QUIET) + FAILURE_QUIET <= now:  # a storm of one failure: told once

@@ -274,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_ERROR
     except BrokenPipeError:  # `agentconsole metrics | head`: the reader left; nothing to say to anyone
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not complain
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush is quiet
+        except (OSError, ValueError, AttributeError):  # stdout is no file (captured, closed)
+            pass
         return EXIT_ERROR
     except Exception as exc:
         return report(exc, log_file)

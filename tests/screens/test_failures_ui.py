@@ -214,3 +214,20 @@ def test_every_worker_has_a_description():
                 if name == "work" and not any(k.arg == "description" for k in (call.keywords if call else [])):
                     missing.append(f"{source.name}:{node.lineno} {node.name}")
     assert missing == []
+
+
+async def test_damage_found_mid_session_stops_writes_too(seeded, monkeypatch):
+    app = seeded.app()
+    async with app.run_test(size=(160, 36)) as pilot:
+        await settle(app, pilot)
+
+        def malformed(*args, **kwargs):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        monkeypatch.setattr(seeded.store, "set_status", malformed)
+        await pilot.press("e")
+        await until(pilot, lambda: "DATABASE DAMAGED" in screen_text(app))
+        assert seeded.store.damaged.endswith("is damaged (database disk image is malformed); see "
+                                             "`agentconsole db check`")
+        assert ("Marking done failed: the database is damaged (database disk image is malformed); run "
+                "`agentconsole db check`, and restore a backup with `agentconsole db restore FILE`") in notes(app)
