@@ -40,6 +40,7 @@ class Option:
     high: float | None = None
     low_open: bool = False
     check: Callable[[str], str | None] | None = None  # strings: returns the problem, or None
+    unit: str = ""  # numbers: what they count
 
     def allowed(self) -> str:
         if self.type is bool:
@@ -47,7 +48,8 @@ class Option:
         if self.type is float:
             low = "" if self.low is None else f"{'more than' if self.low_open else 'at least'} {self.low:g}"
             high = "" if self.high is None else f"at most {self.high:g}"
-            return "a number " + " and ".join(p for p in (low, high) if p)
+            unit = f" of {self.unit}" if self.unit else ""
+            return f"a number{unit} " + " and ".join(p for p in (low, high) if p)
         return "a string"
 
     def problem(self, value: object) -> str | None:
@@ -66,7 +68,8 @@ class Option:
         return self.check(value) if self.check else None
 
 
-MINUTES = Option("<kind>", float, None, "response target in minutes", low=0, high=525_600, low_open=True)
+MINUTES = Option("<kind>", float, None, "response target in minutes", low=0, high=525_600, low_open=True,
+                 unit="minutes")
 TARGET_KINDS = tuple(DEFAULT_TARGETS)  # public, dm, email
 
 # The fixed tables and their keys. [targets], [hours] and [keys] take keys of their own kind (target
@@ -85,7 +88,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
     ),
     "demo": (
         Option("interval_seconds", float, 6.0, "seconds between the demo's simulated messages",
-               low=0.5, high=86_400),
+               low=0.5, high=86_400, unit="seconds"),
     ),
 }
 TABLES = (*SCHEMA, "targets", "hours", "keys")
@@ -186,12 +189,12 @@ def _targets(table: dict, fail) -> Targets:
                 if kind not in TARGET_KINDS:
                     raise fail(where, kind, f"unknown target kind; allowed: {', '.join(TARGET_KINDS)}")
                 if MINUTES.problem(minutes):
-                    raise fail(where, kind, f"must be {MINUTES.allowed()} of minutes, not {_show(minutes)}")
+                    raise fail(where, kind, f"must be {MINUTES.allowed()}, not {_show(minutes)}")
             by_account[key] = {k: float(v) * 60.0 for k, v in value.items()}
         elif key not in TARGET_KINDS:
             raise fail("targets", key, f"unknown target kind; {allowed}")
         elif MINUTES.problem(value):
-            raise fail("targets", key, f"must be {MINUTES.allowed()} of minutes, not {_show(value)}")
+            raise fail("targets", key, f"must be {MINUTES.allowed()}, not {_show(value)}")
         else:
             by_kind[key] = float(value) * 60.0
     return Targets(by_kind, by_account)
