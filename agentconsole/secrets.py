@@ -53,8 +53,12 @@ def store_secret(account: str, secret: str) -> str:
             f"there is no OS keyring on this host to keep the secret of '{account}' (no Secret Service "
             "such as gnome-keyring or KWallet is running); give the account a password_command instead: "
             "--password-command CMD (email) or --token-command CMD (Mastodon), e.g. 'pass show shop/imap'; "
-            f"or, for email, export {env_var_name(account)} and add the account without --password-stdin")
-    backend.set_password(SERVICE, account, secret)
+            f"or export {env_var_name(account)} and add the account without giving the secret")
+    try:
+        backend.set_password(SERVICE, account, secret)
+    except Exception as exc:  # a locked collection, a D-Bus failure: keyring's errors are many
+        raise SecretUnavailable(f"the OS keyring refused to keep the secret of '{account}' ({exc}); unlock "
+                                "it and try again, or give the account a password_command instead") from exc
     return f"OS keyring ({type(backend).__name__})"
 
 
@@ -81,7 +85,11 @@ def load_secret(account: str, settings: Mapping[str, object] | None = None,
         return value
     backend = keyring_backend()
     if backend is not None:
-        secret = backend.get_password(SERVICE, account)
+        try:
+            secret = backend.get_password(SERVICE, account)
+        except Exception as exc:  # locked, or the Secret Service went away
+            raise SecretUnavailable(f"the OS keyring could not be read for '{account}' ({exc}); unlock it, "
+                                    f"or {_how_to(account)}") from exc
         if secret:
             return secret
         raise SecretUnavailable(f"the OS keyring holds no secret for '{account}': {_how_to(account)}")

@@ -397,3 +397,22 @@ def test_the_demo_workspaces_backups_never_push_out_the_real_ones(tmp_path):
     assert backup.backups(real) == [first] and len(backup.backups(demo)) == backup.KEEP
     real_store.close()
     demo_store.close()
+
+
+def test_a_keyring_that_refuses_is_a_secret_problem_not_a_crash(monkeypatch):
+    from agentconsole import secrets
+
+    class Locked:
+        def set_password(self, *args):
+            raise RuntimeError("collection is locked")
+
+        def get_password(self, *args):
+            raise RuntimeError("collection is locked")
+
+    monkeypatch.setattr(secrets, "keyring_backend", lambda: Locked())
+    with pytest.raises(secrets.SecretUnavailable, match=r"^the OS keyring refused to keep the secret of "
+                                                         r"'shop' \(collection is locked\); unlock it"):
+        secrets.store_secret("shop", "pw")
+    with pytest.raises(secrets.SecretUnavailable, match=r"^the OS keyring could not be read for 'shop' "
+                                                         r"\(collection is locked\); unlock it, or export "):
+        secrets.load_secret("shop", {}, environ={})
