@@ -37,7 +37,10 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     for handler in list(root.handlers):
         if getattr(handler, "agentconsole", False):  # ours from an earlier call (tests call main often)
             root.removeHandler(handler)
-            handler.close()
+            try:
+                handler.close()
+            except OSError:  # its disk is full: what it still held is lost, not the program
+                pass
     root.setLevel(getattr(logging, level.upper()))
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
@@ -57,6 +60,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     logging.lastResort = None  # with no handler at all, logging would fall back to stderr
+    logging.raiseExceptions = False  # a full disk under the log must not print "--- Logging error ---"
     # Python's last-chance reports of a crashed thread or an unraisable error also print to stderr.
     threading.excepthook = _thread_crashed
     sys.unraisablehook = _unraisable

@@ -178,7 +178,11 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_config(args: argparse.Namespace, ctx: CliContext) -> int:
     print(ctx.config.path or paths.config_path(), file=ctx.out)
-    print(f"log: {ctx.log_path or paths.log_path()}", file=ctx.out)
+    if ctx.log_path is not None:
+        print(f"log: {ctx.log_path}", file=ctx.out)
+    else:
+        print(f"log: {paths.log_path()} (not written: its folder cannot be created or written here)",
+              file=ctx.out)
     return EXIT_OK
 
 

@@ -350,10 +350,33 @@ def connect(path: Path | str) -> sqlite3.Connection:
         # pages (conversation rows and their indexes), mostly the same ones batch after batch, so fewer
         # checkpoints copy each hot page back to the database fewer times (-40% commit time on ingest).
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc)
+        if isinstance(path, Path) and ("unable to open" in text or "readonly" in text):
+            raise _unopenable(exc, path) from exc
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _as_problem(exc, path) from exc
     return conn
+
+
+def _unopenable(exc: sqlite3.OperationalError, path: Path) -> Exception:
+    """SQLite says only "unable to open" or "readonly": find out why, and name the file."""
+    folder = path.parent
+    try:
+        read_only_fs = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    if read_only_fs:
+        return DatabaseProblem(f"{path} is on a read-only file system; agentconsole needs to write it (and "
+                               f"its -wal and -shm files beside it): set AGENTCONSOLE_DATA_DIR to a writable "
+                               "folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+        return DatabaseProblem(f"{path} cannot be opened for writing ({exc}); make it and its folder "
+                               "readable and writable by you")
+    return exc
 
 
 def _as_problem(exc: sqlite3.DatabaseError, path: Path | str) -> Exception:

@@ -416,3 +416,49 @@ def test_a_keyring_that_refuses_is_a_secret_problem_not_a_crash(monkeypatch):
     with pytest.raises(secrets.SecretUnavailable, match=r"^the OS keyring could not be read for 'shop' "
                                                          r"\(collection is locked\); unlock it, or export "):
         secrets.load_secret("shop", {}, environ={})
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB tmpfs where the runner may mount one (root in a container that allows it)."""
+    import subprocess
+
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the injected-OSError tests above cover this")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_really_full_disk(capsys, monkeypatch, small_disk):
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(small_disk / "data"))
+    monkeypatch.setenv("AGENTCONSOLE_STATE_DIR", str(small_disk / "state"))  # the log is full too
+    code, out, err = run(capsys, "sync", "--once", "--demo")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines and all(line.startswith("agentconsole: error: ") for line in lines)
+    assert any(line.endswith("the disk holding the database is full; free some space and try again")
+               for line in lines)
+
+
+def test_a_really_read_only_data_dir(capsys, monkeypatch, small_disk):
+    import subprocess
+
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(small_disk / "data"))
+    Store(paths.database_path(True), FrozenClock(START)).close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, _, err = run(capsys, "sync", "--once", "--demo")
+    assert code == 1
+    assert err == (f"agentconsole: error: {paths.database_path(True)} is on a read-only file system; "
+                   "agentconsole needs to write it (and its -wal and -shm files beside it): set "
+                   "AGENTCONSOLE_DATA_DIR to a writable folder\n")
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(small_disk / "elsewhere"))
+    code, _, err = run(capsys, "sync", "--once", "--demo")
+    assert code == 1
+    assert err == (f"agentconsole: error: {small_disk / 'elsewhere'} is on a read-only file system; set "
+                   "AGENTCONSOLE_DATA_DIR to a writable folder\n")
