@@ -195,7 +195,7 @@ class SafeStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        text = clean(text)
+        text = "\r\n".join(clean(part) for part in text.split("\r\n"))  # CSV's CRLF is harmless; a lone CR is not
         try:
             return self.stream.write(text)
         except UnicodeEncodeError:

@@ -462,3 +462,19 @@ def test_a_really_read_only_data_dir(capsys, monkeypatch, small_disk):
     assert code == 1
     assert err == (f"agentconsole: error: {small_disk / 'elsewhere'} is on a read-only file system; set "
                    "AGENTCONSOLE_DATA_DIR to a writable folder\n")
+
+
+def test_cli_output_passes_through_the_sanitiser(capsys):
+    import io
+
+    from agentconsole.cli import SafeStream
+
+    buffer = io.StringIO()
+    stream = SafeStream(buffer)
+    print("name \x1b]8;;http://evil\x07shop\x1b[2J\rover", file=stream)
+    stream.write("a,b\r\nc,d\r\n")
+    assert buffer.getvalue() == "name shop\nover\na,b\r\nc,d\r\n"
+    ascii_only = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    SafeStream(ascii_only).write("Zoë – ok")
+    ascii_only.seek(0)
+    assert ascii_only.read() == "Zo? ? ok"
