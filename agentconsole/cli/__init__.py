@@ -99,9 +99,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     # 120 halves that wait (to at most 8 ms). Frames are only drawn when something changed, so an idle
     # console costs nothing more. Set before Textual is imported; the user's own setting wins.
     os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)
-    from screens.app import AgentConsoleApp, check_config
+    from screens.app import AgentConsoleApp
 
-    check_config(ctx.config)  # the theme and the [keys], before anything opens
     demo = use_demo(args)
     store = ctx.store(demo)
     agent_name = args.agent or ctx.config.resolved_agent_name()
@@ -273,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     ctx: CliContext | None = None
     try:
         config = load(paths.config_path())
+        if config.keymap or config.theme != Config.theme:
+            # What only the UI knows (theme names, binding ids and their keys) is checked for every
+            # command too, so a mistake is never accepted silently by `sync --once` and met later.
+            from screens.app import check_config
+
+            check_config(config)
         ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file)
         return args.func(args, ctx)
     except KeyboardInterrupt:

@@ -152,3 +152,16 @@ def test_the_readme_example_passes_the_ui_checks_too(tmp_path: Path):
     path = tmp_path / "config.toml"
     path.write_text(readme.split("```toml", 1)[1].split("```", 1)[0], encoding="utf-8")
     check_config(config.load(path))
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[ui]\ntheme = \"neon\"\n", "line 2: [ui] theme: unknown theme 'neon'; allowed: agentconsole-dark, "),
+    ("[keys]\n\"inbox.reply\" = \"5\"\n", "line 2: [keys] inbox.reply: '5' is already the key of 'inbox.view_dms'"),
+])
+def test_every_command_refuses_what_only_the_ui_can_check(tmp_path, capsys, monkeypatch, text, problem):
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("AGENTCONSOLE_CONFIG", str(path))
+    assert main(["sync", "--once", "--demo"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"agentconsole: error: {path}, {problem}") and err.count("\n") == 1
