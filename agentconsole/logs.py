@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import sys
 import threading
 from pathlib import Path
@@ -23,6 +24,18 @@ CHATTY = ("aioimaplib", "imapclient", "httpx", "httpcore", "aiosmtplib", "asynci
 
 
 _current: Path | None = None
+
+# Belt and braces: whatever a library or an exception puts in a record, these never reach the file.
+_SECRETS = re.compile(
+    r"(?i)(authorization:\s*(?:bearer|basic)\s+|bearer\s+|(?:access_token|refresh_token|client_secret|"
+    r"password|passwd|token|code)[\"']?\s*[=:]\s*[\"']?)([^\s\"'&,;)]+)")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Masks bearer tokens, passwords and OAuth secrets in the message and in tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _SECRETS.sub(lambda m: m.group(1) + "[redacted]", super().format(record))
 
 
 def current_path() -> Path | None:
@@ -57,7 +70,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
         target = None
     _current = target
     handler.agentconsole = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(RedactingFormatter(FORMAT))
     root.addHandler(handler)
     logging.lastResort = None  # with no handler at all, logging would fall back to stderr
     logging.raiseExceptions = False  # a full disk under the log must not print "--- Logging error ---"

@@ -374,3 +374,21 @@ def test_cli_output_passes_through_the_sanitiser(capsys):
     SafeStream(ascii_only).write("Zoë – ok")
     ascii_only.seek(0)
     assert ascii_only.read() == "Zo? ? ok"
+
+
+def test_the_log_masks_tokens_and_passwords_whatever_logs_them(tmp_path):
+    import logging
+
+    log = tmp_path / "x.log"
+    logs.setup("debug", log)
+    logging.getLogger("httpx").debug("Authorization: Bearer ZA-Yj3aBD8U8Cm7lKUp")
+    logging.getLogger("agentconsole.test").warning("POST /oauth/token code=abc123&client_secret=s3cr3t")
+    try:
+        raise ValueError("login failed for password='hunter2'")
+    except ValueError:
+        logging.getLogger("agentconsole.test").exception("boom")
+    logs.setup("info", tmp_path / "other.log")
+    text = log.read_text()
+    for secret in ("ZA-Yj3aBD8U8Cm7lKUp", "abc123", "s3cr3t", "hunter2"):
+        assert secret not in text
+    assert text.count("[redacted]") == 5  # the traceback quotes the raising line too
