@@ -27,8 +27,8 @@ _current: Path | None = None
 
 # Belt and braces: whatever a library or an exception puts in a record, these never reach the file.
 _SECRETS = re.compile(
-    r"(?i)(authorization:\s*(?:bearer|basic)\s+|bearer\s+|(?:access_token|refresh_token|client_secret|"
-    r"password|passwd|token|code)[\"']?\s*[=:]\s*[\"']?)([^\s\"'&,;)]+)")
+    r"(?i)(authorization:\s*(?:bearer|basic)\s+|bearer\s+|\b(?:access_token|refresh_token|client_secret|"
+    r"password|passwd|token)\b[\"']?\s*[=:]\s*[\"']?|\bcode=)([^\s\"'&,;)]+)")  # code=: OAuth's
 
 
 class RedactingFormatter(logging.Formatter):
