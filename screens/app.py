@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +145,7 @@ class AgentConsoleApp(App[None]):
             log.error("%s failed", doing, exc_info=error)
         else:
             log.warning("%s failed: %s", doing, short(error))
-        if isinstance(error, sqlite3.DatabaseError) and "malformed" in str(error) and not self.store.damaged:
-            # SQLite found damage in the middle of the session: stop writing, as the start-up check would.
-            self.store.mark_damaged(f"{self.store.path} is damaged ({error}); see `agentconsole db check`")
+        if self.store.notice(error):  # SQLite found damage mid-session: writes stop, as after a failed check
             self._show_damaged()
         text = f"{doing} failed: {short(error)}"
         now = self.clock.now()

@@ -65,6 +65,14 @@ class Store:
     def mark_damaged(self, why: str) -> None:
         self.damaged = why
 
+    def notice(self, error: BaseException) -> bool:
+        """Called with any failure of a store call: True when it shows the file is damaged (SQLite found
+        it in the middle of a session), which then stops writes as a failed check would."""
+        if self.damaged or not isinstance(error, sqlite3.DatabaseError) or "malformed" not in str(error):
+            return False
+        self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
+        return True
+
     def backup(self, reason: str = "manual") -> Path:
         from agentconsole.storage import backup
 

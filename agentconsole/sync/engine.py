@@ -136,7 +136,7 @@ class Engine:
                     failures = 0  # it had been running fine: start the back-off over
                 failures += 1
                 delay = backoff_delay(failures, self.rng)
-                log.error("%s stopped; restarting in %.0f s", name, delay, exc_info=True)
+                log.exception("%s stopped; restarting in %.0f s", name, delay)
                 self._down[name] = (f"{name} stopped ({short(exc)})", self.clock.now() + delay, accounts)
                 self._emit_states(accounts)
                 try:
