@@ -1,9 +1,14 @@
-"""The TOML configuration, read into typed dataclasses; every option has a default."""
+"""The TOML configuration, checked against one declared schema (SCHEMA, which the README documents) and
+read into a typed Config; every option has a default, and every mistake names its file, line and key."""
 
 from __future__ import annotations
 
 import getpass
+import math
+import re
 import tomllib
+import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +18,81 @@ from agentconsole.response.sla import DEFAULT_TARGETS, Targets
 
 class ConfigError(Exception):
     """The config file exists but cannot be used; the message says where and why."""
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "unknown timezone; use an IANA name such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\""
+    return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of a table: its type, default, allowed range or check, and what it does."""
+
+    key: str
+    type: type
+    default: object
+    help: str
+    low: float | None = None  # numbers: the smallest allowed (exclusive when low_open)
+    high: float | None = None
+    low_open: bool = False
+    check: Callable[[str], str | None] | None = None  # strings: returns the problem, or None
+    unit: str = ""  # numbers: what they count
+
+    def allowed(self) -> str:
+        if self.type is bool:
+            return "true or false"
+        if self.type is float:
+            low = "" if self.low is None else f"{'more than' if self.low_open else 'at least'} {self.low:g}"
+            high = "" if self.high is None else f"at most {self.high:g}"
+            unit = f" of {self.unit}" if self.unit else ""
+            return f"a number{unit} " + " and ".join(p for p in (low, high) if p)
+        return "a string"
+
+    def problem(self, value: object) -> str | None:
+        if self.type is bool:
+            return None if isinstance(value, bool) else f"must be {self.allowed()}"
+        if self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"must be {self.allowed()}"
+            if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+                return f"must be {self.allowed()}"
+            if self.high is not None and value > self.high:
+                return f"must be {self.allowed()}"
+            return None
+        if not isinstance(value, str):
+            return "must be a string (in quotes)"
+        return self.check(value) if self.check else None
+
+
+MINUTES = Option("<kind>", float, None, "response target in minutes", low=0, high=525_600, low_open=True,
+                 unit="minutes")
+TARGET_KINDS = tuple(DEFAULT_TARGETS)  # public, dm, email
+
+# The fixed tables and their keys. [targets], [hours] and [keys] take keys of their own kind (target
+# kinds and account sub-tables, business hours, binding ids) and are read by the functions below.
+SCHEMA: dict[str, tuple[Option, ...]] = {
+    "agent": (
+        Option("name", str, "", "your agent name (default: your login name)"),
+        Option("initials", str, "", "shown beside what you did"),
+        Option("timezone", str, "UTC", "an IANA timezone for times on screen", check=_timezone),
+    ),
+    "ui": (
+        Option("theme", str, "agentconsole-dark", "agentconsole-dark, agentconsole-light or "
+                                                  "agentconsole-high-contrast"),
+        Option("notify_on_over", bool, True, "tell me once when a conversation goes over its target"),
+        Option("bell_on_over", bool, False, "ring the terminal bell then too"),
+    ),
+    "demo": (
+        Option("interval_seconds", float, 6.0, "seconds between the demo's simulated messages",
+               low=0.5, high=86_400, unit="seconds"),
+    ),
+}
+TABLES = (*SCHEMA, "targets", "hours", "keys")
+KEY_STRING = re.compile(r"^[^\s,]+(,[^\s,]+)*$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +108,7 @@ class Config:
     demo_interval: float = 6.0
     hours: HoursConfig = field(default_factory=HoursConfig)
     path: Path | None = None
+    text: str = field(default="", repr=False, compare=False)  # the file as read, to name lines later
 
     def resolved_agent_name(self) -> str:
         if self.agent_name:
@@ -37,61 +118,190 @@ class Config:
         except Exception:  # no passwd entry in some containers
             return "agent"
 
+    def error(self, table: str, key: str | None, problem: str) -> ConfigError:
+        """A ConfigError naming this file, the line of [table] key, and the key."""
+        return _error(self.path, self.text, table, key, problem)
+
+    def check_choices(self, themes: Iterable[str]) -> None:
+        """What only the UI knows (the theme names); the CLI calls it before the console starts."""
+        themes = list(themes)
+        if self.theme not in themes:
+            raise self.error("ui", "theme", f"unknown theme {self.theme!r}; allowed: {', '.join(themes)}")
+
 
 def load(path: Path) -> Config:
     """Read *path*; a missing file means all defaults."""
     if not path.exists():
         return Config(path=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    agent = _table(data, "agent", path)
-    ui = _table(data, "ui", path)
-    targets = _table(data, "targets", path)
-    demo = _table(data, "demo", path)
-    by_kind = dict(DEFAULT_TARGETS)
-    by_account: dict[str, dict[str, float]] = {}
-    for key, value in targets.items():
-        if isinstance(value, dict):
-            by_account[key] = {k: _minutes(v, f"targets.{key}.{k}", path) for k, v in value.items()}
-        else:
-            by_kind[key] = _minutes(value, f"targets.{key}", path)
-    keymap = _table(data, "keys", path)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    fail = lambda table, key, problem: _error(path, text, table, key, problem)  # noqa: E731
+    for name, value in data.items():
+        if name not in TABLES:
+            raise fail(name, None, f"unknown table; {_did_you_mean(name, TABLES)}allowed: "
+                                   f"{', '.join(f'[{t}]' for t in TABLES)}")
+        if not isinstance(value, dict):
+            raise fail(name, None, "must be a table: write it as a [" + name + "] header")
+    fixed = {name: _fixed(data.get(name, {}), name, fail) for name in SCHEMA}
     return Config(
-        agent_name=str(agent.get("name", "")),
-        agent_initials=str(agent.get("initials", "")),
-        timezone=str(agent.get("timezone", "UTC")),
-        theme=str(ui.get("theme", "agentconsole-dark")),
-        bell_on_over=bool(ui.get("bell_on_over", False)),
-        notify_on_over=bool(ui.get("notify_on_over", True)),
-        keymap={str(k): str(v) for k, v in keymap.items()},
-        targets=Targets(by_kind, by_account),
-        demo_interval=float(demo.get("interval_seconds", 6.0)),
-        hours=_hours(_table(data, "hours", path), path),
+        agent_name=fixed["agent"]["name"],
+        agent_initials=fixed["agent"]["initials"],
+        timezone=fixed["agent"]["timezone"],
+        theme=fixed["ui"]["theme"],
+        bell_on_over=fixed["ui"]["bell_on_over"],
+        notify_on_over=fixed["ui"]["notify_on_over"],
+        keymap=_keys(data.get("keys", {}), fail),
+        targets=_targets(data.get("targets", {}), fail),
+        demo_interval=float(fixed["demo"]["interval_seconds"]),
+        hours=_hours(data.get("hours", {}), fail),
         path=path,
+        text=text,
     )
 
 
-def _hours(table: dict, path: Path) -> HoursConfig:
+def _fixed(table: dict, name: str, fail) -> dict[str, object]:
+    options = {o.key: o for o in SCHEMA[name]}
+    for key, value in table.items():
+        option = options.get(key)
+        if option is None:
+            raise fail(name, key, f"unknown key; {_did_you_mean(key, options)}allowed in [{name}]: "
+                                  f"{', '.join(options)}")
+        problem = option.problem(value)
+        if problem:
+            raise fail(name, key, f"{problem}, not {_show(value)}")
+    return {key: table.get(key, option.default) for key, option in options.items()}
+
+
+def _targets(table: dict, fail) -> Targets:
+    by_kind = dict(DEFAULT_TARGETS)
+    by_account: dict[str, dict[str, float]] = {}
+    allowed = f"allowed: {', '.join(TARGET_KINDS)} (minutes), or a [targets.<account>] table of them"
+    for key, value in table.items():
+        if isinstance(value, dict):
+            for kind, minutes in value.items():
+                where = f"targets.{key}"
+                if kind not in TARGET_KINDS:
+                    raise fail(where, kind, f"unknown target kind; allowed: {', '.join(TARGET_KINDS)}")
+                if MINUTES.problem(minutes):
+                    raise fail(where, kind, f"must be {MINUTES.allowed()}, not {_show(minutes)}")
+            by_account[key] = {k: float(v) * 60.0 for k, v in value.items()}
+        elif key not in TARGET_KINDS:
+            raise fail("targets", key, f"unknown target kind; {allowed}")
+        elif MINUTES.problem(value):
+            raise fail("targets", key, f"must be {MINUTES.allowed()}, not {_show(value)}")
+        else:
+            by_kind[key] = float(value) * 60.0
+    return Targets(by_kind, by_account)
+
+
+def _keys(table: dict, fail) -> dict[str, str]:
+    """[keys] maps a binding id to a key string; which ids exist and what clashes is checked by the UI
+    (screens.app.check_keymap), which knows the bindings."""
+    for key, value in table.items():
+        if not isinstance(value, str) or not KEY_STRING.match(value):
+            raise fail("keys", key, f"must be a key string in quotes such as \"r\", \"ctrl+r\" or "
+                                    f"\"r,ctrl+r\", not {_show(value)}")
+    return dict(table)
+
+
+def _hours(table: dict, fail) -> HoursConfig:
     """[hours] keys are the default for every account; an [hours.<account>] table overrides them key by key."""
+    own = {k: v for k, v in table.items() if not isinstance(v, dict)}
     try:
-        own = {k: v for k, v in table.items() if not isinstance(v, dict)}
         default = parse_hours(own, "hours") if own else None
-        by_account = {str(k): parse_hours({**own, **v}, f"hours.{k}") for k, v in table.items() if isinstance(v, dict)}
     except HoursError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise fail("hours", _hours_key(str(exc), own), _hours_problem(exc)) from exc
+    by_account = {}
+    for name, sub in table.items():
+        if isinstance(sub, dict):
+            try:
+                by_account[str(name)] = parse_hours({**own, **sub}, f"hours.{name}")
+            except HoursError as exc:
+                raise fail(f"hours.{name}", _hours_key(str(exc), sub), _hours_problem(exc)) from exc
     return HoursConfig(default, by_account)
 
 
-def _table(data: dict, name: str, path: Path) -> dict:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: [{name}] must be a table")
-    return value
+HOURS_KEYS = "days, open, close, timezone, holidays, or an [hours.<account>] table of them"
 
 
-def _minutes(value: object, where: str, path: Path) -> float:
-    if not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{path}: {where} must be a positive number of minutes")
-    return float(value) * 60.0
+def _hours_problem(exc: HoursError) -> str:
+    text = re.sub(r"^hours(\.[^:]+)?: ", "", str(exc))  # the line and the key are named already
+    if text.startswith("unknown keys"):
+        return f"unknown key; allowed: {HOURS_KEYS}"
+    return text
+
+
+def _hours_key(message: str, table: dict) -> str | None:
+    """The key an HoursError is about, found in its message, so its line can be named."""
+    for key in table:
+        if re.search(rf"\b{re.escape(str(key))}\b", message):
+            return str(key)
+    return None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"' if len(value) < 60 else f'"{value[:57]}..."'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return repr(value)[:60]
+
+
+def _error(path: Path | None, text: str, table: str, key: str | None, problem: str) -> ConfigError:
+    line = find_line(text, table, key)
+    where = f"[{table}]" if key is None else f"[{table}] {key}"
+    at = f"{path or 'config'}" + (f", line {line}" if line else "")
+    return ConfigError(f"{at}: {where}: {problem}")
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
+def _name_parts(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+)""", dotted)
+    return tuple(a or b or c for a, b, c in parts)
+
+
+def find_line(text: str, table: str, key: str | None) -> int | None:
+    """The 1-based line of *key* in [*table*] (or of the table's header) in TOML *text*.
+
+    tomllib keeps no positions, so the text is scanned: headers, then "key =" lines below them; a
+    dotted key ("a.b = 1" under [x]) counts as its own table path.
+    """
+    want = _name_parts(table) if table else ()
+    current: tuple[str, ...] = ()
+    header_line = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            current = _name_parts(header.group(1))
+            if current == want and header_line is None:
+                header_line = number
+                if key is None:
+                    return number
+            continue
+        found = _KEY.match(line)
+        if not found:
+            continue
+        parts = current + _name_parts(found.group(1))
+        if key is None and parts[:len(want)] == want:
+            return number
+        if key is not None and parts == (*want, key):
+            return number
+    return header_line

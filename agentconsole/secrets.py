@@ -23,11 +23,10 @@ def env_var_name(account: str) -> str:
 
 
 def _how_to(account: str) -> str:
-    return (
-        f"set password_command for account '{account}' (e.g. agentconsole account add ... "
-        f"--password-command 'pass show shop/imap'), or export {env_var_name(account)}, "
-        "or run on a host with a Secret Service / OS keyring"
-    )
+    """Advice that works when followed, whatever kind of account it is."""
+    return (f"export {env_var_name(account)}=<the secret> before starting agentconsole, or give the account "
+            f"a password_command: remove it (agentconsole account remove {account}) and add it again with "
+            "--password-command CMD (email) or --token-command CMD (Mastodon), e.g. 'pass show shop/imap'")
 
 
 def keyring_backend():
@@ -50,9 +49,16 @@ def store_secret(account: str, secret: str) -> str:
     """Put *secret* in the OS keyring; returns a description of where it went."""
     backend = keyring_backend()
     if backend is None:
-        raise SecretUnavailable(f"no OS keyring is available on this host to store the secret: "
-                                f"{_how_to(account)}")
-    backend.set_password(SERVICE, account, secret)
+        raise SecretUnavailable(
+            f"there is no OS keyring on this host to keep the secret of '{account}' (no Secret Service "
+            "such as gnome-keyring or KWallet is running); give the account a password_command instead: "
+            "--password-command CMD (email) or --token-command CMD (Mastodon), e.g. 'pass show shop/imap'; "
+            f"or export {env_var_name(account)} and add the account without giving the secret")
+    try:
+        backend.set_password(SERVICE, account, secret)
+    except Exception as exc:  # a locked collection, a D-Bus failure: keyring's errors are many
+        raise SecretUnavailable(f"the OS keyring refused to keep the secret of '{account}' ({exc}); unlock "
+                                "it and try again, or give the account a password_command instead") from exc
     return f"OS keyring ({type(backend).__name__})"
 
 
@@ -79,11 +85,15 @@ def load_secret(account: str, settings: Mapping[str, object] | None = None,
         return value
     backend = keyring_backend()
     if backend is not None:
-        secret = backend.get_password(SERVICE, account)
+        try:
+            secret = backend.get_password(SERVICE, account)
+        except Exception as exc:  # locked, or the Secret Service went away
+            raise SecretUnavailable(f"the OS keyring could not be read for '{account}' ({exc}); unlock it, "
+                                    f"or {_how_to(account)}") from exc
         if secret:
             return secret
         raise SecretUnavailable(f"the OS keyring holds no secret for '{account}': {_how_to(account)}")
-    raise SecretUnavailable(f"no secret for '{account}': {_how_to(account)}")
+    raise SecretUnavailable(f"no secret for '{account}' (this host has no OS keyring): {_how_to(account)}")
 
 
 def _run_password_command(account: str, command: str) -> str:
@@ -91,11 +101,14 @@ def _run_password_command(account: str, command: str) -> str:
         done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30,
                               check=False)
     except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
-        raise SecretUnavailable(f"password_command for '{account}' could not run: {exc}") from exc
+        raise SecretUnavailable(f"password_command for '{account}' could not run ({exc}); fix the command, "
+                                "or remove the account and add it again with a working one") from exc
     if done.returncode != 0:
-        raise SecretUnavailable(
-            f"password_command for '{account}' exited with {done.returncode}: {done.stderr.strip()[:200]}")
+        said = done.stderr.strip()[:200]
+        raise SecretUnavailable(f"password_command for '{account}' exited with {done.returncode}"
+                                + (f" ({said})" if said else "") + "; run it yourself to see why")
     secret = done.stdout.split("\n", 1)[0]  # like pass(1): the first line is the secret
     if not secret:
-        raise SecretUnavailable(f"password_command for '{account}' printed nothing")
+        raise SecretUnavailable(f"password_command for '{account}' printed nothing; it must print the "
+                                "secret on its first line")
     return secret

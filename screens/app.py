@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import gc
+import logging
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+from textual.worker_manager import WorkerManager
 
 from agentconsole.domain.clock import Clock
 from agentconsole.config import Config
 from agentconsole.domain.sanitize import clean
+from agentconsole.failures import describe, short
 from agentconsole.sync.engine import Engine, EngineEvent
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage.store import Store
@@ -25,6 +29,20 @@ from screens.common.modals import ConfirmModal, HelpScreen
 
 
 ENGINE_START_DELAY = 0.3  # seconds after mount
+FAILURE_QUIET = 10.0  # seconds: the same failure is told once, and reloads after failures are spaced
+CHECK_DELAY = 2.0  # seconds after mount: the database check and backup wait until the inbox is up
+
+log = logging.getLogger(__name__)
+
+
+class _ReportingWorkers(WorkerManager):
+    """Worker.StateChanged does not bubble, so a failed worker of a screen or widget is also told to
+    the App: the one place that turns failures into notifications (textual is pinned: private hook)."""
+
+    def _remove_worker(self, worker: Worker) -> None:
+        super()._remove_worker(worker)
+        if worker.state == WorkerState.ERROR and worker.node is not self._app:
+            self._app.post_message(Worker.StateChanged(worker, worker.state))
 
 
 class AgentConsoleApp(App[None]):
@@ -51,6 +69,10 @@ class AgentConsoleApp(App[None]):
                  demo: bool = False, setup_email: tuple[Any, Any] | None = None,
                  freeze_startup_objects: bool = False) -> None:
         super().__init__()
+        self._workers = _ReportingWorkers(self)
+        self.failure = ""  # the one line printed after exit when the console stopped on an error
+        self._told: dict[str, float] = {}
+        self._reloaded_at = -FAILURE_QUIET
         self.store = store
         self.clock = clock
         self.config = config
@@ -93,6 +115,69 @@ class AgentConsoleApp(App[None]):
             self.engine.on_change = forward
             # The first sync starts once the inbox has painted, so it never delays the first frame.
             self.set_timer(ENGINE_START_DELAY, self.run_engine)
+        self.set_timer(CHECK_DELAY, self.check_database)
+
+    @work(thread=True, exclusive=True, group="db-check", exit_on_error=False,
+          description="Checking the database")
+    def check_database(self) -> None:
+        """SQLite's quick check, then the daily backup of a sound file; a failure stops all writes
+        (the store refuses them) and the banner says so."""
+        if self.store.check():
+            self.call_from_thread(self._show_damaged)
+            return
+        self.store.backup_if_due()
+
+    def _show_damaged(self) -> None:
+        from screens.inbox.header import WorkspaceBanner
+
+        self.notify(self.store.damaged, severity="error", timeout=30)
+        inbox = self._inbox()
+        for banner in inbox.query(WorkspaceBanner) if inbox is not None else ():
+            banner.tick()  # the banner reads the store's state; without an engine nothing else ticks it
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every failed worker, of any screen: one notification that says what failed, then a reload."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker, error = event.worker, event.worker.error
+        doing = worker.description or worker.name or "A background task"
+        if describe(error) is None:
+            log.error("%s failed", doing, exc_info=error)
+        else:
+            log.warning("%s failed: %s", doing, short(error))
+        if self.store.notice(error):  # SQLite found damage mid-session: writes stop, as after a failed check
+            self._show_damaged()
+        text = f"{doing} failed: {short(error)}"
+        now = self.clock.now()
+        if self._told.get(text, -FAILURE_QUIET) + FAILURE_QUIET <= now:  # a storm of one failure: told once
+            self._told[text] = now
+            self.notify(text, severity="error", timeout=10)
+        inbox = self._inbox()
+        # Reload what is on screen (a half-done action may have changed it), but not over and over when
+        # the reload itself is what fails.
+        if inbox is not None and worker.group != "db-check" and self._reloaded_at + FAILURE_QUIET <= now:
+            self._reloaded_at = now
+            inbox.post_message(DataChanged())
+
+    def _handle_exception(self, error: Exception) -> None:
+        # The console stops, as Textual would, but the traceback goes to the log file and the terminal
+        # gets one line after exit (printed by the CLI), never a traceback over the panes.
+        log.error("the console stopped on an unexpected error", exc_info=error)
+        from agentconsole import logs
+
+        where = logs.current_path()
+        self.failure = describe(error) or (
+            f"unexpected {type(error).__name__}: {clean(str(error), keep_newlines=False)[:200]}; "
+            + (f"the details are in {where}" if where else "no log file could be written")
+            + " (please report it)")
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        self.bell()
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        self._exit_renderables.clear()  # already in the log; the CLI prints self.failure instead
 
     def preload_screen_styles(self) -> None:
         """Add the other screens' stylesheets without the full re-parse and restyle that a screen's
@@ -122,7 +207,7 @@ class AgentConsoleApp(App[None]):
         if event.kind == "ingested":
             self.send_away_replies()
 
-    @work(thread=True, exclusive=True, group="away", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="away", exit_on_error=False, description="Sending away replies")
     def send_away_replies(self) -> None:
         """Off shift, customers who wrote get one away reply per off period (when switched on)."""
         from agentconsole.shifts.away import AwayReplies
@@ -149,7 +234,7 @@ class AgentConsoleApp(App[None]):
                 return screen
         return None
 
-    @work(group="engine", exit_on_error=False)
+    @work(group="engine", exit_on_error=False, description="Syncing")
     async def run_engine(self) -> None:
         await self.engine.run()
 
@@ -172,3 +257,89 @@ class AgentConsoleApp(App[None]):
             return
         self.exit()
 
+
+
+def check_config(config: Config) -> None:
+    """What the core cannot check without the UI: the theme name, and that every [keys] id exists and
+    its new key takes no other binding's key on the same screen. Raises ConfigError naming the line."""
+    from textual.theme import BUILTIN_THEMES
+
+    config.check_choices([*THEME_NAMES, *sorted(BUILTIN_THEMES)])  # the App accepts Textual's own too
+    if not config.keymap:
+        return
+    scopes = binding_scopes()
+    known = sorted({b.id for scope in scopes for b in scope if b.id})
+    for binding_id, keys in config.keymap.items():
+        if binding_id not in known:
+            import difflib
+
+            close = difflib.get_close_matches(binding_id, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise config.error("keys", binding_id, f"unknown binding id; {hint}allowed: {', '.join(known)}")
+        bad = [k for k in keys.split(",") if not _is_key(k)]
+        if bad:
+            raise config.error("keys", binding_id, f"{bad[0]!r} is not a key name; write keys as Textual "
+                                                   "names such as \"r\", \"R\", \"ctrl+r\", \"f2\", \"slash\"")
+    for scope in scopes:
+        taken: dict[str, str] = {}
+        for binding in scope:
+            if not binding.id:
+                continue
+            for key in config.keymap.get(binding.id, binding.key).split(","):
+                other = taken.setdefault(key, binding.id)
+                if other != binding.id and (binding.id in config.keymap or other in config.keymap):
+                    mine, theirs = (binding.id, other) if binding.id in config.keymap else (other, binding.id)
+                    raise config.error("keys", mine, f"{key!r} is already the key of {theirs!r}; choose "
+                                                     f"another key, or remap {theirs!r} too")
+
+
+def binding_scopes() -> list[list[Binding]]:
+    """The bindings active together: each screen or widget class of ours with its inherited bindings,
+    plus the App's (which every screen also answers)."""
+    import importlib
+    import pkgutil
+
+    import screens
+    from textual.dom import DOMNode
+
+    for info in pkgutil.walk_packages(screens.__path__, "screens."):
+        importlib.import_module(info.name)
+    app_bindings = _bindings_of(AgentConsoleApp)
+    scopes = [app_bindings]
+    pending = list(DOMNode.__subclasses__())
+    seen: set[type] = set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("screens.") and cls is not AgentConsoleApp and "BINDINGS" in vars(cls):
+            scopes.append(app_bindings + _bindings_of(cls))
+    return scopes
+
+
+def _bindings_of(cls: type) -> list[Binding]:
+    found: dict[str, Binding] = {}
+    for klass in reversed(cls.__mro__):
+        for binding in vars(klass).get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                found[binding.id] = binding
+    return list(found.values())
+
+
+def _is_key(key: str) -> bool:
+    import unicodedata
+
+    from textual.keys import Keys
+
+    *modifiers, base = key.split("+")
+    if any(m not in ("ctrl", "shift", "alt", "meta", "super", "hyper") for m in modifiers) or not base:
+        return False
+    if len(base) == 1 or base in {k.value for k in Keys}:
+        return True
+    try:
+        unicodedata.lookup(base.replace("_", " ").upper())
+    except KeyError:
+        return False
+    return True

@@ -17,6 +17,7 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AGENTCONSOLE_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("AGENTCONSOLE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 

@@ -7,12 +7,16 @@ import asyncio
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import TextIO
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import NoReturn, TextIO
 
-from agentconsole import __version__, paths
+from agentconsole import __version__, logs, paths
+from agentconsole.domain.sanitize import clean
+from agentconsole.failures import PREFIX, describe, short
 from agentconsole.domain.clock import Clock, SystemClock
-from agentconsole.config import Config, ConfigError, load
+from agentconsole.domain.errors import TemporaryError
+from agentconsole.config import Config, load
 from agentconsole.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ class CliContext:
     clock: Clock = field(default_factory=SystemClock)
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    log_path: Path | None = None
     _stores: dict[bool, Store] = field(default_factory=dict)
 
     def store(self, demo: bool = False) -> Store:
@@ -71,16 +76,19 @@ def use_demo(args: argparse.Namespace) -> bool:
         store.close()
 
 
-def build_connectors(store: Store, clock: Clock):
+def build_connectors(store: Store, clock: Clock, config: Config | None = None):
     """A connector per account, and the reason for each account that could not get one."""
     from agentconsole.channels import registry
 
     built, unavailable = {}, {}
     for account in store.accounts():
+        if account.connector == "demo" and config is not None and "interval" not in account.settings:
+            account = replace(account, settings={**account.settings, "interval": config.demo_interval})
         try:
             built[account.id] = registry.build(account, clock)
         except Exception as exc:  # a missing secret or an unknown kind must not stop the others
-            unavailable[account.id] = f"{type(exc).__name__}: {exc}"
+            log.info("account %s cannot connect: %s", account.id, short(exc))
+            unavailable[account.id] = short(exc)
     return built, unavailable
 
 
@@ -91,19 +99,20 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     # 120 halves that wait (to at most 8 ms). Frames are only drawn when something changed, so an idle
     # console costs nothing more. Set before Textual is imported; the user's own setting wins.
     os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)
+    from screens.app import AgentConsoleApp
+
     demo = use_demo(args)
     store = ctx.store(demo)
     agent_name = args.agent or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent_name, ctx.config.agent_initials, ctx.config.timezone)
-    connectors_, unavailable = build_connectors(store, ctx.clock)
+    connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
     engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
-
-    from screens.app import AgentConsoleApp
-
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
                           demo=demo, setup_email=_account_setup(store, ctx.clock),
                           freeze_startup_objects=True)
     app.run()
+    if app.failure:
+        print(f"{PREFIX}{app.failure}", file=ctx.err)
     return app.return_code or EXIT_OK
 
 
@@ -131,12 +140,15 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.sync.engine import Engine
 
     store = ctx.store(use_demo(args))
-    connectors_, unavailable = build_connectors(store, ctx.clock)
+    if store.check():  # a damaged file is never synced into: its writes would build on broken pages
+        print(f"{PREFIX}{store.damaged}", file=ctx.err)
+        return EXIT_ERROR
+    connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
     engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
-    names = {a.id: a.name for a in store.accounts()}
+    names = {a.id: clean(a.name) for a in store.accounts()}
     failed = bool(unavailable)
     for account_id, why in unavailable.items():
-        print(f"{names[account_id]}: not connected: {why}", file=ctx.err)
+        print(f"{PREFIX}{names[account_id]}: not connected: {why}", file=ctx.err)
 
     async def sync_all() -> None:
         nonlocal failed
@@ -146,7 +158,10 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
                 print(f"{names[account_id]}: {count} new message(s)", file=ctx.out)
             except Exception as exc:
                 failed = True
-                print(f"{names[account_id]}: sync failed: {type(exc).__name__}: {exc}", file=ctx.err)
+                log.info("sync of account %s failed", account_id, exc_info=True)
+                advice = (f"; check the server and the network, or try again later (`agentconsole account "
+                          f"test {names[account_id]}` tries the sign-in)" if isinstance(exc, TemporaryError) else "")
+                print(f"{PREFIX}{names[account_id]}: sync failed: {short(exc)}{advice}", file=ctx.err)
         await engine.reconcile()
         from agentconsole.shifts.away import AwayReplies
         from agentconsole.shifts.service import Shifts
@@ -178,15 +193,56 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_config(args: argparse.Namespace, ctx: CliContext) -> int:
     print(ctx.config.path or paths.config_path(), file=ctx.out)
+    if ctx.log_path is not None:
+        print(f"log: {ctx.log_path}", file=ctx.out)
+    else:
+        print(f"log: {paths.log_path()} (not written: its folder cannot be created or written here)",
+              file=ctx.out)
     return EXIT_OK
 
 
+class SafeStream:
+    """The one door for CLI output: everything written is passed through the sanitiser (names, notes,
+    subjects and errors may carry terminal escapes), and what the terminal's encoding cannot show is
+    replaced rather than raised."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        text = "\r\n".join(clean(part) for part in text.split("\r\n"))  # CSV's CRLF is harmless; a lone CR is not
+        try:
+            return self.stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(self.stream, "encoding", None) or "ascii"
+            return self.stream.write(text.encode(encoding, "replace").decode(encoding))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that names the one problem first, then the short usage, never the whole help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{PREFIX}{message}\n{self.format_usage()}"
+                              f"run `{self.prog} --help` for every option\n")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agentconsole",
-                                     description="One keyboard-driven inbox for social networks and email.")
+    parser = Parser(prog="agentconsole",
+                    description="One keyboard-driven inbox for social networks and email.")
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the demo workspace (its own database)")
     parser.add_argument("--agent", help="your agent name (default: config [agent] name, else your login)")
+    parser.add_argument("--log-level", choices=logs.LEVELS, default=logs.DEFAULT_LEVEL,
+                        help=f"how much goes to the log file (default: {logs.DEFAULT_LEVEL})")
     parser.set_defaults(func=run_console)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sync = sub.add_parser("sync", help="fetch every account once and send what is queued")
@@ -195,7 +251,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sync.set_defaults(func=run_sync)
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    config_sub.add_parser("path", help="print the config file's path").set_defaults(func=run_config)
+    config_sub.add_parser("path", help="print the config file's and the log's paths").set_defaults(
+        func=run_config)
     for module in _command_modules(sys.argv[1:] if argv is None else argv):
         module.register(sub)
     return parser
@@ -208,6 +265,7 @@ LAZY_COMMANDS = {
     "shift": "agentconsole.cli.shift",
     "metrics": "agentconsole.cli.metrics",
     "outbox": "agentconsole.cli.outbox",
+    "db": "agentconsole.cli.db",
 }
 
 
@@ -222,24 +280,54 @@ def _command_modules(argv: list[str]) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    log_file = logs.setup(args.log_level)
+    ctx: CliContext | None = None
     try:
         config = load(paths.config_path())
-    except ConfigError as exc:
-        print(f"agentconsole: config error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    ctx = CliContext(config)
-    try:
+        if config.keymap or config.theme != Config.theme:
+            # What only the UI knows (theme names, binding ids and their keys) is checked for every
+            # command too, so a mistake is never accepted silently by `sync --once` and met later.
+            from screens.app import check_config
+
+            check_config(config)
+        ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file)
         return args.func(args, ctx)
     except KeyboardInterrupt:
         return EXIT_ERROR
+    except BrokenPipeError:  # `agentconsole metrics | head`: the reader left; nothing to say to anyone
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush is quiet
+        except (OSError, ValueError, AttributeError):  # stdout is no file (captured, closed)
+            pass
+        return EXIT_ERROR
+    except Exception as exc:
+        return report(exc, log_file)
     finally:
-        ctx.close()
+        if ctx is not None:
+            try:
+                ctx.close()
+            except Exception:
+                log.exception("closing the store failed")
+
+
+def report(exc: BaseException, log_file: Path | None, err: TextIO | None = None) -> int:
+    """Print the one line for *exc*; a bug's traceback goes to the log, never to the terminal."""
+    err = err or sys.stderr
+    sentence = describe(exc)
+    if sentence is not None:
+        log.warning("%s", sentence)
+        print(f"{PREFIX}{sentence}", file=err)
+    else:
+        log.error("unexpected error", exc_info=exc)
+        where = f"the details are in {log_file}" if log_file else "no log file could be written"
+        print(f"{PREFIX}unexpected {type(exc).__name__}: {clean(str(exc), keep_newlines=False)[:200]}; {where} "
+              "(please report it)", file=err)
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         report = library.install_starters()
         _print_report(report, ctx, dry_run=False)
         return EXIT_OK
-    print(f"agentconsole canned: unknown action {command!r}", file=ctx.err)
+    print(f"agentconsole: error: canned: unknown action {command!r}", file=ctx.err)
     return EXIT_USAGE
 
 
@@ -57,12 +57,12 @@ def _import(args: argparse.Namespace, ctx, library: CannedLibrary) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"agentconsole canned import: cannot read {args.file}: {exc}", file=ctx.err)
+        print(f"agentconsole: error: canned import: cannot read {args.file}: {exc}", file=ctx.err)
         return EXIT_ERROR
     try:
         report = library.import_toml(text, overwrite=args.overwrite, dry_run=args.dry_run)
     except CannedError as exc:
-        print(f"agentconsole canned import: {args.file}: {exc}", file=ctx.err)
+        print(f"agentconsole: error: canned import: {args.file}: {exc}", file=ctx.err)
         print("nothing was imported", file=ctx.err)
         return EXIT_ERROR
     _print_report(report, ctx, dry_run=args.dry_run)
@@ -95,12 +95,12 @@ def _export(args: argparse.Namespace, ctx, library: CannedLibrary) -> int:
         return EXIT_OK
     target = Path(args.file)
     if target.exists() and not args.force:
-        print(f"agentconsole canned export: {target} exists; add --force to replace it", file=ctx.err)
+        print(f"agentconsole: error: canned export: {target} exists; add --force to replace it", file=ctx.err)
         return EXIT_ERROR
     try:
         _write_atomically(target, text)
     except OSError as exc:
-        print(f"agentconsole canned export: cannot write {target}: {exc}", file=ctx.err)
+        print(f"agentconsole: error: canned export: cannot write {target}: {exc}", file=ctx.err)
         return EXIT_ERROR
     print(f"exported {len(templates)} canned replies to {target}", file=ctx.out)
     return EXIT_OK

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     try:
         per = metrics.period(args.since, ctx.clock.now(), tz)
     except metrics.PeriodError as exc:
-        print(f"agentconsole metrics: {exc}", file=ctx.err)
+        print(f"agentconsole: error: metrics: {exc}", file=ctx.err)
         return EXIT_USAGE
     groups = (args.by,) if args.by else ()
     report = metrics.report(ctx.store(use_demo(args)), per, ctx.config.hours, groups)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         print(build_banner(shifts, timezone).text(), file=ctx.out)
         return EXIT_OK
     except ShiftError as exc:
-        print(f"agentconsole shift: {exc}", file=ctx.err)
+        print(f"agentconsole: error: shift: {exc}", file=ctx.err)
         return EXIT_ERROR
 
 
@@ -109,7 +109,7 @@ def _start(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
         chosen = set() if args.no_post else _chosen(args.accounts, shifts,
                                                      {s.account.id for s in settings if s.hello})
     except (ValueError, _Usage) as exc:
-        print(f"agentconsole shift start: {exc}", file=ctx.err)
+        print(f"agentconsole: error: shift start: {exc}", file=ctx.err)
         return EXIT_USAGE
     notes = shifts.pending_handoffs()
     for shift in notes:
@@ -134,7 +134,7 @@ def _end(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
         next_start = next_at(args.next_start, timezone, now) if args.next_start else None
         chosen = set() if args.no_post else _chosen(args.accounts, shifts, set(shifts.hello_accounts(current.id)))
     except (ValueError, _Usage) as exc:
-        print(f"agentconsole shift end: {exc}", file=ctx.err)
+        print(f"agentconsole: error: shift end: {exc}", file=ctx.err)
         return EXIT_USAGE
     goodbye = {s.account.id: s.goodbye_for(bool(args.next)) for s in shifts.accounts()
                if s.account.id in chosen}
@@ -178,7 +178,7 @@ def _history(args, ctx, shifts: Shifts, timezone: str) -> int:
 def _settings(args, ctx, shifts: Shifts) -> int:
     by_name = {s.account.name: s for s in shifts.accounts()}
     if args.account is not None and args.account not in by_name:
-        print(f"agentconsole shift settings: unknown account {args.account!r}; known: "
+        print(f"agentconsole: error: shift settings: unknown account {args.account!r}; known: "
               f"{', '.join(sorted(by_name)) or 'none'}", file=ctx.err)
         return EXIT_USAGE
     changes = {"hello": None if args.hello is None else args.hello == "on",
@@ -187,12 +187,12 @@ def _settings(args, ctx, shifts: Shifts) -> int:
                "away_template": args.away_template}
     if any(v is not None for v in changes.values()):
         if args.account is None:
-            print("agentconsole shift settings: name the account to change", file=ctx.err)
+            print("agentconsole: error: shift settings: name the account to change", file=ctx.err)
             return EXIT_USAGE
         try:
             shifts.configure(by_name[args.account].account.id, **changes)
         except TemplateError as exc:
-            print(f"agentconsole shift settings: {exc}", file=ctx.err)
+            print(f"agentconsole: error: shift settings: {exc}", file=ctx.err)
             return EXIT_USAGE
         by_name = {s.account.name: s for s in shifts.accounts()}
     for name, s in sorted(by_name.items()):
@@ -213,7 +213,7 @@ def _next(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
     try:
         at = next_at(args.at, timezone, shifts.clock.now()) if args.at else None
     except ValueError as exc:
-        print(f"agentconsole shift next: {exc}", file=ctx.err)
+        print(f"agentconsole: error: shift next: {exc}", file=ctx.err)
         return EXIT_USAGE
     shifts.set_next(agent_id, args.name, at)
     print(build_banner(shifts, timezone).text(), file=ctx.out)

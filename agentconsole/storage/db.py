@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+# The open checks live in integrity.py; their names stay importable from here.
+from agentconsole.storage import integrity
+from agentconsole.storage.integrity import (  # noqa: F401
+    HEADER, HINT, DatabaseDamaged, DatabaseProblem, as_problem as _as_problem, check_file, quick_check,
+    unopenable as _unopenable)
 
 log = logging.getLogger(__name__)
 
@@ -326,35 +334,63 @@ def connect(path: Path | str) -> sqlite3.Connection:
     """Open *path* with our pragmas, creating it with mode 0600 first when it does not exist."""
     if str(path) != ":memory:":
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from agentconsole.paths import private_dir
+
+        private_dir(path.parent)
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA cache_size = -16000")
-    # Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: an ingest batch dirties hundreds of
-    # pages (conversation rows and their indexes), mostly the same ones batch after batch, so fewer
-    # checkpoints copy each hot page back to the database fewer times (-40% commit time on ingest).
-    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -16000")
+        # Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: an ingest batch dirties hundreds of
+        # pages (conversation rows and their indexes), mostly the same ones batch after batch, so fewer
+        # checkpoints copy each hot page back to the database fewer times (-40% commit time on ingest).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc)
+        if isinstance(path, Path) and ("unable to open" in text or "readonly" in text):
+            raise _unopenable(exc, path) from exc
+        raise
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _as_problem(exc, path) from exc
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema forward to SCHEMA_VERSION; returns the version found before."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema {found} is newer than this agentconsole understands ({SCHEMA_VERSION})"
-        )
+def _tables_expected() -> set[str]:
+    created: set[str] = set()
+    for script in MIGRATIONS:
+        for kind, name in re.findall(r"(CREATE|DROP)\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+                                     r"(\w+)", script, re.IGNORECASE):
+            (created.add if kind.upper() == "CREATE" else created.discard)(name)
+    return created
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str) -> int:
+    """The schema version, after checking it is one we understand and that our tables are all there."""
+    return integrity.check_schema(conn, path, SCHEMA_VERSION, _tables_expected())
+
+
+def migrate(conn: sqlite3.Connection, before: Callable[[int], None] | None = None) -> int:
+    """Bring the schema forward to SCHEMA_VERSION; returns the version found before.
+
+    *before* is called with the version found, ahead of the first step (the store backs the file up).
+    """
+    path = _main_file(conn)
+    found = check_schema(conn, path)
     if found == SCHEMA_VERSION:
         _protect_wal_files(conn)
         return found
+    if before is not None and found > 0:
+        before(found)
     import sqlite_utils  # only when there is a migration to run: it costs ~100 ms of start-up
 
     db = sqlite_utils.Database(conn)
@@ -375,6 +411,11 @@ def migrate(conn: sqlite3.Connection) -> int:
             raise
     _protect_wal_files(conn)
     return found
+
+
+def _main_file(conn: sqlite3.Connection) -> str:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return (row[2] if row else "") or ":memory:"
 
 
 def _split(script: str) -> list[str]:

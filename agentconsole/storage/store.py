@@ -45,7 +45,47 @@ class Store:
         # threads that have ended are closed whenever a new one is opened.
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
-        db.migrate(self.conn)
+        self.damaged = ""  # why writes stopped (a failed integrity check); empty while sound
+        if str(path) != ":memory:":
+            db.check_file(Path(path))
+        db.migrate(self.conn, before=self._backup_before_migration)
+
+    def _backup_before_migration(self, version: int) -> None:
+        from agentconsole.storage import backup
+
+        backup.make(self.conn, Path(self.path), self.clock.now(), f"before-migration-{version}")
+
+    def check(self, full: bool = False) -> list[str]:
+        """SQLite's quick (or full) check; on a failure the store stops writing and says why."""
+        problems = db.quick_check(self.conn, full)
+        if problems:
+            self.mark_damaged(f"{self.path} failed SQLite's integrity check ({problems[0]}); "
+                              + db.HINT.format(backups=Path(self.path).parent / "backups"))
+        return problems
+
+    def mark_damaged(self, why: str) -> None:
+        self.damaged = why
+
+    def notice(self, error: BaseException) -> bool:
+        """Called with any failure of a store call: True when it shows the file is damaged (SQLite found
+        it in the middle of a session), which then stops writes as a failed check would."""
+        if self.damaged or not isinstance(error, sqlite3.DatabaseError) or "malformed" not in str(error):
+            return False
+        self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
+        return True
+
+    def backup(self, reason: str = "manual") -> Path:
+        from agentconsole.storage import backup
+
+        return backup.make(self.conn, Path(self.path), self.clock.now(), reason)
+
+    def backup_if_due(self) -> Path | None:
+        """The daily automatic backup, only of a database that passed its check."""
+        from agentconsole.storage import backup
+
+        if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
+            return None
+        return self.backup("daily")
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -53,6 +93,7 @@ class Store:
         if conn is None:
             conn = db.connect(self.path)
             self._local.conn = conn
+            self._local.read_only = False
             current = threading.current_thread()
             with self._lock:
                 for key, (thread, old) in list(self._connections.items()):
@@ -60,6 +101,9 @@ class Store:
                         old.close()
                         del self._connections[key]
                 self._connections[id(current)] = (current, conn)
+        if self.damaged and not self._local.read_only:
+            conn.execute("PRAGMA query_only = ON")  # a damaged file is never written to again
+            self._local.read_only = True
         return conn
 
     def open_connections(self) -> int:
@@ -76,6 +120,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE so concurrent writers queue instead of deadlocking."""
+        if self.damaged:
+            raise db.DatabaseDamaged(f"not saved: {self.damaged}")
         conn = self.conn
         if conn.in_transaction:
             yield conn

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from agentconsole.domain.clock import Clock
 from agentconsole.channels.contract import Connector
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited
+from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.failures import short
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
@@ -27,7 +28,7 @@ MAX_PAGES_PER_SYNC = 50
 class ConnectorState:
     account_id: int
     account_name: str
-    status: str  # starting | syncing | ok | error | retrying | auth
+    status: str  # starting | syncing | ok | error | retrying | auth | down (its task crashed)
     message: str = ""
     retry_at: float | None = None
     last_sync_at: float | None = None
@@ -55,12 +56,19 @@ class Engine:
         # Accounts whose connector could not even be built (no secret, unknown kind) show why.
         for aid, why in (unavailable or {}).items():
             self._states[aid] = ConnectorState(aid, names.get(aid, str(aid)), "error", why)
+        # Supervised tasks that crashed and wait to restart: name -> (why, restart at, accounts touched).
+        self._down: dict[str, tuple[str, float, tuple[int, ...]]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._outbox_wake: asyncio.Event | None = None
         self.sender = Sender(self.outbox, connectors, clock, self.rng, self._emit_item)
 
     def states(self) -> dict[int, ConnectorState]:
-        return dict(self._states)
+        states = dict(self._states)
+        for why, restart_at, accounts in self._down.values():
+            for aid in accounts:
+                if aid in states:
+                    states[aid] = replace(states[aid], status="down", message=why, retry_at=restart_at)
+        return states
 
     def kick(self) -> None:
         """Wake the outbox dispatcher and the pollers now (after a send was queued, say)."""
@@ -91,11 +99,14 @@ class Engine:
     # ------------------------------------------------------------ running
 
     async def run(self) -> None:
-        """Run until cancelled."""
+        """Run until cancelled; a task that crashes is restarted with back-off (see _supervise)."""
         self._outbox_wake = asyncio.Event()
-        tasks = [asyncio.create_task(self._poll_loop(aid, c), name=f"poll-{aid}")
+        tasks = [asyncio.create_task(self._supervise(f"syncing {self._states[aid].account_name}",
+                                                     lambda aid=aid, c=c: self._poll_loop(aid, c), (aid,)),
+                                     name=f"poll-{aid}")
                  for aid, c in self.connectors.items()]
-        tasks.append(asyncio.create_task(self._outbox_loop(), name="outbox"))
+        tasks.append(asyncio.create_task(self._supervise("sending", self._outbox_loop,
+                                                         tuple(self.connectors)), name="outbox"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -107,6 +118,36 @@ class Engine:
                     await connector.close()
                 except Exception:
                     log.exception("closing a connector failed")
+
+    async def _supervise(self, name: str, start: Callable[[], Awaitable[None]],
+                         accounts: tuple[int, ...]) -> None:
+        """Run *start()* again after it crashes, backing off; while it is down, the states of the
+        *accounts* it serves say so (the banner shows "stopped: ..., restarting in Ns")."""
+        failures = 0
+        while True:
+            started = self.clock.now()
+            try:
+                await start()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.clock.now() - started > MAX_BACKOFF:
+                    failures = 0  # it had been running fine: start the back-off over
+                failures += 1
+                delay = backoff_delay(failures, self.rng)
+                log.exception("%s stopped; restarting in %.0f s", name, delay)
+                self._down[name] = (f"{name} stopped ({short(exc)})", self.clock.now() + delay, accounts)
+                self._emit_states(accounts)
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._down.pop(name, None)
+                    self._emit_states(accounts)
+
+    def _emit_states(self, accounts: tuple[int, ...]) -> None:
+        for aid in accounts:
+            self._emit(EngineEvent("state", aid))
 
     async def sync_once(self, account_id: int) -> int:
         """Fetch until the connector has nothing more; returns how many new messages were stored."""
@@ -169,9 +210,11 @@ class Engine:
             except Exception as exc:  # temporary errors and anything unexpected: back off and retry
                 failures += 1
                 delay = backoff_delay(failures, self.rng)
-                log.warning("sync of account %s failed: %s", account_id, exc, exc_info=True)
-                self._set_state(account_id, "retrying", f"{type(exc).__name__}: {exc}",
-                                self.clock.now() + delay)
+                # A network hiccup is expected and worded by the connector; anything else is a bug or a
+                # local fault, whose traceback the log keeps.
+                log.warning("sync of account %s failed: %s", account_id, short(exc),
+                            exc_info=not isinstance(exc, TemporaryError))
+                self._set_state(account_id, "retrying", short(exc), self.clock.now() + delay)
             else:
                 failures = 0
                 self._set_state(account_id, "ok", "", synced=True)
@@ -186,13 +229,9 @@ class Engine:
         await self.reconcile()
         try:
             while True:
-                try:
-                    # Each account sends in its own lane, so a hung platform holds up only its own.
-                    await self.sender.dispatch_in_background()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("outbox dispatch failed")
+                # Each account sends in its own lane, so a hung platform holds up only its own; a
+                # failure ends the loop, and _supervise restarts it and says so.
+                await self.sender.dispatch_in_background()
                 self._outbox_wake.clear()
                 try:
                     await asyncio.wait_for(self._outbox_wake.wait(), timeout=1.0)

@@ -105,7 +105,7 @@ class CannedEditModal(ModalScreen[int | None]):
             return
         self._store(draft)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-edit")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-edit", description="Saving the canned reply")
     def _store(self, draft: CannedDraft) -> None:
         try:
             saved_id = self._save(draft)

@@ -138,7 +138,7 @@ class CannedReplyModal(ModalScreen[Picked | None]):
         self.query_one("#picker-search", Input).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-picker")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-picker", description="Loading the canned replies")
     def _load(self) -> None:
         ranked = self._library.suggest(self._message, self._channel, self._kind)
         self.post_message(self.Loaded(ranked))
@@ -242,11 +242,11 @@ class CannedScreen(Screen[None]):
         self.query_one("#library-list", OptionList).focus()
         self._reload()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-library")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-library", description="Reloading the canned replies")
     def _reload(self, select_id: int | None = None) -> None:
         self.post_message(self.Loaded(self._library.all(), select_id))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-library-write")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="canned-library-write", description="Saving the canned reply change")
     def _write(self, action: str, canned_id: int) -> None:
         try:
             new_id = self._library.duplicate(canned_id) if action == "duplicate" else None

@@ -64,7 +64,7 @@ class SearchModal(ModalScreen[SearchResult | None]):
     def _changed(self, event: Input.Changed) -> None:
         self._search(event.value)
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False, description="Searching")
     def _search(self, query: str) -> None:
         self.post_message(self._HitsLoaded(query, self.store.search(query) if query.strip() else []))
 

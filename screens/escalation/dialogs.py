@@ -229,7 +229,7 @@ class CrisisModal(_TextsDialog):
         self.query_one("#recipients", Static).update(Text("Queuing…"))
         self._run(self.query_one("#status-text", TextArea).text, self.query_one("#crisis-dm", TextArea).text)
 
-    @work(thread=True, exclusive=True, group="crisis", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="crisis", exit_on_error=False, description="Starting crisis mode")
     def _run(self, status: str, dm_template: str) -> None:
         dms = self._dm_texts(dm_template)
         try:
@@ -253,7 +253,7 @@ class CrisisModal(_TextsDialog):
         if self.plan is not None:
             self._progress(self.plan.batch)
 
-    @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False, description="Following crisis mode")
     def _progress(self, batch: str) -> None:
         assert self.plan is not None
         self.post_message(self.Progress(escalation.batch_progress(self.store, batch),
@@ -291,7 +291,7 @@ class CrisisModal(_TextsDialog):
         if self.plan is not None:
             self._retry(self.plan)
 
-    @work(thread=True, group="crisis-retry", exit_on_error=False)
+    @work(thread=True, group="crisis-retry", exit_on_error=False, description="Retrying crisis mode")
     def _retry(self, plan: escalation.CrisisPlan) -> None:
         for item in [*plan.status_items.values(), *(esc.dm_item for esc in plan.escalations)]:
             if self.outbox.item(item).state in ("failed", "unsure"):

@@ -151,7 +151,7 @@ class ConversationList(ScrollView, can_focus=True):
             self._loading.update(wanted)
             self._load(wanted)
 
-    @work(thread=True, group="list-rows", exit_on_error=False)
+    @work(thread=True, group="list-rows", exit_on_error=False, description="Loading the list rows")
     def _load(self, ids: tuple[int, ...]) -> None:
         self.post_message(self._RowsLoaded(self.loader(ids), ids))
 

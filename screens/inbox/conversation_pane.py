@@ -242,7 +242,7 @@ class Composer(Vertical):
         index = area.document.get_index_from_location(area.cursor_location)
         self._expand(area.text, index)
 
-    @work(thread=True, exclusive=True, group="expand", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="expand", exit_on_error=False, description="Filling in the placeholders")
     def _expand(self, text: str, cursor_index: int) -> None:
         expansion = self.expander(text[:cursor_index])
         if expansion is not None:

@@ -127,7 +127,7 @@ class FeatureScreen(Screen):
 
     # ------------------------------------------------------------------ banner and today's figures
 
-    @work(thread=True, exclusive=True, group="banner", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="banner", exit_on_error=False, description="Loading the shift banner")
     def load_banner(self) -> None:
         agent = self.app.agent_row
         self.post_message(self.BannerLoaded(build_banner(self.shifts(), agent.timezone)))
@@ -135,7 +135,7 @@ class FeatureScreen(Screen):
     def on_feature_screen_banner_loaded(self, message: BannerLoaded) -> None:
         self.query_one(ShiftBanner).show(message.banner)
 
-    @work(thread=True, exclusive=True, group="today", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="today", exit_on_error=False, description="Loading today's figures")
     def load_today(self) -> None:
         from agentconsole import metrics
 
@@ -161,7 +161,7 @@ class FeatureScreen(Screen):
             super().__init__()
             self.rows = rows
 
-    @work(thread=True, exclusive=True, group="crossings", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="crossings", exit_on_error=False, description="Checking the targets")
     def check_crossings(self) -> None:
         """Tell the agent once when a conversation goes over its target (not those over at launch)."""
         app = self.app
@@ -200,7 +200,7 @@ class FeatureScreen(Screen):
         if conversation is not None:
             self._canned_context(conversation)
 
-    @work(thread=True, exclusive=True, group="canned", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="canned", exit_on_error=False, description="Ranking the canned replies")
     def _canned_context(self, conversation: ConversationRow) -> None:
         last = [m.text for m in self.app.store.messages(conversation.id, 20) if m.direction == "in"]
         self.post_message(self.CannedReady(conversation, self.customer_values(conversation),
@@ -247,7 +247,7 @@ class FeatureScreen(Screen):
             return
         self._escalation_texts(conversation)
 
-    @work(thread=True, exclusive=True, group="escalate", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="escalate", exit_on_error=False, description="Preparing the escalation")
     def _escalation_texts(self, conversation: ConversationRow) -> None:
         from agentconsole.replies.canned import CannedLibrary
 
@@ -267,7 +267,7 @@ class FeatureScreen(Screen):
 
         self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation)), chosen)
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Escalating to a DM")
     def _escalate(self, conversation_id: int, dm_text: str, public_text: str) -> None:
         from agentconsole.replies import escalation
 
@@ -314,7 +314,7 @@ class FeatureScreen(Screen):
                                  lambda item_id=item.id: self._ask_to_dm(item_id)))
         return commands
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Asking to DM")
     def _ask_to_dm(self, item_id: int) -> None:
         from agentconsole.replies import templates
 
@@ -381,7 +381,7 @@ class FeatureScreen(Screen):
     def action_shift(self) -> None:
         self._shift_form()
 
-    @work(thread=True, exclusive=True, group="shift", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="shift", exit_on_error=False, description="Preparing the shift form")
     def _shift_form(self) -> None:
         shifts, agent_id = self.shifts(), self.app.agent_id
         ending = shifts.current(agent_id) is not None
@@ -398,7 +398,7 @@ class FeatureScreen(Screen):
         if request is not None:
             self._apply_shift(request)
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Changing the shift")
     def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
         from screens.shifts.dialogs import StartShiftRequest
 

@@ -40,6 +40,9 @@ def connector_status(state: ConnectorState, now: float) -> str:
     if status == "retrying":
         wait = f" in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"retrying{wait}" + (f" ({message})" if message else "")
+    if status == "down":
+        wait = f", restarting in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
+        return f"stopped{wait}: {message}"
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
         return f"{label}: {message}" if message else label
@@ -88,13 +91,19 @@ class WorkspaceBanner(_TickingLine):
         text.append("Agent: ")
         text.append_text(safe_text(self.agent_name, self.get_component_rich_style(
             "banner--agent", partial=True), single_line=True, limit=60))
+        damaged = getattr(getattr(self.app, "store", None), "damaged", "")
+        if damaged:  # before everything else: nothing more is saved until a backup is restored
+            text.append(" · ")
+            text.append_text(safe_text(f"DATABASE DAMAGED, nothing is saved: {damaged}",
+                                       self.get_component_rich_style("banner--error", partial=True),
+                                       single_line=True, limit=400))
         now = self.clock.now()
         if not self.states:
             text.append(" · no accounts connected")
         for state in self.states.values():
             status = state.status
             part = ("banner--ok" if status == "ok" else
-                    "banner--error" if status in ("error", "auth", "retrying") else "banner--busy")
+                    "banner--error" if status in ("error", "auth", "retrying", "down") else "banner--busy")
             text.append(" · ")
             text.append_text(safe_text(state.account_name, single_line=True, limit=40))
             text.append(" ")

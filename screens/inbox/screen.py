@@ -185,11 +185,11 @@ class InboxScreen(FeatureScreen):
         if self.pane.conversation_id is not None:
             self.load_pane(self.pane.conversation_id)
 
-    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="Counting the views")
     def load_counts(self) -> None:
         self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
 
-    @work(thread=True, exclusive=True, group="ids", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
     def load_ids(self, view: str, first_page: bool = False) -> None:
         store, agent_id = self.app.store, self.app.agent_id
         key = self.response_rule().order_key(self.app.clock.now(), self.order)
@@ -216,7 +216,7 @@ class InboxScreen(FeatureScreen):
         without any new message: the list is put in order again every minute."""
         self.load_ids(VIEWS[self.view_index].key)
 
-    @work(thread=True, exclusive=True, group="wait", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
     def load_wait(self) -> None:
         store, now = self.app.store, self.app.clock.now()
         summary = waits.summarize(store, self.response_rule(), now, self.order)
@@ -225,7 +225,7 @@ class InboxScreen(FeatureScreen):
         self.post_message(self.WaitLoaded(
             figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
 
-    @work(thread=True, exclusive=True, group="pane", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
     def load_pane(self, conversation_id: int) -> None:
         app = self.app
         store = app.store
@@ -434,7 +434,7 @@ class InboxScreen(FeatureScreen):
             texts.append(self.composer.text)
         return "\n".join(texts)
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Queueing the reply")
     def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
                     template_id: int | None = None) -> None:
         app = self.app
@@ -448,7 +448,7 @@ class InboxScreen(FeatureScreen):
         app.call_from_thread(app.kick_engine)
         self.post_message(self.ActionFinished("Reply queued for sending"))
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Saving the note")
     def _save_note(self, conversation_id: int, text: str) -> None:
         self.app.store.add_note(conversation_id, self.app.agent_id, text)
         self.post_message(self.ActionFinished("Note saved"))
@@ -458,7 +458,7 @@ class InboxScreen(FeatureScreen):
         if conversation is not None:
             self._toggle_done(conversation.id, conversation.status)
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Marking done")
     def _toggle_done(self, conversation_id: int, status: str) -> None:
         new = Status.OPEN if status == Status.DONE else Status.DONE
         self.app.store.set_status(conversation_id, new, self.app.agent_id)
@@ -469,7 +469,7 @@ class InboxScreen(FeatureScreen):
         if conversation is not None:
             self._assign(conversation.id)
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Assigning")
     def _assign(self, conversation_id: int) -> None:
         self.app.store.assign(conversation_id, self.app.agent_id, self.app.agent_id)
         self.post_message(self.ActionFinished("Assigned to you"))
@@ -482,7 +482,7 @@ class InboxScreen(FeatureScreen):
             super().__init__()
             self.conversation_id = conversation_id
 
-    @work(thread=True, exclusive=True, group="longest", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="longest", exit_on_error=False, description="Finding the longest wait")
     def _find_longest(self) -> None:
         key = self.response_rule().order_key(self.app.clock.now(), Order.URGENCY)
         ids = self.app.store.conversation_ids("waiting", self.app.agent_id, 1, key)
@@ -555,7 +555,7 @@ class InboxScreen(FeatureScreen):
                                  partial(self._decide, item.id, decision)))
         return commands
 
-    @work(thread=True, group="actions", exit_on_error=False)
+    @work(thread=True, group="actions", exit_on_error=False, description="Recording the decision on the send")
     def _decide(self, item_id: int, decision: str) -> None:
         self.app.outbox.decide(item_id, decision, self.app.agent_id)
         self.app.call_from_thread(self.app.kick_engine)

@@ -224,7 +224,7 @@ class MetricsScreen(Screen):
             Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
         self.compute(spec)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="metrics", description="Computing the metrics")
     def compute(self, spec: str) -> None:
         try:
             report = metrics.compute(self.store, spec, self.clock.now(), self.timezone, self.hours)

@@ -55,7 +55,7 @@ class ShiftHistoryScreen(Screen):
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="shift-history", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="shift-history", exit_on_error=False, description="Loading the shift history")
     def _load(self) -> None:
         self.post_message(self.Loaded(self.load()))
 
