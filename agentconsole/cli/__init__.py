@@ -96,7 +96,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     agent_name = args.agent or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent_name, ctx.config.agent_initials, ctx.config.timezone)
     connectors_, unavailable = build_connectors(store, ctx.clock)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
+    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
+                    leases=_leases(store, f"{agent_name}'s console"))
 
     from screens.app import AgentConsoleApp
 
@@ -105,6 +106,13 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
                           freeze_startup_objects=True)
     app.run()
     return app.return_code or EXIT_OK
+
+
+def _leases(store: Store, label: str):
+    from agentconsole.team.console import console_id
+    from agentconsole.team.leases import Leases
+
+    return Leases(store, console_id(), label)
 
 
 def _email_setup(store: Store, clock: Clock):
@@ -127,15 +135,22 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
 
     store = ctx.store(use_demo(args))
     connectors_, unavailable = build_connectors(store, ctx.clock)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
+    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
+                    leases=_leases(store, "sync --once"))
     names = {a.id: a.name for a in store.accounts()}
     failed = bool(unavailable)
     for account_id, why in unavailable.items():
         print(f"{names[account_id]}: not connected: {why}", file=ctx.err)
+    # One engine per account: an account another process is syncing right now is left to it.
+    from agentconsole.team.console import describe
+
+    elsewhere = engine.take_leases()
+    for account_id, holder in elsewhere.items():
+        print(f"{names[account_id]}: synced by {holder.label or describe(holder.owner)}; skipped", file=ctx.out)
 
     async def sync_all() -> None:
         nonlocal failed
-        for account_id in connectors_:
+        for account_id in [a for a in connectors_ if a not in elsewhere]:
             try:
                 count = await engine.sync_once(account_id)
                 print(f"{names[account_id]}: {count} new message(s)", file=ctx.out)
@@ -156,7 +171,10 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         for connector in connectors_.values():
             await connector.close()
 
-    asyncio.run(sync_all())
+    try:
+        asyncio.run(sync_all())
+    finally:
+        engine.leases.release_all()
     return EXIT_ERROR if failed else EXIT_OK
 
 

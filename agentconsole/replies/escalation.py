@@ -76,15 +76,30 @@ def dm_conversation_for(store: Store, conversation_id: int) -> int:
 
 def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: str | None,
              agent_id: int | None, capabilities: Capabilities | None, batch: str | None = None,
-             status_item: int | None = None) -> Escalation:
-    """Queue the DM, then the public reply waiting on it; link the two conversations both ways."""
+             status_item: int | None = None, opened_at: float | None = None,
+             send_anyway: bool = False) -> Escalation:
+    """Queue the DM, then the public reply waiting on it; link the two conversations both ways.
+
+    With *opened_at* (when the agent began), the collision guard runs first (raises Collided)."""
     reason = why_not(store, conversation_id, capabilities)
     if reason:
         raise EscalationRefused(reason)
+    with store.transaction() as conn:
+        return _escalate(store, conn, conversation_id, dm_text, public_text, agent_id, batch, status_item,
+                         opened_at, send_anyway)
+
+
+def _escalate(store: Store, conn, conversation_id: int, dm_text: str, public_text: str | None,
+              agent_id: int | None, batch: str | None, status_item: int | None, opened_at: float | None,
+              send_anyway: bool) -> Escalation:
+    from agentconsole.team import collision
+
+    collision.guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
+                      verb="escalation")
     account_id, _, person = _customer(store, conversation_id)
     dm_conv = dm_conversation_for(store, conversation_id)
     outbox = Outbox(store)
-    with store.transaction() as conn:
+    if True:  # one transaction with the guard above (kept as a block so the history stays readable)
         public = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         dm_thread = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (dm_conv,)).fetchone()[0]
         last_in = conn.execute("SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
@@ -112,11 +127,15 @@ def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: s
 
 
 def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
-           agent_id: int | None, capabilities: dict[int, Capabilities]) -> CrisisPlan:
+           agent_id: int | None, capabilities: dict[int, Capabilities], opened_at: float | None = None,
+           send_anyway: bool = False) -> CrisisPlan:
     """One public status per account involved and one DM per person (de-duplicated by contact).
 
-    *dm_texts* maps each conversation id to its DM, already filled for that person.
+    *dm_texts* maps each conversation id to its DM, already filled for that person. With *opened_at*,
+    a post someone else answered (or is answering) since then is skipped, unless *send_anyway*.
     """
+    from agentconsole.team import collision
+
     batch = uuid.uuid4().hex
     outbox = Outbox(store)
     skipped: list[tuple[int, str]] = []
@@ -124,8 +143,12 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
     for cid in conversation_ids:
         conv = store.conversation(cid)
         reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
+        clash = () if reason or opened_at is None or send_anyway else collision.check(
+            store, cid, agent_id=agent_id, opened_at=opened_at)
         if reason:
             skipped.append((cid, reason))
+        elif clash:
+            skipped.append((cid, clash[0].describe(store.clock.now())))
         elif conv.contact_id in chosen:
             skipped.append((cid, "same person as another marked post: one DM covers both"))
         else:
@@ -140,7 +163,8 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
                 conversation_id=None, agent_id=agent_id, source="crisis")
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,
-                                    status_item=status_items[account_id]))
+                                    status_item=status_items[account_id], opened_at=opened_at,
+                                    send_anyway=send_anyway))
     return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped))
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
@@ -127,12 +128,16 @@ class Outbox:
 
     # ------------------------------------------------------------ claim and settle
 
-    def claim_due(self, limit: int = 20) -> list[OutboxRow]:
-        """Take due items for sending; the claim is committed before any send starts."""
+    def claim_due(self, limit: int = 20, accounts: Collection[int] | None = None) -> list[OutboxRow]:
+        """Take due items for sending (of *accounts* only, when given: those whose lease this process
+        holds); the claim is committed before any send starts."""
         now = self.store.clock.now()
+        if accounts is not None and not accounts:
+            return []
+        only = f" AND account_id IN ({','.join(str(int(a)) for a in accounts)})" if accounts is not None else ""
         with self.store.transaction() as conn:
             rows = conn.execute(
-                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                f"SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?{only} ORDER BY id LIMIT ?",
                 (now, limit)).fetchall()
             conn.executemany(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?, updated_at = ?"

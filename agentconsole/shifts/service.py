@@ -104,6 +104,7 @@ class ShiftRow:
 class StartResult:
     shift: ShiftRow
     posts: tuple[PostStatus, ...]
+    handed_on: int = 0  # conversations handed on to this agent while off shift, assigned now
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class EndResult:
     shift: ShiftRow
     posts: tuple[PostStatus, ...]
     reassigned: int
+    held: int = 0  # of those, how many wait unassigned for the next agent's shift to start
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,9 +288,10 @@ class Shifts:
                                  " WHERE id = ? AND acknowledged_by IS NULL",
                                  [(agent_id, now, sid) for sid in acknowledged])
             self._queue_posts(shift_id, "hello", agent_id, hello, values)
+            handed = self._take_handons(conn, agent_id, now)
             conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
                          (agent_id, "shift_started", json.dumps({"shift_id": shift_id}), now))
-        return StartResult(self.shift(shift_id), self.posts(shift_id, "hello"))
+        return StartResult(self.shift(shift_id), self.posts(shift_id, "hello"), handed)
 
     def _queue_posts(self, shift_id: int, kind: str, agent_id: int, templates: Mapping[int, str],
                      values: Mapping[str, str | None]) -> None:
@@ -331,7 +334,7 @@ class Shifts:
         answered, median = self.stats(agent_id, shift.started_at, now)
         values = self.values(agent_id, planned_end=shift.planned_end, next_agent=next_agent or None,
                              next_start=next_start)
-        reassigned = 0
+        reassigned = held = 0
         with self.store.transaction() as conn:
             # Re-read under the write lock: another console may have ended this shift meanwhile.
             if conn.execute("SELECT ended_at FROM shifts WHERE id = ?", (shift.id,)).fetchone()[0] is not None:
@@ -339,22 +342,47 @@ class Shifts:
             self._queue_posts(shift.id, "goodbye", agent_id, goodbye, values)
             if assignments != "keep":
                 target = self.store.ensure_agent(next_agent) if assignments == "next" else None
-                ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE assignee_id = ?"
-                                                  " AND status = 'open'", (agent_id,))]
-                conn.executemany("UPDATE conversations SET assignee_id = ? WHERE id = ?",
-                                 [(target, cid) for cid in ids])
-                conn.executemany(
-                    "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
-                    [(agent_id, "assigned", cid, json.dumps({"to": target, "handover": shift.id}), now)
-                     for cid in ids])
-                reassigned = len(ids)
+                reassigned, held = self._hand_on(conn, shift.id, agent_id, target, now)
             conn.execute(
                 "UPDATE shifts SET ended_at = ?, next_agent = ?, next_start = ?, handoff_note = ?, answered = ?,"
                 " median_first_response = ? WHERE id = ?",
                 (now, next_agent, next_start, clean(note).strip(), answered, median, shift.id))
             conn.execute("INSERT INTO audit(agent_id, action, detail, at) VALUES (?,?,?,?)",
                          (agent_id, "shift_ended", json.dumps({"shift_id": shift.id}), now))
-        return EndResult(self.shift(shift.id), self.posts(shift.id, "goodbye"), reassigned)
+        return EndResult(self.shift(shift.id), self.posts(shift.id, "goodbye"), reassigned, held)
+
+    def _hand_on(self, conn, shift_id: int, agent_id: int, target: int | None, now: float) -> tuple[int, int]:
+        """Hand the ending agent's open assignments to *target* (None: unassign). Nothing is assigned to
+        someone off shift: their conversations wait unassigned, on the team's list, until they start.
+        Each move is compare-and-set, so one another console reassigned meanwhile stays where it is."""
+        on_shift = target is not None and self.current(target) is not None
+        to = target if on_shift else None
+        ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE assignee_id = ? AND status = 'open'",
+                                          (agent_id,))]
+        moved = [cid for cid in ids if conn.execute(
+            "UPDATE conversations SET assignee_id = ? WHERE id = ? AND assignee_id = ?", (to, cid, agent_id)).rowcount]
+        detail = {"to": to, "from": agent_id, "handover": shift_id}
+        if target is not None and not on_shift:
+            detail["held_for"] = target
+            conn.executemany("INSERT OR REPLACE INTO handons(conversation_id, to_agent_id, shift_id, at) VALUES (?,?,?,?)",
+                             [(cid, target, shift_id, now) for cid in moved])
+        conn.executemany("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         [(agent_id, "assigned" if to is not None else "unassigned", cid, json.dumps(detail), now)
+                          for cid in moved])
+        return len(moved), len(moved) if target is not None and not on_shift else 0
+
+    def _take_handons(self, conn, agent_id: int, now: float) -> int:
+        """At shift start: the conversations handed on to this agent while off shift, if still free."""
+        ids = [r[0] for r in conn.execute(
+            "SELECT h.conversation_id FROM handons h JOIN conversations c ON c.id = h.conversation_id"
+            " WHERE h.to_agent_id = ? AND c.status = 'open'", (agent_id,))]
+        taken = [cid for cid in ids if conn.execute(
+            "UPDATE conversations SET assignee_id = ? WHERE id = ? AND assignee_id IS NULL", (agent_id, cid)).rowcount]
+        conn.executemany("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                         [(agent_id, "assigned", cid, json.dumps({"to": agent_id, "handon": True}), now)
+                          for cid in taken])
+        conn.execute("DELETE FROM handons WHERE to_agent_id = ?", (agent_id,))
+        return len(taken)
 
     def set_next(self, agent_id: int, next_agent: str | None, next_start: float | None) -> None:
         """Say who comes next while still on shift, so the banner can show it."""

@@ -14,6 +14,8 @@ from agentconsole.channels.contract import Connector
 from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
+from agentconsole.team import leases as team_leases
+from agentconsole.team.console import describe as describe_owner
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ MAX_PAGES_PER_SYNC = 50
 class ConnectorState:
     account_id: int
     account_name: str
-    status: str  # starting | syncing | ok | error | retrying | auth
+    status: str  # starting | syncing | ok | error | retrying | auth | standby (another process syncs it)
     message: str = ""
     retry_at: float | None = None
     last_sync_at: float | None = None
@@ -47,8 +49,12 @@ def backoff_delay(failures: int, rng: random.Random) -> float:
 class Engine:
     def __init__(self, store: Store, connectors: dict[int, Connector], *, clock: Clock,
                  on_change: Callable[[EngineEvent], None] | None = None,
-                 rng: random.Random | None = None, unavailable: dict[int, str] | None = None) -> None:
+                 rng: random.Random | None = None, unavailable: dict[int, str] | None = None,
+                 leases: team_leases.Leases | None = None) -> None:
         self.store = store
+        # With leases, only one process on the workspace polls and sends for each account.
+        self.leases = leases
+        self._held: set[int] = set()
         self.outbox = Outbox(store)
         self.connectors = connectors
         self.clock = clock
@@ -93,7 +99,7 @@ class Engine:
     async def run(self) -> None:
         """Run until cancelled."""
         self._outbox_wake = asyncio.Event()
-        tasks = [asyncio.create_task(self._poll_loop(aid, c), name=f"poll-{aid}")
+        tasks = [asyncio.create_task(self._leased_poll_loop(aid, c), name=f"poll-{aid}")
                  for aid, c in self.connectors.items()]
         tasks.append(asyncio.create_task(self._outbox_loop(), name="outbox"))
         try:
@@ -102,6 +108,8 @@ class Engine:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.leases is not None:
+                self.leases.release_all()
             for connector in self.connectors.values():
                 try:
                     await connector.close()
@@ -183,7 +191,7 @@ class Engine:
 
     async def _outbox_loop(self) -> None:
         assert self._outbox_wake is not None
-        await self.reconcile()
+        await self.reconcile(self.sending_accounts())
         while True:
             try:
                 await self.dispatch_once()
@@ -197,11 +205,11 @@ class Engine:
             except TimeoutError:
                 pass
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, accounts: frozenset[int] | set[int] | None = None) -> None:
         """Settle items left in flight by a crash, without ever sending one twice."""
         for item in await asyncio.to_thread(self.outbox.interrupted):
             connector = self.connectors.get(item.account_id)
-            if connector is None:
+            if connector is None or (accounts is not None and item.account_id not in accounts):
                 continue
             await self._settle_ambiguous(item, connector, "interrupted mid-send")
             self._emit(EngineEvent("outbox", item.account_id, (item.conversation_id,)
@@ -238,7 +246,7 @@ class Engine:
 
     async def dispatch_once(self) -> int:
         """Send every due item once; returns how many were accepted by their platforms."""
-        items = await asyncio.to_thread(self.outbox.claim_due)
+        items = await asyncio.to_thread(self.outbox.claim_due, 20, self.sending_accounts())
         sent = 0
         for item in items:
             sent += await self._send(item)
@@ -273,3 +281,49 @@ class Engine:
             return 1
         self._emit(EngineEvent("outbox", item.account_id, conv))
         return 0
+
+    # ------------------------------------------------------------ one engine per account (leases)
+
+    def sending_accounts(self) -> frozenset[int] | None:
+        """The accounts this engine may send for: all without leases, else those it holds."""
+        return None if self.leases is None else frozenset(self._held)
+
+    async def _leased_poll_loop(self, account_id: int, connector: Connector) -> None:
+        """Poll (and send) for the account only while holding its lease; else show who does."""
+        if self.leases is None:
+            await self._poll_loop(account_id, connector)
+            return
+        leases, name = self.leases, team_leases.account_lease(account_id)
+        while True:
+            holder = await asyncio.to_thread(leases.acquire, name)
+            if not leases.holds(holder):
+                self._set_state(account_id, "standby", holder.label or describe_owner(holder.owner))
+                await asyncio.sleep(team_leases.RENEW_SECONDS)
+                continue
+            self._held.add(account_id)
+            await self.reconcile({account_id})
+            poll = asyncio.create_task(self._poll_loop(account_id, connector), name=f"leased-poll-{account_id}")
+            try:
+                while not poll.done():
+                    await asyncio.wait({poll}, timeout=team_leases.RENEW_SECONDS)
+                    holder = await asyncio.to_thread(leases.acquire, name)
+                    if not leases.holds(holder):
+                        log.warning("lost the lease of account %s to %s", account_id, holder.owner)
+                        break
+            finally:
+                self._held.discard(account_id)
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+
+    def take_leases(self) -> dict[int, team_leases.Holder]:
+        """For one pass (sync --once): take every free account's lease; returns the others' holders."""
+        elsewhere = {}
+        if self.leases is None:
+            return elsewhere
+        for account_id in self.connectors:
+            holder = self.leases.acquire(team_leases.account_lease(account_id))
+            if self.leases.holds(holder):
+                self._held.add(account_id)
+            else:
+                elsewhere[account_id] = holder
+        return elsewhere

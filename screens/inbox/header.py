@@ -38,6 +38,8 @@ def connector_status(state: ConnectorState, now: float) -> str:
     if status == "retrying":
         wait = f" in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"retrying{wait}" + (f" ({message})" if message else "")
+    if status == "standby":  # another process holds this account's lease and syncs it
+        return f"synced by {message}" if message else "synced elsewhere"
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
         return f"{label}: {message}" if message else label
