@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import App
 from textual.binding import Binding
 
@@ -16,6 +17,8 @@ from agentconsole.domain.sanitize import clean
 from agentconsole.sync.engine import Engine, EngineEvent
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage.store import Store
+from agentconsole.team.console import console_id
+from agentconsole.team.presence import Activity, Presence
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
 from screens.common.commands import ActionsProvider
@@ -60,6 +63,10 @@ class AgentConsoleApp(App[None]):
         self.outbox = Outbox(store)
         self.agent_row = store.agent(agent_id)
         self.agent_name = self.agent_row.name
+        # Where this console is, for the other consoles; written by the live watcher's thread.
+        self.presence = Presence(store, console_id(), agent_id)
+        self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
+        self.presence_sent: tuple[int | None, Activity] | None = None
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
@@ -82,6 +89,7 @@ class AgentConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(InboxScreen(id="inbox"))
+        self.watch_team()
         if self.engine is not None:
             listener = self.engine.on_change
 
@@ -142,6 +150,21 @@ class AgentConsoleApp(App[None]):
                 self.notify(f"{result} It syncs from the next start.", timeout=8)
 
         self.push_screen(AccountSetupModal(save=save, test=test), done)
+
+    def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
+        """Say where this console is; the watcher writes it within a poll."""
+        self.presence_target = (conversation_id, activity)
+
+    @work(thread=True, exclusive=True, group="team", exit_on_error=False,
+          description="other consoles' changes and presence")
+    def watch_team(self) -> None:
+        from screens.team.live import watch
+
+        worker = get_current_worker()
+        watch(self, lambda: worker.is_cancelled)
+
+    def inbox_screen(self) -> InboxScreen | None:
+        return self._inbox()
 
     def _inbox(self) -> InboxScreen | None:
         for screen in self.screen_stack:
