@@ -32,15 +32,17 @@ class Collision:
     who: str  # an agent's name, or "" for someone using the platform's own app
     at: float
     text: str = ""
+    mine: bool = False  # this agent's own earlier answer (another console, or sent twice by mistake)
 
     def describe(self, now: float) -> str:
         ago = _ago(now - self.at)
-        who = self.who or "Someone on the platform's own app"
+        who = "You" if self.mine else self.who or "Someone on the platform's own app"
         if self.what == What.ANSWERED:
             said = f": {self.text}" if self.text else ""
             return f"{who} replied {ago}{said}"
         if self.what == What.QUEUED:
-            return f"{who}'s reply is on its way (queued {ago}): {self.text}"
+            whose = "Your" if self.mine else f"{who}'s"
+            return f"{whose} reply is on its way (queued {ago}): {self.text}"
         return f"{who} is writing a reply right now (started {ago})"
 
 
@@ -54,22 +56,24 @@ class Collided(Exception):
 
 
 def check(store: Store, conversation_id: int, *, agent_id: int | None, opened_at: float) -> tuple[Collision, ...]:
-    """Every reason this agent's answer would be a second one; newest first; () when it is clear."""
+    """Every reason this agent's answer would be a second one; newest first; () when it is clear.
+
+    An answer still on its way counts whoever queued it, this agent included: until it is sent, the
+    customer's message still looks unanswered, and a second answer to it is the accident to stop."""
     conn = store.conn
     found: list[Collision] = []
-    for name, text, at in conn.execute(
-            "SELECT coalesce(a.name, ''), m.text, m.sent_at FROM messages m"
+    for name, text, at, author in conn.execute(
+            "SELECT coalesce(a.name, ''), m.text, m.sent_at, m.agent_id FROM messages m"
             " LEFT JOIN agents a ON a.id = m.agent_id WHERE m.conversation_id = ? AND m.direction = 'out'"
-            " AND m.stored_at > ? AND m.agent_id IS NOT ? ORDER BY m.stored_at DESC LIMIT 5",
-            (conversation_id, opened_at, agent_id)):
-        found.append(Collision(What.ANSWERED, name, min(at, store.clock.now()), one_line(text, 80)))
+            " AND m.stored_at > ? ORDER BY m.stored_at DESC LIMIT 5", (conversation_id, opened_at)):
+        found.append(Collision(What.ANSWERED, name, min(at, store.clock.now()), one_line(text, 80),
+                               author is not None and author == agent_id))
     marks = ",".join("?" * len(UNSETTLED))
-    for name, text, at in conn.execute(
-            f"SELECT coalesce(a.name, ''), o.text, o.created_at FROM outbox o LEFT JOIN agents a ON a.id = o.agent_id"
-            f" WHERE o.conversation_id = ? AND o.state IN ({marks}) AND o.agent_id IS NOT ?"
-            f" AND o.action IN ('reply', 'dm') ORDER BY o.id DESC LIMIT 5",
-            (conversation_id, *UNSETTLED, agent_id)):
-        found.append(Collision(What.QUEUED, name, at, one_line(text, 80)))
+    for name, text, at, author in conn.execute(
+            f"SELECT coalesce(a.name, ''), o.text, o.created_at, o.agent_id FROM outbox o"
+            f" LEFT JOIN agents a ON a.id = o.agent_id WHERE o.conversation_id = ? AND o.state IN ({marks})"
+            f" AND o.action IN ('reply', 'dm') ORDER BY o.id DESC LIMIT 5", (conversation_id, *UNSETTLED)):
+        found.append(Collision(What.QUEUED, name, at, one_line(text, 80), author is not None and author == agent_id))
     for person in presence.others(store, agent_id, conversation_id).get(conversation_id, ()):
         if person.activity == presence.Activity.COMPOSING:
             found.append(Collision(What.COMPOSING, person.name, person.since))

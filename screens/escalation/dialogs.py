@@ -165,6 +165,7 @@ class CrisisModal(_TextsDialog):
         super().__init__(self.rows[0].channel if self.rows else Channel.X, None)
         self.store, self.outbox, self.capabilities, self.agent, self.kick = store, outbox, capabilities, agent, kick
         self.plan: escalation.CrisisPlan | None = None
+        self.opened_at = store.clock.now()  # posts someone else answers from now on are skipped
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -204,7 +205,8 @@ class CrisisModal(_TextsDialog):
         dms = {row.id: templates.fill(dm_template, templates.values_for(row, self.agent)).text for row in self.rows}
         try:
             plan = escalation.crisis(self.store, [r.id for r in self.rows], status_text=status, dm_texts=dms,
-                                     agent_id=self.agent.id, capabilities=dict(self.capabilities))
+                                     agent_id=self.agent.id, capabilities=dict(self.capabilities),
+                                     opened_at=self.opened_at)
         except Exception as exc:  # shown in the dialog, which stays open
             self.post_message(self.Planned(None, f"{type(exc).__name__}: {exc}"))
             return

@@ -201,10 +201,15 @@ def test_send_anyway_goes_out_and_is_audited(team, clock):
     assert json.loads(detail)["over"][0]["who"] == "Bob Li"
 
 
-def test_ones_own_earlier_answer_is_no_collision(team, clock):
+async def test_ones_own_answer_on_its_way_stops_a_second_but_a_sent_one_seen_before_does_not(team, clock):
     opened = clock.now()
     collision.reply(team.a, team.dana, "first part", agent_id=team.alice, opened_at=opened)
-    assert collision.check(team.a, team.dana, agent_id=team.alice, opened_at=opened) == ()
+    clock.advance(2)
+    (c,) = collision.check(team.a, team.dana, agent_id=team.alice, opened_at=opened)
+    assert c.mine and c.describe(clock.now()) == "Your reply is on its way (queued 2 s ago): first part"
+    await Engine(team.a, {team.x: ScriptedConnector(clock)}, clock=clock).dispatch_once()
+    clock.advance(1)
+    assert collision.check(team.a, team.dana, agent_id=team.alice, opened_at=clock.now()) == ()
 
 
 def test_escalation_checks_the_guard_too(team, clock):
