@@ -89,7 +89,7 @@ class AgentConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(InboxScreen(id="inbox"))
-        self.watch_team()
+        self.set_timer(ENGINE_START_DELAY, self.watch_team)  # after the first frame, like the engine
         if self.engine is not None:
             listener = self.engine.on_change
 

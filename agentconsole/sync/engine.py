@@ -310,10 +310,19 @@ class Engine:
                     if not leases.holds(holder):
                         log.warning("lost the lease of account %s to %s", account_id, holder.owner)
                         break
+                    await asyncio.to_thread(self._prune_changes)
             finally:
                 self._held.discard(account_id)
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
+
+    def _prune_changes(self) -> None:
+        """The change log only serves consoles that are behind by moments: the syncing process keeps
+        it short even when no console runs."""
+        from agentconsole.team.changes import prune
+
+        with self.store.transaction() as conn:
+            prune(conn)
 
     def take_leases(self) -> dict[int, team_leases.Holder]:
         """For one pass (sync --once): take every free account's lease; returns the others' holders."""

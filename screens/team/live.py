@@ -27,7 +27,8 @@ def watch(app: AgentConsoleApp, cancelled) -> None:
 
     feed = ChangeFeed(app.store.path)
     seen: dict | None = None
-    next_beat = next_look = next_prune = 0.0
+    next_beat = next_look = 0.0
+    next_prune = time.monotonic() + PRUNE_SECONDS / 6  # not while the console paints its first frames
     try:
         while not cancelled():
             now = time.monotonic()

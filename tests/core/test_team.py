@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from agentconsole.domain.models import Capabilities, Direction, InboundMessage, Kind, Person, SendResult
+from agentconsole.domain.models import Capabilities, Direction, InboundMessage, Kind, Person
 from agentconsole.replies.outbox import Outbox
 from agentconsole.shifts.service import Shifts
 from agentconsole.storage.store import Store
@@ -298,3 +298,43 @@ def test_the_feed_sees_another_stores_commits_and_names_what_changed(team, clock
         assert feed.poll().everything
     finally:
         feed.close()
+
+
+async def test_one_demo_simulator_per_demo_workspace(tmp_path, clock):
+    """Two consoles open the demo workspace: only the lease holder's demo connectors simulate traffic."""
+    import connectors
+    from agentconsole.cli import ensure_demo_accounts
+
+    first, second = Store(tmp_path / "demo.db", clock), Store(tmp_path / "demo.db", clock)
+    try:
+        ensure_demo_accounts(first)
+        fetched: dict[str, int] = {"first": 0, "second": 0}
+
+        def counted(store, who):
+            built = {}
+            for account in store.accounts():
+                connector = connectors.build(account, clock)
+                fetch = connector.fetch
+
+                async def counting(cursor, fetch=fetch):
+                    fetched[who] += 1
+                    return await fetch(cursor)
+
+                connector.fetch = counting
+                built[account.id] = connector
+            return built
+
+        engines = [Engine(store, counted(store, who), clock=clock, leases=leases.Leases(store, f"h:1:{who}", who))
+                   for store, who in ((first, "first"), (second, "second"))]
+        tasks = [asyncio.create_task(engines[0].run())]
+        await asyncio.sleep(0.3)
+        tasks.append(asyncio.create_task(engines[1].run()))
+        await asyncio.sleep(0.5)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert fetched["first"] >= len(first.accounts()) and fetched["second"] == 0
+        assert {s.status for s in engines[1].states().values()} == {"standby"}
+    finally:
+        first.close()
+        second.close()

@@ -117,3 +117,27 @@ async def test_assign_to_lists_agents_on_shift_first(seeded):
         assert text.index("● Carol Day") < text.index("○ Aaron Off")
         await pilot.press("enter")  # the first: Carol, on shift
         await until(app, pilot, lambda: seeded.store.conversation(dana).assignee_id == carol)
+
+
+async def test_another_consoles_shift_start_and_new_messages_show_within_a_second(seeded):
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+    from agentconsole.shifts.service import Shifts
+
+    app = seeded.app()
+    other = Store(seeded.store.path, seeded.clock)
+    try:
+        bob = other.ensure_agent("Bob Li", "BL")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert "Bob Li" not in screen_text(app).splitlines()[0]
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            Shifts(other, {}).start(bob, planned_end=None, hello={})
+            await until(app, pilot, lambda: "Bob Li" in screen_text(app).splitlines()[0])
+            x = other.ensure_account("brand-x", "x", "demo")
+            other.ingest(x, [InboundMessage("x9", "t-new", Kind.PUBLIC, Person("u9", "@zoe", "Zoe Park"),
+                                            "is the sale still on?", seeded.clock.now())], set_cursor=False)
+            await until(app, pilot, lambda: "Zoe Park" in screen_text(app))
+            assert loop.time() - started < 3.0  # both, including the test's own settling
+    finally:
+        other.close()
