@@ -161,7 +161,8 @@ class AgentConsoleApp(App[None]):
         from screens.team.live import watch
 
         worker = get_current_worker()
-        watch(self, lambda: worker.is_cancelled)
+        # Also stop when the app stops running: a worker started as the app closes is never cancelled.
+        watch(self, lambda: worker.is_cancelled or not self.is_running)
 
     def inbox_screen(self) -> InboxScreen | None:
         return self._inbox()
