@@ -18,7 +18,7 @@ from agentconsole.sync.engine import Engine, EngineEvent
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage.store import Store
 from agentconsole.team.console import console_id
-from agentconsole.team.presence import Activity, Presence
+from agentconsole.team.presence import Activity
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
 from screens.common.commands import ActionsProvider
@@ -64,7 +64,8 @@ class AgentConsoleApp(App[None]):
         self.agent_row = store.agent(agent_id)
         self.agent_name = self.agent_row.name
         # Where this console is, for the other consoles; written by the live watcher's thread.
-        self.presence = Presence(store, console_id(), agent_id)
+        self.console_id = console_id()
+        self.change_feed = None  # opened on mount; read and closed by the watcher thread
         self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
         self.presence_sent: tuple[int | None, Activity] | None = None
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
@@ -88,8 +89,13 @@ class AgentConsoleApp(App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
+        from agentconsole.team.changes import ChangeFeed
+
+        # The feed's place in the change log is taken before the inbox's first reads, so nothing
+        # committed in between is missed; the watcher thread that reads it starts after the first frame.
+        self.change_feed = ChangeFeed(self.store.path)
         self.push_screen(InboxScreen(id="inbox"))
-        self.set_timer(ENGINE_START_DELAY, self.watch_team)  # after the first frame, like the engine
+        self.set_timer(ENGINE_START_DELAY, self.watch_team)
         if self.engine is not None:
             listener = self.engine.on_change
 

@@ -8,6 +8,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from agentconsole.storage.store import Store
 from agentconsole.team import presence
 from agentconsole.team.changes import ChangeFeed, prune
 
@@ -22,10 +23,16 @@ PRUNE_SECONDS = 60.0
 
 
 def watch(app: AgentConsoleApp, cancelled) -> None:
-    """Run until *cancelled()*; posts ChangesSeen and PresenceSeen to the inbox screen."""
+    """Run until *cancelled()*; posts ChangesSeen and PresenceSeen to the inbox screen.
+
+    The thread keeps its own connections and closes them itself: the app's store may be closed while
+    this thread is finishing its last poll, and a connection must never be closed under a query.
+    """
     from screens.inbox.team import ChangesSeen, PresenceSeen
 
-    feed = ChangeFeed(app.store.path)
+    store = Store(app.store.path, app.store.clock)
+    me = presence.Presence(store, app.console_id, app.agent_id)
+    feed = app.change_feed or ChangeFeed(app.store.path)
     seen: dict | None = None
     next_beat = next_look = 0.0
     next_prune = time.monotonic() + PRUNE_SECONDS / 6  # not while the console paints its first frames
@@ -34,7 +41,7 @@ def watch(app: AgentConsoleApp, cancelled) -> None:
             now = time.monotonic()
             target = app.presence_target
             if target != app.presence_sent or now >= next_beat:
-                app.presence.beat(*target)
+                me.beat(*target)
                 app.presence_sent = target
                 next_beat = now + presence.BEAT_SECONDS
             changes = feed.poll()
@@ -42,20 +49,21 @@ def watch(app: AgentConsoleApp, cancelled) -> None:
             if changes is not None and inbox is not None and (changes.everything or changes.what - {"presence"}):
                 inbox.post_message(ChangesSeen(changes))
             if (changes is not None and "presence" in changes.what) or now >= next_look:
-                people = presence.others(app.store, app.agent_id)
+                people = presence.others(store, app.agent_id)
                 if people != seen and inbox is not None:
                     seen = people
                     inbox.post_message(PresenceSeen(people))
                 next_look = now + PRESENCE_LOOK_SECONDS
             if now >= next_prune:
                 next_prune = now + PRUNE_SECONDS
-                with app.store.transaction() as conn:
+                with store.transaction() as conn:
                     prune(conn)
-                presence.sweep(app.store)
+                presence.sweep(store)
             time.sleep(POLL_SECONDS)
     finally:
         feed.close()
         try:
-            app.presence.leave()
-        except Exception:  # the store may be closing with the app: the row expires on its own
+            me.leave()
+        except Exception:  # e.g. the database is busy: the row expires on its own
             log.debug("could not remove this console's presence row", exc_info=True)
+        store.close()

@@ -141,3 +141,28 @@ async def test_another_consoles_shift_start_and_new_messages_show_within_a_secon
             assert loop.time() - started < 3.0  # both, including the test's own settling
     finally:
         other.close()
+
+
+async def test_both_composers_open_the_first_send_asks_and_the_second_is_refused(seeded):
+    alice_app = seeded.app()
+    bob_app, bob_store = bobs_console(seeded)
+    try:
+        async with alice_app.run_test(size=SIZE) as alice, bob_app.run_test(size=SIZE) as bob:
+            await settle(alice_app, alice)
+            await settle(bob_app, bob)
+            await alice.press("j", "r", *"Hi Dana, let me check")  # Alice's composer is open
+            await bob.press("j", "r")
+            await until(bob_app, bob, lambda: "Alice is replying" in screen_text(bob_app))
+            await bob.press(*"On its way, Dana", "ctrl+s")
+            await until(bob_app, bob, lambda: "Alice Ng is writing a reply right now" in screen_text(bob_app))
+            await bob.press("s")  # Bob sends anyway
+            await until(bob_app, bob, lambda: len(bob_store.conn.execute("SELECT id FROM outbox").fetchall()) == 1)
+            await alice.press("ctrl+s")  # Alice's composer was open all along: it refuses to send
+            await until(alice_app, alice, lambda: "was not sent" in screen_text(alice_app))
+            assert "Bob Li's reply is on its way" in screen_text(alice_app)
+            await alice.press("d")  # discard
+            await settle(alice_app, alice)
+            assert len(seeded.store.conn.execute("SELECT id FROM outbox").fetchall()) == 1
+            assert ("reply", seeded.ids["dana"]) not in alice_app.screen.drafts
+    finally:
+        bob_store.close()
