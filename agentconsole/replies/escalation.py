@@ -84,12 +84,12 @@ def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: s
     reason = why_not(store, conversation_id, capabilities)
     if reason:
         raise EscalationRefused(reason)
-    with store.transaction() as conn:
-        return _escalate(store, conn, conversation_id, dm_text, public_text, agent_id, batch, status_item,
+    with store.transaction():  # the collision guard and the queueing under one write lock
+        return _escalate(store, conversation_id, dm_text, public_text, agent_id, batch, status_item,
                          opened_at, send_anyway)
 
 
-def _escalate(store: Store, conn, conversation_id: int, dm_text: str, public_text: str | None,
+def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str | None,
               agent_id: int | None, batch: str | None, status_item: int | None, opened_at: float | None,
               send_anyway: bool) -> Escalation:
     from agentconsole.team import collision
@@ -99,7 +99,7 @@ def _escalate(store: Store, conn, conversation_id: int, dm_text: str, public_tex
     account_id, _, person = _customer(store, conversation_id)
     dm_conv = dm_conversation_for(store, conversation_id)
     outbox = Outbox(store)
-    if True:  # one transaction with the guard above (kept as a block so the history stays readable)
+    with store.transaction() as conn:
         public = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         dm_thread = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (dm_conv,)).fetchone()[0]
         last_in = conn.execute("SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
