@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
@@ -20,6 +21,8 @@ from agentconsole.failures import describe, short
 from agentconsole.sync.engine import Engine, EngineEvent
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage.store import Store
+from agentconsole.team.console import console_id
+from agentconsole.team.presence import Activity
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
 from screens.common.commands import ActionsProvider
@@ -82,6 +85,11 @@ class AgentConsoleApp(App[None]):
         self.outbox = Outbox(store)
         self.agent_row = store.agent(agent_id)
         self.agent_name = self.agent_row.name
+        # Where this console is, for the other consoles; written by the live watcher's thread.
+        self.console_id = console_id()
+        self.change_feed = None  # opened on mount; read and closed by the watcher thread
+        self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
+        self.presence_sent: tuple[int | None, Activity] | None = None
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
@@ -103,7 +111,13 @@ class AgentConsoleApp(App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
+        from agentconsole.team.changes import ChangeFeed
+
+        # The feed's place in the change log is taken before the inbox's first reads, so nothing
+        # committed in between is missed; the watcher thread that reads it starts after the first frame.
+        self.change_feed = ChangeFeed(self.store.path)
         self.push_screen(InboxScreen(id="inbox"))
+        self.set_timer(ENGINE_START_DELAY, self.watch_team)
         if self.engine is not None:
             listener = self.engine.on_change
 
@@ -227,6 +241,22 @@ class AgentConsoleApp(App[None]):
                 self.notify(f"{result} It syncs from the next start.", timeout=8)
 
         self.push_screen(AccountSetupModal(save=save, test=test), done)
+
+    def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
+        """Say where this console is; the watcher writes it within a poll."""
+        self.presence_target = (conversation_id, activity)
+
+    @work(thread=True, exclusive=True, group="team", exit_on_error=False,
+          description="other consoles' changes and presence")
+    def watch_team(self) -> None:
+        from screens.team.live import watch
+
+        worker = get_current_worker()
+        # Also stop when the app stops running: a worker started as the app closes is never cancelled.
+        watch(self, lambda: worker.is_cancelled or not self.is_running)
+
+    def inbox_screen(self) -> InboxScreen | None:
+        return self._inbox()
 
     def _inbox(self) -> InboxScreen | None:
         for screen in self.screen_stack:

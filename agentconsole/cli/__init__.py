@@ -106,7 +106,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     agent_name = args.agent or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent_name, ctx.config.agent_initials, ctx.config.timezone)
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
+    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
+                    leases=_leases(store, f"{agent_name}'s console"))
     app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
                           demo=demo, setup_email=_account_setup(store, ctx.clock),
                           freeze_startup_objects=True)
@@ -114,6 +115,13 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     if app.failure:
         print(f"{PREFIX}{app.failure}", file=ctx.err)
     return app.return_code or EXIT_OK
+
+
+def _leases(store: Store, label: str):
+    from agentconsole.team.console import console_id
+    from agentconsole.team.leases import Leases
+
+    return Leases(store, console_id(), label)
 
 
 def _account_setup(store: Store, clock: Clock):
@@ -144,15 +152,23 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"{PREFIX}{store.damaged}", file=ctx.err)
         return EXIT_ERROR
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable)
+    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
+                    leases=_leases(store, "sync --once"))
     names = {a.id: clean(a.name) for a in store.accounts()}
     failed = bool(unavailable)
     for account_id, why in unavailable.items():
         print(f"{PREFIX}{names[account_id]}: not connected: {why}", file=ctx.err)
+    # One engine per account: an account another process is syncing right now is left to it.
+    from agentconsole.team.console import describe
+
+    elsewhere = engine.take_leases()
+    for account_id, holder in elsewhere.items():
+        print(f"{names[account_id]}: synced by {clean(holder.label or describe(holder.owner))}; skipped",
+              file=ctx.out)
 
     async def sync_all() -> None:
         nonlocal failed
-        for account_id in connectors_:
+        for account_id in [a for a in connectors_ if a not in elsewhere]:
             try:
                 count = await engine.sync_once(account_id)
                 print(f"{names[account_id]}: {count} new message(s)", file=ctx.out)
@@ -176,7 +192,10 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         for connector in connectors_.values():
             await connector.close()
 
-    asyncio.run(sync_all())
+    try:
+        asyncio.run(sync_all())
+    finally:
+        engine.leases.release_all()
     # A refused send, or one that may have been sent, is left to a person: say which, and fail, so
     # that a cron job's owner hears of it.
     from agentconsole.cli.outbox import write_items

@@ -148,6 +148,8 @@ def _end(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
     _print_posts(ctx, shifts, result.shift.id, "goodbye")
     if args.assign != "keep":
         target = f"to {result.shift.next_agent}" if args.assign == "next" else "unassigned"
+        if result.held:  # nobody is assigned work while off shift
+            target = f"wait unassigned until {result.shift.next_agent} starts a shift, then go to them"
         print(f"{result.reassigned} assigned conversation(s) {target}.", file=ctx.out)
     print("Hand-off note:", file=ctx.out)
     print(result.shift.handoff_note, file=ctx.out)

@@ -96,11 +96,26 @@ def dm_conversation_for(store: Store, conversation_id: int) -> int:
 
 def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: str | None,
              agent_id: int | None, capabilities: Capabilities | None, batch: str | None = None,
-             status_item: int | None = None) -> Escalation:
-    """Queue the DM, then the public reply waiting on it; link the two conversations both ways."""
+             status_item: int | None = None, opened_at: float | None = None,
+             send_anyway: bool = False) -> Escalation:
+    """Queue the DM, then the public reply waiting on it; link the two conversations both ways.
+
+    With *opened_at* (when the agent began), the collision guard runs first (raises Collided)."""
     reason = why_not(store, conversation_id, capabilities)
     if reason:
         raise EscalationRefused(reason)
+    with store.transaction():  # the collision guard and the queueing under one write lock
+        return _escalate(store, conversation_id, dm_text, public_text, agent_id, batch, status_item,
+                         opened_at, send_anyway)
+
+
+def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str | None,
+              agent_id: int | None, batch: str | None, status_item: int | None, opened_at: float | None,
+              send_anyway: bool) -> Escalation:
+    from agentconsole.team import collision
+
+    collision.guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
+                      verb="escalation")
     account_id, _, person = _customer(store, conversation_id)
     dm_conv = dm_conversation_for(store, conversation_id)
     outbox = Outbox(store)
@@ -131,16 +146,25 @@ def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: s
     return Escalation(conversation_id, dm_conv, dm_item, public_item)
 
 
-def _crisis_plan(store: Store, conversation_ids: list[int], capabilities: dict[int, Capabilities]
+def _crisis_plan(store: Store, conversation_ids: list[int], capabilities: dict[int, Capabilities], *,
+                 agent_id: int | None = None, opened_at: float | None = None, send_anyway: bool = False
                  ) -> tuple[dict[int, int], list[tuple[int, str]]]:
-    """(contact id -> the conversation whose DM speaks for that person, skipped with why)."""
+    """(contact id -> the conversation whose DM speaks for that person, skipped with why). With
+    *opened_at*, a post someone else answered (or is answering) since then is skipped, unless
+    *send_anyway*."""
+    from agentconsole.team import collision
+
     skipped: list[tuple[int, str]] = []
     chosen: dict[int, int] = {}
     for cid in conversation_ids:
         conv = store.conversation(cid)
         reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
+        clash = () if reason or opened_at is None or send_anyway else collision.check(
+            store, cid, agent_id=agent_id, opened_at=opened_at)
         if reason:
             skipped.append((cid, reason))
+        elif clash:
+            skipped.append((cid, clash[0].describe(store.clock.now())))
         elif conv.contact_id in chosen:
             skipped.append((cid, "same person as another marked post: one DM covers both"))
         else:
@@ -185,11 +209,14 @@ def crisis_problems(store: Store, conversation_ids: list[int], *, status_text: s
 
 
 def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
-           agent_id: int | None, capabilities: dict[int, Capabilities]) -> CrisisPlan:
+           agent_id: int | None, capabilities: dict[int, Capabilities], opened_at: float | None = None,
+           send_anyway: bool = False) -> CrisisPlan:
     """One public status per account involved and one DM per person (de-duplicated by contact).
 
     *dm_texts* maps each conversation id to its DM, already filled for that person. Nothing is
-    queued (CrisisBlocked) while any status or DM would be refused or reach someone unfilled.
+    queued (CrisisBlocked) while any status or DM would be refused or reach someone unfilled. With
+    *opened_at*, a post someone else answered (or is answering) since then is skipped, unless
+    *send_anyway*.
     """
     problems = crisis_problems(store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
                                capabilities=capabilities)
@@ -197,7 +224,8 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
         raise CrisisBlocked(problems)
     batch = uuid.uuid4().hex
     outbox = Outbox(store)
-    chosen, skipped = _crisis_plan(store, conversation_ids, capabilities)
+    chosen, skipped = _crisis_plan(store, conversation_ids, capabilities, agent_id=agent_id,
+                                   opened_at=opened_at, send_anyway=send_anyway)
     status_items: dict[int, int] = {}
     escalations: list[Escalation] = []
     for cid in chosen.values():
@@ -208,7 +236,8 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
                 conversation_id=None, agent_id=agent_id, source="crisis")
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,
-                                    status_item=status_items[account_id]))
+                                    status_item=status_items[account_id], opened_at=opened_at,
+                                    send_anyway=send_anyway))
     return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped))
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
@@ -163,14 +164,18 @@ class Outbox:
 
     # ------------------------------------------------------------ claim and settle
 
-    def claim_due(self, limit: int = 20, *, account_id: int | None = None,
-                  only: int | None = None) -> list[OutboxRow]:
-        """Take due items (of one account, with *account_id*) for sending; the claim is committed
-        before any send starts. The phase of an attempt that ended unknown is kept, so the engine
-        judges it again before sending."""
+    def claim_due(self, limit: int = 20, *, account_id: int | None = None, only: int | None = None,
+                  accounts: Collection[int] | None = None) -> list[OutboxRow]:
+        """Take due items (of one account, with *account_id*; of *accounts* only, when given: those
+        whose lease this process holds) for sending; the claim is committed before any send starts.
+        The phase of an attempt that ended unknown is kept, so the engine judges it again first."""
         now = self.store.clock.now()
+        if accounts is not None and not accounts:
+            return []
         where = "" if account_id is None else f" AND account_id = {int(account_id)}"
         where += "" if only is None else f" AND id = {int(only)}"
+        if accounts is not None:
+            where += f" AND account_id IN ({','.join(str(int(a)) for a in accounts)})"
         with self.store.transaction() as conn:
             rows = conn.execute(f"SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?{where}"
                                 " ORDER BY id LIMIT ?", (now, limit)).fetchall()

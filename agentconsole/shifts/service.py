@@ -85,6 +85,7 @@ class Preview:
 class StartResult:
     shift: ShiftRow
     posts: tuple[PostStatus, ...]
+    handed_on: int = 0  # conversations handed on to this agent while off shift, assigned now
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class EndResult:
     shift: ShiftRow
     posts: tuple[PostStatus, ...]
     reassigned: int
+    held: int = 0  # of those, how many wait unassigned for the next agent's shift to start
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +250,9 @@ class Shifts:
             if acknowledged:
                 self.storage.acknowledge(acknowledged, agent_id, now)
             self._queue_posts(shift_id, PostKind.HELLO, agent_id, hello, values)
+            handed = self.storage.take_handons(agent_id, now)
             self.storage.audit(agent_id, "shift_started", shift_id=shift_id)
-        return StartResult(self.shift(shift_id), self.posts(shift_id, PostKind.HELLO))
+        return StartResult(self.shift(shift_id), self.posts(shift_id, PostKind.HELLO), handed)
 
     def _queue_posts(self, shift_id: int, kind: PostKind, agent_id: int, templates: Mapping[int, str],
                      values: Mapping[str, str | None]) -> None:
@@ -291,7 +294,7 @@ class Shifts:
         answered, median = self.stats(agent_id, shift.started_at, now)
         values = self.values(agent_id, planned_end=shift.planned_end, next_agent=next_agent or None,
                              next_start=next_start)
-        reassigned = 0
+        reassigned = held = 0
         with self.storage.transaction():
             # Re-read under the write lock: another console may have ended this shift meanwhile.
             if self.storage.ended_at(shift.id) is not None:
@@ -299,10 +302,12 @@ class Shifts:
             self._queue_posts(shift.id, PostKind.GOODBYE, agent_id, goodbye, values)
             if handover != Handover.KEEP:
                 target = self.store.ensure_agent(next_agent) if handover == Handover.NEXT else None
-                reassigned = self.storage.hand_over(agent_id, target, shift.id, now)
+                # Nothing is assigned to someone off shift: theirs wait unassigned until they start.
+                on_shift = target is not None and self.current(target) is not None
+                reassigned, held = self.storage.hand_over(agent_id, target, shift.id, now, on_shift=on_shift)
             self.storage.end(shift.id, now, next_agent, next_start, clean(note).strip(), answered, median)
             self.storage.audit(agent_id, "shift_ended", shift_id=shift.id)
-        return EndResult(self.shift(shift.id), self.posts(shift.id, PostKind.GOODBYE), reassigned)
+        return EndResult(self.shift(shift.id), self.posts(shift.id, PostKind.GOODBYE), reassigned, held)
 
     def set_next(self, agent_id: int, next_agent: str | None, next_start: float | None) -> None:
         """Say who comes next while still on shift, so the banner can show it."""

@@ -325,6 +325,53 @@ MIGRATIONS: list[str] = [
     UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
     UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
     """,
+    # A team on one workspace: who is viewing or composing what (rows expire by time, so a console
+    # that dies leaves no ghost), leases (one engine per account), hand-ons waiting for an agent's
+    # next shift, and a change log written by triggers in the same transaction as each change, so
+    # another console refreshes only the rows that changed. Only the id is indexed (the rowid): a
+    # trigger costs one append per changed conversation per ingest batch.
+    """
+    CREATE TABLE presence (
+        console TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        activity TEXT NOT NULL DEFAULT 'viewing',
+        since REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX presence_conversation ON presence(conversation_id, expires_at);
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE handons (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        to_agent_id INTEGER NOT NULL REFERENCES agents(id),
+        shift_id INTEGER REFERENCES shifts(id),
+        at REAL NOT NULL
+    );
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY,
+        conversation_id INTEGER,
+        what TEXT NOT NULL
+    );
+    CREATE TRIGGER changes_conv_ai AFTER INSERT ON conversations BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.id, 'order'); END;
+    CREATE TRIGGER changes_conv_au AFTER UPDATE ON conversations BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.id, CASE WHEN old.status IS NOT new.status OR old.needs_reply IS NOT new.needs_reply OR old.waiting_since IS NOT new.waiting_since OR old.last_message_at IS NOT new.last_message_at OR old.assignee_id IS NOT new.assignee_id OR old.kind IS NOT new.kind OR old.escalated IS NOT new.escalated THEN 'order' ELSE 'row' END); END;
+    CREATE TRIGGER changes_note_ai AFTER INSERT ON notes BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'note'); END;
+    CREATE TRIGGER changes_outbox_ai AFTER INSERT ON outbox WHEN new.conversation_id IS NOT NULL BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'outbox'); END;
+    CREATE TRIGGER changes_outbox_au AFTER UPDATE OF state ON outbox WHEN new.conversation_id IS NOT NULL AND old.state IS NOT new.state BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'outbox'); END;
+    CREATE TRIGGER changes_presence_ai AFTER INSERT ON presence BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_presence_au AFTER UPDATE ON presence WHEN old.conversation_id IS NOT new.conversation_id OR old.activity IS NOT new.activity BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'presence'); INSERT INTO changes(conversation_id, what) VALUES (old.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_presence_ad AFTER DELETE ON presence BEGIN INSERT INTO changes(conversation_id, what) VALUES (old.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_shift_ai AFTER INSERT ON shifts BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'shift'); END;
+    CREATE TRIGGER changes_shift_au AFTER UPDATE ON shifts BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'shift'); END;
+    CREATE TRIGGER changes_lease_ai AFTER INSERT ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    CREATE TRIGGER changes_lease_au AFTER UPDATE OF owner ON leases WHEN old.owner IS NOT new.owner BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    CREATE TRIGGER changes_lease_ad AFTER DELETE ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -110,8 +110,14 @@ class ShiftStorage(Protocol):
     def answered(self, agent_id: int, start: float, end: float) -> list[AnsweredRow]:
         """The agent's sent replies (not posts, not away replies) in [start, end]."""
         ...
-    def hand_over(self, from_agent: int, to_agent: int | None, shift_id: int, at: float) -> int:
-        """Give the agent's open conversations to *to_agent* (None: unassigned), audited; how many."""
+    def hand_over(self, from_agent: int, to_agent: int | None, shift_id: int, at: float, *,
+                  on_shift: bool = True) -> tuple[int, int]:
+        """Give the agent's open conversations to *to_agent* (None: unassigned), audited, each move a
+        compare-and-set; when *to_agent* is off shift they wait unassigned, held for their next shift.
+        (how many moved, how many of them are held)."""
+        ...
+    def take_handons(self, agent_id: int, at: float) -> int:
+        """At shift start: the conversations held for this agent, if still unassigned; how many."""
         ...
     def audit(self, agent_id: int | None, action: str, **detail: object) -> None: ...
 
@@ -244,17 +250,41 @@ class SqliteShiftStorage:
             " AND COALESCE(o.source, '') != 'away' AND m.sent_at >= ? AND m.sent_at <= ?",
             agent_id, start, end)]
 
-    def hand_over(self, from_agent: int, to_agent: int | None, shift_id: int, at: float) -> int:
+    def hand_over(self, from_agent: int, to_agent: int | None, shift_id: int, at: float, *,
+                  on_shift: bool = True) -> tuple[int, int]:
+        to = to_agent if on_shift else None
         with self.store.transaction() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE assignee_id = ?"
                                               " AND status = 'open'", (from_agent,))]
-            conn.executemany("UPDATE conversations SET assignee_id = ? WHERE id = ?",
-                             [(to_agent, cid) for cid in ids])
+            # Compare-and-set: one another console reassigned meanwhile stays where it is.
+            moved = [cid for cid in ids if conn.execute(
+                "UPDATE conversations SET assignee_id = ? WHERE id = ? AND assignee_id = ?",
+                (to, cid, from_agent)).rowcount]
+            detail: dict[str, object] = {"to": to, "from": from_agent, "handover": shift_id}
+            held = to_agent is not None and not on_shift
+            if held:
+                detail["held_for"] = to_agent
+                conn.executemany("INSERT OR REPLACE INTO handons(conversation_id, to_agent_id, shift_id, at)"
+                                 " VALUES (?,?,?,?)", [(cid, to_agent, shift_id, at) for cid in moved])
             conn.executemany(
                 "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
-                [(from_agent, "assigned", cid, json.dumps({"to": to_agent, "handover": shift_id}), at)
-                 for cid in ids])
-            return len(ids)
+                [(from_agent, "assigned" if to is not None else "unassigned", cid, json.dumps(detail), at)
+                 for cid in moved])
+            return len(moved), len(moved) if held else 0
+
+    def take_handons(self, agent_id: int, at: float) -> int:
+        with self.store.transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT h.conversation_id FROM handons h JOIN conversations c ON c.id = h.conversation_id"
+                " WHERE h.to_agent_id = ? AND c.status = 'open'", (agent_id,))]
+            taken = [cid for cid in ids if conn.execute(
+                "UPDATE conversations SET assignee_id = ? WHERE id = ? AND assignee_id IS NULL",
+                (agent_id, cid)).rowcount]
+            conn.executemany(
+                "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
+                [(agent_id, "assigned", cid, json.dumps({"to": agent_id, "handon": True}), at) for cid in taken])
+            conn.execute("DELETE FROM handons WHERE to_agent_id = ?", (agent_id,))
+            return len(taken)
 
     def audit(self, agent_id: int | None, action: str, **detail: object) -> None:
         self.store.audit(agent_id, action, None, **detail)

@@ -20,6 +20,8 @@ from agentconsole.domain.sanitize import clean
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 
+ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
+
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
        COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
@@ -379,11 +381,36 @@ class Store:
                          " VALUES (?,?,?,?,?)", (agent_id, event, conversation_id, "{}", now))
 
     def assign(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None) -> None:
+        """Assign whatever the current assignee (the CLI and hand-offs that already decided)."""
+        self.set_assignee(conversation_id, agent_id, by_agent_id, expected=ANY_ASSIGNEE)
+
+    def set_assignee(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None, *,
+                     expected: int | None | object) -> tuple[bool, int | None]:
+        """Compare-and-set: assign only if the assignee is still *expected* (what the agent saw).
+
+        Returns (done, assignee now). Taking a conversation from another agent is audited as a take-over.
+        """
         now = self.clock.now()
         with self.transaction() as conn:
+            row = conn.execute("SELECT assignee_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if row is None:
+                return False, None
+            current = row[0]
+            if expected is not ANY_ASSIGNEE and current != expected:
+                return False, current
+            if current == agent_id:
+                return True, current
             conn.execute("UPDATE conversations SET assignee_id = ? WHERE id = ?", (agent_id, conversation_id))
+            action = ("unassigned" if agent_id is None else
+                      "took_over" if current is not None and agent_id == by_agent_id else "assigned")
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
-                         (by_agent_id, "assigned", conversation_id, json.dumps({"to": agent_id}), now))
+                         (by_agent_id, action, conversation_id, json.dumps({"to": agent_id, "from": current}),
+                          now))
+            return True, agent_id
+
+    def agents(self) -> list[AgentRow]:
+        rows = self.conn.execute("SELECT id, name, initials, timezone FROM agents ORDER BY name").fetchall()
+        return [AgentRow(*r) for r in rows]
 
     def add_note(self, conversation_id: int, agent_id: int | None, text: str) -> int:
         with self.transaction() as conn:

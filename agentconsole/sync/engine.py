@@ -16,6 +16,8 @@ from agentconsole.failures import short
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
+from agentconsole.team import leases as team_leases
+from agentconsole.team.console import describe as describe_owner
 
 __all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "backoff_delay"]
 
@@ -28,7 +30,9 @@ MAX_PAGES_PER_SYNC = 50
 class ConnectorState:
     account_id: int
     account_name: str
-    status: str  # starting | syncing | ok | error | retrying | auth | down (its task crashed)
+    # starting | syncing | ok | error | retrying | auth | down (its task crashed) | standby (another
+    # process syncs it)
+    status: str
     message: str = ""
     retry_at: float | None = None
     last_sync_at: float | None = None
@@ -44,8 +48,12 @@ class EngineEvent:
 class Engine:
     def __init__(self, store: Store, connectors: dict[int, Connector], *, clock: Clock,
                  on_change: Callable[[EngineEvent], None] | None = None,
-                 rng: random.Random | None = None, unavailable: dict[int, str] | None = None) -> None:
+                 rng: random.Random | None = None, unavailable: dict[int, str] | None = None,
+                 leases: team_leases.Leases | None = None) -> None:
         self.store = store
+        # With leases, only one process on the workspace polls and sends for each account.
+        self.leases = leases
+        self._held: set[int] = set()
         self.outbox = Outbox(store)
         self.connectors = connectors
         self.clock = clock
@@ -61,6 +69,7 @@ class Engine:
         self._wake: dict[int, asyncio.Event] = {}
         self._outbox_wake: asyncio.Event | None = None
         self.sender = Sender(self.outbox, connectors, clock, self.rng, self._emit_item)
+        self.sender.allowed = self.sending_accounts
 
     def states(self) -> dict[int, ConnectorState]:
         states = dict(self._states)
@@ -102,7 +111,7 @@ class Engine:
         """Run until cancelled; a task that crashes is restarted with back-off (see _supervise)."""
         self._outbox_wake = asyncio.Event()
         tasks = [asyncio.create_task(self._supervise(f"syncing {self._states[aid].account_name}",
-                                                     lambda aid=aid, c=c: self._poll_loop(aid, c), (aid,)),
+                                                     lambda aid=aid, c=c: self._leased_poll_loop(aid, c), (aid,)),
                                      name=f"poll-{aid}")
                  for aid, c in self.connectors.items()]
         tasks.append(asyncio.create_task(self._supervise("sending", self._outbox_loop,
@@ -113,6 +122,8 @@ class Engine:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.leases is not None:
+                self.leases.release_all()
             for connector in self.connectors.values():
                 try:
                     await connector.close()
@@ -226,7 +237,7 @@ class Engine:
 
     async def _outbox_loop(self) -> None:
         assert self._outbox_wake is not None
-        await self.reconcile()
+        await self.reconcile(self.sending_accounts())
         try:
             while True:
                 # Each account sends in its own lane, so a hung platform holds up only its own; a
@@ -240,10 +251,65 @@ class Engine:
         finally:
             await self.sender.stop()
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, accounts: frozenset[int] | set[int] | None = None) -> None:
         """Settle items left in flight by a crash, without ever sending one twice."""
-        await self.sender.reconcile()
+        await self.sender.reconcile(accounts)
 
     async def dispatch_once(self) -> int:
         """Send every due item once, the accounts side by side; returns how many were accepted."""
         return await self.sender.dispatch_once()
+
+    # ------------------------------------------------------------ one engine per account (leases)
+
+    def sending_accounts(self) -> frozenset[int] | None:
+        """The accounts this engine may send for: all without leases, else those it holds."""
+        return None if self.leases is None else frozenset(self._held)
+
+    async def _leased_poll_loop(self, account_id: int, connector: Connector) -> None:
+        """Poll (and send) for the account only while holding its lease; else show who does."""
+        if self.leases is None:
+            await self._poll_loop(account_id, connector)
+            return
+        leases, name = self.leases, team_leases.account_lease(account_id)
+        while True:
+            holder = await asyncio.to_thread(leases.acquire, name)
+            if not leases.holds(holder):
+                self._set_state(account_id, "standby", holder.label or describe_owner(holder.owner))
+                await asyncio.sleep(team_leases.RENEW_SECONDS)
+                continue
+            self._held.add(account_id)
+            await self.reconcile({account_id})
+            poll = asyncio.create_task(self._poll_loop(account_id, connector), name=f"leased-poll-{account_id}")
+            try:
+                while not poll.done():
+                    await asyncio.wait({poll}, timeout=team_leases.RENEW_SECONDS)
+                    holder = await asyncio.to_thread(leases.acquire, name)
+                    if not leases.holds(holder):
+                        log.warning("lost the lease of account %s to %s", account_id, holder.owner)
+                        break
+                    await asyncio.to_thread(self._prune_changes)
+            finally:
+                self._held.discard(account_id)
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+
+    def _prune_changes(self) -> None:
+        """The change log only serves consoles that are behind by moments: the syncing process keeps
+        it short even when no console runs."""
+        from agentconsole.team.changes import prune
+
+        with self.store.transaction() as conn:
+            prune(conn)
+
+    def take_leases(self) -> dict[int, team_leases.Holder]:
+        """For one pass (sync --once): take every free account's lease; returns the others' holders."""
+        elsewhere = {}
+        if self.leases is None:
+            return elsewhere
+        for account_id in self.connectors:
+            holder = self.leases.acquire(team_leases.account_lease(account_id))
+            if self.leases.holds(holder):
+                self._held.add(account_id)
+            else:
+                elsewhere[account_id] = holder
+        return elsewhere

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from agentconsole.channels import phases
@@ -89,19 +89,26 @@ class Sender:
         self.rng = rng
         self.emit = emit
         self._lanes: dict[int, asyncio.Task] = {}
+        # The accounts this process may send for now (those whose lease it holds), None for all.
+        self.allowed: Callable[[], Collection[int] | None] = lambda: None
+
+    async def _due_accounts(self) -> list[int]:
+        allowed = self.allowed()
+        due = await asyncio.to_thread(self.outbox.due_accounts)
+        return due if allowed is None else [aid for aid in due if aid in allowed]
 
     # ------------------------------------------------------------ dispatching
 
     async def dispatch_once(self) -> int:
         """Send every due item once, the accounts side by side; returns how many were accepted."""
-        accounts = await asyncio.to_thread(self.outbox.due_accounts)
+        accounts = await self._due_accounts()
         counts = await asyncio.gather(*(self.dispatch_account(aid) for aid in accounts))
         return sum(counts)
 
     async def dispatch_in_background(self) -> None:
         """Start a lane for every account with due items that has none running: a hung platform holds
         up only its own account's outbox."""
-        for aid in await asyncio.to_thread(self.outbox.due_accounts):
+        for aid in await self._due_accounts():
             lane = self._lanes.get(aid)
             if lane is None or lane.done():
                 self._lanes[aid] = asyncio.create_task(self.dispatch_account(aid), name=f"outbox-{aid}")
@@ -236,11 +243,12 @@ class Sender:
         else:
             await asyncio.to_thread(self.outbox.mark_unsure, item.id, prefix + judged.why)
 
-    async def reconcile(self) -> None:
-        """Settle items a dead process left mid-send, without ever sending one twice."""
+    async def reconcile(self, accounts: Collection[int] | None = None) -> None:
+        """Settle items a dead process left mid-send (of *accounts* only, when given), without ever
+        sending one twice."""
         for item in await asyncio.to_thread(self.outbox.interrupted):
             connector = self.connectors.get(item.account_id)
-            if connector is None:
+            if connector is None or (accounts is not None and item.account_id not in accounts):
                 continue
             if connector.capabilities.reports_send_phases and item.phase == SendPhase.CLAIMED:
                 # The connector records "transmitting" before anything leaves: nothing did.
@@ -251,7 +259,8 @@ class Sender:
             self.emit("outbox", item)
         for item in await asyncio.to_thread(self.outbox.unfinished):
             connector = self.connectors.get(item.account_id)
-            if connector is None or item.accepted is None:
+            if connector is None or item.accepted is None or (accounts is not None
+                                                              and item.account_id not in accounts):
                 continue
             if isinstance(connector, PhasedConnector):
                 try:

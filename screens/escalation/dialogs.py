@@ -172,6 +172,7 @@ class CrisisModal(_TextsDialog):
         super().__init__(self.rows[0].channel if self.rows else Channel.X, None)
         self.store, self.outbox, self.capabilities, self.agent, self.kick = store, outbox, capabilities, agent, kick
         self.plan: escalation.CrisisPlan | None = None
+        self.opened_at = store.clock.now()  # posts someone else answers from now on are skipped
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -234,7 +235,8 @@ class CrisisModal(_TextsDialog):
         dms = self._dm_texts(dm_template)
         try:
             plan = escalation.crisis(self.store, [r.id for r in self.rows], status_text=status, dm_texts=dms,
-                                     agent_id=self.agent.id, capabilities=dict(self.capabilities))
+                                     agent_id=self.agent.id, capabilities=dict(self.capabilities),
+                                     opened_at=self.opened_at)
         except Exception as exc:  # shown in the dialog, which stays open
             self.post_message(self.Planned(None, f"{type(exc).__name__}: {exc}"))
             return

@@ -99,6 +99,7 @@ class ConversationList(ScrollView, can_focus=True):
         self.marked: set[int] = set()  # conversations marked with space for a bulk action
         self.empty_text = ""  # shown once a view's ids have loaded and there are none
         self._loaded = False
+        self.presence: dict[int, str] = {}  # conversation id -> who else is on it ("✎BL"), from the screen
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
 
@@ -129,6 +130,15 @@ class ConversationList(ScrollView, can_focus=True):
         self._stale.update(self._rows if conversation_ids is None else
                            (i for i in conversation_ids if i in self._rows))
         self._request_window()
+
+    def set_presence(self, marks: dict[int, str]) -> None:
+        """Other agents' marks by conversation; repaints only the visible rows whose mark changed."""
+        old, self.presence = self.presence, marks
+        changed = {cid for cid in old.keys() | marks.keys() if old.get(cid) != marks.get(cid)}
+        top = int(self.scroll_y)
+        for y in range(top, min(len(self.ids), top + self.size.height)):
+            if self.ids[y] in changed:
+                self.refresh_line(y)
 
     @property
     def selected_row(self) -> ConversationRow | None:
@@ -292,10 +302,11 @@ class ConversationList(ScrollView, can_focus=True):
         self._waits[index] = wait
         focused = selected and self.has_focus
         marked = row.id in self.marked
-        key = (row, width, selected, focused, wait, marked)
+        present = self.presence.get(row.id, "")
+        key = (row, width, selected, focused, wait, marked, present)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, width, selected, focused, wait, marked)
+            strip = self._render_row(row, width, selected, focused, wait, marked, present)
             self._strips[key] = strip
         return strip
 
@@ -313,7 +324,7 @@ class ConversationList(ScrollView, can_focus=True):
         self.refresh()
 
     def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: RowWait,
-                    marked: bool = False) -> Strip:
+                    marked: bool = False, present: str = "") -> Strip:
         base = self.rich_style
         if wait.done:
             wait_style = self._part("row--done")
@@ -332,6 +343,9 @@ class ConversationList(ScrollView, can_focus=True):
         if marked:
             text.append("◆ ", self._part("row--over") + Style(bold=True))
             name_width -= 2
+        if present:  # another agent is here: initials, ✎ when they are replying
+            text.append(f"{present} ", self._part("row--near") + Style(bold=True))
+            name_width -= len(present) + 1
         text.append_text(_fit(safe_text(who, self._part("row--name"),
                                         single_line=True, limit=120), name_width))
         text.append(" ")

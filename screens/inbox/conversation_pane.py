@@ -157,8 +157,9 @@ class Composer(Vertical):
 
     class Submitted(Message):
         def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
-                     template_id: int | None = None) -> None:
+                     template_id: int | None = None, opened_at: float | None = None) -> None:
             super().__init__()
+            self.opened_at = opened_at  # for the collision guard: what happened since the agent began
             self.mode = mode
             self.conversation_id = conversation_id
             self.text = text
@@ -185,6 +186,7 @@ class Composer(Vertical):
         self.template_text: str | None = None  # the canned reply inserted, as filled
         self.template_id: int | None = None
         self._warned_for: str | None = None  # the text the agent was warned about once already
+        self.opened_at: float | None = None  # when the agent began this reply (the collision guard's start)
         # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
         self.expander = None
 
@@ -204,6 +206,7 @@ class Composer(Vertical):
         # still counts as canned or edited, not as personal.
         self.template_text, self.template_id = draft.template_text, draft.template_id
         self._warned_for = None
+        self.opened_at = self.app.clock.now()
         title = Text(end="", no_wrap=True, overflow="ellipsis")
         if mode == "note":
             title.append("Internal note (only agents see it)")
@@ -309,7 +312,7 @@ class Composer(Vertical):
             return
         source = verdict.source if verdict is not None else "personal"
         self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
-                                         self.template_id if source != "personal" else None))
+                                         self.template_id if source != "personal" else None, self.opened_at))
 
     def action_close(self) -> None:
         if self.conversation is not None:
@@ -331,11 +334,13 @@ class ConversationPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
+        yield Static(id="presence")
         yield ThreadView(id="thread")
         yield Composer(id="composer")
 
     def on_mount(self) -> None:
         self.query_one(Composer).display = False
+        self.query_one("#presence").display = False
         # No blinking when the user (or a test) asked for no animation.
         self.query_one(TextArea).cursor_blink = self.app.animation_level != "none"
 
@@ -367,6 +372,13 @@ class ConversationPane(Vertical):
             thread.scroll_end(animate=False)
             # Again once laid out: a pane opened before its first layout only then knows its height.
             self.call_after_refresh(thread.scroll_end, animate=False)
+
+    def show_presence(self, people) -> None:
+        """Who else is on this conversation ("Bob is replying"); hidden when nobody is."""
+        widget = self.query_one("#presence", Static)
+        widget.display = bool(people)
+        if people:
+            widget.update(safe_text(" · ".join(p.describe() for p in people), single_line=True, limit=200))
 
     def toggle_expand(self) -> None:
         """x: expand long messages; again shows their next part; after the last part, fold them."""

@@ -260,28 +260,56 @@ class FeatureScreen(Screen):
         from screens.escalation.dialogs import EscalateModal
 
         conversation = message.conversation
+        opened_at = self.app.clock.now()  # the collision guard looks for answers from here on
 
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
-                self._escalate(conversation.id, *result)
+                self._escalate(conversation.id, *result, opened_at)
 
         self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation)), chosen)
 
     @work(thread=True, group="actions", exit_on_error=False, description="Escalating to a DM")
-    def _escalate(self, conversation_id: int, dm_text: str, public_text: str) -> None:
+    def _escalate(self, conversation_id: int, dm_text: str, public_text: str, opened_at: float | None = None,
+                  send_anyway: bool = False) -> None:
         from agentconsole.replies import escalation
+        from agentconsole.team.collision import Collided
 
         app = self.app
         conversation = app.store.conversation(conversation_id)
         try:
             done = escalation.escalate(app.store, conversation_id, dm_text=dm_text, public_text=public_text,
                                        agent_id=app.agent_id,
-                                       capabilities=self.capabilities().get(conversation.account_id))
+                                       capabilities=self.capabilities().get(conversation.account_id),
+                                       opened_at=opened_at, send_anyway=send_anyway)
         except escalation.EscalationRefused as exc:
             self.post_message(self.ActionFinished("", f"Can't move this to DM: {exc}."))
             return
+        except Collided as exc:
+            self.post_message(self.EscalationCollided(conversation_id, dm_text, public_text, opened_at, exc))
+            return
         app.call_from_thread(app.kick_engine)
         self.post_message(self.Escalated(done.dm_conversation_id))
+
+    class EscalationCollided(Message):
+        def __init__(self, conversation_id: int, dm_text: str, public_text: str, opened_at: float | None,
+                     collided) -> None:
+            super().__init__()
+            self.args = (conversation_id, dm_text, public_text, opened_at)
+            self.collided = collided
+
+    def on_feature_screen_escalation_collided(self, message: EscalationCollided) -> None:
+        from agentconsole.team.collision import Choice
+
+        from screens.team.modals import CollisionModal
+
+        def chosen(choice: Choice | None) -> None:
+            if choice == Choice.SEND_ANYWAY:
+                self._escalate(*message.args, True)
+            else:
+                self.notify("Nothing was sent to this customer.", timeout=4)
+            self.reload()
+
+        self.app.push_screen(CollisionModal(message.collided.collisions, message.collided.now, "DM"), chosen)
 
     def on_feature_screen_escalated(self, message: Escalated) -> None:
         self.notify("DM queued; the public reply follows once the DM is accepted.", timeout=5)

@@ -43,6 +43,8 @@ def connector_status(state: ConnectorState, now: float) -> str:
     if status == "down":
         wait = f", restarting in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"stopped{wait}: {message}"
+    if status == "standby":  # another process holds this account's lease and syncs it
+        return f"synced by {message}" if message else "synced elsewhere"
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
         return f"{label}: {message}" if message else label

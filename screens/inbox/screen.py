@@ -20,6 +20,7 @@ from agentconsole.domain.views import VIEWS
 
 from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
+from screens.inbox.team import TeamScreen
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
 from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
@@ -46,13 +47,14 @@ class StatesChanged(Message):
         return isinstance(message, StatesChanged)
 
 
-class InboxScreen(FeatureScreen):
+class InboxScreen(TeamScreen, FeatureScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply on the same channel and thread"),
         Binding("e", "done", "Done", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
-        Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Assign the conversation to me"),
+        Binding("a", "assign", "Assign", id="inbox.assign",
+                tooltip="Assign to me (asks before taking it from someone); again to unassign"),
         Binding("c", "note", "Note", id="inbox.note", show=False, tooltip="Add an internal note"),
         Binding("u", "longest", "Most urgent", id="inbox.longest", show=False,
                 tooltip="Jump to the most urgent waiting conversation (the most of its target used)"),
@@ -258,6 +260,7 @@ class InboxScreen(FeatureScreen):
         selected = self.conversations.selected_id
         if message.conversation_id in (selected, self.pane.conversation_id):
             self.pane.show(message.data)
+            self.show_pane_presence()
             self.refresh_bindings_if_changed()
             if message.data is not None and self.compose_on_load == message.conversation_id:
                 self.compose_on_load = None
@@ -317,8 +320,11 @@ class InboxScreen(FeatureScreen):
         self._scroll_hint()
 
     def _select_next(self, answered_id: int) -> None:
-        """After a reply, go on to the conversation below the answered one (above it at the end of the
-        list) instead of following the answered row wherever the new order puts it."""
+        """After a reply was queued, go on to the conversation below the answered one (above it at the
+        end of the list) instead of following the answered row wherever the new order puts it; not
+        when the agent has moved on by themselves meanwhile."""
+        if self.conversations.selected_id != answered_id:
+            return
         ids = self.conversations.ids
         try:
             index = ids.index(answered_id)
@@ -350,7 +356,7 @@ class InboxScreen(FeatureScreen):
         composing = self.composer.display
         if action in ("reply", "note"):
             return has_conversation and not composing
-        if action in ("done", "assign"):
+        if action in ("done", "assign", "assign_to"):
             return has_conversation or None
         if action == "hit":
             return bool(self.hits)
@@ -403,6 +409,7 @@ class InboxScreen(FeatureScreen):
 
         library = CannedLibrary(self.app.store)
         self.composer.expander = lambda before: library.expand(before, values)
+        self.show_pane_presence()
         self.refresh_bindings()
 
     @on(Composer.Closed)
@@ -413,6 +420,7 @@ class InboxScreen(FeatureScreen):
         else:
             self.drafts.pop(key, None)
         self.conversations.focus()
+        self.show_pane_presence()
         self.refresh_bindings()
 
     @on(Composer.Submitted)
@@ -420,12 +428,12 @@ class InboxScreen(FeatureScreen):
         self.drafts.pop((message.mode, message.conversation_id), None)
         self.composer.display = False
         self.conversations.focus()
-        if message.mode == "reply":
-            self._select_next(message.conversation_id)
+        self.show_pane_presence()
         if message.mode == "note":
             self._save_note(message.conversation_id, message.text)
         else:
-            self._send_reply(message.conversation_id, message.text, message.source, message.template_id)
+            self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
+                             message.opened_at)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""
@@ -433,20 +441,6 @@ class InboxScreen(FeatureScreen):
         if self.composer.display and self.composer.text.strip():
             texts.append(self.composer.text)
         return "\n".join(texts)
-
-    @work(thread=True, group="actions", exit_on_error=False, description="Queueing the reply")
-    def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
-                    template_id: int | None = None) -> None:
-        app = self.app
-        try:
-            app.outbox.enqueue_reply(conversation_id, text, agent_id=app.agent_id, source=source)
-            self.record_canned_use(template_id)
-        except Exception as exc:  # the draft must survive whatever went wrong
-            self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
-                                                  (conversation_id, text)))
-            return
-        app.call_from_thread(app.kick_engine)
-        self.post_message(self.ActionFinished("Reply queued for sending"))
 
     @work(thread=True, group="actions", exit_on_error=False, description="Saving the note")
     def _save_note(self, conversation_id: int, text: str) -> None:
@@ -463,16 +457,6 @@ class InboxScreen(FeatureScreen):
         new = Status.OPEN if status == Status.DONE else Status.DONE
         self.app.store.set_status(conversation_id, new, self.app.agent_id)
         self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
-
-    def action_assign(self) -> None:
-        conversation = self._current()
-        if conversation is not None:
-            self._assign(conversation.id)
-
-    @work(thread=True, group="actions", exit_on_error=False, description="Assigning")
-    def _assign(self, conversation_id: int) -> None:
-        self.app.store.assign(conversation_id, self.app.agent_id, self.app.agent_id)
-        self.post_message(self.ActionFinished("Assigned to you"))
 
     def action_longest(self) -> None:
         self._find_longest()

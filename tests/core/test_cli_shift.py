@@ -88,7 +88,8 @@ def test_end_hands_over_and_the_next_agent_reads_the_note(run, store, accounts, 
     assert code == 0, err
     assert "goodbye queued for X." in out
     assert "That's it from Alice today — Bob Li takes over at Wed 09:00 UTC." in out
-    assert "1 assigned conversation(s) to Bob Li." in out
+    assert "1 assigned conversation(s) wait unassigned until Bob Li starts a shift, then go to them." in out
+    assert store.conversation(conv).assignee_name == ""
     assert f"- #{conv} Dana Kim · X public · waiting 1h00m · assigned to Alice Ng" in out
     assert out.rstrip().endswith("Call the courier.")
     code, out, err = run("shift", "start", "--no-post", agent="Bob Li")

@@ -179,8 +179,9 @@ async def test_end_queues_the_goodbye_and_notes_the_open_conversations(ws, clock
     result = ws.shifts.end(ws.alice, goodbye={ws.x: ws.shifts.accounts()[1].goodbye_for(True)},
                            next_agent="Bob Li", next_start=next_start, note=draft + "\n\nCall the courier.",
                            assignments="next")
-    assert result.reassigned == 1
-    assert ws.store.conversation(dana).assignee_name == "Bob Li"
+    assert result.reassigned == 1 and result.held == 1
+    # Bob is off shift: the conversation waits unassigned for him (nobody is assigned work off shift).
+    assert ws.store.conversation(dana).assignee_name == ""
     await ws.engine.dispatch_once()
     assert [r.text for r in ws.posts(ws.x)] == [
         "That's it from Alice today — Bob Li takes over at Wed 09:00 UTC."]

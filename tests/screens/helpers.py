@@ -21,8 +21,8 @@ async def settle(app: App, pilot) -> None:
             await asyncio.sleep(0.12)
     for _ in range(3):
         await pilot.pause()
-        # The engine's worker runs until quit; every other worker finishes (or was superseded).
-        for worker in [w for w in app.workers if w.group != "engine"]:
+        # The engine's and the team watcher's workers run until quit; every other one finishes.
+        for worker in [w for w in app.workers if w.group not in ("engine", "team")]:
             try:
                 await worker.wait()
             except WorkerCancelled:

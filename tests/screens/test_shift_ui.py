@@ -165,7 +165,8 @@ async def test_end_dialog_names_the_next_agent_and_hands_over(store, clock):
                                                                           {x: DEFAULT_GOODBYE_NEXT})
     result = shifts.end(alice, goodbye=request.goodbye, next_agent=request.next_agent,
                         next_start=request.next_start, note=request.note, assignments=request.assignments)
-    assert result.reassigned == 1 and store.conversation(conv).assignee_name == "Bob Li"
+    # Bob is off shift: the conversation waits unassigned until his shift starts.
+    assert result.held == 1 and store.conversation(conv).assignee_name == ""
     assert result.shift.handoff_note.endswith("Call the courier.")
     assert Outbox(store).item(result.posts[0].outbox_id).text == (
         "That's it from Alice today — Bob Li takes over at Wed 09:00 UTC.")

@@ -1,0 +1,118 @@
+"""The collision guard: before an answer goes out, has someone else answered this conversation since
+the composer opened, is another answer on its way, or is another agent writing one right now?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from agentconsole.domain.sanitize import one_line
+from agentconsole.response.sla import format_wait
+from agentconsole.storage.store import Store
+from agentconsole.team import presence
+
+UNSETTLED = ("waiting", "pending", "sending", "unsure")
+
+
+class What(StrEnum):
+    ANSWERED = "answered"  # an answer reached the thread after the composer opened
+    QUEUED = "queued"  # another agent's answer is on its way
+    COMPOSING = "composing"  # another agent is writing one now
+
+
+class Choice(StrEnum):
+    SEND_ANYWAY = "send_anyway"
+    DISCARD = "discard"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    what: What
+    who: str  # an agent's name, or "" for someone using the platform's own app
+    at: float
+    text: str = ""
+    mine: bool = False  # this agent's own earlier answer (another console, or sent twice by mistake)
+
+    def describe(self, now: float) -> str:
+        ago = _ago(now - self.at)
+        who = "You" if self.mine else self.who or "Someone on the platform's own app"
+        if self.what == What.ANSWERED:
+            said = f": {self.text}" if self.text else ""
+            return f"{who} replied {ago}{said}"
+        if self.what == What.QUEUED:
+            whose = "Your" if self.mine else f"{who}'s"
+            return f"{whose} reply is on its way (queued {ago}): {self.text}"
+        return f"{who} is writing a reply right now (started {ago})"
+
+
+class Collided(Exception):
+    """The send stopped: someone else got there first. The agent chooses what happens next."""
+
+    def __init__(self, collisions: tuple[Collision, ...], now: float) -> None:
+        super().__init__("; ".join(c.describe(now) for c in collisions))
+        self.collisions = collisions
+        self.now = now
+
+
+def check(store: Store, conversation_id: int, *, agent_id: int | None, opened_at: float) -> tuple[Collision, ...]:
+    """Every reason this agent's answer would be a second one; newest first; () when it is clear.
+
+    An answer still on its way counts whoever queued it, this agent included: until it is sent, the
+    customer's message still looks unanswered, and a second answer to it is the accident to stop."""
+    conn = store.conn
+    found: list[Collision] = []
+    for name, text, at, author in conn.execute(
+            "SELECT coalesce(a.name, ''), m.text, m.sent_at, m.agent_id FROM messages m"
+            " LEFT JOIN agents a ON a.id = m.agent_id WHERE m.conversation_id = ? AND m.direction = 'out'"
+            " AND m.stored_at > ? ORDER BY m.stored_at DESC LIMIT 5", (conversation_id, opened_at)):
+        found.append(Collision(What.ANSWERED, name, min(at, store.clock.now()), one_line(text, 80),
+                               author is not None and author == agent_id))
+    marks = ",".join("?" * len(UNSETTLED))
+    for name, text, at, author in conn.execute(
+            f"SELECT coalesce(a.name, ''), o.text, o.created_at, o.agent_id FROM outbox o"
+            f" LEFT JOIN agents a ON a.id = o.agent_id WHERE o.conversation_id = ? AND o.state IN ({marks})"
+            f" AND o.action IN ('reply', 'dm') ORDER BY o.id DESC LIMIT 5", (conversation_id, *UNSETTLED)):
+        found.append(Collision(What.QUEUED, name, at, one_line(text, 80), author is not None and author == agent_id))
+    for person in presence.others(store, agent_id, conversation_id).get(conversation_id, ()):
+        if person.activity == presence.Activity.COMPOSING:
+            found.append(Collision(What.COMPOSING, person.name, person.since))
+    return tuple(sorted(found, key=lambda c: -c.at))
+
+
+def guarded(store: Store, conversation_id: int, *, agent_id: int | None, opened_at: float | None,
+            send_anyway: bool, verb: str) -> tuple[Collision, ...]:
+    """Raise Collided unless clear or *send_anyway*; an override is audited with what it overrode.
+
+    Call inside the write transaction that queues the answer: the check and the queueing then happen
+    under one lock, so two agents can never both pass it for the same conversation.
+    """
+    if opened_at is None:
+        return ()
+    collisions = check(store, conversation_id, agent_id=agent_id, opened_at=opened_at)
+    if not collisions:
+        return ()
+    now = store.clock.now()
+    if not send_anyway:
+        raise Collided(collisions, now)
+    store.audit(agent_id, "sent_anyway", conversation_id, verb=verb,
+                over=[{"what": str(c.what), "who": c.who, "at": c.at} for c in collisions])
+    return collisions
+
+
+def reply(store: Store, conversation_id: int, text: str, *, agent_id: int | None, opened_at: float | None,
+          send_anyway: bool = False, source: str = "personal", resolve: bool = False) -> int:
+    """Queue a reply through the collision guard; returns the outbox item."""
+    from agentconsole.replies.outbox import Outbox
+
+    with store.transaction():
+        guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
+                verb="reply")
+        return Outbox(store).enqueue_reply(conversation_id, text, agent_id=agent_id, source=source,
+                                           resolve=resolve)
+
+
+def _ago(seconds: float) -> str:
+    """"20 s ago", "3m ago": the wait line's compact form, with a space for seconds as people say them."""
+    seconds = max(0.0, seconds)
+    return f"{int(seconds)} s ago" if seconds < 60 else f"{format_wait(seconds)} ago"

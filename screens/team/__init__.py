@@ -1,0 +1,1 @@
+"""Team dialogs: what to do about a collision, and whom to assign a conversation to."""
