@@ -35,7 +35,7 @@ def notes(app) -> list[str]:
 
 @pytest.mark.parametrize("key, method, told", [
     ("e", "set_status", f"Marking done failed: {BUSY}"),
-    ("a", "assign", f"Assigning failed: {BUSY}"),
+    ("a", "set_assignee", f"Assigning failed: {BUSY}"),
     ("u", "conversation_ids", f"Finding the longest wait failed: {BUSY}"),
     ("5", "conversation_ids", f"Loading the conversation list failed: {BUSY}"),
     ("l", "view_counts", f"Counting the views failed: {BUSY}"),
@@ -100,7 +100,7 @@ async def test_a_crashed_send_task_shows_in_the_banner(seeded, monkeypatch):
     account = seeded.store.accounts()[0].id
     engine = Engine(seeded.store, {account: ScriptedConnector(seeded.clock)}, clock=seeded.clock)
 
-    async def reconcile():
+    async def reconcile(*_accounts):
         raise sqlite3.OperationalError("database is locked")
 
     engine.reconcile = reconcile
