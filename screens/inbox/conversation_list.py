@@ -20,8 +20,9 @@ from textual.strip import Strip
 
 from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
-from agentconsole.domain.models import Channel
+from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.rows import ConversationRow
+from agentconsole.replies.templates import initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
 
@@ -31,7 +32,7 @@ RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 
 WAIT_WIDTH = 8  # mark + "23h59m" + space
 _STATE_PART = {WaitState.WITHIN: "row--ok", WaitState.NEAR: "row--near", WaitState.OVER: "row--over"}
-CHANNEL_WIDTH = 3
+CHANNEL_WIDTH = 6  # "FB dm "
 
 
 def channel_short(channel: str) -> str:
@@ -338,11 +339,17 @@ class ConversationList(ScrollView, can_focus=True):
             who = f"{row.contact_name} {row.handle}"
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(f"{wait.mark}{wait.text:>{WAIT_WIDTH - 2}} ", wait_style)
-        text.append(f"{channel_short(row.channel):<{CHANNEL_WIDTH}}",
+        # What the row is: "dm" marks a private conversation (public mentions and email need no mark).
+        kind = "dm" if row.kind == Kind.DM else ""
+        text.append(f"{channel_short(row.channel)} {kind}".ljust(CHANNEL_WIDTH),
                     self._part("row--channel"))
         if marked:
             text.append("◆ ", self._part("row--over") + Style(bold=True))
             name_width -= 2
+        if row.assignee_name:  # whose it is, by initials: (AN)
+            owner = f"({initials_of(row.assignee_name)[:3]})"
+            text.append(f"{owner} ", self._part("row--channel"))
+            name_width -= len(owner) + 1
         if present:  # another agent is here: initials, ✎ when they are replying
             text.append(f"{present} ", self._part("row--near") + Style(bold=True))
             name_width -= len(present) + 1

@@ -144,6 +144,8 @@ class Composer(Vertical):
 
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="composer.send", tooltip="Send the reply (or save the note)"),
+        Binding("ctrl+r", "send(True)", "Send & done", id="composer.send_done",
+                tooltip="Send the reply and mark the conversation done once it is accepted"),
         Binding("escape", "close", "Close", id="composer.close",
                 tooltip="Close the composer; the draft is kept"),
         Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
@@ -157,9 +159,11 @@ class Composer(Vertical):
 
     class Submitted(Message):
         def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
-                     template_id: int | None = None, opened_at: float | None = None) -> None:
+                     template_id: int | None = None, opened_at: float | None = None,
+                     resolve: bool = False) -> None:
             super().__init__()
             self.opened_at = opened_at  # for the collision guard: what happened since the agent began
+            self.resolve = resolve  # reply and resolve: done once the platform accepted the reply
             self.mode = mode
             self.conversation_id = conversation_id
             self.text = text
@@ -298,9 +302,11 @@ class Composer(Vertical):
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self.update_status()
 
-    def action_send(self) -> None:
+    def action_send(self, resolve: bool = False) -> None:
         if self.conversation is None:
             return
+        if resolve and self.mode != "reply":
+            resolve = False  # a note has nothing to resolve with
         problem = self.problem()
         if problem:
             self.update_status(problem)
@@ -308,11 +314,13 @@ class Composer(Vertical):
         verdict = self.verdict()
         if verdict is not None and verdict.warnings and self._warned_for != self.text:
             self._warned_for = self.text  # a second ctrl+s on the same text sends anyway
-            self.update_status(" · ".join(verdict.warnings) + " — ctrl+s again to send anyway.")
+            again = "ctrl+r" if resolve else "ctrl+s"
+            self.update_status(" · ".join(verdict.warnings) + f" — {again} again to send anyway.")
             return
         source = verdict.source if verdict is not None else "personal"
         self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
-                                         self.template_id if source != "personal" else None, self.opened_at))
+                                         self.template_id if source != "personal" else None, self.opened_at,
+                                         resolve))
 
     def action_close(self) -> None:
         if self.conversation is not None:

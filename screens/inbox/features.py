@@ -12,7 +12,7 @@ from textual.screen import Screen
 
 from agentconsole.response import waits
 from agentconsole.response.rule import ResponseRule
-from agentconsole.domain.models import Capabilities
+from agentconsole.domain.models import Capabilities, Channel
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.shifts.banner import build_banner
 from agentconsole.shifts.service import ShiftError, Shifts
@@ -115,6 +115,8 @@ class FeatureScreen(Screen):
             return current is not None or None
         # escalate and linked stay available on every conversation and say why when they don't apply:
         # dimming them per row would rebuild the footer on every cursor move (~10 ms a key).
+        if action == "escalate" and current is not None and current.channel == Channel.EMAIL:
+            return False  # email is private already: the verb never applies there, so it is not offered
         if action in ("escalate", "linked"):
             return current is not None or None
         return True

@@ -433,7 +433,7 @@ class InboxScreen(TeamScreen, FeatureScreen):
             self._save_note(message.conversation_id, message.text)
         else:
             self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
-                             message.opened_at)
+                             message.opened_at, resolve=message.resolve)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""

@@ -55,10 +55,11 @@ class TeamScreen(Screen):
 
     class CollisionFound(Message):
         def __init__(self, conversation_id: int, text: str, source: str, template_id: int | None,
-                     opened_at: float | None, collided: Collided) -> None:
+                     opened_at: float | None, collided: Collided, resolve: bool = False) -> None:
             super().__init__()
             self.conversation_id, self.text, self.source = conversation_id, text, source
             self.template_id, self.opened_at, self.collided = template_id, opened_at, collided
+            self.resolve = resolve
 
     class AssignOptions(Message):
         def __init__(self, conversation_id: int, current: int | None, agents, on_shift: set[int]) -> None:
@@ -105,16 +106,17 @@ class TeamScreen(Screen):
     @work(thread=True, group="actions", exit_on_error=False, description="Queueing the reply")
     def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
                     template_id: int | None = None, opened_at: float | None = None,
-                    send_anyway: bool = False) -> None:
+                    send_anyway: bool = False, resolve: bool = False) -> None:
         from agentconsole.team import collision
 
         app = self.app
         try:
             collision.reply(app.store, conversation_id, text, agent_id=app.agent_id, opened_at=opened_at,
-                            send_anyway=send_anyway, source=source)
+                            send_anyway=send_anyway, source=source, resolve=resolve)
             self.record_canned_use(template_id)
         except Collided as exc:
-            self.post_message(self.CollisionFound(conversation_id, text, source, template_id, opened_at, exc))
+            self.post_message(self.CollisionFound(conversation_id, text, source, template_id, opened_at, exc,
+                                                  resolve))
             return
         except Exception as exc:  # the draft must survive whatever went wrong
             self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
@@ -122,7 +124,8 @@ class TeamScreen(Screen):
             return
         app.call_from_thread(app.kick_engine)
         app.call_from_thread(self._select_next, conversation_id)
-        self.post_message(self.ActionFinished("Reply queued for sending" + (" (sent anyway)" if send_anyway else "")))
+        self.post_message(self.ActionFinished("Reply queued for sending" + (" (sent anyway)" if send_anyway else "")
+                                              + ("; done once it is accepted" if resolve else "")))
 
     def on_team_screen_collision_found(self, message: CollisionFound) -> None:
         from screens.team.modals import CollisionModal
@@ -130,7 +133,7 @@ class TeamScreen(Screen):
         def chosen(choice: Choice | None) -> None:
             if choice == Choice.SEND_ANYWAY:
                 self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
-                                 message.opened_at, True)
+                                 message.opened_at, True, message.resolve)
             elif choice == Choice.DISCARD:
                 self.drafts.pop(("reply", message.conversation_id), None)
                 self.notify("Draft discarded.", timeout=3)

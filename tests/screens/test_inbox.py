@@ -424,3 +424,18 @@ async def test_u_and_the_list_rank_by_urgency_so_social_customers_cut_the_line(s
         await settle(app, pilot)
         assert list(app.screen.conversations.ids)[0] == old  # 20 hours is the longest wait ...
         assert "oldest 20h" in screen_text(app) or "oldest 20h30m" in screen_text(app)
+
+
+async def test_a_row_says_whether_it_is_a_dm_and_whose_it_is_and_email_offers_no_dm(seeded):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "FB dm Sam Ortiz" in text and "X     Dana Kim     my order" in text
+        await pilot.press("j", "a")  # Dana: assigned to Alice Ng
+        await settle(app, pilot)
+        assert "X     (AN) Dana K" in screen_text(app)
+        assert " d DM " in screen_text(app).splitlines()[-1]
+        app.screen.conversations.select_id(seeded.ids["li"])
+        await settle(app, pilot)
+        assert " d DM " not in screen_text(app).splitlines()[-1]  # email: nothing to move to a DM

@@ -142,3 +142,19 @@ async def test_after_a_reply_the_cursor_goes_on_to_the_next_conversation(seeded)
         await settle(app, pilot)
         assert app.screen.conversations.selected_id == seeded.ids["long"]  # Pat, who was below her
         assert "Pat Paste" in screen_text(app).split("Conversation", 2)[-1]
+
+
+async def test_reply_and_resolve_marks_the_conversation_done_once_the_reply_is_accepted(seeded):
+    x_account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+    x = RecordingConnector(seeded.clock)
+    engine = Engine(seeded.store, {x_account: x}, clock=seeded.clock)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "r", *"On its way, Dana")
+        await settle(app, pilot)
+        assert "Send & done" in screen_text(app)  # the composer's key line offers it
+        await pilot.press("ctrl+r")
+        await wait_until(app, pilot, lambda: len(x.sent) == 1)
+        await wait_until(app, pilot, lambda: seeded.store.conversation(seeded.ids["dana"]).status == "done")
+        assert seeded.store.conn.execute("SELECT resolve_after FROM outbox").fetchone()[0] == 1
