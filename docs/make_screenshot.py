@@ -27,7 +27,7 @@ async def main() -> None:
         store = Store(Path(tmp) / "demo.db", clock)
         ensure_demo_accounts(store)
         agent = store.ensure_agent("Alice Ng", "AN")
-        connectors, _ = build_connectors(store, clock)
+        connectors, _ = build_connectors(store, clock, Config())
         engine = Engine(store, connectors, clock=clock)
         for account_id in connectors:
             await engine.sync_once(account_id)
