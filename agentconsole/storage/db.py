@@ -313,18 +313,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX message_versions_message ON message_versions(message_id);
     """,
-    # Times stored before ingest checked them (infinite, negative, years ahead) crashed the console at
-    # every launch: each becomes the time its row was stored, as ingest now does.
-    """
-    UPDATE messages SET sent_at = stored_at WHERE NOT (sent_at BETWEEN 0 AND stored_at + 86400);
-    UPDATE conversations SET last_message_at = created_at WHERE NOT (last_message_at BETWEEN 0 AND 1e11);
-    UPDATE conversations SET waiting_since = created_at WHERE NOT (waiting_since BETWEEN 0 AND 1e11);
-    UPDATE conversations SET last_in_at = created_at WHERE NOT (last_in_at BETWEEN 0 AND 1e11);
-    UPDATE conversations SET last_out_at = created_at WHERE NOT (last_out_at BETWEEN 0 AND 1e11);
-    UPDATE conversations SET first_customer_at = created_at WHERE NOT (first_customer_at BETWEEN 0 AND 1e11);
-    UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
-    UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
-    """,
     # A team on one workspace: who is viewing or composing what (rows expire by time, so a console
     # that dies leaves no ghost), leases (one engine per account), hand-ons waiting for an agent's
     # next shift, and a change log written by triggers in the same transaction as each change, so
@@ -371,6 +359,18 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER changes_lease_ai AFTER INSERT ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
     CREATE TRIGGER changes_lease_au AFTER UPDATE OF owner ON leases WHEN old.owner IS NOT new.owner BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
     CREATE TRIGGER changes_lease_ad AFTER DELETE ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    """,
+    # Times stored before ingest checked them (infinite, negative, years ahead) crashed the console at
+    # every launch: each becomes the time its row was stored, as ingest now does.
+    """
+    UPDATE messages SET sent_at = stored_at WHERE NOT (sent_at BETWEEN 0 AND stored_at + 86400);
+    UPDATE conversations SET last_message_at = created_at WHERE NOT (last_message_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET waiting_since = created_at WHERE NOT (waiting_since BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_in_at = created_at WHERE NOT (last_in_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_out_at = created_at WHERE NOT (last_out_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_customer_at = created_at WHERE NOT (first_customer_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
     """,
 ]
 

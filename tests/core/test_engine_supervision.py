@@ -32,7 +32,7 @@ async def test_a_crashing_outbox_task_is_restarted_and_the_banner_state_says_so(
     calls = []
     real = engine.reconcile
 
-    async def reconcile():
+    async def reconcile(*_accounts):
         calls.append(1)
         if len(calls) == 1:
             raise OSError(28, "No space left on device", "/data/agentconsole.db")

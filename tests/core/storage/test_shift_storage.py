@@ -98,9 +98,9 @@ def test_hand_over_moves_open_assignments_only(ws):
         store.assign(cid, ws.alice, ws.alice)
     store.set_status(c, Status.DONE, ws.alice)
     sid = s.start(ws.alice, now - 3600, None)
-    assert s.hand_over(ws.alice, ws.bob, sid, now) == 2
+    assert s.hand_over(ws.alice, ws.bob, sid, now) == (2, 0)
     assert [store.conversation(i).assignee_id for i in (a, b, c)] == [ws.bob, ws.bob, ws.alice]
-    assert s.hand_over(ws.bob, None, sid, now) == 2
+    assert s.hand_over(ws.bob, None, sid, now) == (2, 0)
     assert store.conversation(a).assignee_id is None
 
 
