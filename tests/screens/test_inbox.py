@@ -38,8 +38,8 @@ async def test_list_is_sorted_by_longest_wait_and_moves(seeded):
         text = screen_text(app)
         assert "Waiting 5 · oldest 50m (Facebook) · 0 over target" in text
         assert "longest wait first · o" in text
-        assert "50m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
-        assert "done B  Mo" in text
+        assert "50m FB dm Sam Ortiz" in row_line(text, "Sam Ortiz")
+        assert "done B     Mo" in text
         await pilot.press("j")
         await settle(app, pilot)
         assert app.screen.pane.conversation_id == seeded.ids["dana"]
@@ -60,14 +60,14 @@ async def test_waiting_time_advances_with_the_clock(seeded):
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        assert " 42m X  Dana Kim" in screen_text(app)
+        assert " 42m X     Dana Kim" in screen_text(app)
         seeded.clock.advance(20 * 60)
         app.screen.tick()
         await settle(app, pilot)
         text = screen_text(app)
         # Dana (public, 60m target) is now over: the ▲ mark says so without colour.
-        assert "▲ 1h02m X  Dana Kim" in row_line(text, "Dana Kim")
-        assert "▲ 1h10m FB Sam Ortiz" in row_line(text, "Sam Ortiz")
+        assert "▲ 1h02m X     Dana Kim" in row_line(text, "Dana Kim")
+        assert "▲ 1h10m FB dm Sam Ortiz" in row_line(text, "Sam Ortiz")
         assert "Waiting 5 · most urgent 1h10m (Facebook) · ▲ 2 over target" in text
 
 
@@ -95,7 +95,7 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
         text = screen_text(app)
         # Closed time does not count: Sam still 50m, Dana still 42m and not over; J. Li's email ticks on.
         assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in text
-        assert "42m X  Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
+        assert "42m X     Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
         assert "31m ✉" in row_line(text, "J. Li")
         order = [line for line in text.splitlines() if "Pat Paste" in line or "J. Li" in line]
         assert "Pat Paste" in order[0]  # Pat's 30 closed-time minutes still sort above Li's 31 ...
@@ -123,7 +123,7 @@ async def test_open_done_reopen_and_assign_change_the_db(seeded):
         await pilot.press("e")
         await settle(app, pilot)
         assert seeded.store.conversation(dana).status == "done"
-        assert "done X  Dana Kim" in screen_text(app)
+        assert "done X     Dana Kim" in screen_text(app)
         assert app.screen.conversations.selected_id == dana  # the cursor stayed on her
         await pilot.press("e")
         await settle(app, pilot)

@@ -40,8 +40,8 @@ async def test_no_color_keeps_the_state_readable_by_marks(seeded, monkeypatch):
         await settle(app, pilot)
         assert app.no_color
         text = screen_text(app)
-        assert "▲ 1h10m FB Sam Ortiz" in text  # over target
-        assert "!   50m X  Pat Paste" in text  # near target (DM, 50 of 60 minutes)
+        assert "▲ 1h10m FB dm Sam Ortiz" in text  # over target
+        assert "!   50m X dm  Pat Paste" in text  # near target (DM, 50 of 60 minutes)
         assert "▲ 2 over target" in text
         assert re.search(r"✓ +M +Ray", text)  # answered: nothing waits, and the mark says so
 
