@@ -72,6 +72,9 @@ class AgentConsoleApp(App[None]):
                  demo: bool = False, setup_email: tuple[Any, Any] | None = None,
                  freeze_startup_objects: bool = False) -> None:
         super().__init__()
+        from screens.common.cells import count_spacing_marks_as_terminals_do
+
+        count_spacing_marks_as_terminals_do()  # before anything is measured: Hindi, Tamil, Thai rows
         self._workers = _ReportingWorkers(self)
         self.failure = ""  # the one line printed after exit when the console stopped on an error
         self._told: dict[str, float] = {}

@@ -28,6 +28,8 @@ HOSTILE_WIDTHS = {
     "unassigned": "shaking \U0001fae8 face",
     "trigram": "\u2630\u2631 trigram \u3248",
     "filler": "\u3164\uffa0 blank name",
+    # Spacing vowel signs (Unicode category Mc): one cell each in tmux, none in rich's own table.
+    "indic": "नमस्ते किताब मिली தமிழ் ভাষা ไทย",
     # The documented Facebook reaction names with the emoji people see for them.
     "reaction": "LOVE \u2764\ufe0f HAHA \U0001f606 WOW \U0001f62e SAD \U0001f622 ANGRY \U0001f621 "
                 "LIKE \U0001f44d\U0001f3fb CARE \U0001f917",
