@@ -39,6 +39,16 @@ NOW = 1_764_061_200.0
 #   slow            accepts it, then answers so slowly that the send deadline passes first
 #   forgetful       accepts it and loses the answer, and reading our own sends back fails for now
 SEND_FAULTS = ("refused", "timeout", "drop", "lost", "slow", "forgetful")
+# One poisoned inbound item (issue 21's classes; see Harness.seed_poison):
+#   year_one, overflow, nan   a timestamp in year 1, an exponent that overflows to infinity, NaN
+#   surrogate                 a lone surrogate (JSON "\ud800"; in mail its UTF-8 form, ED A0 80)
+#   invalid_utf8              bytes that are not UTF-8 inside the one item
+#   c1, osc                   an 8-bit C1 CSI introducer; an OSC sequence that is never terminated
+#   tags                      invisible TAG characters (U+E0000 block) hiding text
+#   huge                      a text larger than the store keeps for display (MAX_TEXT)
+POISONS = ("year_one", "overflow", "nan", "surrogate", "invalid_utf8", "c1", "osc", "tags", "huge")
+GOOD = "good item"  # every good item's text holds this; the poisoned one's never does
+TAIL = "the rest"  # every poisoned text ends with this: what follows a bad part must not be lost
 FAULTS = ("auth", "rate_limit", "server_error", "malformed", "dropped", "trickle", "garbage", "huge",
           "garbage_id")
 

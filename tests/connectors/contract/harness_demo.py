@@ -8,10 +8,12 @@ from agentconsole.channels.contract import Connector
 from agentconsole.domain.models import Kind, OutboundRequest
 from agentconsole.domain.rows import AccountRow
 from connectors.demo.data import DEMO_ACCOUNTS
-from tests.connectors.contract.conftest import FAULTS, SEND_FAULTS, Harness
+from tests.connectors.contract.conftest import FAULTS, POISONS, SEND_FAULTS, Harness
 
 NO_SERVER = "the demo has no server: nothing can answer it wrongly or slowly"
 NO_NETWORK_SEND = "the demo's sends never leave the process: none can be refused, time out or lose its answer"
+NO_POISON = ("the demo's traffic is generated from its own fixed corpus (connectors/demo/data.py), checked "
+             "by tests/connectors/test_demo.py: no item of it can be poisoned from outside")
 NO_LOST_ANSWER = ("the demo never loses an answer and remembers a key for ever (no window): the crash case "
                   "covers its resend under the same key")
 
@@ -20,7 +22,8 @@ class DemoHarness(Harness):
     name = "demo"
     not_applicable = {**dict.fromkeys(FAULTS, NO_SERVER),
                       **{f"send:{fault}": NO_NETWORK_SEND for fault in SEND_FAULTS},
-                      "send:window": NO_LOST_ANSWER}
+                      "send:window": NO_LOST_ANSWER,
+                      **{f"poison:{poison}": NO_POISON for poison in POISONS}}
 
     def __init__(self, tmp_path, monkeypatch) -> None:
         super().__init__(tmp_path, monkeypatch)

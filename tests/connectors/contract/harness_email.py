@@ -12,7 +12,7 @@ from agentconsole import secrets
 from agentconsole.domain.models import Kind, OutboundRequest, Person
 from agentconsole.domain.rows import AccountRow
 from connectors.email.smtp import message_id_for
-from tests.connectors.contract.conftest import Harness
+from tests.connectors.contract.conftest import GOOD, TAIL, Harness
 from tests.connectors.contract.fakeserver import LineServer
 from tests.connectors.faulty_smtp import FaultySmtp
 from tests.connectors.mailservers import CA_FILE, CUSTOMER, HOST, IMAP_PORT, SUBMISSION_PORT, SUPPORT, admin
@@ -29,6 +29,18 @@ SCRIPTS = {
 # What the fault-injecting relay in front of the real Postfix does for each send fault.
 RELAY_MODES = {"refused": "tempfail", "timeout": "hold", "drop": "die", "lost": "drop", "slow": "trickle"}
 SMTP_TIMEOUT = 1.5  # the SMTP client's timeout; the relay trickles its 250 over 19 x SMTP_TIMEOUT / 3 s
+# Each poison as the raw mail a sender's software could put on the wire: (charset, extra headers, body).
+POISON_MAIL = {
+    "year_one": ("utf-8", "Date: Mon, 01 Jan 0001 00:00:00 +0000\n", b"poisoned item: " + TAIL.encode()),
+    "overflow": ("utf-8", "Date: 1e999\n", b"poisoned item: " + TAIL.encode()),
+    "nan": ("utf-8", "Date: NaN\n", b"poisoned item: " + TAIL.encode()),
+    "surrogate": ("utf-8", "", b"poisoned item \xed\xa0\x80 " + TAIL.encode()),  # U+D800 in UTF-8 form
+    "invalid_utf8": ("utf-8", "", b"poisoned item \xff\xfe\xc3 " + TAIL.encode()),
+    "c1": ("iso-8859-1", "", b"poisoned item \x9b2J " + TAIL.encode()),
+    "osc": ("utf-8", "", b"poisoned item \x1b]0;unterminated title and " + TAIL.encode()),
+    "tags": ("utf-8", "", "poisoned item \U000e0069\U000e0067\U000e006e hidden ".encode() + TAIL.encode()),
+    "huge": ("us-ascii", "", b"poisoned item " + b"spam " * 240_000 + TAIL.encode()),
+}
 DELIVERY_WAIT = 20.0  # Postfix hands mail to Dovecot over LMTP: allow it that long to arrive
 
 
@@ -137,6 +149,23 @@ class EmailHarness(Harness):
                 time.sleep(0.2)
         finally:
             customer.logout()
+
+    # ---------------------------------------------------------------- poison
+
+    async def seed_poison(self, poison: str, good: int) -> int:
+        # Good mail carries today's Date: the harness's clock is today, so only the poison is flagged.
+        self.clock.set(time.time())
+        charset, headers, body = POISON_MAIL[poison]
+        raw = (f"From: Customer <{CUSTOMER[0]}>\nTo: {SUPPORT[0]}\nSubject: poisoned {poison}\n"
+               f"Message-ID: <{uuid.uuid4().hex}@example.test>\n{headers}MIME-Version: 1.0\n"
+               f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n"
+               ).encode().replace(b"\n", b"\r\n") + body + b"\r\n"
+        for n in range(good + 1):
+            if n == good // 2:
+                await asyncio.to_thread(self.folder.client.append, self.folder.name, raw)
+            else:
+                await asyncio.to_thread(self.folder.add, f"order {n}", f"{GOOD} {n}: where is my order?")
+        return good
 
     def position(self, cursor: str | None) -> object:
         state = json.loads(cursor) if cursor else {}

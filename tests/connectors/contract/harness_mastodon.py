@@ -12,12 +12,13 @@ from agentconsole import secrets
 from agentconsole.domain.models import Kind, OutboundRequest, Person
 from agentconsole.domain.rows import AccountRow
 from connectors.mastodon import IDEMPOTENCY_KEY_SECONDS
-from tests.connectors.contract.conftest import Harness
+from tests.connectors.contract.conftest import GOOD, Harness
 from tests.connectors.contract.fakeserver import HttpServer, Reply, Request
 from tests.connectors.mastodon_payloads import CUSTOMER, OWN, instance, notification, status
 
 FIRST_ID = 110_000_000_000_000_000  # realistic snowflake-sized ids
-PARENT_ID = "109999999999999999"  # the customer's status our replies answer
+PARENT_ID = "109999999999999999"
+POISON_DATES = {"year_one": "0001-01-01T00:00:00Z", "overflow": "1e999", "nan": "NaN"}  # the customer's status our replies answer
 
 
 class MastodonHarness(Harness):
@@ -36,6 +37,7 @@ class MastodonHarness(Harness):
         self.send_fault: str | None = None
         self.lookups_fail = False
         self.posts = 0
+        self.swaps: dict[bytes, bytes] = {}  # byte-level poison put into the notification pages
 
     async def start(self) -> None:
         await self.server.start()
@@ -174,7 +176,36 @@ class MastodonHarness(Harness):
         newer = [n for n in self.notifications if int(n["id"]) > after]
         # Mastodon pages forward from min_id: the oldest `limit` newer ones, newest first.
         chunk = newer[:limit] if request.param("min_id") else newer[-limit:]
-        return Reply.json(list(reversed(chunk)))
+        answer = Reply.json(list(reversed(chunk)))
+        for mark, poison in self.swaps.items():
+            answer.body = answer.body.replace(mark, poison)
+        return answer
+
+    # ------------------------------------------------------------------ the contract's hook for poison
+
+    async def seed_poison(self, poison: str, good: int) -> int:
+        """Good mentions with one poisoned status among them, as the server's JSON (and bytes) say it."""
+        text, created = "poisoned item: the rest", "2025-11-25T08:00:00.000Z"
+        if poison in POISON_DATES:
+            created = POISON_DATES[poison]
+        elif poison == "surrogate":
+            text = "poisoned item \ud800 the rest"  # json.dumps writes the lone surrogate as \ud800
+        elif poison in ("invalid_utf8", "c1"):
+            self.swaps[b"POISON-BYTES"] = b"\xff\xfe\xc3" if poison == "invalid_utf8" else b"\xc2\x9b2J"
+            text = "poisoned item POISON-BYTES the rest"
+        elif poison == "osc":
+            text = "poisoned item \x1b]0;unterminated title and the rest"
+        elif poison == "tags":
+            text = "poisoned item \U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 the rest"
+        elif poison == "huge":
+            text = "poisoned item " + "spam " * 240_000 + "the rest"  # 1.2 M characters, well under the page size cap
+        half = good // 2
+        for n in range(good + 1):
+            nid = FIRST_ID + len(self.notifications) + 1
+            body, at = (text, created) if n == half else (f"{GOOD} {n}: order {nid}?", "2025-11-25T08:00:00.000Z")
+            st = status(str(nid + 5), CUSTOMER, body, created_at=at)
+            self.notifications.append(notification(str(nid), st) | {"created_at": at})
+        return good
 
 
 def _iso(at: float) -> str:
