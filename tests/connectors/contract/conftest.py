@@ -109,6 +109,11 @@ class Harness:
         """Make the platform meet *fault* (one of SEND_FAULTS) on the next send."""
         raise NotImplementedError
 
+    async def lookup_authoritative(self) -> None:
+        """Set the account up so that looking a send up proves it either way (for email: a server that
+        files every submitted message in Sent itself)."""
+        raise NotImplementedError
+
     def lookups_back(self) -> None:
         """Reading our own sends back works again (after "forgetful")."""
 

@@ -22,7 +22,7 @@ class DemoHarness(Harness):
     name = "demo"
     not_applicable = {**dict.fromkeys(FAULTS, NO_SERVER),
                       **{f"send:{fault}": NO_NETWORK_SEND for fault in SEND_FAULTS},
-                      "send:window": NO_LOST_ANSWER,
+                      "send:window": NO_LOST_ANSWER, "send:authoritative": NO_NETWORK_SEND,
                       **{f"poison:{poison}": NO_POISON for poison in POISONS}}
 
     def __init__(self, tmp_path, monkeypatch) -> None:

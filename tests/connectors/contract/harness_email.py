@@ -59,6 +59,7 @@ class EmailHarness(Harness):
         self.seeded = 0
         self.relay: FaultySmtp | None = None  # sends go through it to the real Postfix
         self.message_ids: list[str] = []
+        self.files_sent = False  # the server files submitted mail in Sent itself (like Gmail)
 
     async def start(self) -> None:
         self.monkeypatch.setenv(secrets.env_var_name("support"), SUPPORT[1])
@@ -93,6 +94,8 @@ class EmailHarness(Harness):
         if self.relay is not None:
             settings.update(smtp_host=HOST, smtp_port=self.relay.port, smtp_tls="plain", allow_plain=True,
                             sent_folder=self.sent_folder, timeout=SMTP_TIMEOUT)
+        if self.files_sent:
+            settings.update(server_files_sent=True, append_sent=False)
         return AccountRow(1, "support", "email", "email", SUPPORT[0], "Support", settings, False)
 
     async def seed(self, count: int) -> int:
@@ -125,6 +128,11 @@ class EmailHarness(Harness):
                                   subject=f"contract {text[-8:]}", kind=Kind.EMAIL)
         self.message_ids.append(message_id_for(request, SUPPORT[0].partition("@")[2]))
         return request
+
+    async def lookup_authoritative(self) -> None:
+        assert self.relay is not None
+        self.files_sent = True
+        self.relay.files_in = self.sent_folder
 
     async def fault_send(self, fault: str) -> None:
         assert self.relay is not None

@@ -142,6 +142,20 @@ async def test_an_unknown_outcome_ends_in_one_delivery_or_one_decision(harness: 
     assert len(await harness.delivered(request)) == delivered
 
 
+@pytest.mark.parametrize("fault", UNKNOWN)
+async def test_where_the_lookup_is_authoritative_no_doubt_is_left_to_the_agent(harness: Harness, sends: Sending,
+                                                                              fault: str) -> None:
+    applicable(harness, "send:authoritative")
+    await harness.lookup_authoritative()
+    row = harness.account()
+    sends.store.ensure_account(row.name, row.channel, row.connector, handle=row.handle, settings=row.settings)
+    item, request = sends.queue()
+    await harness.fault_send(fault)
+    assert await sends.settle(sends.engine(), item) == "sent"  # found; or proven absent and resent once
+    state, delivered = await one_delivery_or_one_decision(sends, item, request)
+    assert delivered == 1
+
+
 async def test_a_crash_between_acceptance_and_our_commit_never_sends_twice(harness: Harness,
                                                                           sends: Sending) -> None:
     applicable(harness, "send:crash")
