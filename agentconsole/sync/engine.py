@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from agentconsole.channels import registry
-from agentconsole.channels.contract import Connector
 from agentconsole.domain.clock import Clock
+from agentconsole.channels.contract import Connector
 from agentconsole.domain.errors import AuthError, PermanentError, RateLimited
-from agentconsole.domain.rows import AccountRow
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
+from agentconsole.domain.rows import AccountRow
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
 
 __all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "backoff_delay"]
