@@ -9,12 +9,14 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from agentconsole.channels import registry
 from agentconsole.domain.clock import Clock
 from agentconsole.channels.contract import Connector
 from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
 from agentconsole.failures import short
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
+from agentconsole.domain.rows import AccountRow
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
 from agentconsole.team import leases as team_leases
 from agentconsole.team.console import describe as describe_owner
@@ -45,6 +47,14 @@ class EngineEvent:
     conversation_ids: tuple[int, ...] = ()
 
 
+def _can_watch(account: AccountRow | None, connector: Connector) -> bool:
+    """Push support as the account's plug-in declares it; a connector of no installed plug-in (a
+    test's scripted one) is asked directly."""
+    if account is not None and account.connector in registry.names():
+        return registry.can_watch(account)
+    return callable(getattr(connector, "watch", None))
+
+
 class Engine:
     def __init__(self, store: Store, connectors: dict[int, Connector], *, clock: Clock,
                  on_change: Callable[[EngineEvent], None] | None = None,
@@ -59,7 +69,9 @@ class Engine:
         self.clock = clock
         self.on_change = on_change
         self.rng = rng or random.Random()
-        names = {a.id: a.name for a in store.accounts()}
+        accounts = {a.id: a for a in store.accounts()}
+        names = {aid: a.name for aid, a in accounts.items()}
+        self._watches = {aid: _can_watch(accounts.get(aid), c) for aid, c in connectors.items()}
         self._states = {aid: ConnectorState(aid, names.get(aid, str(aid)), "starting") for aid in connectors}
         # Accounts whose connector could not even be built (no secret, unknown kind) show why.
         for aid, why in (unavailable or {}).items():
@@ -180,7 +192,7 @@ class Engine:
     async def _poll_loop(self, account_id: int, connector: Connector) -> None:
         wake = self._wake.setdefault(account_id, asyncio.Event())
         watcher = None
-        if callable(getattr(connector, "watch", None)):
+        if self._watches.get(account_id, False):
             # Push (IMAP IDLE, a streaming API) only wakes the poll early; fetch() stays the truth.
             watcher = asyncio.create_task(self._watch(account_id, connector, wake), name=f"watch-{account_id}")
         try:

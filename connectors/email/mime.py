@@ -23,6 +23,7 @@ MAX_TEXT = 200_000  # characters of body text kept; the raw bytes keep the rest
 MAX_HTML = 1_000_000  # bytes of HTML handed to the converter
 MAX_BOUNDARIES = 100  # multipart boundary declarations parsed; real mail has a handful
 _BOUNDARY = re.compile(rb"(?i)boundary\s*=")
+_FOUR_DIGIT_YEAR = re.compile(r"\b(\d{4})\s+\d{1,2}:\d{2}")  # the year right before the time of day
 MAX_HEADER = 8_000  # characters of one header handed to the structured parser
 # A Message-ID as it may go back out in a header: printable ASCII only, so never CR or LF (CVE-2024-6923).
 _MSGID = re.compile(r"<([\x21-\x3b\x3d\x3f-\x7e]{1,900})>")
@@ -161,7 +162,13 @@ def _read_headers(msg: Message, mail: ParsedMail) -> None:
     date = _header(msg, "Date", mail)
     if date:
         try:
-            mail.date = parsedate_to_datetime(date).timestamp()
+            when = parsedate_to_datetime(date)
+            # The stdlib reads a four-digit year below 100 ("0001") as 19xx/20xx; RFC 5322 has no such
+            # year, so it is not a date: the server's date is shown instead, with a note.
+            year = _FOUR_DIGIT_YEAR.search(next((str(v) for k, v in msg.raw_items() if k.lower() == "date"), ""))
+            if year and when.year != int(year[1]):
+                raise ValueError("a year before 100")
+            mail.date = when.timestamp()
         except Exception:
             mail.problems.append("the Date header")
 
@@ -208,7 +215,10 @@ def _read_body(msg: Message, mail: ParsedMail) -> None:
     else:
         text = "\n\n".join(plain)
     mail.problems.extend(findings(text[:MAX_TEXT]))  # what clean() takes out is said, never silent
-    mail.text = clean(text.strip())[:MAX_TEXT]
+    mail.text = clean(text.strip())
+    if len(mail.text) > MAX_TEXT:  # said, never silent: the raw message keeps it whole
+        mail.problems.append(f"the text, cut to {MAX_TEXT:,} of its {len(mail.text):,} characters")
+        mail.text = mail.text[:MAX_TEXT]
     mail.attachments = tuple(attachments)
 
 

@@ -21,12 +21,15 @@ _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.IGNORECASE | re.MULTIL
 #   late      relay it, then answer 250 only after `late_seconds` (past the client's timeout)
 #   die       relay it, then close the connection without answering
 #   hold      relay it, then answer nothing until the client goes away (the test kills the client)
-MODES = ("ok", "tempfail", "drop", "late", "die", "hold")
+#   trickle   relay it, then send the 250 one byte every `trickle_seconds` (each read is quick, the
+#             whole answer is not)
+MODES = ("ok", "tempfail", "drop", "late", "die", "hold", "trickle")
 
 
 @dataclass
 class FaultySmtp:
     late_seconds: float = 4.0
+    trickle_seconds: float = 0.5
     modes: collections.deque = field(default_factory=collections.deque)  # one per message; then "ok"
     relayed: list[bytes] = field(default_factory=list)  # Message-IDs handed to Postfix
     holding: threading.Event = field(default_factory=threading.Event)
@@ -120,7 +123,13 @@ class FaultySmtp:
                         return
                     if mode == "late":
                         await asyncio.sleep(self.late_seconds)
-                    say("250 2.0.0 queued")
+                    if mode == "trickle":
+                        for byte in b"250 2.0.0 queued\r\n":
+                            writer.write(bytes([byte]))
+                            await writer.drain()
+                            await asyncio.sleep(self.trickle_seconds)
+                    else:
+                        say("250 2.0.0 queued")
                 elif verb == "AUTH":  # any credentials: Postfix behind us checks nothing on this port
                     if command.upper().startswith("AUTH LOGIN"):
                         for _ in range(2 - len(command.split()[2:])):

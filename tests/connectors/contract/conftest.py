@@ -8,12 +8,11 @@ plug-in exactly as the engine does, and injects the faults it can. A plug-in wit
 the suite. A fault a channel cannot meet at all (IMAP has no rate-limit answer) is declared in
 ``not_applicable`` with the reason, and the test is skipped saying so; anything else must pass.
 
-Adding the unknown-outcome send cases later: give ``Harness`` a ``send_faults`` set (e.g. "timeout
-after the body", "drop after the body", "answer after the deadline", "crash after acceptance") and an
-``async deliveries(request) -> int`` that counts what the platform really received (the customer's
-mailbox, the fake server's created statuses); then a ``test_send_contract.py`` beside
-``test_contract.py`` parametrizes over ``send_faults`` with the same ``harness`` fixture and asserts
-exactly one delivery or one agent decision. The harnesses already keep a request log for that.
+Sends (test_send_contract.py) go through the real engine and outbox; a harness says what a reply on
+its platform looks like (``send_request``), makes the platform meet one of SEND_FAULTS on the next send
+(``fault_send``), and counts what the platform really received (``delivered``: the fake server's
+created statuses, the customer's real mailbox), so "never two" is counted where it matters.
+Poisoned items (test_poison_contract.py) are put on the platform with ``seed_poison``.
 """
 
 from __future__ import annotations
@@ -28,9 +27,28 @@ from agentconsole.channels import registry
 from agentconsole.channels.contract import Connector
 from agentconsole.channels.plugin import ChannelPlugin
 from agentconsole.domain.clock import FrozenClock
+from agentconsole.domain.models import OutboundRequest
 from agentconsole.domain.rows import AccountRow
 
 NOW = 1_764_061_200.0
+# What the platform does with the next send (see Harness.fault_send):
+#   refused         refuses it before any of the body left (a 4xx before DATA, a failed parent lookup)
+#   timeout         takes the body and accepts it, then says nothing until the client's timeout
+#   drop            takes the body and accepts it, then closes the connection without an answer
+#   lost            takes the body, then closes the connection without accepting it
+#   slow            accepts it, then answers so slowly that the send deadline passes first
+#   forgetful       accepts it and loses the answer, and reading our own sends back fails for now
+SEND_FAULTS = ("refused", "timeout", "drop", "lost", "slow", "forgetful")
+# One poisoned inbound item (issue 21's classes; see Harness.seed_poison):
+#   year_one, overflow, nan   a timestamp in year 1, an exponent that overflows to infinity, NaN
+#   surrogate                 a lone surrogate (JSON "\ud800"; in mail its UTF-8 form, ED A0 80)
+#   invalid_utf8              bytes that are not UTF-8 inside the one item
+#   c1, osc                   an 8-bit C1 CSI introducer; an OSC sequence that is never terminated
+#   tags                      invisible TAG characters (U+E0000 block) hiding text
+#   huge                      a text larger than the store keeps for display (MAX_TEXT)
+POISONS = ("year_one", "overflow", "nan", "surrogate", "invalid_utf8", "c1", "osc", "tags", "huge")
+GOOD = "good item"  # every good item's text holds this; the poisoned one's never does
+TAIL = "the rest"  # every poisoned text ends with this: what follows a bad part must not be lost
 FAULTS = ("auth", "rate_limit", "server_error", "malformed", "dropped", "trickle", "garbage", "huge",
           "garbage_id")
 
@@ -72,6 +90,43 @@ class Harness:
 
     def clear(self) -> None:
         """Back to normal answers."""
+
+    # ------------------------------------------------------------ sends
+
+    async def open_sends(self) -> None:
+        """Get the platform ready to receive sends (called once per sending test)."""
+
+    def sender(self) -> Connector:
+        """The connector the sending tests' engines use (a fresh one per engine, unless the platform
+        lives in the connector itself, as the demo's does)."""
+        return self.build()
+
+    def send_request(self, text: str) -> OutboundRequest:
+        """A reply carrying *text* that the platform can take."""
+        raise NotImplementedError
+
+    async def fault_send(self, fault: str) -> None:
+        """Make the platform meet *fault* (one of SEND_FAULTS) on the next send."""
+        raise NotImplementedError
+
+    async def lookup_authoritative(self) -> None:
+        """Set the account up so that looking a send up proves it either way (for email: a server that
+        files every submitted message in Sent itself)."""
+        raise NotImplementedError
+
+    def lookups_back(self) -> None:
+        """Reading our own sends back works again (after "forgetful")."""
+
+    async def delivered(self, request: OutboundRequest) -> list[str]:
+        """The platform's id of every delivery of *request* (two ids: it was sent twice)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ poison
+
+    async def seed_poison(self, poison: str, good: int) -> int:
+        """Put *good* ordinary customer messages and one carrying *poison* (one of POISONS) on the
+        platform, the poisoned one among them; returns how many good ones a fetch should bring."""
+        raise NotImplementedError
 
     def position(self, cursor: str | None) -> object:
         """The part of a cursor that says how far the account has read (compared, never parsed by tests)."""

@@ -29,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     trickle: float | None = None  # seconds between bytes of the body (headers go at once)
     drop: bool = False  # close the connection without answering
+    delay: float = 0.0  # seconds of silence before the answer starts (a request that times out)
 
     @classmethod
     def json(cls, value, status: int = 200, **headers: str) -> Reply:
@@ -87,6 +88,8 @@ class HttpServer:
                 request = Request(method, parts.path, parse_qsl(parts.query), headers, body)
                 self.requests.append(request)
                 reply = self.handler(request)
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
                 if reply.drop:
                     return
                 head = [f"HTTP/1.1 {reply.status} X", f"Content-Length: {len(reply.body)}"]

@@ -3,15 +3,22 @@ payloads (tests/connectors/mastodon_payloads.py, from the API documentation's en
 
 from __future__ import annotations
 
+import html
 import json
+import uuid
+from datetime import datetime, timezone
 
 from agentconsole import secrets
+from agentconsole.domain.models import Kind, OutboundRequest, Person
 from agentconsole.domain.rows import AccountRow
-from tests.connectors.contract.conftest import Harness
+from connectors.mastodon import IDEMPOTENCY_KEY_SECONDS
+from tests.connectors.contract.conftest import GOOD, Harness
 from tests.connectors.contract.fakeserver import HttpServer, Reply, Request
 from tests.connectors.mastodon_payloads import CUSTOMER, OWN, instance, notification, status
 
 FIRST_ID = 110_000_000_000_000_000  # realistic snowflake-sized ids
+PARENT_ID = "109999999999999999"
+POISON_DATES = {"year_one": "0001-01-01T00:00:00Z", "overflow": "1e999", "nan": "NaN"}  # the customer's status our replies answer
 
 
 class MastodonHarness(Harness):
@@ -23,6 +30,14 @@ class MastodonHarness(Harness):
         self.server = HttpServer(self.answer)
         self.notifications: list[dict] = []
         self.fault: str | None = None
+        # The sending side: our statuses as created (newest last), the keys remembered (by the
+        # harness's clock, so a test can let the window pass), the next POST's fault.
+        self.statuses: list[dict] = []
+        self.keys: dict[str, tuple[float, dict]] = {}
+        self.send_fault: str | None = None
+        self.lookups_fail = False
+        self.posts = 0
+        self.swaps: dict[bytes, bytes] = {}  # byte-level poison put into the notification pages
 
     async def start(self) -> None:
         await self.server.start()
@@ -65,9 +80,76 @@ class MastodonHarness(Harness):
             return Reply.json([])
         if request.path.endswith("/context"):
             return Reply.json({"ancestors": [], "descendants": []})
+        if request.path == f"/api/v1/statuses/{PARENT_ID}":
+            if self.send_fault == "refused":  # the parent lookup fails: the POST never starts
+                self.send_fault = None
+                return Reply(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
+            return Reply.json(status(PARENT_ID, CUSTOMER, "where is my order?"))
+        if request.method == "POST" and request.path == "/api/v1/statuses":
+            return self.post(request)
+        if request.path == f"/api/v1/accounts/{OWN['id']}/statuses":
+            return self.own_statuses(request)
         if request.path == "/api/v1/notifications":
             return self.faulty() or self.page(request)
         return Reply.json({"error": "Record not found"}, 404)
+
+    def post(self, request: Request) -> Reply:
+        """POST /api/v1/statuses, honouring Idempotency-Key for an hour of the harness's clock."""
+        self.posts += 1
+        fault, self.send_fault = self.send_fault, None
+        if fault == "lost":
+            return Reply(drop=True)
+        body = json.loads(request.body or b"{}")
+        key = request.headers.get("idempotency-key", "")
+        now = self.clock.now()
+        remembered = self.keys.get(key)
+        if remembered and now - remembered[0] < IDEMPOTENCY_KEY_SECONDS:
+            created = remembered[1]
+        else:
+            n = str(FIRST_ID * 2 + len(self.statuses) + 1)
+            created = status(n, OWN, body.get("status", ""), in_reply_to_id=body.get("in_reply_to_id"),
+                             visibility=body.get("visibility", "public"), mentions=[],
+                             created_at=_iso(now))
+            created["content"] = f"<p>{html.escape(body.get('status', ''))}</p>"
+            self.statuses.append(created)
+            if key:
+                self.keys[key] = (now, created)
+        if fault == "forgetful":
+            self.lookups_fail = True
+        answer = Reply.json(created)
+        if fault in ("drop", "forgetful"):
+            return Reply(drop=True)
+        if fault == "timeout":
+            answer.delay = self.deadline * 3
+        if fault == "slow":  # each byte well inside any read timeout; the whole far past the deadline
+            answer.trickle = self.deadline * 3 / 40
+        return answer
+
+    def own_statuses(self, request: Request) -> Reply:
+        if self.lookups_fail:
+            return Reply.json({"error": "bad gateway"}, 502)
+        ours = list(reversed(self.statuses))
+        if request.param("max_id"):
+            ours = [s for s in ours if int(s["id"]) < int(request.param("max_id") or 0)]
+        return Reply.json(ours[:int(request.param("limit") or 20)])
+
+    # ------------------------------------------------------------------ the contract's hooks for sends
+
+    def send_request(self, text: str) -> OutboundRequest:
+        return OutboundRequest(uuid.uuid4().hex, "reply", text, in_reply_to=PARENT_ID,
+                               recipient=Person(CUSTOMER["id"], "@" + CUSTOMER["acct"]), kind=Kind.PUBLIC)
+
+    async def fault_send(self, fault: str) -> None:
+        self.send_fault = fault
+
+    async def lookup_authoritative(self) -> None:
+        pass  # reading our own statuses back is authoritative on every Mastodon account
+
+    def lookups_back(self) -> None:
+        self.lookups_fail = False
+
+    async def delivered(self, request: OutboundRequest) -> list[str]:
+        return [s["id"] for s in self.statuses if s["content"].endswith(html.escape(request.text) + "</p>")]
 
     def faulty(self) -> Reply | None:
         garbage = {"id": "9" * 30, "type": "mention", "status": "<b>not a status</b>"}
@@ -97,7 +179,40 @@ class MastodonHarness(Harness):
         newer = [n for n in self.notifications if int(n["id"]) > after]
         # Mastodon pages forward from min_id: the oldest `limit` newer ones, newest first.
         chunk = newer[:limit] if request.param("min_id") else newer[-limit:]
-        return Reply.json(list(reversed(chunk)))
+        answer = Reply.json(list(reversed(chunk)))
+        for mark, poison in self.swaps.items():
+            answer.body = answer.body.replace(mark, poison)
+        return answer
+
+    # ------------------------------------------------------------------ the contract's hook for poison
+
+    async def seed_poison(self, poison: str, good: int) -> int:
+        """Good mentions with one poisoned status among them, as the server's JSON (and bytes) say it."""
+        text, created = "poisoned item: the rest", "2025-11-25T08:00:00.000Z"
+        if poison in POISON_DATES:
+            created = POISON_DATES[poison]
+        elif poison == "surrogate":
+            text = "poisoned item \ud800 the rest"  # json.dumps writes the lone surrogate as \ud800
+        elif poison in ("invalid_utf8", "c1"):
+            self.swaps[b"POISON-BYTES"] = b"\xff\xfe\xc3" if poison == "invalid_utf8" else b"\xc2\x9b2J"
+            text = "poisoned item POISON-BYTES the rest"
+        elif poison == "osc":
+            text = "poisoned item \x1b]0;unterminated title and the rest"
+        elif poison == "tags":
+            text = "poisoned item \U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 the rest"
+        elif poison == "huge":
+            text = "poisoned item " + "spam " * 240_000 + "the rest"  # 1.2 M characters, well under the page size cap
+        half = good // 2
+        for n in range(good + 1):
+            nid = FIRST_ID + len(self.notifications) + 1
+            body, at = (text, created) if n == half else (f"{GOOD} {n}: order {nid}?", "2025-11-25T08:00:00.000Z")
+            st = status(str(nid + 5), CUSTOMER, body, created_at=at)
+            self.notifications.append(notification(str(nid), st) | {"created_at": at})
+        return good
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def make_harness(tmp_path, monkeypatch, request) -> MastodonHarness:

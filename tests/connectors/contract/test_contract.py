@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -12,7 +13,9 @@ from agentconsole.channels import registry
 from agentconsole.channels.plugin import Option, OptionError
 from agentconsole.domain.errors import AuthError, ConnectorError, RateLimited, TemporaryError
 from agentconsole.domain.models import Kind
+from agentconsole.sync.engine import Engine
 from tests.connectors.contract.conftest import applicable
+from tests.core.fakes import ScriptedConnector
 
 EXPECTED = {"auth": AuthError, "rate_limit": RateLimited, "server_error": TemporaryError,
             "malformed": TemporaryError, "dropped": TemporaryError}
@@ -134,3 +137,25 @@ async def test_garbage_and_huge_pages_leave_the_cursor_where_it_was(harness, fau
     finally:
         await connector.close()
     assert len(after) == later  # nothing later was skipped
+
+
+async def test_the_engine_starts_push_exactly_where_the_plug_in_declares_it(plugin_name, store, clock) -> None:
+    plugin = registry.get(plugin_name)
+    account = store.ensure_account(f"{plugin_name}-push", plugin.channel or "mastodon", plugin_name)
+    watched = asyncio.Event()
+
+    class Pushing(ScriptedConnector):
+        async def watch(self, wake):  # offered by every connector here: only the declaration decides
+            watched.set()
+            await asyncio.sleep(3600)
+
+    engine = Engine(store, {account: Pushing(clock)}, clock=clock)
+    task = asyncio.create_task(engine.run())
+    try:
+        await asyncio.wait_for(watched.wait(), 0.3)
+    except TimeoutError:
+        pass
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert watched.is_set() == plugin.can_watch
