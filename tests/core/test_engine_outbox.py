@@ -61,7 +61,10 @@ async def test_errors_show_as_states_with_retry_time(store, account, clock, erro
     conn = ScriptedConnector(clock, fail_fetch=[error])
     engine = Engine(store, {account: conn}, clock=clock)
     task = asyncio.create_task(engine.run())
-    await asyncio.sleep(0.05)
+    for _ in range(300):  # until the first fetch has failed, however busy the machine is
+        await asyncio.sleep(0.01)
+        if engine.states()[account].status not in ("starting", "syncing"):
+            break
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     state = engine.states()[account]
@@ -211,9 +214,15 @@ async def test_push_from_a_connector_wakes_the_poll_early(store, account, clock)
     conn = Pushing(clock, [page(0, 2, clock.now())])
     engine = Engine(store, {account: conn}, clock=clock)
     task = asyncio.create_task(engine.run())
-    await asyncio.sleep(0.02)
+    for _ in range(300):  # the first poll done
+        await asyncio.sleep(0.01)
+        if conn.fetches >= 1:
+            break
     conn.pages.append(page(2, 3, clock.now()))
-    await asyncio.sleep(0.3)
+    for _ in range(300):  # the push wakes the poll long before its hour
+        await asyncio.sleep(0.01)
+        if conn.fetches >= 2:
+            break
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert conn.fetches >= 2

@@ -254,9 +254,9 @@ async def test_a_running_engine_stands_by_and_says_who_syncs(team, clock):
     engine_a = Engine(team.a, {team.x: conn_a}, clock=clock, leases=leases.Leases(team.a, "h:1:a", "Alice's console"))
     engine_b = Engine(team.b, {team.x: conn_b}, clock=clock, leases=leases.Leases(team.b, "h:1:b", "Bob's console"))
     task_a = asyncio.create_task(engine_a.run())
-    await asyncio.sleep(0.2)
+    await _until(lambda: conn_a.fetches >= 1)
     task_b = asyncio.create_task(engine_b.run())
-    await asyncio.sleep(0.2)
+    await _until(lambda: engine_b.states()[team.x].status == "standby")
     try:
         assert conn_a.fetches >= 1 and conn_b.fetches == 0
         state = engine_b.states()[team.x]
@@ -327,9 +327,9 @@ async def test_one_demo_simulator_per_demo_workspace(tmp_path, clock):
         engines = [Engine(store, counted(store, who), clock=clock, leases=leases.Leases(store, f"h:1:{who}", who))
                    for store, who in ((first, "first"), (second, "second"))]
         tasks = [asyncio.create_task(engines[0].run())]
-        await asyncio.sleep(0.3)
+        await _until(lambda: fetched["first"] >= len(first.accounts()))
         tasks.append(asyncio.create_task(engines[1].run()))
-        await asyncio.sleep(0.5)
+        await _until(lambda: {s.status for s in engines[1].states().values()} == {"standby"})
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -338,3 +338,11 @@ async def test_one_demo_simulator_per_demo_workspace(tmp_path, clock):
     finally:
         first.close()
         second.close()
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    """Wait for *condition* however busy the machine is (the assertions that follow say what failed)."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
