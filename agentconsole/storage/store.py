@@ -17,6 +17,7 @@ from agentconsole.domain.models import Channel, InboundMessage, Status
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
 from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.sanitize import clean
+from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 
@@ -211,7 +212,8 @@ class Store:
 
     def conversation_ids(self, view: str = "all", agent_id: int | None = None,
                          limit: int | None = None,
-                         waiting_key: Callable[[float, int, str], float] | None = None) -> array:
+                         waiting_key: Callable[[float, int, str], float] | None = None,
+                         narrow: ViewFilter | None = None) -> array:
         """The ids of a view in display order: longest-waiting first, then most recent activity.
 
         Both parts scan an index that covers the view filters (no table reads, no sort); with
@@ -220,24 +222,27 @@ class Store:
         for waits that count differently per account (business hours) or rank by urgency; lowest first.
         """
         v = VIEWS_BY_KEY[view]
-        params = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
+        params: dict[str, object] = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
+        where = v.where
+        if narrow is not None and not narrow.empty:
+            where = f"({where}) AND {_narrowing(narrow, params)}"
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
         ids = array("q")
         if v.waiting_first and waiting_key is not None:
             waiting = cur.execute(
                 f"SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
-                f" WHERE status = 'open' AND needs_reply = 1 AND ({v.where})", params).fetchall()
+                f" WHERE status = 'open' AND needs_reply = 1 AND ({where})", params).fetchall()
             waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3]), r[1], r[0]))
             ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
-            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"
         elif v.waiting_first:
             ids.extend(r[0] for r in cur.execute(
                 f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-                f" AND needs_reply = 1 AND ({v.where}) ORDER BY waiting_since, id LIMIT :limit", params))
-            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})"
+                f" AND needs_reply = 1 AND ({where}) ORDER BY waiting_since, id LIMIT :limit", params))
+            rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"
         else:
-            rest = v.where
+            rest = where
         if limit is not None:
             params["limit"] = max(0, limit - len(ids))
         ids.extend(r[0] for r in cur.execute(
@@ -446,3 +451,29 @@ def _conversation(r: sqlite3.Row) -> ConversationRow:
 
 
 # The summary columns that conversation indexes carry (conv_waiting, conv_recent_views, conv_first_response).
+
+
+def _narrowing(narrow: ViewFilter, params: dict[str, object]) -> str:
+    """The SQL of a view filter, with its values bound into *params*."""
+    parts: list[str] = []
+    if narrow.channels:
+        names = sorted(narrow.channels)
+        params.update({f"f_ch{i}": c for i, c in enumerate(names)})
+        parts.append("channel IN (" + ",".join(f":f_ch{i}" for i in range(len(names))) + ")")
+    if narrow.kinds:
+        kinds = sorted(narrow.kinds)
+        params.update({f"f_k{i}": k for i, k in enumerate(kinds)})
+        parts.append("kind IN (" + ",".join(f":f_k{i}" for i in range(len(kinds))) + ")")
+    if narrow.assignee == UNASSIGNED:
+        parts.append("assignee_id IS NULL")
+    elif narrow.assignee is not None:
+        params["f_who"] = narrow.assignee
+        parts.append("assignee_id = :f_who")
+    for i, word in enumerate(narrow.words):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params[f"f_w{i}"] = f"%{escaped}%"
+        parts.append(
+            f"(last_preview LIKE :f_w{i} ESCAPE '\\' OR subject LIKE :f_w{i} ESCAPE '\\'"
+            f" OR contact_id IN (SELECT id FROM contacts WHERE display_name LIKE :f_w{i} ESCAPE '\\')"
+            f" OR identity_id IN (SELECT id FROM identities WHERE handle LIKE :f_w{i} ESCAPE '\\'))")
+    return " AND ".join(parts) if parts else "1"

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.timer import Timer
 
 from agentconsole.response import waits
+from agentconsole.domain.filters import ViewFilter, parse_filter
 from agentconsole.response.rule import Order
 from agentconsole.domain.models import Status
 from agentconsole.domain.views import VIEWS
@@ -61,6 +62,8 @@ class InboxScreen(TeamScreen, FeatureScreen):
         Binding("o", "toggle_order", "Order", id="inbox.order", show=False,
                 tooltip="Sort waiting conversations by urgency or by the longest wait"),
         Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search on every channel"),
+        Binding("backslash", "filter", "Filter", id="inbox.filter", show=False,
+                tooltip="Filter the current view by channel, kind, assignee and words"),
         Binding("n", "hit(1)", "Next hit", id="inbox.next_hit", show=False, tooltip="Next search hit"),
         Binding("N", "hit(-1)", "Previous hit", id="inbox.prev_hit", show=False,
                 tooltip="Previous search hit"),
@@ -78,6 +81,7 @@ class InboxScreen(TeamScreen, FeatureScreen):
         self.view_index = 0
         self.drafts: dict[tuple[str, int], Draft] = {}
         self.order = Order.URGENCY  # `o` switches to the plain longest wait first
+        self.narrow = ViewFilter()  # `\` narrows the current view
         self.hits: tuple = ()
         self.hit_index = 0
         self._wait_due = 0.0  # clock time at which the over-target count can next change
@@ -197,13 +201,16 @@ class InboxScreen(TeamScreen, FeatureScreen):
         key = self.response_rule().order_key(self.app.clock.now(), self.order)
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key)))
+            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key,
+                                                                          self.narrow)))
             if first_page:
                 return
-        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key)))
+        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key,
+                                                                      narrow=self.narrow)))
 
     def _title_list(self) -> None:
-        self.conversations.border_title = "Conversations" + (" · DEMO" if self.app.demo else "")
+        self.conversations.border_title = ("Conversations" + (" · DEMO" if self.app.demo else "")
+                                           + (f" · filter: {self.narrow.typed}" if not self.narrow.empty else ""))
         self.conversations.border_subtitle = f"{self.order.label} · o"
 
     def action_toggle_order(self) -> None:
@@ -246,7 +253,9 @@ class InboxScreen(TeamScreen, FeatureScreen):
     def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
         view = VIEWS[self.view_index]
         if message.view == view.key:
-            self.conversations.set_ids(message.ids, view.empty)
+            empty = view.empty if self.narrow.empty else (
+                f"Nothing in {view.label} matches the filter '{self.narrow.typed}': press \\ to change or clear it.")
+            self.conversations.set_ids(message.ids, empty)
         if not self._started:
             self.call_after_refresh(self._start_after_first_paint)
 
@@ -485,6 +494,22 @@ class InboxScreen(TeamScreen, FeatureScreen):
             self.conversations.selected_id = conversation_id
             self.action_jump_view(0)
         self._pane_now(conversation_id)
+
+    def action_filter(self) -> None:
+        from screens.inbox.filter_modal import FilterModal
+
+        self.app.push_screen(FilterModal(self.narrow.typed), self._filter_done)
+
+    def _filter_done(self, typed: str | None) -> None:
+        if typed is None:
+            return
+        agents: dict[str, int] = {}
+        for agent in self.app.store.agents():
+            agents[agent.initials.casefold()] = agent.id
+            agents[agent.name.split()[0].casefold() if agent.name.split() else ""] = agent.id
+        self.narrow = parse_filter(typed, self.app.agent_id, agents)
+        self._title_list()
+        self.load_ids(VIEWS[self.view_index].key)
 
     def action_search(self) -> None:
         self.app.push_screen(SearchModal(self.app.store), self._search_done)

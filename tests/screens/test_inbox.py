@@ -439,3 +439,30 @@ async def test_a_row_says_whether_it_is_a_dm_and_whose_it_is_and_email_offers_no
         app.screen.conversations.select_id(seeded.ids["li"])
         await settle(app, pilot)
         assert " d DM " not in screen_text(app).splitlines()[-1]  # email: nothing to move to a DM
+
+
+async def test_backslash_filters_the_current_view_and_empty_clears_it(seeded):
+    from textual.widgets import Input
+
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("backslash")
+        await settle(app, pilot)
+        await pilot.press(*"x dm", "enter")
+        await settle(app, pilot)
+        assert set(app.screen.conversations.ids) == {seeded.ids["long"], seeded.ids["mal"]}
+        assert "filter: x dm" in screen_text(app)
+        await pilot.press("backslash")
+        await settle(app, pilot)
+        app.screen.query_one(Input).value = "nothing-like-this"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        shown = screen_text(app)
+        assert "Nothing in All matches the filter" in shown and "press \\ to change or clear it" in shown
+        await pilot.press("backslash")
+        await settle(app, pilot)
+        app.screen.query_one(Input).value = ""
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert len(app.screen.conversations.ids) == 7 and "filter:" not in screen_text(app)
