@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from agentconsole.domain.rows import ConversationRow
 from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, Person
 from agentconsole.replies import guard
 from agentconsole.replies.lengths import Length, measure
@@ -176,9 +177,12 @@ def status_fits(store: Store, conversation_ids: list[int], status_text: str,
                 capabilities: dict[int, Capabilities]) -> list[StatusFit]:
     """The status measured on every account it would be posted to, strictest first."""
     chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
+    return _fits(list(store.conversations_by_ids(chosen.values()).values()), status_text, capabilities)
+
+
+def _fits(rows: list[ConversationRow], status_text: str, capabilities: dict[int, Capabilities]) -> list[StatusFit]:
     fits: dict[int, StatusFit] = {}
-    for cid in chosen.values():
-        conv = store.conversation(cid)
+    for conv in rows:
         if conv.account_id not in fits:
             channel = Channel(conv.channel)
             length = measure(status_text.strip(), channel, Kind.PUBLIC,
@@ -194,13 +198,14 @@ def crisis_problems(store: Store, conversation_ids: list[int], *, status_text: s
     problems: list[str] = []
     if not status_text.strip():
         problems.append("the public status is empty")
-    for fit in status_fits(store, conversation_ids, status_text, capabilities):
+    chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
+    rows = store.conversations_by_ids(chosen.values())
+    for fit in _fits(list(rows.values()), status_text, capabilities):
         if fit.length.over:
             problems.append(f"the status is too long for {fit.label}: {fit.length.used}/{fit.length.limit} "
                             f"{fit.length.unit}, {fit.length.over} over")
-    chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
     for cid in chosen.values():
-        conv = store.conversation(cid)
+        conv = rows[cid]
         verdict = guard.check(dm_texts.get(cid, ""), conv.channel, Kind.DM)
         if verdict.blocks:
             who = conv.contact_name or conv.handle or f"#{cid}"

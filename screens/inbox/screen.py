@@ -503,10 +503,11 @@ class InboxScreen(TeamScreen, FeatureScreen):
     def _filter_done(self, typed: str | None) -> None:
         if typed is None:
             return
-        agents: dict[str, int] = {}
+        agents: dict[str, int] = {}  # @AN and @alice both name Alice Ng
         for agent in self.app.store.agents():
-            agents[agent.initials.casefold()] = agent.id
-            agents[agent.name.split()[0].casefold() if agent.name.split() else ""] = agent.id
+            for word in (agent.initials, *agent.name.split()[:1]):
+                if word:
+                    agents[word.casefold()] = agent.id
         self.narrow = parse_filter(typed, self.app.agent_id, agents)
         self._title_list()
         self.load_ids(VIEWS[self.view_index].key)
