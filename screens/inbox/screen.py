@@ -14,13 +14,14 @@ from textual.message import Message
 from textual.timer import Timer
 
 from agentconsole.response import waits
-from agentconsole.domain.filters import ViewFilter, parse_filter
+from agentconsole.domain.filters import ViewFilter
 from agentconsole.response.rule import Order
 from agentconsole.domain.models import Status
 from agentconsole.domain.views import VIEWS
 
 from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
+from screens.inbox.list_tools import ListTools
 from screens.inbox.team import TeamScreen
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
 from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
@@ -48,7 +49,7 @@ class StatesChanged(Message):
         return isinstance(message, StatesChanged)
 
 
-class InboxScreen(TeamScreen, FeatureScreen):
+class InboxScreen(ListTools, TeamScreen, FeatureScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
@@ -208,18 +209,6 @@ class InboxScreen(TeamScreen, FeatureScreen):
         self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key,
                                                                       narrow=self.narrow)))
 
-    def _title_list(self) -> None:
-        self.conversations.border_title = ("Conversations" + (" · DEMO" if self.app.demo else "")
-                                           + (f" · filter: {self.narrow.typed}" if not self.narrow.empty else ""))
-        self.conversations.border_subtitle = f"{self.order.label} · o"
-
-    def action_toggle_order(self) -> None:
-        self.order = self.order.other()
-        self._title_list()
-        self.notify(f"Waiting conversations: {self.order.label} (o to switch)", timeout=3)
-        self.load_ids(VIEWS[self.view_index].key)
-        self.load_wait()
-
     def resort(self) -> None:
         """With business hours, waits stop and start with the hours, so who waited longest can change
         without any new message: the list is put in order again every minute."""
@@ -327,32 +316,6 @@ class InboxScreen(TeamScreen, FeatureScreen):
         self._pane_now(message.conversation_id)
         self.pane.query_one("#thread").focus()
         self._scroll_hint()
-
-    def _select_next(self, answered_id: int) -> None:
-        """After a reply was queued, go on to the conversation below the answered one (above it at the
-        end of the list) instead of following the answered row wherever the new order puts it; not
-        when the agent has moved on by themselves meanwhile."""
-        if self.conversations.selected_id != answered_id:
-            return
-        ids = self.conversations.ids
-        try:
-            index = ids.index(answered_id)
-        except ValueError:
-            return
-        others = [ids[i] for i in (index + 1, index - 1) if 0 <= i < len(ids)]
-        if others:
-            self.conversations.select_id(others[0])
-
-    def _scroll_hint(self) -> None:
-        """The thread opens at its newest message; the pane's border says how to read what is above."""
-        thread = self.pane.query_one("#thread")
-        if thread.has_focus and thread.max_scroll_y:
-            hint = "↑↓ pgup pgdn home end scroll · esc back to the list"
-        elif thread.scroll_y > 0:
-            hint = "enter, then ↑ for earlier messages"
-        else:
-            hint = ""
-        self.pane.border_subtitle = hint
 
     @on(ViewList.Chosen)
     def _view_chosen(self, message: ViewList.Chosen) -> None:
@@ -494,23 +457,6 @@ class InboxScreen(TeamScreen, FeatureScreen):
             self.conversations.selected_id = conversation_id
             self.action_jump_view(0)
         self._pane_now(conversation_id)
-
-    def action_filter(self) -> None:
-        from screens.inbox.filter_modal import FilterModal
-
-        self.app.push_screen(FilterModal(self.narrow.typed), self._filter_done)
-
-    def _filter_done(self, typed: str | None) -> None:
-        if typed is None:
-            return
-        agents: dict[str, int] = {}  # @AN and @alice both name Alice Ng
-        for agent in self.app.store.agents():
-            for word in (agent.initials, *agent.name.split()[:1]):
-                if word:
-                    agents[word.casefold()] = agent.id
-        self.narrow = parse_filter(typed, self.app.agent_id, agents)
-        self._title_list()
-        self.load_ids(VIEWS[self.view_index].key)
 
     def action_search(self) -> None:
         self.app.push_screen(SearchModal(self.app.store), self._search_done)
