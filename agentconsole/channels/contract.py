@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
+from agentconsole.domain.models import (
+    Capabilities,
+    Channel,
+    DmAvailability,
+    FetchResult,
+    OutboundRequest,
+    Person,
+    SendResult,
+)
 
 
 @runtime_checkable
@@ -35,3 +43,13 @@ class Connector(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChecksDmAvailability(Protocol):
+    """An optional extra a connector implements when its platform can say, before we try, whether a
+    person can be sent a DM (X's ``receives_your_dm``, Bluesky's ``getConvoAvailability``). The DM
+    escalation asks it before offering a DM; a connector without it is assumed to allow DMs when its
+    capabilities say ``direct_message``. Raises the typed connector errors like every other call."""
+
+    async def dm_availability(self, person: Person) -> DmAvailability: ...

@@ -147,3 +147,15 @@ class SendResult:
     sent_at: float
     thread_key: str | None = None
     raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DmAvailability:
+    """Whether the platform lets this account start or continue a DM with a person right now.
+
+    ``reason`` says why not in the agent's words (e.g. "they accept DMs only from accounts they
+    follow"); ``public_hint`` is what to say publicly instead ("please DM us"), when there is one."""
+
+    can_dm: bool
+    reason: str = ""
+    public_hint: str = ""
