@@ -221,6 +221,8 @@ class Outbox:
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                          (r["agent_id"], f"sent_{item.action}", item.conversation_id,
                           json.dumps({"outbox_id": item_id, "external_id": result.external_id}), now))
+            if item.action == "dm":
+                _answer_escalated_posts(conn, item_id, result.sent_at)
             if r["resolve_after"] and item.conversation_id is not None:
                 self.store.set_status(item.conversation_id, Status.DONE, r["agent_id"])
         return message_id
@@ -303,6 +305,16 @@ class Outbox:
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
                          " SELECT ?, ?, conversation_id, ?, ? FROM outbox WHERE id = ?",
                          (agent_id, f"outbox_{decision}", json.dumps({"outbox_id": item_id}), now, item_id))
+
+
+def _answer_escalated_posts(conn, dm_item: int, at: float) -> None:
+    """A DM escalation without a public reply of its own (crisis mode) answers the public post it
+    came from: once the DM is accepted, the post's wait ends as if we had replied there."""
+    conn.execute(
+        "UPDATE conversations SET needs_reply = 0, waiting_since = NULL,"
+        " last_out_at = max(COALESCE(last_out_at, 0), ?), first_response_at = COALESCE(first_response_at, ?)"
+        " WHERE id IN (SELECT public_conversation_id FROM escalations WHERE dm_item = ? AND public_item IS NULL)"
+        " AND COALESCE(last_in_at, 0) <= ?", (at, at, dm_item, at))
 
 
 def _person_json(p: Person | None) -> dict | None:

@@ -188,3 +188,30 @@ def test_crisis_status_is_measured_on_every_account_and_blocked_before_anything_
                   dm_texts={on_x: "Hi Dana", on_m: "Hi Sam"}, agent_id=None, capabilities=caps)
     assert [(label, state) for label, state, _ in status_progress(store, plan.status_items)] == [
         ("shop-x (X)", "pending"), ("shop-m (Mastodon)", "pending")]
+
+
+async def test_a_crisis_dm_once_accepted_ends_its_public_posts_wait(store, account, clock):
+    """A single `d` answers its post publicly; crisis mode answers each post by its DM (issue 18, item
+    6), so the marked posts stop waiting as soon as their DM is accepted, and not before."""
+    a = public_post(store, account, clock, "p1", DANA)
+    c = public_post(store, account, clock, "p3", SAM)
+    plan = crisis(store, [a, c], status_text="We're having an outage; updates here.",
+                  dm_texts={a: "Hi Dana", c: "Hi Sam"}, agent_id=None, capabilities={account: DM_OK})
+    assert store.conversation(a).needs_reply and store.conversation(c).needs_reply
+    platform = DMConnector(clock, capabilities=DM_OK, fail_send=[None, PermanentError("window closed")])
+    engine = Engine(store, {account: platform}, clock=clock)
+    await engine.dispatch_once()
+    failed = [e for e in plan.escalations if Outbox(store).item(e.dm_item).state == "failed"]
+    answered = [e for e in plan.escalations if Outbox(store).item(e.dm_item).state == "sent"]
+    assert len(failed) == len(answered) == 1
+    done = store.conversation(answered[0].public_conversation_id)
+    assert not done.needs_reply and done.waiting_since is None
+    assert done.first_response_at is not None
+    assert store.conversation(failed[0].public_conversation_id).needs_reply  # its DM never arrived
+    Outbox(store).decide(failed[0].dm_item, "resend", None)
+    await engine.dispatch_once()
+    assert not store.conversation(a).needs_reply and not store.conversation(c).needs_reply
+    # The customer writing again in public makes the post wait again, as after any answer.
+    clock.advance(60)
+    store.ingest(account, [InboundMessage("p1-2", "p1", Kind.PUBLIC, DANA, "still nothing", clock.now())])
+    assert store.conversation(a).needs_reply

@@ -116,6 +116,9 @@ async def test_crisis_mode_one_status_and_a_dm_each(seeded):
         assert "Crisis mode · 2 marked" in text and "no DM: email is already private" in text
         await pilot.press("ctrl+s")
         await until(app, pilot, lambda: "DMs sent 1/1" in screen_text(app))
+        # Dana's post was answered by her DM: it no longer waits (a single `d` answers in public).
+        assert not seeded.store.conversation(seeded.ids["dana"]).needs_reply
+        assert seeded.store.conversation(seeded.ids["li"]).needs_reply
     actions = sorted(r[1] for r in outbox(seeded.store))
     assert actions == ["dm", "post"]
 
