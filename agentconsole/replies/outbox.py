@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
 from agentconsole.domain.sanitize import clean
+from agentconsole.replies.reply_all import cc_for
 from agentconsole.storage.store import Store
 
 # Thread keys of conversations we start ourselves before the platform has named the thread.
@@ -88,8 +89,9 @@ class Outbox:
         return item
 
     def enqueue_reply(self, conversation_id: int, text: str, *, agent_id: int | None,
-                      source: str = "personal", resolve: bool = False) -> int:
-        """Queue a reply on the conversation's own channel and thread, to its last customer message."""
+                      source: str = "personal", resolve: bool = False, reply_all: bool = False) -> int:
+        """Queue a reply on the conversation's own channel and thread, to its last customer message;
+        with *reply_all* (email), copied to everyone that message went to but us."""
         conn = self.store.conn
         conv = conn.execute(
             "SELECT c.account_id, c.thread_key, c.kind, c.subject, i.external_id, i.handle, i.display_name"
@@ -98,14 +100,17 @@ class Outbox:
         if conv is None:
             raise KeyError(f"no conversation {conversation_id}")
         last_in = conn.execute(
-            "SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
+            "SELECT external_id, raw FROM messages WHERE conversation_id = ? AND direction = 'in'"
             " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
         recipient = Person(conv[4], conv[5], conv[6]) if conv[4] else None
         local = conv[1].startswith(LOCAL_THREAD_PREFIX)
+        extra: dict = {}
+        if reply_all and Kind(conv[2]) == Kind.EMAIL and last_in is not None:
+            extra["cc"] = reply_cc(self.store, conv[0], last_in[1], recipient)
         request = OutboundRequest(
             idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
             thread_key=None if local else conv[1], in_reply_to=last_in[0] if last_in else None,
-            recipient=recipient, subject=conv[3], kind=Kind(conv[2]))
+            recipient=recipient, subject=conv[3], kind=Kind(conv[2]), extra=extra)
         # A DM thread we opened and the platform has not named yet: keep our messages in order.
         before = conn.execute("SELECT max(id) FROM outbox WHERE conversation_id = ? AND state NOT IN"
                               " ('sent', 'discarded')", (conversation_id,)).fetchone()[0] if local else None
@@ -305,6 +310,12 @@ class Outbox:
             conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
                          " SELECT ?, ?, conversation_id, ?, ? FROM outbox WHERE id = ?",
                          (agent_id, f"outbox_{decision}", json.dumps({"outbox_id": item_id}), now, item_id))
+
+
+def reply_cc(store: Store, account_id: int, raw: bytes | str | None, recipient: Person | None) -> list[str]:
+    """Who a reply-all copies: the answered message's To and Cc, without the account or the customer."""
+    own = store.conn.execute("SELECT handle FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    return cc_for(raw, sender=recipient.external_id if recipient else "", own=[own[0]] if own else [])
 
 
 def _answer_escalated_posts(conn, dm_item: int, at: float) -> None:

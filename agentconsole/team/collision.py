@@ -101,7 +101,8 @@ def guarded(store: Store, conversation_id: int, *, agent_id: int | None, opened_
 
 
 def reply(store: Store, conversation_id: int, text: str, *, agent_id: int | None, opened_at: float | None,
-          send_anyway: bool = False, source: str = "personal", resolve: bool = False) -> int:
+          send_anyway: bool = False, source: str = "personal", resolve: bool = False,
+          reply_all: bool = False) -> int:
     """Queue a reply through the collision guard; returns the outbox item."""
     from agentconsole.replies.outbox import Outbox
 
@@ -109,7 +110,7 @@ def reply(store: Store, conversation_id: int, text: str, *, agent_id: int | None
         guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
                 verb="reply")
         return Outbox(store).enqueue_reply(conversation_id, text, agent_id=agent_id, source=source,
-                                           resolve=resolve)
+                                           resolve=resolve, reply_all=reply_all)
 
 
 def _ago(seconds: float) -> str:

@@ -74,6 +74,12 @@ def compose(settings: EmailSettings, request: OutboundRequest, now: float,
     to_local, _, to_domain = recipient.partition("@")
     name = header_text(request.recipient.display_name, 80) if request.recipient else ""
     msg["To"] = Address(name, to_local, to_domain)
+    # Reply-all: only plain addresses, never us or the customer again (the core chose them already).
+    copies = [str(a).strip().lower() for a in request.extra.get("cc") or ()]
+    copies = list(dict.fromkeys(a for a in copies if _ADDRESS.match(a) and a != recipient
+                                and a not in settings.own_addresses))
+    if copies:
+        msg["Cc"] = ", ".join(copies)
     msg["Subject"] = reply_subject(request.subject or str(request.extra.get("subject", "")))
     msg["Date"] = format_datetime(to_datetime(now))
     msg["Message-ID"] = message_id

@@ -90,3 +90,13 @@ def test_quoting_below_the_reply() -> None:
     assert block == "On 2025-11-25 10:00 UTC, Dana wrote:\n> Where is my parcel?\n>\n> Order 17"
     msg, _ = compose(SETTINGS, request(text="It ships today."), 0.0, block)
     assert msg.get_content().startswith("It ships today.\n\nOn 2025-11-25 10:00 UTC, Dana wrote:\n> Where")
+
+
+def test_reply_all_copies_only_plain_addresses_never_us_or_the_customer() -> None:
+    cc = ["bob@x.example", "BOB@x.example", "support@shop.example", "dana@x.example",
+          "evil@x.example\r\nBcc: boss@evil.example", "eve@y.example"]
+    parsed, _, raw = headers_of(request(extra={"cc": cc}))
+    assert parsed["Cc"] == "bob@x.example, eve@y.example"
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert not any(line.lower().startswith(b"bcc:") for line in head)
+    assert headers_of(request())[0]["Cc"] is None  # a plain reply copies nobody
