@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     save = sub.add_parser("backup", help="write a backup now and print where it went")
     restore = sub.add_parser("restore", help="replace the database with a backup (quit the console first)")
     restore.add_argument("file", type=Path, metavar="FILE", help="a backup, e.g. one `db check` lists")
+    restore.add_argument("--force", action="store_true",
+                         help="restore even while a console still runs on the database")
     for each in (check, save, restore):
         each.add_argument("--demo", action="store_true", help="the demo workspace's database")
     check.set_defaults(func=run_check)
@@ -52,7 +54,7 @@ def run_backup(args: argparse.Namespace, ctx) -> int:
 def run_restore(args: argparse.Namespace, ctx) -> int:
     path = paths.database_path(args.demo)
     source = args.file.expanduser()
-    kept = backup.restore(source, path, ctx.clock.now())
+    kept = backup.restore(source, path, ctx.clock.now(), force=args.force)
     print(f"restored {path} from {source}", file=ctx.out)
     if kept is not None:
         print(f"what was there before is kept as {kept}", file=ctx.out)

@@ -103,10 +103,39 @@ def verify(path: Path) -> int:
     return version
 
 
-def restore(source: Path, database: Path, now: float) -> Path | None:
+class InUse(db.DatabaseProblem):
+    """A console is still running on the database a restore would replace."""
+
+
+def consoles_using(database: Path, now: float) -> list[str]:
+    """The consoles whose presence in *database* is live ("Alice Ng (pid 4242)"); a console of this host
+    whose process is gone does not count. Empty when the file cannot be read."""
+    from agentconsole.team.console import alive, describe
+
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = conn.execute("SELECT p.console, COALESCE(a.name, '') FROM presence p"
+                            " LEFT JOIN agents a ON a.id = p.agent_id WHERE p.expires_at > ?", (now,)).fetchall()
+    except sqlite3.Error:  # no presence table yet, or not a database: nobody we can see
+        return []
+    finally:
+        conn.close()
+    return [f"{name} ({describe(console)})" if name else describe(console) for console, name in rows
+            if alive(console)]
+
+
+def restore(source: Path, database: Path, now: float, *, force: bool = False) -> Path | None:
     """Replace *database* with the backup *source*; what was there is kept first (as a backup when it is
-    sound, else renamed aside). Returns where the old content went."""
+    sound, else renamed aside). Returns where the old content went. Refused (InUse) while a console runs
+    on *database*, unless *force*: its next write would land on top of the restored content."""
     verify(source)
+    running = [] if force or not database.exists() else consoles_using(database, now)
+    if running:
+        raise InUse(f"{len(running)} console(s) still use {database}: {', '.join(running)}; quit them first "
+                    "(or pass --force to restore anyway)")
     kept: Path | None = None
     if database.exists():
         try:

@@ -111,3 +111,36 @@ def test_the_demo_workspaces_backups_never_push_out_the_real_ones(tmp_path):
     assert backup.backups(real) == [first] and len(backup.backups(demo)) == backup.KEEP
     real_store.close()
     demo_store.close()
+
+
+def test_restore_is_refused_while_a_console_runs_on_the_database(capsys):
+    import os
+    import socket
+
+    path = real_db()
+    path.parent.mkdir(parents=True)
+    make_workspace(path)
+    run(capsys, "db", "backup")
+    [copy] = backup.backups(path)
+    store = Store(path, FrozenClock(START))
+    agent = store.ensure_agent("Bob Li")
+    gone = f"{socket.gethostname()}:999999999:dead"  # a console of this host whose process has ended
+    here = f"{socket.gethostname()}:{os.getpid()}:live"
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO presence(console, agent_id, conversation_id, activity, since, expires_at)"
+                     " VALUES (?, ?, NULL, 'viewing', ?, ?)", (gone, agent, START, START + 10**9))
+    store.close()
+    code, out, err = run(capsys, "db", "restore", str(copy))
+    assert code == 0, err  # only a dead console's row: nothing runs, the restore goes ahead
+    store = Store(path, FrozenClock(START))
+    agent = store.ensure_agent("Bob Li")  # the restored backup is from before Bob
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO presence(console, agent_id, conversation_id, activity, since, expires_at)"
+                     " VALUES (?, ?, NULL, 'viewing', ?, ?)", (here, agent, START, START + 10**9))
+    store.close()
+    before = dump(path)
+    code, _, err = run(capsys, "db", "restore", str(copy))
+    assert code == 1 and "1 console(s) still use" in err and f"pid {os.getpid()}" in err and "--force" in err
+    assert dump(path) == before  # nothing was touched
+    code, _, err = run(capsys, "db", "restore", "--force", str(copy))
+    assert code == 0, err
