@@ -82,7 +82,8 @@ def build_connectors(store: Store, clock: Clock, config: Config | None = None):
 
     built, unavailable = {}, {}
     for account in store.accounts():
-        if account.connector == "demo" and config is not None and "interval" not in account.settings:
+        if (account.connector == "demo" and config is not None and config.demo_interval is not None
+                and "interval" not in account.settings):
             account = replace(account, settings={**account.settings, "interval": config.demo_interval})
         try:
             built[account.id] = registry.build(account, clock)
