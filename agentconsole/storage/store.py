@@ -35,6 +35,18 @@ LEFT JOIN agents ag ON ag.id = c.assignee_id
 """
 
 
+# Connections of threads that were still running when their store closed (see Store.close).
+_ORPHANS: list[tuple[threading.Thread, sqlite3.Connection]] = []
+_ORPHANS_LOCK = threading.Lock()
+
+
+def _reap_orphans() -> None:
+    with _ORPHANS_LOCK:
+        for item in [o for o in _ORPHANS if not o[0].is_alive()]:
+            item[1].close()
+            _ORPHANS.remove(item)
+
+
 class Store:
     """All reads and writes of the local state. Safe to share between threads and processes:
     each thread gets its own connection, writers serialise through SQLite's lock (WAL + busy timeout).
@@ -98,6 +110,7 @@ class Store:
             self._local.conn = conn
             self._local.read_only = False
             current = threading.current_thread()
+            _reap_orphans()
             with self._lock:
                 for key, (thread, old) in list(self._connections.items()):
                     if not thread.is_alive():
@@ -114,11 +127,20 @@ class Store:
             return len(self._connections)
 
     def close(self) -> None:
+        """Close this thread's connection and those of ended threads. A connection whose thread still
+        runs (a worker inside a statement right now) is closed once that thread has ended: closing it
+        under a running statement can crash the interpreter."""
+        current = threading.current_thread()
         with self._lock:
-            for _, conn in self._connections.values():
-                conn.close()
+            for thread, conn in self._connections.values():
+                if thread is current or not thread.is_alive():
+                    conn.close()
+                else:
+                    with _ORPHANS_LOCK:
+                        _ORPHANS.append((thread, conn))
             self._connections.clear()
         self._local = threading.local()
+        _reap_orphans()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
