@@ -256,7 +256,8 @@ class TokenKeeper:
                     stored = self.store.load()
                 except AuthError:
                     stored = None
-                if stored is not None and stored.access_token != stale and not stored.due(self.clock.now()):
+                if stored is not None and stored.access_token not in ("", stale) \
+                        and not stored.due(self.clock.now()):
                     self.tokens = stored
                     return
             if not self.tokens.refresh_token:
