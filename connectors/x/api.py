@@ -10,20 +10,17 @@ from typing import Any
 import httpx
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited
+from agentconsole.domain.errors import AuthError, CreditsExhausted, PermanentError, RateLimited
 from agentconsole.domain.sanitize import one_line
 from connectors.http import DEADLINE, MAX_BYTES, Answer, Http, raise_for_status
 from connectors.x.auth import TokenKeeper
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Api", "CreditsExhausted", "Forbidden", "Limits", "ReplyRestricted"]
+
 DEFAULT_WAIT = 60.0  # a 429 without a readable reset header
 USER_AGENT = "agentconsole (+https://github.com/agentconsole)"
-
-
-class CreditsExhausted(PermanentError):
-    """The X developer account has no credits left: nothing works until it is topped up (not an error
-    of ours, and retrying sooner does not help)."""
 
 
 class Forbidden(PermanentError):

@@ -101,6 +101,10 @@ class XConnector:
         """Today's spend at X's prices, e.g. "$0.042 spent today (UTC)"."""
         return self.ledger.describe(self.clock.now())
 
+    def status_note(self) -> str:
+        """What the banner shows beside the account once it synced: today's spend."""
+        return self.credits()
+
     def spent_today(self) -> float:
         return self.ledger.today(self.clock.now())
 
