@@ -59,4 +59,4 @@ plugin = ChannelPlugin(
     build=_build, capabilities=_capabilities,
     text={Channel.X: TextRule({Kind.PUBLIC: POST_LIMIT, Kind.DM: DM_LIMIT, None: POST_LIMIT}, weighted_length,
                               "weighted characters")},
-    can_watch=False, setup=_setup(), describe=lambda settings: "@" + str(settings.get("username") or ""))
+    can_watch=True, setup=_setup(), describe=lambda settings: "@" + str(settings.get("username") or ""))

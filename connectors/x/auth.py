@@ -36,6 +36,7 @@ class Tokens:
     refresh_token: str = ""
     expires_at: float | None = None
     client_id: str = ""
+    app_bearer: str = ""  # the app-only token the Activity API stream takes (optional)
 
     def dump(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
@@ -50,7 +51,8 @@ class Tokens:
             data = json.loads(text)
             expires = data.get("expires_at")
             return cls(str(data["access_token"]), str(data.get("refresh_token") or ""),
-                       float(expires) if expires is not None else None, str(data.get("client_id") or ""))
+                       float(expires) if expires is not None else None, str(data.get("client_id") or ""),
+                       str(data.get("app_bearer") or ""))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise AuthError("the stored X tokens are unreadable; run `agentconsole account add x` again") from exc
 
@@ -58,14 +60,14 @@ class Tokens:
         return self.expires_at is not None and now >= self.expires_at - REFRESH_MARGIN
 
 
-def from_token_answer(body: object, client_id: str, now: float) -> Tokens:
+def from_token_answer(body: object, client_id: str, now: float, app_bearer: str = "") -> Tokens:
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
         raise AuthError("X's token endpoint returned no access token")
     try:
         lifetime = float(body.get("expires_in") or 7200)
     except (TypeError, ValueError):
         lifetime = 7200.0
-    return Tokens(body["access_token"], str(body.get("refresh_token") or ""), now + lifetime, client_id)
+    return Tokens(body["access_token"], str(body.get("refresh_token") or ""), now + lifetime, client_id, app_bearer)
 
 
 # ---------------------------------------------------------------------- PKCE and the redirect
@@ -198,7 +200,7 @@ async def exchange_code(http, api: str, client_id: str, code: str, verifier: str
 async def refresh_grant(http, api: str, tokens: Tokens, now: float) -> Tokens:
     body = await token_request(http, api, {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
                                            "client_id": tokens.client_id})
-    return from_token_answer(body, tokens.client_id, now)
+    return from_token_answer(body, tokens.client_id, now, tokens.app_bearer)
 
 
 # ---------------------------------------------------------------------- keeping tokens

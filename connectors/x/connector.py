@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -38,6 +39,8 @@ FETCH_RESERVE = 1  # fetches leave the last request of a window to replies and l
 SEEN_DMS = 500  # DM event ids kept in the cursor: stream and poll deliver the same DM once
 DM_CACHE_SECONDS = 3600.0  # how long an expansion's receives_your_dm answers dm_availability
 SEND_DEADLINE = 30.0
+DM_PAGE = 20  # DM events are billed $0.010 each (once a day): a poll reads no more than a minute brings
+STREAMING_DM_INTERVAL = 900.0
 _NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
@@ -70,6 +73,8 @@ class XConnector:
         self.ledger = Ledger(parse_prices(prices))
         self._dm_cache: dict[str, tuple[bool, float]] = {}
         self.pushed: dict[str, InboundMessage] = {}  # DMs the stream delivered, until the next fetch
+        self.streaming = False
+        self._stream_gap = False
 
     # ------------------------------------------------------------------ account
 
@@ -131,7 +136,11 @@ class XConnector:
         messages: dict[str, InboundMessage] = {m.external_id: m for m in mentions}
         seen = [str(s) for s in state.get("dm_seen") or [] if isinstance(s, str)][-SEEN_DMS:]
         dm_high, dm_at = state.get("dm_high"), state.get("dm_at")
-        if not isinstance(dm_at, (int, float)) or now - dm_at >= self.dm_interval or now < dm_at:
+        # While the stream delivers DMs the poll is only a backfill: once a quarter hour, or at once
+        # after the stream dropped.
+        interval = STREAMING_DM_INTERVAL if self.streaming and not self._stream_gap else self.dm_interval
+        if not isinstance(dm_at, (int, float)) or now - dm_at >= interval or now < dm_at:
+            self._stream_gap = False
             dms, dm_high = await self._dms(dm_high if isinstance(dm_high, str) else None)
             dm_at = now
         else:
@@ -206,7 +215,7 @@ class XConnector:
     async def _dms(self, high: str | None) -> tuple[list[InboundMessage], str | None]:
         """DM events newer than *high* (one page: X allows 15 DM reads per 15 min, and the stream, when
         it runs, brings the rest)."""
-        params = {"event_types": "MessageCreate", "dm_event.fields": DM_FIELDS, "max_results": "100" if high else "20",
+        params = {"event_types": "MessageCreate", "dm_event.fields": DM_FIELDS, "max_results": str(DM_PAGE),
                   "expansions": "sender_id,attachments.media_keys", "user.fields": USER_FIELDS,
                   "media.fields": "type,url,preview_image_url"}
         answer = await self.api.get("/2/dm_events", route=DM_ROUTE, params=params, reserve=FETCH_RESERVE)
@@ -277,6 +286,21 @@ class XConnector:
         for msg in found:
             self.pushed[msg.external_id] = msg
         return found
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Real-time DMs from the X Activity API stream, until cancelled (the engine runs it beside the
+        poll; fetch() stays the truth and de-duplicates both by id)."""
+        from connectors.x import stream
+
+        try:
+            await stream.watch(self, self._client, wake)
+        finally:
+            self.streaming = False
+
+    def stream_dropped(self) -> None:
+        """After a dropped stream the next fetch polls DMs at once (the reconnect's backfill covers 5 min)."""
+        self.streaming = False
+        self._stream_gap = True
 
     # ------------------------------------------------------------------ DM availability
 

@@ -3,6 +3,7 @@ remote shell; the tokens are the account's secret."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,7 +66,10 @@ class XSetup:
             await client.aclose()
         if not tokens.refresh_token:
             io.say("X sent no refresh token (is offline.access allowed?): the account stops working in 2 hours.")
-        return tokens.dump()
+        io.say("For DMs in real time, give the app's Bearer token (Developer Console, Keys and tokens); "
+               "without it DMs are polled once a minute.")
+        bearer = io.ask("app Bearer token (Enter to skip): ", secret=True).strip()
+        return dataclasses.replace(tokens, app_bearer=bearer).dump()
 
     async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock):
         from connectors.x.auth import TokenKeeper

@@ -30,6 +30,8 @@ class PasteIO:
         self.said.append(text)
 
     def ask(self, prompt: str, secret: bool = False) -> str:
+        if "Bearer" in prompt:
+            return "app-bearer-1"
         url = next(s for s in self.said if s.startswith("https://x.com/i/oauth2/authorize?"))
         return self.answer(parse_qs(urlsplit(url).query))
 
@@ -53,6 +55,7 @@ async def test_the_headless_path_takes_the_pasted_address(fake: FakeX) -> None:
     secret = await setup.obtain_secret(values(fake), io)
     tokens = Tokens.parse(secret)
     assert tokens.access_token in fake.access and tokens.refresh_token and tokens.expires_at == NOW + 7200
+    assert tokens.app_bearer == "app-bearer-1"
     assert any("http://127.0.0.1:8765/callback" in s for s in io.said)
     draft = await setup.complete("", values(fake), secret, FrozenClock(NOW))
     assert draft.handle == "@JuniperCoShop" and draft.settings["user_id"] == BRAND["id"]
