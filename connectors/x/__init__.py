@@ -57,6 +57,5 @@ plugin = ChannelPlugin(
     name="x", channels=(Channel.X,), title="X",
     summary="an X account through your own X developer app (OAuth 2.0 with PKCE)", options=OPTIONS,
     build=_build, capabilities=_capabilities,
-    text={Channel.X: TextRule({Kind.PUBLIC: POST_LIMIT, Kind.DM: DM_LIMIT, None: POST_LIMIT}, weighted_length,
-                              "weighted characters")},
+    text={Channel.X: TextRule({Kind.PUBLIC: POST_LIMIT, Kind.DM: DM_LIMIT, None: POST_LIMIT}, weighted_length)},
     can_watch=True, setup=_setup(), describe=lambda settings: "@" + str(settings.get("username") or ""))

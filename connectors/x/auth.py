@@ -219,8 +219,12 @@ class SecretStore:
         except secrets.SecretUnavailable as exc:
             raise AuthError(f"re-authorise: {exc}") from exc
 
+    @property
+    def writable(self) -> bool:
+        return not (self.settings.get("password_command") or os.environ.get(secrets.env_var_name(self.account)))
+
     def save(self, tokens: Tokens) -> None:
-        if self.settings.get("password_command") or os.environ.get(secrets.env_var_name(self.account)):
+        if not self.writable:
             raise secrets.SecretUnavailable(
                 f"the tokens of '{self.account}' come from a command or ${secrets.env_var_name(self.account)}, "
                 "which agentconsole cannot update; X's refresh tokens are single-use, so keep X tokens in "
@@ -242,7 +246,7 @@ class TokenKeeper:
         self._lock = asyncio.Lock()
 
     async def access(self) -> str:
-        if self.unsaved:
+        if self.unsaved and getattr(self.store, "writable", True):
             self._save(self.tokens)  # the keyring may be back: store the grant we hold
         if self.tokens.due(self.clock.now()):
             await self.refresh(self.tokens.access_token)

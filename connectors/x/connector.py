@@ -308,6 +308,8 @@ class XConnector:
         """Whether X lets us DM *person* now (their receives_your_dm), from the last mention's
         expansion when it is recent, else one user read."""
         uid = person.external_id
+        if not shape.valid(uid, xp.ID):
+            raise PermanentError(f"{one_line(uid, 40)!r} is not an X user id")
         cached = self._dm_cache.get(uid)
         now = self.clock.now()
         if cached is None or now - cached[1] > DM_CACHE_SECONDS:

@@ -176,3 +176,13 @@ def test_tokens_from_an_environment_variable_are_never_written_over(monkeypatch)
     monkeypatch.delenv(secrets.env_var_name("shop"))
     store.save(Tokens("access-2", "refresh-2", NOW, "c"))
     assert Tokens.parse(written[0]).refresh_token == "refresh-2"  # one keyring entry, the whole grant
+
+
+async def test_tokens_from_the_environment_refresh_in_memory_and_say_so(fake: FakeX, http: Http, monkeypatch) -> None:
+    old = Tokens("access-1", "refresh-1", NOW - 1, "client-1")
+    monkeypatch.setenv(secrets.env_var_name("shop"), old.dump())
+    tries = []
+    monkeypatch.setattr(secrets, "store_secret", lambda *a: tries.append(a))
+    keep = keeper(fake, http, old, SecretStore("shop", {}))
+    assert await keep.access() == "access-2" and await keep.access() == "access-2"
+    assert "OS keyring" in keep.unsaved and tries == []  # never written over the variable, nor retried

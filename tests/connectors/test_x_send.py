@@ -128,3 +128,9 @@ def _with_since(request: OutboundRequest, since: float) -> OutboundRequest:
     from dataclasses import replace
 
     return replace(request, extra={**request.extra, "first_attempt_at": since})
+
+
+async def test_dm_availability_refuses_what_is_not_an_x_user_id(harness, x: XConnector) -> None:
+    with pytest.raises(PermanentError, match="not an X user id"):
+        await x.dm_availability(Person("../../2/tweets?x=", "@odd"))
+    assert harness.x.server.requests == []
