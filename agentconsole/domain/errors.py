@@ -27,6 +27,11 @@ class PermanentError(ConnectorError):
     """The request can never succeed as it is (refused DM, deleted post, bad input)."""
 
 
+class CreditsExhausted(PermanentError):
+    """The account's prepaid platform credits are used up (X's pay-per-use): nothing works until the
+    business tops them up; shown as its own state, not as an error of ours."""
+
+
 # ---------------------------------------------------------------- how a send ended
 #
 # A send ends as accepted (the connector returns a SendResult), refused (PermanentError or AuthError),

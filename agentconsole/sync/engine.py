@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from agentconsole.channels import registry
 from agentconsole.domain.clock import Clock
 from agentconsole.channels.contract import Connector
-from agentconsole.domain.errors import AuthError, PermanentError, RateLimited, TemporaryError
+from agentconsole.domain.errors import AuthError, CreditsExhausted, PermanentError, RateLimited, TemporaryError
 from agentconsole.failures import short
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
@@ -226,6 +226,9 @@ class Engine:
             except RateLimited as exc:
                 delay = max(1.0, exc.retry_after)
                 self._set_state(account_id, "retrying", f"rate limited: {exc}", self.clock.now() + delay)
+            except CreditsExhausted as exc:  # the business must top up: its own state, checked now and then
+                delay = MAX_BACKOFF
+                self._set_state(account_id, "credits", str(exc), self.clock.now() + delay)
             except PermanentError as exc:
                 failures += 1
                 delay = MAX_BACKOFF
@@ -240,7 +243,8 @@ class Engine:
                 self._set_state(account_id, "retrying", short(exc), self.clock.now() + delay)
             else:
                 failures = 0
-                self._set_state(account_id, "ok", "", synced=True)
+                note = getattr(connector, "status_note", None)  # optional: e.g. X's credits spent today
+                self._set_state(account_id, "ok", note() if callable(note) else "", synced=True)
             wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), timeout=delay)

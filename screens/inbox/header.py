@@ -45,6 +45,10 @@ def connector_status(state: ConnectorState, now: float) -> str:
         return f"stopped{wait}: {message}"
     if status == "standby":  # another process holds this account's lease and syncs it
         return f"synced by {message}" if message else "synced elsewhere"
+    if status == "ok" and message:  # what the connector adds, e.g. "$0.023 spent today (UTC)"
+        return f"ok · {message}"
+    if status == "credits":  # the platform's paid credits ran out: the business tops up, no error of ours
+        return message or "credits exhausted"
     if status in ("error", "auth"):
         label = "error" if status == "error" else "sign-in needed"
         return f"{label}: {message}" if message else label

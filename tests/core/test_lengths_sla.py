@@ -47,8 +47,8 @@ def test_the_channel_facts_come_from_the_plug_ins():
 
     assert registry.text_rule("mastodon") is registry.get("mastodon").text["mastodon"]
     assert registry.text_rule("email") is registry.get("email").text["email"]
+    assert registry.text_rule("x") is registry.get("x").text["x"]  # X's own plug-in, not the demo's
     # Channels whose package has not landed yet are measured as the demo simulates them.
-    assert registry.text_rule("x") is registry.get("demo").text["x"]
     assert measure("日本語", "x", "dm").limit == 10_000 and measure("x", "bluesky").unit == "graphemes"
 
 
