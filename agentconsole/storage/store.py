@@ -9,6 +9,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentconsole.storage import db
 from agentconsole.domain.clock import Clock, SystemClock
@@ -20,6 +21,10 @@ from agentconsole.domain.sanitize import clean
 from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
+if TYPE_CHECKING:
+    from agentconsole.storage.canned import CannedStorage
+    from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
+    from agentconsole.storage.shifts import ShiftStorage
 
 ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
 
@@ -136,6 +141,22 @@ class Store:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    # This backend's per-area storages: the core asks for them and never names an implementation.
+    def canned_storage(self) -> CannedStorage:
+        from agentconsole.storage.canned import SqliteCannedStorage
+
+        return SqliteCannedStorage(self)
+
+    def shift_storage(self) -> ShiftStorage:
+        from agentconsole.storage.shifts import SqliteShiftStorage
+
+        return SqliteShiftStorage(self)
+
+    def metrics_storage(self, open_seconds: OpenSeconds | None = None) -> MetricsStorage:
+        from agentconsole.storage.metrics import SqliteMetricsStorage
+
+        return SqliteMetricsStorage(self, open_seconds)
 
     # ---------------------------------------------------------------- accounts, agents, cursors
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from agentconsole.channels import registry
 from agentconsole.domain.clock import Clock
@@ -18,6 +18,7 @@ from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
 from agentconsole.domain.rows import AccountRow
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
+from agentconsole.sync.states import ConnectorState, EngineEvent
 from agentconsole.team import leases as team_leases
 from agentconsole.team.console import describe as describe_owner
 
@@ -26,25 +27,6 @@ __all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "backoff_de
 log = logging.getLogger(__name__)
 
 MAX_PAGES_PER_SYNC = 50
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorState:
-    account_id: int
-    account_name: str
-    # starting | syncing | ok | error | retrying | auth | down (its task crashed) | standby (another
-    # process syncs it)
-    status: str
-    message: str = ""
-    retry_at: float | None = None
-    last_sync_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EngineEvent:
-    kind: str  # ingested | sent | state | outbox
-    account_id: int | None
-    conversation_ids: tuple[int, ...] = ()
 
 
 def _can_watch(account: AccountRow | None, connector: Connector) -> bool:

@@ -13,7 +13,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 
-from agentconsole.response import waits
 from agentconsole.domain.filters import ViewFilter
 from agentconsole.response.rule import Order
 from agentconsole.domain.models import Status
@@ -102,7 +101,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         yield WaitLine(app.clock, id="wait-line")
         with Horizontal(id="panes"):
             yield ViewList(id="views")
-            yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
+            yield ConversationList(app.session.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")
             yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
         yield KeyBar(show_command_palette=False)
@@ -128,8 +127,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         self.watch(thread, "scroll_y", lambda _: self._scroll_hint(), init=False)
         self.query_one(ViewList).set_current(self.view_index)
         self.conversations.focus()
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        self.show_connector_states()
         # The first frame needs a screenful of rows and the wait line; everything else (the whole id
         # list, the view counts, today's figures) waits until those rows are up, so its threads don't
         # compete with the first paint.
@@ -194,20 +192,17 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="Counting the views")
     def load_counts(self) -> None:
-        self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
+        self.post_message(self.CountsLoaded(self.session.view_counts()))
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
     def load_ids(self, view: str, first_page: bool = False) -> None:
-        store, agent_id = self.app.store, self.app.agent_id
-        key = self.response_rule().order_key(self.app.clock.now(), self.order)
+        session = self.session
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key,
-                                                                          self.narrow)))
+            self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, 200, self.narrow)))
             if first_page:
                 return
-        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key,
-                                                                      narrow=self.narrow)))
+        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, narrow=self.narrow)))
 
     def resort(self) -> None:
         """With business hours, waits stop and start with the hours, so who waited longest can change
@@ -216,8 +211,8 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
     def load_wait(self) -> None:
-        store, now = self.app.store, self.app.clock.now()
-        summary = waits.summarize(store, self.response_rule(), now, self.order)
+        now = self.app.clock.now()
+        summary = self.session.wait_summary(self.order)
         figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
                               self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
         self.post_message(self.WaitLoaded(
@@ -225,15 +220,9 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
     def load_pane(self, conversation_id: int) -> None:
-        app = self.app
-        store = app.store
-        conversation = store.conversation(conversation_id)
-        if conversation is None:
-            self.post_message(self.PaneLoaded(None, conversation_id))
-            return
-        card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
-        data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        app.outbox.pending(conversation_id), app.clock.now())
+        read = self.session.pane(conversation_id)
+        data = None if read is None else PaneData(read.conversation, read.messages, read.notes, read.card,
+                                                  read.outbox, read.loaded_at)
         self.post_message(self.PaneLoaded(data, conversation_id))
 
     def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:
@@ -279,13 +268,16 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @on(StatesChanged)
     def _states_changed(self) -> None:
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        self.show_connector_states()
+
+    def show_connector_states(self) -> None:
+        states = self.session.connector_states()
+        if states is not None:
+            self.query_one(WorkspaceBanner).set_states(states)
 
     def tick(self) -> None:
         """Once a second: redraw what the clock moves; no DB work unless a wait crossed a target."""
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        self.show_connector_states()
         self.query_one(WaitLine).tick()
         self.conversations.tick()
         if self.app.clock.now() >= self._wait_due:
@@ -377,9 +369,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
                            limit=self.limit_for(conversation), values=values)
-        from agentconsole.replies.canned import CannedLibrary
-
-        library = CannedLibrary(self.app.store)
+        library = self.session.canned
         self.composer.expander = lambda before: library.expand(before, values)
         self.show_pane_presence()
         self.refresh_bindings()
@@ -416,7 +406,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Saving the note")
     def _save_note(self, conversation_id: int, text: str) -> None:
-        self.app.store.add_note(conversation_id, self.app.agent_id, text)
+        self.session.add_note(conversation_id, text)
         self.post_message(self.ActionFinished("Note saved"))
 
     def action_done(self) -> None:
@@ -426,8 +416,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Marking done")
     def _toggle_done(self, conversation_id: int, status: str) -> None:
-        new = Status.OPEN if status == Status.DONE else Status.DONE
-        self.app.store.set_status(conversation_id, new, self.app.agent_id)
+        new = self.session.toggle_done(conversation_id, status)
         self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
 
     def action_longest(self) -> None:
@@ -440,9 +429,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, exclusive=True, group="longest", exit_on_error=False, description="Finding the longest wait")
     def _find_longest(self) -> None:
-        key = self.response_rule().order_key(self.app.clock.now(), Order.URGENCY)
-        ids = self.app.store.conversation_ids("waiting", self.app.agent_id, 1, key)
-        self.post_message(self.LongestFound(ids[0] if ids else None))
+        self.post_message(self.LongestFound(self.session.most_urgent()))
 
     def on_inbox_screen_longest_found(self, message: LongestFound) -> None:
         if message.conversation_id is None:
@@ -459,7 +446,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         self._pane_now(conversation_id)
 
     def action_search(self) -> None:
-        self.app.push_screen(SearchModal(self.app.store), self._search_done)
+        self.app.push_screen(SearchModal(self.session.search), self._search_done)
 
     def _search_done(self, result: SearchResult | None) -> None:
         if result is None:
@@ -513,6 +500,6 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Recording the decision on the send")
     def _decide(self, item_id: int, decision: str) -> None:
-        self.app.outbox.decide(item_id, decision, self.app.agent_id)
+        self.session.decide(item_id, decision)
         self.app.call_from_thread(self.app.kick_engine)
         self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))

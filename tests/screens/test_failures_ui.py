@@ -10,6 +10,7 @@ import pytest
 
 from agentconsole import logs
 from agentconsole.domain.clock import FrozenClock
+from agentconsole.session.session import Session
 from agentconsole.storage.store import Store
 from agentconsole.sync import engine as engine_module
 from agentconsole.sync.engine import Engine
@@ -73,7 +74,7 @@ async def test_a_damaged_database_stops_writes_and_the_banner_says_so(tmp_path, 
     from agentconsole.config import Config
     from screens.app import AgentConsoleApp
 
-    app = AgentConsoleApp(store, clock=store.clock, config=Config(), agent_id=agent)
+    app = AgentConsoleApp(Session(store, clock=store.clock, config=Config(), agent_id=agent))
     async with app.run_test(size=(160, 36)) as pilot:
         await until(pilot, lambda: bool(store.damaged))
         await until(pilot, lambda: "DATABASE DAMAGED" in screen_text(app))
@@ -135,7 +136,7 @@ async def test_an_unreachable_imap_server_is_one_state_never_a_traceback(tmp_pat
                                          "username": "support@example.test"})
     account = next(a for a in store.accounts() if a.id == aid)
     engine = Engine(store, {aid: connectors.build(account, store.clock)}, clock=store.clock)
-    app = AgentConsoleApp(store, clock=store.clock, config=Config(), agent_id=agent, engine=engine)
+    app = AgentConsoleApp(Session(store, clock=store.clock, config=Config(), agent_id=agent, engine=engine))
     try:
         async with app.run_test(size=(200, 36)) as pilot:
             await until(pilot, lambda: "support retrying" in screen_text(app), timeout=20)
