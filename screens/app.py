@@ -200,7 +200,9 @@ class AgentConsoleApp(App[None]):
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
         screen = self._inbox()
         if screen is not None:
-            screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
+            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.
+            screen.post_message(StatesChanged() if event.kind == "state" else
+                                DataChanged(frozenset(event.conversation_ids)))
         if event.kind == "ingested":
             self.send_away_replies()
 

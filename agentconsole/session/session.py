@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,10 @@ from agentconsole.response import waits
 from agentconsole.response.rule import Order, ResponseRule
 from agentconsole.shifts.banner import Banner, build_banner
 from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
+from agentconsole.domain.views import VIEWS_BY_KEY
+from agentconsole.session.counts import ViewCounts
+from agentconsole.session.listing import SortKeys, splice_front
+from agentconsole.storage import views
 from agentconsole.storage.store import Store
 from agentconsole.sync.states import ConnectorState, EngineEvent
 from agentconsole.team import collision
@@ -146,14 +150,51 @@ class Session:
     def conversation(self, conversation_id: int) -> ConversationRow | None:
         return self.store.conversation(conversation_id)
 
-    def view_counts(self) -> dict[str, int]:
-        return self.store.view_counts(self.agent_id)
+    @cached_property
+    def _counts(self) -> ViewCounts:
+        return ViewCounts(self.store, self.agent_id)
+
+    def view_counts(self, changed: Iterable[int] | None = None) -> dict[str, int]:
+        """Every view's count: all counted again, or moved by what *changed* conversations did."""
+        return self._counts.recount() if changed is None else self._counts.changed(changed)
 
     def conversation_ids(self, view: str, order: Order, limit: int | None = None,
                          narrow: ViewFilter | None = None) -> array[int]:
         """A view's ids in display order (the waiting ones by the response rule's *order*)."""
         key = self.response_rule().order_key(self.clock.now(), order)
         return self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
+
+    def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
+                   changed: Iterable[int]) -> tuple[array[int], set[int]]:
+        """The first *limit* ids of a view, and which of the *changed* conversations it holds now: what
+        the list needs to put a few changed rows in place without reading its whole id list."""
+        front = self.conversation_ids(view, order, limit, narrow)
+        return front, views.still_in(self.store, view, self.agent_id, changed, narrow)
+
+    def refreshed_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: array[int], front_size: int,
+                       changed: Iterable[int]) -> array[int]:
+        """A view's id list after *changed* conversations changed: the front read again, the changed
+        rows beyond it put in place by binary search; the cost follows the window, not the workspace."""
+        changed = set(changed)
+        front, in_view = self.view_front(view, order, front_size, narrow, changed)
+        return splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order))
+
+    def sort_keys(self, view: str, order: Order) -> SortKeys:
+        """Each conversation's key in a view's order, as Store.conversation_ids sorts: the waiting ones
+        first by the response rule's key, then the rest by the newest activity."""
+        key = self.response_rule().order_key(self.clock.now(), order)
+        waiting_first = VIEWS_BY_KEY[view].waiting_first
+
+        def keys(ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
+            out: dict[int, tuple[float, ...]] = {}
+            for cid, (status, needs_reply, since, account, kind, last) in views.order_rows(self.store, ids).items():
+                if waiting_first and status == "open" and needs_reply and since is not None:
+                    out[cid] = (0.0, key(since, account, kind) if key is not None else since, since, float(cid))
+                else:
+                    out[cid] = (1.0, -last, 0.0, 0.0)
+            return out
+
+        return keys
 
     def most_urgent(self) -> int | None:
         ids = self.conversation_ids("waiting", Order.URGENCY, 1)

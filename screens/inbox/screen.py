@@ -35,10 +35,24 @@ RESORT_SECONDS = 60.0  # how often the list is put in order again when business 
 
 
 class DataChanged(Message):
-    """Something in the DB changed (ingest, a send, another agent): reload what is on screen."""
+    """Conversations changed in the DB (ingest, a send): refresh those rows, and when *order* says their
+    place or the counts may have moved, the counts and the list around what is shown. No ids: reload all."""
+
+    def __init__(self, conversation_ids: frozenset[int] = frozenset(), order: bool = True) -> None:
+        super().__init__()
+        self.conversation_ids = conversation_ids
+        self.order = order
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, DataChanged)
+        # This message is superseded by the next DataChanged, which takes over what this one named.
+        if not isinstance(message, DataChanged):
+            return False
+        if not self.conversation_ids or not message.conversation_ids:
+            message.conversation_ids = frozenset()  # one of them says "everything"
+        else:
+            message.conversation_ids = message.conversation_ids | self.conversation_ids
+        message.order = message.order or self.order
+        return True
 
 
 class StatesChanged(Message):
@@ -190,9 +204,42 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         if self.pane.conversation_id is not None:
             self.load_pane(self.pane.conversation_id)
 
+    def refresh_changed(self, conversation_ids: frozenset[int], order: bool) -> None:
+        """Refresh only what these conversations touch: their rows, the pane if it shows one, and when
+        their place may have moved, the counts (by difference), the list's front and the wait line."""
+        if not conversation_ids:
+            self.reload()
+            return
+        self.conversations.invalidate(conversation_ids)
+        if self.pane.conversation_id in conversation_ids:
+            self.load_pane(self.pane.conversation_id)
+        if order:
+            self.load_counts(tuple(conversation_ids))
+            self.load_front(VIEWS[self.view_index].key, self.conversations.front_size(), tuple(conversation_ids))
+            self.load_wait()
+
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="Counting the views")
-    def load_counts(self) -> None:
-        self.post_message(self.CountsLoaded(self.session.view_counts()))
+    def load_counts(self, changed: tuple[int, ...] | None = None) -> None:
+        self.post_message(self.CountsLoaded(self.session.view_counts(changed)))
+
+    class ListRefreshed(Message):
+        def __init__(self, view: str, before: array, ids: array, size: int, changed: tuple[int, ...]) -> None:
+            super().__init__()
+            self.view, self.before, self.ids, self.size, self.changed = view, before, ids, size, changed
+
+    @work(thread=True, group="front", exit_on_error=False, description="Loading the conversation list")
+    def load_front(self, view: str, size: int, changed: tuple[int, ...]) -> None:
+        before = self.conversations.ids  # replaced, never changed in place: safe to read from here
+        ids = self.session.refreshed_list(view, self.order, self.narrow, before, size, changed)
+        self.post_message(self.ListRefreshed(view, before, ids, size, changed))
+
+    def on_inbox_screen_list_refreshed(self, message: ListRefreshed) -> None:
+        if message.view != VIEWS[self.view_index].key:
+            return
+        if self.conversations.ids is message.before:
+            self.conversations.set_ids(message.ids, self.conversations.empty_text)
+        else:  # the list changed meanwhile (another refresh, a full read): place these rows in that one
+            self.load_front(message.view, message.size, message.changed)
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
     def load_ids(self, view: str, first_page: bool = False) -> None:
@@ -263,8 +310,8 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         self.reload()
 
     @on(DataChanged)
-    def _data_changed(self) -> None:
-        self.reload()
+    def _data_changed(self, message: DataChanged) -> None:
+        self.refresh_changed(message.conversation_ids, message.order)
 
     @on(StatesChanged)
     def _states_changed(self) -> None:

@@ -82,16 +82,8 @@ class TeamScreen(Screen):
         if "shift" in changes.what:
             self.load_banner()
         touched = changes.ids("order", "row", "note", "outbox")
-        if touched:
-            self.conversations.invalidate(touched)
-        if self.pane.conversation_id in touched:
-            self.load_pane(self.pane.conversation_id)
-        if changes.ids("order"):
-            from agentconsole.domain.views import VIEWS
-
-            self.load_ids(VIEWS[self.view_index].key)
-            self.load_counts()
-            self.load_wait()
+        if touched:  # an outbox state moves a conversation in or out of the Decide view
+            self.refresh_changed(touched, bool(changes.ids("order", "outbox")))
 
     def on_presence_seen(self, message: PresenceSeen) -> None:
         self.team_presence = message.people
