@@ -16,6 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agentconsole.domain.rows import SearchHit
+from agentconsole.domain.sanitize import clean
 
 from screens.inbox.conversation_list import channel_short
 from screens.common.keys import KeyEntry
@@ -166,7 +167,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Text(self.question), id="confirm-question")
+            yield Static(Text(clean(self.question)), id="confirm-question")
             yield Static(Text("y yes · n no"), id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:
