@@ -277,7 +277,9 @@ def check_config(config: Config) -> None:
     config.check_choices([*THEME_NAMES, *sorted(BUILTIN_THEMES)])  # the App accepts Textual's own too
     if not config.keymap:
         return
-    scopes = binding_scopes()
+    from screens.common.keys import binding_scopes
+
+    scopes = binding_scopes(AgentConsoleApp)
     known = sorted({b.id for scope in scopes for b in scope if b.id})
     for binding_id, keys in config.keymap.items():
         if binding_id not in known:
@@ -301,41 +303,6 @@ def check_config(config: Config) -> None:
                     mine, theirs = (binding.id, other) if binding.id in config.keymap else (other, binding.id)
                     raise config.error("keys", mine, f"{key!r} is already the key of {theirs!r}; choose "
                                                      f"another key, or remap {theirs!r} too")
-
-
-def binding_scopes() -> list[list[Binding]]:
-    """The bindings active together: each screen or widget class of ours with its inherited bindings,
-    plus the App's (which every screen also answers)."""
-    import importlib
-    import pkgutil
-
-    import screens
-    from textual.dom import DOMNode
-
-    for info in pkgutil.walk_packages(screens.__path__, "screens."):
-        importlib.import_module(info.name)
-    app_bindings = _bindings_of(AgentConsoleApp)
-    scopes = [app_bindings]
-    pending = list(DOMNode.__subclasses__())
-    seen: set[type] = set()
-    while pending:
-        cls = pending.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("screens.") and cls is not AgentConsoleApp and "BINDINGS" in vars(cls):
-            scopes.append(app_bindings + _bindings_of(cls))
-    return scopes
-
-
-def _bindings_of(cls: type) -> list[Binding]:
-    found: dict[str, Binding] = {}
-    for klass in reversed(cls.__mro__):
-        for binding in vars(klass).get("BINDINGS", []):
-            if isinstance(binding, Binding) and binding.id:
-                found[binding.id] = binding
-    return list(found.values())
 
 
 def _is_key(key: str) -> bool:

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SyncStatus(StrEnum):
+    """Where an account's connector is (a str: the banner and the tests compare it to plain names)."""
+
+    STARTING = "starting"
+    SYNCING = "syncing"
+    OK = "ok"
+    ERROR = "error"
+    RETRYING = "retrying"
+    AUTH = "auth"
+    DOWN = "down"  # its task crashed and waits to restart
+    STANDBY = "standby"  # another process syncs this account
+
+
+class EventKind(StrEnum):
+    INGESTED = "ingested"
+    SENT = "sent"
+    STATE = "state"
+    OUTBOX = "outbox"
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectorState:
     account_id: int
     account_name: str
-    # starting | syncing | ok | error | retrying | auth | down (its task crashed) | standby (another
-    # process syncs it)
-    status: str
+    status: SyncStatus | str
     message: str = ""
     retry_at: float | None = None
     last_sync_at: float | None = None
@@ -19,6 +38,6 @@ class ConnectorState:
 
 @dataclass(frozen=True, slots=True)
 class EngineEvent:
-    kind: str  # ingested | sent | state | outbox
+    kind: EventKind | str
     account_id: int | None
     conversation_ids: tuple[int, ...] = ()

@@ -25,6 +25,7 @@ from screens.inbox.team import TeamScreen
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft
 from screens.inbox.header import ViewList, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
+from screens.common.keys import bindings_of
 from screens.common.modals import SearchModal, SearchResult
 from screens.shifts.line import ShiftBanner
 
@@ -202,7 +203,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen):
     def refresh_bindings_if_changed(self) -> None:
         """Rebuild the footer only when what applies changed: moving the cursor between two similar
         conversations must not rebuild it (that costs a frame)."""
-        actions = {binding.action for _key, binding in self._bindings}
+        actions = {binding.action for binding in bindings_of(type(self))}
         verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
         if verbs != self._verbs:
             self._verbs = verbs
