@@ -251,9 +251,9 @@ class Store:
         cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
         ids = array("q")
         if v.waiting_first and waiting_key is not None:
-            waiting = cur.execute(
-                f"SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
-                f" WHERE status = 'open' AND needs_reply = 1 AND ({where})", params).fetchall()
+            from agentconsole.storage.views import waiting_rows
+
+            waiting = waiting_rows(cur, where, params, limit)
             waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3]), r[1], r[0]))
             ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from agentconsole.domain.filters import ViewFilter
+from agentconsole.domain.models import Kind
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 if TYPE_CHECKING:
@@ -70,3 +72,27 @@ def order_rows(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, int, fl
                                     f" FROM conversations WHERE id IN ({marks})", chunk):
             out[r[0]] = (r[1], r[2], r[3], r[4], r[5], r[6])
     return out
+
+
+def waiting_rows(cur: sqlite3.Cursor, where: str, params: dict[str, object], limit: int | None
+                 ) -> list[tuple[int, float, int, str]]:
+    """(id, waiting_since, account id, kind) of a view's waiting conversations: all of them, or with
+    *limit* only enough to hold its first *limit* in any order that is monotone in waiting_since within
+    each (account, kind), as the response rule's keys are: each group's first *limit* by waiting_since,
+    read from the waiting index, so the cost follows *limit* and the groups, not how many wait."""
+    select = ("SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
+              f" WHERE status = 'open' AND needs_reply = 1 AND ({where})")
+    if limit is None:
+        return cur.execute(select, params).fetchall()
+    kinds = [kind.value for kind in Kind]
+    rows: list[tuple[int, float, int, str]] = []
+    for (account_id,) in cur.execute("SELECT id FROM accounts").fetchall():
+        for kind in kinds:
+            rows.extend(cur.execute(f"{select} AND account_id = :w_account AND kind = :w_kind"
+                                    " ORDER BY waiting_since, id LIMIT :w_limit",
+                                    {**params, "w_account": account_id, "w_kind": kind, "w_limit": limit}))
+    # A kind this build does not know (written by a newer one): all of them, so none is ever left out.
+    marks = ", ".join(f":w_k{i}" for i in range(len(kinds)))
+    rows.extend(cur.execute(f"{select} AND kind NOT IN ({marks})",
+                            {**params, **{f"w_k{i}": kind for i, kind in enumerate(kinds)}}))
+    return rows

@@ -84,6 +84,9 @@ def test_a_refreshed_list_is_the_list_read_again(store, clock, view):
                                           clock.now() - 5)])
     store.set_status(ids[7], Status.DONE, None)
     changed = [new, ids[0], ids[7]]
+    full = list(session.conversation_ids(view, Order.URGENCY))
     for front in (0, 3, 10):
         again = session.refreshed_list(view, Order.URGENCY, None, shown, front, changed)
-        assert list(again) == list(session.conversation_ids(view, Order.URGENCY)), front
+        assert list(again) == full, front
+    for limit in range(1, 25):  # the front read from each account's and kind's head of the waiting index
+        assert list(session.conversation_ids(view, Order.URGENCY, limit)) == full[:limit]
