@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -13,8 +15,10 @@ from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import counted
 from agentconsole.domain.models import Channel
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, SqliteMetricsStorage, Timed
-from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, Timed
+    from agentconsole.storage.store import Store
 
 PERIODS = ("today", "7d", "30d")
 MAX_DAYS = 366
@@ -167,7 +171,7 @@ def counter(store: Store, hours: HoursConfig | None) -> OpenSeconds | None:
 
 
 def _storage(store: Store, hours: HoursConfig | None, storage: MetricsStorage | None) -> MetricsStorage:
-    return storage if storage is not None else SqliteMetricsStorage(store, counter(store, hours))
+    return storage if storage is not None else store.metrics_storage(counter(store, hours))
 
 
 def _busiest(storage: MetricsStorage, per: Period) -> tuple[int, ...]:

@@ -190,7 +190,9 @@ async def _keypress(db: Path) -> dict:
 
     store = Store(db, SystemClock())
     agent = store.ensure_agent("Bench")
-    app = AgentConsoleApp(store, clock=SystemClock(), config=Config(), agent_id=agent, engine=None,
+    from agentconsole.session.session import Session
+
+    app = AgentConsoleApp(Session(store, clock=SystemClock(), config=Config(), agent_id=agent),
                           freeze_startup_objects=True)  # as `agentconsole` runs it
     held = [("j", 60), ("k", 30), ("ctrl+d", 10), ("j", 40), ("ctrl+u", 5)]
     single = ["j"] * 40 + ["k"] * 20 + ["G", "g"] * 5 + ["ctrl+d"] * 10 + ["ctrl+u"] * 10

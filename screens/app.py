@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.worker import get_current_worker
@@ -14,14 +14,9 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
 
-from agentconsole.domain.clock import Clock
 from agentconsole.config import Config
 from agentconsole.domain.sanitize import clean
-from agentconsole.failures import describe, short
-from agentconsole.sync.engine import Engine, EngineEvent
-from agentconsole.replies.outbox import Outbox
-from agentconsole.storage.store import Store
-from agentconsole.team.console import console_id
+from agentconsole.sync.states import EngineEvent
 from agentconsole.team.presence import Activity
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
@@ -29,6 +24,9 @@ from screens.common.commands import ActionsProvider
 from screens.inbox.screen import DataChanged, InboxScreen, StatesChanged
 from screens.common.keys import catalogue
 from screens.common.modals import ConfirmModal, HelpScreen
+
+if TYPE_CHECKING:
+    from agentconsole.session.session import Session
 
 
 ENGINE_START_DELAY = 0.3  # seconds after mount
@@ -68,8 +66,7 @@ class AgentConsoleApp(App[None]):
                 tooltip="Quit (asks if a draft would be lost)"),
     ]
 
-    def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int, engine: Engine | None = None,
-                 demo: bool = False, setup_email: tuple[Any, Any] | None = None,
+    def __init__(self, session: Session, *, demo: bool = False, setup_email: tuple[Any, Any] | None = None,
                  freeze_startup_objects: bool = False) -> None:
         super().__init__()
         from screens.common.cells import count_spacing_marks_as_terminals_do
@@ -79,20 +76,14 @@ class AgentConsoleApp(App[None]):
         self.failure = ""  # the one line printed after exit when the console stopped on an error
         self._told: dict[str, float] = {}
         self._reloaded_at = -FAILURE_QUIET
-        self.store = store
-        self.clock = clock
-        self.config = config
-        self.agent_id = agent_id
-        self.engine = engine
+        # The screens reach the core only through the session (DESIGN §3); the rest is plain data.
+        self.session = session
+        self.clock = session.clock
+        self.config = config = session.config
+        self.agent_id = session.agent_row.id
         self.demo = demo
-        self.outbox = Outbox(store)
-        self.agent_row = store.agent(agent_id)
+        self.agent_row = session.agent_row
         self.agent_name = self.agent_row.name
-        # Where this console is, for the other consoles; written by the live watcher's thread.
-        self.console_id = console_id()
-        self.change_feed = None  # opened on mount; read and closed by the watcher thread
-        self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
-        self.presence_sent: tuple[int | None, Activity] | None = None
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
@@ -114,22 +105,13 @@ class AgentConsoleApp(App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
-        from agentconsole.team.changes import ChangeFeed
-
         # The feed's place in the change log is taken before the inbox's first reads, so nothing
         # committed in between is missed; the watcher thread that reads it starts after the first frame.
-        self.change_feed = ChangeFeed(self.store.path)
+        self.session.open_change_feed()
         self.push_screen(InboxScreen(id="inbox"))
         self.set_timer(ENGINE_START_DELAY, self.watch_team)
-        if self.engine is not None:
-            listener = self.engine.on_change
-
-            def forward(event: EngineEvent) -> None:
-                if listener is not None:
-                    listener(event)
-                self.engine_event(event)
-
-            self.engine.on_change = forward
+        if self.session.syncing:
+            self.session.subscribe(self.engine_event)
             # The first sync starts once the inbox has painted, so it never delays the first frame.
             self.set_timer(ENGINE_START_DELAY, self.run_engine)
         self.set_timer(CHECK_DELAY, self.check_database)
@@ -139,15 +121,13 @@ class AgentConsoleApp(App[None]):
     def check_database(self) -> None:
         """SQLite's quick check, then the daily backup of a sound file; a failure stops all writes
         (the store refuses them) and the banner says so."""
-        if self.store.check():
+        if self.session.check_database():
             self.call_from_thread(self._show_damaged)
-            return
-        self.store.backup_if_due()
 
     def _show_damaged(self) -> None:
         from screens.inbox.header import WorkspaceBanner
 
-        self.notify(self.store.damaged, severity="error", timeout=30)
+        self.notify(self.session.damaged, severity="error", timeout=30)
         inbox = self._inbox()
         for banner in inbox.query(WorkspaceBanner) if inbox is not None else ():
             banner.tick()  # the banner reads the store's state; without an engine nothing else ticks it
@@ -158,13 +138,13 @@ class AgentConsoleApp(App[None]):
             return
         worker, error = event.worker, event.worker.error
         doing = worker.description or worker.name or "A background task"
-        if describe(error) is None:
+        if self.session.explain(error) is None:
             log.error("%s failed", doing, exc_info=error)
         else:
-            log.warning("%s failed: %s", doing, short(error))
-        if self.store.notice(error):  # SQLite found damage mid-session: writes stop, as after a failed check
+            log.warning("%s failed: %s", doing, self.session.short(error))
+        if self.session.notice(error):  # SQLite found damage mid-session: writes stop, as after a failed check
             self._show_damaged()
-        text = f"{doing} failed: {short(error)}"
+        text = f"{doing} failed: {self.session.short(error)}"
         now = self.clock.now()
         if self._told.get(text, -FAILURE_QUIET) + FAILURE_QUIET <= now:  # a storm of one failure: told once
             self._told[text] = now
@@ -183,7 +163,7 @@ class AgentConsoleApp(App[None]):
         from agentconsole import logs
 
         where = logs.current_path()
-        self.failure = describe(error) or (
+        self.failure = self.session.explain(error) or (
             f"unexpected {type(error).__name__}: {clean(str(error), keep_newlines=False)[:200]}; "
             + (f"the details are in {where}" if where else "no log file could be written")
             + " (please report it)")
@@ -220,18 +200,16 @@ class AgentConsoleApp(App[None]):
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
         screen = self._inbox()
         if screen is not None:
-            screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
+            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.
+            screen.post_message(StatesChanged() if event.kind == "state" else
+                                DataChanged(frozenset(event.conversation_ids)))
         if event.kind == "ingested":
             self.send_away_replies()
 
     @work(thread=True, exclusive=True, group="away", exit_on_error=False, description="Sending away replies")
     def send_away_replies(self) -> None:
         """Off shift, customers who wrote get one away reply per off period (when switched on)."""
-        from agentconsole.shifts.away import AwayReplies
-        from agentconsole.shifts.service import Shifts
-
-        caps = {aid: c.capabilities for aid, c in self.engine.connectors.items()} if self.engine else {}
-        if AwayReplies(Shifts(self.store, caps)).send_due():
+        if self.session.send_away_replies():
             self.call_from_thread(self.kick_engine)
 
     def open_account_setup(self) -> None:
@@ -247,7 +225,7 @@ class AgentConsoleApp(App[None]):
 
     def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
         """Say where this console is; the watcher writes it within a poll."""
-        self.presence_target = (conversation_id, activity)
+        self.session.set_presence(conversation_id, activity)
 
     @work(thread=True, exclusive=True, group="team", exit_on_error=False,
           description="other consoles' changes and presence")
@@ -269,11 +247,10 @@ class AgentConsoleApp(App[None]):
 
     @work(group="engine", exit_on_error=False, description="Syncing")
     async def run_engine(self) -> None:
-        await self.engine.run()
+        await self.session.run_engine()
 
     def kick_engine(self) -> None:
-        if self.engine is not None:
-            self.engine.kick()
+        self.session.kick()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -300,7 +277,9 @@ def check_config(config: Config) -> None:
     config.check_choices([*THEME_NAMES, *sorted(BUILTIN_THEMES)])  # the App accepts Textual's own too
     if not config.keymap:
         return
-    scopes = binding_scopes()
+    from screens.common.keys import binding_scopes
+
+    scopes = binding_scopes(AgentConsoleApp)
     known = sorted({b.id for scope in scopes for b in scope if b.id})
     for binding_id, keys in config.keymap.items():
         if binding_id not in known:
@@ -324,41 +303,6 @@ def check_config(config: Config) -> None:
                     mine, theirs = (binding.id, other) if binding.id in config.keymap else (other, binding.id)
                     raise config.error("keys", mine, f"{key!r} is already the key of {theirs!r}; choose "
                                                      f"another key, or remap {theirs!r} too")
-
-
-def binding_scopes() -> list[list[Binding]]:
-    """The bindings active together: each screen or widget class of ours with its inherited bindings,
-    plus the App's (which every screen also answers)."""
-    import importlib
-    import pkgutil
-
-    import screens
-    from textual.dom import DOMNode
-
-    for info in pkgutil.walk_packages(screens.__path__, "screens."):
-        importlib.import_module(info.name)
-    app_bindings = _bindings_of(AgentConsoleApp)
-    scopes = [app_bindings]
-    pending = list(DOMNode.__subclasses__())
-    seen: set[type] = set()
-    while pending:
-        cls = pending.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("screens.") and cls is not AgentConsoleApp and "BINDINGS" in vars(cls):
-            scopes.append(app_bindings + _bindings_of(cls))
-    return scopes
-
-
-def _bindings_of(cls: type) -> list[Binding]:
-    found: dict[str, Binding] = {}
-    for klass in reversed(cls.__mro__):
-        for binding in vars(klass).get("BINDINGS", []):
-            if isinstance(binding, Binding) and binding.id:
-                found[binding.id] = binding
-    return list(found.values())
 
 
 def _is_key(key: str) -> bool:

@@ -94,6 +94,7 @@ def build_connectors(store: Store, clock: Clock, config: Config | None = None):
 
 
 def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
+    from agentconsole.session.session import Session
     from agentconsole.sync.engine import Engine
 
     # Textual paints at most MAX_FPS frames a second and a key's repaint waits for the next frame:
@@ -109,8 +110,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
     engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
                     leases=_leases(store, f"{agent_name}'s console"))
-    app = AgentConsoleApp(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine,
-                          demo=demo, setup_email=_account_setup(store, ctx.clock),
+    session = Session(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine)
+    app = AgentConsoleApp(session, demo=demo, setup_email=_account_setup(store, ctx.clock),
                           freeze_startup_objects=True)
     app.run()
     if app.failure:
@@ -146,6 +147,7 @@ def _account_setup(store: Store, clock: Clock):
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
+    from agentconsole.session.session import Session
     from agentconsole.sync.engine import Engine
 
     store = ctx.store(use_demo(args))
@@ -155,6 +157,7 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
     engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
                     leases=_leases(store, "sync --once"))
+    session = Session(store, clock=ctx.clock, config=ctx.config, engine=engine)
     names = {a.id: clean(a.name) for a in store.accounts()}
     failed = bool(unavailable)
     for account_id, why in unavailable.items():
@@ -180,11 +183,7 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
                           f"test {names[account_id]}` tries the sign-in)" if isinstance(exc, TemporaryError) else "")
                 print(f"{PREFIX}{names[account_id]}: sync failed: {short(exc)}{advice}", file=ctx.err)
         await engine.reconcile()
-        from agentconsole.shifts.away import AwayReplies
-        from agentconsole.shifts.service import Shifts
-
-        shifts = Shifts(store, {aid: c.capabilities for aid, c in connectors_.items()})
-        queued = await asyncio.to_thread(AwayReplies(shifts).send_due)
+        queued = await asyncio.to_thread(session.send_away_replies)
         if queued:
             print(f"away replies: {len(queued)} queued", file=ctx.out)
         sent = await engine.dispatch_once()
@@ -200,9 +199,8 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
     # A refused send, or one that may have been sent, is left to a person: say which, and fail, so
     # that a cron job's owner hears of it.
     from agentconsole.cli.outbox import write_items
-    from agentconsole.replies.outbox import Outbox
 
-    undecided = Outbox(store).needing_decision()
+    undecided = session.needing_decision()
     if undecided:
         failed = True
         print(f"outbox: {len(undecided)} send(s) refused or awaiting your decision:", file=ctx.err)

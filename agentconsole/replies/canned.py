@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,9 +14,12 @@ import tomli_w
 
 from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.sanitize import INVISIBLE, one_line
-from agentconsole.storage.canned import CannedFields, CannedRecord, CannedStorage, SqliteCannedStorage
-from agentconsole.storage.store import Store
+from agentconsole.domain.records import CannedFields, CannedRecord
 from agentconsole.replies.templates import Filled, TemplateError, fill, parse
+
+if TYPE_CHECKING:
+    from agentconsole.storage.canned import CannedStorage
+    from agentconsole.storage.store import Store
 
 FORMAT_VERSION = 1
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}\Z")
@@ -266,7 +271,7 @@ class CannedLibrary:
 
     def __init__(self, store: Store, storage: CannedStorage | None = None) -> None:
         self.store = store
-        self.storage = storage if storage is not None else SqliteCannedStorage(store)
+        self.storage = storage if storage is not None else store.canned_storage()
 
     def all(self) -> list[Canned]:
         return [_canned(r) for r in self.storage.all()]

@@ -3,6 +3,8 @@ crisis mode, one public status plus a DM to each person."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import uuid
 from dataclasses import dataclass
 
@@ -11,7 +13,9 @@ from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequ
 from agentconsole.replies import guard
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
-from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
 
 
 class EscalationRefused(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import os
 import socket
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field
 from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
 from agentconsole.domain.sanitize import clean
 from agentconsole.replies.reply_all import cc_for
-from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
 
 # Thread keys of conversations we start ourselves before the platform has named the thread.
 LOCAL_THREAD_PREFIX = "local:"

@@ -3,11 +3,15 @@ response rule: each conversation by its own account's target and business hours.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
 from agentconsole.response.hours import BusinessHours
 from agentconsole.response.rule import Order, ResponseRule, WaitRule
-from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from agentconsole.replies.lengths import measure
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.service import AccountSettings, Shifts
-from agentconsole.storage.shifts import ShiftRow
+from agentconsole.domain.records import ShiftRow
 from agentconsole.replies.templates import fill, values_for
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from agentconsole.domain.models import Channel
 from agentconsole.domain.sanitize import one_line
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.service import ShiftRecord, Shifts
-from agentconsole.storage.shifts import PostStatus, ShiftRow
+from agentconsole.domain.records import PostStatus, ShiftRow
 from agentconsole.response.sla import format_wait
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
 from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.sanitize import one_line
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.shifts import ShiftStorage, SqliteShiftStorage
-from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.storage.shifts import ShiftStorage
+    from agentconsole.storage.store import Store
 
 HANDOFF_LIMIT = 50
 
@@ -30,7 +34,7 @@ def open_work(store: Store, limit: int = HANDOFF_LIMIT, storage: ShiftStorage | 
               ) -> tuple[list[WorkItem], int, int]:
     """Open conversations, the waiting ones (longest first) before the rest; with how many are open
     and how many wait in all."""
-    storage = storage if storage is not None else SqliteShiftStorage(store)
+    storage = storage if storage is not None else store.shift_storage()
     waiting = storage.waiting_ids(limit)
     rest = storage.answered_open_ids(max(0, limit - len(waiting)))
     rows = store.conversations_by_ids(waiting + rest)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import statistics
 import uuid
 from collections.abc import Iterable, Mapping
@@ -15,9 +17,12 @@ from agentconsole.domain.rows import AccountRow, AgentRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.handoff import HANDOFF_LIMIT, WorkItem, draft_note, open_work
-from agentconsole.storage.shifts import PostKind, PostStatus, ShiftRow, ShiftStorage, SqliteShiftStorage
-from agentconsole.storage.store import Store
+from agentconsole.domain.records import PostKind, PostStatus, ShiftRow
 from agentconsole.replies.templates import TemplateError, fill, parse, values_for
+
+if TYPE_CHECKING:
+    from agentconsole.storage.shifts import ShiftStorage
+    from agentconsole.storage.store import Store
 
 DEFAULT_HELLO = "Hi! {agent_first_name} here (^{agent_initials}) until {shift_end|the end of the day} — ask away."
 DEFAULT_GOODBYE_NEXT = ("That's it from {agent_first_name} today — {next_agent} takes over at "
@@ -133,7 +138,7 @@ class Shifts:
     def __init__(self, store: Store, capabilities: Mapping[int, Capabilities] | None = None,
                  storage: ShiftStorage | None = None) -> None:
         self.store = store
-        self.storage = storage if storage is not None else SqliteShiftStorage(store)
+        self.storage = storage if storage is not None else store.shift_storage()
         self.clock = store.clock
         self.outbox = Outbox(store)
         self.capabilities = dict(capabilities or {})

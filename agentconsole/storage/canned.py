@@ -5,34 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import AbstractContextManager
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
+from agentconsole.domain.records import CannedFields, CannedRecord
 from agentconsole.storage.store import Store
 
-
-class CannedFields(NamedTuple):
-    """What the agent writes of a canned reply."""
-
-    shortcut: str
-    name: str
-    body: str
-    tags: tuple[str, ...]
-    channels: tuple[str, ...]
-    kinds: tuple[str, ...]
-
-
-class CannedRecord(NamedTuple):
-    """A stored canned reply with its usage figures."""
-
-    id: int
-    shortcut: str
-    name: str
-    body: str
-    tags: tuple[str, ...]
-    channels: tuple[str, ...]
-    kinds: tuple[str, ...]
-    usage_count: int
-    last_used_at: float | None
+__all__ = ["CannedFields", "CannedRecord", "CannedStorage", "SqliteCannedStorage"]
 
 
 class CannedStorage(Protocol):

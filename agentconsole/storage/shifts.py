@@ -8,48 +8,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
+from agentconsole.domain.records import PostKind, PostStatus, ShiftRow
 from agentconsole.storage.store import Store
 
-
-class PostKind(StrEnum):
-    """Which shift post: the hello when it starts, the goodbye when it ends."""
-
-    HELLO = "hello"
-    GOODBYE = "goodbye"
-
-
-@dataclass(frozen=True, slots=True)
-class PostStatus:
-    """Where one hello or goodbye went: the outbox item's state, or why it was never queued."""
-
-    account_id: int
-    account_name: str
-    channel: str
-    kind: str  # a PostKind
-    outbox_id: int | None
-    state: str  # the outbox item's state (pending, sending, sent, failed, unsure, discarded), or skipped
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class ShiftRow:
-    id: int
-    agent_id: int
-    agent_name: str
-    initials: str
-    timezone: str
-    started_at: float
-    planned_end: float | None
-    ended_at: float | None
-    next_agent: str
-    next_start: float | None
-    handoff_note: str
-    acknowledged_by: str
-    answered: int | None
-    median_first_response: float | None
+__all__ = ["AnsweredRow", "PostKind", "PostStatus", "SavedSettings", "ShiftRow", "ShiftStorage", "SqliteShiftStorage"]
 
 
 @dataclass(frozen=True, slots=True)

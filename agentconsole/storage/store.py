@@ -9,6 +9,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentconsole.storage import db
 from agentconsole.domain.clock import Clock, SystemClock
@@ -20,6 +21,10 @@ from agentconsole.domain.sanitize import clean
 from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
+if TYPE_CHECKING:
+    from agentconsole.storage.canned import CannedStorage
+    from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
+    from agentconsole.storage.shifts import ShiftStorage
 
 ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
 
@@ -159,6 +164,22 @@ class Store:
             raise
         conn.execute("COMMIT")
 
+    # This backend's per-area storages: the core asks for them and never names an implementation.
+    def canned_storage(self) -> CannedStorage:
+        from agentconsole.storage.canned import SqliteCannedStorage
+
+        return SqliteCannedStorage(self)
+
+    def shift_storage(self) -> ShiftStorage:
+        from agentconsole.storage.shifts import SqliteShiftStorage
+
+        return SqliteShiftStorage(self)
+
+    def metrics_storage(self, open_seconds: OpenSeconds | None = None) -> MetricsStorage:
+        from agentconsole.storage.metrics import SqliteMetricsStorage
+
+        return SqliteMetricsStorage(self, open_seconds)
+
     # ---------------------------------------------------------------- accounts, agents, cursors
 
     def ensure_account(self, name: str, channel: Channel | str, connector: str, *, handle: str = "",
@@ -252,9 +273,9 @@ class Store:
         cur.row_factory = None  # plain tuples: 100k rows of sqlite3.Row cost ~40 ms more
         ids = array("q")
         if v.waiting_first and waiting_key is not None:
-            waiting = cur.execute(
-                f"SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
-                f" WHERE status = 'open' AND needs_reply = 1 AND ({where})", params).fetchall()
+            from agentconsole.storage.views import waiting_rows
+
+            waiting = waiting_rows(cur, where, params, limit)
             waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3]), r[1], r[0]))
             ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"

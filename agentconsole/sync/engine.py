@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from agentconsole.channels import registry
 from agentconsole.domain.clock import Clock
@@ -18,33 +18,15 @@ from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.storage.store import Store
 from agentconsole.domain.rows import AccountRow
 from agentconsole.sync.sending import MAX_BACKOFF, Sender, backoff_delay
+from agentconsole.sync.states import ConnectorState, EngineEvent, EventKind, SyncStatus
 from agentconsole.team import leases as team_leases
 from agentconsole.team.console import describe as describe_owner
 
-__all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "backoff_delay"]
+__all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "EventKind", "SyncStatus", "backoff_delay"]
 
 log = logging.getLogger(__name__)
 
 MAX_PAGES_PER_SYNC = 50
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorState:
-    account_id: int
-    account_name: str
-    # starting | syncing | ok | error | retrying | auth | down (its task crashed) | standby (another
-    # process syncs it)
-    status: str
-    message: str = ""
-    retry_at: float | None = None
-    last_sync_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EngineEvent:
-    kind: str  # ingested | sent | state | outbox
-    account_id: int | None
-    conversation_ids: tuple[int, ...] = ()
 
 
 def _can_watch(account: AccountRow | None, connector: Connector) -> bool:
@@ -72,10 +54,10 @@ class Engine:
         accounts = {a.id: a for a in store.accounts()}
         names = {aid: a.name for aid, a in accounts.items()}
         self._watches = {aid: _can_watch(accounts.get(aid), c) for aid, c in connectors.items()}
-        self._states = {aid: ConnectorState(aid, names.get(aid, str(aid)), "starting") for aid in connectors}
+        self._states = {aid: ConnectorState(aid, names.get(aid, str(aid)), SyncStatus.STARTING) for aid in connectors}
         # Accounts whose connector could not even be built (no secret, unknown kind) show why.
         for aid, why in (unavailable or {}).items():
-            self._states[aid] = ConnectorState(aid, names.get(aid, str(aid)), "error", why)
+            self._states[aid] = ConnectorState(aid, names.get(aid, str(aid)), SyncStatus.ERROR, why)
         # Supervised tasks that crashed and wait to restart: name -> (why, restart at, accounts touched).
         self._down: dict[str, tuple[str, float, tuple[int, ...]]] = {}
         self._wake: dict[int, asyncio.Event] = {}
@@ -88,7 +70,7 @@ class Engine:
         for why, restart_at, accounts in self._down.values():
             for aid in accounts:
                 if aid in states:
-                    states[aid] = replace(states[aid], status="down", message=why, retry_at=restart_at)
+                    states[aid] = replace(states[aid], status=SyncStatus.DOWN, message=why, retry_at=restart_at)
         return states
 
     def kick(self) -> None:
@@ -115,7 +97,7 @@ class Engine:
                       last_sync_at=self.clock.now() if synced else old.last_sync_at)
         if new != old:
             self._states[account_id] = new
-            self._emit(EngineEvent("state", account_id))
+            self._emit(EngineEvent(EventKind.STATE, account_id))
 
     # ------------------------------------------------------------ running
 
@@ -170,7 +152,7 @@ class Engine:
 
     def _emit_states(self, accounts: tuple[int, ...]) -> None:
         for aid in accounts:
-            self._emit(EngineEvent("state", aid))
+            self._emit(EngineEvent(EventKind.STATE, aid))
 
     async def sync_once(self, account_id: int) -> int:
         """Fetch until the connector has nothing more; returns how many new messages were stored."""
@@ -184,7 +166,7 @@ class Engine:
             report = await asyncio.to_thread(self.store.ingest, account_id, result.messages, result.cursor)
             stored += report.new_messages
             if report.conversation_ids:
-                self._emit(EngineEvent("ingested", account_id, report.conversation_ids))
+                self._emit(EngineEvent(EventKind.INGESTED, account_id, report.conversation_ids))
             if not result.more:
                 break
         return stored
@@ -214,7 +196,7 @@ class Engine:
         failures = 0
         while True:
             delay = connector.poll_interval
-            self._set_state(account_id, "syncing", self._states[account_id].message)
+            self._set_state(account_id, SyncStatus.SYNCING, self._states[account_id].message)
             try:
                 await self.sync_once(account_id)
             except asyncio.CancelledError:
@@ -222,17 +204,17 @@ class Engine:
             except AuthError as exc:
                 failures += 1
                 delay = MAX_BACKOFF
-                self._set_state(account_id, "auth", f"sign-in failed: {exc}", self.clock.now() + delay)
+                self._set_state(account_id, SyncStatus.AUTH, f"sign-in failed: {exc}", self.clock.now() + delay)
             except RateLimited as exc:
                 delay = max(1.0, exc.retry_after)
-                self._set_state(account_id, "retrying", f"rate limited: {exc}", self.clock.now() + delay)
+                self._set_state(account_id, SyncStatus.RETRYING, f"rate limited: {exc}", self.clock.now() + delay)
             except CreditsExhausted as exc:  # the business must top up: its own state, checked now and then
                 delay = MAX_BACKOFF
-                self._set_state(account_id, "credits", str(exc), self.clock.now() + delay)
+                self._set_state(account_id, SyncStatus.CREDITS, str(exc), self.clock.now() + delay)
             except PermanentError as exc:
                 failures += 1
                 delay = MAX_BACKOFF
-                self._set_state(account_id, "error", str(exc), self.clock.now() + delay)
+                self._set_state(account_id, SyncStatus.ERROR, str(exc), self.clock.now() + delay)
             except Exception as exc:  # temporary errors and anything unexpected: back off and retry
                 failures += 1
                 delay = backoff_delay(failures, self.rng)
@@ -240,11 +222,11 @@ class Engine:
                 # local fault, whose traceback the log keeps.
                 log.warning("sync of account %s failed: %s", account_id, short(exc),
                             exc_info=not isinstance(exc, TemporaryError))
-                self._set_state(account_id, "retrying", short(exc), self.clock.now() + delay)
+                self._set_state(account_id, SyncStatus.RETRYING, short(exc), self.clock.now() + delay)
             else:
                 failures = 0
                 note = getattr(connector, "status_note", None)  # optional: e.g. X's credits spent today
-                self._set_state(account_id, "ok", note() if callable(note) else "", synced=True)
+                self._set_state(account_id, SyncStatus.OK, note() if callable(note) else "", synced=True)
             wake.clear()
             try:
                 await asyncio.wait_for(wake.wait(), timeout=delay)
@@ -290,7 +272,7 @@ class Engine:
         while True:
             holder = await asyncio.to_thread(leases.acquire, name)
             if not leases.holds(holder):
-                self._set_state(account_id, "standby", holder.label or describe_owner(holder.owner))
+                self._set_state(account_id, SyncStatus.STANDBY, holder.label or describe_owner(holder.owner))
                 await asyncio.sleep(team_leases.RENEW_SECONDS)
                 continue
             self._held.add(account_id)

@@ -3,13 +3,17 @@ the composer opened, is another answer on its way, or is another agent writing o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 from enum import StrEnum
 
 from agentconsole.domain.sanitize import one_line
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.store import Store
 from agentconsole.team import presence
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
 
 UNSETTLED = ("waiting", "pending", "sending", "unsure")
 

@@ -3,10 +3,14 @@ heartbeat, taken over once it expires or its holder's process is provably gone."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
-from agentconsole.storage.store import Store
 from agentconsole.team.console import alive
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
 
 TTL_SECONDS = 15.0
 RENEW_SECONDS = 5.0

@@ -3,10 +3,14 @@ heartbeat and expiring on its own, so a console that dies leaves no ghost behind
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agentconsole.storage.store import Store
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
+
 
 TTL_SECONDS = 6.0  # a console that stops beating is gone after this long
 BEAT_SECONDS = 2.0  # how often a live console renews its row

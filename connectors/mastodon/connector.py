@@ -26,9 +26,10 @@ from connectors.mastodon import DEFAULT_MAX_CHARACTERS, IDEMPOTENCY_KEY_SECONDS,
 from connectors.mastodon import stream as mastodon_stream
 from connectors.mastodon.html import full_acct, html_to_text, status_text
 from connectors import shape
-from connectors.http import DEADLINE, MalformedResponse
+from connectors.http import DEADLINE
 from connectors.mastodon.client import (ACCOUNT, CONVERSATION, INSTANCE, NOTIFICATION, STATUS, Api, normalise_instance, parse_time)
-from connectors.mastodon.payload import Item, decode_json, page_items, parse_time_safely as _time
+from connectors.mastodon.payload import (MAX_PAGE_ITEMS, Item, decode_json, load_cursor as _load_cursor,
+                                         page as _page, parse_time_safely as _time, readable as _readable)
 from connectors.mastodon.sent import find_own_status, post_outcome
 from connectors.mastodon.stream import streaming_base
 
@@ -49,7 +50,6 @@ def narrowest(*visibilities: str | None) -> str:
     return max(known, key=VISIBILITY_ORDER.index) if known else "public"
 
 
-MAX_PAGE_ITEMS = 1000
 PAGE = shape.ListOf(shape.Anything(), max_items=MAX_PAGE_ITEMS)
 
 
@@ -440,26 +440,6 @@ class MastodonConnector:
                                      self.clock.now())
 
 
-def _page(content: bytes, what: str) -> list[Item]:
-    """A page's items, each with the bytes the server sent for it (see connectors.mastodon.payload)."""
-    page = page_items(content, what)
-    if len(page) > MAX_PAGE_ITEMS:
-        raise MalformedResponse(f"Mastodon sent {len(page)} items on {what}, more than a page holds")
-    return page
-
-
-def _readable(page: list[Item], spec: shape.Spec, what: str) -> list[Item]:
-    """The items of *page* that have the shape we read; the others are logged and left out. A page
-    with items of which none is readable is a malformed answer, not an empty one."""
-    good = [item for item in page if shape.valid(item[0], spec)]
-    if len(good) < len(page):
-        log.warning("Mastodon sent %d unreadable %s(s) of %d; they are skipped", len(page) - len(good),
-                    what, len(page))
-        if not good:
-            raise MalformedResponse(f"Mastodon sent {len(page)} {what}s and none could be read")
-    return good
-
-
 def _newer_edit(status: dict, known: InboundMessage) -> bool:
     edited = _time(status.get("edited_at"))
     return edited is not None and edited > (known.extra.get("edited_at") or 0)
@@ -470,17 +450,6 @@ def _with_mention(text: str, acct: str) -> str:
     handle = "@" + acct.lstrip("@")
     words = {w.rstrip(".,:;!?").lower() for w in text.split()}
     return text if handle.lower() in words else f"{handle} {text}"
-
-
-def _load_cursor(cursor: str | None) -> dict:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        # Cursors written by hand or by an older build: a bare notification id.
-        return {"min_id": cursor}
-    return state if isinstance(state, dict) else {}
 
 
 def from_account(account: AccountRow, clock: Clock) -> MastodonConnector:

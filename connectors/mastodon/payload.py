@@ -10,12 +10,14 @@ from agentconsole.domain.normalise import valid_str
 
 from connectors.mastodon.client import parse_time
 
+from connectors import shape
 from connectors.http import MalformedResponse
 
 log = logging.getLogger(__name__)
 
 # A page item: the decoded object, its exact bytes in the page, and notes on what could not be decoded.
 Item = tuple[dict, bytes, list[str]]
+MAX_PAGE_ITEMS = 1000
 INVALID_UTF8_NOTE = "invalid UTF-8 in what the server sent, shown as \ufffd"
 
 
@@ -89,3 +91,34 @@ def parse_time_safely(value: Any) -> float | None:
         return parse_time(value)
     except (OverflowError, OSError, ValueError, TypeError):
         return None
+
+
+def page(content: bytes, what: str) -> list[Item]:
+    """A page's items, each with the bytes the server sent for it (see connectors.mastodon.payload)."""
+    items = page_items(content, what)
+    if len(items) > MAX_PAGE_ITEMS:
+        raise MalformedResponse(f"Mastodon sent {len(items)} items on {what}, more than a page holds")
+    return items
+
+
+def readable(page: list[Item], spec: shape.Spec, what: str) -> list[Item]:
+    """The items of *page* that have the shape we read; the others are logged and left out. A page
+    with items of which none is readable is a malformed answer, not an empty one."""
+    good = [item for item in page if shape.valid(item[0], spec)]
+    if len(good) < len(page):
+        log.warning("Mastodon sent %d unreadable %s(s) of %d; they are skipped", len(page) - len(good),
+                    what, len(page))
+        if not good:
+            raise MalformedResponse(f"Mastodon sent {len(page)} {what}s and none could be read")
+    return good
+
+
+def load_cursor(cursor: str | None) -> dict:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        # Cursors written by hand or by an older build: a bare notification id.
+        return {"min_id": cursor}
+    return state if isinstance(state, dict) else {}

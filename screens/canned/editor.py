@@ -1,4 +1,4 @@
-"""Dialogs of the canned reply library: the create/edit form and the delete confirmation."""
+"""The create/edit form of the canned reply library."""
 
 from __future__ import annotations
 
@@ -122,25 +122,3 @@ class CannedEditModal(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmModal(ModalScreen[bool]):
-    """A yes/no question; `y` confirms, `n` or `esc` declines."""
-
-    CSS_PATH = "canned.tcss"
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Confirm"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Keep it"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self._question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog confirm"):
-            yield Static(Text(clean(self._question)))
-            yield Static(Text("y yes · n no"), classes="dialog-keys")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)

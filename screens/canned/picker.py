@@ -21,7 +21,8 @@ from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.replies.templates import Filled, Gap, fill, parse
 
-from screens.canned.editor import CannedEditModal, ConfirmModal
+from screens.canned.editor import CannedEditModal
+from screens.common.modals import ConfirmModal
 from screens.common.keybar import KeyBar
 
 GAP_STYLE = "bold reverse"

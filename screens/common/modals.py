@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agentconsole.domain.rows import SearchHit
-from agentconsole.storage.store import Store
+from agentconsole.domain.sanitize import clean
 
 from screens.inbox.conversation_list import channel_short
 from screens.common.keys import KeyEntry
@@ -43,9 +44,9 @@ class SearchModal(ModalScreen[SearchResult | None]):
             self.query = query
             self.hits = hits
 
-    def __init__(self, store: Store, query: str = "") -> None:
+    def __init__(self, search: Callable[[str], list[SearchHit]], query: str = "") -> None:
         super().__init__()
-        self.store = store
+        self.search = search  # the session's full-text search: [] for an empty query
         self.initial = query
         self.hits: list[SearchHit] = []
 
@@ -66,7 +67,7 @@ class SearchModal(ModalScreen[SearchResult | None]):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False, description="Searching")
     def _search(self, query: str) -> None:
-        self.post_message(self._HitsLoaded(query, self.store.search(query) if query.strip() else []))
+        self.post_message(self._HitsLoaded(query, self.search(query)))
 
     def on_search_modal__hits_loaded(self, message: _HitsLoaded) -> None:
         if message.query != self.query_one(Input).value:
@@ -166,7 +167,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Text(self.question), id="confirm-question")
+            yield Static(Text(clean(self.question)), id="confirm-question")
             yield Static(Text("y yes · n no"), id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -19,42 +19,16 @@ from agentconsole.replies import escalation
 from agentconsole.replies import guard
 
 from agentconsole.replies import templates
-from agentconsole.replies.canned import CannedLibrary
+from agentconsole.replies.escalation_texts import (ASK_TO_DM, CRISIS_DM_DEFAULT, DM_DEFAULT, PUBLIC_DEFAULT,  # noqa: F401
+                                                   STATUS_DEFAULT, EscalationTexts)
 from agentconsole.replies.lengths import measure
-from agentconsole.domain.models import Capabilities, Channel, Kind
-from agentconsole.replies.outbox import Outbox
+from agentconsole.domain.models import Channel, Kind
 from agentconsole.domain.rows import AgentRow, ConversationRow
-from agentconsole.storage.store import Store
 
 from screens.common.safe import safe_text
 
-DM_DEFAULT = ("Hi {first_name|there}, {agent_first_name|this is the team} here. Could you send us your order "
-              "number and a few details? We'll sort this out with you here.")
-PUBLIC_DEFAULT = "@{handle} Hi {first_name|there}, we've sent you a DM so we can sort this out."
-ASK_TO_DM = ("@{handle} Hi {first_name|there}, we'd like to help but can't message you first. "
-             "Could you send us a DM with your order number?")
-STATUS_DEFAULT = ("We know some of you are having trouble right now and we're on it. We're messaging "
-                  "each of you directly; updates here as soon as we have them.")
-CRISIS_DM_DEFAULT = ("Hi {first_name|there}, thanks for flagging this. We're on it and will keep you posted "
-                     "here. If an order is affected, reply with its number.")
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationTexts:
-    dm: str
-    public: str
-
-    @classmethod
-    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None]) -> EscalationTexts:
-        """The DM and public texts filled for this customer; the public one from the /dm canned reply
-        when the agent has one, so a team's own wording wins."""
-        public_source = PUBLIC_DEFAULT
-        for canned in library.all():
-            if canned.shortcut == "dm":
-                public_source = canned.body
-                break
-        return cls(templates.fill(DM_DEFAULT, values).text, templates.fill(public_source, values).text)
-
+if TYPE_CHECKING:
+    from agentconsole.session.session import Session
 
 class _TextsDialog(ModalScreen):
     """Editable texts, each with its channel's live length and the send guard's verdict."""
@@ -165,14 +139,14 @@ class CrisisModal(_TextsDialog):
             self.rows = rows
             self.statuses = statuses
 
-    def __init__(self, store: Store, outbox: Outbox, conversation_ids: list[int],
-                 capabilities: Mapping[int, Capabilities], agent: AgentRow, kick: Callable[[], None]) -> None:
-        rows = store.conversations_by_ids(conversation_ids)
+    def __init__(self, session: Session, conversation_ids: list[int], agent: AgentRow,
+                 kick: Callable[[], None]) -> None:
+        rows = session.conversations_by_ids(conversation_ids)
         self.rows = [rows[i] for i in conversation_ids if i in rows]
         super().__init__(self.rows[0].channel if self.rows else Channel.X, None)
-        self.store, self.outbox, self.capabilities, self.agent, self.kick = store, outbox, capabilities, agent, kick
+        self.session, self.agent, self.kick = session, agent, kick
         self.plan: escalation.CrisisPlan | None = None
-        self.opened_at = store.clock.now()  # posts someone else answers from now on are skipped
+        self.opened_at = session.clock.now()  # posts someone else answers from now on are skipped
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -194,15 +168,14 @@ class CrisisModal(_TextsDialog):
         ids = [row.id for row in self.rows]
         text = self.query_one(f"#{area_id}", TextArea).text
         if area_id == "status-text":
-            fits = escalation.status_fits(self.store, ids, text, dict(self.capabilities))
+            fits = self.session.crisis_status_fits(ids, text)
             line = " · ".join(f"{fit.length.describe()} {fit.label}" for fit in fits) or "nobody to post to"
             blocks = tuple(f"too long for {fit.label}" for fit in fits if fit.length.over)
             return line, blocks + (("the status is empty",) if not text.strip() else ())
         error = templates.check(text)
         if error is not None:
             return "", (f"the DM template: {error}",)
-        problems = escalation.crisis_problems(self.store, ids, status_text="-", dm_texts=self._dm_texts(text),
-                                              capabilities=dict(self.capabilities))
+        problems = self.session.crisis_problems(ids, status_text="-", dm_texts=self._dm_texts(text))
         dms = self._dm_texts(text)
         lengths = [measure(dms[row.id], row.channel, Kind.DM) for row in self.rows]
         longest = max(lengths, key=lambda n: n.used, default=None)
@@ -212,7 +185,7 @@ class CrisisModal(_TextsDialog):
         text = Text()
         seen: set[int | None] = set()
         for row in self.rows:
-            reason = escalation.why_not(self.store, row.id, self.capabilities.get(row.account_id))
+            reason = self.session.why_not_escalate(row.id)
             if reason is None and row.contact_id in seen:
                 reason = "same person as another marked post: one DM covers both"
             seen.add(row.contact_id)
@@ -234,9 +207,8 @@ class CrisisModal(_TextsDialog):
     def _run(self, status: str, dm_template: str) -> None:
         dms = self._dm_texts(dm_template)
         try:
-            plan = escalation.crisis(self.store, [r.id for r in self.rows], status_text=status, dm_texts=dms,
-                                     agent_id=self.agent.id, capabilities=dict(self.capabilities),
-                                     opened_at=self.opened_at)
+            plan = self.session.crisis([r.id for r in self.rows], status_text=status, dm_texts=dms,
+                                       opened_at=self.opened_at)
         except Exception as exc:  # shown in the dialog, which stays open
             self.post_message(self.Planned(None, f"{type(exc).__name__}: {exc}"))
             return
@@ -258,8 +230,7 @@ class CrisisModal(_TextsDialog):
     @work(thread=True, exclusive=True, group="crisis-progress", exit_on_error=False, description="Following crisis mode")
     def _progress(self, batch: str) -> None:
         assert self.plan is not None
-        self.post_message(self.Progress(escalation.batch_progress(self.store, batch),
-                                        escalation.status_progress(self.store, self.plan.status_items)))
+        self.post_message(self.Progress(*self.session.crisis_progress(self.plan)))
 
     def on_crisis_modal_progress(self, message: Progress) -> None:
         assert self.plan is not None
@@ -295,9 +266,7 @@ class CrisisModal(_TextsDialog):
 
     @work(thread=True, group="crisis-retry", exit_on_error=False, description="Retrying crisis mode")
     def _retry(self, plan: escalation.CrisisPlan) -> None:
-        for item in [*plan.status_items.values(), *(esc.dm_item for esc in plan.escalations)]:
-            if self.outbox.item(item).state in ("failed", "unsure"):
-                self.outbox.decide(item, "resend", self.agent.id)
+        self.session.retry_crisis(plan)
         self.app.call_from_thread(self.kick)
 
     def action_cancel(self) -> None:

@@ -132,6 +132,10 @@ class ConversationList(ScrollView, can_focus=True):
                            (i for i in conversation_ids if i in self._rows))
         self._request_window()
 
+    def front_size(self) -> int:
+        """How many ids from the top a refresh reads again: down to two pages below what is shown."""
+        return int(self.scroll_y) + 3 * max(1, self.size.height) + 1
+
     def set_presence(self, marks: dict[int, str]) -> None:
         """Other agents' marks by conversation; repaints only the visible rows whose mark changed."""
         old, self.presence = self.presence, marks

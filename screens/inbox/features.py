@@ -10,17 +10,16 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from agentconsole.response import waits
-from agentconsole.response.rule import ResponseRule
 from agentconsole.domain.models import Capabilities, Channel
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.shifts.banner import build_banner
-from agentconsole.shifts.service import ShiftError, Shifts
+from agentconsole.shifts.service import EndForm, ShiftError
 from agentconsole.response.sla import format_wait
 
 from screens.shifts.line import ShiftBanner
 
 if TYPE_CHECKING:
+    from agentconsole.session.session import Session
+
     from screens.canned.picker import Picked
     from screens.shifts.dialogs import EndShiftRequest, StartShiftRequest
 
@@ -92,21 +91,19 @@ class FeatureScreen(Screen):
 
     # ------------------------------------------------------------------ shared helpers
 
-    def capabilities(self) -> dict[int, Capabilities]:
-        engine = self.app.engine
-        return {aid: c.capabilities for aid, c in engine.connectors.items()} if engine is not None else {}
+    @property
+    def session(self) -> Session:
+        """The core's one door for this console (workers call it; the UI thread only for pure reads)."""
+        return self.app.session
 
-    def shifts(self) -> Shifts:
-        return Shifts(self.app.store, self.capabilities())
+    def capabilities(self) -> dict[int, Capabilities]:
+        return self.session.capabilities()
 
     def limit_for(self, conversation: ConversationRow) -> int | None:
-        caps = self.capabilities().get(conversation.account_id)
-        return caps.max_length if caps is not None else None
+        return self.session.limit_for(conversation)
 
     def customer_values(self, conversation: ConversationRow) -> dict:
-        from agentconsole.replies import templates
-
-        return templates.values_for(conversation, self.app.agent_row)
+        return self.session.customer_values(conversation)
 
     def check_feature(self, action: str) -> bool | None:
         """check_action for the verbs of this class; True for actions that are not ours."""
@@ -131,18 +128,14 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="banner", exit_on_error=False, description="Loading the shift banner")
     def load_banner(self) -> None:
-        agent = self.app.agent_row
-        self.post_message(self.BannerLoaded(build_banner(self.shifts(), agent.timezone)))
+        self.post_message(self.BannerLoaded(self.session.banner()))
 
     def on_feature_screen_banner_loaded(self, message: BannerLoaded) -> None:
         self.query_one(ShiftBanner).show(message.banner)
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False, description="Loading today's figures")
     def load_today(self) -> None:
-        from agentconsole import metrics
-
-        app = self.app
-        figures = metrics.today_header(app.store, app.clock, app.config.timezone, app.config.hours)
+        figures = self.session.today_figures()
         if figures.first_response_median is None:
             text = "no first response yet today"
         else:
@@ -172,15 +165,9 @@ class FeatureScreen(Screen):
         self._crossings_checked = now
         if since is None or now <= since:
             return
-        ids = waits.crossed(app.store, self.response_rule(), since, now)
-        rows = app.store.conversations_by_ids(ids)
+        rows = self.session.crossed_over(since, now)
         if rows:
-            self.post_message(self.CrossedOver([rows[i] for i in ids if i in rows]))
-
-    def response_rule(self) -> ResponseRule:
-        """Each account's targets and business hours, as the list, the wait line and the crossings judge them."""
-        app = self.app
-        return ResponseRule(app.config.targets, app.config.hours, app.store.accounts())
+            self.post_message(self.CrossedOver(rows))
 
     def on_feature_screen_crossed_over(self, message: CrossedOver) -> None:
         config = self.app.config
@@ -204,13 +191,10 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="canned", exit_on_error=False, description="Ranking the canned replies")
     def _canned_context(self, conversation: ConversationRow) -> None:
-        last = [m.text for m in self.app.store.messages(conversation.id, 20) if m.direction == "in"]
         self.post_message(self.CannedReady(conversation, self.customer_values(conversation),
-                                           last[-1] if last else ""))
+                                           self.session.last_inbound_text(conversation.id)))
 
     def on_feature_screen_canned_ready(self, message: CannedReady) -> None:
-        from agentconsole.replies.canned import CannedLibrary
-
         from screens.canned.picker import CannedReplyModal
 
         conversation = message.conversation
@@ -225,14 +209,8 @@ class FeatureScreen(Screen):
             self.composer.insert_canned(choice.text, choice.template_id)
 
         self.app.push_screen(CannedReplyModal(
-            CannedLibrary(self.app.store), message.values, message=message.message,
+            self.session.canned, message.values, message=message.message,
             channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation)), picked)
-
-    def record_canned_use(self, template_id: int | None) -> None:
-        if template_id is not None:
-            from agentconsole.replies.canned import CannedLibrary
-
-            CannedLibrary(self.app.store).record_use(template_id)
 
     # ------------------------------------------------------------------ DM escalation
 
@@ -240,10 +218,7 @@ class FeatureScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
-        from agentconsole.replies import escalation
-
-        reason = escalation.why_not(self.app.store, conversation.id,
-                                    self.capabilities().get(conversation.account_id))
+        reason = self.session.why_not_escalate(conversation.id)
         if reason:
             self.notify(f"Can't move this to DM: {reason}.", severity="warning", timeout=6)
             return
@@ -251,11 +226,7 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="escalate", exit_on_error=False, description="Preparing the escalation")
     def _escalation_texts(self, conversation: ConversationRow) -> None:
-        from agentconsole.replies.canned import CannedLibrary
-
-        from screens.escalation.dialogs import EscalationTexts
-
-        texts = EscalationTexts.defaults(CannedLibrary(self.app.store), self.customer_values(conversation))
+        texts = self.session.escalation_texts(conversation)
         self.post_message(self.EscalationReady(conversation, texts))
 
     def on_feature_screen_escalation_ready(self, message: EscalationReady) -> None:
@@ -277,12 +248,9 @@ class FeatureScreen(Screen):
         from agentconsole.team.collision import Collided
 
         app = self.app
-        conversation = app.store.conversation(conversation_id)
         try:
-            done = escalation.escalate(app.store, conversation_id, dm_text=dm_text, public_text=public_text,
-                                       agent_id=app.agent_id,
-                                       capabilities=self.capabilities().get(conversation.account_id),
-                                       opened_at=opened_at, send_anyway=send_anyway)
+            done = self.session.escalate(conversation_id, dm_text, public_text, opened_at=opened_at,
+                                         send_anyway=send_anyway)
         except escalation.EscalationRefused as exc:
             self.post_message(self.ActionFinished("", f"Can't move this to DM: {exc}."))
             return
@@ -321,16 +289,14 @@ class FeatureScreen(Screen):
 
     def feature_palette_commands(self) -> list[tuple[str, str, object]]:
         """Palette entries for the open conversation's refused escalations, and the feature screens."""
-        from agentconsole.replies.canned import CannedLibrary
-
         from screens.canned.picker import CannedScreen
         from screens.shifts.history import ShiftHistoryScreen
 
         commands: list[tuple[str, str, object]] = [
             ("Canned replies: manage", "Create, edit, duplicate and delete canned replies",
-             lambda: self.app.push_screen(CannedScreen(CannedLibrary(self.app.store)))),
+             lambda: self.app.push_screen(CannedScreen(self.session.canned))),
             ("Shift history", "Who was on, from when to when, what they answered",
-             lambda: self.app.push_screen(ShiftHistoryScreen(self.shifts().history,
+             lambda: self.app.push_screen(ShiftHistoryScreen(self.session.shift_history,
                                                              self.app.agent_row.timezone, self.app.clock))),
         ]
         if getattr(self.app, "setup_email", None) is not None:
@@ -346,16 +312,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Asking to DM")
     def _ask_to_dm(self, item_id: int) -> None:
-        from agentconsole.replies import templates
-
-        from screens.escalation.dialogs import ASK_TO_DM
-
         app = self.app
-        item = app.outbox.item(item_id)
-        conversation = app.store.conversation(item.conversation_id)
-        text = templates.fill(ASK_TO_DM, self.customer_values(conversation)).text
-        app.outbox.enqueue_reply(conversation.id, text, agent_id=app.agent_id, source="escalation")
-        app.outbox.decide(item_id, "discard", app.agent_id)
+        self.session.ask_to_dm(item_id)
         app.call_from_thread(app.kick_engine)
         self.post_message(self.ActionFinished("Public reply asking them to DM us is queued"))
 
@@ -383,8 +341,7 @@ class FeatureScreen(Screen):
             self.reload()
             self.refresh_bindings()
 
-        self.app.push_screen(CrisisModal(self.app.store, self.app.outbox, marked, self.capabilities(),
-                                         self.app.agent_row, self.app.kick_engine), closed)
+        self.app.push_screen(CrisisModal(self.session, marked, self.app.agent_row, self.app.kick_engine), closed)
 
     # ------------------------------------------------------------------ linked, shift, metrics
 
@@ -404,7 +361,7 @@ class FeatureScreen(Screen):
         if not app.is_screen_installed("metrics"):
             from screens.metrics.screen import MetricsScreen
 
-            app.install_screen(MetricsScreen(app.store, app.clock, app.config.timezone, app.config.hours),
+            app.install_screen(MetricsScreen(app.session.metrics_report, app.clock, app.config.timezone, app.config.hours),
                                "metrics")
         app.push_screen("metrics")
 
@@ -413,10 +370,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="shift", exit_on_error=False, description="Preparing the shift form")
     def _shift_form(self) -> None:
-        shifts, agent_id = self.shifts(), self.app.agent_id
-        ending = shifts.current(agent_id) is not None
-        form = shifts.end_form(agent_id) if ending else shifts.start_form(agent_id)
-        self.post_message(self.ShiftFormReady(form, ending))
+        form = self.session.shift_form()
+        self.post_message(self.ShiftFormReady(form, isinstance(form, EndForm)))
 
     def on_feature_screen_shift_form_ready(self, message: ShiftFormReady) -> None:
         from screens.shifts.dialogs import EndShiftModal, StartShiftModal
@@ -432,15 +387,15 @@ class FeatureScreen(Screen):
     def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
         from screens.shifts.dialogs import StartShiftRequest
 
-        app, shifts = self.app, self.shifts()
+        app, session = self.app, self.session
         try:
             if isinstance(request, StartShiftRequest):
-                shifts.start(app.agent_id, planned_end=request.planned_end, hello=request.hello,
-                             acknowledge=request.acknowledge)
+                session.start_shift(planned_end=request.planned_end, hello=request.hello,
+                                    acknowledge=request.acknowledge)
                 note = "Shift started" + (": hello posts queued" if request.hello else "")
             else:
-                shifts.end(app.agent_id, goodbye=request.goodbye, next_agent=request.next_agent,
-                           next_start=request.next_start, note=request.note, assignments=request.assignments)
+                session.end_shift(goodbye=request.goodbye, next_agent=request.next_agent,
+                                  next_start=request.next_start, note=request.note, assignments=request.assignments)
                 note = "Shift ended: hand-off note saved" + (", goodbye posts queued" if request.goodbye else "")
         except ShiftError as exc:
             self.post_message(self.ActionFinished("", f"Shift not changed: {exc}"))

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from agentconsole.domain.clock import Clock
-from agentconsole.sync.engine import ConnectorState
+from agentconsole.sync.states import ConnectorState
 from agentconsole.response.hours import BusinessHours
 from agentconsole.domain.models import Channel
 from agentconsole.response.rule import WaitState, counted
@@ -97,7 +97,7 @@ class WorkspaceBanner(_TickingLine):
         text.append("Agent: ")
         text.append_text(safe_text(self.agent_name, self.get_component_rich_style(
             "banner--agent", partial=True), single_line=True, limit=60))
-        damaged = getattr(getattr(self.app, "store", None), "damaged", "")
+        damaged = getattr(getattr(self.app, "session", None), "damaged", "")
         if damaged:  # before everything else: nothing more is saved until a backup is restored
             text.append(" · ")
             text.append_text(safe_text(f"DATABASE DAMAGED, nothing is saved: {damaged}",

@@ -57,7 +57,7 @@ class ListTools:
         if typed is None:
             return
         agents: dict[str, int] = {}  # @AN and @alice both name Alice Ng
-        for agent in self.app.store.agents():
+        for agent in self.app.session.agents():
             for word in (agent.initials, *agent.name.split()[:1]):
                 if word:
                     agents[word.casefold()] = agent.id

@@ -1,9 +1,8 @@
-"""The inbox screen: owns the console's state, runs the SQLite workers, and wires the three panes."""
+"""The inbox screen: owns the console's state, lays out the three panes and routes their messages and keys."""
 
 from __future__ import annotations
 
 import time
-from array import array
 from functools import cached_property, partial
 
 from textual import on, work
@@ -13,7 +12,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 
-from agentconsole.response import waits
 from agentconsole.domain.filters import ViewFilter
 from agentconsole.response.rule import Order
 from agentconsole.domain.models import Status
@@ -22,10 +20,12 @@ from agentconsole.domain.views import VIEWS
 from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
 from screens.inbox.list_tools import ListTools
+from screens.inbox.loading import DataChanged, InboxLoading, StatesChanged  # noqa: F401 (the App posts them)
 from screens.inbox.team import TeamScreen
-from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
-from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
+from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft
+from screens.inbox.header import ViewList, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
+from screens.common.keys import bindings_of
 from screens.common.modals import SearchModal, SearchResult
 from screens.shifts.line import ShiftBanner
 
@@ -35,21 +35,7 @@ PANE_DEBOUNCE = 0.08
 RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
 
 
-class DataChanged(Message):
-    """Something in the DB changed (ingest, a send, another agent): reload what is on screen."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, DataChanged)
-
-
-class StatesChanged(Message):
-    """A connector's state changed; only the banner needs it."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StatesChanged)
-
-
-class InboxScreen(ListTools, TeamScreen, FeatureScreen):
+class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
@@ -102,7 +88,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         yield WaitLine(app.clock, id="wait-line")
         with Horizontal(id="panes"):
             yield ViewList(id="views")
-            yield ConversationList(app.store.conversations_by_ids, app.clock, app.config.targets,
+            yield ConversationList(app.session.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")
             yield ConversationPane(app.config.timezone, app.config.hours, id="pane")
         yield KeyBar(show_command_palette=False)
@@ -128,8 +114,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         self.watch(thread, "scroll_y", lambda _: self._scroll_hint(), init=False)
         self.query_one(ViewList).set_current(self.view_index)
         self.conversations.focus()
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
+        self.show_connector_states()
         # The first frame needs a screenful of rows and the wait line; everything else (the whole id
         # list, the view counts, today's figures) waits until those rows are up, so its threads don't
         # compete with the first paint.
@@ -151,30 +136,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         # no new message: the list is put in order again every minute.
         self.set_interval(RESORT_SECONDS, self.resort, name="resort")
 
-    # ------------------------------------------------------------------ loading (workers post results)
-
-    class CountsLoaded(Message):
-        def __init__(self, counts: dict[str, int]) -> None:
-            super().__init__()
-            self.counts = counts
-
-    class IdsLoaded(Message):
-        def __init__(self, view: str, ids: array) -> None:
-            super().__init__()
-            self.view = view
-            self.ids = ids
-
-    class WaitLoaded(Message):
-        def __init__(self, figures: WaitFigures, next_change_in: float | None) -> None:
-            super().__init__()
-            self.figures = figures
-            self.next_change_in = next_change_in
-
-    class PaneLoaded(Message):
-        def __init__(self, data: PaneData | None, conversation_id: int) -> None:
-            super().__init__()
-            self.data = data
-            self.conversation_id = conversation_id
+    # ------------------------------------------------------------------ what the actions report
 
     class ActionFinished(Message):
         def __init__(self, note: str, error: str = "", draft: tuple[int, str] | None = None) -> None:
@@ -182,87 +144,6 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
             self.note = note
             self.error = error
             self.draft = draft  # (conversation id, text) of a reply to keep because it was not queued
-
-    def reload(self) -> None:
-        """Refetch everything on screen (after an action or an engine event)."""
-        self.load_counts()
-        self.load_ids(VIEWS[self.view_index].key)
-        self.load_wait()
-        self.conversations.invalidate()
-        if self.pane.conversation_id is not None:
-            self.load_pane(self.pane.conversation_id)
-
-    @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="Counting the views")
-    def load_counts(self) -> None:
-        self.post_message(self.CountsLoaded(self.app.store.view_counts(self.app.agent_id)))
-
-    @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
-    def load_ids(self, view: str, first_page: bool = False) -> None:
-        store, agent_id = self.app.store, self.app.agent_id
-        key = self.response_rule().order_key(self.app.clock.now(), self.order)
-        if first_page or self.conversations.ids is None or not len(self.conversations.ids):
-            # A screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, 200, key,
-                                                                          self.narrow)))
-            if first_page:
-                return
-        self.post_message(self.IdsLoaded(view, store.conversation_ids(view, agent_id, waiting_key=key,
-                                                                      narrow=self.narrow)))
-
-    def resort(self) -> None:
-        """With business hours, waits stop and start with the hours, so who waited longest can change
-        without any new message: the list is put in order again every minute."""
-        self.load_ids(VIEWS[self.view_index].key)
-
-    @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
-    def load_wait(self) -> None:
-        store, now = self.app.store, self.app.clock.now()
-        summary = waits.summarize(store, self.response_rule(), now, self.order)
-        figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
-                              self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
-        self.post_message(self.WaitLoaded(
-            figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
-
-    @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
-    def load_pane(self, conversation_id: int) -> None:
-        app = self.app
-        store = app.store
-        conversation = store.conversation(conversation_id)
-        if conversation is None:
-            self.post_message(self.PaneLoaded(None, conversation_id))
-            return
-        card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
-        data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        app.outbox.pending(conversation_id), app.clock.now())
-        self.post_message(self.PaneLoaded(data, conversation_id))
-
-    def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:
-        self.query_one(ViewList).set_counts(message.counts)
-
-    def on_inbox_screen_ids_loaded(self, message: IdsLoaded) -> None:
-        view = VIEWS[self.view_index]
-        if message.view == view.key:
-            empty = view.empty if self.narrow.empty else (
-                f"Nothing in {view.label} matches the filter '{self.narrow.typed}': press \\ to change or clear it.")
-            self.conversations.set_ids(message.ids, empty)
-        if not self._started:
-            self.call_after_refresh(self._start_after_first_paint)
-
-    def on_inbox_screen_wait_loaded(self, message: WaitLoaded) -> None:
-        self.query_one(WaitLine).set_figures(message.figures)
-        self.check_crossings()
-        now = self.app.clock.now()
-        self._wait_due = now + message.next_change_in if message.next_change_in is not None else float("inf")
-
-    def on_inbox_screen_pane_loaded(self, message: PaneLoaded) -> None:
-        selected = self.conversations.selected_id
-        if message.conversation_id in (selected, self.pane.conversation_id):
-            self.pane.show(message.data)
-            self.show_pane_presence()
-            self.refresh_bindings_if_changed()
-            if message.data is not None and self.compose_on_load == message.conversation_id:
-                self.compose_on_load = None
-                self._open_composer("reply")
 
     def on_inbox_screen_action_finished(self, message: ActionFinished) -> None:
         if message.draft is not None:
@@ -272,25 +153,6 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         elif message.note:
             self.notify(message.note, timeout=3)
         self.reload()
-
-    @on(DataChanged)
-    def _data_changed(self) -> None:
-        self.reload()
-
-    @on(StatesChanged)
-    def _states_changed(self) -> None:
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
-
-    def tick(self) -> None:
-        """Once a second: redraw what the clock moves; no DB work unless a wait crossed a target."""
-        if self.app.engine is not None:
-            self.query_one(WorkspaceBanner).set_states(self.app.engine.states())
-        self.query_one(WaitLine).tick()
-        self.conversations.tick()
-        if self.app.clock.now() >= self._wait_due:
-            self._wait_due = float("inf")
-            self.load_wait()
 
     # ------------------------------------------------------------------ list and pane
 
@@ -341,7 +203,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
     def refresh_bindings_if_changed(self) -> None:
         """Rebuild the footer only when what applies changed: moving the cursor between two similar
         conversations must not rebuild it (that costs a frame)."""
-        actions = {binding.action for _key, binding in self._bindings}
+        actions = {binding.action for binding in bindings_of(type(self))}
         verbs = tuple(sorted((a, self.check_action(a.split("(")[0], ())) for a in actions))
         if verbs != self._verbs:
             self._verbs = verbs
@@ -377,9 +239,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
                            limit=self.limit_for(conversation), values=values)
-        from agentconsole.replies.canned import CannedLibrary
-
-        library = CannedLibrary(self.app.store)
+        library = self.session.canned
         self.composer.expander = lambda before: library.expand(before, values)
         self.show_pane_presence()
         self.refresh_bindings()
@@ -416,7 +276,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Saving the note")
     def _save_note(self, conversation_id: int, text: str) -> None:
-        self.app.store.add_note(conversation_id, self.app.agent_id, text)
+        self.session.add_note(conversation_id, text)
         self.post_message(self.ActionFinished("Note saved"))
 
     def action_done(self) -> None:
@@ -426,8 +286,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Marking done")
     def _toggle_done(self, conversation_id: int, status: str) -> None:
-        new = Status.OPEN if status == Status.DONE else Status.DONE
-        self.app.store.set_status(conversation_id, new, self.app.agent_id)
+        new = self.session.toggle_done(conversation_id, status)
         self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
 
     def action_longest(self) -> None:
@@ -440,9 +299,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, exclusive=True, group="longest", exit_on_error=False, description="Finding the longest wait")
     def _find_longest(self) -> None:
-        key = self.response_rule().order_key(self.app.clock.now(), Order.URGENCY)
-        ids = self.app.store.conversation_ids("waiting", self.app.agent_id, 1, key)
-        self.post_message(self.LongestFound(ids[0] if ids else None))
+        self.post_message(self.LongestFound(self.session.most_urgent()))
 
     def on_inbox_screen_longest_found(self, message: LongestFound) -> None:
         if message.conversation_id is None:
@@ -459,7 +316,7 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
         self._pane_now(conversation_id)
 
     def action_search(self) -> None:
-        self.app.push_screen(SearchModal(self.app.store), self._search_done)
+        self.app.push_screen(SearchModal(self.session.search), self._search_done)
 
     def _search_done(self, result: SearchResult | None) -> None:
         if result is None:
@@ -513,6 +370,6 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Recording the decision on the send")
     def _decide(self, item_id: int, decision: str) -> None:
-        self.app.outbox.decide(item_id, decision, self.app.agent_id)
+        self.session.decide(item_id, decision)
         self.app.call_from_thread(self.app.kick_engine)
         self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))

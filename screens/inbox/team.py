@@ -3,18 +3,22 @@ collision guard's choice at send time. InboxScreen inherits them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
 from agentconsole.domain.sanitize import one_line
-from agentconsole.team.changes import Changes
 from agentconsole.team.collision import Choice, Collided
 from agentconsole.team.presence import Activity, Present
 
 from screens.common.modals import ConfirmModal
 from screens.inbox.conversation_pane import Draft
+
+if TYPE_CHECKING:
+    from agentconsole.team.changes import Changes
 
 
 class ChangesSeen(Message):
@@ -78,16 +82,8 @@ class TeamScreen(Screen):
         if "shift" in changes.what:
             self.load_banner()
         touched = changes.ids("order", "row", "note", "outbox")
-        if touched:
-            self.conversations.invalidate(touched)
-        if self.pane.conversation_id in touched:
-            self.load_pane(self.pane.conversation_id)
-        if changes.ids("order"):
-            from agentconsole.domain.views import VIEWS
-
-            self.load_ids(VIEWS[self.view_index].key)
-            self.load_counts()
-            self.load_wait()
+        if touched:  # an outbox state moves a conversation in or out of the Decide view
+            self.refresh_changed(touched, bool(changes.ids("order", "outbox")))
 
     def on_presence_seen(self, message: PresenceSeen) -> None:
         self.team_presence = message.people
@@ -107,13 +103,10 @@ class TeamScreen(Screen):
     def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
                     template_id: int | None = None, opened_at: float | None = None,
                     send_anyway: bool = False, resolve: bool = False) -> None:
-        from agentconsole.team import collision
-
         app = self.app
         try:
-            collision.reply(app.store, conversation_id, text, agent_id=app.agent_id, opened_at=opened_at,
-                            send_anyway=send_anyway, source=source, resolve=resolve)
-            self.record_canned_use(template_id)
+            self.session.reply(conversation_id, text, source=source, template_id=template_id, opened_at=opened_at,
+                               send_anyway=send_anyway, resolve=resolve)
         except Collided as exc:
             self.post_message(self.CollisionFound(conversation_id, text, source, template_id, opened_at, exc,
                                                   resolve))
@@ -174,8 +167,8 @@ class TeamScreen(Screen):
 
     @work(thread=True, exclusive=True, group="assign", exit_on_error=False, description="Listing the agents")
     def _assign_options(self, conversation_id: int, current: int | None) -> None:
-        on_shift = {s.agent_id for s in self.shifts().on_shift()}
-        self.post_message(self.AssignOptions(conversation_id, current, self.app.store.agents(), on_shift))
+        session = self.session
+        self.post_message(self.AssignOptions(conversation_id, current, session.agents(), session.on_shift_agent_ids()))
 
     def on_team_screen_assign_options(self, message: AssignOptions) -> None:
         from screens.team.modals import AssignChoice, AssignModal
@@ -190,10 +183,10 @@ class TeamScreen(Screen):
     @work(thread=True, group="actions", exit_on_error=False, description="Assigning")
     def _claim(self, conversation_id: int, agent_id: int | None, expected: int | None) -> None:
         """Compare-and-set: it only happens if the assignee is still the one the agent saw."""
-        store = self.app.store
-        done, now = store.set_assignee(conversation_id, agent_id, self.app.agent_id, expected=expected)
+        session = self.session
+        done, now = session.assign(conversation_id, agent_id, expected)
         if not done:
-            who = store.agent(now).name if now is not None else "nobody"
+            who = session.agent(now).name if now is not None else "nobody"
             self.post_message(self.ActionFinished("", f"Not changed: it is assigned to {one_line(who, 40)} now."))
             return
         if agent_id is None:
@@ -201,5 +194,5 @@ class TeamScreen(Screen):
         elif agent_id == self.app.agent_id:
             note = "Assigned to you" + (" (taken over)" if expected is not None else "")
         else:
-            note = f"Assigned to {one_line(store.agent(agent_id).name, 40)}"
+            note = f"Assigned to {one_line(session.agent(agent_id).name, 40)}"
         self.post_message(self.ActionFinished(note))

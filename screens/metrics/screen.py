@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 
 from rich.cells import cell_len
@@ -20,7 +21,6 @@ from agentconsole import metrics
 from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
 from agentconsole.domain.sanitize import one_line
-from agentconsole.storage.store import Store
 
 from screens.common.keybar import KeyBar
 
@@ -187,10 +187,10 @@ class MetricsScreen(Screen):
             self.spec = spec
             self.reason = reason
 
-    def __init__(self, store: Store, clock: Clock, timezone: str = "UTC", hours: HoursConfig | None = None,
-                 period: str = "today") -> None:
+    def __init__(self, report: Callable[[str], metrics.Report], clock: Clock, timezone: str = "UTC",
+                 hours: HoursConfig | None = None, period: str = "today") -> None:
         super().__init__()
-        self.store = store
+        self.report_for = report  # the session's metrics for a period spec ("today", "7d", a date range)
         self.clock = clock
         self.timezone = timezone
         self.hours = hours
@@ -227,7 +227,7 @@ class MetricsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="metrics", description="Computing the metrics")
     def compute(self, spec: str) -> None:
         try:
-            report = metrics.compute(self.store, spec, self.clock.now(), self.timezone, self.hours)
+            report = self.report_for(spec)
         except metrics.PeriodError as exc:
             self.post_message(self.Failed(spec, str(exc)))
             return

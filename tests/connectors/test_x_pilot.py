@@ -47,7 +47,9 @@ async def test_mention_reply_dm_and_the_credit_figure(harness, tmp_path) -> None
     built = next(a for a in store.accounts() if a.id == account)
     connector = harness.plugin.build(built, harness.clock)
     engine = Engine(store, {account: connector}, clock=harness.clock)
-    app = AgentConsoleApp(store, clock=harness.clock, config=Config(), agent_id=agent, engine=engine)
+    from agentconsole.session.session import Session
+
+    app = AgentConsoleApp(Session(store, clock=harness.clock, config=Config(), agent_id=agent, engine=engine))
     try:
         async with app.run_test(size=(160, 40)) as pilot:
             await until(app, pilot, lambda: "my order never arrived" in screen_text(app))

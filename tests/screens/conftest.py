@@ -31,8 +31,11 @@ class Seeded:
         from screens.app import AgentConsoleApp
 
         config = kwargs.pop("config", Config(timezone="Europe/Berlin"))
-        return AgentConsoleApp(self.store, clock=self.clock, config=config, agent_id=self.agent_id,
-                               **kwargs)
+        from agentconsole.session.session import Session
+
+        session = Session(self.store, clock=self.clock, config=config, agent_id=self.agent_id,
+                          engine=kwargs.pop("engine", None))
+        return AgentConsoleApp(session, **kwargs)
 
 
 def _msg(ext: str, thread: str, kind: Kind, who: Person, text: str, at: float,

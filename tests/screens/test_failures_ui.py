@@ -10,6 +10,7 @@ import pytest
 
 from agentconsole import logs
 from agentconsole.domain.clock import FrozenClock
+from agentconsole.session.session import Session
 from agentconsole.storage.store import Store
 from agentconsole.sync import engine as engine_module
 from agentconsole.sync.engine import Engine
@@ -38,7 +39,7 @@ def notes(app) -> list[str]:
     ("a", "set_assignee", f"Assigning failed: {BUSY}"),
     ("u", "conversation_ids", f"Finding the longest wait failed: {BUSY}"),
     ("5", "conversation_ids", f"Loading the conversation list failed: {BUSY}"),
-    ("l", "view_counts", f"Counting the views failed: {BUSY}"),
+    ("l", "agentconsole.storage.views.membership", f"Counting the views failed: {BUSY}"),
     ("j", "conversation", f"Loading the conversation failed: {BUSY}"),
 ])
 async def test_a_failing_store_call_is_told_on_screen(seeded, monkeypatch, key, method, told):
@@ -49,7 +50,10 @@ async def test_a_failing_store_call_is_told_on_screen(seeded, monkeypatch, key, 
         def locked(*args, **kwargs):
             raise sqlite3.OperationalError("database is locked")
 
-        monkeypatch.setattr(seeded.store, method, locked)
+        if "." in method:  # a storage module's function rather than a Store method
+            monkeypatch.setattr(method, locked)
+        else:
+            monkeypatch.setattr(seeded.store, method, locked)
         await pilot.press(key)
         if key == "l":
             app.screen.reload()
@@ -73,7 +77,7 @@ async def test_a_damaged_database_stops_writes_and_the_banner_says_so(tmp_path, 
     from agentconsole.config import Config
     from screens.app import AgentConsoleApp
 
-    app = AgentConsoleApp(store, clock=store.clock, config=Config(), agent_id=agent)
+    app = AgentConsoleApp(Session(store, clock=store.clock, config=Config(), agent_id=agent))
     async with app.run_test(size=(160, 36)) as pilot:
         await until(pilot, lambda: bool(store.damaged))
         await until(pilot, lambda: "DATABASE DAMAGED" in screen_text(app))
@@ -135,7 +139,7 @@ async def test_an_unreachable_imap_server_is_one_state_never_a_traceback(tmp_pat
                                          "username": "support@example.test"})
     account = next(a for a in store.accounts() if a.id == aid)
     engine = Engine(store, {aid: connectors.build(account, store.clock)}, clock=store.clock)
-    app = AgentConsoleApp(store, clock=store.clock, config=Config(), agent_id=agent, engine=engine)
+    app = AgentConsoleApp(Session(store, clock=store.clock, config=Config(), agent_id=agent, engine=engine))
     try:
         async with app.run_test(size=(200, 36)) as pilot:
             await until(pilot, lambda: "support retrying" in screen_text(app), timeout=20)

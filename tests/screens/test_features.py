@@ -233,8 +233,9 @@ async def test_crisis_status_too_long_for_x_is_blocked_before_sending_and_says_w
         assert isinstance(app.screen, CrisisModal) and outbox(seeded.store) == []
         app.screen.query_one("#status-text", TextArea).text = "We're on it; updates here."
         await pilot.press("ctrl+s")
-        await until(app, pilot, lambda: "Status on brand-masto (Mastodon): sent" in screen_text(app))
-        assert "Status on brand-x (X): sent" in screen_text(app) and "DMs sent 2/2" in screen_text(app)
+        # Each account's status and each DM settle on their own: wait for all of them.
+        await until(app, pilot, lambda: all(part in screen_text(app) for part in (
+            "Status on brand-masto (Mastodon): sent", "Status on brand-x (X): sent", "DMs sent 2/2")))
 
 
 async def test_a_canned_draft_closed_and_reopened_still_counts_as_canned(seeded):

@@ -466,3 +466,34 @@ async def test_backslash_filters_the_current_view_and_empty_clears_it(seeded):
         await pilot.press("enter")
         await settle(app, pilot)
         assert len(app.screen.conversations.ids) == 7 and "filter:" not in screen_text(app)
+
+
+async def test_an_ingest_event_refreshes_only_its_rows_counts_and_the_lists_front(seeded, monkeypatch):
+    from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+    from screens.app import AgentConsoleApp
+    from screens.inbox.screen import DataChanged
+
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        on = app.screen.conversations.selected_id
+        account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+        report = seeded.store.ingest(account, [InboundMessage(
+            "x9", "t-new", Kind.PUBLIC, Person("u9", "@newbie", "Newbie"), "hello from far back",
+            seeded.clock.now() - 3 * 3600)])
+        reads: list[int | None] = []
+        original = seeded.store.conversation_ids
+
+        def counted(view="all", agent_id=None, limit=None, *args, **kwargs):
+            reads.append(limit)
+            return original(view, agent_id, limit, *args, **kwargs)
+
+        monkeypatch.setattr(seeded.store, "conversation_ids", counted)
+        monkeypatch.setattr(AgentConsoleApp, "send_away_replies", lambda self: None)
+        app.screen.post_message(DataChanged(frozenset(report.conversation_ids)))
+        await settle(app, pilot)
+        assert reads and None not in reads  # only the front was read again, never the whole list
+        lst = app.screen.query_one(ConversationList)
+        assert lst.ids[0] == report.conversation_ids[0] and lst.selected_id == on
+        assert "Newbie" in screen_text(app) and "Waiting 6" in screen_text(app)
+        assert len(lst.ids) == len(original("all"))

@@ -31,6 +31,13 @@ def timeline(tmp_path: Path):
     t.store.close()
 
 
+def reports(timeline, hours=None):
+    """What the session hands the screen: the report for a period spec, in the workspace's zone."""
+    from agentconsole import metrics
+
+    return lambda spec: metrics.compute(timeline.store, spec, timeline.clock.now(), "UTC", hours)
+
+
 def text_of(screen: MetricsScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -47,7 +54,7 @@ async def settle(pilot) -> None:
 
 
 async def test_opens_on_today_and_switches_periods(timeline) -> None:
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "Today · 2026-11-25 (UTC)" in text_of(screen, "#metrics-title")
@@ -72,7 +79,7 @@ async def test_opens_on_today_and_switches_periods(timeline) -> None:
 
 
 async def test_custom_period_and_a_bad_one(timeline) -> None:
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("c")
@@ -100,7 +107,7 @@ async def test_names_from_the_database_are_never_markup(timeline) -> None:
     eve = timeline.store.ensure_agent("[bold red]Eve[/] \x1b[31m")
     timeline.customer("G", "x", at(25, 13), Kind.PUBLIC)
     timeline.reply("G", "x", at(25, 13, 10), eve, "personal")
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         labels = [r[0] for r in table_rows(screen, "#metrics-by-agent")]
@@ -111,7 +118,7 @@ async def test_names_from_the_database_are_never_markup(timeline) -> None:
 async def test_the_week_view_labels_its_days_at_80x24(timeline) -> None:
     from tests.screens.helpers import screen_text
 
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("2")
@@ -121,7 +128,7 @@ async def test_the_week_view_labels_its_days_at_80x24(timeline) -> None:
 
 
 async def test_escape_goes_back(timeline) -> None:
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("escape")
@@ -143,7 +150,7 @@ def test_busiest_grid_scales_to_the_busiest_hour() -> None:
 async def test_business_hours_figures_are_shown_when_configured(timeline) -> None:
     from agentconsole.response.hours import BusinessHours, HoursConfig
     hours = HoursConfig(by_account={"shop-mail": BusinessHours()})
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC", hours, period="7d")
+    screen = MetricsScreen(reports(timeline, hours), timeline.clock, "UTC", hours, period="7d")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "open hours 30m / 8h00m" in text_of(screen, "#metrics-summary")
@@ -151,7 +158,7 @@ async def test_business_hours_figures_are_shown_when_configured(timeline) -> Non
 
 async def test_a_database_error_is_shown_not_swallowed(timeline) -> None:
     timeline.store.conn.execute("DROP INDEX messages_metrics")
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "OperationalError" in text_of(screen, "#metrics-title")
@@ -166,7 +173,7 @@ def test_bars_keep_zero_empty_and_scale_to_the_largest() -> None:
 
 
 async def test_today_is_charted_per_hour(timeline) -> None:
-    screen = MetricsScreen(timeline.store, timeline.clock, "UTC")
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "Opened per hour, 0–23h: 3 in all, at most 1" in text_of(screen, "#metrics-opened-label")

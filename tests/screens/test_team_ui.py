@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from agentconsole.config import Config
+from agentconsole.session.session import Session
 from agentconsole.storage.store import Store
 
 from tests.screens.helpers import screen_text, settle
@@ -31,7 +32,8 @@ def bobs_console(seeded):
 
     store = Store(seeded.store.path, seeded.clock)
     bob = store.ensure_agent("Bob Li", "BL")
-    return AgentConsoleApp(store, clock=seeded.clock, config=Config(timezone="Europe/Berlin"), agent_id=bob), store
+    session = Session(store, clock=seeded.clock, config=Config(timezone="Europe/Berlin"), agent_id=bob)
+    return AgentConsoleApp(session), store
 
 
 async def test_two_consoles_see_each_other_and_the_guard_stops_a_second_answer(seeded):

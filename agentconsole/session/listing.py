@@ -1,0 +1,73 @@
+"""Keeping a view's id list in order after a few conversations changed, without reading it all again."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Collection, Sequence
+
+
+SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
+
+
+def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
+                 in_view: Collection[int], sort_keys: SortKeys | None = None) -> array[int]:
+    """The list after its first *replaced* ids were read again as *front* (in order, fresh).
+
+    The ids after them keep their order; an id now in *front* is taken out of them, and so is a
+    *changed* id the view no longer holds (*in_view*). A changed id the view holds but the front does
+    not is put in place by a binary search over the rest with *sort_keys* (each id's key in the
+    view's order, read for the few rows probed), so no step reads the whole list; without it, such a
+    row keeps its place, or comes last when new.
+    """
+    head = old[:replaced]
+    in_front = set(front)
+    head_set = set(head)
+    rest = old[replaced:]
+    moving = {i for i in changed if i not in in_front and i in in_view}
+    take_out = {i for i in front if i not in head_set}
+    take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
+    found = _positions(rest, take_out | moving)
+    for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
+        del rest[position]
+    # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
+    placed_again = moving if sort_keys is not None else set()
+    left_front = array("q", (i for i in head if i not in in_front and i not in placed_again
+                             and (i not in changed or i in in_view)))
+    below = left_front + rest
+    if sort_keys is None:
+        return front + below + array("q", (i for i in moving if i not in head_set and i not in found))
+    keys = sort_keys(sorted(moving))
+    for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
+        if cid in keys:
+            below.insert(_bisect(below, keys[cid], sort_keys), cid)
+    return front + below
+
+
+def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys) -> int:
+    """Where *key* goes in *ids* (sorted by their keys when last read in full): log2(n) rows read."""
+    lo, hi = 0, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        probe = sort_keys([ids[mid]]).get(ids[mid])
+        if probe is None or probe <= key:  # a row gone meanwhile counts as before: it moves nothing
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _positions(ids: array[int], wanted: set[int]) -> dict[int, int]:
+    """Where each of *wanted* is in *ids* (absent ones left out): one byte search each, no Python loop over *ids*."""
+    if not wanted:
+        return {}
+    raw = ids.tobytes()
+    size = ids.itemsize
+    found: dict[int, int] = {}
+    for cid in wanted:
+        needle = array(ids.typecode, [cid]).tobytes()
+        at = raw.find(needle)
+        while at != -1 and at % size:  # a match across two items: look on
+            at = raw.find(needle, at + 1)
+        if at != -1:
+            found[cid] = at // size
+    return found

@@ -1,0 +1,406 @@
+"""The Session: every verb and read the console and the command line need, over one store and engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from agentconsole import failures, metrics
+from agentconsole.config import Config
+from agentconsole.domain.clock import Clock
+from agentconsole.domain.filters import ViewFilter
+from agentconsole.domain.models import Capabilities, Status
+from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
+from agentconsole.replies import escalation, guard, templates
+from agentconsole.replies.canned import CannedLibrary
+from agentconsole.replies.escalation_texts import ASK_TO_DM, EscalationTexts
+from agentconsole.replies.outbox import Outbox, OutboxRow
+from agentconsole.response import waits
+from agentconsole.response.rule import Order, ResponseRule
+from agentconsole.shifts.banner import Banner, build_banner
+from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
+from agentconsole.domain.views import VIEWS_BY_KEY
+from agentconsole.session.counts import ViewCounts
+from agentconsole.session.listing import SortKeys, splice_front
+from agentconsole.storage import views
+from agentconsole.storage.store import Store
+from agentconsole.sync.states import ConnectorState, EngineEvent
+from agentconsole.team import collision
+from agentconsole.team.presence import Activity
+
+if TYPE_CHECKING:
+    from array import array
+
+    from agentconsole.sync.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class SendRefused(Exception):
+    """The send guard blocks this text (over the limit, an unfilled placeholder, empty): nothing was queued."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaneRead:
+    """Everything the conversation pane shows for one conversation, read together."""
+
+    conversation: ConversationRow
+    messages: list[MessageRow]
+    notes: list[NoteRow]
+    card: ContactCard | None
+    outbox: list[OutboxRow]
+    loaded_at: float
+
+
+class Session:
+    """One agent's session on one workspace. Blocking: call it from worker threads, never the UI loop,
+    except kick() and the engine's own run(), which belong to the event loop."""
+
+    def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int | None = None,
+                 engine: Engine | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.agent_id = agent_id
+        self.engine = engine
+        self.outbox = Outbox(store)
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+        # Where this console is, for the other consoles: set by the UI, written by the team watcher.
+        self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
+        self.change_feed: Any = None
+        if engine is not None:
+            self._engine_listener = engine.on_change
+            engine.on_change = self._engine_changed
+
+    # ------------------------------------------------------------------ events and the engine
+
+    def subscribe(self, listener: Callable[[EngineEvent], None]) -> None:
+        """Be told of every engine event (from the engine's loop); a listener's bug never stops syncing."""
+        self._listeners.append(listener)
+
+    def _engine_changed(self, event: EngineEvent) -> None:
+        for listener in [self._engine_listener, *self._listeners]:
+            if listener is not None:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("engine listener failed")
+
+    def connector_states(self) -> dict[int, ConnectorState] | None:
+        return self.engine.states() if self.engine is not None else None
+
+    async def run_engine(self) -> None:
+        if self.engine is not None:
+            await self.engine.run()
+
+    def kick(self) -> None:
+        """Wake the sender and the pollers (on the engine's loop) after something was queued."""
+        if self.engine is not None:
+            self.engine.kick()
+
+    @property
+    def syncing(self) -> bool:
+        return self.engine is not None
+
+    # ------------------------------------------------------------------ the rules of this workspace
+
+    @cached_property
+    def agent_row(self) -> AgentRow:
+        if self.agent_id is None:
+            raise ValueError("this session has no agent")
+        return self.store.agent(self.agent_id)
+
+    def agent(self, agent_id: int) -> AgentRow:
+        return self.store.agent(agent_id)
+
+    def agents(self) -> list[AgentRow]:
+        return self.store.agents()
+
+    def capabilities(self) -> dict[int, Capabilities]:
+        """Each connected account's capabilities (none without an engine: nothing can be sent then)."""
+        engine = self.engine
+        return {aid: c.capabilities for aid, c in engine.connectors.items()} if engine is not None else {}
+
+    def limit_for(self, conversation: ConversationRow) -> int | None:
+        caps = self.capabilities().get(conversation.account_id)
+        return caps.max_length if caps is not None else None
+
+    def customer_values(self, conversation: ConversationRow) -> dict[str, str | None]:
+        return dict(templates.values_for(conversation, self.agent_row))
+
+    def response_rule(self) -> ResponseRule:
+        """Each account's targets and business hours, as the list, the wait line and the crossings judge them."""
+        return ResponseRule(self.config.targets, self.config.hours, self.store.accounts())
+
+    def shifts(self) -> Shifts:
+        return Shifts(self.store, self.capabilities())
+
+    @cached_property
+    def canned(self) -> CannedLibrary:
+        return CannedLibrary(self.store)
+
+    # ------------------------------------------------------------------ reads
+
+    def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, ConversationRow]:
+        return self.store.conversations_by_ids(ids)
+
+    def conversation(self, conversation_id: int) -> ConversationRow | None:
+        return self.store.conversation(conversation_id)
+
+    @cached_property
+    def _counts(self) -> ViewCounts:
+        return ViewCounts(self.store, self.agent_id)
+
+    def view_counts(self, changed: Iterable[int] | None = None) -> dict[str, int]:
+        """Every view's count: all counted again, or moved by what *changed* conversations did."""
+        return self._counts.recount() if changed is None else self._counts.changed(changed)
+
+    def conversation_ids(self, view: str, order: Order, limit: int | None = None,
+                         narrow: ViewFilter | None = None) -> array[int]:
+        """A view's ids in display order (the waiting ones by the response rule's *order*)."""
+        key = self.response_rule().order_key(self.clock.now(), order)
+        return self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
+
+    def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
+                   changed: Iterable[int]) -> tuple[array[int], set[int]]:
+        """The first *limit* ids of a view, and which of the *changed* conversations it holds now: what
+        the list needs to put a few changed rows in place without reading its whole id list."""
+        front = self.conversation_ids(view, order, limit, narrow)
+        return front, views.still_in(self.store, view, self.agent_id, changed, narrow)
+
+    def refreshed_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: array[int], front_size: int,
+                       changed: Iterable[int]) -> array[int]:
+        """A view's id list after *changed* conversations changed: the front read again, the changed
+        rows beyond it put in place by binary search; the cost follows the window, not the workspace."""
+        changed = set(changed)
+        front, in_view = self.view_front(view, order, front_size, narrow, changed)
+        return splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order))
+
+    def sort_keys(self, view: str, order: Order) -> SortKeys:
+        """Each conversation's key in a view's order, as Store.conversation_ids sorts: the waiting ones
+        first by the response rule's key, then the rest by the newest activity."""
+        key = self.response_rule().order_key(self.clock.now(), order)
+        waiting_first = VIEWS_BY_KEY[view].waiting_first
+
+        def keys(ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
+            out: dict[int, tuple[float, ...]] = {}
+            for cid, (status, needs_reply, since, account, kind, last) in views.order_rows(self.store, ids).items():
+                if waiting_first and status == "open" and needs_reply and since is not None:
+                    out[cid] = (0.0, key(since, account, kind) if key is not None else since, since, float(cid))
+                else:
+                    out[cid] = (1.0, -last, 0.0, 0.0)
+            return out
+
+        return keys
+
+    def most_urgent(self) -> int | None:
+        ids = self.conversation_ids("waiting", Order.URGENCY, 1)
+        return ids[0] if ids else None
+
+    def wait_summary(self, order: Order) -> waits.WaitSummary:
+        return waits.summarize(self.store, self.response_rule(), self.clock.now(), order)
+
+    def crossed_over(self, since: float, until: float) -> list[ConversationRow]:
+        """The conversations that went over their target in (since, until], in the rule's order."""
+        ids = waits.crossed(self.store, self.response_rule(), since, until)
+        rows = self.store.conversations_by_ids(ids)
+        return [rows[i] for i in ids if i in rows]
+
+    def pane(self, conversation_id: int) -> PaneRead | None:
+        store = self.store
+        conversation = store.conversation(conversation_id)
+        if conversation is None:
+            return None
+        card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
+        return PaneRead(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
+                        self.outbox.pending(conversation_id), self.clock.now())
+
+    def last_inbound_text(self, conversation_id: int) -> str:
+        last = [m.text for m in self.store.messages(conversation_id, 20) if m.direction == "in"]
+        return last[-1] if last else ""
+
+    def search(self, query: str) -> list[SearchHit]:
+        return self.store.search(query) if query.strip() else []
+
+    def today_figures(self) -> metrics.HeaderFigures:
+        return metrics.today_header(self.store, self.clock, self.config.timezone, self.config.hours)
+
+    def metrics_report(self, spec: str) -> metrics.Report:
+        return metrics.compute(self.store, spec, self.clock.now(), self.config.timezone, self.config.hours)
+
+    def outbox_item(self, item_id: int) -> OutboxRow:
+        return self.outbox.item(item_id)
+
+    # ------------------------------------------------------------------ replies and notes
+
+    def reply(self, conversation_id: int, text: str, *, source: str = "personal", template_id: int | None = None,
+              opened_at: float | None = None, send_anyway: bool = False, resolve: bool = False) -> int:
+        """Queue a reply: the send guard, the collision guard (raises Collided), the outbox item and the
+        canned reply's use, in one transaction. Returns the outbox item."""
+        conversation = self.store.conversation(conversation_id)
+        if conversation is None:
+            raise SendRefused("the conversation is gone")
+        verdict = guard.check(text, conversation.channel, conversation.kind, limit=self.limit_for(conversation))
+        if verdict.blocks:
+            raise SendRefused(" · ".join(verdict.blocks))
+        with self.store.transaction():
+            item = collision.reply(self.store, conversation_id, text, agent_id=self.agent_id, opened_at=opened_at,
+                                   send_anyway=send_anyway, source=source, resolve=resolve)
+            if template_id is not None:
+                self.canned.record_use(template_id)
+        return item
+
+    def add_note(self, conversation_id: int, text: str) -> int:
+        return self.store.add_note(conversation_id, self.agent_id, text)
+
+    def toggle_done(self, conversation_id: int, status: str) -> Status:
+        """Done, or open again when it was done; returns the new status."""
+        new = Status.OPEN if status == Status.DONE else Status.DONE
+        self.store.set_status(conversation_id, new, self.agent_id)
+        return new
+
+    def assign(self, conversation_id: int, agent_id: int | None, expected: int | None) -> tuple[bool, int | None]:
+        """Compare-and-set: only if the assignee is still *expected*. Returns (done, assignee now)."""
+        return self.store.set_assignee(conversation_id, agent_id, self.agent_id, expected=expected)
+
+    def decide(self, item_id: int, decision: str) -> None:
+        """The agent's call on a send that ended unsure, failed or refused: resend, mark_sent or discard."""
+        self.outbox.decide(item_id, decision, self.agent_id)
+
+    def needing_decision(self) -> list[OutboxRow]:
+        return self.outbox.needing_decision()
+
+    # ------------------------------------------------------------------ DM escalation and crisis mode
+
+    def why_not_escalate(self, conversation_id: int) -> str | None:
+        conversation = self.store.conversation(conversation_id)
+        caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
+        return escalation.why_not(self.store, conversation_id, caps)
+
+    def escalation_texts(self, conversation: ConversationRow) -> EscalationTexts:
+        return EscalationTexts.defaults(self.canned, self.customer_values(conversation))
+
+    def escalate(self, conversation_id: int, dm_text: str, public_text: str, *, opened_at: float | None = None,
+                 send_anyway: bool = False) -> escalation.Escalation:
+        """The DM first, then the public reply once it is accepted (raises EscalationRefused, Collided)."""
+        conversation = self.store.conversation(conversation_id)
+        caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
+        return escalation.escalate(self.store, conversation_id, dm_text=dm_text, public_text=public_text,
+                                   agent_id=self.agent_id, capabilities=caps, opened_at=opened_at,
+                                   send_anyway=send_anyway)
+
+    def ask_to_dm(self, item_id: int) -> None:
+        """A refused DM: post a public reply inviting the customer to write to us, and settle the DM."""
+        item = self.outbox.item(item_id)
+        conversation = self.store.conversation(item.conversation_id) if item.conversation_id else None
+        if conversation is None:
+            raise SendRefused("the conversation is gone")
+        text = templates.fill(ASK_TO_DM, self.customer_values(conversation)).text
+        with self.store.transaction():
+            self.outbox.enqueue_reply(conversation.id, text, agent_id=self.agent_id, source="escalation")
+            self.outbox.decide(item_id, "discard", self.agent_id)
+
+    def crisis_status_fits(self, conversation_ids: list[int], status_text: str) -> list[escalation.StatusFit]:
+        return escalation.status_fits(self.store, conversation_ids, status_text, self.capabilities())
+
+    def crisis_problems(self, conversation_ids: list[int], *, status_text: str,
+                        dm_texts: dict[int, str]) -> list[str]:
+        return escalation.crisis_problems(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
+                                          capabilities=self.capabilities())
+
+    def crisis(self, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
+               opened_at: float | None) -> escalation.CrisisPlan:
+        return escalation.crisis(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
+                                 agent_id=self.agent_id, capabilities=self.capabilities(), opened_at=opened_at)
+
+    def crisis_progress(self, plan: escalation.CrisisPlan
+                        ) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str, str]]]:
+        """(each DM's row, each account's status) of a crisis batch, as they stand now."""
+        return (escalation.batch_progress(self.store, plan.batch),
+                escalation.status_progress(self.store, plan.status_items))
+
+    def retry_crisis(self, plan: escalation.CrisisPlan) -> None:
+        for item in [*plan.status_items.values(), *(esc.dm_item for esc in plan.escalations)]:
+            if self.outbox.item(item).state in ("failed", "unsure"):
+                self.outbox.decide(item, "resend", self.agent_id)
+
+    # ------------------------------------------------------------------ shifts
+
+    def banner(self) -> Banner:
+        return build_banner(self.shifts(), self.agent_row.timezone)
+
+    def on_shift_agent_ids(self) -> set[int]:
+        return {s.agent_id for s in self.shifts().on_shift()}
+
+    def shift_form(self) -> StartForm | EndForm:
+        """The end form while this agent is on shift, else the start form."""
+        shifts, agent_id = self.shifts(), self.agent_row.id
+        return shifts.end_form(agent_id) if shifts.current(agent_id) is not None else shifts.start_form(agent_id)
+
+    def start_shift(self, *, planned_end: float | None, hello: Mapping[int, str], acknowledge: Iterable[int] = ()) -> None:
+        self.shifts().start(self.agent_row.id, planned_end=planned_end, hello=hello, acknowledge=acknowledge)
+
+    def end_shift(self, *, goodbye: Mapping[int, str], next_agent: str | None, next_start: float | None,
+                  note: str, assignments: Handover | str) -> None:
+        self.shifts().end(self.agent_row.id, goodbye=goodbye, next_agent=next_agent, next_start=next_start,
+                          note=note, assignments=assignments)
+
+    def shift_history(self, limit: int = 50) -> list[ShiftRecord]:
+        return self.shifts().history(limit)
+
+    def send_away_replies(self) -> list[int]:
+        """After each sync, off shift: one away reply per customer and off period (when switched on)."""
+        from agentconsole.shifts.away import AwayReplies
+
+        return AwayReplies(self.shifts()).send_due()
+
+    # ------------------------------------------------------------------ the team
+
+    def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
+        """Say where this console is; the team watcher writes it within a poll."""
+        self.presence_target = (conversation_id, activity)
+
+    def open_change_feed(self) -> None:
+        """Take this console's place in the change log now, before the first reads, so nothing
+        committed in between is missed; the team watcher reads it and closes it."""
+        from agentconsole.team.changes import ChangeFeed
+
+        self.change_feed = ChangeFeed(self.store.path)
+
+    def watch_team(self, cancelled: Callable[[], bool], changed: Callable[[Any], None],
+                   people: Callable[[dict[int, tuple[Any, ...]]], None]) -> None:
+        """Run until *cancelled()*: other consoles' changes and presence go to the two callbacks."""
+        from agentconsole.session.team_watch import watch
+
+        feed, self.change_feed = self.change_feed, None
+        watch(self, feed, cancelled, changed, people)
+
+    # ------------------------------------------------------------------ the database and failures
+
+    @property
+    def damaged(self) -> str:
+        """Why writes stopped (the database failed its check), or empty while it is sound."""
+        return self.store.damaged
+
+    def check_database(self) -> bool:
+        """SQLite's quick check, then the daily backup of a sound file; True when it found damage."""
+        if self.store.check():
+            return True
+        self.store.backup_if_due()
+        return False
+
+    def notice(self, error: BaseException) -> bool:
+        """True when *error* says the database is damaged (writes stop from now on)."""
+        return self.store.notice(error)
+
+    @staticmethod
+    def explain(error: BaseException) -> str | None:
+        """The one sentence for an operational error, or None for a bug."""
+        return failures.describe(error)
+
+    @staticmethod
+    def short(error: BaseException) -> str:
+        return failures.short(error)

@@ -1,0 +1,98 @@
+"""Which inbox views each conversation belongs to, as one bit per view, for counts kept by difference."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from agentconsole.domain.filters import ViewFilter
+from agentconsole.domain.models import Kind
+from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
+
+# Bit i is set when the conversation is in VIEWS[i]; a view's filter may be NULL (no assignee), which counts as out.
+_BITS = " + ".join(f"((CASE WHEN {view.where} THEN 1 ELSE 0 END) << {i})" for i, view in enumerate(VIEWS))
+_CHUNK = 500  # ids per query, well under SQLite's bound-parameter limit
+
+
+def membership(store: Store, agent_id: int | None, ids: Iterable[int] | None = None) -> Iterator[tuple[int, int]]:
+    """(conversation id, view bits) for *ids*, or for every conversation when *ids* is None."""
+    cur = store.conn.cursor()
+    cur.row_factory = None  # plain tuples: a whole workspace is read once at start
+    if ids is None:
+        yield from cur.execute(f"SELECT id, {_BITS} FROM conversations", {"agent_id": agent_id})
+        return
+    wanted = list(ids)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        params: dict[str, object] = {f"i{n}": cid for n, cid in enumerate(chunk)}
+        params["agent_id"] = agent_id
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        yield from cur.execute(f"SELECT id, {_BITS} FROM conversations WHERE id IN ({marks})", params)
+
+
+def last_id(store: Store) -> int:
+    """The highest conversation id, 0 for an empty workspace."""
+    return int(store.conn.execute("SELECT coalesce(max(id), 0) FROM conversations").fetchone()[0])
+
+
+def still_in(store: Store, view: str, agent_id: int | None, ids: Iterable[int], narrow: ViewFilter | None = None
+             ) -> set[int]:
+    """Those of *ids* that a view (narrowed by a filter) holds now."""
+    from agentconsole.storage.store import _narrowing
+
+    wanted = list(ids)
+    where = VIEWS_BY_KEY[view].where
+    found: set[int] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        params: dict[str, object] = {f"i{n}": cid for n, cid in enumerate(chunk)}
+        params["agent_id"] = agent_id
+        clause = f"({where})"
+        if narrow is not None and not narrow.empty:
+            clause += f" AND {_narrowing(narrow, params)}"
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        found.update(r[0] for r in store.conn.execute(
+            f"SELECT id FROM conversations WHERE id IN ({marks}) AND {clause}", params))
+    return found
+
+
+def order_rows(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, int, float | None, int, str, float]]:
+    """What places each of *ids* in a view's order: (status, needs_reply, waiting_since, account id,
+    kind, last_message_at)."""
+    wanted = list(ids)
+    out: dict[int, tuple[str, int, float | None, int, str, float]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for r in store.conn.execute(f"SELECT id, status, needs_reply, waiting_since, account_id, kind, last_message_at"
+                                    f" FROM conversations WHERE id IN ({marks})", chunk):
+            out[r[0]] = (r[1], r[2], r[3], r[4], r[5], r[6])
+    return out
+
+
+def waiting_rows(cur: sqlite3.Cursor, where: str, params: dict[str, object], limit: int | None
+                 ) -> list[tuple[int, float, int, str]]:
+    """(id, waiting_since, account id, kind) of a view's waiting conversations: all of them, or with
+    *limit* only enough to hold its first *limit* in any order that is monotone in waiting_since within
+    each (account, kind), as the response rule's keys are: each group's first *limit* by waiting_since,
+    read from the waiting index, so the cost follows *limit* and the groups, not how many wait."""
+    select = ("SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
+              f" WHERE status = 'open' AND needs_reply = 1 AND ({where})")
+    if limit is None:
+        return cur.execute(select, params).fetchall()
+    kinds = [kind.value for kind in Kind]
+    rows: list[tuple[int, float, int, str]] = []
+    for (account_id,) in cur.execute("SELECT id FROM accounts").fetchall():
+        for kind in kinds:
+            rows.extend(cur.execute(f"{select} AND account_id = :w_account AND kind = :w_kind"
+                                    " ORDER BY waiting_since, id LIMIT :w_limit",
+                                    {**params, "w_account": account_id, "w_kind": kind, "w_limit": limit}))
+    # A kind this build does not know (written by a newer one): all of them, so none is ever left out.
+    marks = ", ".join(f":w_k{i}" for i in range(len(kinds)))
+    rows.extend(cur.execute(f"{select} AND kind NOT IN ({marks})",
+                            {**params, **{f"w_k{i}": kind for i, kind in enumerate(kinds)}}))
+    return rows

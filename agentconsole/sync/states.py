@@ -1,0 +1,44 @@
+"""What the sync engine tells its listeners: each account's connector state, and what changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SyncStatus(StrEnum):
+    """Where an account's connector is (a str: the banner and the tests compare it to plain names)."""
+
+    STARTING = "starting"
+    SYNCING = "syncing"
+    OK = "ok"
+    ERROR = "error"
+    RETRYING = "retrying"
+    AUTH = "auth"
+    DOWN = "down"  # its task crashed and waits to restart
+    STANDBY = "standby"  # another process syncs this account
+    CREDITS = "credits"  # the platform's prepaid credits ran out (X): the business must top up
+
+
+class EventKind(StrEnum):
+    INGESTED = "ingested"
+    SENT = "sent"
+    STATE = "state"
+    OUTBOX = "outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorState:
+    account_id: int
+    account_name: str
+    status: SyncStatus | str
+    message: str = ""
+    retry_at: float | None = None
+    last_sync_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    kind: EventKind | str
+    account_id: int | None
+    conversation_ids: tuple[int, ...] = ()

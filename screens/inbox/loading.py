@@ -1,0 +1,206 @@
+"""The inbox's reads: the workers that load the counts, the list, the wait line and the pane through
+the session, and the refresh of just what a change event names. InboxScreen inherits them."""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.message import Message
+from textual.screen import Screen
+
+from agentconsole.domain.views import VIEWS
+from agentconsole.response.rule import Order
+
+from screens.inbox.conversation_pane import PaneData
+from screens.inbox.header import WaitFigures, WaitLine, ViewList, WorkspaceBanner
+
+if TYPE_CHECKING:
+    from agentconsole.session.session import Session
+
+
+class DataChanged(Message):
+    """Conversations changed in the DB (ingest, a send): refresh those rows, and when *order* says their
+    place or the counts may have moved, the counts and the list around what is shown. No ids: reload all."""
+
+    def __init__(self, conversation_ids: frozenset[int] = frozenset(), order: bool = True) -> None:
+        super().__init__()
+        self.conversation_ids = conversation_ids
+        self.order = order
+
+    def can_replace(self, message: Message) -> bool:
+        # This message is superseded by the next DataChanged, which takes over what this one named.
+        if not isinstance(message, DataChanged):
+            return False
+        if not self.conversation_ids or not message.conversation_ids:
+            message.conversation_ids = frozenset()  # one of them says "everything"
+        else:
+            message.conversation_ids = message.conversation_ids | self.conversation_ids
+        message.order = message.order or self.order
+        return True
+
+
+class StatesChanged(Message):
+    """A connector's state changed; only the banner needs it."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StatesChanged)
+
+
+class InboxLoading(Screen):
+    """The inbox screen supplies conversations, pane, order, narrow, view_index and the first-paint start."""
+
+    session: Session
+
+    # ------------------------------------------------------------------ loading (workers post results)
+
+    @dataclass
+    class CountsLoaded(Message):
+        counts: dict[str, int]
+
+    @dataclass
+    class IdsLoaded(Message):
+        view: str
+        ids: array
+
+    @dataclass
+    class WaitLoaded(Message):
+        figures: WaitFigures
+        next_change_in: float | None
+
+    @dataclass
+    class PaneLoaded(Message):
+        data: PaneData | None
+        conversation_id: int
+
+    def reload(self) -> None:
+        """Refetch everything on screen (after an action or an engine event)."""
+        self.load_counts()
+        self.load_ids(VIEWS[self.view_index].key)
+        self.load_wait()
+        self.conversations.invalidate()
+        if self.pane.conversation_id is not None:
+            self.load_pane(self.pane.conversation_id)
+
+    def refresh_changed(self, conversation_ids: frozenset[int], order: bool) -> None:
+        """Refresh only what these conversations touch: their rows, the pane if it shows one, and when
+        their place may have moved, the counts (by difference), the list's front and the wait line."""
+        if not conversation_ids:
+            self.reload()
+            return
+        self.conversations.invalidate(conversation_ids)
+        if self.pane.conversation_id in conversation_ids:
+            self.load_pane(self.pane.conversation_id)
+        if order:
+            self.load_counts(tuple(conversation_ids))
+            self.load_front(VIEWS[self.view_index].key, self.conversations.front_size(), tuple(conversation_ids))
+            self.load_wait()
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="Counting the views")
+    def load_counts(self, changed: tuple[int, ...] | None = None) -> None:
+        self.post_message(self.CountsLoaded(self.session.view_counts(changed)))
+
+    @dataclass
+    class ListRefreshed(Message):
+        view: str
+        before: array
+        ids: array
+        size: int
+        changed: tuple[int, ...]
+
+    @work(thread=True, group="front", exit_on_error=False, description="Loading the conversation list")
+    def load_front(self, view: str, size: int, changed: tuple[int, ...]) -> None:
+        before = self.conversations.ids  # replaced, never changed in place: safe to read from here
+        ids = self.session.refreshed_list(view, self.order, self.narrow, before, size, changed)
+        self.post_message(self.ListRefreshed(view, before, ids, size, changed))
+
+    def on_inbox_loading_list_refreshed(self, message: ListRefreshed) -> None:
+        if message.view != VIEWS[self.view_index].key:
+            return
+        if self.conversations.ids is message.before:
+            self.conversations.set_ids(message.ids, self.conversations.empty_text)
+        else:  # the list changed meanwhile (another refresh, a full read): place these rows in that one
+            self.load_front(message.view, message.size, message.changed)
+
+    @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
+    def load_ids(self, view: str, first_page: bool = False) -> None:
+        session = self.session
+        if first_page or self.conversations.ids is None or not len(self.conversations.ids):
+            # A screenful of rows now, the whole (maybe 100k) list right after.
+            self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, 200, self.narrow)))
+            if first_page:
+                return
+        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, narrow=self.narrow)))
+
+    def resort(self) -> None:
+        """With business hours, waits stop and start with the hours, so who waited longest can change
+        without any new message: the list is put in order again every minute."""
+        self.load_ids(VIEWS[self.view_index].key)
+
+    @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
+    def load_wait(self) -> None:
+        now = self.app.clock.now()
+        summary = self.session.wait_summary(self.order)
+        figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
+                              self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
+        self.post_message(self.WaitLoaded(
+            figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
+
+    @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
+    def load_pane(self, conversation_id: int) -> None:
+        read = self.session.pane(conversation_id)
+        data = None if read is None else PaneData(read.conversation, read.messages, read.notes, read.card,
+                                                  read.outbox, read.loaded_at)
+        self.post_message(self.PaneLoaded(data, conversation_id))
+
+    def on_inbox_loading_counts_loaded(self, message: CountsLoaded) -> None:
+        self.query_one(ViewList).set_counts(message.counts)
+
+    def on_inbox_loading_ids_loaded(self, message: IdsLoaded) -> None:
+        view = VIEWS[self.view_index]
+        if message.view == view.key:
+            empty = view.empty if self.narrow.empty else (
+                f"Nothing in {view.label} matches the filter '{self.narrow.typed}': press \\ to change or clear it.")
+            self.conversations.set_ids(message.ids, empty)
+        if not self._started:
+            self.call_after_refresh(self._start_after_first_paint)
+
+    def on_inbox_loading_wait_loaded(self, message: WaitLoaded) -> None:
+        self.query_one(WaitLine).set_figures(message.figures)
+        self.check_crossings()
+        now = self.app.clock.now()
+        self._wait_due = now + message.next_change_in if message.next_change_in is not None else float("inf")
+
+    def on_inbox_loading_pane_loaded(self, message: PaneLoaded) -> None:
+        selected = self.conversations.selected_id
+        if message.conversation_id in (selected, self.pane.conversation_id):
+            self.pane.show(message.data)
+            self.show_pane_presence()
+            self.refresh_bindings_if_changed()
+            if message.data is not None and self.compose_on_load == message.conversation_id:
+                self.compose_on_load = None
+                self._open_composer("reply")
+
+    @on(DataChanged)
+    def _data_changed(self, message: DataChanged) -> None:
+        self.refresh_changed(message.conversation_ids, message.order)
+
+    @on(StatesChanged)
+    def _states_changed(self) -> None:
+        self.show_connector_states()
+
+    def show_connector_states(self) -> None:
+        states = self.session.connector_states()
+        if states is not None:
+            self.query_one(WorkspaceBanner).set_states(states)
+
+    def tick(self) -> None:
+        """Once a second: redraw what the clock moves; no DB work unless a wait crossed a target."""
+        self.show_connector_states()
+        self.query_one(WaitLine).tick()
+        self.conversations.tick()
+        if self.app.clock.now() >= self._wait_due:
+            self._wait_due = float("inf")
+            self.load_wait()
