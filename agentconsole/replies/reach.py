@@ -6,12 +6,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Channel, DmAvailability, Kind
 
-if TYPE_CHECKING:
-    from agentconsole.storage.store import Store
+
+class Store(Protocol):
+    """What the rule reads (agentconsole.storage.store.Store); typed structurally so that connectors,
+    which apply the same window when a reply leaves, never import the storage package."""
+
+    conn: Any
+    clock: Clock
 
 log = logging.getLogger(__name__)
 
