@@ -35,13 +35,14 @@ def graph_base(settings: Mapping[str, Any], instagram: bool) -> str:
 
 
 def build_connector(instagram: bool, settings: Mapping[str, Any], secret: str, clock, *, own_id: str | None,
-                    save=None):
+                    save=None, client=None):
     from connectors.meta.connector import DEADLINE, FACEBOOK, INSTAGRAM, SEND_DEADLINE, MetaConnector
     from connectors.meta.tokens import TokenKeeper
 
     tokens = TokenKeeper.from_secret(secret, clock, refreshable=instagram, save=save)
     return MetaConnector(INSTAGRAM if instagram else FACEBOOK, own_id or str(settings.get("account_id") or ""),
                          tokens, clock, base=graph_base(settings, instagram), capabilities=capabilities_for(instagram),
+                         client=client,
                          posts=int(settings.get("posts") or 10), poll_interval=float(settings.get("poll_interval") or 60),
                          deadline=float(settings.get("deadline") or DEADLINE),
                          send_deadline=float(settings.get("send_deadline") or settings.get("deadline") or SEND_DEADLINE))

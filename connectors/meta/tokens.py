@@ -17,6 +17,7 @@ DAY = 86_400.0
 LIFETIME = 60 * DAY  # an Instagram Login long-lived token
 REFRESH_EVERY = 7 * DAY
 MIN_AGE = DAY  # Meta refreshes only tokens at least 24 h old
+RETRY_AFTER = 3600.0
 ALARM_BEFORE = 14 * DAY  # a refresh still failing this close to expiry stops the account, saying why
 
 
@@ -34,6 +35,7 @@ class TokenKeeper:
     save: Callable[[str], None] | None = None
     refresh_error: str = ""
     refreshable: bool = False
+    next_try: float = 0.0  # after a failed refresh, the next attempt waits (an hour)
 
     @classmethod
     def from_secret(cls, secret: str, clock: Clock, *, refreshable: bool,
@@ -56,6 +58,8 @@ class TokenKeeper:
         if not self.refreshable:
             return False
         now = self.clock.now()
+        if now < self.next_try:
+            return False
         if self.refreshed_at is None:
             return True  # unknown age: a refresh tells us (Meta refuses one younger than a day)
         return now - self.refreshed_at >= REFRESH_EVERY and now - self.refreshed_at >= MIN_AGE
@@ -77,7 +81,7 @@ class TokenKeeper:
                 raise ConnectorError("the refresh returned no token")
         except (ConnectorError, ValueError, AttributeError) as exc:
             self.refresh_error = f"{type(exc).__name__}: {exc}"
-            self.refreshed_at = self.refreshed_at or self.clock.now() - REFRESH_EVERY + DAY  # try again in a day
+            self.next_try = self.clock.now() + RETRY_AFTER
             left = self.days_left()
             log.warning("Instagram token refresh failed (%s); %s", self.refresh_error,
                         f"{left:.0f} days left" if left is not None else "expiry unknown")

@@ -161,6 +161,8 @@ class FakeGraph:
             return Reply.json(payload("errors.json")["rate_613"], 400, **{BUC: buc(100, 1)})
         if fault == "lost":
             return Reply(drop=True)
+        if fault in ("window", "restricted", "unavailable", "token"):  # Meta's refusals of one message
+            return Reply.json(payload("errors.json")[fault], 400)
         body = json.loads(request.body) if request.headers.get("content-type", "").startswith("application/json") \
             else dict(_form(request.body))
         created = self.create(path, body)
