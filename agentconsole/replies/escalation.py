@@ -83,6 +83,14 @@ def _customer(store: Store, conversation_id: int) -> tuple[int, int, Person]:
     return row[0], row[2], Person(row[3], row[4], row[5])
 
 
+def customer_of(store: Store, conversation_id: int) -> Person | None:
+    """Who a DM would go to (as the platform names them), or None when nobody is known."""
+    try:
+        return _customer(store, conversation_id)[2]
+    except TypeError:  # no conversation, or no identity on it
+        return None
+
+
 def dm_conversation_for(store: Store, conversation_id: int) -> int:
     """The DM conversation with the same person on the same account: reused if it exists."""
     account_id, identity_id, person = _customer(store, conversation_id)

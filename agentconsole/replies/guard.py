@@ -60,6 +60,10 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
     if length.over:
         blocks.append(f"{length.over} over the {channel.label} limit ({length.used}/{length.limit} "
                       f"{length.unit})")
+    source = classify(text, template_text)
+    if reach is not None and reach.can_send and reach.tag == "HUMAN_AGENT" and source == CANNED:
+        blocks.append("after 24 hours only your own words may go out (with the human-agent tag): "
+                      "edit the canned reply first")
     names = [g.name for g in find_gaps(text)] + [m.group(1) for m in _TYPED_SLOT.finditer(text)]
     if names:
         listed = ", ".join(dict.fromkeys("{" + name + "}" for name in names))
@@ -68,7 +72,7 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
         missing = _name_missing(text, customer)
         if missing:
             warnings.append(f"the reply never uses the customer's name ({missing})")
-    return Verdict(length, tuple(blocks), tuple(warnings), classify(text, template_text))
+    return Verdict(length, tuple(blocks), tuple(warnings), source)
 
 
 def _name_missing(text: str, customer: Mapping[str, str | None]) -> str | None:

@@ -239,3 +239,9 @@ def why_no_post(channel: Channel | str) -> str:
     if channel == Channel.EMAIL:
         return "email has no public posts"
     return "this account cannot post publicly"
+
+
+def for_reply(answer: Reach | None, kind: Kind | str) -> Reach | None:
+    """The part of *answer* that governs a reply typed in a conversation of *kind*: a DM thread's
+    window does; a public reply never waits on the DM rules."""
+    return answer if answer is not None and Kind(kind) == Kind.DM else None

@@ -31,6 +31,8 @@ from screens.common.safe import safe_text
 DM_DEFAULT = ("Hi {first_name|there}, {agent_first_name|this is the team} here. Could you send us your order "
               "number and a few details? We'll sort this out with you here.")
 PUBLIC_DEFAULT = "@{handle} Hi {first_name|there}, we've sent you a DM so we can sort this out."
+# Meta threads a reply under the comment and shows no handle for Facebook customers: no @mention.
+PRIVATE_REPLY_PUBLIC_DEFAULT = "Hi {first_name|there}, we've sent you a private message so we can sort this out."
 ASK_TO_DM = ("@{handle} Hi {first_name|there}, we'd like to help but can't message you first. "
              "Could you send us a DM with your order number?")
 STATUS_DEFAULT = ("We know some of you are having trouble right now and we're on it. We're messaging "
@@ -45,10 +47,11 @@ class EscalationTexts:
     public: str
 
     @classmethod
-    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None]) -> EscalationTexts:
+    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None], *,
+                 private_reply: bool = False) -> EscalationTexts:
         """The DM and public texts filled for this customer; the public one from the /dm canned reply
         when the agent has one, so a team's own wording wins."""
-        public_source = PUBLIC_DEFAULT
+        public_source = PRIVATE_REPLY_PUBLIC_DEFAULT if private_reply else PUBLIC_DEFAULT
         for canned in library.all():
             if canned.shortcut == "dm":
                 public_source = canned.body
@@ -123,10 +126,12 @@ class _TextsDialog(ModalScreen):
 class EscalateModal(_TextsDialog):
     """Move one public post to DM: returns (dm text, public text) or None."""
 
-    def __init__(self, conversation: ConversationRow, texts: EscalationTexts, limit: int | None) -> None:
+    def __init__(self, conversation: ConversationRow, texts: EscalationTexts, limit: int | None, *,
+                 private_reply: bool = False) -> None:
         super().__init__(conversation.channel, limit)
         self.conversation = conversation
         self.texts = texts
+        self.private_reply = private_reply  # Meta: the DM is the comment's one private reply
 
     def compose(self) -> ComposeResult:
         channel = Channel(self.conversation.channel).label
@@ -135,9 +140,14 @@ class EscalateModal(_TextsDialog):
             title.append_text(safe_text(self.conversation.contact_name or self.conversation.handle,
                                         single_line=True, limit=60))
             yield Label(title)
-            yield Label(Text("1. The DM, sent first"))
+            first, second = (("1. The private reply to this comment, sent first (one per comment; the thread "
+                              "continues once the customer answers)",
+                              "2. The public note, posted only once the private reply was accepted")
+                             if self.private_reply else
+                             ("1. The DM, sent first", "2. The public reply, posted only once the DM was accepted"))
+            yield Label(Text(first))
             yield from self.text_area("dm-text", self.texts.dm, Kind.DM)
-            yield Label(Text("2. The public reply, posted only once the DM was accepted"))
+            yield Label(Text(second))
             yield from self.text_area("public-text", self.texts.public, Kind.PUBLIC)
             yield Static(Text("ctrl+s send · esc cancel · if the DM is refused nothing public is posted"),
                          classes="status")
@@ -181,6 +191,8 @@ class CrisisModal(_TextsDialog):
             yield from self.text_area("status-text", STATUS_DEFAULT, Kind.PUBLIC)
             yield Label(Text("DM to each person ({first_name} and the like are filled per person)"))
             yield from self.text_area("crisis-dm", CRISIS_DM_DEFAULT, Kind.DM)
+            for skipped in escalation.status_skips(self.store, [r.id for r in self.rows], dict(self.capabilities)):
+                yield Static(Text(f"No status: {skipped}", "italic"), classes="status")
             with VerticalScroll(id="crisis-recipients"):
                 yield Static(self._recipients(), id="recipients")
             yield Static(Text("ctrl+s send · ctrl+r retry failed · esc close"), classes="status")

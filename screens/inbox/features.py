@@ -240,10 +240,21 @@ class FeatureScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
-        from agentconsole.replies import escalation
+        self._check_reach(conversation)
 
-        reason = escalation.why_not(self.app.store, conversation.id,
-                                    self.capabilities().get(conversation.account_id))
+    @work(exclusive=True, group="escalate", exit_on_error=False, description="Asking whether a DM is possible")
+    async def _check_reach(self, conversation: ConversationRow) -> None:
+        """The core's reach rule, with the platform's live answer where the connector gives one."""
+        import asyncio
+
+        from agentconsole.replies import escalation, reach
+
+        engine = self.app.engine
+        connector = engine.connectors.get(conversation.account_id) if engine is not None else None
+        person = await asyncio.to_thread(escalation.customer_of, self.app.store, conversation.id)
+        availability = await reach.ask(connector, person) if person is not None else None
+        reason = await asyncio.to_thread(escalation.why_not, self.app.store, conversation.id,
+                                         self.capabilities().get(conversation.account_id), availability)
         if reason:
             self.notify(f"Can't move this to DM: {reason}.", severity="warning", timeout=6)
             return
@@ -255,7 +266,11 @@ class FeatureScreen(Screen):
 
         from screens.escalation.dialogs import EscalationTexts
 
-        texts = EscalationTexts.defaults(CannedLibrary(self.app.store), self.customer_values(conversation))
+        from agentconsole.domain.models import Channel
+        from agentconsole.replies.reach import WINDOWED
+
+        texts = EscalationTexts.defaults(CannedLibrary(self.app.store), self.customer_values(conversation),
+                                         private_reply=Channel(conversation.channel) in WINDOWED)
         self.post_message(self.EscalationReady(conversation, texts))
 
     def on_feature_screen_escalation_ready(self, message: EscalationReady) -> None:
@@ -268,7 +283,11 @@ class FeatureScreen(Screen):
             if result is not None:
                 self._escalate(conversation.id, *result, opened_at)
 
-        self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation)), chosen)
+        from agentconsole.domain.models import Channel
+        from agentconsole.replies.reach import WINDOWED
+
+        self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation),
+                                           private_reply=Channel(conversation.channel) in WINDOWED), chosen)
 
     @work(thread=True, group="actions", exit_on_error=False, description="Escalating to a DM")
     def _escalate(self, conversation_id: int, dm_text: str, public_text: str, opened_at: float | None = None,

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 
+from agentconsole.replies import reach
 from agentconsole.response import waits
 from agentconsole.domain.filters import ViewFilter
 from agentconsole.response.rule import Order
@@ -233,7 +234,8 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen):
             return
         card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
         data = PaneData(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        app.outbox.pending(conversation_id), app.clock.now())
+                        app.outbox.pending(conversation_id), app.clock.now(),
+                        reach.for_conversation(store, conversation_id))
         self.post_message(self.PaneLoaded(data, conversation_id))
 
     def on_inbox_screen_counts_loaded(self, message: CountsLoaded) -> None:
