@@ -143,7 +143,7 @@ class MetaConnector:
             fields = (f"id,caption,timestamp,comments.limit(50){{{IG_COMMENT_FIELDS},{inner}}}")
         else:
             path = f"/{self.own_id}/feed"
-            inner = f"comments.limit(25){{{FB_COMMENT_FIELDS}}}"
+            inner = f"comments.order(reverse_chronological).limit(25){{{FB_COMMENT_FIELDS}}}"
             fields = (f"id,message,created_time,comments.order(reverse_chronological).limit(50)"
                       f"{{{FB_COMMENT_FIELDS},{inner}}}")
         body = await self.graph.get(path, {"fields": fields, "limit": str(self.posts)})
@@ -252,6 +252,18 @@ class MetaConnector:
             raise PermanentError(f"an Instagram DM takes at most {INSTAGRAM_DM_BYTES} bytes")
         if not self.surface.instagram and len(text) > MESSENGER_LIMIT:
             raise PermanentError(f"a Messenger message takes at most {MESSENGER_LIMIT} characters")
+
+    async def moderate(self, comment_id: str, action: str) -> None:
+        """Hide, unhide or delete one comment (agentconsole.replies.moderation's extra)."""
+        if action == "delete":
+            answer = await self.graph.request("DELETE", f"/{comment_id}", send=True)
+        else:
+            field = "hide" if self.surface.instagram else "is_hidden"
+            answer = await self.graph.request("POST", f"/{comment_id}", send=True,
+                                              data={field: "true" if action == "hide" else "false"})
+        body = decode(answer.body, comment_id)
+        if not (isinstance(body, dict) and body.get("success") is True):
+            raise PermanentError(f"{self.surface.label} did not confirm the {action} of the comment")
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
         from connectors.meta.sent import find_sent

@@ -101,10 +101,10 @@ def person(who: Mapping[str, Any], *, instagram: bool) -> Person:
     """A sender as Meta names them: an id scoped to this Page or account, never a global profile."""
     name = one_line(str(who.get("name") or ""), 200)
     username = one_line(str(who.get("username") or ""), 200)
-    scope = "Instagram-scoped id (IGSID)" if instagram else "page-scoped id (PSID)"
+    scope = "Instagram-scoped id: identifies them to this account" if instagram else \
+        "page-scoped id: identifies them to this Page"
     return Person(external_id=str(who["id"]), handle=f"@{username}" if username else "",
-                  display_name=name or username,
-                  bio=f"{scope}: identifies them to this account only; Meta shares no profile")
+                  display_name=name or username, bio=f"{scope} only; Meta shares no profile")
 
 
 def attachment_labels(message: Mapping[str, Any]) -> list[str]:

@@ -356,6 +356,10 @@ class FeatureScreen(Screen):
             commands.append(("Add an account", "any installed channel, tested before it is saved",
                              self.app.open_account_setup))
         data = self.pane.data
+        if data is not None and data.conversation.kind == "public":
+            from screens.inbox import moderation
+
+            commands += moderation.commands(self, data.conversation.id, data.conversation.account_id)
         for item in (data.outbox if data else []):
             if item.state == "cancelled" and item.action == "reply":
                 commands.append((f"Ask publicly to DM us instead (#{item.id})",

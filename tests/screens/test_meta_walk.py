@@ -48,6 +48,7 @@ async def test_a_comment_moves_to_a_private_reply_and_the_thread_continues_in_th
             await until(app, pilot, lambda: "my cake order" in screen_text(app))
             await pilot.press("enter")
             await until(app, pilot, lambda: "one private reply to this comment" in screen_text(app))
+            assert "page-scoped id" in screen_text(app)  # the card says what kind of id this is
             await pilot.press("d")
             await until(app, pilot, lambda: isinstance(app.screen, EscalateModal))
             assert "private reply to this comment" in screen_text(app)

@@ -165,6 +165,13 @@ class FakeGraph:
             return Reply.json(payload("errors.json")[fault], 400)
         body = json.loads(request.body) if request.headers.get("content-type", "").startswith("application/json") \
             else dict(_form(request.body))
+        target = next((c for c in self.comments if path == f"/{c['id']}"), None)
+        if target is not None:  # moderation: hide / unhide (POST) or delete
+            if request.method == "DELETE":
+                self.comments.remove(target)
+            else:
+                target["is_hidden"] = str(body.get("hide", body.get("is_hidden"))) == "true"
+            return Reply.json({"success": True})
         created = self.create(path, body)
         if fault == "forgetful":
             self.lookups_fail = True
