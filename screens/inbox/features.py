@@ -242,7 +242,7 @@ class FeatureScreen(Screen):
             return
         self._check_reach(conversation)
 
-    @work(exclusive=True, group="escalate", exit_on_error=False, description="Asking whether a DM is possible")
+    @work(exclusive=True, group="escalate-check", exit_on_error=False, description="Asking whether a DM is possible")
     async def _check_reach(self, conversation: ConversationRow) -> None:
         """The core's reach rule, with the platform's live answer where the connector gives one."""
         import asyncio

@@ -158,3 +158,21 @@ def test_the_send_guard_blocks_what_the_window_refuses():
     verdict = guard.check("Hi Dana, here you go", FB, Kind.DM, reach=closed)
     assert verdict.blocks == (closed.reason,) and not verdict.allows(True)
     assert guard.check("Hi Dana", FB, Kind.DM, reach=window(FB, T0, T0 + HOUR)).allows(True)
+
+
+def test_crisis_mode_skips_the_instagram_status_and_says_why(store, clock):
+    from agentconsole.replies.escalation import crisis, status_skips
+
+    fb = store.ensure_account("shop-fb", "facebook", "facebook")
+    ig = store.ensure_account("shop-ig", "instagram", "instagram")
+    store.ingest(fb, [InboundMessage("c1", "c1", Kind.PUBLIC, DANA, "down?", clock.now() - 60)])
+    store.ingest(ig, [InboundMessage("g1", "g1", Kind.PUBLIC, Person("ig-1", "@mo"), "down??", clock.now() - 60)])
+    ids = [r[0] for r in store.conn.execute("SELECT id FROM conversations ORDER BY id")]
+    caps = {fb: Capabilities(direct_message=True, public_post=True),
+            ig: Capabilities(direct_message=True, public_post=False)}
+    assert status_skips(store, ids, caps) == [
+        "shop-ig: Instagram has no text-only post (every post needs a photo or video), so it is skipped"]
+    plan = crisis(store, ids, status_text="We're on it.", dm_texts={i: "Hi, we're on it" for i in ids},
+                  agent_id=None, capabilities=caps)
+    assert list(plan.status_items) == [fb] and [a for a, _ in plan.status_skipped] == [ig]
+    assert len(plan.escalations) == 2  # both still get their private reply

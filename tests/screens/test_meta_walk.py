@@ -85,3 +85,23 @@ async def test_a_comment_moves_to_a_private_reply_and_the_thread_continues_in_th
 def app_public_note(store) -> str:
     row = store.conn.execute("SELECT text FROM outbox WHERE action = 'reply' ORDER BY id LIMIT 1").fetchone()
     return row[0] if row else "\x00"
+
+
+async def test_d_asks_the_platform_first_where_it_can_say(seeded):
+    from agentconsole.domain.models import Capabilities, DmAvailability
+    from tests.core.fakes import ScriptedConnector
+
+    class Closed(ScriptedConnector):
+        async def dm_availability(self, person):
+            return DmAvailability(False, f"{person.handle} accepts DMs only from accounts they follow")
+
+    x = next(a.id for a in seeded.store.accounts() if a.name == "brand-x")
+    engine = Engine(seeded.store, {x: Closed(seeded.clock, capabilities=Capabilities(direct_message=True))},
+                    clock=seeded.clock)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "d")  # Dana's public post on X
+        await until(app, pilot, lambda: any("only from accounts they follow" in n.message
+                                            for n in app._notifications))
+        assert not isinstance(app.screen, EscalateModal)
