@@ -21,6 +21,7 @@ from connectors.http import DEADLINE, MalformedResponse
 from connectors.meta import INSTAGRAM_DM_BYTES, MESSENGER_LIMIT
 from connectors.meta import inbound
 from connectors.meta.graph import Graph, decode, parse_time
+from connectors.meta.graph import next_cursor as graph_next_cursor
 from connectors.meta.tokens import TokenKeeper
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class MetaConnector:
                     reached = True
                     break
                 customer = self._customer(conversation)
-                for message in inbound.readable(inbound.listed(conversation.get("messages")), inbound.MESSAGE):
+                async for message in self._messages_of(conversation, mark, first_sync, fields):
                     item, at = inbound.dm_message(message, str(conversation["id"]), customer, self.own_id, now,
                                                   instagram=self.surface.instagram)
                     seen.append((item.external_id, at))
@@ -125,6 +126,24 @@ class MetaConnector:
             if reached:
                 break
         return out, seen
+
+    async def _messages_of(self, conversation: dict, mark: inbound.Mark, first_sync: bool, fields: str):
+        """The conversation's messages, newest first: the nested ones, then (when all of those are new
+        and Meta says there are more) further pages of /{conversation}/messages back to the mark."""
+        nested = conversation.get("messages")
+        messages = inbound.readable(inbound.listed(nested), inbound.MESSAGE)
+        for message in messages:
+            yield message
+        after = graph_next_cursor(nested) if isinstance(nested, dict) else None
+        if first_sync or after is None or not messages or not _all_newer(messages, mark):
+            return
+        async for page, _more in self.graph.pages(f"/{conversation['id']}/messages",
+                                                  {"fields": fields, "limit": "50", "after": after}, self.max_pages):
+            older = inbound.readable(page, inbound.MESSAGE)
+            for message in older:
+                yield message
+            if not older or not _all_newer(older, mark):
+                return
 
     def _customer(self, conversation: dict) -> str:
         for who in inbound.listed(conversation.get("participants")):
@@ -269,6 +288,12 @@ class MetaConnector:
         from connectors.meta.sent import find_sent
 
         return await find_sent(self, request)
+
+
+def _all_newer(messages: list[dict], mark: inbound.Mark) -> bool:
+    """Every message is past the mark, so older unread ones may lie beyond this page."""
+    times = [parse_time(m.get("created_time")) for m in messages]
+    return mark.at is None or all(t is not None and t > mark.at for t in times)
 
 
 def _readable(items: list, spec, what: str, platform: str) -> list[dict]:

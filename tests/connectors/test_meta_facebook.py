@@ -224,3 +224,32 @@ async def test_the_check_names_missing_permissions(fb):
     connector = make().connectors[account]
     described = await connector.check()
     assert "Corner Bakery" in described and "pages_manage_posts" in described
+
+
+async def test_a_busy_conversation_is_read_past_its_twenty_nested_messages_back_to_the_mark():
+    clock = FrozenClock(1_764_061_200.0)
+    calls: list = []
+
+    def stamp(minute: int) -> str:
+        return f"2025-11-25T08:{minute:02d}:00+0000"
+
+    def msg(minute: int) -> dict:
+        return {"id": f"m_{minute:02d}", "message": f"message {minute}", "from": {"id": "555", "name": "C"},
+                "created_time": stamp(minute)}
+
+    def conversations(request):
+        nested = {"data": [msg(m) for m in range(59, 39, -1)],
+                  "paging": {"cursors": {"after": "OLDER"}, "next": "https://x/next"}}
+        return {"data": [{"id": "t_1", "updated_time": stamp(59), "participants": {"data": [{"id": "555"}, PAGE]},
+                          "messages": nested}]}
+
+    def older(request):
+        assert request.url.params["after"] == "OLDER"
+        return {"data": [msg(m) for m in range(39, 0, -1)], "paging": {"cursors": {"after": "X"}, "next": "n"}}
+
+    connector = mocked({"/conversations": conversations, "/t_1/messages": older, "/feed": {"data": []}}, clock,
+                       calls=calls)
+    mark = json.dumps({"dm": {"at": 1_764_058_800.0, "ids": ["m_20"]}, "cm": {}})  # read up to m_20 at 08:20
+    result = await connector.fetch(mark)
+    assert sorted(m.external_id for m in result.messages) == [f"m_{m:02d}" for m in range(21, 60)]
+    assert len([c for c in calls if c.url.path.endswith("/t_1/messages")]) == 1  # stopped at the mark
