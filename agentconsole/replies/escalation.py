@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, Person
-from agentconsole.replies import guard
+from agentconsole.domain.models import Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person
+from agentconsole.replies import guard, reach
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
 
@@ -54,10 +54,13 @@ class CrisisPlan:
     status_items: dict[int, int]  # account id -> outbox item of the public status
     escalations: tuple[Escalation, ...]
     skipped: tuple[tuple[int, str], ...]  # (conversation id, why it gets no DM)
+    status_skipped: tuple[tuple[int, str], ...] = ()  # (account id, why it gets no public status)
 
 
-def why_not(store: Store, conversation_id: int, capabilities: Capabilities | None) -> str | None:
-    """None when the conversation can be escalated to a DM, else the reason in the agent's words."""
+def why_not(store: Store, conversation_id: int, capabilities: Capabilities | None,
+            availability: DmAvailability | None = None) -> str | None:
+    """None when the conversation can be escalated to a DM, else the reason in the agent's words;
+    *availability* is the connector's live answer, where it gives one (see reach.ask)."""
     conv = store.conversation(conversation_id)
     if conv is None:
         return "that conversation no longer exists"
@@ -71,6 +74,9 @@ def why_not(store: Store, conversation_id: int, capabilities: Capabilities | Non
         return f"{conv.account_name} is not connected right now"
     if not capabilities.direct_message:
         return f"{Channel(conv.channel).label} does not let us send DMs from this account"
+    answer = reach.for_conversation(store, conversation_id, availability=availability)
+    if answer is not None and not answer.can_send:
+        return answer.reason
     return None
 
 
@@ -79,6 +85,14 @@ def _customer(store: Store, conversation_id: int) -> tuple[int, int, Person]:
         "SELECT c.account_id, c.contact_id, i.id, i.external_id, i.handle, i.display_name FROM conversations c"
         " JOIN identities i ON i.id = c.identity_id WHERE c.id = ?", (conversation_id,)).fetchone()
     return row[0], row[2], Person(row[3], row[4], row[5])
+
+
+def customer_of(store: Store, conversation_id: int) -> Person | None:
+    """Who a DM would go to (as the platform names them), or None when nobody is known."""
+    try:
+        return _customer(store, conversation_id)[2]
+    except TypeError:  # no conversation, or no identity on it
+        return None
 
 
 def dm_conversation_for(store: Store, conversation_id: int) -> int:
@@ -132,7 +146,9 @@ def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str
         dm_item = outbox.enqueue(account_id, OutboundRequest(
             idempotency_key=uuid.uuid4().hex, action="dm", text=dm_text.strip(),
             thread_key=None if dm_thread.startswith(LOCAL_THREAD_PREFIX) else dm_thread,
-            recipient=person, kind=Kind.DM, extra={"public_thread": public[0]}),
+            recipient=person, kind=Kind.DM,
+            # Meta's private reply answers the comment itself (one per comment).
+            extra={"public_thread": public[0], "comment_id": last_in[0] if last_in else None}),
             conversation_id=dm_conv, agent_id=agent_id, source="escalation")
         public_item = None
         if public_text:
@@ -187,7 +203,7 @@ def status_fits(store: Store, conversation_ids: list[int], status_text: str,
 def _fits(rows: list[ConversationRow], status_text: str, capabilities: dict[int, Capabilities]) -> list[StatusFit]:
     fits: dict[int, StatusFit] = {}
     for conv in rows:
-        if conv.account_id not in fits:
+        if conv.account_id not in fits and capabilities[conv.account_id].public_post:
             channel = Channel(conv.channel)
             length = measure(status_text.strip(), channel, Kind.PUBLIC,
                              capabilities[conv.account_id].max_length)
@@ -236,18 +252,32 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
     chosen, skipped = _crisis_plan(store, conversation_ids, capabilities, agent_id=agent_id,
                                    opened_at=opened_at, send_anyway=send_anyway)
     status_items: dict[int, int] = {}
+    no_status: dict[int, str] = {}
     escalations: list[Escalation] = []
     for cid in chosen.values():
-        account_id = store.conversation(cid).account_id
-        if account_id not in status_items:
+        conv = store.conversation(cid)
+        account_id = conv.account_id
+        if not capabilities[account_id].public_post:  # Instagram: the DMs go, the status cannot
+            no_status[account_id] = f"{conv.account_name}: {reach.why_no_post(conv.channel)}"
+        elif account_id not in status_items:
             status_items[account_id] = outbox.enqueue(account_id, OutboundRequest(
                 idempotency_key=uuid.uuid4().hex, action="post", text=status_text.strip(), kind=Kind.PUBLIC),
                 conversation_id=None, agent_id=agent_id, source="crisis")
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,
-                                    status_item=status_items[account_id], opened_at=opened_at,
+                                    status_item=status_items.get(account_id), opened_at=opened_at,
                                     send_anyway=send_anyway))
-    return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped))
+    return CrisisPlan(batch, status_items, tuple(escalations), tuple(skipped), tuple(no_status.items()))
+
+
+def status_skips(store: Store, conversation_ids: list[int], capabilities: dict[int, Capabilities]) -> list[str]:
+    """The accounts crisis mode posts no public status to, each with why (Instagram has no text post)."""
+    chosen, _ = _crisis_plan(store, conversation_ids, capabilities)
+    out: dict[int, str] = {}
+    for conv in store.conversations_by_ids(chosen.values()).values():
+        if not capabilities[conv.account_id].public_post:
+            out[conv.account_id] = f"{conv.account_name}: {reach.why_no_post(conv.channel)}"
+    return list(out.values())
 
 
 def status_progress(store: Store, status_items: dict[int, int]) -> list[tuple[str, str, str]]:

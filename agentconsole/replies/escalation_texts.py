@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 DM_DEFAULT = ("Hi {first_name|there}, {agent_first_name|this is the team} here. Could you send us your order "
               "number and a few details? We'll sort this out with you here.")
 PUBLIC_DEFAULT = "@{handle} Hi {first_name|there}, we've sent you a DM so we can sort this out."
+# Meta threads a reply under the comment and shows no handle for Facebook customers: no @mention.
+PRIVATE_REPLY_PUBLIC_DEFAULT = "Hi {first_name|there}, we've sent you a private message so we can sort this out."
 ASK_TO_DM = ("@{handle} Hi {first_name|there}, we'd like to help but can't message you first. "
              "Could you send us a DM with your order number?")
 STATUS_DEFAULT = ("We know some of you are having trouble right now and we're on it. We're messaging "
@@ -28,10 +30,11 @@ class EscalationTexts:
     public: str
 
     @classmethod
-    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None]) -> EscalationTexts:
+    def defaults(cls, library: CannedLibrary, values: Mapping[str, str | None], *,
+                 private_reply: bool = False) -> EscalationTexts:
         """The DM and public texts filled for this customer; the public one from the /dm canned reply
         when the agent has one, so a team's own wording wins."""
-        public_source = PUBLIC_DEFAULT
+        public_source = PRIVATE_REPLY_PUBLIC_DEFAULT if private_reply else PUBLIC_DEFAULT
         for canned in library.all():
             if canned.shortcut == "dm":
                 public_source = canned.body

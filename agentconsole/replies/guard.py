@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.domain.models import Channel, Kind
 from agentconsole.replies.templates import find_gaps
+
+if TYPE_CHECKING:
+    from agentconsole.replies.reach import Reach
 
 CANNED, EDITED, PERSONAL = "canned", "edited", "personal"
 # How much of the template must survive (rapidfuzz partial_ratio) for a reply to count as "edited"
@@ -37,11 +41,13 @@ class Verdict:
 
 
 def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | None = None,
-          customer: Mapping[str, str | None] | None = None, template_text: str | None = None) -> Verdict:
+          customer: Mapping[str, str | None] | None = None, template_text: str | None = None,
+          reach: Reach | None = None) -> Verdict:
     """Judge *text* before it goes out on *channel*/*kind*.
 
     *customer* is the placeholder values of the conversation (templates.values_for); *template_text*
-    is the filled canned reply that was inserted, if any, to classify what is sent.
+    is the filled canned reply that was inserted, if any, to classify what is sent; *reach* is
+    replies.reach's answer for the conversation: a window that is closed (or waiting) blocks.
     """
     channel, kind = Channel(channel), Kind(kind)
     length = measure(text, channel, kind, limit)
@@ -49,9 +55,15 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
     warnings: list[str] = []
     if not text.strip():
         blocks.append("nothing to send")
+    if reach is not None and not reach.can_send:
+        blocks.append(reach.reason)
     if length.over:
         blocks.append(f"{length.over} over the {channel.label} limit ({length.used}/{length.limit} "
                       f"{length.unit})")
+    source = classify(text, template_text)
+    if reach is not None and reach.can_send and reach.tag == "HUMAN_AGENT" and source == CANNED:
+        blocks.append("after 24 hours only your own words may go out (with the human-agent tag): "
+                      "edit the canned reply first")
     names = [g.name for g in find_gaps(text)] + [m.group(1) for m in _TYPED_SLOT.finditer(text)]
     if names:
         listed = ", ".join(dict.fromkeys("{" + name + "}" for name in names))
@@ -60,7 +72,7 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
         missing = _name_missing(text, customer)
         if missing:
             warnings.append(f"the reply never uses the customer's name ({missing})")
-    return Verdict(length, tuple(blocks), tuple(warnings), classify(text, template_text))
+    return Verdict(length, tuple(blocks), tuple(warnings), source)
 
 
 def _name_missing(text: str, customer: Mapping[str, str | None]) -> str | None:

@@ -104,7 +104,7 @@ class Outbox:
         if conv is None:
             raise KeyError(f"no conversation {conversation_id}")
         last_in = conn.execute(
-            "SELECT external_id, raw FROM messages WHERE conversation_id = ? AND direction = 'in'"
+            "SELECT external_id, raw, sent_at FROM messages WHERE conversation_id = ? AND direction = 'in'"
             " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
         recipient = Person(conv[4], conv[5], conv[6]) if conv[4] else None
         local = conv[1].startswith(LOCAL_THREAD_PREFIX)
@@ -114,7 +114,9 @@ class Outbox:
         request = OutboundRequest(
             idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
             thread_key=None if local else conv[1], in_reply_to=last_in[0] if last_in else None,
-            recipient=recipient, subject=conv[3], kind=Kind(conv[2]), extra=extra)
+            recipient=recipient, subject=conv[3], kind=Kind(conv[2]),
+            # A messaging window (Meta) is judged when the reply leaves: who wrote it, and from when.
+            extra={**extra, "source": source, "customer_at": last_in[2] if last_in else None})
         # A DM thread we opened and the platform has not named yet: keep our messages in order.
         before = conn.execute("SELECT max(id) FROM outbox WHERE conversation_id = ? AND state NOT IN"
                               " ('sent', 'discarded')", (conversation_id,)).fetchone()[0] if local else None

@@ -12,11 +12,13 @@ from agentconsole import failures, metrics
 from agentconsole.config import Config
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.filters import ViewFilter
-from agentconsole.domain.models import Capabilities, Status
+from agentconsole.domain.models import Capabilities, Channel, Status
 from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
-from agentconsole.replies import escalation, guard, templates
+from agentconsole.replies import escalation, guard, reach, templates
 from agentconsole.replies.canned import CannedLibrary
 from agentconsole.replies.escalation_texts import ASK_TO_DM, EscalationTexts
+from agentconsole.replies.moderation import Moderation, Target
+from agentconsole.replies.reach import Reach
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.response import waits
 from agentconsole.response.rule import Order, ResponseRule
@@ -53,6 +55,7 @@ class PaneRead:
     card: ContactCard | None
     outbox: list[OutboxRow]
     loaded_at: float
+    reach: Reach | None = None  # can we message this person now, and how (replies.reach)
 
 
 class Session:
@@ -216,7 +219,8 @@ class Session:
             return None
         card = store.contact_card(conversation.contact_id) if conversation.contact_id else None
         return PaneRead(conversation, store.messages(conversation_id), store.notes(conversation_id), card,
-                        self.outbox.pending(conversation_id), self.clock.now())
+                        self.outbox.pending(conversation_id), self.clock.now(),
+                        reach.for_conversation(store, conversation_id))
 
     def last_inbound_text(self, conversation_id: int) -> str:
         last = [m.text for m in self.store.messages(conversation_id, 20) if m.direction == "in"]
@@ -280,8 +284,50 @@ class Session:
         caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
         return escalation.why_not(self.store, conversation_id, caps)
 
+    # ------------------------------------------------------------------ comment moderation (Meta)
+
+    def can_moderate(self, account_id: int | None) -> bool:
+        """Whether the account's connector can hide, unhide and delete comments."""
+        from agentconsole.replies.moderation import ModeratesComments
+
+        return isinstance(self._connector(account_id), ModeratesComments)
+
+    def moderation_target(self, conversation_id: int) -> Target | None:
+        """The newest customer comment of the conversation, or None."""
+        from agentconsole.replies.moderation import target
+
+        return target(self.store, conversation_id)
+
+    async def moderate(self, account_id: int, found: Target, action: Moderation) -> str:
+        """Hide, unhide or delete *found* on the platform, audited; what happened, in the agent's words."""
+        from agentconsole.replies.moderation import moderate
+
+        return await moderate(self.store, self._connector(account_id), found, action, self.agent_id)
+
+    def _connector(self, account_id: int | None) -> object | None:
+        engine = self.engine
+        return engine.connectors.get(account_id) if engine is not None and account_id is not None else None
+
+    async def why_not_escalate_now(self, conversation_id: int) -> str | None:
+        """why_not_escalate with the platform's live answer where the connector gives one (X's
+        receives_your_dm, Bluesky's getConvoAvailability), through the one reach rule."""
+        import asyncio
+
+        conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
+        if conversation is None:
+            return "that conversation no longer exists"
+        engine = self.engine
+        connector = engine.connectors.get(conversation.account_id) if engine is not None else None
+        person = await asyncio.to_thread(escalation.customer_of, self.store, conversation_id)
+        availability = await reach.ask(connector, person) if person is not None else None
+        caps = self.capabilities().get(conversation.account_id)
+        return await asyncio.to_thread(escalation.why_not, self.store, conversation_id, caps, availability)
+
     def escalation_texts(self, conversation: ConversationRow) -> EscalationTexts:
-        return EscalationTexts.defaults(self.canned, self.customer_values(conversation))
+        from agentconsole.replies.reach import WINDOWED
+
+        return EscalationTexts.defaults(self.canned, self.customer_values(conversation),
+                                        private_reply=Channel(conversation.channel) in WINDOWED)
 
     def escalate(self, conversation_id: int, dm_text: str, public_text: str, *, opened_at: float | None = None,
                  send_anyway: bool = False) -> escalation.Escalation:
@@ -305,6 +351,10 @@ class Session:
 
     def crisis_status_fits(self, conversation_ids: list[int], status_text: str) -> list[escalation.StatusFit]:
         return escalation.status_fits(self.store, conversation_ids, status_text, self.capabilities())
+
+    def crisis_status_skips(self, conversation_ids: list[int]) -> list[str]:
+        """The accounts crisis mode posts no status to, each with why (Instagram has no text post)."""
+        return escalation.status_skips(self.store, conversation_ids, self.capabilities())
 
     def crisis_problems(self, conversation_ids: list[int], *, status_text: str,
                         dm_texts: dict[int, str]) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from agentconsole.replies import reach
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest
 from agentconsole.replies.outbox import Outbox
@@ -179,9 +180,9 @@ class Shifts:
     def _can_post(self, account: AccountRow) -> tuple[bool, str]:
         caps = self.capabilities.get(account.id)
         if caps is not None:
-            return caps.public_post, "" if caps.public_post else "this account cannot post publicly"
-        if account.channel == Channel.EMAIL:
-            return False, "email has no public posts"
+            return caps.public_post, "" if caps.public_post else reach.why_no_post(account.channel)
+        if account.channel in (Channel.EMAIL, Channel.INSTAGRAM):
+            return False, reach.why_no_post(account.channel)
         return True, ""
 
     def values(self, agent_id: int, *, planned_end: float | None = None, next_agent: str | None = None,

@@ -97,10 +97,12 @@ class _TextsDialog(ModalScreen):
 class EscalateModal(_TextsDialog):
     """Move one public post to DM: returns (dm text, public text) or None."""
 
-    def __init__(self, conversation: ConversationRow, texts: EscalationTexts, limit: int | None) -> None:
+    def __init__(self, conversation: ConversationRow, texts: EscalationTexts, limit: int | None, *,
+                 private_reply: bool = False) -> None:
         super().__init__(conversation.channel, limit)
         self.conversation = conversation
         self.texts = texts
+        self.private_reply = private_reply  # Meta: the DM is the comment's one private reply
 
     def compose(self) -> ComposeResult:
         channel = Channel(self.conversation.channel).label
@@ -109,9 +111,14 @@ class EscalateModal(_TextsDialog):
             title.append_text(safe_text(self.conversation.contact_name or self.conversation.handle,
                                         single_line=True, limit=60))
             yield Label(title)
-            yield Label(Text("1. The DM, sent first"))
+            first, second = (("1. The private reply to this comment, sent first (one per comment; the thread "
+                              "continues once the customer answers)",
+                              "2. The public note, posted only once the private reply was accepted")
+                             if self.private_reply else
+                             ("1. The DM, sent first", "2. The public reply, posted only once the DM was accepted"))
+            yield Label(Text(first))
             yield from self.text_area("dm-text", self.texts.dm, Kind.DM)
-            yield Label(Text("2. The public reply, posted only once the DM was accepted"))
+            yield Label(Text(second))
             yield from self.text_area("public-text", self.texts.public, Kind.PUBLIC)
             yield Static(Text("ctrl+s send · esc cancel · if the DM is refused nothing public is posted"),
                          classes="status")
@@ -155,6 +162,8 @@ class CrisisModal(_TextsDialog):
             yield from self.text_area("status-text", STATUS_DEFAULT, Kind.PUBLIC)
             yield Label(Text("DM to each person ({first_name} and the like are filled per person)"))
             yield from self.text_area("crisis-dm", CRISIS_DM_DEFAULT, Kind.DM)
+            for skipped in self.session.crisis_status_skips([r.id for r in self.rows]):
+                yield Static(Text(f"No status: {skipped}", "italic"), classes="status")
             with VerticalScroll(id="crisis-recipients"):
                 yield Static(self._recipients(), id="recipients")
             yield Static(Text("ctrl+s send · ctrl+r retry failed · esc close"), classes="status")

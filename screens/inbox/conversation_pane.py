@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from agentconsole.replies import guard
+from agentconsole.replies import reach as reach_rule
+from agentconsole.replies.reach import Reach, ReachState
 from agentconsole.replies.guard import Verdict
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import ResponseRule
@@ -49,6 +51,7 @@ class PaneData:
     card: ContactCard | None
     outbox: list = field(default_factory=list)  # OutboxRow items still on their way
     loaded_at: float | None = None  # the clock when loaded: a stuck send shows for how long
+    reach: Reach | None = None  # replies.reach: can we message this person now, and how
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ class Composer(Vertical):
         self.opened_at: float | None = None  # when the agent began this reply (the collision guard's start)
         # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
         self.expander = None
+        self.reach: Reach | None = None  # the conversation's replies.reach answer, set by the pane
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title")
@@ -201,7 +205,8 @@ class Composer(Vertical):
         if self.mode != "reply" or self.conversation is None:
             return None
         return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
-                           customer=self.values, template_text=self.template_text)
+                           customer=self.values, template_text=self.template_text,
+                           reach=reach_rule.for_reply(self.reach, self.conversation.kind))
 
     def problem(self) -> str | None:
         """Why this text cannot be sent as it is (the core's send guard decides), or None."""
@@ -223,6 +228,10 @@ class Composer(Vertical):
                 text.append(" ▲ over the limit")
         else:
             text.append(counted(len(self.text), "characters"))
+        governing = reach_rule.for_reply(self.reach, self.conversation.kind) if self.conversation else None
+        if self.mode == "reply" and governing is not None and (governing.notice or governing.reason):
+            text.append("\n")  # said before the agent types, not only when they try to send
+            text.append(governing.notice or governing.reason, "" if governing.can_send else "bold")
         if error:
             text.append("\n")
             text.append(error, "bold")
@@ -301,6 +310,10 @@ class ConversationPane(Vertical):
             self.expanded = False
             self.part = 0
         self.data = data
+        composer = self.query_one(Composer)
+        composer.reach = data.reach if data is not None else None
+        if composer.display and composer.conversation is not None and same:
+            composer.update_status()  # the window may have opened or closed since the agent began
         thread = self.query_one("#thread", ThreadView)
         # Follow new messages only when the agent was already reading the end of the thread.
         following = not same or thread.scroll_y >= thread.max_scroll_y - 1
@@ -362,6 +375,11 @@ class ConversationPane(Vertical):
             business = self.rule.rule_for(c).hours
             if business is not None:  # the list's wait is open time; the stamp gives the clock's
                 text.append(f" · open hours only: {business.describe()}", "dim")
+        reach = self.data.reach
+        # An open window is said in the composer; the card names only what limits the next message.
+        if reach is not None and reach.state not in (ReachState.OPEN, ReachState.WINDOW) and c.status == "open":
+            text.append("\n")
+            text.append(reach.notice or reach.reason, "bold" if not reach.can_send else "")
         if c.subject:
             text.append("\nSubject: ")
             text.append_text(safe_text(c.subject, single_line=True, limit=200))

@@ -218,7 +218,12 @@ class FeatureScreen(Screen):
         conversation = self._current()
         if conversation is None:
             return
-        reason = self.session.why_not_escalate(conversation.id)
+        self._check_reach(conversation)
+
+    @work(exclusive=True, group="escalate-check", exit_on_error=False, description="Asking whether a DM is possible")
+    async def _check_reach(self, conversation: ConversationRow) -> None:
+        """The core's reach rule, with the platform's live answer where the connector gives one."""
+        reason = await self.session.why_not_escalate_now(conversation.id)
         if reason:
             self.notify(f"Can't move this to DM: {reason}.", severity="warning", timeout=6)
             return
@@ -239,7 +244,11 @@ class FeatureScreen(Screen):
             if result is not None:
                 self._escalate(conversation.id, *result, opened_at)
 
-        self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation)), chosen)
+        from agentconsole.domain.models import Channel
+        from agentconsole.replies.reach import WINDOWED
+
+        self.app.push_screen(EscalateModal(conversation, message.texts, self.limit_for(conversation),
+                                           private_reply=Channel(conversation.channel) in WINDOWED), chosen)
 
     @work(thread=True, group="actions", exit_on_error=False, description="Escalating to a DM")
     def _escalate(self, conversation_id: int, dm_text: str, public_text: str, opened_at: float | None = None,
@@ -303,6 +312,10 @@ class FeatureScreen(Screen):
             commands.append(("Add an account", "any installed channel, tested before it is saved",
                              self.app.open_account_setup))
         data = self.pane.data
+        if data is not None and data.conversation.kind == "public":
+            from screens.inbox import moderation
+
+            commands += moderation.commands(self, data.conversation.id, data.conversation.account_id)
         for item in (data.outbox if data else []):
             if item.state == "cancelled" and item.action == "reply":
                 commands.append((f"Ask publicly to DM us instead (#{item.id})",

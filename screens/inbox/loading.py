@@ -152,7 +152,7 @@ class InboxLoading(Screen):
     def load_pane(self, conversation_id: int) -> None:
         read = self.session.pane(conversation_id)
         data = None if read is None else PaneData(read.conversation, read.messages, read.notes, read.card,
-                                                  read.outbox, read.loaded_at)
+                                                  read.outbox, read.loaded_at, read.reach)
         self.post_message(self.PaneLoaded(data, conversation_id))
 
     def on_inbox_loading_counts_loaded(self, message: CountsLoaded) -> None:
