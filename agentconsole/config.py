@@ -85,6 +85,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
                                                   "agentconsole-high-contrast"),
         Option("notify_on_over", bool, True, "tell me once when a conversation goes over its target"),
         Option("bell_on_over", bool, False, "ring the terminal bell then too"),
+        Option("editor", str, "", "the command ctrl+e opens a draft in (default: $VISUAL, then $EDITOR)"),
     ),
     "demo": (
         Option("interval_seconds", float, 6.0, "seconds between the demo's simulated messages",
@@ -103,6 +104,7 @@ class Config:
     theme: str = "agentconsole-dark"
     bell_on_over: bool = False
     notify_on_over: bool = True
+    editor: str = ""
     keymap: dict[str, str] = field(default_factory=dict)
     targets: Targets = field(default_factory=Targets)
     demo_interval: float = 6.0
@@ -156,6 +158,7 @@ def load(path: Path) -> Config:
         theme=fixed["ui"]["theme"],
         bell_on_over=fixed["ui"]["bell_on_over"],
         notify_on_over=fixed["ui"]["notify_on_over"],
+        editor=fixed["ui"]["editor"],
         keymap=_keys(data.get("keys", {}), fail),
         targets=_targets(data.get("targets", {}), fail),
         demo_interval=float(fixed["demo"]["interval_seconds"]),
