@@ -104,6 +104,9 @@ class AgentConsoleApp(App[None]):
             else DARK
         if config.keymap:
             self.set_keymap(config.keymap)
+        from screens.common.notifications import ConsoleNotifications
+
+        self.notifications = ConsoleNotifications(self, config)  # [notify]: the terminal and the command
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -133,6 +136,7 @@ class AgentConsoleApp(App[None]):
             # The first sync starts once the inbox has painted, so it never delays the first frame.
             self.set_timer(ENGINE_START_DELAY, self.run_engine)
         self.set_timer(CHECK_DELAY, self.check_database)
+        self.notifications.start()
 
     @work(thread=True, exclusive=True, group="db-check", exit_on_error=False,
           description="Checking the database")
@@ -221,6 +225,7 @@ class AgentConsoleApp(App[None]):
         screen = self._inbox()
         if screen is not None:
             screen.post_message(StatesChanged() if event.kind == "state" else DataChanged())
+        self.notifications.engine_event(event)
         if event.kind == "ingested":
             self.send_away_replies()
 
