@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from agentconsole import paths
 
@@ -76,7 +77,7 @@ complete -c agentconsole -f -a '(__agentconsole_complete)'
 SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("completion", help="print the shell completion script (bash, zsh, fish)",
                                    description="Print a completion script; see the README for where it goes.")
     parser.add_argument("shell", nargs="?", choices=SHELLS, help="the shell")
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: Any) -> int:
     if args.words is not None:
         from agentconsole.cli import build_parser
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
