@@ -30,7 +30,7 @@ class CannedEditModal(ModalScreen[int | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="canned_edit.save", tooltip="Check and save this reply"),
         Binding("escape", "cancel", "Cancel", id="canned_edit.cancel", tooltip="Close without saving"),
-        Binding("ctrl+e", "edit_externally", "Editor", id="canned_edit.editor", priority=True,
+        Binding("ctrl+e", "edit_externally", "Editor", id="canned_edit.editor", show=False, priority=True,
                 tooltip="Edit the body in $VISUAL / $EDITOR (config editor first)"),
     ]
 

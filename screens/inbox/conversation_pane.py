@@ -150,7 +150,7 @@ class Composer(Vertical):
                 tooltip="Close the composer; the draft is kept"),
         Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
                 tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
-        Binding("ctrl+e", "edit_externally", "Editor", id="composer.editor", priority=True,
+        Binding("ctrl+e", "edit_externally", "Editor", id="composer.editor", show=False, priority=True,
                 tooltip="Edit the draft in $VISUAL / $EDITOR (config editor first); checked again on return"),
     ]
 
