@@ -111,3 +111,62 @@ def test_canned_show_prints_the_reply_a_shortcut_names(workspace, capsys):
     assert capsys.readouterr().out == "/delay · Delivery delay\n\nSorry {first_name|there}, it is on its way.\n"
     assert main(["canned", "show", "nope"]) == 1
     assert "no canned reply /nope" in capsys.readouterr().err
+
+
+def _shell(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("AGENTCONSOLE_TEST_SERVERS"):
+            pytest.fail(f"{name} is not installed (.ci/services/shells.sh installs it)")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def _env() -> dict[str, str]:
+    program = shutil.which("agentconsole", path=str(Path(sys.executable).parent))
+    assert program, "the agentconsole script is installed beside this Python"
+    return {**os.environ, "PATH": f"{Path(program).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+# zsh's completion system needs a terminal to run in; here its words and CURRENT are set as it sets them and
+# compadd / _files (the builtins the script calls) print what they were given.
+ZSH_RUN = r'''
+autoload -U compinit && compinit -u -D
+source <(agentconsole completion zsh)
+compadd() { shift; print -r -- "${(j: :)@}" }
+_files() { print -r -- "(files)" }
+ask() { words=("$@"); CURRENT=$#; print -rn -- "$* => "; _agentconsole }
+ask agentconsole ac
+ask agentconsole account test ""
+ask agentconsole canned import ""
+'''
+
+
+@pytest.mark.slow
+def test_zsh_runs_the_script(workspace):
+    done = subprocess.run([_shell("zsh"), "-f", "-c", ZSH_RUN], cwd=workspace, env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "agentconsole ac => account",
+        "agentconsole account test  => shop-mail shop-masto",
+        "agentconsole canned import  => (files)",
+    ]
+
+
+@pytest.mark.slow
+def test_fish_completes_through_its_own_machinery(workspace):
+    (workspace / "notes").mkdir()
+    (workspace / "notes" / "canned.toml").write_text("", encoding="utf-8")
+    run = ("agentconsole completion fish | source; "
+           "for line in 'agentconsole ac' 'agentconsole account test ' 'agentconsole canned show r' "
+           "'agentconsole canned import notes/ca'; echo \"$line => \"(complete -C $line | string join ' '); end")
+    done = subprocess.run([_shell("fish"), "--no-config", "-c", run], cwd=workspace,
+                          env={**_env(), "HOME": str(workspace)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "agentconsole ac => account",
+        "agentconsole account test  => shop-mail shop-masto",
+        "agentconsole canned show r => refund",
+        "agentconsole canned import notes/ca => notes/canned.toml",
+    ]
