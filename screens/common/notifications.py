@@ -85,8 +85,10 @@ class ConsoleNotifications:
 
     def _new_waiting(self, ids: tuple[int, ...]) -> None:
         rows = self.app.store.conversations_by_ids(list(ids))
+        mine = (None, self.app.agent_id)  # a teammate's conversation is theirs to be told about
         events = [conversation_event(Event.NEW_WAITING, rows[i]) for i in ids
-                  if i in rows and rows[i].needs_reply and rows[i].last_direction == "in"]
+                  if i in rows and rows[i].needs_reply and rows[i].last_direction == "in"
+                  and rows[i].assignee_id in mine]
         self.add(events)
 
     def _failed_sends(self) -> None:
@@ -114,7 +116,8 @@ class ConsoleNotifications:
         pending = Shifts(self.app.store).pending_handoffs()
         fresh = [s for s in pending if self._told_handoffs is not None and s.id not in self._told_handoffs]
         self._told_handoffs = (self._told_handoffs or set()) | {s.id for s in pending}
-        self.add([NotifyEvent(Event.HANDOFF, "", s.agent_name, s.handoff_note) for s in fresh])
+        self.add([NotifyEvent(Event.HANDOFF, "", s.agent_name, s.handoff_note) for s in fresh
+                  if s.agent_id != self.app.agent_id])  # not the note this console's agent just left
 
     def tick(self) -> None:
         if not self.active:

@@ -50,6 +50,11 @@ async def test_a_burst_of_200_new_messages_is_one_notification(seeded, tmp_path,
                                        f"hello \x1b[31mthere {n}", now - 60, Direction.IN) for n in range(50)]
             report = seeded.store.ingest(account, messages, f"c{batch}")
             app.engine_event(EngineEvent("ingested", account, report.conversation_ids))
+        bob = seeded.store.ensure_agent("Bob Li")
+        seeded.store.assign(seeded.ids["sam"], bob, bob)  # Bob's customer writes again: Bob's to be told
+        report = seeded.store.ingest(next(a.id for a in seeded.store.accounts() if a.name == "brand-fb"), [
+            InboundMessage("f-again", "t-sam", Kind.DM, Person("u2", "sam.ortiz", "Sam Ortiz"), "hello??", now)], "c9")
+        app.engine_event(EngineEvent("ingested", None, report.conversation_ids))
         await settle(app, pilot)
         app.notifications.tick()
         await settle(app, pilot)
@@ -107,7 +112,9 @@ async def test_a_hand_off_note_left_by_another_agent_notifies(seeded, tmp_path, 
         await settle(app, pilot)
         bob = seeded.store.ensure_agent("Bob Li")
         shifts = Shifts(seeded.store)
+        shifts.start(seeded.agent_id, planned_end=None, hello={})
         shifts.start(bob, planned_end=None, hello={})
+        shifts.end(seeded.agent_id, goodbye={}, note="my own note")  # not news to this console's agent
         shifts.end(bob, goodbye={}, note="Dana still waits for her refund")
         for _ in range(5):  # hand-off notes are looked for every few ticks
             app.notifications.tick()
