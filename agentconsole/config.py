@@ -43,6 +43,8 @@ class Option:
     unit: str = ""  # numbers: what they count
 
     def allowed(self) -> str:
+        if self.type is list:
+            return "a list of strings such as [\"a\", \"b\"]"
         if self.type is bool:
             return "true or false"
         if self.type is float:
@@ -53,6 +55,10 @@ class Option:
         return "a string"
 
     def problem(self, value: object) -> str | None:
+        if self.type is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"must be {self.allowed()}"
+            return next((p for p in map(self.check, value) if p), None) if self.check else None
         if self.type is bool:
             return None if isinstance(value, bool) else f"must be {self.allowed()}"
         if self.type is float:
@@ -71,6 +77,14 @@ class Option:
 MINUTES = Option("<kind>", float, None, "response target in minutes", low=0, high=525_600, low_open=True,
                  unit="minutes")
 TARGET_KINDS = tuple(DEFAULT_TARGETS)  # public, dm, email
+NOTIFY_EVENTS = ("new_waiting", "over_target", "send_failed", "handoff")  # agentconsole.notify.Event
+NOTIFY_TERMINALS = ("off", "osc9", "osc777", "osc99", "bell")  # agentconsole.notify.Terminal
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"unknown {what} {value!r}; allowed: {', '.join(choices)}"
+    return check
 
 # The fixed tables and their keys. [targets], [hours] and [keys] take keys of their own kind (target
 # kinds and account sub-tables, business hours, binding ids) and are read by the functions below.
@@ -85,6 +99,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
                                                   "agentconsole-high-contrast"),
         Option("notify_on_over", bool, True, "tell me once when a conversation goes over its target"),
         Option("bell_on_over", bool, False, "ring the terminal bell then too"),
+        Option("editor", str, "", "the command ctrl+e opens a draft in (default: $VISUAL, then $EDITOR)"),
+    ),
+    "notify": (
+        Option("on", list, list(NOTIFY_EVENTS), "which events notify you outside the console",
+               check=_one_of(NOTIFY_EVENTS, "event")),
+        Option("terminal", str, "off", "how the terminal shows them: off, osc9, osc777, osc99 or bell",
+               check=_one_of(NOTIFY_TERMINALS, "terminal notification")),
+        Option("command", str, "", "a command run through sh for each, the event in AGENTCONSOLE_* variables"),
     ),
     "demo": (
         # Unset, the demo follows a small shop's day (quiet nights, a midday peak); set, it is a flat
@@ -105,6 +127,10 @@ class Config:
     theme: str = "agentconsole-dark"
     bell_on_over: bool = False
     notify_on_over: bool = True
+    editor: str = ""
+    notify_on: tuple[str, ...] = NOTIFY_EVENTS
+    notify_terminal: str = "off"
+    notify_command: str = ""
     keymap: dict[str, str] = field(default_factory=dict)
     targets: Targets = field(default_factory=Targets)
     demo_interval: float | None = None  # None: the demo follows a small shop's day
@@ -158,6 +184,10 @@ def load(path: Path) -> Config:
         theme=fixed["ui"]["theme"],
         bell_on_over=fixed["ui"]["bell_on_over"],
         notify_on_over=fixed["ui"]["notify_on_over"],
+        editor=fixed["ui"]["editor"],
+        notify_on=tuple(fixed["notify"]["on"]),
+        notify_terminal=fixed["notify"]["terminal"],
+        notify_command=fixed["notify"]["command"],
         keymap=_keys(data.get("keys", {}), fail),
         targets=_targets(data.get("targets", {}), fail),
         demo_interval=fixed["demo"]["interval_seconds"],

@@ -14,13 +14,14 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
 
-from agentconsole.config import Config
+from agentconsole.config import Config, ConfigError
 from agentconsole.domain.sanitize import clean
 from agentconsole.sync.states import EngineEvent
 from agentconsole.team.presence import Activity
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
 from screens.common.commands import ActionsProvider
+from screens.common.reload import SettingsProvider, register_user_themes
 from screens.inbox.screen import DataChanged, InboxScreen, StatesChanged
 from screens.common.keys import catalogue
 from screens.common.modals import ConfirmModal, HelpScreen
@@ -55,7 +56,7 @@ class AgentConsoleApp(App[None]):
     # Their rules only name widgets of those screens, so nothing on screen needs restyling for them.
     SCREEN_CSS = ("metrics/metrics.tcss", "canned/canned.tcss", "shifts/shift.tcss", "accounts/account_setup.tcss")
     TITLE = "agentconsole"
-    COMMANDS = {ActionsProvider}
+    COMMANDS = {ActionsProvider, SettingsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key, as bound right now"),
@@ -91,10 +92,17 @@ class AgentConsoleApp(App[None]):
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
             self.register_theme(theme)
+        from agentconsole import paths
+
+        self.user_theme_files: dict[str, Path] = {}
+        self.theme_problems = register_user_themes(self, config.path or paths.config_path())
         self.theme = config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes \
             else DARK
         if config.keymap:
             self.set_keymap(config.keymap)
+        from screens.common.notifications import ConsoleNotifications
+
+        self.notifications = ConsoleNotifications(self, config)  # [notify]: the terminal and the command
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -115,6 +123,9 @@ class AgentConsoleApp(App[None]):
             # The first sync starts once the inbox has painted, so it never delays the first frame.
             self.set_timer(ENGINE_START_DELAY, self.run_engine)
         self.set_timer(CHECK_DELAY, self.check_database)
+        self.notifications.start()
+        for problem in self.theme_problems:  # a bad theme file is skipped, never silently
+            self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
 
     @work(thread=True, exclusive=True, group="db-check", exit_on_error=False,
           description="Checking the database")
@@ -203,6 +214,7 @@ class AgentConsoleApp(App[None]):
             # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.
             screen.post_message(StatesChanged() if event.kind == "state" else
                                 DataChanged(frozenset(event.conversation_ids)))
+        self.notifications.engine_event(event)
         if event.kind == "ingested":
             self.send_away_replies()
 
@@ -269,12 +281,24 @@ class AgentConsoleApp(App[None]):
 
 
 
-def check_config(config: Config) -> None:
-    """What the core cannot check without the UI: the theme name, and that every [keys] id exists and
-    its new key takes no other binding's key on the same screen. Raises ConfigError naming the line."""
+def check_config(config: Config, user_themes=None, theme_problems=()) -> None:
+    """What the core cannot check without the UI: the theme name (built in or the user's own), and that
+    every [keys] id exists and its new key takes no other binding's key on the same screen. Raises
+    ConfigError naming the line."""
     from textual.theme import BUILTIN_THEMES
 
-    config.check_choices([*THEME_NAMES, *sorted(BUILTIN_THEMES)])  # the App accepts Textual's own too
+    if user_themes is None:
+        from agentconsole import paths
+        from themes.user import load_user_themes, themes_dir
+
+        found = load_user_themes(themes_dir(config.path or paths.config_path()))
+        user_themes, theme_problems = found.names, found.problems
+    try:
+        config.check_choices([*THEME_NAMES, *user_themes, *sorted(BUILTIN_THEMES)])  # Textual's own work too
+    except ConfigError as exc:
+        if not theme_problems:
+            raise
+        raise ConfigError(f"{exc} (skipped: {'; '.join(theme_problems)})") from exc
     if not config.keymap:
         return
     from screens.common.keys import binding_scopes

@@ -284,6 +284,7 @@ LAZY_COMMANDS = {
     "metrics": "agentconsole.cli.metrics",
     "outbox": "agentconsole.cli.outbox",
     "db": "agentconsole.cli.db",
+    "completion": "agentconsole.cli.completion",
 }
 
 

@@ -1,4 +1,4 @@
-"""The `agentconsole canned import|export|list|starters` commands."""
+"""The `agentconsole canned import|export|list|show|starters` commands."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     actions.add_parser("list", help="list the canned replies")
+    show = actions.add_parser("show", help="print one canned reply (its shortcut completes in the shell)")
+    show.add_argument("shortcut", metavar="SHORTCUT", help="the reply's shortcut, with or without the /")
     actions.add_parser("starters", help="add the starter set (keeps replies you already have)")
     for action in actions.choices.values():
         action.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="the demo workspace")
@@ -45,6 +47,14 @@ def run(args: argparse.Namespace, ctx) -> int:
         return _export(args, ctx, library)
     if command == "list":
         return _list(ctx, library)
+    if command == "show":
+        found = library.by_shortcut(args.shortcut.removeprefix("/").lower())
+        if found is None:
+            print(f"agentconsole: error: canned show: no canned reply /{args.shortcut.removeprefix('/')}; "
+                  "`agentconsole canned list` lists them", file=ctx.err)
+            return EXIT_ERROR
+        print(f"/{found.shortcut} · {one_line(found.name, 60)}\n\n{found.body}", file=ctx.out)
+        return EXIT_OK
     if command == "starters":
         report = library.install_starters()
         _print_report(report, ctx, dry_run=False)

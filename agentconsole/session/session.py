@@ -134,6 +134,10 @@ class Session:
     def customer_values(self, conversation: ConversationRow) -> dict[str, str | None]:
         return dict(templates.values_for(conversation, self.agent_row))
 
+    def reconfigure(self, config: Config) -> None:
+        """:reload: targets, hours, keys and the like from a re-read config (accounts never change here)."""
+        self.config = config
+
     def response_rule(self) -> ResponseRule:
         """Each account's targets and business hours, as the list, the wait line and the crossings judge them."""
         return ResponseRule(self.config.targets, self.config.hours, self.store.accounts())

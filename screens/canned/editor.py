@@ -30,6 +30,8 @@ class CannedEditModal(ModalScreen[int | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="canned_edit.save", tooltip="Check and save this reply"),
         Binding("escape", "cancel", "Cancel", id="canned_edit.cancel", tooltip="Close without saving"),
+        Binding("ctrl+e", "edit_externally", "Editor", id="canned_edit.editor", show=False, priority=True,
+                tooltip="Edit the body in $VISUAL / $EDITOR (config editor first)"),
     ]
 
     class Failed(Message):
@@ -122,3 +124,9 @@ class CannedEditModal(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_edit_externally(self) -> None:
+        from screens.common.editor import edit_text_area
+
+        edit_text_area(self.query_one("#edit-body", TextArea))
+

@@ -83,6 +83,8 @@ class Composer(Vertical):
                 tooltip="Close the composer; the draft is kept"),
         Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
                 tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
+        Binding("ctrl+e", "edit_externally", "Editor", id="composer.editor", show=False, priority=True,
+                tooltip="Edit the draft in $VISUAL / $EDITOR (config editor first); checked again on return"),
     ]
 
     class Expanded(Message):
@@ -239,7 +241,13 @@ class Composer(Vertical):
         status.update(text)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.update_status()
+        edited = getattr(self, "_edited", None)  # what the guard said of a draft back from the editor
+        self.update_status(edited[1] if edited and edited[0] == self.text else None)
+
+    def action_edit_externally(self) -> None:
+        from screens.common.editor import edit_composer
+
+        edit_composer(self)
 
     def action_send(self, resolve: bool = False) -> None:
         if self.conversation is None:

@@ -176,6 +176,7 @@ class FeatureScreen(Screen):
         told.update(row.id for row in fresh)
         if not fresh:
             return
+        self.app.notifications.over_target(fresh)  # [notify]: outside the console too
         if config.notify_on_over:
             names = ", ".join(clean_name(row) for row in fresh[:3]) + (" …" if len(fresh) > 3 else "")
             self.notify(f"Over target now: {names}", severity="warning", timeout=8)

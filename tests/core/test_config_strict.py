@@ -10,14 +10,14 @@ from agentconsole import config
 from agentconsole.cli import main
 
 CASES = [
-    ("[nope]\n", 1, "[nope]: unknown table; allowed: [agent], [ui], [demo], [targets], [hours], [keys]"),
+    ("[nope]\n", 1, "[nope]: unknown table; allowed: [agent], [ui], [notify], [demo], [targets], [hours], [keys]"),
     ("ui = 1\n", 1, "[ui]: must be a table: write it as a [ui] header"),
     ("[ui]\nnotify_on_overr = true\n", 2, "[ui] notify_on_overr: unknown key; did you mean 'notify_on_over'? "
-                                         "allowed in [ui]: theme, notify_on_over, bell_on_over"),
-    ("[targts]\n", 1, "[targts]: unknown table; did you mean 'targets'? allowed: [agent], [ui], [demo], "
+                                         "allowed in [ui]: theme, notify_on_over, bell_on_over, editor"),
+    ("[targts]\n", 1, "[targts]: unknown table; did you mean 'targets'? allowed: [agent], [ui], [notify], [demo], "
                       "[targets], [hours], [keys]"),
     ("[ui]\ncolour = 'red'\n", 2,
-     "[ui] colour: unknown key; allowed in [ui]: theme, notify_on_over, bell_on_over"),
+     "[ui] colour: unknown key; allowed in [ui]: theme, notify_on_over, bell_on_over, editor"),
     ("[ui]\nnotify_on_over = \"yes\"\n", 2, "[ui] notify_on_over: must be true or false, not \"yes\""),
     ("[ui]\nbell_on_over = 1\n", 2, "[ui] bell_on_over: must be true or false, not 1"),
     ("[ui]\ntheme = 3\n", 2, "[ui] theme: must be a string (in quotes), not 3"),
