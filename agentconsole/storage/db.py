@@ -372,6 +372,36 @@ MIGRATIONS: list[str] = [
     UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
     UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
     """,
+    # Triage (issue 23): every inbound message's sentiment and heat, each waiting conversation's heat
+    # for the urgency rank, and the agents' corrections of it (kept: they say where the scorer is wrong).
+    """
+    CREATE TABLE message_scores (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+        conversation_id INTEGER NOT NULL,
+        sentiment REAL NOT NULL,
+        heat REAL NOT NULL,
+        english INTEGER NOT NULL,
+        sent_at REAL NOT NULL
+    );
+    CREATE TABLE conversation_triage (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        heat REAL NOT NULL,
+        peak REAL NOT NULL,
+        episode_messages INTEGER NOT NULL,
+        episode_since REAL NOT NULL,
+        corrected_by INTEGER REFERENCES agents(id),
+        corrected_at REAL
+    );
+    CREATE TABLE triage_corrections (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER REFERENCES messages(id),
+        agent_id INTEGER REFERENCES agents(id),
+        scored REAL NOT NULL,
+        level INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

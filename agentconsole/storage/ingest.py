@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
 from agentconsole.domain.normalise import check_time, normalise
 from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.storage.triage import score_new
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
@@ -134,6 +135,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                 " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
         changed = [s for s in summaries.values() if s.changed]
         _Summary.save_all(conn, changed)
+        score_new(conn, first_new)  # sentiment and heat of the new customer messages (issue 23)
         if set_cursor:
             conn.execute(
                 "INSERT INTO sync_cursors(account_id, stream, cursor, updated_at) VALUES (?,?,?,?)"

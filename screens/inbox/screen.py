@@ -23,6 +23,7 @@ from screens.inbox.conversation_list import ConversationList
 from screens.inbox.features import FeatureScreen
 from screens.inbox.list_tools import ListTools
 from screens.inbox.team import TeamScreen
+from screens.inbox.triage_keys import TriageScreen
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft, PaneData
 from screens.inbox.header import ViewList, WaitFigures, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
@@ -49,7 +50,7 @@ class StatesChanged(Message):
         return isinstance(message, StatesChanged)
 
 
-class InboxScreen(ListTools, TeamScreen, FeatureScreen):
+class InboxScreen(ListTools, TeamScreen, FeatureScreen, TriageScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
