@@ -402,6 +402,23 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     """,
+    # Answers from history (issue 23): each customer question with the reply it got, in a search index
+    # of its own (far smaller than all messages), kept up to date from a cursor on the message ids.
+    """
+    CREATE TABLE knowledge_pairs (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        answer_id INTEGER NOT NULL REFERENCES messages(id),
+        asked_at REAL NOT NULL
+    );
+    CREATE INDEX knowledge_pairs_conversation ON knowledge_pairs(conversation_id);
+    CREATE VIRTUAL TABLE knowledge_fts USING fts5(question, tokenize = 'porter unicode61 remove_diacritics 2');
+    CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab(knowledge_fts, 'row');
+    CREATE TABLE knowledge_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_message_id INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

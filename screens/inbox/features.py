@@ -211,8 +211,6 @@ class FeatureScreen(Screen):
     def on_feature_screen_canned_ready(self, message: CannedReady) -> None:
         from agentconsole.replies.canned import CannedLibrary
 
-        from screens.canned.picker import CannedReplyModal
-
         conversation = message.conversation
 
         def picked(choice: Picked | None) -> None:
@@ -224,9 +222,14 @@ class FeatureScreen(Screen):
                 self._open_composer("reply")
             self.composer.insert_canned(choice.text, choice.template_id)
 
-        self.app.push_screen(CannedReplyModal(
+        from agentconsole.knowledge.history import History
+
+        from screens.canned.history_picker import HistoryPickerModal
+
+        self.app.push_screen(HistoryPickerModal(
             CannedLibrary(self.app.store), message.values, message=message.message,
-            channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation)), picked)
+            channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation),
+            history=History(self.app.store), conversation_id=conversation.id), picked)
 
     def record_canned_use(self, template_id: int | None) -> None:
         if template_id is not None:
