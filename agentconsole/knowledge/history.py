@@ -88,7 +88,8 @@ class History:
         terms = terms_of(text)
         if not terms:
             return []
-        hits = storage.search(self.store.conn, match_expression(terms), conversation_id, CANDIDATES)
+        hits = storage.search(self.store.conn, match_expression(terms), " ".join(f'"{t}"' for t in terms),
+                              conversation_id, CANDIDATES)
         found: dict[str, list[storage.Hit]] = {}
         templates: dict[str, str] = {}
         for hit in hits:

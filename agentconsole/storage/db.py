@@ -419,6 +419,33 @@ MIGRATIONS: list[str] = [
         last_message_id INTEGER NOT NULL
     );
     """,
+    # Satisfaction surveys (issue 23): which accounts ask, and each question asked with its answer.
+    """
+    CREATE TABLE survey_settings (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        enabled INTEGER NOT NULL DEFAULT 0,
+        public INTEGER NOT NULL DEFAULT 0,
+        every_days INTEGER NOT NULL DEFAULT 30,
+        question TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE surveys (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        contact_id INTEGER REFERENCES contacts(id),
+        agent_id INTEGER REFERENCES agents(id),
+        channel TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        outbox_id INTEGER,
+        answered_at REAL,
+        score INTEGER,
+        how TEXT,
+        words TEXT,
+        answer_message_id INTEGER REFERENCES messages(id)
+    );
+    CREATE INDEX surveys_contact ON surveys(contact_id, asked_at);
+    CREATE INDEX surveys_open ON surveys(conversation_id) WHERE answered_at IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

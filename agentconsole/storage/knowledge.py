@@ -95,15 +95,34 @@ def pair_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM knowledge_pairs").fetchone()[0]
 
 
-def search(conn: sqlite3.Connection, match: str, exclude_conversation: int | None, limit: int) -> list[Hit]:
-    """The best *limit* pairs for an FTS5 *match* expression, best first, not from one conversation."""
+def search(conn: sqlite3.Connection, any_terms: str, all_terms: str, exclude_conversation: int | None,
+           limit: int) -> list[Hit]:
+    """The best *limit* pairs, best first, not from one conversation. Candidates are the newest questions
+    holding every term and the newest holding any (each read in rowid order, which stops early: ranking
+    every match of a common word by bm25 costs seconds at a million messages); they are then ranked by
+    bm25 over any of the terms."""
+    candidates = [r[0] for r in conn.execute(
+        "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (all_terms, ALL_CANDIDATES))]
+    seen = set(candidates)
+    candidates += [r[0] for r in conn.execute(
+        "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (any_terms, ANY_CANDIDATES)) if r[0] not in seen]
+    if not candidates:
+        return []
+    marks = ",".join("?" * len(candidates))
     rows = conn.execute(
         "WITH best AS (SELECT rowid AS pid, bm25(knowledge_fts) AS score, question FROM knowledge_fts"
-        " WHERE knowledge_fts MATCH ? ORDER BY rank LIMIT ?)"
+        f" WHERE knowledge_fts MATCH ? AND rowid IN ({marks}) ORDER BY rank LIMIT ?)"
         " SELECT best.pid, p.conversation_id, best.score, m.text, m.sent_at, c.channel,"
         " COALESCE(ct.display_name, ''), COALESCE(i.handle, ''), best.question FROM best"
         " JOIN knowledge_pairs p ON p.id = best.pid JOIN messages m ON m.id = p.answer_id"
         " JOIN conversations c ON c.id = p.conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id"
         " LEFT JOIN identities i ON i.id = c.identity_id"
-        " WHERE p.conversation_id IS NOT ? ORDER BY best.score", (match, limit, exclude_conversation))
+        " WHERE p.conversation_id IS NOT ? ORDER BY best.score",
+        (any_terms, *candidates, limit, exclude_conversation))
     return [Hit(*r) for r in rows]
+
+
+ALL_CANDIDATES = 200
+ANY_CANDIDATES = 300

@@ -429,7 +429,13 @@ class InboxScreen(ListTools, TeamScreen, FeatureScreen, TriageScreen):
     def _toggle_done(self, conversation_id: int, status: str) -> None:
         new = Status.OPEN if status == Status.DONE else Status.DONE
         self.app.store.set_status(conversation_id, new, self.app.agent_id)
-        self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
+        note = "Marked done" if new == Status.DONE else "Reopened"
+        if new == Status.DONE:  # the satisfaction question, where the account asks it (issue 23)
+            from agentconsole.satisfaction.service import Surveys
+
+            if Surveys(self.app.store).after_done(conversation_id, self.app.agent_id).ask:
+                note += " · satisfaction question queued"
+        self.post_message(self.ActionFinished(note))
 
     def action_longest(self) -> None:
         self._find_longest()

@@ -23,6 +23,7 @@ from agentconsole.domain.sanitize import one_line
 from agentconsole.storage.store import Store
 
 from screens.common.keybar import KeyBar
+from screens.metrics.csat import CsatPanel
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ class MetricsScreen(Screen):
             yield Static(id="metrics-by-channel", classes="figures")
             yield Static(Text("Per agent", style="bold"), classes="table-title")
             yield Static(id="metrics-by-agent", classes="figures")
+            yield Static(Text("Satisfaction (surveys)", style="bold"), classes="table-title")
+            yield CsatPanel(id="metrics-csat", classes="figures")
         yield KeyBar()
 
     def on_screen_resume(self) -> None:
@@ -256,6 +259,7 @@ class MetricsScreen(Screen):
         self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
         self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
         self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
+        self.query_one(CsatPanel).load(self.store, per.start, per.end)
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
