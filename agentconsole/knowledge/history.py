@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,36 @@ def templated(answer: str, name: str, handle: str) -> str:
     return out
 
 
+def _stem(word: str) -> str:
+    """A crude stem, for matching a term to a question's words the way the index's porter stems do."""
+    return word[:max(4, len(word) - 2)]
+
+
+def rank(terms: list[str], found: list[tuple[int, str, bool]]) -> list[tuple[int, float]]:
+    """Candidates ranked as bm25 would (lower is better): the sum of the rarity of the terms each holds,
+    rarity measured among the candidates, shorter questions a little ahead."""
+    if not found:
+        return []
+    stems = [_stem(t) for t in terms]
+    held: list[tuple[int, set[int], int]] = []
+    counts = [0] * len(stems)
+    for pair_id, question, _ in found:
+        words_in = _WORD.findall(question.lower())
+        present = {i for i, stem in enumerate(stems) if any(w.startswith(stem) for w in words_in)}
+        for i in present:
+            counts[i] += 1
+        held.append((pair_id, present, len(words_in)))
+    total = len(found)
+    rarity = [math.log((total + 1) / (c + 0.5)) + 1.0 for c in counts]
+    average = sum(n for _, _, n in held) / total or 1.0
+    scored = []
+    for pair_id, present, length in held:
+        weight = sum(rarity[i] for i in present) / (0.75 + 0.25 * length / average)
+        scored.append((pair_id, -weight))
+    scored.sort(key=lambda s: (s[1], -s[0]))
+    return scored
+
+
 class History:
     """The answers-from-history lookups of one workspace."""
 
@@ -88,8 +119,9 @@ class History:
         terms = terms_of(text)
         if not terms:
             return []
-        hits = storage.search(self.store.conn, match_expression(terms), " ".join(f'"{t}"' for t in terms),
-                              conversation_id, CANDIDATES)
+        conn = self.store.conn
+        found_pairs = storage.candidates(conn, match_expression(terms), " ".join(f'"{t}"' for t in terms))
+        hits = storage.hits(conn, rank(terms, found_pairs)[:CANDIDATES], conversation_id)
         found: dict[str, list[storage.Hit]] = {}
         templates: dict[str, str] = {}
         for hit in hits:

@@ -95,33 +95,37 @@ def pair_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM knowledge_pairs").fetchone()[0]
 
 
-def search(conn: sqlite3.Connection, any_terms: str, all_terms: str, exclude_conversation: int | None,
-           limit: int) -> list[Hit]:
-    """The best *limit* pairs, best first, not from one conversation. Candidates are the newest questions
-    holding every term and the newest holding any (each read in rowid order, which stops early: ranking
-    every match of a common word by bm25 costs seconds at a million messages); they are then ranked by
-    bm25 over any of the terms."""
-    candidates = [r[0] for r in conn.execute(
-        "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+def candidates(conn: sqlite3.Connection, any_terms: str, all_terms: str) -> list[tuple[int, str, bool]]:
+    """(pair id, question, holds every term) for the newest questions holding every term and the newest
+    holding any. Each is read in rowid order, which stops early: ranking every match of a common word by
+    bm25 (or asking FTS5 for the bm25 of given rows) costs seconds at a million messages."""
+    found = [(r[0], r[1], True) for r in conn.execute(
+        "SELECT rowid, question FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         (all_terms, ALL_CANDIDATES))]
-    seen = set(candidates)
-    candidates += [r[0] for r in conn.execute(
-        "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+    seen = {f[0] for f in found}
+    found += [(r[0], r[1], False) for r in conn.execute(
+        "SELECT rowid, question FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         (any_terms, ANY_CANDIDATES)) if r[0] not in seen]
-    if not candidates:
+    return found
+
+
+def hits(conn: sqlite3.Connection, ranked: list[tuple[int, float]], exclude_conversation: int | None
+         ) -> list[Hit]:
+    """The pairs of *ranked* (pair id, score; lower is better), in that order, with their replies."""
+    if not ranked:
         return []
-    marks = ",".join("?" * len(candidates))
+    scores = dict(ranked)
+    marks = ",".join("?" * len(scores))
     rows = conn.execute(
-        "WITH best AS (SELECT rowid AS pid, bm25(knowledge_fts) AS score, question FROM knowledge_fts"
-        f" WHERE knowledge_fts MATCH ? AND rowid IN ({marks}) ORDER BY rank LIMIT ?)"
-        " SELECT best.pid, p.conversation_id, best.score, m.text, m.sent_at, c.channel,"
-        " COALESCE(ct.display_name, ''), COALESCE(i.handle, ''), best.question FROM best"
-        " JOIN knowledge_pairs p ON p.id = best.pid JOIN messages m ON m.id = p.answer_id"
+        "SELECT p.id, p.conversation_id, m.text, m.sent_at, c.channel, COALESCE(ct.display_name, ''),"
+        " COALESCE(i.handle, ''), f.question FROM knowledge_pairs p JOIN messages m ON m.id = p.answer_id"
+        " JOIN knowledge_fts f ON f.rowid = p.id"
         " JOIN conversations c ON c.id = p.conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id"
-        " LEFT JOIN identities i ON i.id = c.identity_id"
-        " WHERE p.conversation_id IS NOT ? ORDER BY best.score",
-        (any_terms, *candidates, limit, exclude_conversation))
-    return [Hit(*r) for r in rows]
+        f" LEFT JOIN identities i ON i.id = c.identity_id WHERE p.id IN ({marks}) AND p.conversation_id IS NOT ?",
+        (*scores, exclude_conversation)).fetchall()
+    found = [Hit(r[0], r[1], scores[r[0]], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    found.sort(key=lambda h: (h.score, -h.pair_id))
+    return found
 
 
 ALL_CANDIDATES = 200
