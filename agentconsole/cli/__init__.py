@@ -287,6 +287,7 @@ LAZY_COMMANDS = {
     "db": "agentconsole.cli.db",
     "survey": "agentconsole.cli.survey",
     "csat": "agentconsole.cli.survey",
+    "sentiment": "agentconsole.cli.survey",
 }
 
 

@@ -1,5 +1,5 @@
-"""`agentconsole survey` and `agentconsole csat`: switch the satisfaction question on or off per account,
-and print CSAT per channel, agent or week beside the surveyed conversations' first response."""
+"""`agentconsole survey`, `csat` and `sentiment`: the satisfaction question on or off per account, CSAT per
+channel, agent or week beside the surveyed conversations' first response, and customer sentiment."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     csat.add_argument("--by", choices=("channel", "agent", "week"), help="a row per channel, agent or week")
     csat.add_argument("--words", action="store_true", help="also print the newest answers' own words")
     csat.set_defaults(func=run_csat)
+    mood = subparsers.add_parser("sentiment", help="print customer sentiment per channel and day",
+                                 description="Mean sentiment of customers' English messages (VADER; other "
+                                             "languages are not scored) per channel and day, and whether "
+                                             "customers sounded better after our first reply.")
+    mood.add_argument("--since", default="7d", metavar="PERIOD", help="as for `agentconsole metrics`")
+    mood.set_defaults(func=run_sentiment)
 
 
 def _account(ctx, name: str):
@@ -114,4 +120,26 @@ def run_csat(args: argparse.Namespace, ctx) -> int:
     if args.words:
         for score, channel, words in surveys.words(per.start, per.end):
             print(f"{score}/5 {channel}: {one_line(words, 200)}", file=ctx.out)
+    return EXIT_OK
+
+
+def run_sentiment(args: argparse.Namespace, ctx) -> int:
+    from agentconsole.triage.service import Triage
+
+    try:
+        per = metrics.period(args.since, ctx.clock.now(), ctx.config.timezone or "UTC")
+    except metrics.PeriodError as exc:
+        print(f"agentconsole: error: sentiment: {exc}", file=ctx.err)
+        return EXIT_USAGE
+    triage = Triage(ctx.store())
+    print(f"Sentiment {per.label} (English customer messages, UTC days)", file=ctx.out)
+    days = triage.sentiment_by_day(per.start, per.end)
+    if not days:
+        print("no English customer messages in this period", file=ctx.out)
+    for d in days:
+        print(f"{d.day}  {one_line(d.channel, 12):<12} {d.messages:>6} messages  mean {d.mean:+.2f}"
+              f"  negative {d.negative}", file=ctx.out)
+    for a in triage.after_reply(per.start, per.end):
+        print(f"after our first reply, {a.channel}: better in {a.improved} of {a.conversations}"
+              f" ({a.before:+.2f} -> {a.after:+.2f})", file=ctx.out)
     return EXIT_OK

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from agentconsole.triage.score import score
 
-_DIGIT = re.compile(r"(?<![\d.,])([1-5])(?:\s*(?:/|out of|von|sur|de|su)\s*5)?(?![\d.,])")
+_DIGIT = re.compile(r"(?<!\d)(?<!\d[.,])([1-5])(?:\s*(?:/|out of|von|sur|de|su)\s*5)?(?!\d|[.,]\d)")
 _THUMBS_UP = ("👍", "👌", "💯", "😍", "🥰", "😊", "🙂", "❤", "💛", "💙", "💚")
 _THUMBS_DOWN = ("👎", "😡", "😠", "🙁", "☹", "😞")
 _YES = frozenset("yes yep yeah yup sure ja jawohl oui sí si sim certo".split())

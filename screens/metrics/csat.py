@@ -12,6 +12,7 @@ from agentconsole import metrics
 from agentconsole.domain.sanitize import one_line
 from agentconsole.storage.store import Store
 from agentconsole.storage.surveys import CsatRow
+from agentconsole.storage.triage import AfterReply, SentimentDay
 
 
 def csat_table(rows: list[CsatRow]) -> Text:
@@ -30,13 +31,37 @@ def csat_table(rows: list[CsatRow]) -> Text:
     return text
 
 
+def sentiment_table(days: list[SentimentDay], after: list[AfterReply]) -> Text:
+    """Per channel: the English customer messages' mean sentiment and how many read negative, and
+    whether customers sounded better after our first reply than before it."""
+    text = Text("\nSentiment of customers' English messages (VADER; other languages are not scored)\n",
+                style="bold")
+    if not days:
+        text.append("No English customer messages in this period.\n", style="dim")
+        return text
+    totals: dict[str, list[float]] = {}
+    for d in days:
+        t = totals.setdefault(d.channel, [0, 0.0, 0])
+        t[0] += d.messages
+        t[1] += d.mean * d.messages
+        t[2] += d.negative
+    later = {a.channel: a for a in after}
+    text.append(f"{'':<14}{'messages':>9}{'mean':>7}{'negative':>9}  after our first reply\n", style="bold")
+    for channel, (n, total, negative) in sorted(totals.items()):
+        a = later.get(channel)
+        better = (f"better in {a.improved} of {a.conversations} ({a.before:+.2f} → {a.after:+.2f})"
+                  if a else "–")
+        text.append(f"{one_line(channel, 13):<14}{int(n):>9}{total / n:>+7.2f}{int(negative):>9}  {better}\n")
+    return text
+
+
 class CsatPanel(Static):
     """Loads and shows the satisfaction figures of a period."""
 
     class Loaded(Message):
-        def __init__(self, rows: list[CsatRow]) -> None:
+        def __init__(self, rows: list[CsatRow], days: list[SentimentDay], after: list[AfterReply]) -> None:
             super().__init__()
-            self.rows = rows
+            self.rows, self.days, self.after = rows, days, after
 
     def load(self, store: Store, start: float, end: float) -> None:
         self._compute(store, start, end)
@@ -44,13 +69,14 @@ class CsatPanel(Static):
     @work(thread=True, exclusive=True, exit_on_error=False, group="csat", description="Computing the CSAT")
     def _compute(self, store: Store, start: float, end: float) -> None:
         from agentconsole.satisfaction.service import Surveys
+        from agentconsole.triage.service import Triage
 
-        surveys = Surveys(store)
+        surveys, triage = Surveys(store), Triage(store)
         rows = surveys.csat(start, end)
         if rows:
             for by in ("channel", "agent", "week"):
                 rows += surveys.csat(start, end, by)
-        self.post_message(self.Loaded(rows))
+        self.post_message(self.Loaded(rows, triage.sentiment_by_day(start, end), triage.after_reply(start, end)))
 
     def on_csat_panel_loaded(self, message: Loaded) -> None:
-        self.update(csat_table(message.rows))
+        self.update(csat_table(message.rows) + sentiment_table(message.days, message.after))

@@ -15,7 +15,7 @@ US = Person("brand", "@brand", "Brand")
 
 
 @pytest.mark.parametrize("text, score, how", [
-    ("5", 5, "digit"), ("4/5", 4, "digit"), ("3 out of 5", 3, "digit"), ("⭐⭐", 2, "stars"),
+    ("5", 5, "digit"), ("5, thanks!", 5, "digit"), ("4/5", 4, "digit"), ("2.5", None, None), ("3 out of 5", 3, "digit"), ("⭐⭐", 2, "stars"),
     ("👍", 5, "emoji"), ("👎👎", 1, "emoji"), ("yes", 5, "yes-no"), ("Ja, danke", 5, "yes-no"),
     ("nope", 1, "yes-no"), ("ok", 4, "yes-no"), ("great, thanks a lot", 5, "words"),
     ("awful, terrible service", 1, "words"), ("it was a bit slow", None, None),
@@ -140,3 +140,29 @@ def test_cli_enables_per_account_and_prints_csat(store, clock):
     out = ctx.out.getvalue()
     assert "all        1  100%   4.0        5m" in out and "x          1  100%   4.0        5m" in out
     assert "4/5 x: 4" in out
+
+
+def test_cli_prints_sentiment_per_channel_and_day(store, clock):
+    import argparse
+    import io
+    from types import SimpleNamespace
+
+    from agentconsole.cli import survey as cli
+    from agentconsole.config import Config
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    x = store.ensure_account("x", Channel.X, "demo")
+    dana = Person("u1", "@dana", "Dana")
+    now = clock.now()
+    store.ingest(x, [InboundMessage("1", "t", Kind.DM, dana, "this is terrible, I hate it", now - 900),
+                     InboundMessage("2", "t", Kind.DM, US, "sorry! a new one ships today", now - 800,
+                                    Direction.OUT, extra={"recipient": dana}),
+                     InboundMessage("3", "t", Kind.DM, dana, "thank you, great service", now - 700)])
+    ctx = SimpleNamespace(config=Config(timezone="UTC"), clock=clock, store=lambda demo=False: store,
+                          out=io.StringIO(), err=io.StringIO())
+    args = parser.parse_args(["sentiment", "--since", "today"])
+    assert args.func(args, ctx) == 0
+    out = ctx.out.getvalue()
+    assert "x                 2 messages" in out and "negative 1" in out
+    assert "after our first reply, x: better in 1 of 1" in out

@@ -31,6 +31,8 @@ async def test_done_asks_the_answer_counts_and_metrics_show_csat(seeded):
         assert store.conversation(seeded.ids["sam"]).status == "done"
         await pilot.press("m")
         await settle(app, pilot)
-        text = screen_text(app)
-        assert "Satisfaction (surveys)" in text
-        assert "facebook" in text and "Alice Ng" in text and "100%" in text
+        assert "Satisfaction (surveys)" in screen_text(app)
+        panel = str(app.screen.query_one("#metrics-csat").render())
+        assert "all                  1   100%   5.0" in panel
+        assert "facebook             1   100%   5.0" in panel and "Alice Ng             1   100%   5.0" in panel
+        assert "Sentiment of customers' English messages" in panel
