@@ -15,6 +15,7 @@ DEFAULT_QUESTION = ("How did we do? Reply with a number from 1 (poor) to 5 (grea
                     "words. Thank you!")
 CRISIS_HOLD = 24 * 3600  # no surveys on an account for a day after crisis mode posted a status there
 SOURCE = "survey"
+CsatRow = storage.CsatRow  # the screens read the rows from here, not from the storage package
 
 
 @dataclass(frozen=True, slots=True)

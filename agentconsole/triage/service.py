@@ -6,6 +6,10 @@ from agentconsole.storage import triage as storage
 from agentconsole.storage.store import Store
 from agentconsole.triage.score import Level
 
+# The rows the screens read, from here rather than from the storage package.
+SentimentDay = storage.SentimentDay
+AfterReply = storage.AfterReply
+
 
 class Triage:
     def __init__(self, store: Store) -> None:

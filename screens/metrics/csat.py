@@ -3,6 +3,8 @@ beside the surveyed conversations' median first response, so speed and satisfact
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import work
 from textual.message import Message
@@ -10,9 +12,8 @@ from textual.widgets import Static
 
 from agentconsole import metrics
 from agentconsole.domain.sanitize import one_line
-from agentconsole.storage.store import Store
-from agentconsole.storage.surveys import CsatRow
-from agentconsole.storage.triage import AfterReply, SentimentDay
+from agentconsole.satisfaction.service import CsatRow
+from agentconsole.triage.service import AfterReply, SentimentDay
 
 
 def csat_table(rows: list[CsatRow]) -> Text:
@@ -63,13 +64,13 @@ class CsatPanel(Static):
             super().__init__()
             self.rows, self.days, self.after = rows, days, after
 
-    def load(self, store: Store, start: float, end: float) -> None:
+    def load(self, store: Any, start: float, end: float) -> None:
         self._compute(store, start, end)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="csat", description="Computing the CSAT")
-    def _compute(self, store: Store, start: float, end: float) -> None:
+    def _compute(self, store: Any, start: float, end: float) -> None:
         from agentconsole.satisfaction.service import Surveys
-        from agentconsole.triage.service import Triage
+        from agentconsole.triage.service import Triage  # the store is the app's Store
 
         surveys, triage = Surveys(store), Triage(store)
         rows = surveys.csat(start, end)
