@@ -218,8 +218,9 @@ def score_values(text: str) -> tuple[float, float, bool]:
         if "!!" in text or "?!" in text or "!?" in text or "??" in text:
             heat += 0.2
         if not text.islower():
-            caps = sum(1 for t in written if len(t) >= 3 and t.isupper())
-            if caps >= 2 or (caps and len(written) <= 3):
+            # Shouting, not acronyms: words in capitals make up a good part of the message.
+            caps = sum(1 for t in written if len(t) >= 3 and t.isupper() and t.isalpha())
+            if (caps >= 2 and caps * 10 >= len(written) * 3) or (caps and len(written) <= 3):
                 heat += 0.25
     severe, urgent = _stems_found(unique, lower, text)
     if severe:

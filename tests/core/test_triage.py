@@ -26,6 +26,7 @@ def msg(ext, thread, who, text, at, direction=Direction.IN, kind=Kind.PUBLIC):
     ("order #44113 still not here, I will file a chargeback", Level.ANGRY, True),
     ("I am not happy with this at all", Level.UPSET, True),
     ("Is the store open on Sunday?", Level.CALM, True),
+    ("Please add our VAT number to the invoice for the DHL parcel", Level.CALM, True),  # acronyms
     ("thanks so much, love it!!", Level.CALM, True),
     ("Wo ist meine Bestellung?!?! Ich will eine Rückerstattung", Level.ANGRY, False),
     ("Ich möchte meine Bestellung stornieren", Level.UPSET, False),
