@@ -82,15 +82,6 @@ class Hit:
     question: str
 
 
-def document_counts(conn: sqlite3.Connection, terms: list[str]) -> dict[str, int]:
-    """How many indexed questions hold each (already tokenised) term."""
-    if not terms:
-        return {}
-    marks = ",".join("?" * len(terms))
-    return {r[0]: r[1] for r in conn.execute(f"SELECT term, doc FROM knowledge_vocab WHERE term IN ({marks})",
-                                             terms)}
-
-
 def pair_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM knowledge_pairs").fetchone()[0]
 
