@@ -285,6 +285,9 @@ LAZY_COMMANDS = {
     "outbox": "agentconsole.cli.outbox",
     "db": "agentconsole.cli.db",
     "completion": "agentconsole.cli.completion",
+    "survey": "agentconsole.cli.survey",
+    "csat": "agentconsole.cli.survey",
+    "sentiment": "agentconsole.cli.survey",
 }
 
 
@@ -294,7 +297,7 @@ def _command_modules(argv: list[str]) -> list:
     words = [a for a in argv if not a.startswith("-")]
     wanted = [LAZY_COMMANDS[words[0]]] if words and words[0] in LAZY_COMMANDS else []
     if not wanted and ("-h" in argv or "--help" in argv or words):
-        wanted = list(LAZY_COMMANDS.values())  # help, or an unknown word: argparse lists them all
+        wanted = list(dict.fromkeys(LAZY_COMMANDS.values()))  # help, or an unknown word: all of them
     return [import_module(name) for name in wanted]
 
 

@@ -32,6 +32,7 @@ class ConversationRow:
     first_response_at: float | None
     resolved_at: float | None
     is_demo: bool
+    heat: float = 0.0  # how upset or urgent the wait reads, 0..1 (agentconsole.triage); 0 when nothing waits
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from agentconsole.domain.models import Kind
 from agentconsole.domain.rows import AccountRow, ConversationRow
@@ -14,6 +14,13 @@ from agentconsole.response.hours import BusinessHours, HoursConfig
 from agentconsole.response.sla import Targets, format_wait
 
 NEAR_FRACTION = 0.75  # "near" is the last 25% of the target (DESIGN §2)
+# The urgency rank: over target before near before within; within a state the angrier first (heat
+# levels: calm, upset, angry, agentconsole.triage); then the largest share of its own target used,
+# raised by PUBLIC_WEIGHT when others can read the wait.
+PUBLIC_WEIGHT = 0.1
+_TIER = {"within": 0, "near": 1, "over": 2}
+UPSET_AT = 0.35  # heat levels, as agentconsole.triage.score draws them
+ANGRY_AT = 0.7
 ANSWERED_MARK = "✓"  # an open conversation whose customer has had our answer
 DONE_TEXT = "done"
 
@@ -95,6 +102,14 @@ class WaitRule:
         return since + self.target if self.hours is None else self.hours.open_until(since, self.target)
 
 
+def urgency_rank(used: float, heat: float = 0.0, kind: str = "") -> tuple[int, int, float]:
+    """The one urgency rank of a wait that has used *used* of its own target; higher is more urgent.
+    An angry customer over target comes first, a calm one well within it last."""
+    tier = 2 if used >= 1.0 else 1 if used >= NEAR_FRACTION else 0
+    level = 2 if heat >= ANGRY_AT else 1 if heat >= UPSET_AT else 0
+    return tier, level, used + (PUBLIC_WEIGHT if kind == Kind.PUBLIC else 0.0)
+
+
 class Order(StrEnum):
     """How the list ranks waiting conversations."""
 
@@ -174,25 +189,29 @@ class ResponseRule:
         return RowWait(_MARKS[state], format_wait(waited), state)
 
     def order_key(self, now: float, order: Order = Order.LONGEST
-                  ) -> Callable[[float, int, str], float] | None:
-        """The list's order of waiting conversations, a sort key on (waiting_since, account id, kind),
-        lowest first. LONGEST: the longest wait first as each account counts it, or None when no account
-        keeps business hours (waiting_since order is then that order, read from an index). URGENCY: the
-        largest fraction of its own target used first, so an X mention an hour over its target comes
-        before an email well within its day."""
+                  ) -> Callable[[float, int, str, float], Any] | None:
+        """The list's order of waiting conversations, a sort key on (waiting_since, account id, kind,
+        heat), lowest first. LONGEST: the longest wait first as each account counts it, or None when no
+        account keeps business hours (waiting_since order is then that order, read from an index).
+        URGENCY: the highest urgency_rank first (over target first, the angrier first within a state, then
+        the largest fraction of its own target used), so an X mention an hour over its target comes before
+        an email well within its day, and an angry customer over target before a calm one."""
         if order is Order.URGENCY:
-            def urgent(since: float, account_id: int, kind: str) -> float:
+            def urgent(since: float, account_id: int, kind: str, heat: float = 0.0) -> tuple[int, int, float]:
                 rule = self._rules.get((account_id, kind))
                 if rule is None or rule.target <= 0:
-                    return -(now - since) / 3600.0  # an account added since: wall clock, an hour's target
-                return -counted(since, now, rule.hours) / rule.target
+                    used = (now - since) / 3600.0  # an account added since: wall clock, an hour's target
+                else:
+                    used = counted(since, now, rule.hours) / rule.target
+                tier, level, share = urgency_rank(used, heat, kind)
+                return -tier, -level, -share
 
             return urgent
         hours = {r.account_id: r.hours for r in self._rules.values() if r.hours is not None}
         if not hours:
             return None
 
-        def key(since: float, account_id: int, kind: str = "") -> float:
+        def key(since: float, account_id: int, kind: str = "", heat: float = 0.0) -> float:
             return -counted(since, now, hours.get(account_id))
 
         return key

@@ -53,7 +53,14 @@ def summarize(store: Store, rule: ResponseRule, now: float, order: Order = Order
             return WaitSummary(next_change=next_change)
         since, _ = min(firsts)
         return WaitSummary(waiting, since, None, None, over, next_change)
+    if order is Order.URGENCY:  # the rank weighs each wait's heat too: name the one the list puts first
+        top = store.conversation_ids("waiting", limit=1, waiting_key=rule.order_key(now, order))
+        row = store.conversation(top[0]) if top else None
+        if row is not None and row.waiting_since is not None:
+            found = rule.rule_for(row)
+            return WaitSummary(waiting, row.waiting_since, found.channel, found.hours, over, next_change, order)
     return WaitSummary(waiting, oldest[1], oldest_rule.channel, oldest_rule.hours, over, next_change, order)
+
 
 
 def crossed(store: Store, rule: ResponseRule, since: float, until: float, limit: int = 50) -> list[int]:

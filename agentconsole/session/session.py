@@ -34,6 +34,10 @@ from agentconsole.team import collision
 from agentconsole.team.presence import Activity
 
 if TYPE_CHECKING:
+    from agentconsole.satisfaction.service import CsatRow
+    from agentconsole.triage.service import AfterReply, SentimentDay
+    from agentconsole.knowledge.history import History
+    from agentconsole.triage.score import Level
     from array import array
 
     from agentconsole.sync.engine import Engine
@@ -194,9 +198,11 @@ class Session:
 
         def keys(ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
             out: dict[int, tuple[float, ...]] = {}
-            for cid, (status, needs_reply, since, account, kind, last) in views.order_rows(self.store, ids).items():
+            rows = views.order_rows(self.store, ids)
+            for cid, (status, needs_reply, since, account, kind, last, heat) in rows.items():
                 if waiting_first and status == "open" and needs_reply and since is not None:
-                    out[cid] = (0.0, key(since, account, kind) if key is not None else since, since, float(cid))
+                    out[cid] = (0.0, key(since, account, kind, heat) if key is not None else since, since,
+                                float(cid))
                 else:
                     out[cid] = (1.0, -last, 0.0, 0.0)
             return out
@@ -269,6 +275,37 @@ class Session:
         new = Status.OPEN if status == Status.DONE else Status.DONE
         self.store.set_status(conversation_id, new, self.agent_id)
         return new
+
+    def satisfaction(self, start: float, end: float) -> tuple[list[CsatRow], list[SentimentDay], list[AfterReply]]:
+        """CSAT overall and per channel, agent and week; sentiment per day; and after our replies."""
+        from agentconsole.satisfaction.service import Surveys
+        from agentconsole.triage.service import Triage
+
+        surveys, triage = Surveys(self.store), Triage(self.store)
+        rows = surveys.csat(start, end)
+        if rows:
+            for by in ("channel", "agent", "week"):
+                rows += surveys.csat(start, end, by)
+        return rows, triage.sentiment_by_day(start, end), triage.after_reply(start, end)
+
+    def ask_satisfaction(self, conversation_id: int) -> bool:
+        """After done: queue the account's one satisfaction question when its survey policy allows it."""
+        from agentconsole.satisfaction.service import Surveys
+
+        return Surveys(self.store).after_done(conversation_id, self.agent_id).ask
+
+    def correct_heat(self, conversation_id: int) -> Level | None:
+        """The agent's correction of how upset a waiting customer reads (calm → upset → angry), stored."""
+        from agentconsole.triage.service import Triage
+
+        return Triage(self.store).correct(conversation_id, self.agent_id)
+
+    @cached_property
+    def history(self) -> History:
+        """Our earlier answers to questions like the open one (answers from history)."""
+        from agentconsole.knowledge.history import History
+
+        return History(self.store)
 
     def assign(self, conversation_id: int, agent_id: int | None, expected: int | None) -> tuple[bool, int | None]:
         """Compare-and-set: only if the assignee is still *expected*. Returns (done, assignee now)."""

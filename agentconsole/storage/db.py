@@ -372,6 +372,83 @@ MIGRATIONS: list[str] = [
     UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
     UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
     """,
+    # Triage (issue 23; issue 23's migrations can run again harmlessly): every inbound message's sentiment and heat, each waiting conversation's heat
+    # for the urgency rank, and the agents' corrections of it (kept: they say where the scorer is wrong).
+    """
+    CREATE TABLE IF NOT EXISTS message_scores (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+        conversation_id INTEGER NOT NULL,
+        sentiment REAL NOT NULL,
+        heat REAL NOT NULL,
+        english INTEGER NOT NULL,
+        sent_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS conversation_triage (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        heat REAL NOT NULL,
+        peak REAL NOT NULL,
+        episode_messages INTEGER NOT NULL,
+        episode_since REAL NOT NULL,
+        corrected_by INTEGER REFERENCES agents(id),
+        corrected_at REAL
+    );
+    CREATE TABLE IF NOT EXISTS triage_corrections (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER REFERENCES messages(id),
+        agent_id INTEGER REFERENCES agents(id),
+        scored REAL NOT NULL,
+        level INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
+    # Answers from history (issue 23): each customer question with the reply it got, in a search index
+    # of its own (far smaller than all messages), kept up to date from a cursor on the message ids.
+    """
+    CREATE TABLE IF NOT EXISTS knowledge_pairs (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        answer_id INTEGER NOT NULL REFERENCES messages(id),
+        asked_at REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS knowledge_pairs_conversation ON knowledge_pairs(conversation_id);
+    CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_fts USING fts5(question, tokenize = 'porter unicode61 remove_diacritics 2');
+    CREATE TABLE IF NOT EXISTS knowledge_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_message_id INTEGER NOT NULL
+    );
+    """,
+    # Satisfaction surveys (issue 23): which accounts ask, and each question asked with its answer.
+    """
+    CREATE TABLE IF NOT EXISTS survey_settings (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        enabled INTEGER NOT NULL DEFAULT 0,
+        public INTEGER NOT NULL DEFAULT 0,
+        every_days INTEGER NOT NULL DEFAULT 30,
+        question TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE IF NOT EXISTS surveys (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        contact_id INTEGER REFERENCES contacts(id),
+        agent_id INTEGER REFERENCES agents(id),
+        channel TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        outbox_id INTEGER,
+        answered_at REAL,
+        score INTEGER,
+        how TEXT,
+        words TEXT,
+        answer_message_id INTEGER REFERENCES messages(id)
+    );
+    CREATE INDEX IF NOT EXISTS surveys_contact ON surveys(contact_id, asked_at);
+    CREATE INDEX IF NOT EXISTS surveys_open ON surveys(conversation_id) WHERE answered_at IS NULL;
+    """,
+    # The urgency order reads every heated (upset or angry) wait beside each group's first page.
+    """
+    CREATE INDEX IF NOT EXISTS conversation_triage_heat ON conversation_triage(heat);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
 from agentconsole.domain.normalise import check_time, normalise
 from agentconsole.domain.sanitize import clean, one_line
+from agentconsole.storage.inbound import after_batch
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
 
-# Outbound messages with these sources (automatic away replies) do not answer the customer: they
+# Outbound messages with these sources (automatic away replies, survey questions) do not answer the customer: they
 # neither stop the waiting clock nor count as a first response.
-AUTOMATIC_SOURCES = frozenset({"away"})
+AUTOMATIC_SOURCES = frozenset({"away", "survey"})
 
 _DIRECTION_TEXT = {Direction.IN: "in", Direction.OUT: "out"}
 # The nullable columns take 0 for NULL: no id, payload, reference, agent or source is ever the integer 0
@@ -134,6 +135,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                 " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
         changed = [s for s in summaries.values() if s.changed]
         _Summary.save_all(conn, changed)
+        after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
         if set_cursor:
             conn.execute(
                 "INSERT INTO sync_cursors(account_id, stream, cursor, updated_at) VALUES (?,?,?,?)"

@@ -9,7 +9,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.storage import db
 from agentconsole.domain.clock import Clock, SystemClock
@@ -31,12 +31,14 @@ ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
        COALESCE(ct.display_name, '') AS contact_name, COALESCE(i.handle, '') AS handle,
-       COALESCE(ag.name, '') AS assignee_name
+       COALESCE(ag.name, '') AS assignee_name,
+       CASE WHEN tr.episode_since = c.waiting_since THEN tr.heat ELSE 0.0 END AS heat
 FROM conversations c
 JOIN accounts a ON a.id = c.account_id
 LEFT JOIN contacts ct ON ct.id = c.contact_id
 LEFT JOIN identities i ON i.id = c.identity_id
 LEFT JOIN agents ag ON ag.id = c.assignee_id
+LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 """
 
 
@@ -255,13 +257,13 @@ class Store:
 
     def conversation_ids(self, view: str = "all", agent_id: int | None = None,
                          limit: int | None = None,
-                         waiting_key: Callable[[float, int, str], float] | None = None,
+                         waiting_key: Callable[[float, int, str, float], Any] | None = None,
                          narrow: ViewFilter | None = None) -> array:
         """The ids of a view in display order: longest-waiting first, then most recent activity.
 
         Both parts scan an index that covers the view filters (no table reads, no sort); with
         *limit*, only the first ids, so a screen can paint before the whole list is read.
-        *waiting_key(waiting_since, account_id, kind)* orders the waiting part instead of waiting_since,
+        *waiting_key(waiting_since, account_id, kind, heat)* orders the waiting part instead of waiting_since,
         for waits that count differently per account (business hours) or rank by urgency; lowest first.
         """
         v = VIEWS_BY_KEY[view]
@@ -275,8 +277,9 @@ class Store:
         if v.waiting_first and waiting_key is not None:
             from agentconsole.storage.views import waiting_rows
 
+            # The heat of the wait (issue 23's triage) joins the urgency rank.
             waiting = waiting_rows(cur, where, params, limit)
-            waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3]), r[1], r[0]))
+            waiting.sort(key=lambda r: (waiting_key(r[1], r[2], r[3], r[4] or 0.0), r[1], r[0]))
             ids.extend(r[0] for r in (waiting if limit is None else waiting[:limit]))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"
         elif v.waiting_first:
@@ -489,7 +492,7 @@ def _conversation(r: sqlite3.Row) -> ConversationRow:
         handle=r["handle"], assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
         linked_id=r["linked_id"], escalated=bool(r["escalated"]),
         first_customer_at=r["first_customer_at"], first_response_at=r["first_response_at"],
-        resolved_at=r["resolved_at"], is_demo=bool(r["is_demo"]),
+        resolved_at=r["resolved_at"], is_demo=bool(r["is_demo"]), heat=r["heat"],
     )
 
 

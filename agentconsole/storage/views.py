@@ -60,39 +60,53 @@ def still_in(store: Store, view: str, agent_id: int | None, ids: Iterable[int], 
     return found
 
 
-def order_rows(store: Store, ids: Iterable[int]) -> dict[int, tuple[str, int, float | None, int, str, float]]:
+def order_rows(store: Store, ids: Iterable[int]
+               ) -> dict[int, tuple[str, int, float | None, int, str, float, float]]:
     """What places each of *ids* in a view's order: (status, needs_reply, waiting_since, account id,
-    kind, last_message_at)."""
+    kind, last_message_at, heat of the wait or 0)."""
     wanted = list(ids)
-    out: dict[int, tuple[str, int, float | None, int, str, float]] = {}
+    out: dict[int, tuple[str, int, float | None, int, str, float, float]] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
-        for r in store.conn.execute(f"SELECT id, status, needs_reply, waiting_since, account_id, kind, last_message_at"
-                                    f" FROM conversations WHERE id IN ({marks})", chunk):
-            out[r[0]] = (r[1], r[2], r[3], r[4], r[5], r[6])
+        for r in store.conn.execute(
+                "SELECT id, status, needs_reply, waiting_since, account_id, kind, last_message_at,"
+                " (SELECT t.heat FROM conversation_triage t WHERE t.conversation_id = conversations.id"
+                " AND t.episode_since = conversations.waiting_since)"
+                f" FROM conversations WHERE id IN ({marks})", chunk):
+            out[r[0]] = (r[1], r[2], r[3], r[4], r[5], r[6], r[7] or 0.0)
     return out
 
 
 def waiting_rows(cur: sqlite3.Cursor, where: str, params: dict[str, object], limit: int | None
-                 ) -> list[tuple[int, float, int, str]]:
-    """(id, waiting_since, account id, kind) of a view's waiting conversations: all of them, or with
-    *limit* only enough to hold its first *limit* in any order that is monotone in waiting_since within
-    each (account, kind), as the response rule's keys are: each group's first *limit* by waiting_since,
-    read from the waiting index, so the cost follows *limit* and the groups, not how many wait."""
-    select = ("SELECT id, waiting_since, account_id, kind FROM conversations INDEXED BY conv_waiting"
+                 ) -> list[tuple[int, float, int, str, float | None]]:
+    """(id, waiting_since, account id, kind, heat) of a view's waiting conversations: all of them, or with
+    *limit* only enough to hold its first *limit* by the response rule's keys, which are monotone in
+    waiting_since within each (account, kind) and heat level: each group's first *limit* by waiting_since,
+    read from the waiting index, plus every heated wait (few: upset or angry customers, from its index),
+    so the cost follows *limit*, the groups and the heated, not how many wait."""
+    from agentconsole.response.rule import UPSET_AT
+
+    heat = ("(SELECT t.heat FROM conversation_triage t WHERE t.conversation_id = conversations.id"
+            " AND t.episode_since = conversations.waiting_since)")
+    select = (f"SELECT id, waiting_since, account_id, kind, {heat} FROM conversations INDEXED BY conv_waiting"
               f" WHERE status = 'open' AND needs_reply = 1 AND ({where})")
     if limit is None:
         return cur.execute(select, params).fetchall()
     kinds = [kind.value for kind in Kind]
-    rows: list[tuple[int, float, int, str]] = []
+    rows: dict[int, tuple[int, float, int, str, float | None]] = {}
     for (account_id,) in cur.execute("SELECT id FROM accounts").fetchall():
         for kind in kinds:
-            rows.extend(cur.execute(f"{select} AND account_id = :w_account AND kind = :w_kind"
-                                    " ORDER BY waiting_since, id LIMIT :w_limit",
-                                    {**params, "w_account": account_id, "w_kind": kind, "w_limit": limit}))
+            rows.update((r[0], r) for r in cur.execute(
+                f"{select} AND account_id = :w_account AND kind = :w_kind ORDER BY waiting_since, id LIMIT :w_limit",
+                {**params, "w_account": account_id, "w_kind": kind, "w_limit": limit}))
+    # A calm wait outside its group's first *limit* has *limit* waits before it; a heated one may not.
+    rows.update((r[0], r) for r in cur.execute(
+        f"SELECT id, waiting_since, account_id, kind, {heat} FROM conversations WHERE id IN"
+        " (SELECT conversation_id FROM conversation_triage WHERE heat >= :w_upset)"
+        f" AND status = 'open' AND needs_reply = 1 AND ({where})", {**params, "w_upset": UPSET_AT}))
     # A kind this build does not know (written by a newer one): all of them, so none is ever left out.
     marks = ", ".join(f":w_k{i}" for i in range(len(kinds)))
-    rows.extend(cur.execute(f"{select} AND kind NOT IN ({marks})",
-                            {**params, **{f"w_k{i}": kind for i, kind in enumerate(kinds)}}))
-    return rows
+    rows.update((r[0], r) for r in cur.execute(f"{select} AND kind NOT IN ({marks})",
+                                               {**params, **{f"w_k{i}": kind for i, kind in enumerate(kinds)}}))
+    return list(rows.values())

@@ -25,6 +25,7 @@ from agentconsole.domain.rows import ConversationRow
 from agentconsole.replies.templates import initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
+from agentconsole.triage.score import level_of
 
 from screens.common.safe import safe_text
 
@@ -33,6 +34,13 @@ RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 WAIT_WIDTH = 8  # mark + "23h59m" + space
 _STATE_PART = {WaitState.WITHIN: "row--ok", WaitState.NEAR: "row--near", WaitState.OVER: "row--over"}
 CHANNEL_WIDTH = 6  # "FB dm "
+
+
+def heat_mark(row: ConversationRow) -> str:
+    """The triage mark of a waiting row ("" when calm or nothing waits): text, so NO_COLOR reads it."""
+    if not row.heat or not row.needs_reply or row.status == "done":
+        return ""
+    return level_of(row.heat).mark
 
 
 def channel_short(channel: str) -> str:
@@ -354,6 +362,10 @@ class ConversationList(ScrollView, can_focus=True):
             owner = f"({initials_of(row.assignee_name)[:3]})"
             text.append(f"{owner} ", self._part("row--channel"))
             name_width -= len(owner) + 1
+        heat = heat_mark(row)  # how upset or urgent the wait reads: !! angry, ! upset (issue 23)
+        if heat:
+            text.append(f"{heat:<2} ", self._part("row--over") + Style(bold=True))
+            name_width -= 3
         if present:  # another agent is here: initials, ✎ when they are replying
             text.append(f"{present} ", self._part("row--near") + Style(bold=True))
             name_width -= len(present) + 1

@@ -166,7 +166,7 @@ class Composer(Vertical):
     def text(self) -> str:
         return self.query_one(TextArea).text
 
-    def insert_canned(self, text: str, template_id: int) -> None:
+    def insert_canned(self, text: str, template_id: int | None) -> None:
         """Put a filled canned reply in (replacing an empty draft, else after it)."""
         text = clean(text)  # a body stored before import refused escapes must not emit them here
         area = self.query_one(TextArea)

@@ -196,7 +196,7 @@ class FeatureScreen(Screen):
                                            self.session.last_inbound_text(conversation.id)))
 
     def on_feature_screen_canned_ready(self, message: CannedReady) -> None:
-        from screens.canned.picker import CannedReplyModal
+        from screens.canned.history_picker import HistoryPickerModal
 
         conversation = message.conversation
 
@@ -209,9 +209,10 @@ class FeatureScreen(Screen):
                 self._open_composer("reply")
             self.composer.insert_canned(choice.text, choice.template_id)
 
-        self.app.push_screen(CannedReplyModal(
+        self.app.push_screen(HistoryPickerModal(
             self.session.canned, message.values, message=message.message,
-            channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation)), picked)
+            channel=conversation.channel, kind=conversation.kind, limit=self.limit_for(conversation),
+            history=self.session.history, conversation_id=conversation.id), picked)
 
     # ------------------------------------------------------------------ DM escalation
 
@@ -375,8 +376,8 @@ class FeatureScreen(Screen):
         if not app.is_screen_installed("metrics"):
             from screens.metrics.screen import MetricsScreen
 
-            app.install_screen(MetricsScreen(app.session.metrics_report, app.clock, app.config.timezone, app.config.hours),
-                               "metrics")
+            app.install_screen(MetricsScreen(app.session.metrics_report, app.clock, app.config.timezone,
+                                             app.config.hours, satisfaction=app.session.satisfaction), "metrics")
         app.push_screen("metrics")
 
     def action_shift(self) -> None:

@@ -22,6 +22,7 @@ from screens.inbox.features import FeatureScreen
 from screens.inbox.list_tools import ListTools
 from screens.inbox.loading import DataChanged, InboxLoading, StatesChanged  # noqa: F401 (the App posts them)
 from screens.inbox.team import TeamScreen
+from screens.inbox.triage_keys import TriageScreen
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft
 from screens.inbox.header import ViewList, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
@@ -35,7 +36,7 @@ PANE_DEBOUNCE = 0.08
 RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
 
 
-class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen):
+class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScreen):
     """Views on the left, the conversation list in the middle, the open conversation on the right."""
 
     BINDINGS = [
@@ -287,7 +288,10 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen):
     @work(thread=True, group="actions", exit_on_error=False, description="Marking done")
     def _toggle_done(self, conversation_id: int, status: str) -> None:
         new = self.session.toggle_done(conversation_id, status)
-        self.post_message(self.ActionFinished("Marked done" if new == Status.DONE else "Reopened"))
+        note = "Marked done" if new == Status.DONE else "Reopened"
+        if new == Status.DONE and self.session.ask_satisfaction(conversation_id):  # issue 23's survey
+            note += " · satisfaction question queued"
+        self.post_message(self.ActionFinished(note))
 
     def action_longest(self) -> None:
         self._find_longest()

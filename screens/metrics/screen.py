@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from datetime import date
 
 from rich.cells import cell_len
@@ -23,6 +24,7 @@ from agentconsole.response.hours import HoursConfig
 from agentconsole.domain.sanitize import one_line
 
 from screens.common.keybar import KeyBar
+from screens.metrics.csat import CsatPanel
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +190,11 @@ class MetricsScreen(Screen):
             self.reason = reason
 
     def __init__(self, report: Callable[[str], metrics.Report], clock: Clock, timezone: str = "UTC",
-                 hours: HoursConfig | None = None, period: str = "today") -> None:
+                 hours: HoursConfig | None = None, period: str = "today",
+                 satisfaction: Callable[[float, float], Any] | None = None) -> None:
         super().__init__()
         self.report_for = report  # the session's metrics for a period spec ("today", "7d", a date range)
+        self.satisfaction = satisfaction  # the session's CSAT and sentiment read, when there are surveys
         self.clock = clock
         self.timezone = timezone
         self.hours = hours
@@ -212,6 +216,8 @@ class MetricsScreen(Screen):
             yield Static(id="metrics-by-channel", classes="figures")
             yield Static(Text("Per agent", style="bold"), classes="table-title")
             yield Static(id="metrics-by-agent", classes="figures")
+            yield Static(Text("Satisfaction (surveys)", style="bold"), classes="table-title")
+            yield CsatPanel(id="metrics-csat", classes="figures")
         yield KeyBar()
 
     def on_screen_resume(self) -> None:
@@ -256,6 +262,8 @@ class MetricsScreen(Screen):
         self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
         self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
         self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
+        if self.satisfaction is not None:
+            self.query_one(CsatPanel).load(self.satisfaction, per.start, per.end)
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))

@@ -60,15 +60,15 @@ async def test_waiting_time_advances_with_the_clock(seeded):
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        assert " 42m X     Dana Kim" in screen_text(app)
+        assert " 42m X     !  Dana Kim" in screen_text(app)  # ! : her words read upset (issue 23)
         seeded.clock.advance(20 * 60)
         app.screen.tick()
         await settle(app, pilot)
         text = screen_text(app)
         # Dana (public, 60m target) is now over: the ▲ mark says so without colour.
-        assert "▲ 1h02m X     Dana Kim" in row_line(text, "Dana Kim")
+        assert "▲ 1h02m X     !  Dana Kim" in row_line(text, "Dana Kim")
         assert "▲ 1h10m FB dm Sam Ortiz" in row_line(text, "Sam Ortiz")
-        assert "Waiting 5 · most urgent 1h10m (Facebook) · ▲ 2 over target" in text
+        assert "Waiting 5 · most urgent 1h02m (X) · ▲ 2 over target" in text  # Dana reads upset: first
 
 
 async def test_wait_line_follows_account_targets_and_business_hours(seeded):
@@ -95,7 +95,7 @@ async def test_wait_line_follows_account_targets_and_business_hours(seeded):
         text = screen_text(app)
         # Closed time does not count: Sam still 50m, Dana still 42m and not over; J. Li's email ticks on.
         assert "Waiting 5 · oldest 50m (Facebook) · ▲ 1 over target" in text
-        assert "42m X     Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
+        assert "42m X     !  Dana Kim" in row_line(text, "Dana Kim") and "▲" not in row_line(text, "Dana Kim")
         assert "31m ✉" in row_line(text, "J. Li")
         order = [line for line in text.splitlines() if "Pat Paste" in line or "J. Li" in line]
         assert "Pat Paste" in order[0]  # Pat's 30 closed-time minutes still sort above Li's 31 ...
@@ -415,11 +415,12 @@ async def test_u_and_the_list_rank_by_urgency_so_social_customers_cut_the_line(s
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        assert list(app.screen.conversations.ids)[:2] == [seeded.ids["sam"], seeded.ids["dana"]]
-        assert "most urgent 1h20m (Facebook)" in screen_text(app)
+        # Both over target: Dana, whose words read upset (issue 23's triage), before Sam's calm question.
+        assert list(app.screen.conversations.ids)[:2] == [seeded.ids["dana"], seeded.ids["sam"]]
+        assert "most urgent 1h12m (X)" in screen_text(app)
         await pilot.press("6", "u")  # from the Email view
         await settle(app, pilot)
-        assert app.screen.conversations.selected_id == seeded.ids["sam"]
+        assert app.screen.conversations.selected_id == seeded.ids["dana"]
         await pilot.press("o")
         await settle(app, pilot)
         assert list(app.screen.conversations.ids)[0] == old  # 20 hours is the longest wait ...
@@ -431,10 +432,10 @@ async def test_a_row_says_whether_it_is_a_dm_and_whose_it_is_and_email_offers_no
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         text = screen_text(app)
-        assert "FB dm Sam Ortiz" in text and "X     Dana Kim     my order" in text
+        assert "FB dm Sam Ortiz" in text and "X     !  Dana Kim  my order" in text
         await pilot.press("j", "a")  # Dana: assigned to Alice Ng
         await settle(app, pilot)
-        assert "X     (AN) Dana K" in screen_text(app)
+        assert "X     (AN) !  Dan…" in screen_text(app)
         assert " d DM " in screen_text(app).splitlines()[-1]
         app.screen.conversations.select_id(seeded.ids["li"])
         await settle(app, pilot)

@@ -101,6 +101,9 @@ def test_every_row_keeps_its_borders_in_place_in_tmux(console):
 
 
 def test_a_1_mib_message_expands_and_pages_without_freezing_in_tmux(console):
+    # The longest wait first: in urgency order an upset customer's row (triage) comes before Big Paste.
+    console("send-keys", "-t", "app", "o")
+    console.wait_for("app", lambda s: "longest wait first" in s)
     console("send-keys", "-t", "app", "g")
     console.wait_for("app", lambda s: "Big Paste" in s)
     console("send-keys", "-t", "app", "Enter")

@@ -1,0 +1,1 @@
+"""Answers from history: our replies to the earlier customer questions most like the open one."""

@@ -1,0 +1,1 @@
+"""Satisfaction: the optional one-question survey after a conversation is done, and its answers."""

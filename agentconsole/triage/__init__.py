@@ -1,0 +1,1 @@
+"""Triage: how upset and how urgent each customer message reads, scored at ingest."""
