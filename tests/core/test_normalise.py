@@ -229,7 +229,9 @@ def test_bad_times_stored_before_the_checks_are_repaired_on_upgrade(tmp_path, cl
     conn.execute("UPDATE messages SET sent_at = 9e999 WHERE external_id = 'a'")  # +infinity
     conn.execute("UPDATE messages SET sent_at = -62135596800 WHERE external_id = 'b'")  # year 1
     conn.execute("UPDATE conversations SET last_message_at = 9e999, waiting_since = -9e999")
-    conn.execute(f"PRAGMA user_version = {db.SCHEMA_VERSION - 1}")
+    # From the version before the repair (later migrations may follow it).
+    repair = next(i for i, m in enumerate(db.MIGRATIONS) if "UPDATE messages SET sent_at = stored_at" in m)
+    conn.execute(f"PRAGMA user_version = {repair}")
     store.close()
     store = Store(path, clock)
     times = [r[0] for r in store.conn.execute("SELECT sent_at FROM messages")]
