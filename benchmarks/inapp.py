@@ -182,7 +182,7 @@ async def metrics_screen(db: Path, specs: tuple[str, ...], pairs: int = PAIRS) -
         for spec in specs:
             a, b = [], []
             for i in range(pairs):
-                jobs = [("a", lambda: painted(MetricsScreen(store, SystemClock(), period=spec),
+                jobs = [("a", lambda spec=spec: painted(MetricsScreen(store, SystemClock(), period=spec),
                                               lambda s: s.report is not None)),
                         ("b", lambda: painted(TwelveStatics(), lambda s: True))]
                 for name, job in (jobs if i % 2 == 0 else jobs[::-1]):

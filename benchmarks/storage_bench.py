@@ -60,14 +60,14 @@ def metrics_figures(db: Path, pairs: int = PAIRS) -> dict:
     for spec in ("today", "7d", "30d"):
         per = metrics.period(spec, now)
 
-        def ours() -> float:
+        def ours(spec: str = spec) -> float:
             store = Store(db, SystemClock())
             try:
                 return _ms(lambda: metrics.compute(store, spec, now))
             finally:
                 store.close()
 
-        def floor() -> float:
+        def floor(per: metrics.Period = per) -> float:
             store = Store(db, SystemClock())
             try:
                 return _ms(lambda: store.conn.execute(
