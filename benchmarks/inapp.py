@@ -80,6 +80,20 @@ class BareListApp(App):
         yield BareList(self.rows)
 
 
+async def _settle(app: App, widget_of, timeout: float = 20) -> None:
+    """Wait until the list shows rows and the start-up loads had time to land."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            widget = widget_of(app)
+        except Exception:  # not mounted yet
+            widget = None
+        if widget is not None and len(getattr(widget, "ids", (1,))) > 0:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+
+
 async def _keys(app: App, widget_of) -> list[float]:
     async def send(key: str, gap: float) -> None:
         app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
@@ -87,7 +101,7 @@ async def _keys(app: App, widget_of) -> list[float]:
 
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)
-        await app.workers.wait_for_complete()
+        await _settle(app, widget_of)
         await pilot.pause(0.3)
         widget = widget_of(app)
         widget.focus()
@@ -172,6 +186,8 @@ async def metrics_screen(db: Path, specs: tuple[str, ...], pairs: int = PAIRS) -
             done = asyncio.get_running_loop().create_future()
             await app.push_screen(screen)
             while not ready(screen):
+                if time.perf_counter() - started > 60:
+                    raise RuntimeError(f"{type(screen).__name__} showed no figures in 60 s")
                 await asyncio.sleep(0.001)
             screen.call_after_refresh(lambda: done.set_result(time.perf_counter()))
             elapsed = (await done - started) * 1000

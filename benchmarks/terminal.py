@@ -72,7 +72,8 @@ def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: flo
     session = f"acbench{os.getpid()}"
     # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
     # launch compile our modules again.
-    env = (f"-u PYTHONDONTWRITEBYTECODE AGENTCONSOLE_DATA_DIR={data_dir} "
+    root = Path(__file__).resolve().parents[1]  # the tree under test, ahead of any installed copy
+    env = (f"-u PYTHONDONTWRITEBYTECODE PYTHONPATH={root} AGENTCONSOLE_DATA_DIR={data_dir} "
            f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
     ours = (f"exec env {env} {exe}", lambda s: marker in s and "Waiting" in s)
     bare = (f"exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color {sys.executable} {script}",
