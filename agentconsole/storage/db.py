@@ -372,20 +372,14 @@ MIGRATIONS: list[str] = [
     UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
     UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
     """,
-    # Search stays as fast as an exact word at any size (see agentconsole.storage.search): FTS5 keeps a
-    # prefix index for the first three characters of every word, and search_terms lists the longer
-    # words, so a longer prefix is read as the few words it can become instead of merging them all.
+    # Search stays as fast as an exact word at any size (see agentconsole.storage.search): search_terms
+    # lists every indexed word, so a prefix is read as the few words it can become instead of FTS5
+    # merging all of their posting lists.
     """
-    DROP TABLE messages_fts;
-    CREATE VIRTUAL TABLE messages_fts USING fts5(
-        text, subject, author_name, content='messages', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2', columnsize=0, prefix='1 2 3'
-    );
-    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     DROP TABLE IF EXISTS search_terms;
     CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
     CREATE VIRTUAL TABLE temp.messages_vocab USING fts5vocab(main, messages_fts, 'row');
-    INSERT INTO search_terms(term) SELECT term FROM temp.messages_vocab WHERE length(term) > 3;
+    INSERT INTO search_terms(term) SELECT term FROM temp.messages_vocab;
     DROP TABLE temp.messages_vocab;
     """,
 ]

@@ -12,18 +12,16 @@ from dataclasses import dataclass
 from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.sanitize import clean
 
-# Prefixes of up to this many characters are read from FTS5's own prefix index (prefix='1 2 3');
-# longer ones are expanded into the indexed words that start with them (search_terms). FTS5 answers
-# a prefix it has no index for by merging every matching word's full posting list, which is linear in
-# the data; an OR of a few exact words stops after the newest 50 hits.
-PREFIX_INDEXED = 3
+# A prefix is expanded into the indexed words that start with it (search_terms, every word FTS5 has
+# indexed): FTS5 answers a prefix by merging every matching word's full posting list, which is linear
+# in the data, while an OR of a few exact words stops after the newest 50 hits. (A prefix index,
+# prefix='1 2 3', would cost ingest twice the FTS work per message.)
 # Beyond this many words an OR costs more than FTS5's own merge (each word is one more seek).
 MAX_EXPANSION = 64
 # Tokens as FTS5's unicode61 tokenizer cuts them: letters and numbers, everything else separates.
-_TOKEN = re.compile(r"[^\W_]+")
 # The combining diacritics FTS5 folds away (Latin, Greek, Cyrillic and their extensions).
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_LONG_TOKEN = re.compile(r"[^\W_]{" + str(PREFIX_INDEXED + 1) + ",}")
+_TOKEN_RE = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def _fold(word: str) -> str:
 
 
 def terms_of(texts: Iterable[str]) -> set[str]:
-    """The words of *texts* long enough to need search_terms, as FTS5 folds them; when unsure how the
+    """The words of *texts* as FTS5 folds them; when unsure how the
     tokenizer cuts a word (marks, other scripts), both readings, since a word too many only costs a row."""
     # One pass over the batch joined, split in C; only the few words with punctuation in them go
     # through the regular expression (half the instructions of running it over everything).
@@ -85,15 +83,14 @@ def terms_of(texts: Iterable[str]) -> set[str]:
     found: set[str] = set()
     odd: list[str] = []
     for word in set(low.split()):
-        if len(word) > PREFIX_INDEXED:
-            (found.add if word.isalnum() else odd.append)(word)
+        (found.add if word.isalnum() else odd.append)(word)
     if odd:
-        found.update(_LONG_TOKEN.findall(" ".join(odd)))
+        found.update(_TOKEN_RE.findall(" ".join(odd)))
     if not low.isascii():
         found.update(_fold(t) for t in [t for t in found if not t.isascii()])
         if _MARKS.search(low):  # a separate combining mark joins the word around it once folded
-            found.update(_LONG_TOKEN.findall(_fold(low)))
-    return {t for t in found if len(t) > PREFIX_INDEXED}
+            found.update(_TOKEN_RE.findall(_fold(low)))
+    return found
 
 
 def add_terms(conn: sqlite3.Connection, texts: Iterable[str]) -> None:
@@ -105,9 +102,9 @@ def add_terms(conn: sqlite3.Connection, texts: Iterable[str]) -> None:
 
 def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
     """The indexed words that start with *word*, or None when FTS5's own prefix query is the cheaper
-    (a short prefix it has an index for, a word the tokenizer cuts in several, too many words)."""
-    tokens = _TOKEN.findall(word.lower())
-    if len(tokens) != 1 or tokens[0] != word.lower() or len(word) <= PREFIX_INDEXED:
+    (a word the tokenizer cuts in several, or more words than an OR is worth)."""
+    tokens = _TOKEN_RE.findall(word.lower())
+    if len(tokens) != 1 or tokens[0] != word.lower():
         return None
     starts = {word.lower(), _fold(word)}
     found: set[str] = set()
