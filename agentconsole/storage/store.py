@@ -115,8 +115,14 @@ class Store:
             return len(self._connections)
 
     def close(self) -> None:
+        current = threading.current_thread()
         with self._lock:
-            for _, conn in self._connections.values():
+            for thread, conn in self._connections.values():
+                # A connection another thread is writing through right now (an engine's ingest that a
+                # cancelled task left running) is left to it: closing it under a running statement
+                # crashes the interpreter. It closes when that thread lets go of it.
+                if thread is not current and thread.is_alive() and conn.in_transaction:
+                    continue
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
