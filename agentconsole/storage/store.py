@@ -118,12 +118,12 @@ class Store:
         current = threading.current_thread()
         with self._lock:
             for thread, conn in self._connections.values():
-                # A connection another thread is writing through right now (an engine's ingest that a
-                # cancelled task left running) is left to it: closing it under a running statement
-                # crashes the interpreter. It closes when that thread lets go of it.
-                if thread is not current and thread.is_alive() and conn.in_transaction:
-                    continue
-                conn.close()
+                # Another live thread's connection is only let go of: that thread may be inside a
+                # statement right now (an ingest a cancelled engine task left running, waiting for the
+                # write lock), and closing a connection under a running statement crashes the
+                # interpreter. Dropped with the thread-local below, it closes once nothing uses it.
+                if thread is current or not thread.is_alive():
+                    conn.close()
             self._connections.clear()
         self._local = threading.local()
 
