@@ -449,6 +449,16 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS conversation_triage_heat ON conversation_triage(heat);
     """,
+    # Search stays as fast as an exact word at any size (see agentconsole.storage.search): search_terms
+    # lists every indexed word, so a prefix is read as the few words it can become instead of FTS5
+    # merging all of their posting lists.
+    """
+    DROP TABLE IF EXISTS search_terms;
+    CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE temp.messages_vocab USING fts5vocab(main, messages_fts, 'row');
+    INSERT INTO search_terms(term) SELECT term FROM temp.messages_vocab;
+    DROP TABLE temp.messages_vocab;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, 
 from agentconsole.domain.normalise import check_time, normalise
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.storage.inbound import after_batch
+from agentconsole.storage.search import add_terms
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
@@ -133,6 +134,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
             conn.execute(
                 "INSERT INTO messages_fts(rowid, text, subject, author_name)"
                 " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
+            add_terms(conn, [t for r in rows for t in (r[9], r[8], r[6])])
         changed = [s for s in summaries.values() if s.changed]
         _Summary.save_all(conn, changed)
         after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
@@ -181,6 +183,7 @@ def _apply_edits(conn: sqlite3.Connection, account_id: int, edits: list[InboundM
                      " VALUES ('delete', ?, ?, ?, ?)", (message_id, old_text, row[5], row[6]))
         conn.execute("INSERT INTO messages_fts(rowid, text, subject, author_name) VALUES (?,?,?,?)",
                      (message_id, msg.text, row[5], row[6]))
+        add_terms(conn, (msg.text,))
         conn.execute("UPDATE conversations SET last_preview = ? WHERE id = ? AND last_message_at = ?",
                      (one_line(msg.text, 160), conversation_id, row[7]))
         changed.add(conversation_id)

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentconsole.storage import db
+from agentconsole.storage import search as fulltext
+from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.storage.ingest import IngestReport, ingest_batch
 from agentconsole.domain.models import Channel, InboundMessage, Status
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
-from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.sanitize import clean
 from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
@@ -391,7 +392,7 @@ class Store:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Full-text search over message text, subjects and author names, newest first."""
-        match = fts_query(query)
+        match = fulltext.match_query(self.conn, query)
         if not match:
             return []
         rows = self.conn.execute(
@@ -468,18 +469,6 @@ class Store:
             return conn.execute(
                 "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?)",
                 (conversation_id, agent_id, clean(text), self.clock.now())).lastrowid
-
-
-def fts_query(text: str) -> str:
-    """Turn what a person types into a safe FTS5 query: every word quoted, the last one a prefix."""
-    # The tokenizer drops quotes anyway; removing them keeps every word a plain quoted string. clean()
-    # turns a lone surrogate into U+FFFD, which SQLite can bind (a surrogate would raise).
-    words = [w.replace('"', "") for w in clean(valid_str(text), keep_newlines=False).split() if w.strip('"')]
-    if not words:
-        return ""
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
 
 
 def _conversation(r: sqlite3.Row) -> ConversationRow:

@@ -38,7 +38,8 @@ def complete(*words: str) -> list[str]:
 
 
 def test_subcommands_options_and_choices_complete(workspace):
-    assert complete("") == ["sync", "config", "canned", "account", "shift", "metrics", "outbox", "db", "completion"]
+    assert complete("") == ["sync", "config", "canned", "account", "shift", "metrics", "outbox", "db", "completion",
+                            "survey", "csat", "sentiment"]
     assert complete("ca") == ["canned"]
     assert complete("canned", "") == ["import", "export", "list", "show", "starters"]
     assert complete("metrics", "--") == ["--by", "--csv", "--demo", "--help", "--since"]

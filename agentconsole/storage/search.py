@@ -1,0 +1,133 @@
+"""Full-text search: what a person types turned into an FTS5 query, and the word list that keeps a
+prefix query as cheap as an exact one at any size."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agentconsole.domain.normalise import valid_str
+from agentconsole.domain.sanitize import clean
+
+# A prefix is expanded into the indexed words that start with it (search_terms, every word FTS5 has
+# indexed): FTS5 answers a prefix by merging every matching word's full posting list, which is linear
+# in the data, while an OR of a few exact words stops after the newest 50 hits. (A prefix index,
+# prefix='1 2 3', would cost ingest twice the FTS work per message.)
+# Beyond this many words an OR costs more than FTS5's own merge (each word is one more seek).
+MAX_EXPANSION = 64
+# Tokens as FTS5's unicode61 tokenizer cuts them: letters and numbers, everything else separates.
+# The combining diacritics FTS5 folds away (Latin, Greek, Cyrillic and their extensions).
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One element of a query: a word, or the words of a phrase in quotes; the last may be a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+def parse(text: str) -> list[Part]:
+    """Words, and phrases in double quotes; the last part is a prefix unless it is a closed phrase,
+    so a word or a quoted phrase still being typed finds what it is becoming."""
+    # clean() turns a lone surrogate into U+FFFD, which SQLite can bind (a surrogate would raise).
+    text = clean(valid_str(text), keep_newlines=False)
+    pieces = text.split('"')
+    parts: list[Part] = []
+    last_closed = False
+    for i, piece in enumerate(pieces):
+        words = tuple(piece.split())
+        if not words:
+            continue
+        inside = i % 2 == 1
+        is_open = inside and i == len(pieces) - 1  # an odd number of quotes: the phrase is not closed yet
+        if inside:
+            parts.append(Part(words))
+            last_closed = not is_open
+        else:
+            parts.extend(Part((w,)) for w in words)
+            last_closed = False
+    if parts and not last_closed:
+        parts[-1] = Part(parts[-1].words, prefix=True)
+    return parts
+
+
+def _phrase(words: Iterable[str], prefix: bool = False) -> str:
+    return '"' + " ".join(words) + '"' + ("*" if prefix else "")
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 query for *text*: every word and phrase quoted (operators are plain words), the last a prefix."""
+    return " ".join(_phrase(p.words, p.prefix) for p in parse(text))
+
+
+def _fold(word: str) -> str:
+    """A word as FTS5 stores it: lower case, diacritics removed (remove_diacritics 2)."""
+    word = word.lower()
+    if word.isascii():
+        return word
+    return _MARKS.sub("", unicodedata.normalize("NFD", word))
+
+
+def terms_of(texts: Iterable[str]) -> set[str]:
+    """The words of *texts* as FTS5 folds them; when unsure how the
+    tokenizer cuts a word (marks, other scripts), both readings, since a word too many only costs a row."""
+    # One pass over the batch joined, split in C; only the few words with punctuation in them go
+    # through the regular expression (half the instructions of running it over everything).
+    low = "\n".join(t for t in texts if t).lower()
+    found: set[str] = set()
+    odd: list[str] = []
+    for word in set(low.split()):
+        (found.add if word.isalnum() else odd.append)(word)
+    if odd:
+        found.update(_TOKEN_RE.findall(" ".join(odd)))
+    if not low.isascii():
+        found.update(_fold(t) for t in [t for t in found if not t.isascii()])
+        if _MARKS.search(low):  # a separate combining mark joins the word around it once folded
+            found.update(_TOKEN_RE.findall(_fold(low)))
+    return found
+
+
+def add_terms(conn: sqlite3.Connection, texts: Iterable[str]) -> None:
+    """Record the words of newly indexed texts (inside the caller's transaction)."""
+    terms = terms_of(texts)
+    if terms:
+        conn.executemany("INSERT OR IGNORE INTO search_terms(term) VALUES (?)", [(t,) for t in terms])
+
+
+def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
+    """The indexed words that start with *word*, or None when FTS5's own prefix query is the cheaper
+    (a word the tokenizer cuts in several, or more words than an OR is worth)."""
+    tokens = _TOKEN_RE.findall(word.lower())
+    if len(tokens) != 1 or tokens[0] != word.lower():
+        return None
+    starts = {word.lower(), _fold(word)}
+    found: set[str] = set()
+    for start in starts:
+        found.update(r[0] for r in conn.execute(
+            "SELECT term FROM search_terms WHERE term >= ? AND term < ? LIMIT ?",
+            (start, start + "\U0010ffff", MAX_EXPANSION + 1)))
+    if not found or len(found) > MAX_EXPANSION:
+        return None
+    return sorted(found)
+
+
+def match_query(conn: sqlite3.Connection, text: str) -> str:
+    """fts_query(text), with a long last prefix spelled out as the words it can become."""
+    parts = parse(text)
+    if not parts:
+        return ""
+    out = [_phrase(p.words) for p in parts[:-1]]
+    last = parts[-1]
+    words = _expansion(conn, last.words[-1]) if last.prefix else None
+    if words is None:
+        out.append(_phrase(last.words, last.prefix))
+    else:
+        head = last.words[:-1]
+        out.append("(" + " OR ".join(_phrase((*head, w)) for w in words) + ")")
+    return " AND ".join(out)  # FTS5 takes no implicit AND before a parenthesis

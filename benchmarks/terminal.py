@@ -1,0 +1,112 @@
+"""Launch, memory and idle CPU in a real terminal (tmux), against a bare one-Static Textual app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.ratios import PAIRS
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual first paint")
+Bare().run()
+"""
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _first_row_name(db: Path) -> str:
+    from agentconsole.storage.store import Store
+
+    store = Store(db)
+    ids = store.conversation_ids("all")
+    row = store.conversations_by_ids([ids[0]])[ids[0]]
+    store.close()
+    return (row.contact_name or row.handle)[:12]
+
+
+def _launch(session: str, command: str, seen, timeout: float = 20) -> tuple[float | None, int | None]:
+    _tmux("kill-session", "-t", session)
+    start = time.perf_counter()
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
+    while time.perf_counter() - start < timeout:
+        if seen(_tmux("capture-pane", "-p", "-t", session)):
+            elapsed = (time.perf_counter() - start) * 1000
+            return elapsed, int(_tmux("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+        time.sleep(0.005)  # leaves the app most of a core on this 2-core machine
+    return None, None
+
+
+def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: float = 3.0) -> dict:
+    """Interleaved launches of the console and the bare app: time to the first painted inbox (its first
+    row and the wait line) and to the bare app's text, then RSS once settled; then the console idle."""
+    if shutil.which("tmux") is None:
+        return {"launch_error": "tmux is not installed"}
+    marker = _first_row_name(data_dir / "agentconsole.db")
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / f"agentconsole_bare_app_{os.getpid()}.py"
+    script.write_text(BARE_APP)
+    exe = Path(sys.executable).with_name("agentconsole")
+    session = f"acbench{os.getpid()}"
+    # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
+    # launch compile our modules again.
+    root = Path(__file__).resolve().parents[1]  # the tree under test, ahead of any installed copy
+    env = (f"-u PYTHONDONTWRITEBYTECODE PYTHONPATH={root} AGENTCONSOLE_DATA_DIR={data_dir} "
+           f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
+    ours = (f"exec env {env} {exe}", lambda s: marker in s and "Waiting" in s)
+    bare = (f"exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color {sys.executable} {script}",
+            lambda s: "bare textual first paint" in s)
+    runs: dict[str, list[float]] = {"ours": [], "bare": []}
+    rss: dict[str, list[float]] = {"ours": [], "bare": []}
+    for i in range(pairs):
+        for name in (("ours", "bare") if i % 2 == 0 else ("bare", "ours")):
+            command, seen = ours if name == "ours" else bare
+            painted, pid = _launch(session, command, seen)
+            if painted is None or pid is None:
+                screen = _tmux("capture-pane", "-p", "-t", session)
+                _tmux("kill-session", "-t", session)
+                return {"launch_error": f"{name}: never painted", "screen": screen}
+            runs[name].append(painted)
+            time.sleep(settle)  # past the first sync and the loads after the first paint
+            rss[name].append(_rss_mb(pid))
+            _tmux("kill-session", "-t", session)
+            time.sleep(0.3)
+    out = {}
+    a, b = statistics.median(runs["ours"]), statistics.median(runs["bare"])
+    out.update(launch_ms=round(a), launch_floor_ms=round(b), launch_ratio=round(a / b, 2),
+               launch_runs_ms=[round(x) for x in runs["ours"]], launch_floor_runs_ms=[round(x) for x in runs["bare"]])
+    out.update(rss_mb=round(max(rss["ours"]), 1), rss_floor_mb=round(statistics.median(rss["bare"]), 1))
+    painted, pid = _launch(session, *ours)
+    if pid is not None:
+        time.sleep(5)  # let the first sync settle
+        cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
+        time.sleep(idle_seconds)
+        out["idle_cpu_percent_of_one_core"] = round(
+            (_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100, 2)
+        out["idle_seconds"] = idle_seconds
+        out["rss_after_idle_mb"] = round(_rss_mb(pid), 1)
+    _tmux("kill-session", "-t", session)
+    script.unlink(missing_ok=True)
+    return out

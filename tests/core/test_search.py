@@ -1,0 +1,99 @@
+"""Full-text search: phrases in quotes, and prefixes spelled out as words finding what FTS5's own prefix
+query finds, in the same order."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentconsole.domain.models import InboundMessage, Kind, Person
+from agentconsole.storage import db
+from agentconsole.storage.search import MAX_EXPANSION, Part, fts_query, match_query, parse, terms_of
+from agentconsole.storage.store import Store
+
+DANA = Person("u1", "dana_k", "Dana Kim")
+
+
+def msg(ext, text, at, **kw):
+    return InboundMessage(ext, f"t{ext}", Kind.PUBLIC, DANA, text, at, **kw)
+
+
+@pytest.fixture
+def account(store):
+    return store.ensure_account("shop-x", "x", "demo", handle="shop")
+
+
+def native(store: Store, text: str) -> list[int]:
+    rows = store.conn.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC",
+                              (fts_query(text),)).fetchall()
+    return [r[0] for r in rows][:50]
+
+
+def test_quotes_make_a_phrase_and_an_open_one_is_a_phrase_prefix():
+    assert parse('"never arrived" box') == [Part(("never", "arrived")), Part(("box",), prefix=True)]
+    assert fts_query('"never arrived"') == '"never arrived"'  # a closed phrase is exact
+    assert fts_query('where "never arr') == '"where" "never arr"*'
+    assert fts_query('""') == "" and fts_query('" "') == ""
+
+
+def test_a_phrase_finds_the_words_together_and_in_order(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("a", "my order never arrived", t - 30), msg("b", "arrived, never mind", t - 20),
+                           msg("c", "it never really arrived", t - 10)])
+    assert [h.snippet for h in store.search('"never arrived"')] == ["my order never arrived"]
+    assert len(store.search("never arrived")) == 3
+    assert [h.snippet for h in store.search('"never arr')] == ["my order never arrived"]
+    assert [h.snippet for h in store.search('"arrived never"')] == ["arrived, never mind"]  # punctuation separates
+    assert store.search('"really never"') == []
+
+
+def test_a_long_prefix_finds_what_the_native_prefix_query_finds(store, account, clock):
+    t = clock.now()
+    words = ["order", "ordered", "ordering", "orders", "orderly", "ordinal", "café", "cafeteria", "Zoë",
+             "zoetrope", "naïve", "ORDERS!", "re-order", "order_42", "李娜娜娜", "Αλέξανδρος"]
+    store.ingest(account, [msg(str(i), f"{w} number {i}", t - 100 + i) for i, w in enumerate(words * 3)])
+    for typed in ["orde", "order", "ordere", "orderi", "ordi", "cafe", "café", "cafet", "zoet", "zoë",
+                  "naiv", "naïv", "Orde", "ORDER", "numb", "李娜娜", "αλέξ", "αλεξ", "orderl", "nothing"]:
+        hits = [h.message_id for h in store.search(typed)]
+        assert hits == native(store, typed), typed
+    assert "OR" in match_query(store.conn, "orde")  # spelled out, not merged by FTS5
+
+
+def test_a_prefix_with_too_many_words_is_left_to_fts5(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg(str(i), f"code{i:04d}", t - 200 + i) for i in range(MAX_EXPANSION + 5)])
+    assert match_query(store.conn, "code") == '"code"*'
+    assert [h.message_id for h in store.search("code")] == native(store, "code")
+
+
+def test_edits_and_subjects_and_names_reach_the_word_list(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("a", "first", t - 10, subject="Invoice question")])
+    store.ingest(account, [msg("a", "parcelforce tracking", t - 10, extra={"edited_at": t})])
+    assert [h.snippet for h in store.search("parcelf")] == ["parcelforce tracking"]
+    assert len(store.search("invoi")) == 1 and len(store.search("dana")) == 1
+
+
+def test_the_upgrade_fills_the_word_list_from_the_index(tmp_path, clock):
+    path = tmp_path / "old.db"
+    store = Store(path, clock)
+    account = store.ensure_account("shop-x", "x", "demo")
+    store.ingest(account, [msg("a", "refundable", clock.now())])
+    store.conn.execute("DELETE FROM search_terms")
+    step = next(i for i, m in enumerate(db.MIGRATIONS) if "search_terms" in m)
+    store.conn.execute(f"PRAGMA user_version = {step}")
+    store.close()
+    store = Store(path, clock)
+    assert {r[0] for r in store.conn.execute("SELECT term FROM search_terms")} >= {"refundable"}
+    assert len(store.search("refu")) == 1 and len(store.search("refund")) == 1
+    store.close()
+
+
+def test_terms_of_reads_words_as_the_tokenizer_folds_them():
+    assert terms_of(["Café au lait, ORDERS_42 x"]) >= {"café", "cafe", "orders"}
+    assert terms_of(["au lait"]) == {"au", "lait"}
+
+
+def test_a_word_with_a_separate_combining_mark_is_found_by_its_prefix(store, account, clock):
+    store.ingest(account, [msg("a", "the cafe\u0301s are open", clock.now())])
+    assert [h.message_id for h in store.search("cafes")] == native(store, "cafes")
+    assert [h.message_id for h in store.search("cafe")] == native(store, "cafe") != []
