@@ -93,9 +93,11 @@ class Outbox:
         return item
 
     def enqueue_reply(self, conversation_id: int, text: str, *, agent_id: int | None,
-                      source: str = "personal", resolve: bool = False, reply_all: bool = False) -> int:
+                      source: str = "personal", resolve: bool = False, reply_all: bool = False,
+                      shown_cc: tuple[str, ...] | None = None) -> int:
         """Queue a reply on the conversation's own channel and thread, to its last customer message;
-        with *reply_all* (email), copied to everyone that message went to but us."""
+        with *reply_all* (email), copied to everyone that message went to but us, and only to those of
+        *shown_cc* when given (what the agent saw: a message arriving meanwhile adds nobody unseen)."""
         conn = self.store.conn
         conv = conn.execute(
             "SELECT c.account_id, c.thread_key, c.kind, c.subject, i.external_id, i.handle, i.display_name"
@@ -110,7 +112,8 @@ class Outbox:
         local = conv[1].startswith(LOCAL_THREAD_PREFIX)
         extra: dict = {}
         if reply_all and Kind(conv[2]) == Kind.EMAIL and last_in is not None:
-            extra["cc"] = reply_cc(self.store, conv[0], last_in[1], recipient)
+            cc = reply_cc(self.store, conv[0], last_in[1], recipient)
+            extra["cc"] = cc if shown_cc is None else [a for a in cc if a in shown_cc]
         request = OutboundRequest(
             idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
             thread_key=None if local else conv[1], in_reply_to=last_in[0] if last_in else None,
@@ -124,6 +127,19 @@ class Outbox:
                             source=source, resolve=resolve, after=before)
 
     # ------------------------------------------------------------ reads
+
+    def reply_all_cc(self, conversation_id: int) -> list[str]:
+        """Whom enqueue_reply(reply_all=True) would copy now (the composer shows them before sending)."""
+        conv = self.store.conn.execute(
+            "SELECT c.account_id, c.kind, i.external_id FROM conversations c LEFT JOIN identities i"
+            " ON i.id = c.identity_id WHERE c.id = ?", (conversation_id,)).fetchone()
+        if conv is None or conv[1] != Kind.EMAIL:
+            return []
+        last_in = self.store.conn.execute(
+            "SELECT raw FROM messages WHERE conversation_id = ? AND direction = 'in'"
+            " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
+        recipient = Person(conv[2]) if conv[2] else None
+        return reply_cc(self.store, conv[0], last_in[0] if last_in else None, recipient)
 
     def pending(self, conversation_id: int) -> list[OutboxRow]:
         """Items of a conversation that are not settled yet, oldest first."""

@@ -251,9 +251,11 @@ class Session:
     # ------------------------------------------------------------------ replies and notes
 
     def reply(self, conversation_id: int, text: str, *, source: str = "personal", template_id: int | None = None,
-              opened_at: float | None = None, send_anyway: bool = False, resolve: bool = False) -> int:
+              opened_at: float | None = None, send_anyway: bool = False, resolve: bool = False,
+              cc: Sequence[str] = ()) -> int:
         """Queue a reply: the send guard, the collision guard (raises Collided), the outbox item and the
-        canned reply's use, in one transaction. Returns the outbox item."""
+        canned reply's use, in one transaction. Returns the outbox item. *cc*: a reply all on email,
+        copied to those of reply_all_cc() the agent saw (never anyone new)."""
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             raise SendRefused("the conversation is gone")
@@ -262,10 +264,16 @@ class Session:
             raise SendRefused(" · ".join(verdict.blocks))
         with self.store.transaction():
             item = collision.reply(self.store, conversation_id, text, agent_id=self.agent_id, opened_at=opened_at,
-                                   send_anyway=send_anyway, source=source, resolve=resolve)
+                                   send_anyway=send_anyway, source=source, resolve=resolve, reply_all=bool(cc),
+                                   shown_cc=tuple(cc))
             if template_id is not None:
                 self.canned.record_use(template_id)
         return item
+
+    def reply_all_cc(self, conversation_id: int) -> list[str]:
+        """Who a reply all on this email would copy: the To and Cc of its last customer message, without
+        us or the customer; empty elsewhere."""
+        return self.outbox.reply_all_cc(conversation_id)
 
     def add_note(self, conversation_id: int, text: str) -> int:
         return self.store.add_note(conversation_id, self.agent_id, text)

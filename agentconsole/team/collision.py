@@ -106,7 +106,7 @@ def guarded(store: Store, conversation_id: int, *, agent_id: int | None, opened_
 
 def reply(store: Store, conversation_id: int, text: str, *, agent_id: int | None, opened_at: float | None,
           send_anyway: bool = False, source: str = "personal", resolve: bool = False,
-          reply_all: bool = False) -> int:
+          reply_all: bool = False, shown_cc: tuple[str, ...] | None = None) -> int:
     """Queue a reply through the collision guard; returns the outbox item."""
     from agentconsole.replies.outbox import Outbox
 
@@ -114,7 +114,7 @@ def reply(store: Store, conversation_id: int, text: str, *, agent_id: int | None
         guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
                 verb="reply")
         return Outbox(store).enqueue_reply(conversation_id, text, agent_id=agent_id, source=source,
-                                           resolve=resolve, reply_all=reply_all)
+                                           resolve=resolve, reply_all=reply_all, shown_cc=shown_cc)
 
 
 def _ago(seconds: float) -> str:

@@ -95,8 +95,9 @@ class Composer(Vertical):
     class Submitted(Message):
         def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
                      template_id: int | None = None, opened_at: float | None = None,
-                     resolve: bool = False) -> None:
+                     resolve: bool = False, cc: tuple[str, ...] = ()) -> None:
             super().__init__()
+            self.cc = cc  # reply all (email): the others the answered message went to
             self.opened_at = opened_at  # for the collision guard: what happened since the agent began
             self.resolve = resolve  # reply and resolve: done once the platform accepted the reply
             self.mode = mode
@@ -136,9 +137,10 @@ class Composer(Vertical):
         yield Static(id="composer-status")
 
     def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
-             limit: int | None = None, values: dict | None = None) -> None:
+             limit: int | None = None, values: dict | None = None, cc: tuple[str, ...] = ()) -> None:
         draft = draft or Draft("")
         self.mode = mode
+        self.cc = cc
         self.conversation = conversation
         self.limit = limit
         self.values = values
@@ -151,10 +153,16 @@ class Composer(Vertical):
         if mode == "note":
             title.append("Internal note (only agents see it)")
         else:
-            title.append(f"Reply on {channel_label(conversation.channel)} · {conversation.kind} · to ")
+            title.append(f"Reply{' all' if cc else ''} on {channel_label(conversation.channel)} · "
+                         f"{conversation.kind} · to ")
             title.append_text(safe_text(conversation.contact_name or conversation.handle,
                                         single_line=True, limit=60))
-        self.query_one("#composer-title", Static).update(title)
+            if cc:  # on a line of its own: who else gets it must be seen, not cut off
+                title.append("\n")
+                title.append_text(safe_text(f"Cc {', '.join(cc)}", single_line=True, limit=300))
+        heading = self.query_one("#composer-title", Static)
+        heading.set_class(bool(cc), "-cc")
+        heading.update(title)
         area = self.query_one(TextArea)
         area.load_text(clean(draft.text))
         area.move_cursor(area.document.end)
@@ -267,7 +275,7 @@ class Composer(Vertical):
         source = verdict.source if verdict is not None else "personal"
         self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
                                          self.template_id if source != "personal" else None, self.opened_at,
-                                         resolve))
+                                         resolve, self.cc))
 
     def action_close(self) -> None:
         if self.conversation is not None:

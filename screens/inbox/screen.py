@@ -41,6 +41,8 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply on the same channel and thread"),
+        Binding("R", "reply_all", "Reply all", id="inbox.reply_all", show=False,
+                tooltip="Reply all (email): copied to everyone the message went to but us"),
         Binding("e", "done", "Done", id="inbox.done", tooltip="Mark done (resolve); again to reopen"),
         Binding("a", "assign", "Assign", id="inbox.assign",
                 tooltip="Assign to me (asks before taking it from someone); again to unassign"),
@@ -191,6 +193,9 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         composing = self.composer.display
         if action in ("reply", "note"):
             return has_conversation and not composing
+        if action == "reply_all":  # email only: elsewhere there is nobody else to copy
+            current = self._current()
+            return None if current is None or current.channel != "email" else not composing
         if action in ("done", "assign", "assign_to"):
             return has_conversation or None
         if action == "hit":
@@ -232,14 +237,27 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
     def action_note(self) -> None:
         self._open_composer("note")
 
-    def _open_composer(self, mode: str) -> None:
+    def action_reply_all(self) -> None:
+        conversation = self._current()
+        if conversation is not None:
+            self._reply_all_cc(conversation.id)
+
+    @work(thread=True, exclusive=True, group="reply-all", exit_on_error=False, description="Reading who to copy")
+    def _reply_all_cc(self, conversation_id: int) -> None:
+        cc = tuple(self.session.reply_all_cc(conversation_id))
+        self.app.call_from_thread(self._open_composer, "reply", cc or None)
+
+    def _open_composer(self, mode: str, cc: tuple[str, ...] | None = ()) -> None:
+        """*cc* None: a reply all that found nobody else to copy (said, then a plain reply)."""
         conversation = self._current()
         if conversation is None:
             return
+        if cc is None:
+            self.notify("Nobody else was on that email: this is a plain reply.", timeout=4)
         self._pane_now(conversation.id)
         values = self.customer_values(conversation)
         self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
-                           limit=self.limit_for(conversation), values=values)
+                           limit=self.limit_for(conversation), values=values, cc=cc or ())
         library = self.session.canned
         self.composer.expander = lambda before: library.expand(before, values)
         self.show_pane_presence()
@@ -266,7 +284,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
             self._save_note(message.conversation_id, message.text)
         else:
             self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
-                             message.opened_at, resolve=message.resolve)
+                             message.opened_at, resolve=message.resolve, cc=message.cc)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""

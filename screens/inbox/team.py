@@ -59,11 +59,12 @@ class TeamScreen(Screen):
 
     class CollisionFound(Message):
         def __init__(self, conversation_id: int, text: str, source: str, template_id: int | None,
-                     opened_at: float | None, collided: Collided, resolve: bool = False) -> None:
+                     opened_at: float | None, collided: Collided, resolve: bool = False,
+                     cc: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.conversation_id, self.text, self.source = conversation_id, text, source
             self.template_id, self.opened_at, self.collided = template_id, opened_at, collided
-            self.resolve = resolve
+            self.resolve, self.cc = resolve, cc
 
     class AssignOptions(Message):
         def __init__(self, conversation_id: int, current: int | None, agents, on_shift: set[int]) -> None:
@@ -102,14 +103,14 @@ class TeamScreen(Screen):
     @work(thread=True, group="actions", exit_on_error=False, description="Queueing the reply")
     def _send_reply(self, conversation_id: int, text: str, source: str = "personal",
                     template_id: int | None = None, opened_at: float | None = None,
-                    send_anyway: bool = False, resolve: bool = False) -> None:
+                    send_anyway: bool = False, resolve: bool = False, cc: tuple[str, ...] = ()) -> None:
         app = self.app
         try:
             self.session.reply(conversation_id, text, source=source, template_id=template_id, opened_at=opened_at,
-                               send_anyway=send_anyway, resolve=resolve)
+                               send_anyway=send_anyway, resolve=resolve, cc=cc)
         except Collided as exc:
             self.post_message(self.CollisionFound(conversation_id, text, source, template_id, opened_at, exc,
-                                                  resolve))
+                                                  resolve, cc))
             return
         except Exception as exc:  # the draft must survive whatever went wrong
             self.post_message(self.ActionFinished("", f"Reply not queued: {exc}. Your draft is kept.",
@@ -126,7 +127,7 @@ class TeamScreen(Screen):
         def chosen(choice: Choice | None) -> None:
             if choice == Choice.SEND_ANYWAY:
                 self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
-                                 message.opened_at, True, message.resolve)
+                                 message.opened_at, True, message.resolve, message.cc)
             elif choice == Choice.DISCARD:
                 self.drafts.pop(("reply", message.conversation_id), None)
                 self.notify("Draft discarded.", timeout=3)

@@ -7,7 +7,7 @@ from textual.widgets import TextArea
 
 from agentconsole.domain.models import InboundMessage, Kind, Person
 from agentconsole.replies.canned import CannedDraft, CannedLibrary
-from screens.inbox.conversation_pane import PART_CHARS
+from screens.inbox.thread_text import PART_CHARS
 from tests.screens.helpers import screen_text, settle
 from tests.screens.test_tmux import BIG, HOSTILE_WIDTHS
 from tests.terminal_width import width as terminal_width

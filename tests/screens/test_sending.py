@@ -158,3 +158,41 @@ async def test_reply_and_resolve_marks_the_conversation_done_once_the_reply_is_a
         await wait_until(app, pilot, lambda: len(x.sent) == 1)
         await wait_until(app, pilot, lambda: seeded.store.conversation(seeded.ids["dana"]).status == "done")
         assert seeded.store.conn.execute("SELECT resolve_after FROM outbox").fetchone()[0] == 1
+
+
+async def test_shift_r_replies_all_on_an_email_showing_the_copies_first(seeded):
+    """R on an email copies everyone the answered message went to but us, named in the composer before
+    sending; on a social post it does nothing (there is nobody else to copy)."""
+    from agentconsole.domain.models import InboundMessage, Kind, Person
+
+    mail = next(a.id for a in seeded.store.accounts() if a.name == "support-mail")
+    with seeded.store.transaction() as conn:  # the account's own address, as `account add email` keeps it
+        conn.execute("UPDATE accounts SET handle = 'support@shop.test' WHERE id = ?", (mail,))
+    raw = (b"From: Kim Lee <kim@example.com>\r\nTo: support@shop.test, Bob <bob@example.com>\r\n"
+           b"Cc: eve@example.com\r\nSubject: Order 55\r\nMessage-ID: <k1@example.com>\r\n\r\nwhere is it?\r\n")
+    kim = Person("kim@example.com", "kim@example.com", "Kim Lee")
+    seeded.store.ingest(mail, [InboundMessage("<k1@example.com>", "<k1@example.com>", Kind.EMAIL, kim,
+                                              "where is it?", seeded.clock.now() - 60, raw=raw,
+                                              subject="Order 55")])
+    kim_id = seeded.store.conn.execute("SELECT id FROM conversations WHERE thread_key = '<k1@example.com>'"
+                                       ).fetchone()[0]
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.go_to(seeded.ids["dana"])
+        await settle(app, pilot)
+        await pilot.press("R")  # an X post: nothing to copy, no composer
+        await settle(app, pilot)
+        assert not app.screen.composer.display
+        app.screen.go_to(kim_id)
+        await settle(app, pilot)
+        await pilot.press("R")
+        for _ in range(50):
+            await settle(app, pilot)
+            if app.screen.composer.display:
+                break
+        assert "Reply all on Email" in screen_text(app) and "Cc bob@example.com, eve@example.com" in screen_text(app)
+        await pilot.press(*"Hi Kim, it ships today.", "ctrl+s")
+        await settle(app, pilot)
+    item = seeded.store.conn.execute("SELECT request FROM outbox WHERE conversation_id = ?", (kim_id,)).fetchone()
+    assert item is not None and '"cc": ["bob@example.com", "eve@example.com"]' in item[0]
