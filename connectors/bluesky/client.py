@@ -45,6 +45,7 @@ class Session:
     access: str
     refresh: str
     pds: str
+    renew_at: float | None = None  # by our clock: the token's lifetime counted from when we got it
 
 
 # Sessions live as long as the process: createSession is limited to 30 per 5 minutes (300 a day), and
@@ -89,13 +90,14 @@ def pds_from_did_doc(doc: Any) -> str | None:
     return None
 
 
-def token_expiry(jwt: str) -> float | None:
-    """The exp claim of a JWT, read without verifying (the server verifies; we only plan a refresh)."""
+def token_lifetime(jwt: str) -> float | None:
+    """Seconds from a JWT's iat to its exp, read without verifying (the server verifies; we only plan a
+    refresh, and by the lifetime rather than exp so a local clock that is off cannot cause a storm)."""
     try:
         payload = jwt.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
-    except (IndexError, ValueError, KeyError, TypeError):
+        return float(claims["exp"]) - float(claims["iat"])
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -191,10 +193,8 @@ class Xrpc:
         session = self.session
         if session is None:
             session = await self._create_session()
-        else:
-            expiry = token_expiry(session.access)
-            if expiry is not None and expiry - REFRESH_MARGIN <= self.clock.now():
-                session = await self._refresh_session(session)
+        elif session.renew_at is not None and session.renew_at <= self.clock.now():
+            session = await self._refresh_session(session)
         return session
 
     async def _create_session(self) -> Session:
@@ -227,8 +227,10 @@ class Xrpc:
         if self.resolve_pds:
             doc = body.get("didDoc") or await self.did_document(str(body["did"]))
             pds = pds_from_did_doc(doc) or self.service
+        lifetime = token_lifetime(body["accessJwt"])
+        renew_at = self.clock.now() + max(0.0, lifetime - REFRESH_MARGIN) if lifetime is not None else None
         session = Session(did=str(body["did"]), handle=str(body.get("handle") or ""), access=body["accessJwt"],
-                          refresh=body["refreshJwt"], pds=pds)
+                          refresh=body["refreshJwt"], pds=pds, renew_at=renew_at)
         _SESSIONS[self._key] = session
         return session
 

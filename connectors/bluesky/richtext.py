@@ -34,7 +34,7 @@ def spans(text: str) -> list[Span]:
         found.append(Span(match.start(), match.start() + 1 + len(handle), "mention", handle))
     for match in LINK.finditer(text):
         url = match.group(1)
-        while url and url[-1] in _TRAILING and not (url[-1] == ")" and "(" in url):
+        while url and url[-1] in _TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
             url = url[:-1]
         if "." in url.split("://", 1)[1]:
             found.append(Span(match.start(), match.start() + len(url), "link", url))

@@ -15,7 +15,7 @@ from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, Outc
 from agentconsole.domain.models import Kind, OutboundRequest, SendResult
 from connectors import shape
 from connectors.bluesky import chat
-from connectors.bluesky.client import Xrpc
+from connectors.bluesky.client import WRITE_POINTS, Xrpc
 from connectors.bluesky.records import (CREATED, POST, RECORD_VIEW, STRONG_REF, iso, parse_at_uri, parse_time,
                                         reply_parent)
 from connectors.bluesky.richtext import facets
@@ -47,10 +47,17 @@ class Sender:
         is_dm = request.action == "dm" or (request.kind == Kind.DM and request.action == "reply")
         try:
             prepared = await (self._dm(request) if is_dm else self._post(request))
-        except (NotSent, OutcomeUnknown, RateLimited, AuthError, PermanentError):
+        except (NotSent, OutcomeUnknown, RateLimited, AuthError):
             raise
+        except PermanentError as exc:  # e.g. getConvoForMembers refusing: they accept no DM from us
+            if not is_dm:
+                raise
+            raise chat.refusal(exc) from exc
         except TemporaryError as exc:
             raise NotSent(str(exc)) from exc
+        # A budget the last answers said is spent stops the send here, before anything leaves.
+        self.xrpc.limiter.before("chat.bsky.convo.sendMessage" if is_dm else "com.atproto.repo.createRecord",
+                                 1 if is_dm else WRITE_POINTS)
         await phases.transmitting()
         try:
             return await asyncio.wait_for(prepared(), self.send_deadline)

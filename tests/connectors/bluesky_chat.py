@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 import regex
 
 from tests.connectors.bluesky_pds import PDS_URL
@@ -314,3 +315,11 @@ def _handler(service: ChatStandIn):
             self._serve(body if isinstance(body, dict) else {})
 
     return Handler
+
+
+@pytest.fixture(scope="session")
+def chat_service():
+    """The chat stand-in for the whole test session (a new port, hence a new did:web, per session)."""
+    service = ChatStandIn().start()
+    yield service
+    service.stop()

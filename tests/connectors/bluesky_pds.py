@@ -113,3 +113,13 @@ def new_user(prefix: str) -> User:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture
+def brand(bluesky_pds) -> User:
+    return new_user("brand")
+
+
+@pytest.fixture
+def customer(bluesky_pds) -> User:
+    return new_user("cust")
