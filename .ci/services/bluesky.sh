@@ -87,7 +87,9 @@ echo "bluesky.sh: node $(node --version), npm $(node "$NPM_CLI" --version) ($(( 
 
 APP="$DIR/devenv"
 mkdir -p "$APP"
-if ! (cd "$APP" && node -e "require('better-sqlite3')(':memory:'); import('@atproto/dev-env')" 2>/dev/null); then
+# What was installed, for which Node ABI: a marker, so a warm start does not load the whole dev-env to check.
+WANT="dev-env $DEV_ENV_VERSION, node ABI $(node -p process.versions.modules)"
+if [ "$(cat "$APP/.installed" 2>/dev/null)" != "$WANT" ]; then
     cat > "$APP/package.json" <<JSON
 {"private": true, "type": "module",
  "dependencies": {"@atproto/dev-env": "$DEV_ENV_VERSION"},
@@ -98,6 +100,7 @@ JSON
     if ! (cd "$APP" && node -e "require('better-sqlite3')(':memory:')" 2>/dev/null); then
         (cd "$APP" && node "$NPM_CLI" rebuild better-sqlite3 --loglevel=error)
     fi
+    echo "$WANT" >"$APP/.installed"
 fi
 echo "bluesky.sh: @atproto/dev-env $DEV_ENV_VERSION installed ($(( $(date +%s) - began )) s)"
 
@@ -130,8 +133,12 @@ process.on("SIGINT", stop);
 JS
 
 launched=$(date +%s.%N)
-(cd "$APP" && PDS_PORT=$PDS_PORT PLC_PORT=$PLC_PORT setsid nohup node --require ./loopback.cjs start.mjs \
-    >"$DIR/pds.log" 2>&1 </dev/null & echo $! >"$DIR/pds.pid")
+cd "$APP"
+# setsid + nohup: the PDS outlives this script and CI's shell; the pid file names the node process itself.
+PDS_PORT=$PDS_PORT PLC_PORT=$PLC_PORT setsid nohup node --require ./loopback.cjs start.mjs \
+    >"$DIR/pds.log" 2>&1 </dev/null &
+echo $! >"$DIR/pds.pid"
+cd "$REPO"
 for _ in $(seq 1 120); do
     if curl -fsS "http://localhost:$PDS_PORT/xrpc/_health" >/dev/null 2>&1; then
         echo "bluesky.sh: PDS on localhost:$PDS_PORT, PLC on localhost:$PLC_PORT (pid $(cat "$DIR/pds.pid")," \
