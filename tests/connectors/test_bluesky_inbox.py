@@ -118,3 +118,16 @@ async def test_unreadable_notifications_are_skipped_and_never_move_the_mark(pds)
     result = await connector().fetch(None)
     assert [m.external_id for m in result.messages] == [good["uri"]]
     assert json.loads(result.cursor)["n"]["at"] == pytest.approx(1_764_057_661.0)
+
+
+async def test_what_the_real_appview_answered_is_read_as_one_thread(pds) -> None:
+    """A listNotifications answer recorded from dev-env's real AppView: a reply that also @mentions the brand
+    came as ONE notification (reason mention), and both posts land in the first one's thread."""
+    recorded = json.loads((Path(__file__).parent / "data" / "bluesky" / "appview_notifications.json").read_text("utf-8"))
+    pds.get(LIST).respond(json=recorded)
+    messages = (await connector().fetch(None)).messages
+    assert [n["reason"] for n in recorded["notifications"]] == ["mention", "mention"]
+    assert [m.thread_key for m in messages] == [recorded["_root"]] * 2
+    reply, root = messages
+    assert reply.in_reply_to == root.external_id == recorded["_root"] and root.in_reply_to is None
+    assert all(m.parse_note == "" and m.author.handle.startswith("@cust") for m in messages)
