@@ -336,6 +336,8 @@ async def test_one_demo_simulator_per_demo_workspace(tmp_path, clock):
         assert fetched["first"] >= len(first.accounts()) and fetched["second"] == 0
         assert {s.status for s in engines[1].states().values()} == {"standby"}
     finally:
+        # A cancelled engine's ingest may still run in its worker thread: closing under it crashes SQLite.
+        await asyncio.get_running_loop().shutdown_default_executor()
         first.close()
         second.close()
 
