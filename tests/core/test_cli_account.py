@@ -271,7 +271,8 @@ def fakesky(monkeypatch):
 
     from agentconsole.channels import registry
 
-    entries = {**registry._entries(),
+    # A channel without a plug-in of its own: the real Bluesky one is left out.
+    entries = {**{k: v for k, v in registry._entries().items() if k != "bluesky"},
                "fakesky": EntryPoint("fakesky", "tests.core.test_cli_account:FAKESKY", registry.GROUP)}
     registry.reset()
     monkeypatch.setattr(registry, "_entries", lambda: entries)

@@ -25,9 +25,10 @@ def test_over_the_limit_blocks_and_says_by_how_much():
 
 
 def test_bluesky_counts_graphemes_and_instance_limits_win():
-    family = "👨‍👩‍👧"
-    assert check("Dana " + family * 295, "bluesky", "public", customer=DANA).allows()
-    assert check("Dana " + family * 296, "bluesky", "public", customer=DANA).blocks[0].startswith("1 over")
+    flag, family = "🇯🇵", "👨‍👩‍👧"  # one grapheme each: 8 and 18 UTF-8 bytes
+    assert check("Dana " + flag * 295, "bluesky", "public", customer=DANA).allows()
+    assert check("Dana " + flag * 296, "bluesky", "public", customer=DANA).blocks[0].startswith("1 over")
+    assert not check("Dana " + family * 295, "bluesky", "public", customer=DANA).allows()  # 5,315 bytes > 3,000
     assert check("Dana " + "x" * 600, "mastodon", "public", limit=1000, customer=DANA).allows()
     assert check("Dana " + "x" * 600, "mastodon", "public", customer=DANA).length.over == 105
 
