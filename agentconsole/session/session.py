@@ -353,6 +353,12 @@ class Session:
 
         return await moderate(self.store, self._connector(account_id), found, action, self.agent_id)
 
+    def send_warning(self, account_id: int, text: str, action: str = "post") -> str:
+        """What to tell the agent before *text* goes out there as *action*, from the account's connector
+        (X bills a post with a link 13x more); "" when nothing, or when the account is not connected."""
+        warn = getattr(self._connector(account_id), "send_warning", None)
+        return str(warn(text, action)) if callable(warn) else ""
+
     def _connector(self, account_id: int | None) -> object | None:
         engine = self.engine
         return engine.connectors.get(account_id) if engine is not None and account_id is not None else None

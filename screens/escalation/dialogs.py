@@ -179,6 +179,9 @@ class CrisisModal(_TextsDialog):
         if area_id == "status-text":
             fits = self.session.crisis_status_fits(ids, text)
             line = " · ".join(f"{fit.length.describe()} {fit.label}" for fit in fits) or "nobody to post to"
+            warnings = [w for w in (self.session.send_warning(fit.account_id, text) for fit in fits) if w]
+            if warnings:  # it may go, but the agent should know first (X bills a post with a link more)
+                line += " · ⚠ " + "; ".join(dict.fromkeys(warnings))
             blocks = tuple(f"too long for {fit.label}" for fit in fits if fit.length.over)
             return line, blocks + (("the status is empty",) if not text.strip() else ())
         error = templates.check(text)

@@ -70,6 +70,10 @@ class PostRow(Vertical):
         else:
             out.append(preview.text or "(empty)")
             out.append(f"  {preview.length.describe()}", "bold")
+            session = getattr(self.app, "session", None)
+            warning = session.send_warning(self.settings.account.id, preview.text) if session else ""
+            if warning:  # it may go, but the agent should know before it does (X's price of a link)
+                out.append(f"  ⚠ {warning}", "italic")
             if preview.problem:
                 out.append(f"  ✗ {preview.problem}", "bold reverse")
             problem = preview.problem

@@ -70,3 +70,33 @@ async def test_mention_reply_dm_and_the_credit_figure(harness, tmp_path) -> None
             await until(app, pilot, lambda: "ok · $0.046 spent today" in screen_text(app))  # + a DM and a reply
     finally:
         store.close()
+
+
+async def test_a_shift_hello_with_a_link_says_what_x_bills_before_it_goes(harness, tmp_path) -> None:
+    """X bills a post with a link 13x more: the shift dialog's preview says so while the agent types,
+    before anything is posted."""
+    from textual.widgets import Input
+
+    from agentconsole.session.session import Session
+    from screens.app import AgentConsoleApp
+    from screens.shifts.dialogs import StartShiftModal
+
+    store = Store(tmp_path / "x.db", harness.clock)
+    agent = store.ensure_agent("Alice Ng")
+    row = harness.account()
+    account = store.ensure_account(row.name, row.channel, row.connector, handle=row.handle,
+                                   display_name=row.display_name, settings={**row.settings, "poll_interval": 0.3})
+    connector = harness.plugin.build(next(a for a in store.accounts() if a.id == account), harness.clock)
+    engine = Engine(store, {account: connector}, clock=harness.clock)
+    app = AgentConsoleApp(Session(store, clock=harness.clock, config=Config(), agent_id=agent, engine=engine))
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("S")
+            await until(app, pilot, lambda: isinstance(app.screen, StartShiftModal))
+            assert "contains a link" not in screen_text(app)
+            app.screen.query_one(".post-template", Input).value = "Hi, {agent_first_name} here: https://shop.example/help"
+            await until(app, pilot, lambda: "this post contains a link: X bills it" in screen_text(app))
+            assert not harness.x.posts  # told, not posted
+    finally:
+        store.close()
