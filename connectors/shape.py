@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,3 +108,15 @@ def valid(value: Any, spec: Spec) -> bool:
     except ShapeError:
         return False
     return True
+
+
+def cursor_state(cursor: str | None) -> dict[str, Any]:
+    """A sync cursor that a connector keeps as a JSON object, read back; {} for none or for anything
+    that is not such an object (a cursor of an older build starts the sync afresh, never crashes it)."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}

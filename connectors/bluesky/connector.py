@@ -91,7 +91,7 @@ class BlueskyConnector:
     # ------------------------------------------------------------------ receiving
 
     async def fetch(self, cursor: str | None) -> FetchResult:
-        state = _load(cursor)
+        state = shape.cursor_state(cursor)
         session = await self.xrpc.signed_in()
         messages, notes_state, more = await self._notifications(state.get("n"), session.did)
         new_state: dict[str, Any] = {"n": notes_state}
@@ -244,15 +244,6 @@ def _float(value: Any) -> float | None:
 def _trimmed(convos: dict) -> dict:
     return dict(list(convos.items())[-CONVO_CACHE:])
 
-
-def _load(cursor: str | None) -> dict:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
 
 
 def from_account(account: AccountRow, clock: Clock) -> BlueskyConnector:

@@ -17,6 +17,7 @@ from agentconsole.domain.errors import (AuthError, NotSent, OutcomeUnknown, Perm
 from agentconsole.domain.models import Capabilities, Channel, FetchResult, InboundMessage, Kind, OutboundRequest, SendResult
 from agentconsole.domain.sanitize import one_line
 from agentconsole.replies import reach
+from connectors import shape
 from connectors.http import DEADLINE, MalformedResponse
 from connectors.meta import INSTAGRAM_DM_BYTES, MESSENGER_LIMIT
 from connectors.meta import inbound
@@ -90,7 +91,7 @@ class MetaConnector:
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         await self.tokens.keep_fresh(self.graph)
-        state = _load(cursor)
+        state = shape.cursor_state(cursor)
         dm_mark, cm_mark = inbound.Mark.load(state.get("dm")), inbound.Mark.load(state.get("cm"))
         now = self.clock.now()
         dms, dm_seen = await self._dms(dm_mark, now)
@@ -305,13 +306,4 @@ def _readable(items: list, spec, what: str, platform: str) -> list[dict]:
             raise MalformedResponse(f"{platform} sent {len(items)} {what}s and none could be read")
     return good
 
-
-def _load(cursor: str | None) -> dict:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
 

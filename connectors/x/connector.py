@@ -425,13 +425,18 @@ class XConnector:
 
 
 def _load_cursor(cursor: str | None) -> dict:
-    if not cursor:
-        return {}
+    state = shape.cursor_state(cursor)
+    if not state and cursor and shape.valid(cursor, xp.ID) and not _is_json(cursor):
+        return {"since": cursor}  # a bare post id that is not JSON: the newest mention read
+    return state
+
+
+def _is_json(text: str) -> bool:
     try:
-        state = json.loads(cursor)
+        json.loads(text)
     except ValueError:
-        return {"since": cursor} if shape.valid(cursor, xp.ID) else {}
-    return state if isinstance(state, dict) else {}
+        return False
+    return True
 
 
 def from_account(account: AccountRow, clock: Clock, client: httpx.AsyncClient | None = None) -> XConnector:

@@ -203,27 +203,35 @@ async def test_lookup_comes_before_idempotent_resend(store, account, clock):
 
 
 async def test_push_from_a_connector_wakes_the_poll_early(store, account, clock):
+    pushed = asyncio.Event()  # set by the test once the platform has something new
+
     class Pushing(ScriptedConnector):
         poll_interval = 3600.0  # without the push, the second page would wait an hour
 
         async def watch(self, wake):
-            await asyncio.sleep(0.05)
+            await pushed.wait()
             wake()
             await asyncio.sleep(3600)
+
+    def stored() -> int:
+        return store.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
 
     conn = Pushing(clock, [page(0, 2, clock.now())])
     engine = Engine(store, {account: conn}, clock=clock)
     task = asyncio.create_task(engine.run())
-    for _ in range(300):  # the first poll done
-        await asyncio.sleep(0.01)
-        if conn.fetches >= 1:
-            break
-    conn.pages.append(page(2, 3, clock.now()))
-    for _ in range(300):  # the push wakes the poll long before its hour
-        await asyncio.sleep(0.01)
-        if conn.fetches >= 2:
-            break
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    try:
+        for _ in range(3000):  # the first poll stored (waiting for the state, never for a time)
+            await asyncio.sleep(0.01)
+            if stored() == 2:
+                break
+        conn.pages.append(page(2, 3, clock.now()))
+        pushed.set()
+        for _ in range(3000):  # the push wakes the poll long before its hour
+            await asyncio.sleep(0.01)
+            if stored() == 5:
+                break
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     assert conn.fetches >= 2
-    assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 5
+    assert stored() == 5
