@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +19,11 @@ class ShapeError(ValueError):
     """The value does not have the expected shape; the message says where (a JSON path) and why."""
 
 
-class Spec:
-    def check(self, value: Any, path: str) -> None:
-        raise NotImplementedError
+class Spec(ABC):
+    """What a value must look like; each kind of spec says how to check it."""
+
+    @abstractmethod
+    def check(self, value: Any, path: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, Mes
 from agentconsole.replies import escalation, guard, reach, templates
 from agentconsole.replies.canned import CannedLibrary
 from agentconsole.replies.escalation_texts import ASK_TO_DM, EscalationTexts
-from agentconsole.replies.moderation import Moderation, Target
 from agentconsole.replies.reach import Reach
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.response import waits
@@ -26,6 +25,7 @@ from agentconsole.shifts.banner import Banner, build_banner
 from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
 from agentconsole.domain.views import VIEWS_BY_KEY
 from agentconsole.session.counts import ViewCounts
+from agentconsole.session.platform import PlatformVerbs
 from agentconsole.session.listing import SortKeys, splice_front
 from agentconsole.storage import views
 from agentconsole.storage.store import Store
@@ -62,7 +62,7 @@ class PaneRead:
     reach: Reach | None = None  # can we message this person now, and how (replies.reach)
 
 
-class Session:
+class Session(PlatformVerbs):
     """One agent's session on one workspace. Blocking: call it from worker threads, never the UI loop,
     except kick() and the engine's own run(), which belong to the event loop."""
 
@@ -333,36 +333,6 @@ class Session:
         caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
         return escalation.why_not(self.store, conversation_id, caps)
 
-    # ------------------------------------------------------------------ comment moderation (Meta)
-
-    def can_moderate(self, account_id: int | None) -> bool:
-        """Whether the account's connector can hide, unhide and delete comments."""
-        from agentconsole.replies.moderation import ModeratesComments
-
-        return isinstance(self._connector(account_id), ModeratesComments)
-
-    def moderation_target(self, conversation_id: int) -> Target | None:
-        """The newest customer comment of the conversation, or None."""
-        from agentconsole.replies.moderation import target
-
-        return target(self.store, conversation_id)
-
-    async def moderate(self, account_id: int, found: Target, action: Moderation) -> str:
-        """Hide, unhide or delete *found* on the platform, audited; what happened, in the agent's words."""
-        from agentconsole.replies.moderation import moderate
-
-        return await moderate(self.store, self._connector(account_id), found, action, self.agent_id)
-
-    def send_warning(self, account_id: int, text: str, action: str = "post") -> str:
-        """What to tell the agent before *text* goes out there as *action*, from the account's connector
-        (X bills a post with a link 13x more); "" when nothing, or when the account is not connected."""
-        warn = getattr(self._connector(account_id), "send_warning", None)
-        return str(warn(text, action)) if callable(warn) else ""
-
-    def _connector(self, account_id: int | None) -> object | None:
-        engine = self.engine
-        return engine.connectors.get(account_id) if engine is not None and account_id is not None else None
-
     async def why_not_escalate_now(self, conversation_id: int) -> str | None:
         """why_not_escalate with the platform's live answer where the connector gives one (X's
         receives_your_dm, Bluesky's getConvoAvailability), through the one reach rule."""
@@ -371,8 +341,7 @@ class Session:
         conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
         if conversation is None:
             return "that conversation no longer exists"
-        engine = self.engine
-        connector = engine.connectors.get(conversation.account_id) if engine is not None else None
+        connector = self._connector(conversation.account_id)
         person = await asyncio.to_thread(escalation.customer_of, self.store, conversation_id)
         availability = await reach.ask(connector, person) if person is not None else None
         caps = self.capabilities().get(conversation.account_id)

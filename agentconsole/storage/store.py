@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentconsole.storage import db
+from agentconsole.storage import connections, db
 from agentconsole.storage import search as fulltext
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
@@ -41,18 +41,6 @@ LEFT JOIN identities i ON i.id = c.identity_id
 LEFT JOIN agents ag ON ag.id = c.assignee_id
 LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 """
-
-
-# Connections of threads that were still running when their store closed (see Store.close).
-_ORPHANS: list[tuple[threading.Thread, sqlite3.Connection]] = []
-_ORPHANS_LOCK = threading.Lock()
-
-
-def _reap_orphans() -> None:
-    with _ORPHANS_LOCK:
-        for item in [o for o in _ORPHANS if not o[0].is_alive()]:
-            item[1].close()
-            _ORPHANS.remove(item)
 
 
 class Store:
@@ -118,7 +106,7 @@ class Store:
             self._local.conn = conn
             self._local.read_only = False
             current = threading.current_thread()
-            _reap_orphans()
+            connections.reap()
             with self._lock:
                 for key, (thread, old) in list(self._connections.items()):
                     if not thread.is_alive():
@@ -144,11 +132,10 @@ class Store:
                 if thread is current or not thread.is_alive():
                     conn.close()
                 else:
-                    with _ORPHANS_LOCK:
-                        _ORPHANS.append((thread, conn))
+                    connections.close_later(thread, conn)
             self._connections.clear()
         self._local = threading.local()
-        _reap_orphans()
+        connections.reap()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

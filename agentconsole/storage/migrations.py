@@ -1,0 +1,444 @@
+"""The schema as forward migrations: entry i moves the schema from version i to i + 1."""
+
+from __future__ import annotations
+
+# Each entry moves the schema from version i to i + 1. Never edit a released step: append one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        handle TEXT NOT NULL DEFAULT '',
+        display_name TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        is_demo INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        bio TEXT NOT NULL DEFAULT '',
+        location TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE identities (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contacts(id),
+        channel TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        handle TEXT NOT NULL DEFAULT '',
+        display_name TEXT NOT NULL DEFAULT '',
+        UNIQUE (channel, external_id)
+    );
+    CREATE INDEX identities_contact ON identities(contact_id);
+    CREATE TABLE agents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        initials TEXT NOT NULL DEFAULT '',
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        thread_key TEXT NOT NULL,
+        contact_id INTEGER REFERENCES contacts(id),
+        identity_id INTEGER REFERENCES identities(id),
+        subject TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee_id INTEGER REFERENCES agents(id),
+        needs_reply INTEGER NOT NULL DEFAULT 0,
+        waiting_since REAL,
+        last_in_at REAL,
+        last_out_at REAL,
+        first_customer_at REAL,
+        first_response_at REAL,
+        resolved_at REAL,
+        last_message_at REAL NOT NULL,
+        last_preview TEXT NOT NULL DEFAULT '',
+        last_direction TEXT NOT NULL DEFAULT 'in',
+        message_count INTEGER NOT NULL DEFAULT 0,
+        customer_count INTEGER NOT NULL DEFAULT 0,
+        linked_id INTEGER REFERENCES conversations(id),
+        escalated INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (account_id, thread_key)
+    );
+    CREATE INDEX conv_waiting ON conversations(needs_reply, waiting_since) WHERE status = 'open';
+    CREATE INDEX conv_recent ON conversations(last_message_at);
+    CREATE INDEX conv_contact ON conversations(contact_id);
+    CREATE INDEX conv_kind ON conversations(kind, status);
+    CREATE INDEX conv_assignee ON conversations(assignee_id, status);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        external_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        identity_id INTEGER REFERENCES identities(id),
+        author_name TEXT NOT NULL DEFAULT '',
+        author_handle TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        raw BLOB,
+        parse_note TEXT NOT NULL DEFAULT '',
+        in_reply_to TEXT,
+        sent_at REAL NOT NULL,
+        stored_at REAL NOT NULL,
+        agent_id INTEGER REFERENCES agents(id),
+        source TEXT,
+        UNIQUE (account_id, external_id)
+    );
+    CREATE INDEX messages_conversation ON messages(conversation_id, sent_at);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, subject, author_name, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        agent_id INTEGER REFERENCES agents(id),
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX notes_conversation ON notes(conversation_id, created_at);
+    CREATE TABLE conversation_events (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        event TEXT NOT NULL,
+        at REAL NOT NULL,
+        agent_id INTEGER REFERENCES agents(id)
+    );
+    CREATE INDEX events_at ON conversation_events(event, at);
+    CREATE INDEX events_conversation ON conversation_events(conversation_id, at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        action TEXT NOT NULL,
+        request TEXT NOT NULL,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        external_id TEXT,
+        message_id INTEGER REFERENCES messages(id),
+        agent_id INTEGER REFERENCES agents(id),
+        source TEXT,
+        resolve_after INTEGER NOT NULL DEFAULT 0,
+        owner TEXT NOT NULL DEFAULT '',
+        after_id INTEGER REFERENCES outbox(id),
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_conversation ON outbox(conversation_id);
+    CREATE INDEX outbox_after ON outbox(after_id) WHERE after_id IS NOT NULL;
+    CREATE TABLE escalations (
+        id INTEGER PRIMARY KEY,
+        public_conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        dm_conversation_id INTEGER REFERENCES conversations(id),
+        dm_item INTEGER REFERENCES outbox(id),
+        public_item INTEGER REFERENCES outbox(id),
+        status_item INTEGER REFERENCES outbox(id),
+        batch TEXT,
+        agent_id INTEGER REFERENCES agents(id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX escalations_public ON escalations(public_conversation_id);
+    CREATE INDEX escalations_batch ON escalations(batch);
+    CREATE TABLE sync_cursors (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        stream TEXT NOT NULL DEFAULT '',
+        cursor TEXT,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (account_id, stream)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER REFERENCES agents(id),
+        action TEXT NOT NULL,
+        conversation_id INTEGER REFERENCES conversations(id),
+        detail TEXT NOT NULL DEFAULT '{}',
+        at REAL NOT NULL
+    );
+    CREATE INDEX audit_conversation ON audit(conversation_id, at);
+    """,
+    # Canned replies; tags/channels/kinds are JSON lists (empty channels/kinds = suits all).
+    """
+    CREATE TABLE canned (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        shortcut TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        channels TEXT NOT NULL DEFAULT '[]',
+        kinds TEXT NOT NULL DEFAULT '[]',
+        usage_count INTEGER NOT NULL DEFAULT 0,
+        last_used_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE VIRTUAL TABLE canned_fts USING fts5(
+        name, body, tags, content='canned', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER canned_ai AFTER INSERT ON canned BEGIN INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    CREATE TRIGGER canned_ad AFTER DELETE ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); END;
+    CREATE TRIGGER canned_au AFTER UPDATE OF name, body, tags ON canned BEGIN INSERT INTO canned_fts(canned_fts, rowid, name, body, tags) VALUES ('delete', old.id, old.name, old.body, old.tags); INSERT INTO canned_fts(rowid, name, body, tags) VALUES (new.id, new.name, new.body, new.tags); END;
+    """,
+    # Shifts: who is on, their hello/goodbye posts (as outbox items), the hand-off note, away replies.
+    """
+    CREATE TABLE shifts (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        started_at REAL NOT NULL,
+        planned_end REAL,
+        ended_at REAL,
+        next_agent TEXT NOT NULL DEFAULT '',
+        next_start REAL,
+        handoff_note TEXT NOT NULL DEFAULT '',
+        acknowledged_by INTEGER REFERENCES agents(id),
+        acknowledged_at REAL,
+        answered INTEGER,
+        median_first_response REAL
+    );
+    CREATE INDEX shifts_open ON shifts(ended_at);
+    CREATE UNIQUE INDEX shifts_one_open_per_agent ON shifts(agent_id) WHERE ended_at IS NULL;
+    CREATE INDEX shifts_started ON shifts(started_at);
+    CREATE TABLE shift_posts (
+        shift_id INTEGER NOT NULL REFERENCES shifts(id),
+        kind TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        problem TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (shift_id, kind, account_id)
+    );
+    CREATE TABLE shift_accounts (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        hello INTEGER,
+        hello_template TEXT,
+        goodbye_template TEXT,
+        away INTEGER NOT NULL DEFAULT 0,
+        away_template TEXT
+    );
+    CREATE TABLE away_replies (
+        id INTEGER PRIMARY KEY,
+        off_since REAL NOT NULL,
+        person TEXT NOT NULL,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        at REAL NOT NULL,
+        UNIQUE (off_since, person)
+    );
+    """,
+    # Metrics: indexes that are cheap to keep on the ingest path (time-ordered or rarely rewritten),
+    # covering, so a day of figures on a million messages reads few table rows.
+    """
+    CREATE INDEX messages_metrics ON messages(direction, sent_at, conversation_id, account_id, agent_id, source);
+    CREATE INDEX conv_first_response ON conversations(first_response_at, first_customer_at, channel, account_id);
+    CREATE INDEX events_metrics ON conversation_events(event, at, conversation_id, agent_id);
+    CREATE INDEX events_reopened ON conversation_events(conversation_id, at) WHERE event = 'reopened';
+    """,
+    # The inbox's id list and view counts read only these columns: one covering index serves every
+    # view without touching the table (400 ms -> tens of ms for 100k conversations).
+    """
+    CREATE INDEX conv_recent_views ON conversations(last_message_at, status, needs_reply, kind, escalated,
+        assignee_id);
+    DROP INDEX conv_recent;
+    """,
+    # The wait line judges each waiting conversation against its own account's target and hours: the
+    # waiting index also carries account and kind (and status, which SQLite needs to see the partial
+    # index as covering), so that is one pass over the index, not the table.
+    """
+    DROP INDEX conv_waiting;
+    CREATE INDEX conv_waiting ON conversations(needs_reply, waiting_since, account_id, kind, status)
+        WHERE status = 'open';
+    """,
+    # The search index keeps no per-row column sizes (columnsize=0): that table cost one more b-tree
+    # row per ingested message (FTS work per message -40%) and served only ranking, which search does
+    # not use (it is newest first); snippet() measures the 50 hits it shows from their text instead.
+    """
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, subject, author_name, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', columnsize=0
+    );
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    """,
+    # Outbox phases: how far the current attempt got (see agentconsole.channels.phases), when it
+    # started (a stuck send shows for how long), when the first attempt began (lookups search from
+    # there, idempotency windows count from there), and an accepted send whose after-work is due.
+    """
+    ALTER TABLE outbox ADD COLUMN phase TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN first_attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN accepted TEXT;
+    UPDATE outbox SET phase = 'unknown' WHERE state = 'sending';
+    """,
+    # Edits: a message the author edited on the platform keeps its earlier texts (and their raw payloads)
+    # here; messages.edited_at says when the shown text was written.
+    """
+    ALTER TABLE messages ADD COLUMN edited_at REAL;
+    CREATE TABLE message_versions (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        text TEXT NOT NULL,
+        raw BLOB,
+        edited_at REAL,
+        replaced_at REAL NOT NULL
+    );
+    CREATE INDEX message_versions_message ON message_versions(message_id);
+    """,
+    # A team on one workspace: who is viewing or composing what (rows expire by time, so a console
+    # that dies leaves no ghost), leases (one engine per account), hand-ons waiting for an agent's
+    # next shift, and a change log written by triggers in the same transaction as each change, so
+    # another console refreshes only the rows that changed. Only the id is indexed (the rowid): a
+    # trigger costs one append per changed conversation per ingest batch.
+    """
+    CREATE TABLE presence (
+        console TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        activity TEXT NOT NULL DEFAULT 'viewing',
+        since REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX presence_conversation ON presence(conversation_id, expires_at);
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE handons (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        to_agent_id INTEGER NOT NULL REFERENCES agents(id),
+        shift_id INTEGER REFERENCES shifts(id),
+        at REAL NOT NULL
+    );
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY,
+        conversation_id INTEGER,
+        what TEXT NOT NULL
+    );
+    CREATE TRIGGER changes_conv_ai AFTER INSERT ON conversations BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.id, 'order'); END;
+    CREATE TRIGGER changes_conv_au AFTER UPDATE ON conversations BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.id, CASE WHEN old.status IS NOT new.status OR old.needs_reply IS NOT new.needs_reply OR old.waiting_since IS NOT new.waiting_since OR old.last_message_at IS NOT new.last_message_at OR old.assignee_id IS NOT new.assignee_id OR old.kind IS NOT new.kind OR old.escalated IS NOT new.escalated THEN 'order' ELSE 'row' END); END;
+    CREATE TRIGGER changes_note_ai AFTER INSERT ON notes BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'note'); END;
+    CREATE TRIGGER changes_outbox_ai AFTER INSERT ON outbox WHEN new.conversation_id IS NOT NULL BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'outbox'); END;
+    CREATE TRIGGER changes_outbox_au AFTER UPDATE OF state ON outbox WHEN new.conversation_id IS NOT NULL AND old.state IS NOT new.state BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'outbox'); END;
+    CREATE TRIGGER changes_presence_ai AFTER INSERT ON presence BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_presence_au AFTER UPDATE ON presence WHEN old.conversation_id IS NOT new.conversation_id OR old.activity IS NOT new.activity BEGIN INSERT INTO changes(conversation_id, what) VALUES (new.conversation_id, 'presence'); INSERT INTO changes(conversation_id, what) VALUES (old.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_presence_ad AFTER DELETE ON presence BEGIN INSERT INTO changes(conversation_id, what) VALUES (old.conversation_id, 'presence'); END;
+    CREATE TRIGGER changes_shift_ai AFTER INSERT ON shifts BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'shift'); END;
+    CREATE TRIGGER changes_shift_au AFTER UPDATE ON shifts BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'shift'); END;
+    CREATE TRIGGER changes_lease_ai AFTER INSERT ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    CREATE TRIGGER changes_lease_au AFTER UPDATE OF owner ON leases WHEN old.owner IS NOT new.owner BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    CREATE TRIGGER changes_lease_ad AFTER DELETE ON leases BEGIN INSERT INTO changes(conversation_id, what) VALUES (NULL, 'lease'); END;
+    """,
+    # Times stored before ingest checked them (infinite, negative, years ahead) crashed the console at
+    # every launch: each becomes the time its row was stored, as ingest now does.
+    """
+    UPDATE messages SET sent_at = stored_at WHERE NOT (sent_at BETWEEN 0 AND stored_at + 86400);
+    UPDATE conversations SET last_message_at = created_at WHERE NOT (last_message_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET waiting_since = created_at WHERE NOT (waiting_since BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_in_at = created_at WHERE NOT (last_in_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET last_out_at = created_at WHERE NOT (last_out_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_customer_at = created_at WHERE NOT (first_customer_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET first_response_at = created_at WHERE NOT (first_response_at BETWEEN 0 AND 1e11);
+    UPDATE conversations SET resolved_at = created_at WHERE NOT (resolved_at BETWEEN 0 AND 1e11);
+    """,
+    # Triage (issue 23; issue 23's migrations can run again harmlessly): every inbound message's sentiment and heat, each waiting conversation's heat
+    # for the urgency rank, and the agents' corrections of it (kept: they say where the scorer is wrong).
+    """
+    CREATE TABLE IF NOT EXISTS message_scores (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+        conversation_id INTEGER NOT NULL,
+        sentiment REAL NOT NULL,
+        heat REAL NOT NULL,
+        english INTEGER NOT NULL,
+        sent_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS conversation_triage (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        heat REAL NOT NULL,
+        peak REAL NOT NULL,
+        episode_messages INTEGER NOT NULL,
+        episode_since REAL NOT NULL,
+        corrected_by INTEGER REFERENCES agents(id),
+        corrected_at REAL
+    );
+    CREATE TABLE IF NOT EXISTS triage_corrections (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER REFERENCES messages(id),
+        agent_id INTEGER REFERENCES agents(id),
+        scored REAL NOT NULL,
+        level INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
+    # Answers from history (issue 23): each customer question with the reply it got, in a search index
+    # of its own (far smaller than all messages), kept up to date from a cursor on the message ids.
+    """
+    CREATE TABLE IF NOT EXISTS knowledge_pairs (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        answer_id INTEGER NOT NULL REFERENCES messages(id),
+        asked_at REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS knowledge_pairs_conversation ON knowledge_pairs(conversation_id);
+    CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_fts USING fts5(question, tokenize = 'porter unicode61 remove_diacritics 2');
+    CREATE TABLE IF NOT EXISTS knowledge_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_message_id INTEGER NOT NULL
+    );
+    """,
+    # Satisfaction surveys (issue 23): which accounts ask, and each question asked with its answer.
+    """
+    CREATE TABLE IF NOT EXISTS survey_settings (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        enabled INTEGER NOT NULL DEFAULT 0,
+        public INTEGER NOT NULL DEFAULT 0,
+        every_days INTEGER NOT NULL DEFAULT 30,
+        question TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE IF NOT EXISTS surveys (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        contact_id INTEGER REFERENCES contacts(id),
+        agent_id INTEGER REFERENCES agents(id),
+        channel TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        outbox_id INTEGER,
+        answered_at REAL,
+        score INTEGER,
+        how TEXT,
+        words TEXT,
+        answer_message_id INTEGER REFERENCES messages(id)
+    );
+    CREATE INDEX IF NOT EXISTS surveys_contact ON surveys(contact_id, asked_at);
+    CREATE INDEX IF NOT EXISTS surveys_open ON surveys(conversation_id) WHERE answered_at IS NULL;
+    """,
+    # The urgency order reads every heated (upset or angry) wait beside each group's first page.
+    """
+    CREATE INDEX IF NOT EXISTS conversation_triage_heat ON conversation_triage(heat);
+    """,
+    # Search stays as fast as an exact word at any size (see agentconsole.storage.search): search_terms
+    # lists every indexed word, so a prefix is read as the few words it can become instead of FTS5
+    # merging all of their posting lists.
+    """
+    DROP TABLE IF EXISTS search_terms;
+    CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE temp.messages_vocab USING fts5vocab(main, messages_fts, 'row');
+    INSERT INTO search_terms(term) SELECT term FROM temp.messages_vocab;
+    DROP TABLE temp.messages_vocab;
+    """,
+]
