@@ -56,9 +56,11 @@ class CliContext:
 
 def ensure_demo_accounts(store: Store) -> list[int]:
     from connectors.demo.connector import DEMO_ACCOUNTS
+    from connectors.demo.listen import demo_settings
 
+    kept = {a.name: a.settings for a in store.accounts()}  # terms the agent changed stay theirs
     return [store.ensure_account(name, channel, "demo", handle=handle, display_name=display,
-                                 is_demo=True)
+                                 settings=kept.get(name) or demo_settings(channel), is_demo=True)
             for name, channel, handle, display in DEMO_ACCOUNTS]
 
 

@@ -25,6 +25,7 @@ from agentconsole.shifts.banner import Banner, build_banner
 from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
 from agentconsole.domain.views import VIEWS_BY_KEY
 from agentconsole.session.counts import ViewCounts
+from agentconsole.session.listening import ListeningVerbs
 from agentconsole.session.platform import PlatformVerbs
 from agentconsole.session.listing import SortKeys, splice_front
 from agentconsole.storage import views
@@ -62,7 +63,7 @@ class PaneRead:
     reach: Reach | None = None  # can we message this person now, and how (replies.reach)
 
 
-class Session(PlatformVerbs):
+class Session(PlatformVerbs, ListeningVerbs):
     """One agent's session on one workspace. Blocking: call it from worker threads, never the UI loop,
     except kick() and the engine's own run(), which belong to the event loop."""
 

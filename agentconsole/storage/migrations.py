@@ -441,4 +441,34 @@ MIGRATIONS: list[str] = [
     INSERT INTO search_terms(term) SELECT term FROM temp.messages_vocab;
     DROP TABLE temp.messages_vocab;
     """,
+    # Listening (issue 23): public posts found by an account's keywords and hashtags, kept apart from the
+    # conversations (never in the waiting counts) until the agent promotes one; once per (account, id).
+    """
+    CREATE TABLE IF NOT EXISTS heard_posts (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        external_id TEXT NOT NULL,
+        thread_key TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_handle TEXT NOT NULL DEFAULT '',
+        author_name TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        url TEXT NOT NULL DEFAULT '',
+        matched TEXT NOT NULL DEFAULT '',
+        reply TEXT NOT NULL DEFAULT 'reply',
+        receives_dm INTEGER,
+        in_reply_to TEXT,
+        raw TEXT,
+        parse_note TEXT NOT NULL DEFAULT '',
+        extra TEXT NOT NULL DEFAULT '{}',
+        sent_at REAL NOT NULL,
+        heard_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        conversation_id INTEGER REFERENCES conversations(id),
+        decided_by INTEGER REFERENCES agents(id),
+        decided_at REAL,
+        UNIQUE (account_id, external_id)
+    );
+    CREATE INDEX IF NOT EXISTS heard_posts_state ON heard_posts(state, sent_at);
+    """,
 ]

@@ -64,6 +64,9 @@ class Engine:
         self._outbox_wake: asyncio.Event | None = None
         self.sender = Sender(self.outbox, connectors, clock, self.rng, self._emit_item)
         self.sender.allowed = self.sending_accounts
+        from agentconsole.listening.poller import Listener
+
+        self.listener = Listener(store, connectors, clock, self._emit, self.rng)
 
     def states(self) -> dict[int, ConnectorState]:
         states = dict(self._states)
@@ -108,6 +111,12 @@ class Engine:
                                                      lambda aid=aid, c=c: self._leased_poll_loop(aid, c), (aid,)),
                                      name=f"poll-{aid}")
                  for aid, c in self.connectors.items()]
+        # Listening (keywords and hashtags) runs beside each poll, for the accounts this engine holds.
+        tasks += [asyncio.create_task(self._supervise(f"listening {self._states[aid].account_name}",
+                                                      lambda aid=aid: self.listener.run(aid, lambda aid=aid: (
+                                                          self.leases is None or aid in self._held)), (aid,)),
+                                      name=f"listen-{aid}")
+                  for aid in self.listener.listening()]
         tasks.append(asyncio.create_task(self._supervise("sending", self._outbox_loop,
                                                          tuple(self.connectors)), name="outbox"))
         try:

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     SENT = "sent"
     STATE = "state"
     OUTBOX = "outbox"
+    HEARD = "heard"  # listening stored new heard posts (or its state changed): no conversation moved
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from agentconsole.channels.contract import ListenResult, ListenTerms
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, PermanentError
 from agentconsole.domain.models import (Channel, Direction, DmAvailability, FetchResult, InboundMessage, Kind,
@@ -45,6 +46,14 @@ class BlueskyConnector:
 
     async def close(self) -> None:
         await self.xrpc.close()
+
+    listen_interval = 300.0
+
+    async def listen(self, terms: ListenTerms, cursor: str | None) -> ListenResult:
+        """Brand talk beyond the mentions (the Listens extra): see connectors.bluesky.listen."""
+        from connectors.bluesky.listen import listen
+
+        return await listen(self, terms, cursor)
 
     @property
     def own_did(self) -> str:

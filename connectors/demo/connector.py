@@ -67,7 +67,10 @@ def from_account(account: AccountRow, clock: Clock) -> DemoConnector:
     platform's own app), in the "timezone" setting or the machine's."""
     settings = account.settings or {}
     day = None if "interval" in settings else ShopDay(settings.get("timezone"))
-    return DemoConnector(account, clock, seed=int(settings.get("seed", DEFAULT_SEED)),
+    from connectors.demo.listen import ListeningDemoConnector, listens
+
+    cls = ListeningDemoConnector if listens(account) else DemoConnector
+    return cls(account, clock, seed=int(settings.get("seed", DEFAULT_SEED)),
                          interval=float(settings.get("interval", BUSIEST_INTERVAL)), day=day)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agentconsole.channels.contract import ListenResult, ListenTerms
 from agentconsole.domain.clock import Clock
 from agentconsole.channels import phases
 from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, OutcomeUnknown, PermanentError,
@@ -153,6 +154,14 @@ class MastodonConnector:
             await self._client.aclose()
 
     # ------------------------------------------------------------------ receiving
+
+    listen_interval = 300.0  # hashtag and search rounds (one request per term) share the 300 per 5 min
+
+    async def listen(self, terms: ListenTerms, cursor: str | None) -> ListenResult:
+        """Brand talk beyond the mentions (the Listens extra): see connectors.mastodon.listen."""
+        from connectors.mastodon.listen import listen
+
+        return await listen(self, terms, cursor)
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         state = _load_cursor(cursor)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
-SCOPES = "tweet.read tweet.write users.read dm.read dm.write offline.access"
+SCOPES = "tweet.read tweet.write users.read dm.read dm.write like.write offline.access"
 REFRESH_MARGIN = 120.0  # refresh this long before the 2 h token runs out, so no request meets it expired
 CALLBACK_PATH = "/callback"
 

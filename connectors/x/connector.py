@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from agentconsole.channels import phases
+from agentconsole.channels.contract import ListenResult, ListenTerms
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import (AuthError, ConnectorError, NotSent, OutcomeUnknown, PermanentError,
                                         RateLimited, TemporaryError)
@@ -126,6 +127,20 @@ class XConnector:
             await self._client.aclose()
 
     # ------------------------------------------------------------------ receiving
+
+    listen_interval = 900.0  # X bills every post a search reads ($0.005): listen every quarter hour
+
+    async def listen(self, terms: ListenTerms, cursor: str | None) -> ListenResult:
+        """Brand talk beyond the mentions (the Listens extra), priced: see connectors.x.listen."""
+        from connectors.x.listen import listen
+
+        return await listen(self, terms, cursor)
+
+    async def like(self, external_id: str) -> None:
+        """Like a post (the LikesPosts extra: what we can do with brand talk X will not let us answer)."""
+        from connectors.x.listen import like
+
+        await like(self, external_id)
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         state = _load_cursor(cursor)
@@ -391,7 +406,10 @@ class XConnector:
             return ("/2/tweets", {"text": request.text, "reply": {"in_reply_to_tweet_id": str(request.in_reply_to)}},
                     "reply", request.thread_key)
         if request.action == "post":
-            return "/2/tweets", {"text": request.text}, write_kind("post", request.text), None
+            body: dict[str, Any] = {"text": request.text}
+            if shape.valid(request.extra.get("quote_of"), xp.ID):  # quoting a heard post
+                body["quote_tweet_id"] = str(request.extra["quote_of"])
+            return "/2/tweets", body, write_kind("post", request.text), None
         raise PermanentError(f"X cannot {request.action!r}")
 
     async def _restricted(self, request: OutboundRequest, exc: PermanentError) -> ReplyRestricted:

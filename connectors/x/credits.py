@@ -17,6 +17,7 @@ PRICES: dict[str, float] = {
     "post": 0.015,
     "post_url": 0.200,
     "dm": 0.015,
+    "like": 0.015,  # assumed a content create: the price list names posts and DMs, not likes
 }
 DAY = 86_400.0
 SEEN_LIMIT = 5_000  # resources remembered per day for X's "billed once per UTC day" rule

@@ -14,6 +14,7 @@ from tests.connectors.bluesky_pds import PDS_URL, User
 from tests.connectors.contract.fakeserver import HttpServer, Reply, Request
 
 LIST = "/xrpc/app.bsky.notification.listNotifications"
+SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 KEEP_HEADERS = ("content-type", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy",
                 "retry-after")
 
@@ -43,6 +44,8 @@ class AppViewFront:
         self.send_fault: str | None = None
         self.lookups_fail = False
         self.swaps: dict[bytes, bytes] = {}  # byte-level poison put into the notification pages
+        self.searchable: list[dict] = []  # post views searchPosts finds (oldest first), around real posts
+        self.searches: list[list[tuple[str, str]]] = []
         self.deadline = 1.0
         self._last = 0.0
         self._http = httpx.Client(timeout=30)
@@ -69,6 +72,31 @@ class AppViewFront:
         self.notifications.append(note)
         return note
 
+    def index(self, post: dict, author: User | dict, indexed_at: str | None = None) -> dict:
+        """Make *post* (a record view) findable by searchPosts, as the lexicon's postView."""
+        who = author if isinstance(author, dict) else {"did": author.did, "handle": author.handle,
+                                                       "displayName": author.handle.split(".")[0]}
+        view = {"uri": post["uri"], "cid": post["cid"], "author": who, "record": post["value"], "replyCount": 0,
+                "repostCount": 0, "likeCount": 0, "quoteCount": 0, "indexedAt": indexed_at or self.indexed_at(),
+                "labels": []}
+        self.searchable.append(view)
+        return view
+
+    def search(self, request: Request) -> Reply:
+        """app.bsky.feed.searchPosts (sort=latest): posts whose text holds q, at or after since, newest first."""
+        self.searches.append(list(request.query))
+        q = (request.param("q") or "").strip('"').lower()
+        since = request.param("since") or ""
+        limit = int(request.param("limit") or 25)
+        if not 1 <= limit <= 100:
+            return Reply.json({"error": "InvalidRequest", "message": "limit out of range"}, 400)
+        found = [v for v in reversed(self.searchable) if q in v["record"]["text"].lower() and v["indexedAt"] >= since]
+        start = int(request.param("cursor") or 0)
+        body: dict = {"posts": found[start:start + limit], "hitsTotal": len(found)}
+        if start + limit < len(found):
+            body["cursor"] = str(start + limit)
+        return Reply.json(body)
+
     # ------------------------------------------------------------------ answering
 
     def answer(self, request: Request) -> Reply:
@@ -76,6 +104,8 @@ class AppViewFront:
             if self.fault_reply is not None:
                 return self.fault_reply
             return self.page(request)
+        if request.path == SEARCH:
+            return self.fault_reply if self.fault_reply is not None else self.search(request)
         nsid = request.path.removeprefix("/xrpc/")
         if nsid == "com.atproto.repo.getRecord" and self.send_fault == "refused":
             self.send_fault = None  # the parent lookup fails: the write never starts

@@ -24,6 +24,8 @@ CHECKED = {
     "users_me.json": [(NEW, "GetUsersMeResponse"), (OLD, "Get2UsersMeResponse")],
     "user.json": [(NEW, "GetUsersByIdResponse"), (OLD, "Get2UsersIdResponse")],
     "own_posts.json": [(NEW, "GetUsersPostsResponse"), (OLD, "Get2UsersIdTweetsResponse")],
+    "search_recent.json": [(NEW, "SearchPostsRecentResponse"), (OLD, "Get2TweetsSearchRecentResponse")],
+    "like.json": [(NEW, "LikePostResponse"), (OLD, "UsersLikesCreateResponse")],
 }
 # The spec has no schema for these; they follow the documented examples named in data/x/README.md.
 UNSCHEMED = {"dm_received.json", "chat_received.json", "rate_limited.json", "reply_forbidden.json",

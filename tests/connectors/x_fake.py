@@ -72,6 +72,9 @@ class FakeX:
         self.reset_at = clock.now() + 900
         self.swaps: dict[bytes, bytes] = {}
         self.mention_reads = 0
+        self.searchable: list[dict] = []  # public posts recent search finds (oldest first)
+        self.searches: list[dict[str, str]] = []  # the query parameters of every search
+        self.likes: list[str] = []
 
     @property
     def url(self) -> str:
@@ -90,6 +93,49 @@ class FakeX:
             added.append(mention(str(n), "@JuniperCoShop " + text.format(n=n)))
             self.mentions.append(added[-1])
         return added
+
+    def add_heard(self, count: int, text: str = "love my Juniper & Co mug {n}") -> list[dict]:
+        """Brand talk without @us that recent search finds, plus one post that does mention us (which
+        the connector must leave to the mentions)."""
+        added = []
+        for i in range(count + 1):
+            n = FIRST_ID + 300_000 + len(self.searchable) + 1
+            body = text.format(n=n) if i < count else f"@{BRAND['username']} Juniper & Co {n}"
+            post = mention(str(n), body, author=DANA if i % 2 else SAM)
+            if i == count:
+                post["entities"] = {"mentions": [{"start": 0, "end": 14, "username": BRAND["username"],
+                                                  "id": BRAND["id"]}]}
+            self.searchable.append(post)
+            added.append(post)
+        return added[:count]
+
+    def search_page(self, request: Request) -> Reply:
+        """GET /2/tweets/search/recent: newest first after since_id, paged by next_token; the query's
+        -@username drops the posts that mention that user (the one operator the fake honours)."""
+        self.searches.append(dict(request.query))
+        query = request.param("query") or ""
+        since = int(request.param("since_id") or 0)
+        limit = int(request.param("max_results") or 10)
+        if not 10 <= limit <= 100:
+            return Reply.json({"title": "Invalid Request", "detail": "max_results out of range"}, 400)
+        newer = [p for p in reversed(self.searchable) if int(p["id"]) > since
+                 and not (f"-@{BRAND['username']}" in query and p["text"].startswith("@" + BRAND["username"]))]
+        start = int(request.param("pagination_token") or 0)
+        chunk = newer[start:start + limit]
+        body: dict = {"meta": {"result_count": len(chunk)}}
+        if chunk:
+            body["data"] = chunk
+            body["includes"] = {"users": [self.users[a] for a in {p["author_id"] for p in chunk} if a in self.users]}
+            body["meta"].update(newest_id=chunk[0]["id"], oldest_id=chunk[-1]["id"])
+        if start + limit < len(newer):
+            body["meta"]["next_token"] = str(start + limit)
+        return Reply.json(body)
+
+    def like(self, request: Request) -> Reply:
+        tweet = str(json.loads(request.body or b"{}").get("tweet_id") or "")
+        if tweet not in self.likes:
+            self.likes.append(tweet)
+        return Reply.json(fixture("like.json"))
 
     # ------------------------------------------------------------------ answers
 
@@ -124,6 +170,10 @@ class FakeX:
             return self.faulty() or self.mention_page(request)
         if path == "/2/dm_events":
             return self.dm_page()
+        if path == "/2/tweets/search/recent":
+            return self.faulty() or self.search_page(request)
+        if request.method == "POST" and path == f"/2/users/{BRAND['id']}/likes":
+            return self.like(request)
         if path == f"/2/users/{BRAND['id']}/tweets":
             if self.lookups_fail:
                 return Reply.json({"title": "Service Unavailable"}, 503)

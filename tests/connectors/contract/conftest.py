@@ -49,6 +49,8 @@ SEND_FAULTS = ("refused", "timeout", "drop", "lost", "slow", "forgetful")
 POISONS = ("year_one", "overflow", "nan", "surrogate", "invalid_utf8", "c1", "osc", "tags", "huge")
 GOOD = "good item"  # every good item's text holds this; the poisoned one's never does
 TAIL = "the rest"  # every poisoned text ends with this: what follows a bad part must not be lost
+# What the listening cases search for (the Listens extra): the brand's name and its hashtag.
+LISTEN_FAULTS = ("auth", "rate_limit", "server_error", "malformed")
 FAULTS = ("auth", "rate_limit", "server_error", "malformed", "dropped", "trickle", "garbage", "huge",
           "garbage_id")
 
@@ -120,6 +122,20 @@ class Harness:
     async def delivered(self, request: OutboundRequest) -> list[str]:
         """The platform's id of every delivery of *request* (two ids: it was sent twice)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ listening (the optional Listens extra)
+
+    async def seed_heard(self, count: int) -> int:
+        """Put *count* public posts on the platform that LISTEN_TERMS find and that do not @mention the
+        brand, and one that does (listening leaves it to the mentions); returns how many a listening
+        round should bring (-1: some, for a simulation). A plug-in that does not listen declares
+        ``not_applicable["listen"]`` with the reason instead."""
+        raise NotImplementedError
+
+    async def inject_listen(self, fault: str) -> None:
+        """Make the platform answer the next listening round with *fault* (auth, rate_limit,
+        server_error, malformed): by default the same as for a fetch."""
+        await self.inject(fault)
 
     # ------------------------------------------------------------ poison
 

@@ -77,6 +77,19 @@ class BlueskyHarness(Harness):
         state = json.loads(cursor) if cursor else {}
         return json.dumps(state.get("n"), sort_keys=True)
 
+    async def seed_heard(self, count: int) -> int:
+        """Real posts by the customer on the PDS, indexed by the front's stand-in for the AppView's search
+        (the PDS-only network has none); and one real post that mentions the brand."""
+        for i in range(count + 1):
+            if i < count:
+                text = f"my new mug from Juniper & Co {uuid.uuid4().hex[:6]}" if i % 2 else \
+                    f"rainy sunday #junipermade {uuid.uuid4().hex[:6]}"
+                post = await asyncio.to_thread(self.customer.post, text)
+            else:
+                post = await asyncio.to_thread(self.customer.mention, self.brand, "Juniper & Co #junipermade")
+            self.front.index(post, self.customer)
+        return count
+
     # ---------------------------------------------------------------- sends
 
     async def open_sends(self) -> None:

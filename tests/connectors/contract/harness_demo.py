@@ -8,7 +8,7 @@ from agentconsole.channels.contract import Connector
 from agentconsole.domain.models import Kind, OutboundRequest
 from agentconsole.domain.rows import AccountRow
 from connectors.demo.data import DEMO_ACCOUNTS
-from tests.connectors.contract.conftest import FAULTS, POISONS, SEND_FAULTS, Harness
+from tests.connectors.contract.conftest import FAULTS, LISTEN_FAULTS, POISONS, SEND_FAULTS, Harness
 
 NO_SERVER = "the demo has no server: nothing can answer it wrongly or slowly"
 NO_NETWORK_SEND = "the demo's sends never leave the process: none can be refused, time out or lose its answer"
@@ -23,7 +23,8 @@ class DemoHarness(Harness):
     not_applicable = {**dict.fromkeys(FAULTS, NO_SERVER),
                       **{f"send:{fault}": NO_NETWORK_SEND for fault in SEND_FAULTS},
                       "send:window": NO_LOST_ANSWER, "send:authoritative": NO_NETWORK_SEND,
-                      **{f"poison:{poison}": NO_POISON for poison in POISONS}}
+                      **{f"poison:{poison}": NO_POISON for poison in POISONS},
+                      **{f"listen:{fault}": NO_SERVER for fault in LISTEN_FAULTS}}
 
     def __init__(self, tmp_path, monkeypatch) -> None:
         super().__init__(tmp_path, monkeypatch)
@@ -36,6 +37,11 @@ class DemoHarness(Harness):
     async def seed(self, count: int) -> int:
         # The simulation delivers about one message per interval of clock time: an hour brings plenty.
         self.clock.advance(3600.0)
+        return -1
+
+    async def seed_heard(self, count: int) -> int:
+        # The simulated brand talk comes about once an hour of clock time: half a day brings some.
+        self.clock.advance(12 * 3600.0)
         return -1
 
     # ---------------------------------------------------------------- sends

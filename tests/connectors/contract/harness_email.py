@@ -46,7 +46,8 @@ DELIVERY_WAIT = 20.0  # Postfix hands mail to Dovecot over LMTP: allow it that l
 
 class EmailHarness(Harness):
     name = "email"
-    not_applicable = {"rate_limit": "IMAP has no rate-limit answer", "garbage": NOT_JSON_PAGES,
+    not_applicable = {"listen": "email has no public posts to search: every message is addressed to us",
+                      "rate_limit": "IMAP has no rate-limit answer", "garbage": NOT_JSON_PAGES,
                       "huge": NOT_JSON_PAGES, "garbage_id": NOT_JSON_PAGES,
                       "send:window": "SMTP has no idempotency key: a doubt is looked up in Sent or put to the "
                                      "agent, never resent (the unknown-outcome cases cover it)"}

@@ -241,7 +241,10 @@ def _epoch(value: str) -> float:
 class FacebookHarness(Harness):
     name = "facebook"
     not_applicable = {"send:window": "Meta has no idempotency key: an unanswered send is looked up, never "
-                                     "resent under a key"}
+                                     "resent under a key",
+                      "listen": "the Graph API has no public post search for a Page or a professional account "
+                                "(Instagram's hashtag search is limited to 30 tags a week and needs App Review): "
+                                "only comments and messages addressed to us are read"}
     fake_class = FakeGraph
 
     def __init__(self, tmp_path, monkeypatch) -> None:

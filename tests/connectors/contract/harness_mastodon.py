@@ -38,6 +38,8 @@ class MastodonHarness(Harness):
         self.lookups_fail = False
         self.posts = 0
         self.swaps: dict[bytes, bytes] = {}  # byte-level poison put into the notification pages
+        self.heard: list[dict] = []  # public statuses the hashtag timeline and the search find (oldest first)
+        self.listen_fault: str | None = None
 
     async def start(self) -> None:
         await self.server.start()
@@ -91,6 +93,8 @@ class MastodonHarness(Harness):
             return self.own_statuses(request)
         if request.path == "/api/v1/notifications":
             return self.faulty() or self.page(request)
+        if request.path.startswith("/api/v1/timelines/tag/") or request.path == "/api/v2/search":
+            return self.listened(request)
         return Reply.json({"error": "Record not found"}, 404)
 
     def post(self, request: Request) -> Reply:
@@ -182,6 +186,50 @@ class MastodonHarness(Harness):
         answer = Reply.json(list(reversed(chunk)))
         for mark, poison in self.swaps.items():
             answer.body = answer.body.replace(mark, poison)
+        return answer
+
+    # ------------------------------------------------------------------ the contract's hooks for listening
+
+    async def seed_heard(self, count: int) -> int:
+        for i in range(count + 1):
+            n = FIRST_ID * 3 + len(self.heard) + 1
+            if i < count:  # brand talk, by name or by hashtag, that does not mention us
+                text = f"my new mug from Juniper & Co {n}" if i % 2 else f"rainy sunday #junipermade {n}"
+                self.heard.append(status(str(n), CUSTOMER, text, mentions=[]))
+            else:  # and one addressed to us, which the notifications bring instead
+                self.heard.append(status(str(n), CUSTOMER, f"Juniper & Co #junipermade {n}"))
+        return count
+
+    async def inject_listen(self, fault: str) -> None:
+        if fault == "auth":
+            self.fault = "auth"
+        self.listen_fault = fault
+
+    def listened(self, request: Request) -> Reply:
+        """GET /api/v1/timelines/tag/:hashtag and /api/v2/search?type=statuses, paged forward by min_id."""
+        if self.listen_fault:
+            return self.faulty_listen()
+        if request.path == "/api/v2/search":
+            q = (request.param("q") or "").strip('"').lower()
+            found = [s for s in self.heard if q in html.unescape(s["content"]).lower()]
+        else:
+            tag = request.path.rsplit("/", 1)[1].lower()
+            found = [s for s in self.heard if f"#{tag}" in s["content"].lower()]
+        after = int(request.param("min_id") or 0)
+        limit = int(request.param("limit") or 20)
+        newer = [s for s in found if int(s["id"]) > after]
+        chunk = list(reversed(newer[:limit] if request.param("min_id") else newer[-limit:]))
+        return Reply.json({"accounts": [], "statuses": chunk, "hashtags": []}
+                          if request.path == "/api/v2/search" else chunk)
+
+    def faulty_listen(self) -> Reply:
+        fault, self.listen_fault = self.listen_fault, None
+        self.fault = fault
+        try:
+            answer = self.faulty()
+        finally:
+            self.fault = None
+        assert answer is not None
         return answer
 
     # ------------------------------------------------------------------ the contract's hook for poison

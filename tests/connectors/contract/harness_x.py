@@ -57,6 +57,10 @@ class XHarness(Harness):
     def position(self, cursor: str | None) -> object:
         return (json.loads(cursor) if cursor else {}).get("since")
 
+    async def seed_heard(self, count: int) -> int:
+        self.x.add_heard(count)
+        return count
+
     # ------------------------------------------------------------------ sends
 
     def send_request(self, text: str) -> OutboundRequest:
