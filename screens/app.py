@@ -209,6 +209,11 @@ class AgentConsoleApp(App[None]):
 
     def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
+        if event.kind == "heard":  # listening: no conversation moved, only the Heard view reads it again
+            for shown in self.screen_stack:
+                if callable(changed := getattr(shown, "heard_changed", None)):
+                    changed()
+            return
         screen = self._inbox()
         if screen is not None:
             # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.

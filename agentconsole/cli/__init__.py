@@ -178,6 +178,9 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
             try:
                 count = await engine.sync_once(account_id)
                 print(f"{names[account_id]}: {count} new message(s)", file=ctx.out)
+                heard = await engine.listener.listen_once(account_id)  # brand talk without @us, for the Heard view
+                if heard:
+                    print(f"{names[account_id]}: {heard} heard (named without @us)", file=ctx.out)
             except Exception as exc:
                 failed = True
                 log.info("sync of account %s failed", account_id, exc_info=True)

@@ -40,6 +40,10 @@ def register(subparsers) -> None:
                         help="also delete the account's conversations and messages")
     remove.set_defaults(func=run_remove)
 
+    from agentconsole.cli import listen
+
+    listen.register(actions)
+
 
 def add_arguments(parser: argparse.ArgumentParser, plugin: ChannelPlugin) -> None:
     """The plug-in's options as flags; values are typed and validated afterwards, by the options."""

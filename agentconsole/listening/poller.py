@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from agentconsole.channels.contract import Connector, ListenResult, Listens
+from agentconsole.channels.contract import ListenResult, Listens
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, CreditsExhausted, PermanentError, RateLimited
 from agentconsole.failures import short
@@ -36,9 +36,10 @@ class ListenState:
 class Listener:
     """Runs the listening rounds of the accounts whose connectors listen (see agentconsole.channels.contract)."""
 
-    def __init__(self, store: Store, connectors: Mapping[int, Connector], clock: Clock,
+    def __init__(self, store: Store, connectors: Mapping[int, object], clock: Clock,
                  emit: Callable[[EngineEvent], None], rng: random.Random | None = None) -> None:
         self.store = store
+        # Typed as objects: the listening ones are found by the Listens extra, at run time.
         self.connectors = connectors
         self.clock = clock
         self.emit = emit

@@ -1,67 +1,25 @@
-"""What the agent does with heard posts: the one rule for what each platform allows in answer, promoting
-a post to a conversation, dismissing it, quoting it, and the account's terms."""
+"""What the agent does with heard posts: promoting one to a conversation, dismissing it, quoting it, and the
+account's terms (what each platform allows is agentconsole.listening.offers)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from agentconsole.channels.contract import ListenTerms, Reply
-from agentconsole.domain.models import Channel, Kind, OutboundRequest
+from agentconsole.channels.contract import ListenTerms
+from agentconsole.domain.models import Kind, OutboundRequest
 from agentconsole.domain.sanitize import clean
 from agentconsole.listening import terms as listen_terms
 from agentconsole.storage import heard
-from agentconsole.storage.heard import HeardRow, HeardState
+from agentconsole.listening.offers import HeardGone, HeardItem, Offer, QuoteRefused, allows, item, offers
+from agentconsole.storage.heard import HeardState
+
+__all__ = ["HeardGone", "HeardItem", "Offer", "QuoteRefused", "allows", "dismiss", "item", "offers", "promote",
+           "quote", "set_terms"]
 
 if TYPE_CHECKING:
     from agentconsole.replies.outbox import Outbox
     from agentconsole.storage.store import Store
-
-
-class HeardGone(Exception):
-    """The heard post was dismissed or removed meanwhile (by another console, say)."""
-
-
-class Offer(StrEnum):
-    """A way to answer a heard post that its platform allows."""
-
-    REPLY = "reply"  # promote it, then reply in its thread (r in the inbox)
-    DM = "dm"  # promote it, then move it to a DM (d): only where the author accepts our DMs
-    QUOTE = "quote"  # a post of our own quoting it (X)
-    LIKE = "like"  # like it (X)
-
-
-@dataclass(frozen=True, slots=True)
-class HeardItem:
-    """A heard post with what its platform allows, in the agent's words."""
-
-    row: HeardRow
-    offers: tuple[Offer, ...]
-    allows: str
-
-
-def offers(row: HeardRow) -> tuple[Offer, ...]:
-    """What the platform lets us do with *row*: where a reply is refused (X, to a post that did not
-    @mention or quote the brand), a quote, and a DM only where the author's answer says they take ours."""
-    if row.reply == Reply.REPLY:
-        return (Offer.REPLY,) + ((Offer.DM,) if row.receives_dm is not False else ())
-    return (Offer.LIKE, Offer.QUOTE) + ((Offer.DM,) if row.receives_dm is True else ())
-
-
-def allows(row: HeardRow) -> str:
-    found = offers(row)
-    if row.reply == Reply.REPLY:
-        return "reply in its thread once promoted" + (", or DM" if Offer.DM in found else "")
-    dm = ("they accept our DMs" if row.receives_dm else
-          "they do not accept our DMs" if row.receives_dm is False else "X did not say whether they take DMs")
-    label = Channel(row.channel).label if row.channel in Channel._value2member_map_ else row.channel
-    return f"{label} refuses a reply (it did not mention us): like or quote it; {dm}"
-
-
-def item(row: HeardRow) -> HeardItem:
-    return HeardItem(row, offers(row), allows(row))
 
 
 def promote(store: Store, heard_id: int, agent_id: int | None) -> int:
@@ -97,9 +55,14 @@ def dismiss(store: Store, heard_id: int, agent_id: int | None) -> bool:
 
 def quote(store: Store, outbox: Outbox, heard_id: int, text: str, agent_id: int | None) -> int:
     """Queue a post of our own that quotes the heard post (where a reply is refused); the outbox item."""
+    from agentconsole.replies import guard
+
     row = heard.get(store.conn, heard_id)
     if row is None or row.state == HeardState.DISMISSED:
         raise HeardGone("that heard post was dismissed meanwhile")
+    verdict = guard.check(text, row.channel, Kind.PUBLIC)
+    if verdict.blocks:
+        raise QuoteRefused(" · ".join(verdict.blocks))
     request = OutboundRequest(uuid.uuid4().hex, "post", clean(text).strip(), kind=Kind.PUBLIC,
                               extra={"quote_of": row.external_id})
     return outbox.enqueue(row.account_id, request, conversation_id=None, agent_id=agent_id, source="heard")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agentconsole.channels.contract import ListenTerms
     from agentconsole.domain.clock import Clock
-    from agentconsole.listening.service import HeardItem
+    from agentconsole.listening.offers import HeardItem
     from agentconsole.replies.outbox import Outbox
     from agentconsole.storage.store import Store
     from agentconsole.sync.engine import Engine
@@ -64,7 +64,7 @@ class ListeningVerbs:
         if row is None:
             raise HeardGone("that heard post is gone")
         engine = self.engine
-        connector = engine.connectors.get(row.account_id) if engine is not None else None
+        connector: object = engine.connectors.get(row.account_id) if engine is not None else None
         if not isinstance(connector, LikesPosts):
             return f"{row.account_name} cannot like posts from here"
         await connector.like(row.external_id)

@@ -57,6 +57,8 @@ class FeatureScreen(Screen):
         Binding("S", "shift", "Shift", id="inbox.shift", show=False, tooltip="Start or end your shift"),
         Binding("m", "metrics", "Metrics", id="inbox.metrics", show=False,
                 tooltip="Response times and volumes, per channel and agent"),
+        Binding("H", "heard", "Heard", id="inbox.heard", show=False,
+                tooltip="Heard: brand talk that did not @mention you (keywords and hashtags)"),
     ]
 
     class CannedReady(Message):
@@ -379,6 +381,11 @@ class FeatureScreen(Screen):
             app.install_screen(MetricsScreen(app.session.metrics_report, app.clock, app.config.timezone,
                                              app.config.hours, satisfaction=app.session.satisfaction), "metrics")
         app.push_screen("metrics")
+
+    def action_heard(self) -> None:
+        from screens.heard.screen import HeardScreen
+
+        self.app.push_screen(HeardScreen(self.session))
 
     def action_shift(self) -> None:
         self._shift_form()

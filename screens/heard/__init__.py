@@ -1,0 +1,1 @@
+"""The Heard view: brand talk found by the accounts' keywords and hashtags."""
