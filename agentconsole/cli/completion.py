@@ -19,6 +19,7 @@ EXIT_OK = 0
 NAMES = {
     ("account test", "name"): "accounts",
     ("account remove", "name"): "accounts",
+    ("account listen", "name"): "accounts",
     ("shift settings", "account"): "accounts",
     ("shift start", "accounts"): "account-list",
     ("shift end", "accounts"): "account-list",

@@ -40,7 +40,21 @@ def demo_settings(channel: Channel | str) -> dict[str, Any]:
 class ListeningDemoConnector(DemoConnector):
     """A demo account that also hears simulated brand talk (the Listens extra)."""
 
+    liked: set[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.liked = set()
+
     listen_interval = 60.0
+
+    async def like(self, external_id: str) -> None:
+        """A like on the simulated platform (the LikesPosts extra): remembered, nothing leaves."""
+        if not external_id.startswith(f"demo-{self.account.name}-H"):
+            from agentconsole.domain.errors import PermanentError
+
+            raise PermanentError("the demo knows no such post")
+        self.liked.add(external_id)
 
     async def listen(self, terms: ListenTerms, cursor: str | None) -> ListenResult:
         now = self.clock.now()

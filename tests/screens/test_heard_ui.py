@@ -43,6 +43,13 @@ def waits_now(store: Store, heard_id: int) -> bool:
             and row.conversation_id in store.conversation_ids("waiting", None))
 
 
+def quoted_item(store: Store):
+    import json
+
+    row = store.conn.execute("SELECT action, request FROM outbox WHERE source = 'heard'").fetchone()
+    return None if row is None else (row[0], json.loads(row[1]))
+
+
 async def wait_for(pilot, condition, what: str, tries: int = 400) -> None:
     for _ in range(tries):
         if await asyncio.to_thread(condition):
@@ -82,6 +89,18 @@ async def test_the_demo_hears_brand_talk_and_the_agent_promotes_it_into_the_inbo
         await settle(app, pilot)
         assert "X refuses a reply (it did not mention us): like or quote it" in screen_text(app)
         assert app.screen.check_action("like", ()) is True and app.screen.check_action("quote", ()) is True
+        quoted = app.screen.current()
+        await pilot.press("f")  # a like, on the (simulated) platform
+        await wait_for(pilot, lambda: quoted.row.external_id in connectors[quoted.row.account_id].liked, "the like")
+        await pilot.press("Q")  # a quote: our own post quoting theirs, through the outbox
+        await settle(app, pilot)
+        await pilot.press(*"Thank you!", "enter")
+        await wait_for(pilot, lambda: quoted_item(store) is not None, "the quote in the outbox")
+        action, request = quoted_item(store)
+        assert action == "post" and request["text"] == "Thank you!"
+        assert request["extra"] == {"quote_of": quoted.row.external_id}
+        await settle(app, pilot)
+        assert isinstance(app.screen, HeardScreen)
         for _ in range(x_at):
             await pilot.press("k")
         await settle(app, pilot)
