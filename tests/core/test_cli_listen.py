@@ -33,3 +33,15 @@ def test_bad_terms_and_channels_that_cannot_listen_are_refused(console) -> None:
     assert console("account", "listen", "support", "--keywords", "acme") == 2
     assert "email has no public posts" in console.err
     assert console("account", "listen", "nobody") == 1
+
+
+def test_sync_once_runs_a_listening_round_for_the_accounts_that_listen(capsys) -> None:
+    import re
+
+    from agentconsole.cli import main
+
+    assert main(["sync", "--once", "--demo"]) == 0
+    out = capsys.readouterr().out
+    heard = dict(re.findall(r"^(demo-[a-z]+): (\d+) heard \(named without @us\)$", out, re.M))
+    assert set(heard) == {"demo-x", "demo-mastodon", "demo-bluesky"}  # not email, not Facebook
+    assert all(int(n) > 0 for n in heard.values())

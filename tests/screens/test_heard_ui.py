@@ -130,3 +130,22 @@ async def test_the_demo_hears_brand_talk_and_the_agent_promotes_it_into_the_inbo
         assert (opened.row.author_handle or opened.row.author_name)[:20] in shown
         await wait_for(pilot, lambda: waits_now(store, opened.row.id), "the opened post waiting in the inbox")
         assert waits_now(store, promoted.row.id)
+
+
+def test_hostile_text_and_names_render_as_plain_text() -> None:
+    from agentconsole.channels.contract import Reply
+    from agentconsole.listening.offers import item
+    from agentconsole.storage.heard import HeardRow, HeardState
+    from screens.heard.screen import detail_text, row_text
+    from tests.screens.conftest import HOSTILE_NAME, HOSTILE_TEXT
+
+    row = HeardRow(1, 1, "shop", "x", "1", "u1", "@\x1b[31mmal", HOSTILE_NAME, HOSTILE_TEXT, "https://x.com/a/1",
+                   "Juniper [b]& Co", Reply.REFUSED, None, START - 60, START, HeardState.NEW, None)
+    for text in (row_text(item(row), START), detail_text(item(row))):
+        assert all("link" not in str(span.style) and "click" not in str(span.style) for span in text.spans)
+        assert not any(span.style == "red" for span in text.spans)  # "[red]" was not read as a colour
+        assert "\x1b" not in text.plain and "\x9b" not in text.plain and "\x07" not in text.plain
+    detail = detail_text(item(row)).plain
+    assert "[@click=app.quit]Click me[/]" in detail  # markup stays visible text, never markup
+    assert "[red]not red[/red]" in detail and "Juniper [b]& Co" in detail
+    assert "X did not say whether they take DMs" in detail
