@@ -71,6 +71,15 @@ class ListeningVerbs:
         await asyncio.to_thread(self.store.audit, self.agent_id, "liked_heard", None, heard_id=heard_id)
         return f"liked {row.author_handle or row.author_name}'s post"
 
+    def heard_reply_refused(self, conversation_id: int) -> str:
+        """Why a reply here would be refused (a promoted X post that did not mention us), or ""."""
+        from agentconsole.storage import heard
+
+        if not heard.reply_refused(self.store.conn, conversation_id):
+            return ""
+        return ("X refuses a public reply to a post that did not @mention or quote you: like or quote it from "
+                "Heard (H), or DM them (d) where they accept DMs")
+
     def listening_lines(self) -> list[str]:
         """One line per account that listens: its terms and how its last round went."""
         from agentconsole.listening import terms as listen_terms

@@ -263,6 +263,8 @@ class Session(PlatformVerbs, ListeningVerbs):
         verdict = guard.check(text, conversation.channel, conversation.kind, limit=self.limit_for(conversation))
         if verdict.blocks:
             raise SendRefused(" · ".join(verdict.blocks))
+        if refused := self.heard_reply_refused(conversation_id):  # listening: X will not take this reply
+            raise SendRefused(refused)
         with self.store.transaction():
             item = collision.reply(self.store, conversation_id, text, agent_id=self.agent_id, opened_at=opened_at,
                                    send_anyway=send_anyway, source=source, resolve=resolve, reply_all=bool(cc),

@@ -163,3 +163,13 @@ def start_wait(conn: sqlite3.Connection, conversation_id: int, now: float) -> No
     conn.execute("UPDATE conversations SET waiting_since = ?, first_customer_at = ? WHERE id = ?"
                  " AND needs_reply = 1 AND (SELECT count(*) FROM messages WHERE conversation_id = ?) = 1",
                  (now, now, conversation_id, conversation_id))
+
+
+def reply_refused(conn: sqlite3.Connection, conversation_id: int) -> bool:
+    """Whether a reply in this conversation would answer a heard post its platform will not let us reply
+    to (X: one that did not @mention or quote us): a reply goes to the newest customer message."""
+    row = conn.execute(
+        "SELECT h.reply FROM messages m JOIN heard_posts h ON h.account_id = m.account_id"
+        " AND h.external_id = m.external_id WHERE m.id = (SELECT id FROM messages WHERE conversation_id = ?"
+        " AND direction = 'in' ORDER BY sent_at DESC, id DESC LIMIT 1)", (conversation_id,)).fetchone()
+    return row is not None and row[0] == str(Reply.REFUSED)

@@ -238,3 +238,23 @@ def test_terms_are_kept_in_the_account_settings(store) -> None:
     assert settings["listen"] == {"keywords": ["Acme"], "hashtags": ["acmeshoes"], "interval": 600.0}
     service.set_terms(store, account, ListenTerms())
     assert "listen" not in store.account(account).settings
+
+
+def test_a_reply_to_a_promoted_x_post_that_did_not_mention_us_is_refused_before_it_is_queued(store, clock) -> None:
+    from agentconsole.config import Config
+    from agentconsole.session.session import Session, SendRefused
+
+    x = store.ensure_account("shop-x", "x", "x", settings=TERMS)
+    masto = store.ensure_account("shop-m", "mastodon", "mastodon", settings=TERMS)
+    with store.transaction() as conn:
+        (on_x,) = heard.store_batch(conn, x, [post(1, reply=Reply.REFUSED)], None, clock.now())
+        (on_m,) = heard.store_batch(conn, masto, [post(2)], None, clock.now())
+    session = Session(store, clock=clock, config=Config(), agent_id=store.ensure_agent("Alice Ng"))
+    x_conv, m_conv = session.promote_heard(on_x), session.promote_heard(on_m)
+    with pytest.raises(SendRefused, match="X refuses a public reply"):
+        session.reply(x_conv, "Thanks!")
+    assert session.outbox.pending(x_conv) == []
+    assert session.reply(m_conv, "Thanks!")  # Mastodon takes a reply in the thread
+    # Once the customer writes to us in that thread (an @mention now), the reply answers that message.
+    store.ingest(x, [InboundMessage("p9", "p1", Kind.PUBLIC, Person("u1", "@fan1"), "@shop thanks!", T0 + 60)])
+    assert session.reply(x_conv, "Anytime!")
