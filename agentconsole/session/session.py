@@ -353,8 +353,13 @@ class Session(PlatformVerbs, ListeningVerbs):
     def escalation_texts(self, conversation: ConversationRow) -> EscalationTexts:
         from agentconsole.replies.reach import WINDOWED
 
-        return EscalationTexts.defaults(self.canned, self.customer_values(conversation),
-                                        private_reply=Channel(conversation.channel) in WINDOWED)
+        texts = EscalationTexts.defaults(self.canned, self.customer_values(conversation),
+                                         private_reply=Channel(conversation.channel) in WINDOWED)
+        if self.heard_reply_refused(conversation.id):  # X takes no public reply here: the DM alone
+            from dataclasses import replace
+
+            texts = replace(texts, public="")
+        return texts
 
     def escalate(self, conversation_id: int, dm_text: str, public_text: str, *, opened_at: float | None = None,
                  send_anyway: bool = False) -> escalation.Escalation:

@@ -258,3 +258,25 @@ def test_a_reply_to_a_promoted_x_post_that_did_not_mention_us_is_refused_before_
     # Once the customer writes to us in that thread (an @mention now), the reply answers that message.
     store.ingest(x, [InboundMessage("p9", "p1", Kind.PUBLIC, Person("u1", "@fan1"), "@shop thanks!", T0 + 60)])
     assert session.reply(x_conv, "Anytime!")
+
+
+def test_moving_a_promoted_x_post_to_dm_offers_the_dm_alone(store, clock) -> None:
+    from agentconsole.config import Config
+    from agentconsole.domain.models import Capabilities
+    from agentconsole.session.session import Session
+
+    x = store.ensure_account("shop-x", "x", "x", settings=TERMS)
+    with store.transaction() as conn:
+        (hid,) = heard.store_batch(conn, x, [post(1, reply=Reply.REFUSED, dm=True)], None, clock.now())
+
+    class Engine:  # what the Session reads of an engine here: the account's capabilities
+        connectors = {x: type("C", (), {"capabilities": Capabilities(direct_message=True)})()}
+
+    session = Session(store, clock=clock, config=Config(), agent_id=store.ensure_agent("Alice Ng"))
+    session.engine = Engine()  # type: ignore[assignment]
+    cid = session.promote_heard(hid)
+    texts = session.escalation_texts(store.conversation(cid))
+    assert texts.public == "" and texts.dm
+    done = session.escalate(cid, texts.dm, texts.public)
+    queued = store.conn.execute("SELECT id, action FROM outbox WHERE account_id = ?", (x,)).fetchall()
+    assert [tuple(r) for r in queued] == [(done.dm_item, "dm")]  # the DM alone, no public reply X would refuse
