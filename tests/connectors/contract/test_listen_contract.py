@@ -19,13 +19,13 @@ EXPECTED = {"auth": AuthError, "rate_limit": RateLimited, "server_error": Tempor
             "malformed": TemporaryError}
 
 
-def listens(harness) -> None:
+async def listens(harness) -> None:
     """Skip, saying why, for a plug-in that declares it does not listen; else it must."""
     connector = harness.build()
     try:
         does = isinstance(connector, Listens)
     finally:
-        pass
+        await connector.close()
     if "listen" in harness.not_applicable:
         assert not does, f"{harness.name} declares it does not listen, yet its connector has listen()"
         pytest.skip(f"{harness.name}: {harness.not_applicable['listen']}")
@@ -44,7 +44,7 @@ def plain(value) -> bool:
 
 
 async def test_listening_is_declared_either_way(harness) -> None:
-    listens(harness)
+    await listens(harness)
     connector = harness.build()
     try:
         assert isinstance(connector.listen_interval, float) and connector.listen_interval >= 60
@@ -53,7 +53,7 @@ async def test_listening_is_declared_either_way(harness) -> None:
 
 
 async def test_listen_from_no_cursor_and_from_a_cursor_brings_each_post_once(harness) -> None:
-    listens(harness)
+    await listens(harness)
     expected = await harness.seed_heard(3)
     connector = harness.build()
     try:
@@ -79,7 +79,7 @@ async def test_listen_from_no_cursor_and_from_a_cursor_brings_each_post_once(har
 
 @pytest.mark.parametrize("fault", LISTEN_FAULTS)
 async def test_listening_answers_map_to_the_typed_errors(harness, fault) -> None:
-    listens(harness)
+    await listens(harness)
     applicable(harness, f"listen:{fault}")
     await harness.seed_heard(1)
     await harness.inject_listen(fault)
