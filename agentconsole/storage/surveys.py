@@ -4,6 +4,7 @@ customers' replies inside the ingest transaction, and CSAT per channel, agent an
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from agentconsole.satisfaction.parse import parse_answer
@@ -44,10 +45,10 @@ def crisis_since(conn: sqlite3.Connection, account_id: int, since: float) -> boo
 
 def record_asked(conn: sqlite3.Connection, conversation_id: int, account_id: int, contact_id: int | None,
                  agent_id: int | None, channel: str, at: float, outbox_id: int) -> int:
-    cur = conn.execute("INSERT INTO surveys(conversation_id, account_id, contact_id, agent_id, channel, asked_at,"
-                       " outbox_id) VALUES (?,?,?,?,?,?,?)",
-                       (conversation_id, account_id, contact_id, agent_id, channel, at, outbox_id))
-    return int(cur.lastrowid or 0)
+    return int(conn.execute("INSERT INTO surveys(conversation_id, account_id, contact_id, agent_id, channel,"
+                            " asked_at, outbox_id) VALUES (?,?,?,?,?,?,?) RETURNING id",
+                            (conversation_id, account_id, contact_id, agent_id, channel, at, outbox_id)
+                            ).fetchone()[0])
 
 
 def take_answers(conn: sqlite3.Connection, after_id: int) -> int:
@@ -95,7 +96,7 @@ class CsatRow:
 
 
 _KEYS = {"all": "'all'", "channel": "s.channel", "agent": "COALESCE(ag.name, '(nobody)')",
-         "week": "strftime('%Y-W%W', s.answered_at, 'unixepoch')"}
+         "week": "s.answered_at"}  # made the week's name below: SQL has no portable date formatting
 
 
 def csat(conn: sqlite3.Connection, since: float, until: float, by: str = "all") -> list[CsatRow]:
@@ -107,6 +108,8 @@ def csat(conn: sqlite3.Connection, since: float, until: float, by: str = "all") 
         (since, until)).fetchall()
     groups: dict[str, tuple[list[int], list[float]]] = {}
     for k, score, response in rows:
+        if by == "week":
+            k = time.strftime("%Y-W%W", time.gmtime(k))
         scores, responses = groups.setdefault(k, ([], []))
         scores.append(score)
         if response is not None and response >= 0:
