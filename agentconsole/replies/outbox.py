@@ -55,11 +55,7 @@ class Outbox:
 
     def __init__(self, store: Store, storage: OutboxStorage | None = None) -> None:
         self.store = store
-        if storage is None:
-            from agentconsole.storage.outbox import SqlOutboxStorage
-
-            storage = SqlOutboxStorage(store)
-        self.storage = storage
+        self.storage = storage if storage is not None else store.outbox_storage()
 
     # ------------------------------------------------------------ enqueue
 
@@ -68,8 +64,6 @@ class Outbox:
                 after: int | None = None) -> int:
         """Persist one outbound item. With *after*, it waits until that item is sent, and is
         cancelled if that one fails (a public "we've sent you a DM" never goes out without the DM)."""
-        from agentconsole.storage.outbox import NewItem
-
         now = self.store.clock.now()
         with self.storage.transaction():
             state = OutboxState.PENDING
@@ -78,8 +72,8 @@ class Outbox:
                 if before is None:
                     raise KeyError(f"no outbox item {after}")
                 state = _AFTER.get(before, OutboxState.WAITING)
-            item = self.storage.insert(NewItem(account_id, conversation_id, request, agent_id, source, resolve,
-                                               after, state), now)
+            item = self.storage.insert(account_id, request, conversation_id=conversation_id, agent_id=agent_id,
+                                       source=source, resolve=resolve, after=after, state=state, at=now)
             self.storage.audit(agent_id, f"queued_{request.action}", conversation_id, {"outbox_id": item}, now)
         return item
 
@@ -269,9 +263,7 @@ class Outbox:
 
 def reply_cc(store: Store, account_id: int, raw: bytes | str | None, recipient: Person | None) -> list[str]:
     """Who a reply-all copies: the answered message's To and Cc, without the account or the customer."""
-    from agentconsole.storage.outbox import SqlOutboxStorage
-
-    own = SqlOutboxStorage(store).account_handle(account_id)
+    own = store.outbox_storage().account_handle(account_id)
     return cc_for(raw, sender=recipient.external_id if recipient else "", own=[own] if own is not None else [])
 
 

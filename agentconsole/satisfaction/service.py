@@ -54,8 +54,7 @@ class Surveys:
             return Decision(False, "a public conversation: surveys go to DMs and email only")
         if conversation.contact_id is None:
             return Decision(False, "the customer is not known")
-        if conn.execute("SELECT 1 FROM surveys WHERE conversation_id = ? AND asked_at >= ?",
-                        (conversation_id, conversation.last_message_at)).fetchone():
+        if storage.asked_since(conn, conversation_id, conversation.last_message_at):
             return Decision(False, "already asked after this conversation's last message")
         last = storage.last_asked(conn, conversation.contact_id)
         if last is not None and now - last < s.every_days * 86400:

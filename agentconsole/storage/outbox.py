@@ -12,23 +12,9 @@ from agentconsole.domain.models import Kind, OutboundRequest, Person, SendResult
 from agentconsole.domain.records import OutboxRow, OutboxState
 from agentconsole.storage.store import Store
 
-__all__ = ["NewItem", "OutboxStorage", "ReplyTarget", "SqlOutboxStorage"]
+__all__ = ["LastInbound", "OutboxStorage", "ReplyTarget", "SqlOutboxStorage"]
 
 _SETTLED_SQL = "('sent', 'discarded')"
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """An item as enqueued, before it has an id."""
-
-    account_id: int
-    conversation_id: int | None
-    request: OutboundRequest
-    agent_id: int | None
-    source: str | None
-    resolve: bool
-    after: int | None
-    state: OutboxState
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +32,8 @@ class ReplyTarget:
 class LastInbound:
     """The conversation's newest customer message."""
 
+    id: int
+    text: str
     external_id: str
     raw: bytes | str | None
     sent_at: float
@@ -66,7 +54,11 @@ class OutboxStorage(Protocol):
     def account_handle(self, account_id: int) -> str | None: ...
 
     # items
-    def insert(self, item: NewItem, at: float) -> int: ...
+    def insert(self, account_id: int, request: OutboundRequest, *, conversation_id: int | None,
+               agent_id: int | None, source: str | None, resolve: bool, after: int | None, state: OutboxState,
+               at: float) -> int:
+        """A new item; *after* is the item it waits on, *resolve* marks the conversation done once sent."""
+        ...
     def state(self, item_id: int) -> OutboxState | None: ...
     def item(self, item_id: int) -> OutboxRow | None: ...
     def unsettled(self, conversation_id: int | None = None) -> list[OutboxRow]:
@@ -153,9 +145,9 @@ class SqlOutboxStorage:
         return ReplyTarget(r[0], r[1], Kind(r[2]), r[3], recipient)
 
     def last_inbound(self, conversation_id: int) -> LastInbound | None:
-        r = self._one("SELECT external_id, raw, sent_at FROM messages WHERE conversation_id = ? AND direction = 'in'"
-                      " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,))
-        return LastInbound(r[0], r[1], r[2]) if r else None
+        r = self._one("SELECT id, text, external_id, raw, sent_at FROM messages WHERE conversation_id = ?"
+                      " AND direction = 'in' ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,))
+        return LastInbound(r[0], r[1], r[2], r[3], r[4]) if r else None
 
     def last_unsettled(self, conversation_id: int) -> int | None:
         r = self._one(f"SELECT max(id) FROM outbox WHERE conversation_id = ? AND state NOT IN {_SETTLED_SQL}",
@@ -166,15 +158,16 @@ class SqlOutboxStorage:
         r = self._one("SELECT handle FROM accounts WHERE id = ?", (account_id,))
         return None if r is None else str(r[0])
 
-    def insert(self, item: NewItem, at: float) -> int:
-        req = item.request
+    def insert(self, account_id: int, request: OutboundRequest, *, conversation_id: int | None,
+               agent_id: int | None, source: str | None, resolve: bool, after: int | None, state: OutboxState,
+               at: float) -> int:
+        req = request
         r = self._one(
             "INSERT INTO outbox(idempotency_key, account_id, conversation_id, action, request, text,"
             " agent_id, source, resolve_after, after_id, state, created_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-            (req.idempotency_key, item.account_id, item.conversation_id, req.action,
-             json.dumps(request_to_json(req)), req.text, item.agent_id, item.source, int(item.resolve),
-             item.after, str(item.state), at, at))
+            (req.idempotency_key, account_id, conversation_id, req.action,
+             json.dumps(request_to_json(req)), req.text, agent_id, source, int(resolve), after, str(state), at, at))
         return int(r[0])
 
     def state(self, item_id: int) -> OutboxState | None:

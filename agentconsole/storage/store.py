@@ -24,8 +24,11 @@ from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 if TYPE_CHECKING:
+    from agentconsole.storage.accounts import AccountStorage
     from agentconsole.storage.canned import CannedStorage
+    from agentconsole.storage.escalations import EscalationStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
+    from agentconsole.storage.outbox import OutboxStorage
     from agentconsole.storage.shifts import ShiftStorage
 
 _CONV_SELECT = """
@@ -168,6 +171,21 @@ class Store(ConversationActions):
         from agentconsole.storage.metrics import SqliteMetricsStorage
 
         return SqliteMetricsStorage(self, open_seconds)
+
+    def outbox_storage(self) -> OutboxStorage:
+        from agentconsole.storage.outbox import SqlOutboxStorage
+
+        return SqlOutboxStorage(self)
+
+    def escalation_storage(self) -> EscalationStorage:
+        from agentconsole.storage.escalations import SqlEscalationStorage
+
+        return SqlEscalationStorage(self)
+
+    def account_storage(self) -> AccountStorage:
+        from agentconsole.storage.accounts import SqlAccountStorage
+
+        return SqlAccountStorage(self)
 
     # ---------------------------------------------------------------- accounts, agents, cursors
 
