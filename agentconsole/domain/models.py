@@ -55,6 +55,14 @@ class Direction(StrEnum):
     OUT = "out"
 
 
+class SendAction(StrEnum):
+    """What an outbound item does (stored in the outbox as these words)."""
+
+    REPLY = "reply"  # in the conversation's thread
+    DM = "dm"  # a direct message, in a DM thread we may be opening
+    POST = "post"  # a public post of the account's own (shift hello and goodbye, crisis status)
+
+
 class Status(StrEnum):
     OPEN = "open"
     DONE = "done"
@@ -129,7 +137,7 @@ class OutboundRequest:
     """A reply, DM or post handed to a connector by the outbox."""
 
     idempotency_key: str
-    action: str  # "reply" | "dm" | "post"
+    action: SendAction
     text: str
     thread_key: str | None = None
     in_reply_to: str | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-from agentconsole.domain.models import OutboundRequest, SendResult
+from agentconsole.domain.models import OutboundRequest, SendAction, SendResult
 
 
 class CannedFields(NamedTuple):
@@ -60,7 +60,7 @@ class OutboxRow:
     id: int
     conversation_id: int | None
     account_id: int
-    action: str
+    action: SendAction
     text: str
     state: OutboxState
     attempts: int
@@ -86,6 +86,20 @@ class PostKind(StrEnum):
     GOODBYE = "goodbye"
 
 
+class PostState(StrEnum):
+    """Where a shift post is: its outbox item's state (the same words as OutboxState), or skipped."""
+
+    WAITING = "waiting"
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNSURE = "unsure"
+    CANCELLED = "cancelled"
+    DISCARDED = "discarded"
+    SKIPPED = "skipped"  # never queued: the account cannot post, or its hello is off
+
+
 @dataclass(frozen=True, slots=True)
 class PostStatus:
     """Where one hello or goodbye went: the outbox item's state, or why it was never queued."""
@@ -93,9 +107,9 @@ class PostStatus:
     account_id: int
     account_name: str
     channel: str
-    kind: str  # a PostKind
+    kind: PostKind
     outbox_id: int | None
-    state: str  # the outbox item's state (pending, sending, sent, failed, unsure, discarded), or skipped
+    state: PostState
     error: str
 
 

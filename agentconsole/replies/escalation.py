@@ -9,7 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.domain.models import Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person
+from agentconsole.domain.models import (Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person,
+                                        SendAction)
 from agentconsole.replies import guard, reach
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
@@ -142,7 +143,7 @@ def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str
         dm_thread = storage.thread_key(dm_conv) or ""
         last_in = storage.last_inbound_id(conversation_id)
         dm_item = outbox.enqueue(account_id, OutboundRequest(
-            idempotency_key=uuid.uuid4().hex, action="dm", text=dm_text.strip(),
+            idempotency_key=uuid.uuid4().hex, action=SendAction.DM, text=dm_text.strip(),
             thread_key=None if dm_thread.startswith(LOCAL_THREAD_PREFIX) else dm_thread,
             recipient=person, kind=Kind.DM,
             # Meta's private reply answers the comment itself (one per comment).
@@ -151,7 +152,7 @@ def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str
         public_item = None
         if public_text:
             public_item = outbox.enqueue(account_id, OutboundRequest(
-                idempotency_key=uuid.uuid4().hex, action="reply", text=public_text.strip(),
+                idempotency_key=uuid.uuid4().hex, action=SendAction.REPLY, text=public_text.strip(),
                 thread_key=public, in_reply_to=last_in, recipient=person,
                 kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source="escalation",
                 after=dm_item)
@@ -255,7 +256,7 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
             no_status[account_id] = f"{conv.account_name}: {reach.why_no_post(conv.channel)}"
         elif account_id not in status_items:
             status_items[account_id] = outbox.enqueue(account_id, OutboundRequest(
-                idempotency_key=uuid.uuid4().hex, action="post", text=status_text.strip(), kind=Kind.PUBLIC),
+                idempotency_key=uuid.uuid4().hex, action=SendAction.POST, text=status_text.strip(), kind=Kind.PUBLIC),
                 conversation_id=None, agent_id=agent_id, source="crisis")
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,

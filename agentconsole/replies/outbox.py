@@ -6,9 +6,11 @@ import os
 import socket
 import uuid
 from collections.abc import Collection
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from agentconsole.domain.models import Direction, InboundMessage, Kind, OutboundRequest, Person, SendResult, Status
+from agentconsole.domain.models import (Direction, InboundMessage, Kind, OutboundRequest, Person, SendAction,
+                                        SendResult, Status)
 from agentconsole.domain.records import DECIDABLE, SETTLED, OutboxRow, OutboxState
 from agentconsole.domain.sanitize import clean
 from agentconsole.replies.reply_all import cc_for
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from agentconsole.storage.store import Store
 
 __all__ = ["CLAIM_LEASE_SECONDS", "DECIDABLE", "LOCAL_THREAD_PREFIX", "SENT_STATES", "Outbox", "OutboxRow",
-           "OutboxState", "describe_state", "duration", "reply_cc", "sending_for"]
+           "OutboxState", "SendDecision", "describe_state", "duration", "reply_cc", "sending_for"]
 
 # Thread keys of conversations we start ourselves before the platform has named the thread.
 LOCAL_THREAD_PREFIX = "local:"
@@ -28,8 +30,19 @@ SENT_STATES = SETTLED
 # What the item an enqueued one waits on (its *after*) makes of it.
 _AFTER = {OutboxState.SENT: OutboxState.PENDING, OutboxState.FAILED: OutboxState.CANCELLED,
           OutboxState.CANCELLED: OutboxState.CANCELLED}
-# The agent's decisions on a decidable item, and the state each one leads to.
-_DECISIONS = {"resend": OutboxState.PENDING, "discard": OutboxState.DISCARDED, "mark_sent": OutboxState.SENT}
+
+
+class SendDecision(StrEnum):
+    """The agent's call on an item only they can settle (the CLI and the pane take these words)."""
+
+    RESEND = "resend"
+    MARK_SENT = "mark_sent"
+    DISCARD = "discard"
+
+
+# The state each decision leads to.
+_DECISIONS = {SendDecision.RESEND: OutboxState.PENDING, SendDecision.DISCARD: OutboxState.DISCARDED,
+              SendDecision.MARK_SENT: OutboxState.SENT}
 
 
 def _owner() -> str:
@@ -93,7 +106,7 @@ class Outbox:
             cc = reply_cc(self.store, conv.account_id, last_in.raw, conv.recipient)
             extra["cc"] = cc if shown_cc is None else [a for a in cc if a in shown_cc]
         request = OutboundRequest(
-            idempotency_key=uuid.uuid4().hex, action="dm" if local else "reply", text=clean(text).strip(),
+            idempotency_key=uuid.uuid4().hex, action=SendAction.DM if local else SendAction.REPLY, text=clean(text).strip(),
             thread_key=None if local else conv.thread_key, in_reply_to=last_in.external_id if last_in else None,
             recipient=conv.recipient, subject=conv.subject, kind=conv.kind,
             # A messaging window (Meta) is judged when the reply leaves: who wrote it, and from when.
@@ -183,13 +196,13 @@ class Outbox:
                 return item.message_id
             self.storage.record_accepted(item_id, "accepted" if after_work else "", result if after_work else None)
             message_id = None
-            if item.conversation_id is not None or item.action != "post":
+            if item.conversation_id is not None or item.action != SendAction.POST:
                 message_id = self._store_message(item, result)
             self.storage.settle_sent(item_id, result.external_id, message_id, now)
             self.storage.move_followers(item_id, [OutboxState.WAITING], OutboxState.PENDING, now)
             self.storage.audit(item.agent_id, f"sent_{item.action}", item.conversation_id,
                                {"outbox_id": item_id, "external_id": result.external_id}, now)
-            if item.action == "dm":
+            if item.action == SendAction.DM:
                 # A DM escalation without a public reply of its own (crisis mode) answers the public post
                 # it came from: once the DM is accepted, the post's wait ends as if we had replied there.
                 self.storage.answer_escalated_posts(item_id, result.sent_at)
@@ -242,17 +255,18 @@ class Outbox:
         with self.storage.transaction():
             self.storage.settle(item_id, state, clean(error)[:500], retry_at, self.store.clock.now())
 
-    def decide(self, item_id: int, decision: str, agent_id: int | None) -> None:
+    def decide(self, item_id: int, decision: SendDecision | str, agent_id: int | None) -> None:
         """The agent's call on an unsure, failed or cancelled item: resend, mark as sent, or discard."""
         if decision not in _DECISIONS:
             raise ValueError(f"unknown decision {decision!r}")
+        decision = SendDecision(decision)
         now = self.store.clock.now()
         with self.storage.transaction():
             # The agent's call settles the doubt: a resend is a plain send, not re-judged into 'unsure'.
             self.storage.decide(item_id, _DECISIONS[decision], now)
-            if decision == "resend":  # whatever waited on it waits again instead of staying cancelled
+            if decision == SendDecision.RESEND:  # whatever waited on it waits again instead of staying cancelled
                 self.storage.move_followers(item_id, [OutboxState.CANCELLED], OutboxState.WAITING, now, "")
-            elif decision == "mark_sent":
+            elif decision == SendDecision.MARK_SENT:
                 self.storage.move_followers(item_id, [OutboxState.WAITING, OutboxState.CANCELLED],
                                             OutboxState.PENDING, now, "")
             item = self.storage.item(item_id)

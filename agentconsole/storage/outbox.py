@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentconsole.domain.models import Kind, OutboundRequest, Person, SendResult
+from agentconsole.domain.models import Kind, OutboundRequest, Person, SendAction, SendResult
 from agentconsole.domain.records import OutboxRow, OutboxState
 from agentconsole.storage.store import Store
 
@@ -320,7 +320,7 @@ def request_to_json(req: OutboundRequest) -> dict[str, Any]:
 def request_from_json(data: dict[str, Any]) -> OutboundRequest:
     recipient = data.get("recipient")
     return OutboundRequest(
-        idempotency_key=data["idempotency_key"], action=data["action"], text=data["text"],
+        idempotency_key=data["idempotency_key"], action=SendAction(data["action"]), text=data["text"],
         thread_key=data.get("thread_key"), in_reply_to=data.get("in_reply_to"),
         recipient=Person(**recipient) if recipient else None, subject=data.get("subject", ""),
         kind=Kind(data.get("kind", "public")), extra=data.get("extra") or {})
@@ -333,7 +333,7 @@ def _result_to_json(result: SendResult) -> dict[str, Any]:
 
 def _row(r: Any) -> OutboxRow:
     accepted = SendResult(**json.loads(r["accepted"])) if r["accepted"] else None
-    return OutboxRow(r["id"], r["conversation_id"], r["account_id"], r["action"], r["text"], OutboxState(r["state"]),
+    return OutboxRow(r["id"], r["conversation_id"], r["account_id"], SendAction(r["action"]), r["text"], OutboxState(r["state"]),
                      r["attempts"], r["last_error"], r["created_at"], request_from_json(json.loads(r["request"])),
                      r["phase"], r["attempt_at"], r["first_attempt_at"], accepted,
                      agent_id=r["agent_id"], source=r["source"], resolve_after=bool(r["resolve_after"]),

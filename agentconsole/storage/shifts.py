@@ -10,10 +10,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from agentconsole.domain.records import PostKind, PostStatus, ShiftRow
+from agentconsole.domain.records import PostKind, PostState, PostStatus, ShiftRow
 from agentconsole.storage.store import Store
 
-__all__ = ["AnsweredRow", "PostKind", "PostStatus", "SavedSettings", "ShiftRow", "ShiftStorage", "SqliteShiftStorage"]
+__all__ = ["AnsweredRow", "PostKind", "PostState", "PostStatus", "SavedSettings", "ShiftRow", "ShiftStorage", "SqliteShiftStorage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +204,7 @@ class SqliteShiftStorage:
             " FROM shift_posts p JOIN accounts a ON a.id = p.account_id"
             " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
             " ORDER BY p.kind DESC, p.rowid", (shift_id, wanted, wanted))
-        return tuple(PostStatus(*r) for r in rows)
+        return tuple(PostStatus(r[0], r[1], r[2], PostKind(r[3]), r[4], PostState(r[5]), r[6]) for r in rows)
 
     def answered(self, agent_id: int, start: float, end: float) -> list[AnsweredRow]:
         return [AnsweredRow(*r) for r in self._all(
