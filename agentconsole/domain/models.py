@@ -63,6 +63,19 @@ class SendAction(StrEnum):
     POST = "post"  # a public post of the account's own (shift hello and goodbye, crisis status)
 
 
+class ReplySource(StrEnum):
+    """Who or what wrote an outbound text (stored with the outbox item and its message as these words)."""
+
+    PERSONAL = "personal"  # the agent's own words
+    EDITED = "edited"  # a canned reply the agent changed but mostly kept
+    CANNED = "canned"  # a canned reply sent as inserted
+    ESCALATION = "escalation"  # a DM escalation and its public "we've sent you a DM"
+    CRISIS = "crisis"  # crisis mode's public status
+    SHIFT = "shift"  # a shift's hello or goodbye post
+    AWAY = "away"  # the away reply while nobody is on shift
+    SURVEY = "survey"  # the satisfaction question after done
+
+
 class Status(StrEnum):
     OPEN = "open"
     DONE = "done"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.domain.models import (Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person,
-                                        SendAction)
+                                        ReplySource, SendAction)
 from agentconsole.replies import guard, reach
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
@@ -148,13 +148,13 @@ def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str
             recipient=person, kind=Kind.DM,
             # Meta's private reply answers the comment itself (one per comment).
             extra={"public_thread": public, "comment_id": last_in}),
-            conversation_id=dm_conv, agent_id=agent_id, source="escalation")
+            conversation_id=dm_conv, agent_id=agent_id, source=ReplySource.ESCALATION)
         public_item = None
         if public_text:
             public_item = outbox.enqueue(account_id, OutboundRequest(
                 idempotency_key=uuid.uuid4().hex, action=SendAction.REPLY, text=public_text.strip(),
                 thread_key=public, in_reply_to=last_in, recipient=person,
-                kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source="escalation",
+                kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source=ReplySource.ESCALATION,
                 after=dm_item)
         storage.link(conversation_id, dm_conv)
         storage.add(conversation_id, dm_conv, dm_item, public_item, status_item, batch, agent_id, store.clock.now())
@@ -257,7 +257,7 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
         elif account_id not in status_items:
             status_items[account_id] = outbox.enqueue(account_id, OutboundRequest(
                 idempotency_key=uuid.uuid4().hex, action=SendAction.POST, text=status_text.strip(), kind=Kind.PUBLIC),
-                conversation_id=None, agent_id=agent_id, source="crisis")
+                conversation_id=None, agent_id=agent_id, source=ReplySource.CRISIS)
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,
                                     status_item=status_items.get(account_id), opened_at=opened_at,

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentconsole.replies.lengths import Length, measure
-from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.models import Channel, Kind, ReplySource
 from agentconsole.replies.templates import find_gaps
 
 if TYPE_CHECKING:
     from agentconsole.replies.reach import Reach
 
-CANNED, EDITED, PERSONAL = "canned", "edited", "personal"
+CANNED, EDITED, PERSONAL = ReplySource.CANNED, ReplySource.EDITED, ReplySource.PERSONAL
 # How much of the template must survive (rapidfuzz partial_ratio) for a reply to count as "edited"
 # rather than written by hand: below this the agent has replaced the template with their own words.
 EDITED_THRESHOLD = 60

@@ -9,8 +9,8 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from agentconsole.domain.models import (Direction, InboundMessage, Kind, OutboundRequest, Person, SendAction,
-                                        SendResult, Status)
+from agentconsole.domain.models import (Direction, InboundMessage, Kind, OutboundRequest, Person, ReplySource,
+                                        SendAction, SendResult, Status)
 from agentconsole.domain.records import DECIDABLE, SETTLED, OutboxRow, OutboxState
 from agentconsole.domain.sanitize import clean
 from agentconsole.replies.reply_all import cc_for
@@ -91,7 +91,7 @@ class Outbox:
         return item
 
     def enqueue_reply(self, conversation_id: int, text: str, *, agent_id: int | None,
-                      source: str = "personal", resolve: bool = False, reply_all: bool = False,
+                      source: str = ReplySource.PERSONAL, resolve: bool = False, reply_all: bool = False,
                       shown_cc: tuple[str, ...] | None = None) -> int:
         """Queue a reply on the conversation's own channel and thread, to its last customer message;
         with *reply_all* (email), copied to everyone that message went to but us, and only to those of

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.models import Channel, DmAvailability, Kind
+from agentconsole.domain.models import Channel, DmAvailability, Kind, ReplySource
 
 if TYPE_CHECKING:
     from agentconsole.storage.escalations import EscalationStorage
@@ -35,7 +35,7 @@ PRIVATE_REPLY_LIMIT = 7 * DAY  # one private reply per comment, within 7 days of
 WINDOWED = frozenset({Channel.FACEBOOK, Channel.INSTAGRAM})
 # Outbox sources whose text a person wrote for this customer; canned-as-is, away and crisis texts
 # are not, so they never travel under the HUMAN_AGENT tag.
-HUMAN_SOURCES = frozenset({"personal", "edited", "escalation"})
+HUMAN_SOURCES = frozenset({ReplySource.PERSONAL, ReplySource.EDITED, ReplySource.ESCALATION})
 DEAD_ITEM_STATES = ("failed", "cancelled", "discarded")
 
 

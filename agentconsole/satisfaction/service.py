@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from agentconsole.domain.models import Kind, Status
+from agentconsole.domain.models import Kind, ReplySource, Status
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage import surveys as storage
 from agentconsole.storage.store import Store
@@ -14,7 +14,7 @@ from agentconsole.storage.store import Store
 DEFAULT_QUESTION = ("How did we do? Reply with a number from 1 (poor) to 5 (great), a 👍 or 👎, or a few "
                     "words. Thank you!")
 CRISIS_HOLD = 24 * 3600  # no surveys on an account for a day after crisis mode posted a status there
-SOURCE = "survey"
+SOURCE = ReplySource.SURVEY
 CsatRow = storage.CsatRow  # the screens read the rows from here, not from the storage package
 
 

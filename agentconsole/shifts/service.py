@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from agentconsole.replies import reach
 from agentconsole.replies.lengths import Length, measure
-from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, SendAction
+from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, ReplySource, SendAction
 from agentconsole.replies.outbox import Outbox
 from agentconsole.domain.rows import AccountRow, AgentRow
 from agentconsole.domain.sanitize import clean, one_line
@@ -273,7 +273,7 @@ class Shifts:
                 request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action=SendAction.POST, text=preview.text,
                                           kind=Kind.PUBLIC)
                 outbox_id = self.outbox.enqueue(account_id, request, conversation_id=None,
-                                                agent_id=agent_id, source="shift")
+                                                agent_id=agent_id, source=ReplySource.SHIFT)
             self.storage.add_post(shift_id, kind, account_id, outbox_id, preview.problem)
 
     # ------------------------------------------------------------ end
