@@ -131,7 +131,8 @@ class SqliteShiftStorage:
 
     def save_settings(self, account_id: int, values: Mapping[str, bool | str | None]) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO shift_accounts(account_id) VALUES (?)", (account_id,))
+            conn.execute("INSERT INTO shift_accounts(account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING",
+                         (account_id,))
             for column, value in values.items():
                 if column not in SETTING_COLUMNS:
                     raise ValueError(f"no shift setting {column!r}")
@@ -167,9 +168,9 @@ class SqliteShiftStorage:
 
     def start(self, agent_id: int, at: float, planned_end: float | None) -> int:
         with self.store.transaction() as conn:
-            cur = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
-                               (agent_id, at, planned_end))
-            return int(cur.lastrowid or 0)
+            row = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?) RETURNING id",
+                               (agent_id, at, planned_end)).fetchone()
+            return int(row[0])
 
     def acknowledge(self, shift_ids: Iterable[int], agent_id: int, at: float) -> None:
         with self.store.transaction() as conn:
@@ -228,8 +229,9 @@ class SqliteShiftStorage:
             held = to_agent is not None and not on_shift
             if held:
                 detail["held_for"] = to_agent
-                conn.executemany("INSERT OR REPLACE INTO handons(conversation_id, to_agent_id, shift_id, at)"
-                                 " VALUES (?,?,?,?)", [(cid, to_agent, shift_id, at) for cid in moved])
+                conn.executemany("INSERT INTO handons(conversation_id, to_agent_id, shift_id, at) VALUES (?,?,?,?)"
+                                 " ON CONFLICT (conversation_id) DO UPDATE SET to_agent_id = excluded.to_agent_id,"
+                                 " shift_id = excluded.shift_id, at = excluded.at", [(cid, to_agent, shift_id, at) for cid in moved])
             conn.executemany(
                 "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                 [(from_agent, "assigned" if to is not None else "unassigned", cid, json.dumps(detail), at)
@@ -284,7 +286,8 @@ class SqliteShiftStorage:
     def claim_away(self, off_since: float, person: str, conversation_id: int, at: float) -> bool:
         with self.store.transaction() as conn:
             return conn.execute(
-                "INSERT OR IGNORE INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)",
+                "INSERT INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)"
+                " ON CONFLICT (off_since, person) DO NOTHING",
                 (off_since, person, conversation_id, at)).rowcount > 0
 
     def set_away_outbox(self, off_since: float, person: str, outbox_id: int) -> None:
