@@ -177,11 +177,11 @@ def _crisis_plan(store: Store, conversation_ids: list[int], capabilities: dict[i
         reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
         clash = () if reason or opened_at is None or send_anyway else collision.check(
             store, cid, agent_id=agent_id, opened_at=opened_at)
-        if reason:
-            skipped.append((cid, reason))
+        if conv is None or reason:
+            skipped.append((cid, reason or "that conversation no longer exists"))
         elif clash:
             skipped.append((cid, clash[0].describe(store.clock.now())))
-        elif conv.contact_id in chosen:
+        elif conv.contact_id is None or conv.contact_id in chosen:
             skipped.append((cid, "same person as another marked post: one DM covers both"))
         else:
             chosen[conv.contact_id] = cid
@@ -251,6 +251,9 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
     escalations: list[Escalation] = []
     for cid in chosen.values():
         conv = store.conversation(cid)
+        if conv is None:  # deleted since the plan was made (its account was removed): nobody to DM
+            skipped.append((cid, "that conversation no longer exists"))
+            continue
         account_id = conv.account_id
         if not capabilities[account_id].public_post:  # Instagram: the DMs go, the status cannot
             no_status[account_id] = f"{conv.account_name}: {reach.why_no_post(conv.channel)}"
@@ -278,7 +281,7 @@ def status_skips(store: Store, conversation_ids: list[int], capabilities: dict[i
 def status_progress(store: Store, status_items: dict[int, int]) -> list[tuple[str, str, str]]:
     """(account label, state, last error) of each account's public status in a crisis batch."""
     storage = _storage(store)
-    out = []
+    out: list[tuple[str, str, str]] = []
     for _account_id, item_id in sorted(status_items.items()):
         found = storage.item_progress(item_id)
         if found is not None:

@@ -77,8 +77,8 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
 
 def _name_missing(text: str, customer: Mapping[str, str | None]) -> str | None:
     """The name to suggest when *text* uses none of the customer's names, else None."""
-    forms = [customer.get(key) for key in ("first_name", "name", "handle")]
-    forms = [f.strip() for f in forms if f and f.strip()]
+    known = [customer.get(key) for key in ("first_name", "name", "handle")]
+    forms = [f.strip() for f in known if f and f.strip()]
     if not forms:
         return None  # nothing known to greet them by
     handle = customer.get("handle") or ""

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.models import Channel, DmAvailability, Kind, ReplySource
+from agentconsole.domain.models import Channel, DmAvailability, Kind, Person, ReplySource
 
 if TYPE_CHECKING:
     from agentconsole.storage.escalations import EscalationStorage
@@ -214,7 +214,7 @@ def for_conversation(store: Store, conversation_id: int, *, human: bool = True,
     return assess(facts, store.clock.now(), human=human, availability=availability)
 
 
-async def ask(connector: object, person) -> DmAvailability | None:
+async def ask(connector: object, person: Person) -> DmAvailability | None:
     """The connector's live DM answer (ChecksDmAvailability), or None when it has none or cannot say
     now; a failure to ask never blocks the agent, the send itself will tell."""
     from agentconsole.channels.contract import ChecksDmAvailability
