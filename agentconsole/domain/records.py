@@ -112,6 +112,11 @@ class PostStatus:
     state: PostState
     error: str
 
+    def __post_init__(self) -> None:
+        # Storage hands over the stored words; the record holds them as the enums they are.
+        object.__setattr__(self, "kind", PostKind(self.kind))
+        object.__setattr__(self, "state", PostState(self.state))
+
 
 @dataclass(frozen=True, slots=True)
 class ShiftRow:

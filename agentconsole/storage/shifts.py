@@ -10,10 +10,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from agentconsole.domain.records import PostKind, PostState, PostStatus, ShiftRow
+from agentconsole.domain.records import PostKind, PostStatus, ShiftRow
 from agentconsole.storage.store import Store
 
-__all__ = ["AnsweredRow", "PostKind", "PostState", "PostStatus", "SavedSettings", "ShiftRow", "ShiftStorage", "SqliteShiftStorage"]
+__all__ = ["AnsweredRow", "PostKind", "PostStatus", "SavedSettings", "ShiftRow", "ShiftStorage", "SqliteShiftStorage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +131,7 @@ class SqliteShiftStorage:
 
     def save_settings(self, account_id: int, values: Mapping[str, bool | str | None]) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT INTO shift_accounts(account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING",
-                         (account_id,))
+            conn.execute("INSERT OR IGNORE INTO shift_accounts(account_id) VALUES (?)", (account_id,))
             for column, value in values.items():
                 if column not in SETTING_COLUMNS:
                     raise ValueError(f"no shift setting {column!r}")
@@ -168,9 +167,9 @@ class SqliteShiftStorage:
 
     def start(self, agent_id: int, at: float, planned_end: float | None) -> int:
         with self.store.transaction() as conn:
-            row = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?) RETURNING id",
-                               (agent_id, at, planned_end)).fetchone()
-            return int(row[0])
+            cur = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
+                               (agent_id, at, planned_end))
+            return int(cur.lastrowid or 0)
 
     def acknowledge(self, shift_ids: Iterable[int], agent_id: int, at: float) -> None:
         with self.store.transaction() as conn:
@@ -205,7 +204,7 @@ class SqliteShiftStorage:
             " FROM shift_posts p JOIN accounts a ON a.id = p.account_id"
             " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
             " ORDER BY p.kind DESC, p.rowid", (shift_id, wanted, wanted))
-        return tuple(PostStatus(r[0], r[1], r[2], PostKind(r[3]), r[4], PostState(r[5]), r[6]) for r in rows)
+        return tuple(PostStatus(*r) for r in rows)
 
     def answered(self, agent_id: int, start: float, end: float) -> list[AnsweredRow]:
         return [AnsweredRow(*r) for r in self._all(
@@ -229,9 +228,8 @@ class SqliteShiftStorage:
             held = to_agent is not None and not on_shift
             if held:
                 detail["held_for"] = to_agent
-                conn.executemany("INSERT INTO handons(conversation_id, to_agent_id, shift_id, at) VALUES (?,?,?,?)"
-                                 " ON CONFLICT (conversation_id) DO UPDATE SET to_agent_id = excluded.to_agent_id,"
-                                 " shift_id = excluded.shift_id, at = excluded.at", [(cid, to_agent, shift_id, at) for cid in moved])
+                conn.executemany("INSERT OR REPLACE INTO handons(conversation_id, to_agent_id, shift_id, at)"
+                                 " VALUES (?,?,?,?)", [(cid, to_agent, shift_id, at) for cid in moved])
             conn.executemany(
                 "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                 [(from_agent, "assigned" if to is not None else "unassigned", cid, json.dumps(detail), at)
@@ -286,8 +284,7 @@ class SqliteShiftStorage:
     def claim_away(self, off_since: float, person: str, conversation_id: int, at: float) -> bool:
         with self.store.transaction() as conn:
             return conn.execute(
-                "INSERT INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)"
-                " ON CONFLICT (off_since, person) DO NOTHING",
+                "INSERT OR IGNORE INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)",
                 (off_since, person, conversation_id, at)).rowcount > 0
 
     def set_away_outbox(self, off_since: float, person: str, outbox_id: int) -> None:
