@@ -24,12 +24,12 @@ from agentconsole.domain.filters import UNASSIGNED, ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 if TYPE_CHECKING:
-    from agentconsole.storage.accounts import AccountStorage
     from agentconsole.storage.canned import CannedStorage
-    from agentconsole.storage.escalations import EscalationStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
-    from agentconsole.storage.outbox import OutboxStorage
     from agentconsole.storage.shifts import ShiftStorage
+    from agentconsole.storage.accounts import AccountStorage
+    from agentconsole.storage.escalations import EscalationStorage
+    from agentconsole.storage.outbox import OutboxStorage
 
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
