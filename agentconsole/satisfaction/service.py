@@ -54,7 +54,7 @@ class Surveys:
             return Decision(False, "a public conversation: surveys go to DMs and email only")
         if conversation.contact_id is None:
             return Decision(False, "the customer is not known")
-        if storage.asked_since(conn, conversation_id, conversation.last_message_at):
+        if self.asked_after_last_message(conversation_id):
             return Decision(False, "already asked after this conversation's last message")
         last = storage.last_asked(conn, conversation.contact_id)
         if last is not None and now - last < s.every_days * 86400:
@@ -63,6 +63,11 @@ class Surveys:
         if storage.crisis_since(conn, conversation.account_id, now - CRISIS_HOLD):
             return Decision(False, "crisis mode on this account in the last 24 hours")
         return Decision(True, "")
+
+    def asked_after_last_message(self, conversation_id: int) -> bool:
+        conversation = self.store.conversation(conversation_id)
+        return conversation is not None and storage.asked_since(self.store.conn, conversation_id,
+                                                                conversation.last_message_at)
 
     def after_done(self, conversation_id: int, agent_id: int | None) -> Decision:
         """Queue the question when the policy allows, on the conversation's own channel and thread."""
