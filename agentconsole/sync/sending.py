@@ -97,7 +97,7 @@ class Sender:
         self.clock = clock
         self.rng = rng
         self.emit = emit
-        self._lanes: dict[int, asyncio.Task] = {}
+        self._lanes: dict[int, asyncio.Task[int]] = {}
         # The accounts this process may send for now (those whose lease it holds), None for all.
         self.allowed: Callable[[], Collection[int] | None] = lambda: None
 
