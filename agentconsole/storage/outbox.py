@@ -115,8 +115,9 @@ class OutboxStorage(Protocol):
     def sent_message(self, account_id: int, external_id: str) -> tuple[int, int] | None:
         """(message id, conversation id) of a stored message."""
         ...
-    def answer_escalated_posts(self, dm_item: int, at: float) -> None:
-        """The public posts escalated to this DM item without a public reply of their own stop waiting."""
+    def answer_escalated_posts(self, dm_item: int, at: float) -> list[int]:
+        """The public posts escalated to this DM item without a public reply of their own stop waiting;
+        returns those posts' conversation ids."""
         ...
 
 
@@ -294,7 +295,10 @@ class SqlOutboxStorage:
                       (account_id, external_id))
         return None if r is None else (int(r[0]), int(r[1]))
 
-    def answer_escalated_posts(self, dm_item: int, at: float) -> None:
+    def answer_escalated_posts(self, dm_item: int, at: float) -> list[int]:
+        posts = [r[0] for r in self.store.conn.execute(
+            "SELECT public_conversation_id FROM escalations WHERE dm_item = ? AND public_item IS NULL ORDER BY id",
+            (dm_item,)).fetchall()]
         # CASE rather than a scalar max(): the same SQL runs on PostgreSQL.
         self.store.conn.execute(
             "UPDATE conversations SET needs_reply = 0, waiting_since = NULL,"
@@ -302,6 +306,7 @@ class SqlOutboxStorage:
             " first_response_at = COALESCE(first_response_at, ?)"
             " WHERE id IN (SELECT public_conversation_id FROM escalations WHERE dm_item = ? AND public_item IS NULL)"
             " AND COALESCE(last_in_at, 0) <= ?", (at, at, at, dm_item, at))
+        return posts
 
 
 def _person_json(p: Person | None) -> dict[str, str] | None:

@@ -122,7 +122,7 @@ def test_a_dm_answers_the_post_it_was_escalated_from(ws):
     assert e.live_escalation(ws.cid, True, ["failed"]) == (dm, now)
     assert e.live_escalation(ws.cid, True, ["pending"]) is None
     with s.transaction():
-        s.answer_escalated_posts(item, now + 5)
+        assert s.answer_escalated_posts(item, now + 5) == [ws.cid]
     post = ws.store.conversation(ws.cid)
     assert (post.needs_reply, post.waiting_since, post.first_response_at, post.linked_id, post.escalated) == (
         False, None, now + 5, dm, True)
