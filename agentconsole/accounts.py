@@ -4,7 +4,6 @@ that belongs only to them."""
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,51 +105,9 @@ def remove_account(store: Store, name: str, *, delete_messages: bool = False) ->
     account = account_by_name(store, name)
     if account is None:
         return False
-    conn = store.conn
-    count = conn.execute("SELECT count(*) FROM conversations WHERE account_id = ?", (account.id,)).fetchone()[0]
+    storage = store.account_storage()
+    count = storage.conversation_count(account.id)
     if count and not delete_messages:
         raise AccountInUse(name, count)
-    references = _references(conn)
-    with store.transaction() as conn:
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed(tbl TEXT NOT NULL, id INTEGER NOT NULL,"
-                     " PRIMARY KEY (tbl, id))")
-        conn.execute("DELETE FROM temp.doomed")
-        conn.execute("INSERT INTO temp.doomed VALUES ('accounts', ?)", (account.id,))
-        # Rows whose NOT NULL reference points at a doomed row are doomed too, until nothing changes.
-        size = 0
-        while size != (size := conn.execute("SELECT count(*) FROM temp.doomed").fetchone()[0]):
-            for parent, children in references.items():
-                for child, column, required in children:
-                    if required:
-                        conn.execute(
-                            f"INSERT OR IGNORE INTO temp.doomed SELECT ?, rowid FROM \"{child}\""
-                            f" WHERE \"{column}\" IN (SELECT id FROM temp.doomed WHERE tbl = ?)",
-                            (child, parent))
-        for parent, children in references.items():
-            for child, column, required in children:
-                if not required:
-                    conn.execute(f"UPDATE \"{child}\" SET \"{column}\" = NULL"
-                                 f" WHERE \"{column}\" IN (SELECT id FROM temp.doomed WHERE tbl = ?)", (parent,))
-        # The search index is external-content: its entries must be deleted with the same values.
-        conn.execute(
-            "INSERT INTO messages_fts(messages_fts, rowid, text, subject, author_name)"
-            " SELECT 'delete', id, text, subject, author_name FROM messages"
-            " WHERE id IN (SELECT id FROM temp.doomed WHERE tbl = 'messages')")
-        for (table,) in conn.execute("SELECT DISTINCT tbl FROM temp.doomed").fetchall():
-            conn.execute(f"DELETE FROM \"{table}\" WHERE rowid IN (SELECT id FROM temp.doomed WHERE tbl = ?)",
-                         (table,))
-        conn.execute("DELETE FROM temp.doomed")
+    storage.remove(account.id)
     return True
-
-
-def _references(conn) -> dict[str, list[tuple[str, str, bool]]]:
-    """Every foreign key in the schema: referenced table -> [(table, column, NOT NULL)]."""
-    found: dict[str, list[tuple[str, str, bool]]] = defaultdict(list)
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'")]
-    for table in tables:
-        required = {c[1]: bool(c[3]) or bool(c[5]) for c in conn.execute(f"PRAGMA table_info(\"{table}\")")}
-        for fk in conn.execute(f"PRAGMA foreign_key_list(\"{table}\")"):
-            found[fk[2]].append((table, fk[3], required.get(fk[3], False)))
-    return dict(found)

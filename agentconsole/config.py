@@ -11,6 +11,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentconsole.response.hours import HoursConfig, HoursError, parse_hours
 from agentconsole.response.sla import DEFAULT_TARGETS, Targets
@@ -199,7 +200,7 @@ def load(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    fail = lambda table, key, problem: _error(path, text, table, key, problem)  # noqa: E731
+    fail: _Fail = lambda table, key, problem: _error(path, text, table, key, problem)  # noqa: E731
     for name, value in data.items():
         if name not in TABLES:
             raise fail(name, None, f"unknown table; {_did_you_mean(name, TABLES)}allowed: "
@@ -228,7 +229,7 @@ def load(path: Path) -> Config:
     )
 
 
-def _fixed(table: dict, name: str, fail) -> dict[str, object]:
+def _fixed(table: dict[str, Any], name: str, fail: _Fail) -> dict[str, Any]:
     options = {o.key: o for o in SCHEMA[name]}
     for key, value in table.items():
         option = options.get(key)
@@ -242,7 +243,7 @@ def _fixed(table: dict, name: str, fail) -> dict[str, object]:
     return {key: table.get(key, option.default) for key, option in options.items()}
 
 
-def _targets(table: dict, fail) -> Targets:
+def _targets(table: dict[str, Any], fail: _Fail) -> Targets:
     by_kind = dict(DEFAULT_TARGETS)
     by_account: dict[str, dict[str, float]] = {}
     allowed = f"allowed: {', '.join(TARGET_KINDS)} (minutes), or a [targets.<account>] table of them"
@@ -264,7 +265,7 @@ def _targets(table: dict, fail) -> Targets:
     return Targets(by_kind, by_account)
 
 
-def _keys(table: dict, fail) -> dict[str, str]:
+def _keys(table: dict[str, Any], fail: _Fail) -> dict[str, str]:
     """[keys] maps a binding id to a key string; which ids exist and what clashes is checked by the UI
     (screens.app.check_keymap), which knows the bindings."""
     for key, value in table.items():
@@ -274,7 +275,7 @@ def _keys(table: dict, fail) -> dict[str, str]:
     return dict(table)
 
 
-def _hours(table: dict, fail) -> HoursConfig:
+def _hours(table: dict[str, Any], fail: _Fail) -> HoursConfig:
     """[hours] keys are the default for every account; an [hours.<account>] table overrides them key by key."""
     own = {k: v for k, v in table.items() if not isinstance(v, dict)}
     try:
@@ -301,12 +302,16 @@ def _hours_problem(exc: HoursError) -> str:
     return text
 
 
-def _hours_key(message: str, table: dict) -> str | None:
+def _hours_key(message: str, table: dict[str, Any]) -> str | None:
     """The key an HoursError is about, found in its message, so its line can be named."""
     for key in table:
         if re.search(rf"\b{re.escape(str(key))}\b", message):
             return str(key)
     return None
+
+
+# What a bad value raises: fail(table, key or None, problem) names the file and the line.
+_Fail = Callable[[str, str | None, str], "ConfigError"]
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

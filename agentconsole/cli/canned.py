@@ -6,14 +6,18 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentconsole.replies.canned import CannedError, CannedLibrary, ImportReport, dumps
 from agentconsole.domain.sanitize import one_line
 
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     canned = subparsers.add_parser("canned", help="canned replies: import, export, list")
     actions = canned.add_subparsers(dest="canned_command", required=True, metavar="ACTION")
 
@@ -36,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.cli import use_demo  # the one rule for which workspace a command uses
 
     library = CannedLibrary(ctx.store(use_demo(args)))
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     return EXIT_USAGE
 
 
-def _import(args: argparse.Namespace, ctx, library: CannedLibrary) -> int:
+def _import(args: argparse.Namespace, ctx: CliContext, library: CannedLibrary) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -83,7 +87,7 @@ def _import(args: argparse.Namespace, ctx, library: CannedLibrary) -> int:
     return EXIT_OK
 
 
-def _print_report(report: ImportReport, ctx, *, dry_run: bool) -> None:
+def _print_report(report: ImportReport, ctx: CliContext, *, dry_run: bool) -> None:
     would = "would be " if dry_run else ""
     for label, shortcuts in (("added", report.added), ("replaced", report.replaced),
                              ("unchanged", report.unchanged)):
@@ -97,7 +101,7 @@ def _print_report(report: ImportReport, ctx, *, dry_run: bool) -> None:
         print("the file holds no canned replies", file=ctx.out)
 
 
-def _export(args: argparse.Namespace, ctx, library: CannedLibrary) -> int:
+def _export(args: argparse.Namespace, ctx: CliContext, library: CannedLibrary) -> int:
     templates = library.all()
     text = dumps(t.draft for t in templates)
     if args.file == "-":
@@ -128,7 +132,7 @@ def _write_atomically(target: Path, text: str) -> None:
         raise
 
 
-def _list(ctx, library: CannedLibrary) -> int:
+def _list(ctx: CliContext, library: CannedLibrary) -> int:
     templates = library.all()
     if not templates:
         print("no canned replies yet: `agentconsole canned starters` adds a starter set", file=ctx.out)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agentconsole.domain.sanitize import one_line
 from agentconsole.replies.outbox import DECIDABLE, Outbox, OutboxRow, describe_state
+
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 DECISIONS = {"resend": "resend", "mark-sent": "mark_sent", "discard": "discard"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("outbox", help="list unsettled sends; decide about those that may have been sent")
     sub = parser.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="every send not settled yet (queued, sending, awaiting a decision)")
@@ -40,7 +43,7 @@ def write_items(out: TextIO, items: list[OutboxRow], names: dict[int, str], now:
         print(item_line(item, names.get(item.account_id, str(item.account_id)), now), file=out)
 
 
-def run_list(args: argparse.Namespace, ctx) -> int:
+def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.cli import use_demo  # the composition root; imported here so the core never loads it
 
     store = ctx.store(use_demo(args))
@@ -57,7 +60,7 @@ def run_list(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def run_decide(args: argparse.Namespace, ctx) -> int:
+def run_decide(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.cli import use_demo
 
     store = ctx.store(use_demo(args))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from agentconsole.domain.models import Channel
 from agentconsole.shifts.banner import build_banner, describe_posts, history_line
@@ -11,10 +12,16 @@ from agentconsole.shifts.service import ASSIGNMENTS, Shifts, ShiftError
 from agentconsole.response.sla import format_wait
 from agentconsole.replies.templates import TemplateError
 
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+    from agentconsole.domain.clock import Clock
+    from agentconsole.domain.models import Capabilities
+    from agentconsole.storage.store import Store
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     shift = subparsers.add_parser("shift", help="start or end a shift, see who is on shift and the history")
     sub = shift.add_subparsers(dest="shift_command", required=True, metavar="ACTION")
     start = sub.add_parser("start", help="start your shift: read the hand-off note, post the hello")
@@ -47,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.cli import use_demo
 
     store = ctx.store(use_demo(args))
@@ -73,11 +80,11 @@ def run(args: argparse.Namespace, ctx) -> int:
         return EXIT_ERROR
 
 
-def _capabilities(store, clock) -> dict:
+def _capabilities(store: Store, clock: Clock) -> dict[int, Capabilities]:
     """What each account can do, from its plug-in's declaration: no connector is built, no secret read."""
     from agentconsole.channels import registry
 
-    found = {}
+    found: dict[int, Capabilities] = {}
     for account in store.accounts():
         try:
             found[account.id] = registry.capabilities(account)
@@ -101,7 +108,7 @@ class _Usage(Exception):
     pass
 
 
-def _start(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
+def _start(args: argparse.Namespace, ctx: CliContext, shifts: Shifts, agent_id: int, timezone: str) -> int:
     now = shifts.clock.now()
     try:
         planned_end = next_at(args.until, timezone, now) if args.until else None
@@ -125,7 +132,7 @@ def _start(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
     return EXIT_OK
 
 
-def _end(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
+def _end(args: argparse.Namespace, ctx: CliContext, shifts: Shifts, agent_id: int, timezone: str) -> int:
     now = shifts.clock.now()
     current = shifts.current(agent_id)
     if current is None:
@@ -156,7 +163,7 @@ def _end(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
     return EXIT_OK
 
 
-def _print_posts(ctx, shifts: Shifts, shift_id: int, kind: str) -> None:
+def _print_posts(ctx: CliContext, shifts: Shifts, shift_id: int, kind: str) -> None:
     posts = shifts.posts(shift_id, kind)
     print("".join(text for text, _ in describe_posts(kind, posts)) + ".", file=ctx.out)
     for post in posts:
@@ -166,7 +173,7 @@ def _print_posts(ctx, shifts: Shifts, shift_id: int, kind: str) -> None:
         print("  (queued posts go out from the running console or `agentconsole sync --once`)", file=ctx.out)
 
 
-def _history(args, ctx, shifts: Shifts, timezone: str) -> int:
+def _history(args: argparse.Namespace, ctx: CliContext, shifts: Shifts, timezone: str) -> int:
     now = shifts.clock.now()
     records = shifts.history(max(1, args.limit))
     if not records:
@@ -177,7 +184,7 @@ def _history(args, ctx, shifts: Shifts, timezone: str) -> int:
     return EXIT_OK
 
 
-def _settings(args, ctx, shifts: Shifts) -> int:
+def _settings(args: argparse.Namespace, ctx: CliContext, shifts: Shifts) -> int:
     by_name = {s.account.name: s for s in shifts.accounts()}
     if args.account is not None and args.account not in by_name:
         print(f"agentconsole: error: shift settings: unknown account {args.account!r}; known: "
@@ -211,7 +218,7 @@ def _settings(args, ctx, shifts: Shifts) -> int:
     return EXIT_OK
 
 
-def _next(args, ctx, shifts: Shifts, agent_id: int, timezone: str) -> int:
+def _next(args: argparse.Namespace, ctx: CliContext, shifts: Shifts, agent_id: int, timezone: str) -> int:
     try:
         at = next_at(args.at, timezone, shifts.clock.now()) if args.at else None
     except ValueError as exc:

@@ -55,6 +55,27 @@ class Direction(StrEnum):
     OUT = "out"
 
 
+class SendAction(StrEnum):
+    """What an outbound item does (stored in the outbox as these words)."""
+
+    REPLY = "reply"  # in the conversation's thread
+    DM = "dm"  # a direct message, in a DM thread we may be opening
+    POST = "post"  # a public post of the account's own (shift hello and goodbye, crisis status)
+
+
+class ReplySource(StrEnum):
+    """Who or what wrote an outbound text (stored with the outbox item and its message as these words)."""
+
+    PERSONAL = "personal"  # the agent's own words
+    EDITED = "edited"  # a canned reply the agent changed but mostly kept
+    CANNED = "canned"  # a canned reply sent as inserted
+    ESCALATION = "escalation"  # a DM escalation and its public "we've sent you a DM"
+    CRISIS = "crisis"  # crisis mode's public status
+    SHIFT = "shift"  # a shift's hello or goodbye post
+    AWAY = "away"  # the away reply while nobody is on shift
+    SURVEY = "survey"  # the satisfaction question after done
+
+
 class Status(StrEnum):
     OPEN = "open"
     DONE = "done"
@@ -129,7 +150,7 @@ class OutboundRequest:
     """A reply, DM or post handed to a connector by the outbox."""
 
     idempotency_key: str
-    action: str  # "reply" | "dm" | "post"
+    action: SendAction
     text: str
     thread_key: str | None = None
     in_reply_to: str | None = None

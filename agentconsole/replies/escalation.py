@@ -9,12 +9,14 @@ import uuid
 from dataclasses import dataclass
 
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.domain.models import Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person
+from agentconsole.domain.models import (Capabilities, Channel, DmAvailability, Kind, OutboundRequest, Person,
+                                        ReplySource, SendAction)
 from agentconsole.replies import guard, reach
 from agentconsole.replies.lengths import Length, measure
 from agentconsole.replies.outbox import LOCAL_THREAD_PREFIX, Outbox
 
 if TYPE_CHECKING:
+    from agentconsole.storage.escalations import Customer, EscalationStorage
     from agentconsole.storage.store import Store
 
 
@@ -80,37 +82,33 @@ def why_not(store: Store, conversation_id: int, capabilities: Capabilities | Non
     return None
 
 
-def _customer(store: Store, conversation_id: int) -> tuple[int, int, Person]:
-    row = store.conn.execute(
-        "SELECT c.account_id, c.contact_id, i.id, i.external_id, i.handle, i.display_name FROM conversations c"
-        " JOIN identities i ON i.id = c.identity_id WHERE c.id = ?", (conversation_id,)).fetchone()
-    return row[0], row[2], Person(row[3], row[4], row[5])
+def _storage(store: Store) -> EscalationStorage:
+    return store.escalation_storage()
+
+
+def _customer(store: Store, conversation_id: int) -> Customer:
+    found = _storage(store).customer(conversation_id)
+    if found is None:
+        raise EscalationRefused("we don't know who wrote this, so there is nobody to DM")
+    return found
 
 
 def customer_of(store: Store, conversation_id: int) -> Person | None:
     """Who a DM would go to (as the platform names them), or None when nobody is known."""
-    try:
-        return _customer(store, conversation_id)[2]
-    except TypeError:  # no conversation, or no identity on it
-        return None
+    found = _storage(store).customer(conversation_id)
+    return None if found is None else found.person
 
 
 def dm_conversation_for(store: Store, conversation_id: int) -> int:
     """The DM conversation with the same person on the same account: reused if it exists."""
-    account_id, identity_id, person = _customer(store, conversation_id)
-    with store.transaction() as conn:
-        row = conn.execute("SELECT id FROM conversations WHERE account_id = ? AND identity_id = ? AND kind = 'dm'"
-                           " ORDER BY last_message_at DESC LIMIT 1", (account_id, identity_id)).fetchone()
-        if row:
-            return row[0]
-        src = conn.execute("SELECT channel, contact_id FROM conversations WHERE id = ?",
-                           (conversation_id,)).fetchone()
-        now = store.clock.now()
-        return conn.execute(
-            "INSERT INTO conversations(account_id, channel, kind, thread_key, contact_id, identity_id,"
-            " last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (account_id, src[0], "dm", f"{LOCAL_THREAD_PREFIX}dm:{person.external_id}", src[1], identity_id,
-             now, now)).lastrowid
+    customer = _customer(store, conversation_id)
+    storage = _storage(store)
+    with storage.transaction():
+        found = storage.dm_conversation(customer.account_id, customer.identity_id)
+        if found is not None:
+            return found
+        return storage.add_dm_conversation(customer, f"{LOCAL_THREAD_PREFIX}dm:{customer.person.external_id}",
+                                           store.clock.now())
 
 
 def escalate(store: Store, conversation_id: int, *, dm_text: str, public_text: str | None,
@@ -135,34 +133,31 @@ def _escalate(store: Store, conversation_id: int, dm_text: str, public_text: str
 
     collision.guarded(store, conversation_id, agent_id=agent_id, opened_at=opened_at, send_anyway=send_anyway,
                       verb="escalation")
-    account_id, _, person = _customer(store, conversation_id)
+    customer = _customer(store, conversation_id)
+    account_id, person = customer.account_id, customer.person
     dm_conv = dm_conversation_for(store, conversation_id)
     outbox = Outbox(store)
-    with store.transaction() as conn:
-        public = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-        dm_thread = conn.execute("SELECT thread_key FROM conversations WHERE id = ?", (dm_conv,)).fetchone()[0]
-        last_in = conn.execute("SELECT external_id FROM messages WHERE conversation_id = ? AND direction = 'in'"
-                               " ORDER BY sent_at DESC, id DESC LIMIT 1", (conversation_id,)).fetchone()
+    storage = _storage(store)
+    with storage.transaction():
+        public = storage.thread_key(conversation_id)
+        dm_thread = storage.thread_key(dm_conv) or ""
+        last_in = storage.last_inbound_id(conversation_id)
         dm_item = outbox.enqueue(account_id, OutboundRequest(
-            idempotency_key=uuid.uuid4().hex, action="dm", text=dm_text.strip(),
+            idempotency_key=uuid.uuid4().hex, action=SendAction.DM, text=dm_text.strip(),
             thread_key=None if dm_thread.startswith(LOCAL_THREAD_PREFIX) else dm_thread,
             recipient=person, kind=Kind.DM,
             # Meta's private reply answers the comment itself (one per comment).
-            extra={"public_thread": public[0], "comment_id": last_in[0] if last_in else None}),
-            conversation_id=dm_conv, agent_id=agent_id, source="escalation")
+            extra={"public_thread": public, "comment_id": last_in}),
+            conversation_id=dm_conv, agent_id=agent_id, source=ReplySource.ESCALATION)
         public_item = None
         if public_text:
             public_item = outbox.enqueue(account_id, OutboundRequest(
-                idempotency_key=uuid.uuid4().hex, action="reply", text=public_text.strip(),
-                thread_key=public[0], in_reply_to=last_in[0] if last_in else None, recipient=person,
-                kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source="escalation",
+                idempotency_key=uuid.uuid4().hex, action=SendAction.REPLY, text=public_text.strip(),
+                thread_key=public, in_reply_to=last_in, recipient=person,
+                kind=Kind.PUBLIC), conversation_id=conversation_id, agent_id=agent_id, source=ReplySource.ESCALATION,
                 after=dm_item)
-        conn.execute("UPDATE conversations SET linked_id = ?, escalated = 1 WHERE id = ?", (dm_conv, conversation_id))
-        conn.execute("UPDATE conversations SET linked_id = ? WHERE id = ?", (conversation_id, dm_conv))
-        conn.execute("INSERT INTO escalations(public_conversation_id, dm_conversation_id, dm_item, public_item,"
-                     " status_item, batch, agent_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                     (conversation_id, dm_conv, dm_item, public_item, status_item, batch, agent_id,
-                      store.clock.now()))
+        storage.link(conversation_id, dm_conv)
+        storage.add(conversation_id, dm_conv, dm_item, public_item, status_item, batch, agent_id, store.clock.now())
         store.audit(agent_id, "escalated", conversation_id, dm_conversation=dm_conv, dm_item=dm_item)
     return Escalation(conversation_id, dm_conv, dm_item, public_item)
 
@@ -182,11 +177,11 @@ def _crisis_plan(store: Store, conversation_ids: list[int], capabilities: dict[i
         reason = why_not(store, cid, capabilities.get(conv.account_id) if conv else None)
         clash = () if reason or opened_at is None or send_anyway else collision.check(
             store, cid, agent_id=agent_id, opened_at=opened_at)
-        if reason:
-            skipped.append((cid, reason))
+        if conv is None or reason:
+            skipped.append((cid, reason or "that conversation no longer exists"))
         elif clash:
             skipped.append((cid, clash[0].describe(store.clock.now())))
-        elif conv.contact_id in chosen:
+        elif conv.contact_id is None or conv.contact_id in chosen:
             skipped.append((cid, "same person as another marked post: one DM covers both"))
         else:
             chosen[conv.contact_id] = cid
@@ -256,13 +251,16 @@ def crisis(store: Store, conversation_ids: list[int], *, status_text: str, dm_te
     escalations: list[Escalation] = []
     for cid in chosen.values():
         conv = store.conversation(cid)
+        if conv is None:  # deleted since the plan was made (its account was removed): nobody to DM
+            skipped.append((cid, "that conversation no longer exists"))
+            continue
         account_id = conv.account_id
         if not capabilities[account_id].public_post:  # Instagram: the DMs go, the status cannot
             no_status[account_id] = f"{conv.account_name}: {reach.why_no_post(conv.channel)}"
         elif account_id not in status_items:
             status_items[account_id] = outbox.enqueue(account_id, OutboundRequest(
-                idempotency_key=uuid.uuid4().hex, action="post", text=status_text.strip(), kind=Kind.PUBLIC),
-                conversation_id=None, agent_id=agent_id, source="crisis")
+                idempotency_key=uuid.uuid4().hex, action=SendAction.POST, text=status_text.strip(), kind=Kind.PUBLIC),
+                conversation_id=None, agent_id=agent_id, source=ReplySource.CRISIS)
         escalations.append(escalate(store, cid, dm_text=dm_texts[cid], public_text=None, agent_id=agent_id,
                                     capabilities=capabilities[account_id], batch=batch,
                                     status_item=status_items.get(account_id), opened_at=opened_at,
@@ -282,21 +280,15 @@ def status_skips(store: Store, conversation_ids: list[int], capabilities: dict[i
 
 def status_progress(store: Store, status_items: dict[int, int]) -> list[tuple[str, str, str]]:
     """(account label, state, last error) of each account's public status in a crisis batch."""
-    out = []
+    storage = _storage(store)
+    out: list[tuple[str, str, str]] = []
     for _account_id, item_id in sorted(status_items.items()):
-        row = store.conn.execute(
-            "SELECT a.name, a.channel, o.state, o.last_error FROM outbox o JOIN accounts a ON a.id = o.account_id"
-            " WHERE o.id = ?", (item_id,)).fetchone()
-        if row is not None:
-            out.append((f"{row[0]} ({Channel(row[1]).label})", row[2], row[3]))
+        found = storage.item_progress(item_id)
+        if found is not None:
+            out.append((f"{found.account_name} ({Channel(found.channel).label})", found.state, found.last_error))
     return out
 
 
 def batch_progress(store: Store, batch: str) -> list[tuple[int, str, str, str]]:
     """(public conversation, customer, DM state, last error) for every escalation in a crisis batch."""
-    rows = store.conn.execute(
-        "SELECT e.public_conversation_id, COALESCE(ct.display_name, ''), o.state, o.last_error"
-        " FROM escalations e JOIN outbox o ON o.id = e.dm_item"
-        " JOIN conversations c ON c.id = e.public_conversation_id LEFT JOIN contacts ct ON ct.id = c.contact_id"
-        " WHERE e.batch = ? ORDER BY e.id", (batch,)).fetchall()
-    return [tuple(r) for r in rows]
+    return _storage(store).batch_progress(batch)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentconsole.replies.lengths import Length, measure
-from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.models import Channel, Kind, ReplySource
 from agentconsole.replies.templates import find_gaps
 
 if TYPE_CHECKING:
     from agentconsole.replies.reach import Reach
 
-CANNED, EDITED, PERSONAL = "canned", "edited", "personal"
+CANNED, EDITED, PERSONAL = ReplySource.CANNED, ReplySource.EDITED, ReplySource.PERSONAL
 # How much of the template must survive (rapidfuzz partial_ratio) for a reply to count as "edited"
 # rather than written by hand: below this the agent has replaced the template with their own words.
 EDITED_THRESHOLD = 60
@@ -77,8 +77,8 @@ def check(text: str, channel: Channel | str, kind: Kind | str, *, limit: int | N
 
 def _name_missing(text: str, customer: Mapping[str, str | None]) -> str | None:
     """The name to suggest when *text* uses none of the customer's names, else None."""
-    forms = [customer.get(key) for key in ("first_name", "name", "handle")]
-    forms = [f.strip() for f in forms if f and f.strip()]
+    known = [customer.get(key) for key in ("first_name", "name", "handle")]
+    forms = [f.strip() for f in known if f and f.strip()]
     if not forms:
         return None  # nothing known to greet them by
     handle = customer.get("handle") or ""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from agentconsole.domain.models import Channel, Kind
 
 
 @cache
-def _patterns():
+def _patterns() -> tuple[Any, Any]:
     """(URL, grapheme) patterns; the regex module (for \\X) loads on first use, not at start-up."""
-    import regex
+    import regex  # type: ignore[import-untyped]  # regex ships no type hints; types-regex is not a dependency
 
     return (regex.compile(r"https?://[^\s<>\"]+|\bwww\.[^\s<>\"]+", regex.IGNORECASE),
             regex.compile(r"\X"))
@@ -70,7 +72,7 @@ def measure(text: str, channel: Channel | str, kind: Kind | str = Kind.PUBLIC,
     return Length(rule.count(text), lim, rule.unit)
 
 
-def urls_as(url_length: int, count=len):
+def urls_as(url_length: int, count: Callable[[str], int] = len) -> Callable[[str], int]:
     """A counting method where every URL weighs *url_length* and the rest is counted by *count*."""
     return lambda text: _with_urls_as(text, url_length, count)
 
@@ -100,7 +102,7 @@ def _is_emoji_sequence(cluster: str) -> bool:
     return any(ord(ch) >= 0x1F000 or ch in "\u200d\ufe0f" for ch in cluster)
 
 
-def _with_urls_as(text: str, url_length: int, count) -> int:
+def _with_urls_as(text: str, url_length: int, count: Callable[[str], int]) -> int:
     total, pos = 0, 0
     for match in _patterns()[0].finditer(text):
         total += count(text[pos:match.start()]) + url_length

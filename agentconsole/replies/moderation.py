@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from agentconsole.domain.models import Kind
+
+if TYPE_CHECKING:
+    from agentconsole.storage.outbox import OutboxStorage
 
 
 class Moderation(StrEnum):
@@ -41,8 +44,7 @@ class Target:
 
 
 class _Store(Protocol):
-    @property
-    def conn(self) -> Any: ...
+    def outbox_storage(self) -> OutboxStorage: ...
 
     def audit(self, agent_id: int | None, action: str, conversation_id: int | None = None,
               **detail: object) -> None: ...
@@ -50,13 +52,14 @@ class _Store(Protocol):
 
 def target(store: _Store, conversation_id: int) -> Target | None:
     """The newest customer comment of a public conversation (what the agent is looking at), or None."""
-    row = store.conn.execute(
-        "SELECT m.id, m.external_id, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-        " WHERE m.conversation_id = ? AND m.direction = 'in' AND c.kind = ? ORDER BY m.sent_at DESC, m.id DESC"
-        " LIMIT 1", (conversation_id, Kind.PUBLIC.value)).fetchone()
-    if row is None:
+    storage = store.outbox_storage()
+    conversation = storage.reply_target(conversation_id)
+    if conversation is None or conversation.kind != Kind.PUBLIC:
         return None
-    return Target(conversation_id, row[0], row[1], " ".join(str(row[2]).split())[:60])
+    found = storage.last_inbound(conversation_id)
+    if found is None:
+        return None
+    return Target(conversation_id, found.id, found.external_id, " ".join(str(found.text).split())[:60])
 
 
 async def moderate(store: _Store, connector: object, found: Target, action: Moderation,

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.models import Channel, DmAvailability, Kind
+from agentconsole.domain.models import Channel, DmAvailability, Kind, Person, ReplySource
+
+if TYPE_CHECKING:
+    from agentconsole.storage.escalations import EscalationStorage
 
 
 class Store(Protocol):
@@ -17,10 +20,10 @@ class Store(Protocol):
     which apply the same window when a reply leaves, never import the storage package."""
 
     @property
-    def conn(self) -> Any: ...
-
-    @property
     def clock(self) -> Clock: ...
+
+    def escalation_storage(self) -> EscalationStorage: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ PRIVATE_REPLY_LIMIT = 7 * DAY  # one private reply per comment, within 7 days of
 WINDOWED = frozenset({Channel.FACEBOOK, Channel.INSTAGRAM})
 # Outbox sources whose text a person wrote for this customer; canned-as-is, away and crisis texts
 # are not, so they never travel under the HUMAN_AGENT tag.
-HUMAN_SOURCES = frozenset({"personal", "edited", "escalation"})
+HUMAN_SOURCES = frozenset({ReplySource.PERSONAL, ReplySource.EDITED, ReplySource.ESCALATION})
 DEAD_ITEM_STATES = ("failed", "cancelled", "discarded")
 
 
@@ -183,30 +186,22 @@ def messaging_for(channel: Channel, customer_at: float | None, now: float, sourc
 
 def facts_for(store: Store, conversation_id: int) -> Facts | None:
     """The facts of one conversation, or None when it does not exist."""
-    conn = store.conn
-    row = conn.execute("SELECT channel, kind FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    storage = store.escalation_storage()
+    row = storage.reach_facts(conversation_id)
     if row is None:
         return None
     try:
-        channel, kind = Channel(row[0]), Kind(row[1])
+        channel, kind = Channel(row.channel), Kind(row.kind)
     except ValueError:
         return None
-    customer_at = conn.execute("SELECT max(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in'",
-                               (conversation_id,)).fetchone()[0]
+    customer_at = row.customer_at
     if channel not in WINDOWED:
         return Facts(channel, kind, customer_at)
-    column = "public_conversation_id" if kind == Kind.PUBLIC else "dm_conversation_id"
-    placeholders = ",".join("?" for _ in DEAD_ITEM_STATES)
-    found = conn.execute(
-        f"SELECT e.dm_conversation_id, o.created_at FROM escalations e JOIN outbox o ON o.id = e.dm_item"
-        f" WHERE e.{column} = ? AND o.state NOT IN ({placeholders}) ORDER BY o.created_at LIMIT 1",
-        (conversation_id, *DEAD_ITEM_STATES)).fetchone()
+    found = storage.live_escalation(conversation_id, kind == Kind.PUBLIC, DEAD_ITEM_STATES)
     if found is None:
         return Facts(channel, kind, customer_at)
     dm_conversation, queued_at = found
-    answered = conn.execute(
-        "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in' AND sent_at > ?",
-        (dm_conversation, queued_at)).fetchone()[0]
+    answered = storage.first_inbound_after(dm_conversation, queued_at)
     return Facts(channel, kind, customer_at, private_reply_at=queued_at, answered_at=answered)
 
 
@@ -219,7 +214,7 @@ def for_conversation(store: Store, conversation_id: int, *, human: bool = True,
     return assess(facts, store.clock.now(), human=human, availability=availability)
 
 
-async def ask(connector: object, person) -> DmAvailability | None:
+async def ask(connector: object, person: Person) -> DmAvailability | None:
     """The connector's live DM answer (ChecksDmAvailability), or None when it has none or cannot say
     now; a failure to ask never blocks the agent, the send itself will tell."""
     from agentconsole.channels.contract import ChecksDmAvailability

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from agentconsole.domain.models import Kind, Status
+from agentconsole.domain.models import Kind, ReplySource, Status
 from agentconsole.replies.outbox import Outbox
 from agentconsole.storage import surveys as storage
 from agentconsole.storage.store import Store
@@ -14,7 +14,7 @@ from agentconsole.storage.store import Store
 DEFAULT_QUESTION = ("How did we do? Reply with a number from 1 (poor) to 5 (great), a 👍 or 👎, or a few "
                     "words. Thank you!")
 CRISIS_HOLD = 24 * 3600  # no surveys on an account for a day after crisis mode posted a status there
-SOURCE = "survey"
+SOURCE = ReplySource.SURVEY
 CsatRow = storage.CsatRow  # the screens read the rows from here, not from the storage package
 
 
@@ -54,8 +54,7 @@ class Surveys:
             return Decision(False, "a public conversation: surveys go to DMs and email only")
         if conversation.contact_id is None:
             return Decision(False, "the customer is not known")
-        if conn.execute("SELECT 1 FROM surveys WHERE conversation_id = ? AND asked_at >= ?",
-                        (conversation_id, conversation.last_message_at)).fetchone():
+        if self.asked_after_last_message(conversation_id):
             return Decision(False, "already asked after this conversation's last message")
         last = storage.last_asked(conn, conversation.contact_id)
         if last is not None and now - last < s.every_days * 86400:
@@ -64,6 +63,11 @@ class Surveys:
         if storage.crisis_since(conn, conversation.account_id, now - CRISIS_HOLD):
             return Decision(False, "crisis mode on this account in the last 24 hours")
         return Decision(True, "")
+
+    def asked_after_last_message(self, conversation_id: int) -> bool:
+        conversation = self.store.conversation(conversation_id)
+        return conversation is not None and storage.asked_since(self.store.conn, conversation_id,
+                                                                conversation.last_message_at)
 
     def after_done(self, conversation_id: int, agent_id: int | None) -> Decision:
         """Queue the question when the policy allows, on the conversation's own channel and thread."""

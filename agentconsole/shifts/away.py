@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from agentconsole.replies.lengths import measure
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.service import AccountSettings, Shifts
+from agentconsole.domain.models import ReplySource
 from agentconsole.domain.records import ShiftRow
 from agentconsole.replies.templates import fill, values_for
 
@@ -74,6 +75,6 @@ class AwayReplies:
                             "unfilled placeholders" if filled.gaps else "too long or empty")
                 return None
             outbox_id = self.shifts.outbox.enqueue_reply(conversation_id, filled.text, agent_id=None,
-                                                         source="away")
+                                                         source=ReplySource.AWAY)
             self.storage.set_away_outbox(since, person, outbox_id)
         return outbox_id

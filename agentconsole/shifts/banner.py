@@ -10,7 +10,7 @@ from agentconsole.domain.models import Channel
 from agentconsole.domain.sanitize import one_line
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.service import ShiftRecord, Shifts
-from agentconsole.domain.records import PostStatus, ShiftRow
+from agentconsole.domain.records import PostState, PostStatus, ShiftRow
 from agentconsole.response.sla import format_wait
 
 
@@ -27,7 +27,7 @@ class Role(StrEnum):
 
 
 PLAIN, LABEL, OK, PENDING, WARN, ERROR, DIM = Role  # short names for the parts below and the screens
-SETTLED_BAD = ("failed", "unsure", "discarded", "skipped")
+SETTLED_BAD = (PostState.FAILED, PostState.UNSURE, PostState.DISCARDED, PostState.SKIPPED)
 
 Part = tuple[str, Role]
 
@@ -106,8 +106,8 @@ def describe_posts(kind: str, posts: Sequence[PostStatus]) -> list[Part]:
     label = {p.account_id: (Channel(p.channel).label if channels.count(p.channel) == 1
                             else f"{Channel(p.channel).label} ({one_line(p.account_name, 30)})")
              for p in posts}
-    sent = [label[p.account_id] for p in posts if p.state == "sent"]
-    queued = [label[p.account_id] for p in posts if p.state in ("pending", "sending")]
+    sent = [label[p.account_id] for p in posts if p.state == PostState.SENT]
+    queued = [label[p.account_id] for p in posts if p.state in (PostState.PENDING, PostState.SENDING)]
     bad = [p for p in posts if p.state in SETTLED_BAD]
     groups: list[Part] = []
     if sent:
@@ -115,7 +115,7 @@ def describe_posts(kind: str, posts: Sequence[PostStatus]) -> list[Part]:
     if queued:
         groups.append((f"{kind} queued for {', '.join(queued)}", PENDING))
     for p in bad:
-        verb = {"unsure": "may not have posted on", "skipped": "not posted on"}.get(p.state, "failed on")
+        verb = {PostState.UNSURE: "may not have posted on", PostState.SKIPPED: "not posted on"}.get(p.state, "failed on")
         reason = f": {one_line(p.error, 60)}" if p.error else ""
         groups.append((f"{kind} {verb} {label[p.account_id]}{reason}", ERROR))
     parts: list[Part] = []

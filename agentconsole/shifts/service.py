@@ -12,13 +12,13 @@ from enum import StrEnum
 
 from agentconsole.replies import reach
 from agentconsole.replies.lengths import Length, measure
-from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest
+from agentconsole.domain.models import Capabilities, Channel, Kind, OutboundRequest, ReplySource, SendAction
 from agentconsole.replies.outbox import Outbox
 from agentconsole.domain.rows import AccountRow, AgentRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.shifts.times import short_time
 from agentconsole.shifts.handoff import HANDOFF_LIMIT, WorkItem, draft_note, open_work
-from agentconsole.domain.records import PostKind, PostStatus, ShiftRow
+from agentconsole.domain.records import PostKind, PostState, PostStatus, ShiftRow
 from agentconsole.replies.templates import TemplateError, fill, parse, values_for
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class Shifts:
 
     def hello_accounts(self, shift_id: int) -> frozenset[int]:
         """Accounts whose hello was queued in this shift: by default they get the goodbye too."""
-        return frozenset(p.account_id for p in self.posts(shift_id, PostKind.HELLO) if p.state != "skipped")
+        return frozenset(p.account_id for p in self.posts(shift_id, PostKind.HELLO) if p.state != PostState.SKIPPED)
 
     def start_form(self, agent_id: int) -> StartForm:
         return StartForm(self.store.agent(agent_id), self.accounts(), self.pending_handoffs())
@@ -270,10 +270,10 @@ class Shifts:
             preview = self.preview(account, template, values)
             outbox_id = None
             if preview.ok:
-                request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action="post", text=preview.text,
+                request = OutboundRequest(idempotency_key=uuid.uuid4().hex, action=SendAction.POST, text=preview.text,
                                           kind=Kind.PUBLIC)
                 outbox_id = self.outbox.enqueue(account_id, request, conversation_id=None,
-                                                agent_id=agent_id, source="shift")
+                                                agent_id=agent_id, source=ReplySource.SHIFT)
             self.storage.add_post(shift_id, kind, account_id, outbox_id, preview.problem)
 
     # ------------------------------------------------------------ end

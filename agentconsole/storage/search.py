@@ -119,6 +119,19 @@ def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
     return sorted(found)
 
 
+def forget(conn: Any, message_ids: Iterable[int]) -> None:
+    """Take messages out of the search index before they are deleted: FTS5's external-content index
+    needs their indexed values to do it (on PostgreSQL the words are a column of the row and go with it)."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        return
+    ids = sorted(message_ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        conn.execute("INSERT INTO messages_fts(messages_fts, rowid, text, subject, author_name)"
+                     " SELECT 'delete', id, text, subject, author_name FROM messages"
+                     f" WHERE id IN ({','.join('?' * len(part))})", part)
+
+
 def match_query(conn: sqlite3.Connection, text: str) -> str:
     """fts_query(text), with a long last prefix spelled out as the words it can become."""
     parts = parse(text)

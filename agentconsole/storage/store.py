@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from agentconsole.storage import connections, db, postgres
 from agentconsole.storage.health import Health
 from agentconsole.storage import search as fulltext
+from agentconsole.storage.actions import ANY_ASSIGNEE, ConversationActions  # noqa: F401  (callers import it here)
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.storage.ingest import IngestReport, ingest_batch
-from agentconsole.domain.models import Channel, InboundMessage, Status
+from agentconsole.domain.models import Channel, InboundMessage
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
 from agentconsole.storage.narrowing import conversation as _conversation
 from agentconsole.storage.narrowing import narrowing as _narrowing  # views.py imports it from here
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
     from agentconsole.storage.canned import CannedStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
     from agentconsole.storage.shifts import ShiftStorage
-
-ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
+    from agentconsole.storage.accounts import AccountStorage
+    from agentconsole.storage.escalations import EscalationStorage
+    from agentconsole.storage.outbox import OutboxStorage
 
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
@@ -49,7 +51,7 @@ LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 """
 
 
-class Store(Health):
+class Store(Health, ConversationActions):
     """All reads and writes of the workspace, in an SQLite file (a path) or on a PostgreSQL server (a
     postgresql:// URL; *password* when the keyring gave one, else libpq's PGPASSWORD or ~/.pgpass).
     Safe to share between threads and processes: each thread gets its own connection; writers serialise
@@ -153,6 +155,21 @@ class Store(Health):
         from agentconsole.storage.metrics import SqliteMetricsStorage
 
         return SqliteMetricsStorage(self, open_seconds)
+
+    def outbox_storage(self) -> OutboxStorage:
+        from agentconsole.storage.outbox import SqlOutboxStorage
+
+        return SqlOutboxStorage(self)
+
+    def escalation_storage(self) -> EscalationStorage:
+        from agentconsole.storage.escalations import SqlEscalationStorage
+
+        return SqlEscalationStorage(self)
+
+    def account_storage(self) -> AccountStorage:
+        from agentconsole.storage.accounts import SqlAccountStorage
+
+        return SqlAccountStorage(self)
 
     # ---------------------------------------------------------------- accounts, agents, cursors
 
@@ -382,62 +399,6 @@ class Store(Health):
             " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?",
             (match, limit)).fetchall()
         return [SearchHit(r[0], r[1], r[2], r[3], clean(r[4], keep_newlines=False), r[5]) for r in rows]
-
-    # ---------------------------------------------------------------- agent actions
-
-    def set_status(self, conversation_id: int, status: Status, agent_id: int | None) -> None:
-        now = self.clock.now()
-        with self.transaction() as conn:
-            current = conn.execute("SELECT status FROM conversations WHERE id = ?",
-                                   (conversation_id,)).fetchone()
-            if current is None or current[0] == status:
-                return
-            if status == Status.DONE:
-                conn.execute("UPDATE conversations SET status = 'done', resolved_at = ? WHERE id = ?",
-                             (now, conversation_id))
-                event = "resolved"
-                # A public post escalated to this DM is done when the DM is.
-                linked = conn.execute(
-                    "SELECT p.id FROM conversations d JOIN conversations p ON p.id = d.linked_id"
-                    " WHERE d.id = ? AND d.kind = 'dm' AND p.escalated = 1 AND p.status = 'open'",
-                    (conversation_id,)).fetchone()
-                if linked:
-                    self.set_status(linked[0], Status.DONE, agent_id)
-            else:
-                conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", (conversation_id,))
-                event = "reopened"
-            conn.execute("INSERT INTO conversation_events(conversation_id, event, at, agent_id)"
-                         " VALUES (?,?,?,?)", (conversation_id, event, now, agent_id))
-            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at)"
-                         " VALUES (?,?,?,?,?)", (agent_id, event, conversation_id, "{}", now))
-
-    def assign(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None) -> None:
-        """Assign whatever the current assignee (the CLI and hand-offs that already decided)."""
-        self.set_assignee(conversation_id, agent_id, by_agent_id, expected=ANY_ASSIGNEE)
-
-    def set_assignee(self, conversation_id: int, agent_id: int | None, by_agent_id: int | None, *,
-                     expected: int | None | object) -> tuple[bool, int | None]:
-        """Compare-and-set: assign only if the assignee is still *expected* (what the agent saw).
-
-        Returns (done, assignee now). Taking a conversation from another agent is audited as a take-over.
-        """
-        now = self.clock.now()
-        with self.transaction() as conn:
-            row = conn.execute("SELECT assignee_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-            if row is None:
-                return False, None
-            current = row[0]
-            if expected is not ANY_ASSIGNEE and current != expected:
-                return False, current
-            if current == agent_id:
-                return True, current
-            conn.execute("UPDATE conversations SET assignee_id = ? WHERE id = ?", (agent_id, conversation_id))
-            action = ("unassigned" if agent_id is None else
-                      "took_over" if current is not None and agent_id == by_agent_id else "assigned")
-            conn.execute("INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
-                         (by_agent_id, action, conversation_id, json.dumps({"to": agent_id, "from": current}),
-                          now))
-            return True, agent_id
 
     def agents(self) -> list[AgentRow]:
         rows = self.conn.execute("SELECT id, name, initials, timezone FROM agents ORDER BY name").fetchall()

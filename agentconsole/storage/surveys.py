@@ -37,6 +37,12 @@ def last_asked(conn: sqlite3.Connection, contact_id: int) -> float | None:
     return conn.execute("SELECT max(asked_at) FROM surveys WHERE contact_id = ?", (contact_id,)).fetchone()[0]
 
 
+def asked_since(conn: sqlite3.Connection, conversation_id: int, since: float) -> bool:
+    """Whether the conversation's customer was asked at or after *since*."""
+    return conn.execute("SELECT 1 FROM surveys WHERE conversation_id = ? AND asked_at >= ?",
+                        (conversation_id, since)).fetchone() is not None
+
+
 def crisis_since(conn: sqlite3.Connection, account_id: int, since: float) -> bool:
     """Whether crisis mode posted a public status on the account since *since*."""
     return conn.execute("SELECT 1 FROM outbox WHERE account_id = ? AND source = 'crisis' AND created_at >= ?"

@@ -4,10 +4,12 @@ dispatches the outbox; one failing connector never stops the others."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Protocol, cast
 
 from agentconsole.channels import registry
 from agentconsole.domain.clock import Clock
@@ -27,6 +29,12 @@ __all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "EventKind"
 log = logging.getLogger(__name__)
 
 MAX_PAGES_PER_SYNC = 50
+
+
+class _Watches(Protocol):
+    """A connector's optional push: *wake* is called when something new may be waiting."""
+
+    async def watch(self, wake: Callable[[], None]) -> None: ...
 
 
 def _can_watch(account: AccountRow | None, connector: Connector) -> bool:
@@ -108,7 +116,7 @@ class Engine:
         """Run until cancelled; a task that crashes is restarted with back-off (see _supervise)."""
         self._outbox_wake = asyncio.Event()
         tasks = [asyncio.create_task(self._supervise(f"syncing {self._states[aid].account_name}",
-                                                     lambda aid=aid, c=c: self._leased_poll_loop(aid, c), (aid,)),
+                                                     functools.partial(self._leased_poll_loop, aid, c), (aid,)),
                                      name=f"poll-{aid}")
                  for aid, c in self.connectors.items()]
         # Listening (keywords and hashtags) runs beside each poll, for the accounts this engine holds.
@@ -195,7 +203,7 @@ class Engine:
 
     async def _watch(self, account_id: int, connector: Connector, wake: asyncio.Event) -> None:
         try:
-            await connector.watch(wake.set)
+            await cast(_Watches, connector).watch(wake.set)  # _can_watch said it has one
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -310,7 +318,7 @@ class Engine:
 
     def take_leases(self) -> dict[int, team_leases.Holder]:
         """For one pass (sync --once): take every free account's lease; returns the others' holders."""
-        elsewhere = {}
+        elsewhere: dict[int, team_leases.Holder] = {}
         if self.leases is None:
             return elsewhere
         for account_id in self.connectors:

@@ -8,6 +8,7 @@ import os
 import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from agentconsole.channels import phases
 from agentconsole.channels.contract import Connector
@@ -46,11 +47,19 @@ async def pause_at(boundary: str) -> None:
             await asyncio.sleep(float(seconds or 30))
 
 
+class Verdict(StrEnum):
+    """What a send that may have arrived is judged to be."""
+
+    SENT = "sent"  # found on the platform: settle it as sent
+    RESEND = "resend"  # provably never arrived, or the idempotency key makes a resend safe
+    ASK = "ask"  # only the agent can say
+
+
 @dataclass(frozen=True, slots=True)
 class Judgement:
     """What may be done with a send that may have arrived: settle it, send it, or ask the agent."""
 
-    verdict: str  # sent | resend | ask
+    verdict: Verdict
     why: str
     found: SendResult | None = None
     still_unknown: bool = False  # a resend allowed only by the idempotency key: judge again next time
@@ -88,7 +97,7 @@ class Sender:
         self.clock = clock
         self.rng = rng
         self.emit = emit
-        self._lanes: dict[int, asyncio.Task] = {}
+        self._lanes: dict[int, asyncio.Task[int]] = {}
         # The accounts this process may send for now (those whose lease it holds), None for all.
         self.allowed: Callable[[], Collection[int] | None] = lambda: None
 
@@ -149,10 +158,10 @@ class Sender:
             # An earlier attempt may have arrived: judge again now, not only when it first happened
             # (the idempotency window may have closed while we waited).
             judged = await self.judge(item, connector)
-            if judged.verdict != "resend":
+            if judged.verdict != Verdict.RESEND:
                 await self._apply(item, judged, 0.0)
                 self.emit("outbox", item)
-                return int(judged.verdict == "sent")
+                return int(judged.verdict == Verdict.SENT)
         reporter = _Reporter(self, item)
         try:
             with phases.reporting(reporter):
@@ -217,16 +226,16 @@ class Sender:
                 note = f"; looking it up failed: {type(exc).__name__}: {exc}"
             else:
                 if found is not None:
-                    return Judgement("sent", "found on the platform", found)
+                    return Judgement(Verdict.SENT, "found on the platform", found)
                 if caps.find_sent_authoritative:
-                    return Judgement("resend", "the platform has no trace of it, so it never arrived")
+                    return Judgement(Verdict.RESEND, "the platform has no trace of it, so it never arrived")
                 note = "; the lookup found nothing, but on this account that does not prove it never arrived"
         window = caps.idempotency_window
         if caps.idempotent_send and (window is None or self.clock.now() - started < window):
-            return Judgement("resend", "resending under the same idempotency key" + note, still_unknown=True)
+            return Judgement(Verdict.RESEND, "resending under the same idempotency key" + note, still_unknown=True)
         if caps.idempotent_send:
             note += f"; the platform forgets the idempotency key after {window:.0f} s"
-        return Judgement("ask", "it may have been sent" + note + ": resend, mark sent or discard")
+        return Judgement(Verdict.ASK, "it may have been sent" + note + ": resend, mark sent or discard")
 
     async def settle_unknown(self, item: OutboxRow, connector: Connector, why: str,
                              retry_at: float = 0.0) -> None:
@@ -234,10 +243,10 @@ class Sender:
 
     async def _apply(self, item: OutboxRow, judged: Judgement, retry_at: float, why: str = "") -> None:
         prefix = f"{why}; " if why else ""
-        if judged.verdict == "sent":
+        if judged.verdict == Verdict.SENT:
             assert judged.found is not None
             await asyncio.to_thread(self.outbox.mark_sent, item.id, judged.found)
-        elif judged.verdict == "resend":
+        elif judged.verdict == Verdict.RESEND:
             await asyncio.to_thread(self.outbox.mark_retry, item.id, prefix + judged.why, retry_at,
                                     unknown=judged.still_unknown)
         else:

@@ -66,7 +66,8 @@ class _Lexicon:
     """VADER's word valences, negations, boosters and emoji names, loaded once on first use."""
 
     def __init__(self) -> None:
-        from vaderSentiment import vaderSentiment as vader
+        # vaderSentiment ships no type hints (no py.typed, no stubs package); its two tables are typed below.
+        from vaderSentiment import vaderSentiment as vader  # type: ignore[import-untyped]
 
         analyzer = vader.SentimentIntensityAnalyzer()
         self.valence: dict[str, float] = analyzer.lexicon
