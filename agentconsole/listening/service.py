@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from agentconsole.channels.contract import ListenTerms
-from agentconsole.domain.models import Kind, OutboundRequest
+from agentconsole.domain.models import Kind, OutboundRequest, SendAction
 from agentconsole.domain.sanitize import clean
 from agentconsole.listening import terms as listen_terms
 from agentconsole.storage import heard
@@ -63,7 +63,7 @@ def quote(store: Store, outbox: Outbox, heard_id: int, text: str, agent_id: int 
     verdict = guard.check(text, row.channel, Kind.PUBLIC)
     if verdict.blocks:
         raise QuoteRefused(" · ".join(verdict.blocks))
-    request = OutboundRequest(uuid.uuid4().hex, "post", clean(text).strip(), kind=Kind.PUBLIC,
+    request = OutboundRequest(uuid.uuid4().hex, SendAction.POST, clean(text).strip(), kind=Kind.PUBLIC,
                               extra={"quote_of": row.external_id})
     return outbox.enqueue(row.account_id, request, conversation_id=None, agent_id=agent_id, source="heard")
 
