@@ -52,7 +52,26 @@ def run(args: argparse.Namespace, ctx) -> int:
         write_csv(ctx.out, report, rows)
     else:
         write_text(ctx.out, report, rows, show_open=ctx.config.hours.any)
+        write_csat(ctx.out, ctx.store(use_demo(args)), per)
     return EXIT_OK
+
+
+def write_csat(out: TextIO, store, per: metrics.Period) -> None:
+    """CSAT in total and per channel, agent and week, beside the surveyed conversations' first response,
+    so speed and satisfaction are read together (nothing when no survey was answered in the period)."""
+    from agentconsole.cli.survey import csat_lines
+    from agentconsole.satisfaction.service import Surveys
+
+    surveys = Surveys(store)
+    rows = surveys.csat(per.start, per.end)
+    if not rows:
+        return
+    for by in ("channel", "agent", "week"):
+        rows += surveys.csat(per.start, per.end, by)
+    print("", file=out)
+    print("satisfaction (survey answers)", file=out)
+    for line in csat_lines(rows):
+        print(line, file=out)
 
 
 def write_csv(out: TextIO, report: metrics.Report, rows: list[tuple[str, metrics.Figures]]) -> None:

@@ -106,21 +106,27 @@ def run_csat(args: argparse.Namespace, ctx) -> int:
     surveys = Surveys(ctx.store())
     rows = surveys.csat(per.start, per.end) + (surveys.csat(per.start, per.end, args.by) if args.by else [])
     print(f"Satisfaction {per.label} ({per.timezone})", file=ctx.out)
-    table = [["", "answers", "CSAT", "mean", "1st resp"]]
-    for r in rows:
-        table.append([one_line(r.key, 24), str(r.answers), metrics.fmt_pct(r.csat), f"{r.mean:.1f}",
-                      metrics.fmt_duration(r.first_response_median_s)])
-    if len(table) == 1:
+    if not rows:
         print("no survey answers in this period", file=ctx.out)
         return EXIT_OK
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for line in table:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-              .rstrip(), file=ctx.out)
+    for line in csat_lines(rows):
+        print(line, file=ctx.out)
     if args.words:
         for score, channel, words in surveys.words(per.start, per.end):
             print(f"{score}/5 {channel}: {one_line(words, 200)}", file=ctx.out)
     return EXIT_OK
+
+
+def csat_lines(rows: list) -> list[str]:
+    """CSAT rows (satisfaction.service.CsatRow) as a table: answers, CSAT, mean score and the surveyed
+    conversations' median first response beside them; `csat` and `metrics` both print it."""
+    table = [["", "answers", "CSAT", "mean", "1st resp"]]
+    for r in rows:
+        table.append([one_line(r.key, 24), str(r.answers), metrics.fmt_pct(r.csat), f"{r.mean:.1f}",
+                      metrics.fmt_duration(r.first_response_median_s)])
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+            .rstrip() for line in table]
 
 
 def run_sentiment(args: argparse.Namespace, ctx) -> int:

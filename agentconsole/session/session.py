@@ -283,9 +283,13 @@ class Session(PlatformVerbs, ListeningVerbs):
 
     def toggle_done(self, conversation_id: int, status: str) -> Status:
         """Done, or open again when it was done; returns the new status."""
-        new = Status.OPEN if status == Status.DONE else Status.DONE
-        self.store.set_status(conversation_id, new, self.agent_id)
-        return new
+        if status == Status.DONE:
+            self.store.set_status(conversation_id, Status.OPEN, self.agent_id)
+            return Status.OPEN
+        from agentconsole.satisfaction.done import mark_done
+
+        mark_done(self.store, conversation_id, self.agent_id)  # the survey rule every done goes through
+        return Status.DONE
 
     def satisfaction(self, start: float, end: float) -> tuple[list[CsatRow], list[SentimentDay], list[AfterReply]]:
         """CSAT overall and per channel, agent and week; sentiment per day; and after our replies."""
@@ -299,11 +303,11 @@ class Session(PlatformVerbs, ListeningVerbs):
                 rows += surveys.csat(start, end, by)
         return rows, triage.sentiment_by_day(start, end), triage.after_reply(start, end)
 
-    def ask_satisfaction(self, conversation_id: int) -> bool:
-        """After done: queue the account's one satisfaction question when its survey policy allows it."""
+    def survey_queued(self, conversation_id: int) -> bool:
+        """Whether marking done queued the account's satisfaction question (after the last message)."""
         from agentconsole.satisfaction.service import Surveys
 
-        return Surveys(self.store).after_done(conversation_id, self.agent_id).ask
+        return Surveys(self.store).asked_after_last_message(conversation_id)
 
     def correct_heat(self, conversation_id: int) -> Level | None:
         """The agent's correction of how upset a waiting customer reads (calm → upset → angry), stored."""

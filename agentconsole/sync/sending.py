@@ -82,7 +82,7 @@ class _Reporter:
 
     async def accepted(self, result: SendResult) -> None:
         self.result = result
-        await asyncio.to_thread(self.sender.outbox.mark_sent, self.item.id, result, after_work=True)
+        await asyncio.to_thread(self.sender.mark_sent, self.item.id, result, after_work=True)
         self.sender.emit("sent", self.item)
         await pause_at("accepted")
 
@@ -100,6 +100,14 @@ class Sender:
         self._lanes: dict[int, asyncio.Task[int]] = {}
         # The accounts this process may send for now (those whose lease it holds), None for all.
         self.allowed: Callable[[], Collection[int] | None] = lambda: None
+
+    def mark_sent(self, item_id: int, result: SendResult, *, after_work: bool = False) -> None:
+        """Store what was sent; a reply sent with resolve (ctrl+r) is then done by the one rule every
+        done goes through, which may queue the account's satisfaction question."""
+        from agentconsole.satisfaction.done import after_sent
+
+        self.outbox.mark_sent(item_id, result, after_work=after_work)
+        after_sent(self.outbox.store, self.outbox.item(item_id))
 
     async def _due_accounts(self) -> list[int]:
         allowed = self.allowed()
@@ -185,7 +193,7 @@ class Sender:
                                           self.clock.now() + backoff_delay(item.attempts, self.rng))
         else:
             if reporter.result is None:
-                await asyncio.to_thread(self.outbox.mark_sent, item.id, result)
+                await asyncio.to_thread(self.mark_sent, item.id, result)
             await pause_at("after-work")
             await asyncio.to_thread(self.outbox.finished, item.id)
             self.emit("sent", item)
@@ -245,7 +253,7 @@ class Sender:
         prefix = f"{why}; " if why else ""
         if judged.verdict == Verdict.SENT:
             assert judged.found is not None
-            await asyncio.to_thread(self.outbox.mark_sent, item.id, judged.found)
+            await asyncio.to_thread(self.mark_sent, item.id, judged.found)
         elif judged.verdict == Verdict.RESEND:
             await asyncio.to_thread(self.outbox.mark_retry, item.id, prefix + judged.why, retry_at,
                                     unknown=judged.still_unknown)

@@ -307,7 +307,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
     def _toggle_done(self, conversation_id: int, status: str) -> None:
         new = self.session.toggle_done(conversation_id, status)
         note = "Marked done" if new == Status.DONE else "Reopened"
-        if new == Status.DONE and self.session.ask_satisfaction(conversation_id):  # issue 23's survey
+        if new == Status.DONE and self.session.survey_queued(conversation_id):  # issue 23's survey
             note += " · satisfaction question queued"
         self.post_message(self.ActionFinished(note))
 

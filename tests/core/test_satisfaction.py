@@ -166,3 +166,92 @@ def test_cli_prints_sentiment_per_channel_and_day(store, clock):
     out = ctx.out.getvalue()
     assert "x                 2 messages" in out and "negative 1" in out
     assert "after our first reply, x: better in 1 of 1" in out
+
+
+async def test_reply_and_resolve_goes_through_the_same_rule_as_done(store, clock):
+    """ctrl+r (a reply sent with resolve) asks like `e`: once the reply is sent and the conversation done,
+    the question is queued on a DM; never under a public post by default, never twice to one customer in
+    N days, never in the day after crisis mode."""
+    from agentconsole.sync.engine import Engine
+
+    from tests.core.fakes import ScriptedConnector
+
+    m = store.ensure_account("shop-m", Channel.MASTODON, "scripted", handle="shop")
+    agent = store.ensure_agent("Alice Ng")
+    Surveys(store).configure(m, enabled=True, every_days=30)
+    outbox, connector = Outbox(store), ScriptedConnector(clock)
+    engine = Engine(store, {m: connector}, clock=clock)
+
+    def resolve_by_reply(ext, who, kind=Kind.DM):
+        store.ingest(m, [InboundMessage(f"{ext}-q", ext, kind, who, "where is my parcel", clock.now() - 60)])
+        cid = store.conn.execute("SELECT id FROM conversations WHERE thread_key = ?", (ext,)).fetchone()[0]
+        outbox.enqueue_reply(cid, "It ships today!", agent_id=agent, resolve=True)
+        return cid
+
+    def surveys_of(cid):
+        return [i.request.text for i in outbox.pending(cid)]
+
+    dana, sam, eve = Person("u1", "dana", "Dana"), Person("u2", "sam", "Sam"), Person("u3", "eve", "Eve")
+    dm = resolve_by_reply("t1", dana)
+    public = resolve_by_reply("t2", sam, Kind.PUBLIC)
+    assert await engine.dispatch_once() == 2
+    assert store.conversation(dm).status == Status.DONE and store.conversation(public).status == Status.DONE
+    assert surveys_of(dm) == [DEFAULT_QUESTION]  # the one question, queued through the outbox
+    assert surveys_of(public) == []  # DMs and email only by default
+    assert tuple(store.conn.execute("SELECT agent_id, channel FROM surveys WHERE conversation_id = ?",
+                                    (dm,)).fetchone()) == (agent, "mastodon")
+    assert await engine.dispatch_once() == 1  # the question itself is sent, once, and asks nothing more
+    assert await engine.dispatch_once() == 0
+    clock.advance(5 * DAY)
+    again = resolve_by_reply("t3", dana)
+    assert await engine.dispatch_once() == 1
+    assert store.conversation(again).status == Status.DONE and surveys_of(again) == []  # asked 5 days ago
+    outbox.enqueue(m, OutboundRequest(idempotency_key="c", action="post", text="We're on it", kind=Kind.PUBLIC),
+                   conversation_id=None, agent_id=agent, source="crisis")
+    assert await engine.dispatch_once() == 1
+    in_crisis = resolve_by_reply("t4", eve)
+    assert await engine.dispatch_once() == 1
+    assert store.conversation(in_crisis).status == Status.DONE and surveys_of(in_crisis) == []
+    assert store.conn.execute("SELECT count(*) FROM surveys").fetchone()[0] == 1
+
+
+def test_done_from_the_session_asks_once(store, clock):
+    from agentconsole.satisfaction.done import mark_done
+
+    x = store.ensure_account("x", Channel.X, "demo")
+    Surveys(store).configure(x, enabled=True)
+    dana = Person("u1", "@dana", "Dana")
+    cid = done_conversation(store, clock, x, "t1", dana)
+    store.set_status(cid, Status.OPEN, None)
+    assert mark_done(store, cid, None).ask and Surveys(store).asked_after_last_message(cid)
+    assert not mark_done(store, cid, None).ask  # a second done after the same last message asks nothing
+    assert len(Outbox(store).pending(cid)) == 1
+
+
+def test_cli_metrics_prints_csat_beside_first_response(store, clock):
+    import argparse
+    import io
+    from types import SimpleNamespace
+
+    from agentconsole.cli import metrics as cli
+    from agentconsole.config import Config
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    x = store.ensure_account("shop-x", Channel.X, "demo")
+    alice = store.ensure_agent("Alice Ng")
+    Surveys(store).configure(x, enabled=True)
+    dana = Person("u1", "@dana", "Dana")
+    cid = done_conversation(store, clock, x, "t1", dana)
+    assert Surveys(store).after_done(cid, alice).ask
+    store.ingest(x, [InboundMessage("r1", "t1", Kind.DM, dana, "5", clock.now() + 60)])
+    clock.advance(120)
+    ctx = SimpleNamespace(config=Config(timezone="UTC"), clock=clock, store=lambda demo=False: store,
+                          out=io.StringIO(), err=io.StringIO())
+    args = parser.parse_args(["metrics", "--since", "7d", "--by", "channel"])
+    assert args.func(args, ctx) == 0
+    out = ctx.out.getvalue().split("satisfaction (survey answers)\n")[1].splitlines()
+    assert out[0].split() == ["answers", "CSAT", "mean", "1st", "resp"]
+    assert out[1].split() == ["all", "1", "100%", "5.0", "5m"] and out[2].split() == ["x", "1", "100%", "5.0", "5m"]
+    assert out[3].split() == ["Alice", "Ng", "1", "100%", "5.0", "5m"] and out[4].split()[1:] == ["1", "100%", "5.0", "5m"]
+    assert "-W" in out[4].split()[0]  # the week
