@@ -65,7 +65,7 @@ def templated(answer: str, name: str, handle: str) -> str:
             swaps.append((handle[1:], "{handle}"))
     for old, new in swaps:
         old = escape(old.strip())
-        if len(old) >= 2:
+        if len(old) >= 2 and old in out:  # most names are not in the reply: no expression to build
             out = re.sub(rf"(?<![\w@]){re.escape(old)}(?!\w)", new, out)
     return out
 
@@ -77,18 +77,24 @@ def _stem(word: str) -> str:
 
 def rank(terms: list[str], found: list[tuple[int, str, bool]]) -> list[tuple[int, float]]:
     """Candidates ranked as bm25 would (lower is better): the sum of the rarity of the terms each holds,
-    rarity measured among the candidates, shorter questions a little ahead."""
+    rarity measured among the candidates, shorter questions a little ahead. A term is held when a word
+    of the question starts with its stem: one pass of one expression over each question."""
     if not found:
         return []
     stems = [_stem(t) for t in terms]
+    # Longest first, so where a stem extends another the longer one is matched; it marks both terms.
+    marks = {stem: frozenset(i for i, s in enumerate(stems) if stem.startswith(s)) for stem in stems}
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(x) for x in sorted(marks, key=len, reverse=True)) + ")")
     held: list[tuple[int, set[int], int]] = []
     counts = [0] * len(stems)
     for pair_id, question, _ in found:
-        words_in = _WORD.findall(question.lower())
-        present = {i for i, stem in enumerate(stems) if any(w.startswith(stem) for w in words_in)}
+        lowered = question.lower()
+        present: set[int] = set()
+        for stem in set(pattern.findall(lowered)):
+            present |= marks[stem]
         for i in present:
             counts[i] += 1
-        held.append((pair_id, present, len(words_in)))
+        held.append((pair_id, present, len(_WORD.findall(lowered))))
     total = len(found)
     rarity = [math.log((total + 1) / (c + 0.5)) + 1.0 for c in counts]
     average = sum(n for _, _, n in held) / total or 1.0
