@@ -81,6 +81,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
         self._last_highlight = 0.0
+        self._bindings_due = False  # a footer check is waiting for the next frame
 
     # ------------------------------------------------------------------ layout
 
@@ -131,6 +132,8 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         if self._started:
             return
         self._started = True
+        self.app.start_background()
+        self.composer.build()  # the reply editor, hidden until r; not part of the first frame
         self.reload()
         self.start_features()
         self.app.preload_screen_styles()
@@ -172,8 +175,18 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         elif message.conversation_id != self.pane.conversation_id:
             if rapid:  # a key held down: show the conversation once the cursor rests
                 self._pane_timer = self.set_timer(PANE_DEBOUNCE, partial(self.load_pane, message.conversation_id))
-            else:
-                self.load_pane(message.conversation_id)
+            else:  # once the moved cursor is on screen: the key's own frame never waits for the pane
+                self.call_after_refresh(self._load_pane_if_selected, message.conversation_id)
+        if not self._bindings_due:  # the footer too, once per frame however many keys came
+            self._bindings_due = True
+            self.call_after_refresh(self._refresh_bindings_due)
+
+    def _load_pane_if_selected(self, conversation_id: int) -> None:
+        if conversation_id == self.conversations.selected_id and conversation_id != self.pane.conversation_id:
+            self.load_pane(conversation_id)
+
+    def _refresh_bindings_due(self) -> None:
+        self._bindings_due = False
         self.refresh_bindings_if_changed()
 
     @on(ConversationList.Opened)
