@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,6 +29,9 @@ from agentconsole.domain.sanitize import clean
 from screens.common.safe import safe_text
 from screens.inbox.thread_text import channel_label, clip, page, parts, zone
 from screens.inbox.thread_view import ThreadView
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
 
 OUTBOX_LABELS = {
     "pending": "sending…",
@@ -142,7 +146,7 @@ class Composer(Vertical):
         self.call_next(mounted)
 
     @property
-    def area(self):
+    def area(self) -> TextArea:
         from textual.widgets import TextArea
 
         return self.query_one(TextArea)
