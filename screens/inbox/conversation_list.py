@@ -137,6 +137,15 @@ class ConversationList(ScrollView, can_focus=True):
         self._request_window()
         self.refresh()
 
+    def prime(self, rows: dict[int, ConversationRow]) -> None:
+        """Rows read before the ids are set (the first frame's): drawn at once, never fetched again."""
+        self._rows.update(rows)
+
+    def first_page(self) -> int:
+        """How many rows the first frame shows: the list's height before the first layout is known from
+        the screen's (a few more rows than fit are harmless)."""
+        return max(self.size.height, self.app.size.height) + 1
+
     def invalidate(self, conversation_ids: Iterable[int] | None = None) -> None:
         """Rows changed in the DB: fetch them again (the old row stays drawn until the new arrives)."""
         self._stale.update(self._rows if conversation_ids is None else
