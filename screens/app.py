@@ -132,6 +132,7 @@ class AgentConsoleApp(App[None]):
         if self._background_started:
             return
         self._background_started = True
+        gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
         self.watch_team()
         if self.session.syncing:
             self.run_engine()
@@ -215,7 +216,6 @@ class AgentConsoleApp(App[None]):
         so only when this app owns the process."""
         if self.freeze_startup_objects:
             gc.freeze()
-            gc.enable()  # the CLI paused the collector for the start (see run_console)
 
     def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""

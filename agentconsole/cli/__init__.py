@@ -97,8 +97,8 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     import gc
 
     # Start-up builds hundreds of thousands of long-lived objects (modules, classes, styles) and the
-    # cyclic collector would walk them again and again (~15% of the start); it is paused until the
-    # inbox is up, when the App freezes what start-up built and turns it back on (settle_memory).
+    # cyclic collector would walk them again and again (~15% of the start's CPU); it is paused until
+    # the inbox's first rows are painted, when the App turns it back on (start_background).
     gc.disable()
     try:
         return _run_console(args, ctx)
