@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import TextArea
+from textual.widget import Widget
+from textual.widgets import Static, TextArea
 
 from agentconsole.domain.sanitize import clean
 
@@ -14,3 +15,10 @@ class SafeTextArea(TextArea):
     async def _on_paste(self, event) -> None:
         event.text = clean(event.text)
         await super()._on_paste(event)
+
+
+def editor_parts(no_blink: bool) -> list[Widget]:
+    """The composer's title, text field and status line (its cursor still when animation is off)."""
+    area = SafeTextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+    area.cursor_blink = not no_blink
+    return [Static(id="composer-title"), area, Static(id="composer-status")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,9 +28,6 @@ from agentconsole.domain.sanitize import clean
 from screens.common.safe import safe_text
 from screens.inbox.thread_text import channel_label, clip, page, parts, zone
 from screens.inbox.thread_view import ThreadView
-
-if TYPE_CHECKING:
-    from textual.widgets import TextArea
 
 OUTBOX_LABELS = {
     "pending": "sending…",
@@ -128,41 +124,31 @@ class Composer(Vertical):
         self._parts = None  # the AwaitMount of the editor's widgets, once build() ran
         self.ready = False  # those widgets are mounted
 
-    def build(self) -> None:
-        """Mount the editor (once): the inbox asks right after its first frame, so the start pays for
-        neither TextArea nor its styles; the first open builds it if that has not happened yet."""
-        if self._parts is not None:
-            return
-        from screens.inbox.composer_text import SafeTextArea
+    def build(self, then=None) -> None:
+        """Mount the editor (once), then call *then*: the inbox asks right after its first frame, so the
+        start pays for neither TextArea nor its styles; an open before that waits for it here."""
+        if self._parts is None:
+            from screens.inbox.composer_text import editor_parts
 
-        area = SafeTextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
-        area.cursor_blink = self.app.animation_level != "none"  # no blinking when asked for no animation
-        self._parts = self.mount_all([Static(id="composer-title"), area, Static(id="composer-status")])
+            self._parts = self.mount_all(editor_parts(no_blink=self.app.animation_level == "none"))
 
         async def mounted() -> None:
             await self._parts
             self.ready = True
+            if then is not None:
+                then()
 
         self.call_next(mounted)
 
     @property
-    def area(self) -> TextArea:
-        from textual.widgets import TextArea
-
-        return self.query_one(TextArea)
+    def area(self):  # the SafeTextArea, once built
+        return self.query_one("#composer-text")
 
     def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
              limit: int | None = None, values: dict | None = None, cc: tuple[str, ...] = ()) -> None:
         if not self.ready:  # opened before the editor was built: open once it is mounted
-            self.build()
-
-            async def when_built() -> None:
-                await self._parts
-                self.ready = True
-                self.open(mode, conversation, draft, limit=limit, values=values, cc=cc)
-                self.screen.refresh_bindings()
-
-            self.call_next(when_built)
+            self.build(lambda: (self.open(mode, conversation, draft, limit=limit, values=values, cc=cc),
+                                self.screen.refresh_bindings()))
             return
         draft = draft or Draft("")
         self.mode = mode
@@ -274,7 +260,7 @@ class Composer(Vertical):
         status.set_class(bool(error), "-error")
         status.update(text)
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event) -> None:  # TextArea.Changed
         edited = getattr(self, "_edited", None)  # what the guard said of a draft back from the editor
         self.update_status(edited[1] if edited and edited[0] == self.text else None)
 
@@ -365,9 +351,8 @@ class ConversationPane(Vertical):
             self.call_after_refresh(thread.scroll_end, animate=False)
 
     def _show_card(self, text: Text) -> None:
-        """Put *text* in the card, laying the screen out again only when the card's height changes: a
-        layout pass arranges every widget on screen, the most expensive part of moving to the next
-        conversation, and most cards are as tall as the one before."""
+        """*text* in the card, laying the screen out only when the card's height changes: a layout pass
+        arranges every widget on screen, and most cards are as tall as the one before."""
         card = self.query_one("#card", Static)
         width = card.content_size.width
         before = card.get_content_height(card.size, card.size, width) if width else None
