@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from agentconsole.session.session import Session
 
 
-ENGINE_START_DELAY = 0.3  # seconds after mount
+BACKGROUND_AT_THE_LATEST = 1.0  # seconds after mount: the engine and team watcher start even without a first page
 FAILURE_QUIET = 10.0  # seconds: the same failure is told once, and reloads after failures are spaced
 CHECK_DELAY = 2.0  # seconds after mount: the database check and backup wait until the inbox is up
 
@@ -88,6 +88,7 @@ class AgentConsoleApp(App[None]):
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
+        self._background_started = False  # the team watcher and the engine (start_background)
         if demo:
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
@@ -117,15 +118,24 @@ class AgentConsoleApp(App[None]):
         # committed in between is missed; the watcher thread that reads it starts after the first frame.
         self.session.open_change_feed()
         self.push_screen(InboxScreen(id="inbox"))
-        self.set_timer(ENGINE_START_DELAY, self.watch_team)
         if self.session.syncing:
             self.session.subscribe(self.engine_event)
-            # The first sync starts once the inbox has painted, so it never delays the first frame.
-            self.set_timer(ENGINE_START_DELAY, self.run_engine)
+        self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
         self.set_timer(CHECK_DELAY, self.check_database)
         self.notifications.start()
         for problem in self.theme_problems:  # a bad theme file is skipped, never silently
             self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
+
+    def start_background(self) -> None:
+        """The team watcher and the first sync, once the inbox's first rows are painted (the inbox calls
+        this then), so neither competes with the first frame; once only."""
+        if self._background_started:
+            return
+        self._background_started = True
+        gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
+        self.watch_team()
+        if self.session.syncing:
+            self.run_engine()
 
     @work(thread=True, exclusive=True, group="db-check", exit_on_error=False,
           description="Checking the database")

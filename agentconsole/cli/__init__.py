@@ -106,6 +106,19 @@ def build_connectors(store: Store, clock: Clock, config: Config | None = None):
 
 
 def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
+    import gc
+
+    # Start-up builds hundreds of thousands of long-lived objects (modules, classes, styles) and the
+    # cyclic collector would walk them again and again (~15% of the start's CPU); it is paused until
+    # the inbox's first rows are painted, when the App turns it back on (start_background).
+    gc.disable()
+    try:
+        return _run_console(args, ctx)
+    finally:
+        gc.enable()
+
+
+def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.session.session import Session
     from agentconsole.sync.engine import Engine
 

@@ -8,6 +8,12 @@ from rich.text import Text
 from agentconsole.domain.sanitize import clean, display, one_line
 
 
+def safe_line(s: str | None, limit: int) -> str:
+    """Untrusted *s* as one plain line of at most *limit* characters, escapes neutralised and width-safe:
+    what safe_text(s, single_line=True, limit=limit) shows, for a row that builds its segments itself."""
+    return display(one_line(s, limit))
+
+
 def safe_text(s: str | None, style: str | Style | None = None, *, single_line: bool = False,
               limit: int | None = None) -> Text:
     """Untrusted *s* as a Text: escapes neutralised, never parsed as markup or emoji codes.

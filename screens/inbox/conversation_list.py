@@ -7,6 +7,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -27,7 +28,7 @@ from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
 from agentconsole.triage.score import level_of
 
-from screens.common.safe import safe_text
+from screens.common.safe import safe_line
 
 RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 
@@ -102,6 +103,8 @@ class ConversationList(ScrollView, can_focus=True):
         self._stale: set[int] = set()
         self._loading: set[int] = set()
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
+        self._pieces: LRUCache[tuple, tuple] = LRUCache(1024)  # a row's measured text, whatever the cursor
+        self._styles: dict[object, Style] = {}  # the row styles, kept until the styles change
         self._waits: dict[int, RowWait] = {}  # y -> wait last drawn, so the tick repaints only changes
         self.selected_id: int | None = None
         self.cursor = 0  # a plain attribute: a reactive would repaint the whole list on every move
@@ -133,6 +136,15 @@ class ConversationList(ScrollView, can_focus=True):
         self._move(index, announce=self.selected_id != (ids[index] if ids else None))
         self._request_window()
         self.refresh()
+
+    def prime(self, rows: dict[int, ConversationRow]) -> None:
+        """Rows read before the ids are set (the first frame's): drawn at once, never fetched again."""
+        self._rows.update(rows)
+
+    def first_page(self) -> int:
+        """How many rows the first frame shows: the list's height before the first layout is known from
+        the screen's (a few more rows than fit are harmless)."""
+        return max(self.size.height, self.app.size.height) + 1
 
     def invalidate(self, conversation_ids: Iterable[int] | None = None) -> None:
         """Rows changed in the DB: fetch them again (the old row stays drawn until the new arrives)."""
@@ -338,7 +350,19 @@ class ConversationList(ScrollView, can_focus=True):
 
     def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: RowWait,
                     marked: bool = False, present: str = "") -> Strip:
-        base = self.rich_style
+        """One row's strip, built from its cached pieces: moving the cursor onto a row seen before only
+        puts the cursor style on them."""
+        key = (row, width, wait, marked, present)
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._pieces[key] = self._row_pieces(row, width, wait, marked, present)
+        style = self._row_style(selected, focused)
+        return Strip([Segment(text, style + part if part else style) for text, part in pieces], width).simplify()
+
+    def _row_pieces(self, row: ConversationRow, width: int, wait: RowWait, marked: bool,
+                    present: str) -> tuple[tuple[str, Style | None], ...]:
+        """The row as (text, part style) pieces exactly *width* cells wide, measured and cut directly
+        (as rich's Text.truncate would with an ellipsis, but without building a Text per row)."""
         if wait.done:
             wait_style = self._part("row--done")
         elif wait.state is None:
@@ -349,48 +373,57 @@ class ConversationList(ScrollView, can_focus=True):
         who = row.contact_name or row.handle
         if row.handle and row.contact_name and row.handle != row.contact_name and width >= 70:
             who = f"{row.contact_name} {row.handle}"
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(f"{wait.mark}{wait.text:>{WAIT_WIDTH - 2}} ", wait_style)
+        pieces: list[tuple[str, Style | None]] = [(f"{wait.mark}{wait.text:>{WAIT_WIDTH - 2}} ", wait_style)]
         # What the row is: "dm" marks a private conversation (public mentions and email need no mark).
         kind = "dm" if row.kind == Kind.DM else ""
-        text.append(f"{channel_short(row.channel)} {kind}".ljust(CHANNEL_WIDTH),
-                    self._part("row--channel"))
+        pieces.append((f"{channel_short(row.channel)} {kind}".ljust(CHANNEL_WIDTH), self._part("row--channel")))
         if marked:
-            text.append("◆ ", self._part("row--over") + Style(bold=True))
+            pieces.append(("◆ ", self._part("row--over") + Style(bold=True)))
             name_width -= 2
         if row.assignee_name:  # whose it is, by initials: (AN)
             owner = f"({initials_of(row.assignee_name)[:3]})"
-            text.append(f"{owner} ", self._part("row--channel"))
+            pieces.append((f"{owner} ", self._part("row--channel")))
             name_width -= len(owner) + 1
         heat = heat_mark(row)  # how upset or urgent the wait reads: !! angry, ! upset (issue 23)
         if heat:
-            text.append(f"{heat:<2} ", self._part("row--over") + Style(bold=True))
+            pieces.append((f"{heat:<2} ", self._part("row--over") + Style(bold=True)))
             name_width -= 3
         if present:  # another agent is here: initials, ✎ when they are replying
-            text.append(f"{present} ", self._part("row--near") + Style(bold=True))
+            pieces.append((f"{present} ", self._part("row--near") + Style(bold=True)))
             name_width -= len(present) + 1
-        text.append_text(_fit(safe_text(who, self._part("row--name"),
-                                        single_line=True, limit=120), name_width))
-        text.append(" ")
+        name, pad = _fit_plain(safe_line(who, 120), name_width)
+        pieces.append((name + pad, self._part("row--name")))
+        pieces.append((" ", None))
         preview = row.subject if row.channel == Channel.EMAIL and row.subject else row.last_preview
-        text.append_text(safe_text(preview, self._part("row--preview"),
-                                   single_line=True, limit=200))
-        text.truncate(width, overflow="ellipsis", pad=True)
-        style = base
-        if selected:
-            style = base + self.get_component_rich_style("row--cursor")
-            if not focused:
-                style += Style(dim=True)
-        segments = [Segment(s.text, style + s.style if s.style else style)
-                    for s in text.render(self.app.console)]
-        return Strip(segments, width).crop(0, width).simplify()
+        pieces.append((safe_line(preview, 200), self._part("row--preview")))
+        return _cut_pieces(pieces, width)
 
     def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        # Textual forgets its component style cache on every refresh (each cursor move); these only
+        # change with the styles, so they are kept until notify_style_update.
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
+        return style
+
+    def _row_style(self, selected: bool, focused: bool) -> Style:
+        """The whole row's style under its parts: the list's own, with the cursor's when selected."""
+        key = ("row", selected, focused)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style
+            if selected:
+                style = style + self.get_component_rich_style("row--cursor")
+                if not focused:
+                    style += Style(dim=True)
+            self._styles[key] = style
+        return style
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # a theme change recolours every row
+        self._pieces.clear()
+        self._styles.clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -407,6 +440,38 @@ class ConversationList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh_line(self.cursor)
+
+
+def _fit_plain(plain: str, width: int) -> tuple[str, str]:
+    """*plain* cut to *width* cells with an ellipsis, and the spaces that pad it to *width* (rich's
+    Text.truncate(width, overflow="ellipsis", pad=True), on a plain string)."""
+    length = cell_len(plain)
+    if length > width:
+        return set_cell_size(plain, width - 1) + "…", ""
+    return plain, " " * (width - length)
+
+
+def _cut_pieces(pieces: list[tuple[str, Style | None]], width: int) -> tuple[tuple[str, Style | None], ...]:
+    """Styled pieces made exactly *width* cells as rich's Text.truncate(width, "ellipsis", pad=True) makes
+    the Text they would form: the line cut at width - 1 cells plus "…", each piece keeping its share of
+    what is left (the ellipsis goes to the piece it replaces), a short line padded with unstyled spaces."""
+    plain = "".join(text for text, _ in pieces)
+    length = cell_len(plain)
+    if length <= width:
+        out = [piece for piece in pieces if piece[0]]
+        if length < width:
+            out.append((" " * (width - length), None))
+        return tuple(out)
+    cut = set_cell_size(plain, width - 1) + "…"
+    out, start = [], 0
+    for text, style in pieces:
+        if start >= len(cut):
+            break
+        end = min(start + len(text), len(cut))
+        if end > start:
+            out.append((cut[start:end], style))
+        start += len(text)
+    return tuple(out)
 
 
 def _fit(text: Text, width: int) -> Text:

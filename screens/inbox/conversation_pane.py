@@ -11,7 +11,7 @@ from textual import work
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static, TextArea
+from textual.widgets import Static
 
 from agentconsole.replies import guard
 from agentconsole.replies import reach as reach_rule
@@ -61,15 +61,6 @@ class Draft:
     text: str
     template_text: str | None = None
     template_id: int | None = None
-
-
-class SafeTextArea(TextArea):
-    """A TextArea whose pasted text is cleaned first: the editor draws its document as it is, so an
-    escape pasted or inserted into it would reach the terminal."""
-
-    async def _on_paste(self, event) -> None:
-        event.text = clean(event.text)
-        await super()._on_paste(event)
 
 
 class Composer(Vertical):
@@ -130,14 +121,35 @@ class Composer(Vertical):
         # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
         self.expander = None
         self.reach: Reach | None = None  # the conversation's replies.reach answer, set by the pane
+        self._parts = None  # the AwaitMount of the editor's widgets, once build() ran
+        self.ready = False  # those widgets are mounted
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="composer-title")
-        yield SafeTextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
-        yield Static(id="composer-status")
+    def build(self, then=None) -> None:
+        """Mount the editor (once), then call *then*: the inbox asks right after its first frame, so the
+        start pays for neither TextArea nor its styles; an open before that waits for it here."""
+        if self._parts is None:
+            from screens.inbox.composer_text import editor_parts
+
+            self._parts = self.mount_all(editor_parts(no_blink=self.app.animation_level == "none"))
+
+        async def mounted() -> None:
+            await self._parts
+            self.ready = True
+            if then is not None:
+                then()
+
+        self.call_next(mounted)
+
+    @property
+    def area(self):  # the SafeTextArea, once built
+        return self.query_one("#composer-text")
 
     def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
              limit: int | None = None, values: dict | None = None, cc: tuple[str, ...] = ()) -> None:
+        if not self.ready:  # opened before the editor was built: open once it is mounted
+            self.build(lambda: (self.open(mode, conversation, draft, limit=limit, values=values, cc=cc),
+                                self.screen.refresh_bindings()))
+            return
         draft = draft or Draft("")
         self.mode = mode
         self.cc = cc
@@ -163,7 +175,7 @@ class Composer(Vertical):
         heading = self.query_one("#composer-title", Static)
         heading.set_class(bool(cc), "-cc")
         heading.update(title)
-        area = self.query_one(TextArea)
+        area = self.area
         area.load_text(clean(draft.text))
         area.move_cursor(area.document.end)
         self.display = True
@@ -172,12 +184,12 @@ class Composer(Vertical):
 
     @property
     def text(self) -> str:
-        return self.query_one(TextArea).text
+        return self.area.text if self.ready else ""
 
     def insert_canned(self, text: str, template_id: int | None) -> None:
         """Put a filled canned reply in (replacing an empty draft, else after it)."""
         text = clean(text)  # a body stored before import refused escapes must not emit them here
-        area = self.query_one(TextArea)
+        area = self.area
         current = area.text.rstrip()
         combined = f"{current}\n\n{text}" if current else text
         area.load_text(combined)
@@ -189,7 +201,7 @@ class Composer(Vertical):
     def action_expand_shortcut(self) -> None:
         if self.mode != "reply" or self.expander is None:
             return
-        area = self.query_one(TextArea)
+        area = self.area
         index = area.document.get_index_from_location(area.cursor_location)
         self._expand(area.text, index)
 
@@ -200,7 +212,7 @@ class Composer(Vertical):
             self.post_message(self.Expanded(text, cursor_index, expansion))
 
     def on_composer_expanded(self, message: Expanded) -> None:
-        area = self.query_one(TextArea)
+        area = self.area
         if area.text != message.text:  # typed on meanwhile: never replace what the agent wrote since
             return
         document = area.document
@@ -248,7 +260,7 @@ class Composer(Vertical):
         status.set_class(bool(error), "-error")
         status.update(text)
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event) -> None:  # TextArea.Changed
         edited = getattr(self, "_edited", None)  # what the guard said of a draft back from the editor
         self.update_status(edited[1] if edited and edited[0] == self.text else None)
 
@@ -304,8 +316,6 @@ class ConversationPane(Vertical):
     def on_mount(self) -> None:
         self.query_one(Composer).display = False
         self.query_one("#presence").display = False
-        # No blinking when the user (or a test) asked for no animation.
-        self.query_one(TextArea).cursor_blink = self.app.animation_level != "none"
 
     @property
     def conversation_id(self) -> int | None:
@@ -333,12 +343,22 @@ class ConversationPane(Vertical):
         thread = self.query_one("#thread", ThreadView)
         # Follow new messages only when the agent was already reading the end of the thread.
         following = not same or thread.scroll_y >= thread.max_scroll_y - 1
-        self.query_one("#card", Static).update(self._card())
+        self._show_card(self._card())
         thread.update(self._thread())
         if following:
             thread.scroll_end(animate=False)
             # Again once laid out: a pane opened before its first layout only then knows its height.
             self.call_after_refresh(thread.scroll_end, animate=False)
+
+    def _show_card(self, text: Text) -> None:
+        """*text* in the card, laying the screen out only when the card's height changes: a layout pass
+        arranges every widget on screen, and most cards are as tall as the one before."""
+        card = self.query_one("#card", Static)
+        width = card.content_size.width
+        before = card.get_content_height(card.size, card.size, width) if width else None
+        card.update(text, layout=False)
+        if before is None or card.get_content_height(card.size, card.size, width) != before:
+            card.refresh(layout=True)
 
     def show_presence(self, people) -> None:
         """Who else is on this conversation ("Bob is replying"); hidden when nobody is."""

@@ -141,12 +141,14 @@ class InboxLoading(Screen):
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
     def load_wait(self) -> None:
+        self.post_message(self.read_wait())
+
+    def read_wait(self) -> WaitLoaded:
         now = self.app.clock.now()
         summary = self.session.wait_summary(self.order)
         figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
                               self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
-        self.post_message(self.WaitLoaded(
-            figures, None if summary.next_change is None else max(0.0, summary.next_change - now)))
+        return self.WaitLoaded(figures, None if summary.next_change is None else max(0.0, summary.next_change - now))
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
     def load_pane(self, conversation_id: int) -> None:

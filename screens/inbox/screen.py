@@ -81,6 +81,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         self.today_text = ""  # today's first-response figures for the wait line
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
         self._last_highlight = 0.0
+        self._bindings_due = False  # a footer check is waiting for the next frame
 
     # ------------------------------------------------------------------ layout
 
@@ -121,16 +122,27 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         # The first frame needs a screenful of rows and the wait line; everything else (the whole id
         # list, the view counts, today's figures) waits until those rows are up, so its threads don't
         # compete with the first paint.
-        self.load_ids(VIEWS[self.view_index].key, first_page=True)
-        self.load_wait()
+        self._read_first_frame()
         self.load_banner()
         self.set_interval(1.0, self.tick, name="clock")
         self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
+
+    def _read_first_frame(self) -> None:
+        """The first screenful of rows and the wait line, read here before the first frame (a few ms at
+        100k conversations) instead of in workers: otherwise Textual draws two to five frames of an empty
+        list while the threads compete with it, and the rows come last."""
+        view = VIEWS[self.view_index].key
+        ids = self.session.conversation_ids(view, self.order, 200, self.narrow)
+        self.conversations.prime(self.session.conversations_by_ids(ids[: self.conversations.first_page()]))
+        self.on_inbox_loading_ids_loaded(self.IdsLoaded(view, ids))
+        self.on_inbox_loading_wait_loaded(self.read_wait())
 
     def _start_after_first_paint(self) -> None:
         if self._started:
             return
         self._started = True
+        self.app.start_background()
+        self.composer.build()  # the reply editor, hidden until r; not part of the first frame
         self.reload()
         self.start_features()
         self.app.preload_screen_styles()
@@ -172,8 +184,18 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         elif message.conversation_id != self.pane.conversation_id:
             if rapid:  # a key held down: show the conversation once the cursor rests
                 self._pane_timer = self.set_timer(PANE_DEBOUNCE, partial(self.load_pane, message.conversation_id))
-            else:
-                self.load_pane(message.conversation_id)
+            else:  # once the moved cursor is on screen: the key's own frame never waits for the pane
+                self.call_after_refresh(self._load_pane_if_selected, message.conversation_id)
+        if not self._bindings_due:  # the footer too, once per frame however many keys came
+            self._bindings_due = True
+            self.call_after_refresh(self._refresh_bindings_due)
+
+    def _load_pane_if_selected(self, conversation_id: int) -> None:
+        if conversation_id == self.conversations.selected_id and conversation_id != self.pane.conversation_id:
+            self.load_pane(conversation_id)
+
+    def _refresh_bindings_due(self) -> None:
+        self._bindings_due = False
         self.refresh_bindings_if_changed()
 
     @on(ConversationList.Opened)

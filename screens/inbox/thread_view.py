@@ -80,8 +80,20 @@ class ThreadView(ScrollView, can_focus=True):
             rows.extend(line.divide(offsets) if offsets else [line])
         self._rows = rows
         self._strips.clear()
-        self.virtual_size = Size(width, len(rows))
+        self._set_virtual_size(Size(width, len(rows)))
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new thread's size, without a screen-wide layout pass when nothing around it moves: the view's
+        own size is fixed by the pane, so only a scrollbar that appears or goes needs one (it changes the
+        width the rows wrap to)."""
+        old, height = self.virtual_size, self.container_size.height
+        if not self.is_mounted or not height or old.width != size.width or (old.height > height) != (
+                size.height > height):
+            self.virtual_size = size  # a reactive that lays the screen out
+            return
+        self.set_reactive(ThreadView.virtual_size, size)
+        self._scroll_update(size)  # the scrollbar's extent and the scroll offset kept within it
 
     def on_resize(self) -> None:
         self._layout()
