@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from agentconsole.storage.canned import CannedStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
     from agentconsole.storage.shifts import ShiftStorage
+    from agentconsole.storage.team import TeamStorage
 
 ANY_ASSIGNEE = object()  # set_assignee's "whoever it is assigned to now"
 
@@ -169,6 +170,11 @@ class Store:
         from agentconsole.storage.metrics import SqliteMetricsStorage
 
         return SqliteMetricsStorage(self, open_seconds)
+
+    def team_storage(self) -> TeamStorage:
+        from agentconsole.storage.team import SqlTeamStorage
+
+        return SqlTeamStorage(self)
 
     # ---------------------------------------------------------------- accounts, agents, cursors
 

@@ -231,4 +231,4 @@ def prune_changes_in(conn: Any, keep: int) -> int:
 
 def for_store(store: Store) -> TeamStorage:
     """The team storage of *store*'s workspace, whichever engine holds it."""
-    return SqlTeamStorage(store)
+    return store.team_storage()

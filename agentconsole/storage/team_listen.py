@@ -136,7 +136,9 @@ class PostgresSignal:
 
         if self.conn is None:
             raise LinkLost("not connected")
-        seqs, ids, what = [0], set(), set()
+        seqs: list[int] = [0]
+        ids: set[int] = set()
+        what: set[str] = set()
         woke = False
         try:
             for note in self.conn.notifies(timeout=timeout, stop_after=1):

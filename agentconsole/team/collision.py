@@ -10,7 +10,6 @@ from enum import StrEnum
 
 from agentconsole.domain.sanitize import one_line
 from agentconsole.response.sla import format_wait
-from agentconsole.storage.team import for_store
 from agentconsole.team import presence
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def check(store: Store, conversation_id: int, *, agent_id: int | None, opened_at
 
     An answer still on its way counts whoever queued it, this agent included: until it is sent, the
     customer's message still looks unanswered, and a second answer to it is the accident to stop."""
-    storage = for_store(store)
+    storage = store.team_storage()
     found: list[Collision] = []
     for a in storage.answers_since(conversation_id, opened_at, 5):
         found.append(Collision(What.ANSWERED, a.who, min(a.at, store.clock.now()), one_line(a.text, 80),
@@ -116,3 +115,4 @@ def _ago(seconds: float) -> str:
     """"20 s ago", "3m ago": the wait line's compact form, with a space for seconds as people say them."""
     seconds = max(0.0, seconds)
     return f"{int(seconds)} s ago" if seconds < 60 else f"{format_wait(seconds)} ago"
+

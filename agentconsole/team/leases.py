@@ -48,6 +48,9 @@ class Leases:
         self.ttl = ttl
         # Another holder's heartbeat as last seen: name -> (owner, expires_at, when we first saw it).
         self._watched: dict[str, tuple[str, float, float]] = {}
+        # Until when (our clock) each lease we hold is surely still ours: a TTL after the start of the
+        # last beat that went through, since a taker waits a whole TTL from the earliest it could see it.
+        self._valid: dict[str, float] = {}
 
     def acquire(self, name: str) -> Holder:
         """Take or renew *name*; returns who holds it afterwards (this process when it worked)."""
@@ -58,16 +61,20 @@ class Leases:
             row = storage.lease(name)
             if row is None:
                 if storage.insert_lease(mine):
+                    self._valid[name] = now + self.ttl
                     return _holder(mine)
                 continue
             if row.owner == self.owner:
                 if storage.renew_lease(name, self.owner, now + self.ttl):
+                    self._valid[name] = now + self.ttl
                     return Holder(name, row.owner, row.label, row.acquired_at, now + self.ttl)
                 continue
+            self._valid.pop(name, None)
             if not self._stopped(row, now):
                 return _holder(row)
             if storage.take_lease(row, mine):
                 self._watched.pop(name, None)
+                self._valid[name] = now + self.ttl
                 return _holder(mine)
         row = storage.lease(name)
         return _holder(row) if row is not None else Holder(name, "", "", 0.0, 0.0)
@@ -82,13 +89,20 @@ class Leases:
             return True
         return now - watched[2] >= self.ttl or row.expires_at + CLOCK_SKEW_SECONDS <= now
 
+    def valid_for(self, name: str) -> float:
+        """Seconds this process may still act on *name* without renewing it (0 when not held): past
+        that, another console may have taken it over, so polling and sending must have stopped."""
+        return max(0.0, self._valid.get(name, 0.0) - self.store.clock.now())
+
     def holds(self, holder: Holder) -> bool:
         return holder.owner == self.owner
 
     def release(self, name: str) -> None:
+        self._valid.pop(name, None)
         self.storage.release_lease(name, self.owner)
 
     def release_all(self) -> None:
+        self._valid.clear()
         self.storage.release_all(self.owner)
 
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agentconsole.storage.team import for_store
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
@@ -43,7 +42,7 @@ class Presence:
 
     def __init__(self, store: Store, console: str, agent_id: int) -> None:
         self.store = store
-        self.storage = for_store(store)
+        self.storage = store.team_storage()
         self.console = console
         self.agent_id = agent_id
         self._last: tuple[int | None, Activity] | None = None
@@ -69,7 +68,7 @@ def others(store: Store, agent_id: int | None, conversation_id: int | None = Non
     The same agent on a second console is not "someone else": a console never shows its own agent.
     """
     found: dict[int, dict[int, Present]] = {}
-    for row in for_store(store).present(store.clock.now(), agent_id, conversation_id):
+    for row in store.team_storage().present(store.clock.now(), agent_id, conversation_id):
         seen = found.setdefault(row.conversation_id, {})
         here = Present(row.agent_id, row.name, row.initials or row.name[:2].upper(), Activity(row.activity),
                        row.since)
@@ -82,4 +81,5 @@ def others(store: Store, agent_id: int | None, conversation_id: int | None = Non
 
 def sweep(store: Store) -> int:
     """Delete rows that expired (their consoles are gone); readers ignore them anyway."""
-    return for_store(store).sweep_presence(store.clock.now())
+    return store.team_storage().sweep_presence(store.clock.now())
+
