@@ -444,7 +444,7 @@ class Session(PlatformVerbs):
         committed in between is missed; the team watcher reads it and closes it."""
         from agentconsole.team.changes import ChangeFeed
 
-        self.change_feed = ChangeFeed(self.store.path, self.store.clock)
+        self.change_feed = ChangeFeed(self.store)
 
     def watch_team(self, cancelled: Callable[[], bool], changed: Callable[[Any], None],
                    people: Callable[[dict[int, tuple[Any, ...]]], None]) -> None:

@@ -33,7 +33,7 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
     The loop keeps its own connections and closes them itself: the session's store may be closed while
     this thread is finishing its last poll, and a connection must never be closed under a query.
     """
-    feed = feed or ChangeFeed(session.store.path, session.store.clock)
+    feed = feed or ChangeFeed(session.store)
     me = presence.Presence(feed.store, console_id(), session.agent_row.id)
     seen: dict[int, tuple[Any, ...]] | None = None
     sent: tuple[int | None, presence.Activity] | None = None

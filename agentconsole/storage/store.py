@@ -116,6 +116,11 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "broken", False):  # the server went away: a fresh one when back
+            with self._lock:
+                self._connections.pop(id(threading.current_thread()), None)
+            conn.close()
+            conn = None
         if conn is None:
             conn = db.connect(self.path) if self._server is None else self._server.connect()
             self._local.conn = conn

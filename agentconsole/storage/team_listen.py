@@ -175,13 +175,18 @@ def _read(payload: str, seqs: list[int], ids: set[int], what: set[str]) -> None:
 
 def is_link_error(exc: BaseException) -> bool:
     """True for a failure that says the database server is unreachable (never an SQLite error)."""
-    if isinstance(exc, LinkLost):
-        return True
     try:
         import psycopg
     except ImportError:
-        return False
-    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+        return isinstance(exc, LinkLost)
+    seen: BaseException | None = exc
+    for _ in range(5):  # the store wraps a refused connection in its own DatabaseProblem: look at the cause
+        if seen is None:
+            return False
+        if isinstance(seen, (LinkLost, psycopg.OperationalError, psycopg.InterfaceError)):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def open_signal(store: Store) -> Signal:
@@ -204,3 +209,12 @@ def postgres_conninfo(store: Store) -> tuple[str, dict[str, Any]] | None:
     if password is not None:
         extra["password"] = password
     return str(server.url), extra
+
+
+def sibling(store: Store) -> Store:
+    """Another store on *store*'s workspace with the same credentials (connections of its own)."""
+    from agentconsole.storage.store import Store
+
+    conninfo = postgres_conninfo(store)
+    password = None if conninfo is None else conninfo[1].get("password")
+    return Store(store.path, store.clock, password=password)

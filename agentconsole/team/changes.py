@@ -16,7 +16,7 @@ from agentconsole.domain.clock import Clock
 from agentconsole.response.sla import format_wait
 from agentconsole.storage.store import Store
 from agentconsole.storage.team import ChangeRow, TeamStorage, for_store, prune_changes_in
-from agentconsole.storage.team_listen import Signal, is_link_error, open_signal
+from agentconsole.storage.team_listen import Signal, is_link_error, open_signal, sibling
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,10 @@ class ChangeFeed:
     """One reader's position in the change log, on connections of its own (SQLite's data_version is
     per connection and moves only when *another* connection commits). Use it from one thread."""
 
-    def __init__(self, location: Path | str, clock: Clock | None = None, *,
+    def __init__(self, location: Path | str | Store, clock: Clock | None = None, *,
                  monotonic: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
-        self.location = location
-        self.store = Store(location, clock)
+        # Given a store, the feed opens its own on the same workspace, with the same credentials.
+        self.store = sibling(location) if isinstance(location, Store) else Store(location, clock)
         self.storage: TeamStorage = for_store(self.store)
         self.monotonic = monotonic
         self.rng = rng or random.Random()
@@ -147,7 +147,7 @@ class ChangeFeed:
 
     def _reopen(self) -> None:
         """A fresh store once the server is back: the old one's connections died with the server."""
-        old, self.store = self.store, Store(self.location, self.store.clock)
+        old, self.store = self.store, sibling(self.store)
         self.storage = for_store(self.store)
         try:
             old.close()
