@@ -56,13 +56,13 @@ class Link:
     retry_at: float | None = None  # clock time of the next attempt
 
     def describe(self, now: float) -> str:
-        """The banner's words while the server is away; empty while it is up."""
+        """The banner's words while the server is away (what it means first, the cause last); empty while up."""
         if self.up:
             return ""
         away = f"for {format_wait(max(0.0, now - self.since))}" if now - self.since >= 1 else "just now"
         retry = f", retrying in {max(0, int((self.retry_at or now) - now))}s" if self.retry_at else ""
-        return (f"WORKSPACE SERVER UNREACHABLE {away} ({self.why}){retry}: showing what was loaded;"
-                " queued replies wait, nothing new is saved until it is back")
+        return (f"WORKSPACE SERVER UNREACHABLE {away}{retry}: showing what was loaded, nothing new is saved,"
+                f" queued replies wait ({self.why})")
 
 
 class ChangeFeed:
@@ -137,7 +137,8 @@ class ChangeFeed:
         self._failures += 1
         delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (self._failures - 1)) * self.rng.uniform(0.8, 1.2)
         self._retry_at = self.monotonic() + delay
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        why = text.rsplit(": ", 1)[-1]  # libpq's last clause says it: "Connection refused", "server closed ..."
         now = self.store.clock.now()
         since = self.link.since if not self.link.up else now
         if self.link.up:

@@ -306,3 +306,13 @@ async def test_sends_wait_out_a_server_outage_and_go_once_when_it_is_back(pg, cl
         store.close()
         direct.close()
         proxy.stop()
+
+
+@pytest.mark.slow
+def test_another_process_sees_every_commit(location):
+    """Two processes, as two hosts' consoles: each of 60 notes reaches the other's feed (the probe also
+    measures how soon: `python -m tests.core.team_latency LOCATION`)."""
+    from tests.core.team_latency import measure
+
+    figures = measure(str(location), 60, gap=0.01)
+    assert figures["seen"] == 60, figures
