@@ -103,3 +103,51 @@ def test_kill_9_between_post_and_mark_sent_on_postgresql_never_posts_twice(works
         assert len(platform.read_text().splitlines()) == 1  # the customer got it exactly once
     finally:
         store.close()
+
+
+def _console(location: str, name: str, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.core.lease_worker", location, name, str(log)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_polling_console_hands_the_account_to_the_other_one_never_both(workspace, tmp_path):
+    """Two consoles' engines on one PostgreSQL workspace: one polls, the other stands by; kill -9 the
+    one polling mid-ingest and the other takes the lease over (its holder is provably gone), resumes
+    from the committed cursor, and every message is stored once; the two never fetched side by side."""
+    import time
+
+    from tests.core.lease_worker import PAGES, PER_PAGE
+
+    log = tmp_path / "fetches.log"
+    Store(workspace).close()  # migrated before the two race to open it
+    first = _console(workspace, "first", log)
+    assert first.stdout.readline().strip() == "started"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and log.read_text().count("first ") >= 3):
+        time.sleep(0.01)
+    second = _console(workspace, "second", log)
+    assert second.stdout.readline().strip() == "started"
+    while time.monotonic() < deadline and log.read_text().count("first ") < 12:
+        time.sleep(0.01)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    out, _ = second.communicate(timeout=120)
+    assert out.strip().endswith("done")
+
+    fetches = [line.split() for line in log.read_text().splitlines()]
+    who = [name for name, _ in fetches]
+    assert "second" in who and who.index("second") > len(who) - 1 - who[::-1].index("first")  # never side by side
+    store = Store(workspace, FrozenClock())
+    try:
+        total = PAGES * PER_PAGE
+        assert store.conn.execute("SELECT count(*), count(DISTINCT external_id) FROM messages").fetchone() == (
+            total, total)
+        bad = store.conn.execute(
+            "SELECT count(*) FROM conversations c WHERE message_count !="
+            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)").fetchone()[0]
+        assert bad == 0
+        taken = store.conn.execute("SELECT count(*) FROM audit WHERE action = 'lease_taken'").fetchone()[0]
+        assert taken == 1
+    finally:
+        store.close()
