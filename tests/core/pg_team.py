@@ -46,7 +46,7 @@ def pending_on_postgresql(names: set[str]):  # type: ignore[no-untyped-def]
         if request.node.originalname in names:
             request.node.add_marker(pytest.mark.xfail(
                 raises=(NotPortable, psycopg.errors.UndefinedFunction), strict=False,
-                reason="needs the portable outbox/shift storage of another branch"))
+                reason="needs the portable outbox storage of w-arch"))
 
     return mark
 

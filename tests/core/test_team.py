@@ -48,12 +48,10 @@ class Team:
         self.b.close()
 
 
-# On PostgreSQL these wait for the outbox and shift storages to become portable (w-arch moves the
-# outbox's SQL to storage/outbox.py; storage/shifts.py still reads cursor.lastrowid): until that is
-# merged they fail with exactly these errors, and any other failure still fails them.
+# On PostgreSQL these wait for the outbox's portable SQL (w-arch moves it to storage/outbox.py): until
+# that is merged they fail with exactly its errors (lastrowid, scalar max), and any other failure still
+# fails them.
 PENDING_ON_POSTGRESQL = pg_team.pending_on_postgresql({
-    "test_a_shift_end_hands_on_to_the_next_agent_only_once_they_are_on_shift",
-    "test_a_shift_end_hands_on_at_once_to_an_agent_on_shift",
     "test_the_guard_is_clear_when_nobody_else_is_there", "test_another_agents_queued_answer_stops_the_send",
     "test_an_answer_sent_after_the_composer_opened_stops_the_send", "test_send_anyway_goes_out_and_is_audited",
     "test_ones_own_answer_on_its_way_stops_a_second_but_a_sent_one_seen_before_does_not",
