@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "agentconsole_changes"
+SKEW_WARNING_SECONDS = 2.0  # presence beats every 2 s and lives 6 s: more skew than this shows
 
 # The trigger every PostgreSQL workspace has on its change log (see postgres_notify_sql()): one
 # notification per inserting statement, carrying the newest seq, the conversation ids and the kinds
@@ -117,6 +118,7 @@ class PostgresSignal:
         self.conninfo = conninfo
         self.extra = extra
         self.conn: Any = None
+        self.clock_skew = 0.0
         self.reconnect()
 
     def reconnect(self) -> None:
@@ -127,9 +129,21 @@ class PostgresSignal:
             self.conn = psycopg.connect(self.conninfo, autocommit=True, application_name="agentconsole listen",
                                         **{**self.KEEPALIVE, **self.extra})
             self.conn.execute(f"LISTEN {CHANNEL}")
+            self.clock_skew = self._skew()
         except psycopg.Error as exc:
             self.close()
             raise LinkLost(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from exc
+
+    def _skew(self) -> float:
+        """This host's clock against the server's, in seconds (positive: the server is ahead). Presence
+        rows expire by each host's own clock, so hosts whose clocks disagree by seconds see them wrongly."""
+        before = time.time()
+        row = self.conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+        skew = float(row[0]) - (before + time.time()) / 2
+        if abs(skew) > SKEW_WARNING_SECONDS:
+            log.warning("this host's clock is %.1f s %s the workspace server's: others' presence may show"
+                        " wrongly here until the clocks agree (NTP)", abs(skew), "behind" if skew > 0 else "ahead of")
+        return skew
 
     def wait(self, timeout: float) -> Wake | None:
         import psycopg

@@ -316,3 +316,26 @@ def test_another_process_sees_every_commit(location):
 
     figures = measure(str(location), 60, gap=0.01)
     assert figures["seen"] == 60, figures
+
+
+def test_a_host_whose_clock_is_off_the_servers_is_told_so(pg, monkeypatch, caplog):
+    """Presence expires by each host's clock: a host 30 s ahead of the server would see it wrongly."""
+    import logging
+
+    from agentconsole.storage import team_listen
+
+    real = time.time
+    monkeypatch.setattr(team_listen.time, "time", lambda: real() + 30)
+    with caplog.at_level(logging.WARNING, logger="agentconsole.storage.team_listen"):
+        signal = team_listen.PostgresSignal(pg_team.url(pg), password=pg_team.PASSWORD)
+    try:
+        assert -31 < signal.clock_skew < -29
+        assert "30.0 s ahead of the workspace server's" in caplog.text
+    finally:
+        signal.close()
+    monkeypatch.setattr(team_listen.time, "time", real)
+    signal = team_listen.PostgresSignal(pg_team.url(pg), password=pg_team.PASSWORD)
+    try:
+        assert abs(signal.clock_skew) < 1.0  # one host, one clock
+    finally:
+        signal.close()
