@@ -11,16 +11,18 @@ from agentconsole.storage.store import Store
 
 from tests.core import pg_team
 from tests.screens.conftest import seed
-from tests.screens.helpers import screen_text, settle
+from tests.screens.helpers import screen_text
 
 SIZE = (120, 36)
 
 
-async def until(app, pilot, condition, seconds: float = 20.0) -> None:
+async def until(app, pilot, condition, seconds: float = 40.0) -> None:
+    """Wait for what the screen shows; the workers are not waited for: while the server is away they
+    fail (the app tells the agent once) or wait for a connection, and that is part of what is tested."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while loop.time() < deadline:
-        await settle(app, pilot)
+        await pilot.pause()
         if condition():
             return
         await asyncio.sleep(0.05)
@@ -58,7 +60,7 @@ async def test_the_banner_says_while_the_server_is_away_and_the_console_keeps_it
                 await until(app, pilot, lambda: "WORKSPACE SERVER UNREACHABLE" in banner(app))
                 assert "Dana Kim" in screen_text(app)  # what was loaded stays on screen
                 await pilot.press("j")  # and the console still answers keys
-                await settle(app, pilot)
+                await pilot.pause()
                 assert "Dana Kim" in screen_text(app)
                 proxy.start()
                 await until(app, pilot, lambda: "UNREACHABLE" not in banner(app))
