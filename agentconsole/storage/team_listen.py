@@ -215,20 +215,12 @@ def open_signal(store: Store) -> Signal:
 def postgres_conninfo(store: Store) -> tuple[str, dict[str, Any]] | None:
     """The URL of a PostgreSQL store and what else libpq needs to reach it (the password the keyring
     gave, if any); None for SQLite."""
-    server = getattr(store, "_server", None)
-    if server is None:
+    if store.backend != "postgresql":
         return None
-    extra: dict[str, Any] = {}
-    password = getattr(server, "_kwargs", {}).get("password")
-    if password is not None:
-        extra["password"] = password
-    return str(server.url), extra
+    password = getattr(store, "_password", None)  # the store keeps it for another(); libpq needs it too
+    return str(store.path), ({} if password is None else {"password": password})
 
 
 def sibling(store: Store) -> Store:
     """Another store on *store*'s workspace with the same credentials (connections of its own)."""
-    from agentconsole.storage.store import Store
-
-    conninfo = postgres_conninfo(store)
-    password = None if conninfo is None else conninfo[1].get("password")
-    return Store(store.path, store.clock, password=password)
+    return store.another()
