@@ -32,6 +32,7 @@ from agentconsole.storage import views
 from agentconsole.storage.store import Store
 from agentconsole.sync.states import ConnectorState, EngineEvent
 from agentconsole.team import collision
+from agentconsole.team.changes import Link
 from agentconsole.team.presence import Activity
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Session(PlatformVerbs, ListeningVerbs):
         # Where this console is, for the other consoles: set by the UI, written by the team watcher.
         self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
         self.change_feed: Any = None
+        self.workspace_link = Link()  # the team watcher's view of the workspace server (the banner shows it)
         if engine is not None:
             self._engine_listener = engine.on_change
             engine.on_change = self._engine_changed
@@ -454,7 +456,7 @@ class Session(PlatformVerbs, ListeningVerbs):
         committed in between is missed; the team watcher reads it and closes it."""
         from agentconsole.team.changes import ChangeFeed
 
-        self.change_feed = ChangeFeed(self.store.path)
+        self.change_feed = ChangeFeed(self.store)
 
     def watch_team(self, cancelled: Callable[[], bool], changed: Callable[[Any], None],
                    people: Callable[[dict[int, tuple[Any, ...]]], None]) -> None:

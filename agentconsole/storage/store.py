@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from agentconsole.storage.accounts import AccountStorage
     from agentconsole.storage.escalations import EscalationStorage
     from agentconsole.storage.outbox import OutboxStorage
+    from agentconsole.storage.team import TeamStorage
 
 _CONV_SELECT = """
 SELECT c.*, a.name AS account_name, a.is_demo AS is_demo,
@@ -82,6 +83,11 @@ class Store(Health, ConversationActions):
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "broken", False):  # the server went away: a fresh one when back
+            with self._lock:
+                self._connections.pop(id(threading.current_thread()), None)
+            conn.close()
+            conn = None
         if conn is None:
             conn = db.connect(self.path) if self._server is None else self._server.connect()
             self._local.conn = conn
@@ -177,6 +183,11 @@ class Store(Health, ConversationActions):
         from agentconsole.storage.accounts import SqlAccountStorage
 
         return SqlAccountStorage(self)
+
+    def team_storage(self) -> TeamStorage:
+        from agentconsole.storage.team import SqlTeamStorage
+
+        return SqlTeamStorage(self)
 
     # ---------------------------------------------------------------- accounts, agents, cursors
 

@@ -298,7 +298,12 @@ class Engine:
             try:
                 while not poll.done():
                     await asyncio.wait({poll}, timeout=team_leases.RENEW_SECONDS)
-                    holder = await asyncio.to_thread(leases.acquire, name)
+                    try:  # a beat that cannot get through before the lease may pass to another host stops us
+                        holder = await asyncio.wait_for(asyncio.to_thread(leases.acquire, name),
+                                                        timeout=max(0.1, leases.valid_for(name) - 1.0))
+                    except TimeoutError:
+                        log.warning("could not renew the lease of account %s in time; standing by", account_id)
+                        break
                     if not leases.holds(holder):
                         log.warning("lost the lease of account %s to %s", account_id, holder.owner)
                         break

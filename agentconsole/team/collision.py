@@ -64,20 +64,14 @@ def check(store: Store, conversation_id: int, *, agent_id: int | None, opened_at
 
     An answer still on its way counts whoever queued it, this agent included: until it is sent, the
     customer's message still looks unanswered, and a second answer to it is the accident to stop."""
-    conn = store.conn
+    storage = store.team_storage()
     found: list[Collision] = []
-    for name, text, at, author in conn.execute(
-            "SELECT coalesce(a.name, ''), m.text, m.sent_at, m.agent_id FROM messages m"
-            " LEFT JOIN agents a ON a.id = m.agent_id WHERE m.conversation_id = ? AND m.direction = 'out'"
-            " AND m.stored_at > ? ORDER BY m.stored_at DESC LIMIT 5", (conversation_id, opened_at)):
-        found.append(Collision(What.ANSWERED, name, min(at, store.clock.now()), one_line(text, 80),
-                               author is not None and author == agent_id))
-    marks = ",".join("?" * len(UNSETTLED))
-    for name, text, at, author in conn.execute(
-            f"SELECT coalesce(a.name, ''), o.text, o.created_at, o.agent_id FROM outbox o"
-            f" LEFT JOIN agents a ON a.id = o.agent_id WHERE o.conversation_id = ? AND o.state IN ({marks})"
-            f" AND o.action IN ('reply', 'dm') ORDER BY o.id DESC LIMIT 5", (conversation_id, *UNSETTLED)):
-        found.append(Collision(What.QUEUED, name, at, one_line(text, 80), author is not None and author == agent_id))
+    for a in storage.answers_since(conversation_id, opened_at, 5):
+        found.append(Collision(What.ANSWERED, a.who, min(a.at, store.clock.now()), one_line(a.text, 80),
+                               a.agent_id is not None and a.agent_id == agent_id))
+    for a in storage.answers_on_their_way(conversation_id, UNSETTLED, 5):
+        found.append(Collision(What.QUEUED, a.who, a.at, one_line(a.text, 80),
+                               a.agent_id is not None and a.agent_id == agent_id))
     for person in presence.others(store, agent_id, conversation_id).get(conversation_id, ()):
         if person.activity == presence.Activity.COMPOSING:
             found.append(Collision(What.COMPOSING, person.name, person.since))
@@ -121,3 +115,4 @@ def _ago(seconds: float) -> str:
     """"20 s ago", "3m ago": the wait line's compact form, with a space for seconds as people say them."""
     seconds = max(0.0, seconds)
     return f"{int(seconds)} s ago" if seconds < 60 else f"{format_wait(seconds)} ago"
+

@@ -104,6 +104,11 @@ class WorkspaceBanner(_TickingLine):
                                        self.get_component_rich_style("banner--error", partial=True),
                                        single_line=True, limit=400))
         now = self.clock.now()
+        link = getattr(getattr(self.app, "session", None), "workspace_link", None)
+        if link is not None and not link.up:  # the workspace's server is away: what shows may be stale
+            text.append(" · ")
+            text.append_text(safe_text(link.describe(now), self.get_component_rich_style("banner--error", partial=True),
+                                       single_line=True, limit=400))
         if not self.states:
             text.append(" · no accounts connected")
         for state in self.states.values():

@@ -167,6 +167,11 @@ class Connection:
         raw.adapters.register_loader("numeric", _NumericLoader)
 
     @property
+    def broken(self) -> bool:
+        """The server closed it or went away (the store then takes a fresh one from the pool)."""
+        return bool(self.raw.broken or self.raw.closed)
+
+    @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 

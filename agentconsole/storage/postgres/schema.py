@@ -11,6 +11,7 @@ from agentconsole.storage.integrity import DatabaseDamaged, DatabaseProblem
 from agentconsole.storage.migrations import MIGRATIONS
 from agentconsole.storage.postgres.adapter import MIGRATION_LOCK, Connection
 from agentconsole.storage.postgres.texts import CHANGES, KNOWLEDGE, SEARCH_CONFIG
+from agentconsole.storage.team_listen import postgres_notify_sql
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ REPLACED: dict[tuple[int, str], list[str]] = {
     (6, "CREATE VIRTUAL TABLE messages_fts"): [],
     (6, "INSERT INTO messages_fts(messages_fts)"): [],
     # The change log: one trigger function; the WHEN clauses are SQLite's, IS NOT as IS DISTINCT FROM.
-    (9, "CREATE TRIGGER changes_conv_ai"): CHANGES,
+    (9, "CREATE TRIGGER changes_conv_ai"): [*CHANGES, *postgres_notify_sql()],  # + the log's NOTIFY
     **{(9, f"CREATE TRIGGER changes_{name}"): [] for name in (
         "conv_au", "note_ai", "outbox_ai", "outbox_au", "presence_ai", "presence_au", "presence_ad",
         "shift_ai", "shift_au", "lease_ai", "lease_au", "lease_ad")},
