@@ -34,22 +34,6 @@ def require_server() -> None:
         pytest.skip(f"no PostgreSQL test server on {HOST}:{PORT} (.ci/services/postgres.sh)")
 
 
-def pending_on_postgresql(names: set[str]):  # type: ignore[no-untyped-def]
-    """A fixture helper: the tests named here are expected to fail on PostgreSQL, but only with the
-    errors of SQL another branch is making portable (the adapter's NotPortable, PostgreSQL's missing
-    scalar max()); remove a name once its storage is merged."""
-    import psycopg
-
-    from agentconsole.storage.postgres.adapter import NotPortable
-
-    def mark(request) -> None:  # type: ignore[no-untyped-def]
-        if request.node.originalname in names:
-            request.node.add_marker(pytest.mark.xfail(
-                raises=(NotPortable, psycopg.errors.UndefinedFunction), strict=False,
-                reason="needs the portable outbox storage of w-arch"))
-
-    return mark
-
 
 def url(name: str, port: int = PORT) -> str:
     """The workspace URL; the password comes from PGPASSWORD, as on a host without a keyring."""

@@ -10,9 +10,6 @@ SQL_CALLS = {"execute", "executemany", "executescript"}
 # Where SQL may still run, each with why. The list only shrinks: drop an entry once its package runs none.
 ALLOWED = {
     "agentconsole/storage": "the storage package: every backend's SQL",
-    # Helper pgteam moves the team's SQL to storage/team.py in the same session (issue 24); until it
-    # lands, the team package keeps its statements.
-    "agentconsole/team": "presence, leases, the collision guard and the change log (moving to storage/team.py)",
 }
 
 

@@ -48,14 +48,6 @@ class Team:
         self.b.close()
 
 
-# On PostgreSQL these wait for the outbox's portable SQL (w-arch moves it to storage/outbox.py): until
-# that is merged they fail with exactly its errors (lastrowid, scalar max), and any other failure still
-# fails them.
-PENDING_ON_POSTGRESQL = pg_team.pending_on_postgresql({
-    "test_the_guard_is_clear_when_nobody_else_is_there", "test_another_agents_queued_answer_stops_the_send",
-    "test_an_answer_sent_after_the_composer_opened_stops_the_send", "test_send_anyway_goes_out_and_is_audited",
-    "test_ones_own_answer_on_its_way_stops_a_second_but_a_sent_one_seen_before_does_not",
-    "test_escalation_checks_the_guard_too", "test_only_the_lease_holder_polls_and_sends"})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +56,6 @@ def location(request, tmp_path):
     if request.param == "sqlite":
         yield tmp_path / "team.db"
         return
-    PENDING_ON_POSTGRESQL(request)
     with pg_team.database() as name:
         yield pg_team.url(name)
 

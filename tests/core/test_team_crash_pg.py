@@ -20,13 +20,8 @@ from tests.core.crash_worker import BATCHES, PER_BATCH
 ROOT = Path(__file__).resolve().parents[2]
 
 
-PENDING_ON_POSTGRESQL = pg_team.pending_on_postgresql(
-    {"test_kill_9_between_post_and_mark_sent_on_postgresql_never_posts_twice"})
-
-
 @pytest.fixture
 def workspace(request):
-    PENDING_ON_POSTGRESQL(request)
     with pg_team.database() as name:
         yield pg_team.url(name)
 

@@ -33,13 +33,9 @@ def location(request, tmp_path):
         yield pg_team.url(name)
 
 
-PENDING_ON_POSTGRESQL = pg_team.pending_on_postgresql({"test_sends_wait_out_a_server_outage_and_go_once_when_it_is_back"})
-
-
 @pytest.fixture
 def pg(request):
     """A PostgreSQL test database's name."""
-    PENDING_ON_POSTGRESQL(request)
     with pg_team.database() as name:
         yield name
 
