@@ -1,0 +1,403 @@
+"""Copying an SQLite workspace to a PostgreSQL database in one transaction, and proving both hold the same rows."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+
+from agentconsole.storage import integrity
+from agentconsole.storage.migrations import MIGRATIONS
+from agentconsole.storage.transfer_rows import (
+    KINDS, Adjusted, Checksum, TransferProblem, coercer, read_source, tolerant_text)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+LOCK_TIMEOUT = "10s"  # waiting longer than this for a table means a console is using the server database
+# FTS5 keeps a virtual table's data in these tables of its own; the server has its own search index.
+_FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
+# Taken by migrate-to for its whole transaction, so two copies to one database never interleave.
+_ADVISORY_KEY = 0x61637472  # "actr"
+
+
+class TransferRefused(integrity.DatabaseProblem):
+    """The server database holds something else; nothing was changed. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table to copy: its columns (as both sides name them), primary key and references."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    parents: frozenset[str]
+    self_refs: tuple[str, ...] = ()  # columns that reference this same table: set once every row is in
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass
+class TableReport:
+    name: str
+    source_rows: int = 0
+    target_rows: int = 0
+    source_sum: str = ""
+    target_sum: str = ""
+    copied: int = 0
+    seconds: float = 0.0
+    adjusted: Adjusted = field(default_factory=Adjusted)
+
+    @property
+    def same(self) -> bool:
+        return self.source_rows == self.target_rows and self.source_sum == self.target_sum
+
+
+@dataclass
+class Report:
+    """What migrate-to did: 'copied', 'replaced' or 'verified' (the server already held this workspace)."""
+
+    outcome: str
+    tables: list[TableReport]
+    seconds: float
+    server_only: list[str] = field(default_factory=list)  # the server's own tables (search index, …)
+    not_copied: dict[str, str] = field(default_factory=dict)  # source tables left out, and why
+
+    @property
+    def rows(self) -> int:
+        return sum(t.source_rows for t in self.tables)
+
+    @property
+    def copied(self) -> int:
+        return sum(t.copied for t in self.tables)
+
+    @property
+    def verified(self) -> bool:
+        return all(t.same for t in self.tables)
+
+
+def open_source(path: Path) -> sqlite3.Connection:
+    """The workspace file opened read-only (SQLite refuses every write), in one read transaction so
+    every table is read from the same moment even while a console keeps writing to it."""
+    if not path.is_file():
+        raise integrity.DatabaseProblem(f"there is no workspace database at {path}; agentconsole creates it "
+                                        "on first use (or set AGENTCONSOLE_DATA_DIR to the folder holding it)")
+    integrity.check_file(path)
+    conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute("BEGIN")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != SCHEMA_VERSION:
+        conn.close()
+        newer = version > SCHEMA_VERSION
+        raise integrity.DatabaseProblem(
+            f"{path} has schema {version}, this agentconsole writes schema {SCHEMA_VERSION}: "
+            + ("upgrade agentconsole first" if newer else
+               "open it once with this version (`agentconsole db check` then `agentconsole`), which "
+               "upgrades it, then run migrate-to again"))
+    return conn
+
+
+def source_tables(conn: sqlite3.Connection) -> list[Table]:
+    """The workspace's tables (not SQLite's own, not the FTS5 search indexes) in dependency order."""
+    found = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
+    virtual = [n for n, text in found if re.match(r"\s*CREATE\s+VIRTUAL", text or "", re.IGNORECASE)]
+    shadows = {v + s for v in virtual for s in _FTS_SHADOWS}
+    tables: dict[str, Table] = {}
+    for name, _ in found:
+        if name in virtual or name in shadows or name.startswith("sqlite_"):
+            continue
+        info = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+        columns = tuple(r[1] for r in info)
+        key = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])) or columns
+        refs = conn.execute(f'PRAGMA foreign_key_list("{name}")').fetchall()
+        parents = frozenset(r[2] for r in refs if r[2] != name)
+        self_refs = tuple(r[3] for r in refs if r[2] == name)
+        tables[name] = Table(name, columns, key, parents, self_refs)
+    return _in_dependency_order(tables)
+
+
+def _in_dependency_order(tables: dict[str, Table]) -> list[Table]:
+    ordered: list[Table] = []
+    placed: set[str] = set()
+    pending = dict(sorted(tables.items()))
+    while pending:
+        ready = [t for t in pending.values() if all(p in placed or p not in tables for p in t.parents)]
+        if not ready:
+            raise TransferProblem("the workspace's tables reference each other in a circle ("
+                                  + ", ".join(pending) + "); migrate-to cannot order them")
+        for table in ready:
+            ordered.append(table)
+            placed.add(table.name)
+            del pending[table.name]
+    return ordered
+
+
+def server_tables(conn: psycopg.Connection[Any]) -> dict[str, dict[str, str]]:
+    """Each table of the server's schema with its writable columns and their pg_type names
+    (generated columns, such as a search vector, are the server's own)."""
+    rows = conn.execute(
+        "SELECT c.table_name, c.column_name, c.udt_name FROM information_schema.columns c"
+        " JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+        " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'"
+        " AND c.is_generated = 'NEVER' ORDER BY c.table_name, c.ordinal_position").fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for table, column, udt in rows:
+        out.setdefault(table, {})[column] = udt
+    return out
+
+
+def plan(source: list[Table], server: dict[str, dict[str, str]],
+         rebuilt: dict[str, str]) -> tuple[list[Table], dict[str, str]]:
+    """The tables to copy with their server types, and the source tables left out because the
+    server builds them itself (*rebuilt*: name -> why). Refuses a server schema missing a table
+    or a column the workspace has: those rows would be lost."""
+    missing: list[str] = []
+    copied: list[Table] = []
+    left: dict[str, str] = {}
+    for table in source:
+        if table.name in rebuilt:
+            left[table.name] = rebuilt[table.name]
+            continue
+        there = server.get(table.name)
+        if there is None:
+            missing.append(table.name)
+            continue
+        gone = [c for c in table.columns if c not in there]
+        if gone:
+            missing.extend(f"{table.name}.{c}" for c in gone)
+            continue
+        unknown = [f"{table.name}.{c} ({there[c]})" for c in table.columns if there[c] not in KINDS]
+        if unknown:
+            raise TransferProblem("the server's schema has column types migrate-to does not copy: "
+                                  + ", ".join(unknown))
+        copied.append(Table(table.name, table.columns, table.key, table.parents, table.self_refs,
+                            tuple(KINDS[there[c]] for c in table.columns)))
+    if missing:
+        raise TransferProblem(
+            "the server database lacks what the workspace holds (" + ", ".join(missing[:8])
+            + (", …" if len(missing) > 8 else "") + "): its schema is not this version's; nothing was copied")
+    return copied, left
+
+
+def _ident(*names: str) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _order(table: Table, server: bool) -> str:
+    """ORDER BY the primary key; on the server text sorts by code point ("C"), as SQLite's BINARY does."""
+    parts = []
+    for column in table.key:
+        kind = table.kinds[table.columns.index(column)] if table.kinds else ""
+        quoted = f'"{column}"'
+        parts.append(f'{quoted} COLLATE "C"' if server and kind == "text" else quoted)
+    return ", ".join(parts)
+
+
+def _source_select(table: Table) -> str:
+    cols = ", ".join(f'"{c}"' for c in table.columns)
+    return f'SELECT {cols} FROM "{table.name}" ORDER BY {_order(table, False)}'
+
+
+def _stream(conn: sqlite3.Connection, table: Table, report: TableReport, tolerant: bool,
+            write: Callable[[tuple[Any, ...]], object] | None = None) -> list[tuple[Any, ...]]:
+    """Read a source table in key order, converting, counting and checksumming its rows, and hand each
+    to *write*; returns the rows whose references to their own table are written afterwards (those
+    columns go in as NULL first, since a row may point at one further on)."""
+    key_index = table.columns.index(table.key[0]) if len(table.key) == 1 else None
+    refs = [table.columns.index(c) for c in table.self_refs]
+    checksum, report.adjusted = Checksum(), Adjusted()
+    convert = coercer(table.name, table.columns, table.kinds, key_index, report.adjusted)
+    late: list[tuple[Any, ...]] = []
+    conn.text_factory = tolerant_text if tolerant else str
+    try:
+        for batch in read_source(conn, _source_select(table)):
+            rows = [convert(r) for r in batch]
+            checksum.add(rows)
+            if write is None:
+                continue
+            for row in rows:
+                if refs and any(row[i] is not None for i in refs):
+                    late.append(row)
+                    row = tuple(None if i in refs else v for i, v in enumerate(row))
+                write(row)
+    except sqlite3.OperationalError as exc:
+        if tolerant or "decode" not in str(exc).lower():
+            raise
+        raise Undecodable(table.name) from exc
+    finally:
+        conn.text_factory = str
+    report.source_rows, report.source_sum = checksum.rows, checksum.hexdigest()
+    return late
+
+
+class Undecodable(Exception):
+    """A table held text that is not UTF-8: it is read again with the tolerant text factory."""
+
+
+def source_checksum(conn: sqlite3.Connection, table: Table, report: TableReport) -> None:
+    """Count and checksum a source table's rows as the server would store them (nothing is written)."""
+    try:
+        _stream(conn, table, report, False)
+    except Undecodable:
+        _stream(conn, table, report, True)
+
+
+def target_checksum(conn: psycopg.Connection[Any], table: Table, report: TableReport) -> None:
+    """Count and checksum the server's copy of *table* the same way."""
+    checksum = Checksum()
+    query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+        _ident(*table.columns), sql.Identifier(table.name), sql.SQL(_order(table, True)))
+    with conn.cursor(name=f"verify_{table.name}", binary=True) as cursor:
+        cursor.itersize = 5000
+        cursor.execute(query)
+        while batch := cursor.fetchmany(5000):
+            checksum.add(batch)
+    report.target_rows, report.target_sum = checksum.rows, checksum.hexdigest()
+
+
+def copy_table(source: sqlite3.Connection, target: psycopg.Connection[Any], table: Table,
+               types: Sequence[str], report: TableReport) -> None:
+    """COPY one table (binary, streamed in batches) inside the caller's transaction, then fill in the
+    references to its own rows."""
+    started = time.perf_counter()
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table.name), _ident(*table.columns))
+    for tolerant in (False, True):
+        target.execute("SAVEPOINT copy_table")
+        try:
+            with target.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                copy.set_types(list(types))
+                late = _stream(source, table, report, tolerant, copy.write_row)
+        except Undecodable:
+            target.execute("ROLLBACK TO SAVEPOINT copy_table")
+            continue
+        target.execute("RELEASE SAVEPOINT copy_table")
+        break
+    key = table.key[0]
+    ki = table.columns.index(key)
+    for column in table.self_refs:
+        ci = table.columns.index(column)
+        pairs = [(row[ci], row[ki]) for row in late if row[ci] is not None]
+        if pairs:
+            with target.cursor() as cursor:
+                cursor.executemany(sql.SQL("UPDATE {} SET {} = %s WHERE {} = %s").format(
+                    sql.Identifier(table.name), sql.Identifier(column), sql.Identifier(key)), pairs)
+    report.copied = report.source_rows
+    report.seconds = time.perf_counter() - started
+
+
+def _locked(target: psycopg.Connection[Any], names: Sequence[str]) -> None:
+    """Writers wait while the copy runs (readers do not); a console holding a table makes this fail."""
+    try:
+        target.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(_ident(*names)))
+    except psycopg.errors.LockNotAvailable:
+        raise TransferRefused("the server database is in use (a table stayed locked for "
+                              f"{LOCK_TIMEOUT}): quit the consoles using it and run migrate-to again") from None
+
+
+def _triggers(target: psycopg.Connection[Any], tables: Sequence[Table], on: bool) -> None:
+    """The server's own triggers (the change log) stay quiet while the rows are copied as they are."""
+    verb = sql.SQL("ENABLE" if on else "DISABLE")
+    try:
+        for table in tables:
+            target.execute(sql.SQL("ALTER TABLE {} {} TRIGGER USER").format(sql.Identifier(table.name), verb))
+    except psycopg.errors.InsufficientPrivilege:
+        raise TransferRefused("the server role does not own the workspace's tables: run migrate-to as the "
+                              "role that created them (the one in the URL of the first console)") from None
+
+
+def reset_sequences(target: psycopg.Connection[Any], tables: Sequence[Table]) -> None:
+    """Each id sequence continues after the largest id copied, so the next row gets a new id."""
+    for table in tables:
+        if len(table.key) != 1 or table.kinds[table.columns.index(table.key[0])] != "int":
+            continue
+        row = target.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                             (sql.Identifier(table.name).as_string(target), table.key[0])).fetchone()
+        if row is None or row[0] is None:
+            continue
+        target.execute(sql.SQL("SELECT setval(%s, (SELECT coalesce(max({}), 0) + 1 FROM {}), false)").format(
+            sql.Identifier(table.key[0]), sql.Identifier(table.name)), (row[0],))
+
+
+def _differences(reports: Sequence[TableReport]) -> str:
+    parts = []
+    for r in reports:
+        if r.same:
+            continue
+        counts = (f"{r.target_rows:,} rows there, {r.source_rows:,} here" if r.source_rows != r.target_rows
+                  else f"{r.source_rows:,} rows on both, different content")
+        parts.append(f"{r.name} ({counts})")
+    return ", ".join(parts[:6]) + (", …" if len(parts) > 6 else "")
+
+
+def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = False,
+               rebuilt: dict[str, str] | None = None,
+               after_copy: Callable[[psycopg.Connection[Any]], None] | None = None,
+               progress: Callable[[str], None] | None = None) -> Report:
+    """Copy the SQLite workspace at *path* into *target* (a migrated, empty server database) and verify
+    every table, all in one transaction: a failure or a mismatch leaves the server as it was.
+
+    A server that already holds exactly this workspace is verified and left alone; one holding
+    anything else is refused unless *replace*, which empties its tables first. *rebuilt* names the
+    source tables the server derives itself (its search index); *after_copy* builds those."""
+    say = progress or (lambda _text: None)
+    started = time.perf_counter()
+    source = open_source(path)
+    try:
+        wanted = source_tables(source)
+        with target.transaction():
+            target.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+            target.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            server = server_tables(target)
+            tables, left = plan(wanted, server, rebuilt or {})
+            names = [t.name for t in tables]
+            server_only = sorted(set(server) - set(names))
+            _locked(target, names)
+            reports = [TableReport(t.name) for t in tables]
+            held = [t.name for t in tables if target.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t.name))).fetchone() == (True,)]
+            outcome = "copied"
+            if held:
+                say("the server database is not empty: comparing it with the workspace")
+                for table, report in zip(tables, reports):
+                    source_checksum(source, table, report)
+                    target_checksum(target, table, report)
+                if all(r.same for r in reports):
+                    return Report("verified", reports, time.perf_counter() - started, server_only, left)
+                if not replace:
+                    raise TransferRefused(
+                        "the server database already holds a different workspace, or an older copy of this "
+                        f"one ({_differences(reports)}); nothing was changed. If the console kept working "
+                        "on this workspace after an earlier copy, quit every console first. Run again "
+                        "with --replace to empty the server database and copy this workspace over it")
+                say("emptying the server database's tables (--replace)")
+                target.execute(sql.SQL("TRUNCATE {} CASCADE").format(_ident(*names)))
+                reports = [TableReport(t.name) for t in tables]
+                outcome = "replaced"
+            _triggers(target, tables, on=False)
+            types = {t: server[t] for t in names}
+            for table, report in zip(tables, reports):
+                say(f"copying {table.name}")
+                copy_table(source, target, table, [types[table.name][c] for c in table.columns], report)
+            _triggers(target, tables, on=True)
+            reset_sequences(target, tables)
+            if after_copy is not None:
+                say("building the search index on the server")
+                after_copy(target)
+            say("verifying every table on the server")
+            for table, report in zip(tables, reports):
+                target_checksum(target, table, report)
+            if not all(r.same for r in reports):
+                raise TransferProblem("the server's copy does not match the workspace ("
+                                      f"{_differences(reports)}); nothing was kept on the server")
+        return Report(outcome, reports, time.perf_counter() - started, server_only, left)
+    finally:
+        source.close()
