@@ -1,4 +1,4 @@
-"""`agentconsole db check|backup|restore FILE`: look after the database file and its backups."""
+"""`agentconsole db check|backup|restore FILE|migrate-to URL`: look after the database file and its backups."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="restore even while a console still runs on the database")
     for each in (check, save, restore):
         each.add_argument("--demo", action="store_true", help="the demo workspace's database")
+    from agentconsole.cli import migrate_to
+
+    migrate_to.register(sub)
     check.set_defaults(func=run_check)
     save.set_defaults(func=run_backup)
     restore.set_defaults(func=run_restore)

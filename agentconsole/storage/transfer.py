@@ -348,6 +348,9 @@ def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = F
     A server that already holds exactly this workspace is verified and left alone; one holding
     anything else is refused unless *replace*, which empties its tables first. *rebuilt* names the
     source tables the server derives itself (its search index); *after_copy* builds those."""
+    if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # Inside a transaction of the caller's, ours would be a mere savepoint that commits nothing.
+        raise ValueError("migrate_to needs a connection outside any transaction")
     say = progress or (lambda _text: None)
     started = time.perf_counter()
     source = open_source(path)
