@@ -1,4 +1,5 @@
-"""Shared fixtures: XDG dirs in tmp_path, a frozen clock, and a fresh store."""
+"""Shared fixtures: XDG dirs in tmp_path, a frozen clock, and a fresh store (on SQLite, and on PostgreSQL
+too in the modules marked both_backends)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,25 @@ import pytest
 
 from agentconsole.domain.clock import FrozenClock
 from agentconsole.storage.store import Store
+from tests import pg
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: the store fixture runs on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only: a test of what only the SQLite backend has")
+
+
+def pytest_generate_tests(metafunc):
+    """A module (or test) marked both_backends gets its store on each backend; sqlite_only opts out."""
+    if ("store_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends")
+            and not metafunc.definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("store_backend", BACKENDS)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    pg.drop_template()
 
 T0 = 1_764_061_200.0  # 2025-11-25 09:00 UTC, a Tuesday
 
@@ -27,7 +47,19 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def store(tmp_path, clock) -> Store:
+def store_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def store(tmp_path, clock, store_backend) -> Store:
+    if store_backend == "postgresql":
+        url = pg.fresh_database()
+        s = Store(url, clock)
+        yield s
+        s.close()
+        pg.drop(url)
+        return
     s = Store(tmp_path / "test.db", clock)
     yield s
     s.close()

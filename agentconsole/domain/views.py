@@ -15,7 +15,7 @@ class View:
 
 
 VIEWS: tuple[View, ...] = (
-    View("all", "All", "1", "No conversations yet: they appear here as the accounts sync."),
+    View("all", "All", "1 = 1", "No conversations yet: they appear here as the accounts sync."),
     View("waiting", "Waiting", "status = 'open' AND needs_reply = 1",
          "Nobody is waiting: every customer has an answer."),
     View("mine", "Mine", "status = 'open' AND assignee_id = :agent_id",

@@ -14,7 +14,8 @@ from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, 
 from agentconsole.domain.normalise import check_time, normalise
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.storage.inbound import after_batch
-from agentconsole.storage.search import add_terms
+from agentconsole.storage.postgres import on_postgres
+from agentconsole.storage.search import add_terms, document
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
@@ -30,6 +31,12 @@ _INSERT_MESSAGE = (
     "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility, identity_id,"
     " author_name, author_handle, subject, text, raw, parse_note, in_reply_to, sent_at, stored_at, agent_id,"
     " source, edited_at) VALUES (?,?,?,?,?,NULLIF(?,0),?,?,?,?,NULLIF(?,0),?,NULLIF(?,0),?,?,NULLIF(?,0),NULLIF(?,0),NULLIF(?,0))")
+# PostgreSQL types each parameter, so NULL is bound as None there; the search words go in with the row.
+_INSERT_MESSAGE_PG = (
+    "INSERT INTO messages(conversation_id, account_id, external_id, direction, visibility, identity_id,"
+    " author_name, author_handle, subject, text, raw, parse_note, in_reply_to, sent_at, stored_at, agent_id,"
+    " source, edited_at, search) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,to_tsvector('simple', ?))")
+_NULL_AS_ZERO = (5, 10, 12, 15, 16, 17)  # the columns of _INSERT_MESSAGE that bind 0 for NULL
 
 
 class _GcPause:
@@ -85,6 +92,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
     now = store.clock.now()
     messages = [normalise(m, now) for m in messages]
     with _gc_paused(), store.transaction() as conn:
+        pg = on_postgres(conn)
         channel = conn.execute("SELECT channel FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
         batch: dict[str, InboundMessage] = {}
         for msg in messages:
@@ -129,14 +137,16 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
                          0 if agent_id is None else agent_id, 0 if source is None else source,
                          (_edited_at(extra, now) or 0) if extra else 0))
             summary.add(direction, msg.sent_at, text, conn, answers=source not in AUTOMATIC_SOURCES)
-        if rows:
+        if rows and pg:
+            conn.executemany(_INSERT_MESSAGE_PG, [_pg_row(r) for r in rows])
+        elif rows:
             conn.executemany(_INSERT_MESSAGE, rows)
             conn.execute(
                 "INSERT INTO messages_fts(rowid, text, subject, author_name)"
                 " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
             add_terms(conn, [t for r in rows for t in (r[9], r[8], r[6])])
         changed = [s for s in summaries.values() if s.changed]
-        _Summary.save_all(conn, changed)
+        _Summary.save_all(conn, changed, pg)
         after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
         if set_cursor:
             conn.execute(
@@ -148,6 +158,15 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
     ids = [s.id for s in changed]
     ids += sorted(edited - set(ids))
     return IngestReport(len(rows), duplicates, tuple(ids), len(edited))
+
+
+def _pg_row(row: tuple) -> tuple:
+    values = list(row)
+    for i in _NULL_AS_ZERO:
+        if values[i] == 0:
+            values[i] = None
+    values.append(document((row[9], row[8], row[6])))
+    return tuple(values)
 
 
 def _edited_at(extra: dict, now: float) -> float | None:
@@ -178,12 +197,16 @@ def _apply_edits(conn: sqlite3.Connection, account_id: int, edits: list[InboundM
         conn.execute("UPDATE messages SET text = ?, raw = ?, edited_at = ?, parse_note = ? WHERE id = ?",
                      (msg.text, msg.raw, at, one_line(msg.parse_note, 300) if msg.parse_note else "",
                       message_id))
-        # The search index is an external-content table: the old row's words leave it by hand.
-        conn.execute("INSERT INTO messages_fts(messages_fts, rowid, text, subject, author_name)"
-                     " VALUES ('delete', ?, ?, ?, ?)", (message_id, old_text, row[5], row[6]))
-        conn.execute("INSERT INTO messages_fts(rowid, text, subject, author_name) VALUES (?,?,?,?)",
-                     (message_id, msg.text, row[5], row[6]))
-        add_terms(conn, (msg.text,))
+        if on_postgres(conn):
+            conn.execute("UPDATE messages SET search = to_tsvector('simple', ?) WHERE id = ?",
+                         (document((msg.text, row[5], row[6])), message_id))
+        else:
+            # The search index is an external-content table: the old row's words leave it by hand.
+            conn.execute("INSERT INTO messages_fts(messages_fts, rowid, text, subject, author_name)"
+                         " VALUES ('delete', ?, ?, ?, ?)", (message_id, old_text, row[5], row[6]))
+            conn.execute("INSERT INTO messages_fts(rowid, text, subject, author_name) VALUES (?,?,?,?)",
+                         (message_id, msg.text, row[5], row[6]))
+            add_terms(conn, (msg.text,))
         conn.execute("UPDATE conversations SET last_preview = ? WHERE id = ? AND last_message_at = ?",
                      (one_line(msg.text, 160), conversation_id, row[7]))
         changed.add(conversation_id)
@@ -213,12 +236,11 @@ def _identities(conn: sqlite3.Connection, channel: str, fresh: list[InboundMessa
     if new:
         names = [(one_line(p.handle, 120), one_line(p.display_name, 120)) for _, p in new]
         contact_ids = _insert_all(
-            conn, "contacts", "INSERT INTO contacts(display_name, bio, location, created_at) VALUES (?,?,?,?)",
+            conn, "contacts", "display_name, bio, location, created_at",
             [(name or handle, clean(p.bio)[:500], one_line(p.location, 120), now)
              for (_, p), (handle, name) in zip(new, names)])
         identity_ids = _insert_all(
-            conn, "identities", "INSERT INTO identities(contact_id, channel, external_id, handle, display_name)"
-            " VALUES (?,?,?,?,?)", [(contact_id, channel, external_id, handle, name) for contact_id,
+            conn, "identities", "contact_id, channel, external_id, handle, display_name", [(contact_id, channel, external_id, handle, name) for contact_id,
                                     (external_id, _), (handle, name) in zip(contact_ids, new, names)])
         for (external_id, _), identity_id, contact_id in zip(new, identity_ids, contact_ids):
             found[external_id] = (identity_id, contact_id)
@@ -255,9 +277,8 @@ def _summaries(conn: sqlite3.Connection, account_id: int, channel: str,
             row[4], row[5] = ident[1], ident[0]
     if created:
         ids = _insert_all(
-            conn, "conversations", "INSERT INTO conversations(account_id, channel, kind, thread_key,"
-            " contact_id, identity_id, subject, last_message_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            list(created.values()))
+            conn, "conversations", "account_id, channel, kind, thread_key, contact_id, identity_id, subject,"
+            " last_message_at, created_at", list(created.values()))
         conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",
                          [(conv_id, "opened", row[7]) for conv_id, row in zip(ids, created.values())])
         for conv_id, (thread_key, row) in zip(ids, created.items()):
@@ -273,12 +294,22 @@ def _customer_of(msg: InboundMessage) -> Person | None:
     return recipient if isinstance(recipient, Person) else None
 
 
-def _insert_all(conn: sqlite3.Connection, table: str, sql: str, rows: list) -> range:
-    """executemany *rows* into *table* and return their new ids, in order.
+def _insert_all(conn: sqlite3.Connection, table: str, columns: str, rows: list) -> Sequence[int]:
+    """executemany *rows* (values of *columns*) into *table* and return their new ids, in order.
 
     Inside our write transaction SQLite gives each new row max(id) + 1 (no AUTOINCREMENT, ids far from
     the 64-bit limit), so the ids are the next len(rows) after the largest; the check makes sure.
+    PostgreSQL's ids come from the table's sequence, which a rolled-back transaction also advanced:
+    they are taken from it first and inserted with the rows.
     """
+    marks = ",".join("?" * (columns.count(",") + 1))
+    if on_postgres(conn):
+        ids = [r[0] for r in conn.execute(
+            "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", (table, len(rows)))]
+        conn.executemany(f"INSERT INTO {table}(id, {columns}) VALUES (?,{marks})",
+                         [(i, *row) for i, row in zip(ids, rows)])
+        return ids
+    sql = f"INSERT INTO {table}({columns}) VALUES ({marks})"
     first = (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
     conn.executemany(sql, rows)
     last = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
@@ -386,7 +417,7 @@ class _Summary:
             self.needs_reply = int(later is not None)
 
     @staticmethod
-    def save_all(conn: sqlite3.Connection, summaries: list[_Summary]) -> None:
+    def save_all(conn: sqlite3.Connection, summaries: list[_Summary], pg: bool = False) -> None:
         # SQLite rewrites every index naming a SET column even when its value is the same, so a column
         # that an index carries is only written when it changed; status likewise, below.
         shapes: dict[tuple[bool, ...], list[tuple]] = {}
@@ -395,20 +426,23 @@ class _Summary:
                 s.last_preview = one_line(s.last_text, 160)
             values = s._indexed()
             flags = tuple(new != old for new, old in zip(values, s.loaded))
-            # '' stands for NULL in the nullable time columns (see _set): binding None costs far more.
-            params = ["" if s.last_in_at is None else s.last_in_at,
-                      "" if s.last_out_at is None else s.last_out_at, s.last_preview, s.last_direction,
+            # '' stands for NULL in the nullable time columns (see _set): binding None costs far more in
+            # sqlite3; PostgreSQL types its parameters and takes None.
+            null = None if pg else ""
+            params = [null if s.last_in_at is None else s.last_in_at,
+                      null if s.last_out_at is None else s.last_out_at, s.last_preview, s.last_direction,
                       s.message_count, s.customer_count]
             for changed, group in zip(flags, values):
                 if changed:
-                    params.extend("" if v is None else v for v in group)
+                    params.extend(null if v is None else v for v in group)
             params.append(s.id)
             shapes.setdefault(flags, []).append(params)
         for flags, rows in shapes.items():
             columns = ["last_in_at", "last_out_at", "last_preview", "last_direction", "message_count",
                        "customer_count"]
             columns += [c for changed, group in zip(flags, _SAVE_GROUPS) if changed for c in group]
-            conn.executemany(f"UPDATE conversations SET {', '.join(map(_set, columns))} WHERE id=?", rows)
+            sets = ", ".join(f"{c}=?" for c in columns) if pg else ", ".join(map(_set, columns))
+            conn.executemany(f"UPDATE conversations SET {sets} WHERE id=?", rows)
         conn.executemany("UPDATE conversations SET status = 'open' WHERE id = ?",
                          [(s.id,) for s in summaries if s.reopened_at is not None])
         conn.executemany("INSERT INTO conversation_events(conversation_id, event, at) VALUES (?,?,?)",

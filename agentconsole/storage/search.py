@@ -8,6 +8,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from agentconsole.domain.normalise import valid_str
 from agentconsole.domain.sanitize import clean
@@ -97,7 +98,8 @@ def add_terms(conn: sqlite3.Connection, texts: Iterable[str]) -> None:
     """Record the words of newly indexed texts (inside the caller's transaction)."""
     terms = terms_of(texts)
     if terms:
-        conn.executemany("INSERT OR IGNORE INTO search_terms(term) VALUES (?)", [(t,) for t in terms])
+        conn.executemany("INSERT INTO search_terms(term) VALUES (?) ON CONFLICT (term) DO NOTHING",
+                         [(t,) for t in terms])
 
 
 def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
@@ -131,3 +133,71 @@ def match_query(conn: sqlite3.Connection, text: str) -> str:
         head = last.words[:-1]
         out.append("(" + " OR ".join(_phrase((*head, w)) for w in words) + ")")
     return " AND ".join(out)  # FTS5 takes no implicit AND before a parenthesis
+
+
+# ---------------------------------------------------------------- PostgreSQL: tsvector and tsquery
+
+SNIPPET_TOKENS = 12  # as snippet(messages_fts, ..., 12) on the SQLite side
+
+
+def words(text: str) -> list[str]:
+    """The words of *text* as FTS5's unicode61 tokenizer (remove_diacritics 2) cuts and folds them."""
+    return _TOKEN_RE.findall(_fold(text))
+
+
+def document(texts: Iterable[str]) -> str:
+    """What PostgreSQL indexes for a message (text, subject, author name): their words as FTS5 has them,
+    so to_tsvector('simple', ...) holds the same words as messages_fts and queries mean the same."""
+    return " ".join(" ".join(words(t)) for t in texts if t)
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("'", "''") + "'"
+
+
+def tsquery(text: str) -> str:
+    """The to_tsquery('simple', ...) text for what a person typed: each word and phrase as FTS5 reads it
+    quoted (a phrase is its words in order, <->), all of them required, the last a prefix (:*)."""
+    out: list[str] = []
+    for part in parse(text):
+        tokens = [w for word in part.words for w in words(word)]
+        if not tokens:
+            continue
+        lexemes = [_lexeme(t) for t in tokens]
+        if part.prefix:
+            lexemes[-1] += ":*"
+        out.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(out)
+
+
+def pg_search(conn: Any, text: str, limit: int) -> list[tuple[int, int, str, str, str, float]]:
+    """(message id, conversation id, channel, author, snippet, sent at) of the newest *limit* matches."""
+    query = tsquery(text)
+    if not query:
+        return []
+    rows = conn.execute(
+        "SELECT m.id, m.conversation_id, c.channel, m.author_name, m.text, m.sent_at FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.search @@ to_tsquery('simple', ?)"
+        " ORDER BY m.id DESC LIMIT ?", (query, limit)).fetchall()
+    wanted = parse(text)
+    return [(r[0], r[1], r[2], r[3], snippet(r[4], wanted), r[5]) for r in rows]
+
+
+def snippet(text: str, parts: list[Part]) -> str:
+    """Up to SNIPPET_TOKENS words of *text* around its first match, '…' where it is cut (as FTS5's snippet)."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    if len(tokens) <= SNIPPET_TOKENS:
+        return text
+    exact = {w for p in parts for word in p.words for w in words(word)}
+    prefixes = [words(p.words[-1])[-1] for p in parts if p.prefix and words(p.words[-1])]
+    first = 0
+    for i, token in enumerate(tokens):
+        folded = "".join(words(token.group()))
+        if folded in exact or any(folded.startswith(p) for p in prefixes):
+            first = i
+            break
+    start = max(0, min(first - 2, len(tokens) - SNIPPET_TOKENS))
+    end = start + SNIPPET_TOKENS
+    head = 0 if start == 0 else tokens[start].start()
+    tail = len(text) if end >= len(tokens) else tokens[end - 1].end()
+    return ("…" if start else "") + text[head:tail] + ("" if end >= len(tokens) else "…")

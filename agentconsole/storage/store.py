@@ -11,18 +11,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentconsole.storage import connections, db
+from agentconsole.storage import connections, db, postgres
 from agentconsole.storage import search as fulltext
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.storage.ingest import IngestReport, ingest_batch
 from agentconsole.domain.models import Channel, InboundMessage, Status
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
+from agentconsole.storage.narrowing import conversation as _conversation
+from agentconsole.storage.narrowing import narrowing as _narrowing  # views.py imports it from here
+
+__all__ = ["ANY_ASSIGNEE", "Store", "_narrowing", "fts_query"]
 from agentconsole.domain.sanitize import clean
-from agentconsole.domain.filters import UNASSIGNED, ViewFilter
+from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 if TYPE_CHECKING:
+    from agentconsole.storage.postgres.server import Server
     from agentconsole.storage.canned import CannedStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
     from agentconsole.storage.shifts import ShiftStorage
@@ -44,19 +49,28 @@ LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 
 
 class Store:
-    """All reads and writes of the local state. Safe to share between threads and processes:
-    each thread gets its own connection, writers serialise through SQLite's lock (WAL + busy timeout).
+    """All reads and writes of the workspace, in an SQLite file (a path) or on a PostgreSQL server (a
+    postgresql:// URL; *password* when the keyring gave one, else libpq's PGPASSWORD or ~/.pgpass).
+    Safe to share between threads and processes: each thread gets its own connection; writers serialise
+    through SQLite's lock (WAL + busy timeout) or, on PostgreSQL, one advisory lock per workspace.
     """
 
-    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+    def __init__(self, path: Path | str, clock: Clock | None = None, *, password: str | None = None) -> None:
         self.path = path
         self.clock = clock or SystemClock()
+        self.backend = "postgresql" if postgres.is_url(path) else "sqlite"
         self._local = threading.local()
         # One connection per thread; short-lived worker threads come and go, so the connections of
         # threads that have ended are closed whenever a new one is opened.
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
         self.damaged = ""  # why writes stopped (a failed integrity check); empty while sound
+        self._server: Server | None = None
+        if self.backend == "postgresql":
+            from agentconsole.storage.postgres.server import Server
+
+            self._server = Server(str(path), password)
+            return
         if str(path) != ":memory:":
             db.check_file(Path(path))
         db.migrate(self.conn, before=self._backup_before_migration)
@@ -102,7 +116,7 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = db.connect(self.path)
+            conn = db.connect(self.path) if self._server is None else self._server.connect()
             self._local.conn = conn
             self._local.read_only = False
             current = threading.current_thread()
@@ -136,6 +150,8 @@ class Store:
             self._connections.clear()
         self._local = threading.local()
         connections.reap()
+        if self._server is not None:
+            self._server.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -186,10 +202,10 @@ class Store:
                 return row[0]
             return conn.execute(
                 "INSERT INTO accounts(name, channel, connector, handle, display_name, settings, is_demo,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                " created_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                 (name, str(channel), connector, handle, display_name, json.dumps(settings or {}),
                  int(is_demo), self.clock.now()),
-            ).lastrowid
+            ).fetchone()[0]
 
     def accounts(self) -> list[AccountRow]:
         rows = self.conn.execute("SELECT * FROM accounts ORDER BY name").fetchall()
@@ -206,9 +222,9 @@ class Store:
             if row:
                 return row[0]
             return conn.execute(
-                "INSERT INTO agents(name, initials, timezone, created_at) VALUES (?,?,?,?)",
+                "INSERT INTO agents(name, initials, timezone, created_at) VALUES (?,?,?,?) RETURNING id",
                 (name, initials, timezone, self.clock.now()),
-            ).lastrowid
+            ).fetchone()[0]
 
     def agent(self, agent_id: int) -> AgentRow:
         r = self.conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
@@ -255,7 +271,8 @@ class Store:
         for waits that count differently per account (business hours) or rank by urgency; lowest first.
         """
         v = VIEWS_BY_KEY[view]
-        params: dict[str, object] = {"agent_id": agent_id, "limit": -1 if limit is None else limit}
+        params: dict[str, object] = {"agent_id": agent_id, "limit": limit}
+        cap = "" if limit is None else " LIMIT :limit"
         where = v.where
         if narrow is not None and not narrow.empty:
             where = f"({where}) AND {_narrowing(narrow, params)}"
@@ -273,7 +290,7 @@ class Store:
         elif v.waiting_first:
             ids.extend(r[0] for r in cur.execute(
                 f"SELECT id FROM conversations INDEXED BY conv_waiting WHERE status = 'open'"
-                f" AND needs_reply = 1 AND ({where}) ORDER BY waiting_since, id LIMIT :limit", params))
+                f" AND needs_reply = 1 AND ({where}) ORDER BY waiting_since, id{cap}", params))
             rest = f"NOT (status = 'open' AND needs_reply = 1) AND ({where})"
         else:
             rest = where
@@ -281,7 +298,7 @@ class Store:
             params["limit"] = max(0, limit - len(ids))
         ids.extend(r[0] for r in cur.execute(
             f"SELECT id FROM conversations INDEXED BY conv_recent_views WHERE {rest}"
-            f" ORDER BY last_message_at DESC LIMIT :limit", params))
+            f" ORDER BY last_message_at DESC{cap}", params))
         return ids
 
     def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, ConversationRow]:
@@ -315,10 +332,14 @@ class Store:
         conv_waiting index, so the cost follows the number waiting, not the table.
         """
         cutoffs = list(cutoffs)
-        groups = ("WITH g(account_id, kind, cutoff) AS (VALUES " + ",".join("(?, ?, ?)" for _ in cutoffs) + ")"
-                  if cutoffs else "WITH g(account_id, kind, cutoff) AS (SELECT NULL, NULL, NULL WHERE 0)")
+        # Typed, so that PostgreSQL reads a column of NULL cutoffs (or no rows) as numbers.
+        groups = ("WITH g(account_id, kind, cutoff) AS (VALUES "
+                  + ",".join("(?, ?, CAST(? AS DOUBLE PRECISION))" for _ in cutoffs) + ")" if cutoffs else
+                  "WITH g(account_id, kind, cutoff) AS (SELECT CAST(NULL AS BIGINT), CAST(NULL AS TEXT),"
+                  " CAST(NULL AS DOUBLE PRECISION) WHERE 1 = 0)")
         rows = self.conn.execute(
-            f"{groups} SELECT c.account_id, c.kind, count(*), coalesce(sum(c.waiting_since <= g.cutoff), 0),"
+            f"{groups} SELECT c.account_id, c.kind, count(*),"
+            " coalesce(sum(CASE WHEN c.waiting_since <= g.cutoff THEN 1 ELSE 0 END), 0),"
             " min(CASE WHEN g.cutoff IS NULL OR c.waiting_since > g.cutoff THEN c.waiting_since END),"
             " min(c.waiting_since)"
             " FROM conversations c INDEXED BY conv_waiting"
@@ -334,7 +355,7 @@ class Store:
         ranges = list(ranges)
         if not ranges:
             return []
-        values = ",".join("(?, ?, ?, ?)" for _ in ranges)
+        values = ",".join("(?, ?, CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION))" for _ in ranges)
         return [r[0] for r in self.conn.execute(
             f"WITH g(account_id, kind, lo, hi) AS (VALUES {values})"
             " SELECT c.id FROM conversations c INDEXED BY conv_waiting"
@@ -348,7 +369,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT * FROM (SELECT id, conversation_id, external_id, direction, visibility, author_name,"
             " author_handle, subject, text, parse_note, sent_at, agent_id, source, edited_at FROM messages"
-            " WHERE conversation_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?) ORDER BY sent_at, id",
+            " WHERE conversation_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?) AS newest ORDER BY sent_at, id",
             (conversation_id, limit)).fetchall()
         return [MessageRow(*r) for r in rows]
 
@@ -379,6 +400,9 @@ class Store:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Full-text search over message text, subjects and author names, newest first."""
+        if self.backend == "postgresql":
+            return [SearchHit(r[0], r[1], r[2], r[3], clean(r[4], keep_newlines=False), r[5])
+                    for r in fulltext.pg_search(self.conn, query, limit)]
         match = fulltext.match_query(self.conn, query)
         if not match:
             return []
@@ -454,48 +478,5 @@ class Store:
     def add_note(self, conversation_id: int, agent_id: int | None, text: str) -> int:
         with self.transaction() as conn:
             return conn.execute(
-                "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?)",
-                (conversation_id, agent_id, clean(text), self.clock.now())).lastrowid
-
-
-def _conversation(r: sqlite3.Row) -> ConversationRow:
-    return ConversationRow(
-        id=r["id"], account_id=r["account_id"], account_name=r["account_name"], channel=r["channel"],
-        kind=r["kind"], subject=r["subject"], status=r["status"], needs_reply=bool(r["needs_reply"]),
-        waiting_since=r["waiting_since"], last_message_at=r["last_message_at"],
-        last_preview=r["last_preview"], last_direction=r["last_direction"],
-        message_count=r["message_count"], contact_id=r["contact_id"], contact_name=r["contact_name"],
-        handle=r["handle"], assignee_id=r["assignee_id"], assignee_name=r["assignee_name"],
-        linked_id=r["linked_id"], escalated=bool(r["escalated"]),
-        first_customer_at=r["first_customer_at"], first_response_at=r["first_response_at"],
-        resolved_at=r["resolved_at"], is_demo=bool(r["is_demo"]), heat=r["heat"],
-    )
-
-
-# The summary columns that conversation indexes carry (conv_waiting, conv_recent_views, conv_first_response).
-
-
-def _narrowing(narrow: ViewFilter, params: dict[str, object]) -> str:
-    """The SQL of a view filter, with its values bound into *params*."""
-    parts: list[str] = []
-    if narrow.channels:
-        names = sorted(narrow.channels)
-        params.update({f"f_ch{i}": c for i, c in enumerate(names)})
-        parts.append("channel IN (" + ",".join(f":f_ch{i}" for i in range(len(names))) + ")")
-    if narrow.kinds:
-        kinds = sorted(narrow.kinds)
-        params.update({f"f_k{i}": k for i, k in enumerate(kinds)})
-        parts.append("kind IN (" + ",".join(f":f_k{i}" for i in range(len(kinds))) + ")")
-    if narrow.assignee == UNASSIGNED:
-        parts.append("assignee_id IS NULL")
-    elif narrow.assignee is not None:
-        params["f_who"] = narrow.assignee
-        parts.append("assignee_id = :f_who")
-    for i, word in enumerate(narrow.words):
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params[f"f_w{i}"] = f"%{escaped}%"
-        parts.append(
-            f"(last_preview LIKE :f_w{i} ESCAPE '\\' OR subject LIKE :f_w{i} ESCAPE '\\'"
-            f" OR contact_id IN (SELECT id FROM contacts WHERE display_name LIKE :f_w{i} ESCAPE '\\')"
-            f" OR identity_id IN (SELECT id FROM identities WHERE handle LIKE :f_w{i} ESCAPE '\\'))")
-    return " AND ".join(parts) if parts else "1"
+                "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?) RETURNING id",
+                (conversation_id, agent_id, clean(text), self.clock.now())).fetchone()[0]

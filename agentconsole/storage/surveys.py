@@ -44,10 +44,10 @@ def crisis_since(conn: sqlite3.Connection, account_id: int, since: float) -> boo
 
 def record_asked(conn: sqlite3.Connection, conversation_id: int, account_id: int, contact_id: int | None,
                  agent_id: int | None, channel: str, at: float, outbox_id: int) -> int:
-    cur = conn.execute("INSERT INTO surveys(conversation_id, account_id, contact_id, agent_id, channel, asked_at,"
-                       " outbox_id) VALUES (?,?,?,?,?,?,?)",
-                       (conversation_id, account_id, contact_id, agent_id, channel, at, outbox_id))
-    return int(cur.lastrowid or 0)
+    return int(conn.execute("INSERT INTO surveys(conversation_id, account_id, contact_id, agent_id, channel,"
+                            " asked_at, outbox_id) VALUES (?,?,?,?,?,?,?) RETURNING id",
+                            (conversation_id, account_id, contact_id, agent_id, channel, at, outbox_id)
+                            ).fetchone()[0])
 
 
 def take_answers(conn: sqlite3.Connection, after_id: int) -> int:

@@ -29,7 +29,11 @@ def score_new(conn: sqlite3.Connection, after_id: int) -> int:
             batch[conversation_id] = [(sent_at, heat)]
         else:
             found.append((sent_at, heat))
-    conn.executemany("INSERT OR REPLACE INTO message_scores VALUES (?,?,?,?,?,?)", scored)
+    conn.executemany(
+        "INSERT INTO message_scores(message_id, conversation_id, sentiment, heat, english, sent_at)"
+        " VALUES (?,?,?,?,?,?) ON CONFLICT (message_id) DO UPDATE SET conversation_id = excluded.conversation_id,"
+        " sentiment = excluded.sentiment, heat = excluded.heat, english = excluded.english,"
+        " sent_at = excluded.sent_at", scored)
     ids = list(batch)
     updates = []
     for start in range(0, len(ids), 500):
