@@ -29,17 +29,23 @@ def run_migrate_to(args: argparse.Namespace, ctx: Any) -> int:
     from agentconsole.storage import transfer
     from agentconsole.storage import transfer_server as server
 
+    from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password
+
     if not args.url.startswith(SCHEMES):
         print(f"agentconsole: error: {args.url!r} is not a PostgreSQL URL; give one like "
               "postgresql://agentconsole@db.example:5432/helpdesk", file=ctx.err)
+        return EXIT_USAGE
+    try:
+        refuse_password(args.url)
+    except PasswordInUrl as exc:
+        print(f"agentconsole: error: {exc}", file=ctx.err)
         return EXIT_USAGE
     source = paths.database_path(args.demo)
     shown = server.display_url(args.url)
     print(f"copying {source} (read-only) to {shown}", file=ctx.out)
     conn = server.connect_for_transfer(args.url)
     try:
-        report = transfer.migrate_to(source, conn, replace=args.replace, rebuilt=server.REBUILT_ON_SERVER,
-                                     after_copy=server.after_transfer,
+        report = transfer.migrate_to(source, conn, replace=args.replace, side=server.SIDE,
                                      progress=lambda text: print(f"  {text}…", file=ctx.err, flush=True))
     finally:
         conn.close()

@@ -17,7 +17,7 @@ from psycopg import sql
 from agentconsole.storage import integrity
 from agentconsole.storage.migrations import MIGRATIONS
 from agentconsole.storage.transfer_rows import (
-    KINDS, Adjusted, Checksum, TransferProblem, coercer, read_source, tolerant_text)
+    BINARY_TYPES, KINDS, Adjusted, Checksum, TransferProblem, coercer, read_source, tolerant_text)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_TIMEOUT = "10s"  # waiting longer than this for a table means a console is using the server database
@@ -41,6 +41,28 @@ class Table:
     parents: frozenset[str]
     self_refs: tuple[str, ...] = ()  # columns that reference this same table: set once every row is in
     kinds: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # what each column is read as from SQLite (a column, or an expression)
+    types: tuple[str, ...] = ()  # the server's type names
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A server column computed on the server from a text the copy makes of each row (a search vector)."""
+
+    column: str
+    expression: str  # SQL with {} where the text goes, e.g. "to_tsvector('simple', {})"
+    inputs: tuple[str, ...]  # the row's columns the text is made of, in order
+    make: Callable[[Sequence[str]], str]
+
+
+@dataclass(frozen=True)
+class ServerSide:
+    """Where the server's schema differs from the SQLite file's, and what the copy does about it."""
+
+    rebuilt: dict[str, str] = field(default_factory=dict)  # source tables not copied -> why
+    moved: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {server column: SQLite expression over t}
+    derived: dict[str, Derived] = field(default_factory=dict)  # table -> its derived column
+    after_copy: Callable[[psycopg.Connection[Any]], None] | None = None  # inside the copy's transaction
 
 
 @dataclass
@@ -155,31 +177,35 @@ def server_tables(conn: psycopg.Connection[Any]) -> dict[str, dict[str, str]]:
 
 
 def plan(source: list[Table], server: dict[str, dict[str, str]],
-         rebuilt: dict[str, str]) -> tuple[list[Table], dict[str, str]]:
-    """The tables to copy with their server types, and the source tables left out because the
-    server builds them itself (*rebuilt*: name -> why). Refuses a server schema missing a table
-    or a column the workspace has: those rows would be lost."""
+         side: ServerSide) -> tuple[list[Table], dict[str, str]]:
+    """The tables to copy with their server types, and the source tables left out because the server
+    builds them itself. Refuses a server schema missing a table or a column the workspace has: those
+    rows would be lost."""
     missing: list[str] = []
     copied: list[Table] = []
     left: dict[str, str] = {}
     for table in source:
-        if table.name in rebuilt:
-            left[table.name] = rebuilt[table.name]
+        if table.name in side.rebuilt:
+            left[table.name] = side.rebuilt[table.name]
             continue
         there = server.get(table.name)
         if there is None:
             missing.append(table.name)
             continue
-        gone = [c for c in table.columns if c not in there]
+        moved = side.moved.get(table.name, {})
+        columns = (*table.columns, *moved)
+        gone = [c for c in columns if c not in there]
         if gone:
             missing.extend(f"{table.name}.{c}" for c in gone)
             continue
-        unknown = [f"{table.name}.{c} ({there[c]})" for c in table.columns if there[c] not in KINDS]
+        unknown = [f"{table.name}.{c} ({there[c]})" for c in columns if there[c] not in KINDS]
         if unknown:
             raise TransferProblem("the server's schema has column types migrate-to does not copy: "
                                   + ", ".join(unknown))
-        copied.append(Table(table.name, table.columns, table.key, table.parents, table.self_refs,
-                            tuple(KINDS[there[c]] for c in table.columns)))
+        copied.append(Table(table.name, columns, table.key, table.parents, table.self_refs,
+                            tuple(KINDS[there[c]] for c in columns),
+                            (*(f't."{c}"' for c in table.columns), *moved.values()),
+                            tuple(there[c] for c in columns)))
     if missing:
         raise TransferProblem(
             "the server database lacks what the workspace holds (" + ", ".join(missing[:8])
@@ -196,14 +222,13 @@ def _order(table: Table, server: bool) -> str:
     parts = []
     for column in table.key:
         kind = table.kinds[table.columns.index(column)] if table.kinds else ""
-        quoted = f'"{column}"'
+        quoted = f'"{column}"' if server else f't."{column}"'
         parts.append(f'{quoted} COLLATE "C"' if server and kind == "text" else quoted)
     return ", ".join(parts)
 
 
 def _source_select(table: Table) -> str:
-    cols = ", ".join(f'"{c}"' for c in table.columns)
-    return f'SELECT {cols} FROM "{table.name}" ORDER BY {_order(table, False)}'
+    return f'SELECT {", ".join(table.sources)} FROM "{table.name}" t ORDER BY {_order(table, False)}'
 
 
 def _stream(conn: sqlite3.Connection, table: Table, report: TableReport, tolerant: bool,
@@ -253,8 +278,12 @@ def source_checksum(conn: sqlite3.Connection, table: Table, report: TableReport)
 def target_checksum(conn: psycopg.Connection[Any], table: Table, report: TableReport) -> None:
     """Count and checksum the server's copy of *table* the same way."""
     checksum = Checksum()
+    # A type psycopg has no binary loader for (an extension's, citext) is read as text.
+    columns = sql.SQL(", ").join(
+        sql.Identifier(c) if t in BINARY_TYPES else sql.SQL("{}::text").format(sql.Identifier(c))
+        for c, t in zip(table.columns, table.types))
     query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-        _ident(*table.columns), sql.Identifier(table.name), sql.SQL(_order(table, True)))
+        columns, sql.Identifier(table.name), sql.SQL(_order(table, True)))
     with conn.cursor(name=f"verify_{table.name}", binary=True) as cursor:
         cursor.itersize = 5000
         cursor.execute(query)
@@ -263,24 +292,49 @@ def target_checksum(conn: psycopg.Connection[Any], table: Table, report: TableRe
     report.target_rows, report.target_sum = checksum.rows, checksum.hexdigest()
 
 
+def _with_text(write: Callable[[Sequence[Any]], None], table: Table,
+               derived: Derived) -> Callable[[tuple[Any, ...]], None]:
+    at = [table.columns.index(c) for c in derived.inputs]
+    make = derived.make
+    return lambda row: write((*row, make([row[i] or "" for i in at])))
+
+
 def copy_table(source: sqlite3.Connection, target: psycopg.Connection[Any], table: Table,
-               types: Sequence[str], report: TableReport) -> None:
+               report: TableReport, derived: Derived | None = None) -> None:
     """COPY one table (binary, streamed in batches) inside the caller's transaction, then fill in the
-    references to its own rows."""
+    references to its own rows. A table with a *derived* column is copied through a temporary table
+    that carries each row's text, and the server computes the column from it on the way in."""
     started = time.perf_counter()
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(table.name), _ident(*table.columns))
+    into, columns, types = table.name, list(table.columns), list(table.types)
+    if derived is not None:
+        into = f"transfer_{table.name}"
+        target.execute(sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(into), _ident(*table.columns), sql.Identifier(table.name)))
+        target.execute(sql.SQL("ALTER TABLE {} ADD COLUMN transfer_text text").format(sql.Identifier(into)))
+        columns.append("transfer_text")
+        types.append("text")
+    # Binary COPY needs each type's binary form; an extension's type (citext) goes as text.
+    binary = all(t in BINARY_TYPES for t in types)
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")).format(
+        sql.Identifier(into), _ident(*columns))
     for tolerant in (False, True):
         target.execute("SAVEPOINT copy_table")
         try:
             with target.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                copy.set_types(list(types))
-                late = _stream(source, table, report, tolerant, copy.write_row)
+                if binary:
+                    copy.set_types(types)
+                write = copy.write_row if derived is None else _with_text(copy.write_row, table, derived)
+                late = _stream(source, table, report, tolerant, write)
         except Undecodable:
             target.execute("ROLLBACK TO SAVEPOINT copy_table")
             continue
         target.execute("RELEASE SAVEPOINT copy_table")
         break
+    if derived is not None:
+        target.execute(sql.SQL("INSERT INTO {} ({}, {}) SELECT {}, {} FROM {}").format(
+            sql.Identifier(table.name), _ident(*table.columns), sql.Identifier(derived.column),
+            _ident(*table.columns), sql.SQL(derived.expression.format("transfer_text")), sql.Identifier(into)))
+        target.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(into)))
     key = table.key[0]
     ki = table.columns.index(key)
     for column in table.self_refs:
@@ -339,19 +393,18 @@ def _differences(reports: Sequence[TableReport]) -> str:
 
 
 def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = False,
-               rebuilt: dict[str, str] | None = None,
-               after_copy: Callable[[psycopg.Connection[Any]], None] | None = None,
-               progress: Callable[[str], None] | None = None) -> Report:
+               side: ServerSide | None = None, progress: Callable[[str], None] | None = None) -> Report:
     """Copy the SQLite workspace at *path* into *target* (a migrated, empty server database) and verify
     every table, all in one transaction: a failure or a mismatch leaves the server as it was.
 
     A server that already holds exactly this workspace is verified and left alone; one holding
-    anything else is refused unless *replace*, which empties its tables first. *rebuilt* names the
-    source tables the server derives itself (its search index); *after_copy* builds those."""
+    anything else is refused unless *replace*, which empties its tables first. *side* says how the
+    server's schema differs (its own search index, columns that moved)."""
     if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         # Inside a transaction of the caller's, ours would be a mere savepoint that commits nothing.
         raise ValueError("migrate_to needs a connection outside any transaction")
     say = progress or (lambda _text: None)
+    side = side or ServerSide()
     started = time.perf_counter()
     source = open_source(path)
     try:
@@ -360,7 +413,7 @@ def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = F
             target.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
             target.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             server = server_tables(target)
-            tables, left = plan(wanted, server, rebuilt or {})
+            tables, left = plan(wanted, server, side)
             names = [t.name for t in tables]
             server_only = sorted(set(server) - set(names))
             _locked(target, names)
@@ -386,15 +439,13 @@ def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = F
                 reports = [TableReport(t.name) for t in tables]
                 outcome = "replaced"
             _triggers(target, tables, on=False)
-            types = {t: server[t] for t in names}
             for table, report in zip(tables, reports):
                 say(f"copying {table.name}")
-                copy_table(source, target, table, [types[table.name][c] for c in table.columns], report)
+                copy_table(source, target, table, report, side.derived.get(table.name))
             _triggers(target, tables, on=True)
             reset_sequences(target, tables)
-            if after_copy is not None:
-                say("building the search index on the server")
-                after_copy(target)
+            if side.after_copy is not None:
+                side.after_copy(target)
             say("verifying every table on the server")
             for table, report in zip(tables, reports):
                 target_checksum(target, table, report)

@@ -13,7 +13,9 @@ from agentconsole.storage.integrity import DatabaseProblem
 # The server's column types (pg_type names) as the kind of Python value a copied row carries there.
 KINDS = {"int2": "int", "int4": "int", "int8": "int", "float4": "float", "float8": "float",
          "numeric": "float", "text": "text", "varchar": "text", "bpchar": "text", "bytea": "bytes",
-         "bool": "bool"}
+         "bool": "bool", "citext": "text"}
+# The types psycopg writes in COPY's binary format without being told about them.
+BINARY_TYPES = {"int2", "int4", "int8", "float4", "float8", "numeric", "text", "varchar", "bytea", "bool"}
 REPLACEMENT = "\ufffd"
 
 

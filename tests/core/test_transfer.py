@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agentconsole import cli, paths
+from tests import pg
 from tests.core.transfer_fill import OUTBOX_STATES, counts, fill
-from tests.core.transfer_server import server_database
 
 pytestmark = pytest.mark.usefixtures("isolated_dirs")
 
@@ -36,34 +36,58 @@ def _server_counts(conn, names) -> dict[str, int]:
     return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
+def _copied(tables: dict[str, int]) -> dict[str, int]:
+    """The tables the server holds too: FTS5's prefix word list has no counterpart there."""
+    return {k: v for k, v in tables.items() if k != "search_terms"}
+
+
 @pytest.fixture
 def workspace() -> dict[str, int]:
+    """Rows per table of a workspace with every table filled (the tables the server holds too)."""
     store = fill(paths.database_path(False))
     try:
-        return counts(store)
+        found = counts(store)
     finally:
         store.close()
+    assert all(n > 0 for n in found.values()), {k: v for k, v in found.items() if not v}
+    return _copied(found)
+
+
+def _open(url: str):
+    import psycopg
+
+    return psycopg.connect(url)
 
 
 @pytest.fixture
 def server():
-    with server_database() as (url, conn):
-        yield url, conn
+    """A new migrated database on the test server, and a connection to look at it."""
+    url = pg.fresh_database("pgmove")
+    conn = _open(url)
+    yield url, conn
+    conn.close()
+    pg.drop(url)
+
+
+@pytest.fixture
+def bare_server():
+    """A new database with nothing in it: migrate-to creates the schema."""
+    url = pg.empty_database("pgmove")
+    yield url
+    pg.drop(url)
 
 
 def test_every_table_is_copied_with_its_ids_and_verified(capsys, workspace, server):
     url, conn = server
     source = paths.database_path(False)
-    assert all(n > 0 for n in workspace.values()), {k: v for k, v in workspace.items() if not v}
     before = _digest(source)
-    with_password = url.replace("agentconsole@", "agentconsole:agentconsole-test@")
-    code, out, err = _migrate(capsys, with_password)
+    code, out, err = _migrate(capsys, url)
     assert code == 0, err
     for name, rows in workspace.items():
         line = next(x for x in out.splitlines() if x.split()[:1] == [name])
         assert f"{rows:,}" in line and line.endswith("same")
+    assert "search_terms" in out and "not copied: the server finds prefixes in its own search index" in out
     assert "every count and checksum on the server is the same as here" in out
-    assert "agentconsole-test" not in out + err  # the password is never printed
     assert _server_counts(conn, workspace) == workspace
     assert _digest(source) == before  # read-only: the workspace file is untouched
     src = sqlite3.connect(source)
@@ -75,6 +99,9 @@ def test_every_table_is_copied_with_its_ids_and_verified(capsys, workspace, serv
         assert len(here) == len(there) and [r[0] for r in here] == [r[0] for r in there]
     states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
     assert states == set(OUTBOX_STATES)
+    questions = conn.execute("SELECT count(*) FROM knowledge_pairs WHERE question <> ''").fetchone()[0]
+    assert questions == workspace["knowledge_pairs"]  # FTS5 kept them in knowledge_fts
+    assert conn.execute("SELECT count(*) FROM messages WHERE search IS NULL").fetchone()[0] == 0
     raws = {bytes(r[0]) for r in conn.execute("SELECT raw FROM messages WHERE raw IS NOT NULL")}
     assert bytes(range(256)) in raws and any(b"\x00\xff" in r for r in raws)
     assert conn.execute("SELECT after_id FROM outbox WHERE id = 1").fetchone()[0] == 8  # a later row's id
@@ -165,7 +192,7 @@ def test_odd_values_are_stored_as_the_server_can_and_counted(capsys, workspace, 
 def test_kill_9_mid_copy_leaves_nothing_and_a_rerun_copies(capsys, tmp_path, server):
     url, conn = server
     store = fill(paths.database_path(False), conversations=1500)
-    expected = counts(store)
+    expected = _copied(counts(store))
     store.close()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "agentconsole", "db", "migrate-to", url],
@@ -188,8 +215,8 @@ def test_kill_9_mid_copy_leaves_nothing_and_a_rerun_copies(capsys, tmp_path, ser
     assert code == 0 and "already holds this workspace" in out
 
 
-def test_the_demo_workspace_moves(capsys, server):
-    url, conn = server
+def test_the_demo_workspace_moves_to_a_new_database(capsys, bare_server):
+    url = bare_server
     assert cli.main(["sync", "--once", "--demo"]) == 0
     capsys.readouterr()
     code, out, err = _migrate(capsys, url, "--demo")
@@ -198,11 +225,25 @@ def test_the_demo_workspace_moves(capsys, server):
     demo = sqlite3.connect(paths.database_path(True))
     messages = demo.execute("SELECT count(*) FROM messages").fetchone()[0]
     assert messages > 50
+    conn = _open(url)
     assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
     assert conn.execute("SELECT count(*) FROM accounts WHERE is_demo = 1").fetchone()[0] > 0
-    conn.rollback()
+    # The server's search finds what SQLite's finds.
+    word = demo.execute("SELECT text FROM messages WHERE direction = 'in' ORDER BY id LIMIT 1").fetchone()[0].split()[0]
+    from agentconsole.storage.store import Store
+
+    here, there = Store(paths.database_path(True)), Store(url)
+    try:
+        assert [h.message_id for h in here.search(word, 50)] == [h.message_id for h in there.search(word, 50)]
+        assert here.search(word, 50)
+    finally:
+        here.close()
+        there.close()
+    conn.close()
 
 
-def test_what_is_not_a_server_url_is_a_usage_error(capsys, workspace):
+def test_what_is_not_a_server_url_or_holds_a_password_is_a_usage_error(capsys, workspace):
     code, out, err = _migrate(capsys, "sqlite:///elsewhere.db")
     assert code == 2 and "is not a PostgreSQL URL" in err
+    code, out, err = _migrate(capsys, "postgresql://agentconsole:secret@127.0.0.1:55432/x")
+    assert code == 2 and "must not contain a password" in err and "secret" not in err
