@@ -12,7 +12,8 @@ from agentconsole.storage.postgres import schema
 from agentconsole.storage.postgres.adapter import Connection
 from agentconsole.storage.postgres.url import refuse_password, without_password
 from agentconsole.storage.search import document
-from agentconsole.storage.transfer import Derived, ServerSide, TransferProblem
+from agentconsole.storage.transfer import Derived, ServerSide
+from agentconsole.storage.transfer_rows import TransferProblem
 
 CONNECT_TIMEOUT_S = 10
 
