@@ -56,11 +56,11 @@ def run_migrate_to(args: argparse.Namespace, ctx: Any) -> int:
 def write_report(report: Any, out: Any) -> None:
     """Each table's rows and checksum on both sides, what was adjusted, and the one-line outcome."""
     width = max([len(t.name) for t in report.tables] + [5])
-    print(f"{'table':<{width}}  {'rows here':>10}  {'on server':>10}  checksum (sha256)", file=out)
+    print(f"{'table':<{width}}  {'rows here':>10}  {'on server':>10}  {'copy s':>7}  checksum (sha256)", file=out)
     for t in report.tables:
         same = "same" if t.same else f"DIFFERS: server {t.target_sum[:12]}"
-        print(f"{t.name:<{width}}  {t.source_rows:>10,}  {t.target_rows:>10,}  {t.source_sum[:12]}  {same}",
-              file=out)
+        print(f"{t.name:<{width}}  {t.source_rows:>10,}  {t.target_rows:>10,}  {t.seconds:>7.1f}  "
+              f"{t.source_sum[:12]}  {same}", file=out)
         for reason, n in sorted(t.adjusted.reasons.items()):
             print(f"{'':<{width}}  {n:>10,} value(s) stored changed: {reason}", file=out)
     for name, why in report.not_copied.items():

@@ -15,9 +15,10 @@ import psycopg
 from psycopg import sql
 
 from agentconsole.storage import integrity
+from agentconsole.storage import transfer_ddl as ddl
 from agentconsole.storage.migrations import MIGRATIONS
 from agentconsole.storage.transfer_rows import (
-    BINARY_TYPES, KINDS, Adjusted, Checksum, TransferProblem, coercer, read_source, tolerant_text)
+    BINARY_TYPES, KINDS, Adjusted, Checksum, TransferProblem, TransferRefused, coercer, read_source, tolerant_text)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_TIMEOUT = "10s"  # waiting longer than this for a table means a console is using the server database
@@ -25,10 +26,6 @@ LOCK_TIMEOUT = "10s"  # waiting longer than this for a table means a console is 
 _FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
 # Taken by migrate-to for its whole transaction, so two copies to one database never interleave.
 _ADVISORY_KEY = 0x61637472  # "actr"
-
-
-class TransferRefused(integrity.DatabaseProblem):
-    """The server database holds something else; nothing was changed. The message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -348,39 +345,6 @@ def copy_table(source: sqlite3.Connection, target: psycopg.Connection[Any], tabl
     report.seconds = time.perf_counter() - started
 
 
-def _locked(target: psycopg.Connection[Any], names: Sequence[str]) -> None:
-    """Writers wait while the copy runs (readers do not); a console holding a table makes this fail."""
-    try:
-        target.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(_ident(*names)))
-    except psycopg.errors.LockNotAvailable:
-        raise TransferRefused("the server database is in use (a table stayed locked for "
-                              f"{LOCK_TIMEOUT}): quit the consoles using it and run migrate-to again") from None
-
-
-def _triggers(target: psycopg.Connection[Any], tables: Sequence[Table], on: bool) -> None:
-    """The server's own triggers (the change log) stay quiet while the rows are copied as they are."""
-    verb = sql.SQL("ENABLE" if on else "DISABLE")
-    try:
-        for table in tables:
-            target.execute(sql.SQL("ALTER TABLE {} {} TRIGGER USER").format(sql.Identifier(table.name), verb))
-    except psycopg.errors.InsufficientPrivilege:
-        raise TransferRefused("the server role does not own the workspace's tables: run migrate-to as the "
-                              "role that created them (the one in the URL of the first console)") from None
-
-
-def reset_sequences(target: psycopg.Connection[Any], tables: Sequence[Table]) -> None:
-    """Each id sequence continues after the largest id copied, so the next row gets a new id."""
-    for table in tables:
-        if len(table.key) != 1 or table.kinds[table.columns.index(table.key[0])] != "int":
-            continue
-        row = target.execute("SELECT pg_get_serial_sequence(%s, %s)",
-                             (sql.Identifier(table.name).as_string(target), table.key[0])).fetchone()
-        if row is None or row[0] is None:
-            continue
-        target.execute(sql.SQL("SELECT setval(%s, (SELECT coalesce(max({}), 0) + 1 FROM {}), false)").format(
-            sql.Identifier(table.key[0]), sql.Identifier(table.name)), (row[0],))
-
-
 def _differences(reports: Sequence[TableReport]) -> str:
     parts = []
     for r in reports:
@@ -412,11 +376,12 @@ def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = F
         with target.transaction():
             target.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
             target.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            target.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds after the copy
             server = server_tables(target)
             tables, left = plan(wanted, server, side)
             names = [t.name for t in tables]
             server_only = sorted(set(server) - set(names))
-            _locked(target, names)
+            ddl.locked(target, names, LOCK_TIMEOUT)
             reports = [TableReport(t.name) for t in tables]
             held = [t.name for t in tables if target.execute(
                 sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t.name))).fetchone() == (True,)]
@@ -438,12 +403,16 @@ def migrate_to(path: Path, target: psycopg.Connection[Any], *, replace: bool = F
                 target.execute(sql.SQL("TRUNCATE {} CASCADE").format(_ident(*names)))
                 reports = [TableReport(t.name) for t in tables]
                 outcome = "replaced"
-            _triggers(target, tables, on=False)
+            ddl.triggers(target, names, on=False)
+            aside = ddl.set_aside(target, names)
             for table, report in zip(tables, reports):
                 say(f"copying {table.name}")
                 copy_table(source, target, table, report, side.derived.get(table.name))
-            _triggers(target, tables, on=True)
-            reset_sequences(target, tables)
+            say(f"building {len(aside.indexes)} indexes and checking {len(aside.references)} references")
+            ddl.restore(target, aside)
+            ddl.triggers(target, names, on=True)
+            ddl.reset_sequences(target, [(t.name, t.key[0]) for t in tables
+                                         if len(t.key) == 1 and t.kinds[t.columns.index(t.key[0])] == "int"])
             if side.after_copy is not None:
                 side.after_copy(target)
             say("verifying every table on the server")

@@ -23,6 +23,10 @@ class TransferProblem(DatabaseProblem):
     """The copy cannot go on; the message names the table, the row and what to do."""
 
 
+class TransferRefused(DatabaseProblem):
+    """The server database holds something else; nothing was changed. The message says what to do."""
+
+
 @dataclass
 class Adjusted:
     """Values that could not be stored as they were and were stored changed (counted per reason)."""

@@ -247,3 +247,16 @@ def test_what_is_not_a_server_url_or_holds_a_password_is_a_usage_error(capsys, w
     assert code == 2 and "is not a PostgreSQL URL" in err
     code, out, err = _migrate(capsys, "postgresql://agentconsole:secret@127.0.0.1:55432/x")
     assert code == 2 and "must not contain a password" in err and "secret" not in err
+
+
+def test_a_reference_to_a_missing_row_is_named_and_nothing_is_kept(capsys, workspace, server):
+    url, conn = server
+    db = sqlite3.connect(paths.database_path(False))  # foreign-key checks are off on a plain connection
+    db.execute("UPDATE notes SET conversation_id = 99999 WHERE id = 2")
+    db.commit()
+    db.close()
+    code, out, err = _migrate(capsys, url)
+    assert code == 1
+    assert "notes holds a reference the workspace lacks the row for" in err and "99999" in err
+    assert set(_server_counts(conn, workspace).values()) == {0}
+    conn.rollback()
