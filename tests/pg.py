@@ -103,3 +103,14 @@ def drop_template() -> None:
         if _state.pop("template", None):
             with _admin() as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+
+
+def outbox_not_portable_yet(request: Any) -> None:
+    """On PostgreSQL, a test through replies/outbox.py or replies/escalation.py is expected to stop at their
+    cursor.lastrowid (helper arch moves that SQL into storage with RETURNING id); any other failure fails."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("store_backend") == "postgresql":
+        from agentconsole.storage.postgres.adapter import NotPortable
+
+        request.applymarker(pytest.mark.xfail(raises=NotPortable, strict=False,
+                                              reason="replies/outbox.py reads cursor.lastrowid"))

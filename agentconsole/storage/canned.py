@@ -43,7 +43,7 @@ class CannedStorage(Protocol):
 
 
 class SqliteCannedStorage:
-    """CannedStorage over the SQLite store: the canned table and its FTS5 index."""
+    """CannedStorage over the store: the canned table and its FTS5 index (on PostgreSQL, its tsvector)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -62,10 +62,9 @@ class SqliteCannedStorage:
 
     def insert(self, fields: CannedFields, at: float) -> int:
         with self.store.transaction() as conn:
-            cur = conn.execute(
+            return int(conn.execute(
                 "INSERT INTO canned(shortcut, name, body, tags, channels, kinds, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?)", (*_columns(fields), at, at))
-            return int(cur.lastrowid or 0)
+                " VALUES (?,?,?,?,?,?,?,?) RETURNING id", (*_columns(fields), at, at)).fetchone()[0])
 
     def update(self, canned_id: int, fields: CannedFields, at: float) -> bool:
         with self.store.transaction() as conn:
@@ -86,10 +85,20 @@ class SqliteCannedStorage:
     def ranks(self, words: list[str]) -> dict[int, float]:
         if not words:
             return {}
+        if self.store.backend == "postgresql":
+            return self._pg_ranks(words)
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
         rows = self.store.conn.execute(
             "SELECT rowid, bm25(canned_fts, 3.0, 1.0, 4.0) AS score FROM canned_fts"
             " WHERE canned_fts MATCH ? ORDER BY score", (match,))
+        return {int(r[0]): float(r[1]) for r in rows}
+
+    def _pg_ranks(self, words: list[str]) -> dict[int, float]:
+        """ts_rank with the weights bm25 is given on SQLite (name 3, body 1, tags 4), negated: lower is better."""
+        query = " | ".join("'" + w.replace("'", "''") + "'" for w in words)
+        rows = self.store.conn.execute(
+            "SELECT id, -ts_rank('{0, 0.25, 1.0, 0.75}', search, q) AS score"
+            " FROM canned, to_tsquery('agentconsole_stem', ?) AS q WHERE search @@ q ORDER BY score", (query,))
         return {int(r[0]): float(r[1]) for r in rows}
 
     def _one(self, sql: str, value: object) -> CannedRecord | None:

@@ -140,9 +140,28 @@ def match_query(conn: sqlite3.Connection, text: str) -> str:
 SNIPPET_TOKENS = 12  # as snippet(messages_fts, ..., 12) on the SQLite side
 
 
+def _latin(ch: str) -> bool:
+    code = ord(ch)
+    return 0xC0 <= code <= 0x24F or 0x1E00 <= code <= 0x1EFF
+
+
+def _fts5_fold(text: str) -> str:
+    """*text* folded as unicode61 with remove_diacritics 2 folds it: lower case, combining marks dropped,
+    and the diacritics of Latin letters only (a Greek or Cyrillic accent stays, as FTS5 keeps it)."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if _MARKS.match(ch):
+            continue
+        out.append(_MARKS.sub("", unicodedata.normalize("NFD", ch)) if _latin(ch) else ch)
+    return "".join(out)
+
+
 def words(text: str) -> list[str]:
     """The words of *text* as FTS5's unicode61 tokenizer (remove_diacritics 2) cuts and folds them."""
-    return _TOKEN_RE.findall(_fold(text))
+    return _TOKEN_RE.findall(_fts5_fold(text))
 
 
 def document(texts: Iterable[str]) -> str:

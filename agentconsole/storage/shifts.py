@@ -131,7 +131,8 @@ class SqliteShiftStorage:
 
     def save_settings(self, account_id: int, values: Mapping[str, bool | str | None]) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO shift_accounts(account_id) VALUES (?)", (account_id,))
+            conn.execute("INSERT INTO shift_accounts(account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING",
+                         (account_id,))
             for column, value in values.items():
                 if column not in SETTING_COLUMNS:
                     raise ValueError(f"no shift setting {column!r}")
@@ -167,9 +168,8 @@ class SqliteShiftStorage:
 
     def start(self, agent_id: int, at: float, planned_end: float | None) -> int:
         with self.store.transaction() as conn:
-            cur = conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)",
-                               (agent_id, at, planned_end))
-            return int(cur.lastrowid or 0)
+            return int(conn.execute("INSERT INTO shifts(agent_id, started_at, planned_end) VALUES (?,?,?)"
+                                    " RETURNING id", (agent_id, at, planned_end)).fetchone()[0])
 
     def acknowledge(self, shift_ids: Iterable[int], agent_id: int, at: float) -> None:
         with self.store.transaction() as conn:
@@ -198,12 +198,16 @@ class SqliteShiftStorage:
 
     def posts(self, shift_id: int, kind: PostKind | None = None) -> tuple[PostStatus, ...]:
         wanted = None if kind is None else str(kind)
+        # In the order they were added; shift_posts has no id column, so that is SQLite's rowid, and on
+        # PostgreSQL the row's place in the table (ctid), which insertion order fills (rows never change).
+        added = "p.ctid" if self.store.backend == "postgresql" else "p.rowid"
         rows = self.store.conn.execute(
             "SELECT p.account_id, a.name, a.channel, p.kind, p.outbox_id, COALESCE(o.state, 'skipped'),"
             " CASE WHEN p.problem != '' THEN p.problem ELSE COALESCE(o.last_error, '') END"
             " FROM shift_posts p JOIN accounts a ON a.id = p.account_id"
-            " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ? AND (? IS NULL OR p.kind = ?)"
-            " ORDER BY p.kind DESC, p.rowid", (shift_id, wanted, wanted))
+            " LEFT JOIN outbox o ON o.id = p.outbox_id WHERE p.shift_id = ?"
+            f" AND (CAST(? AS TEXT) IS NULL OR p.kind = ?) ORDER BY p.kind DESC, {added}",
+            (shift_id, wanted, wanted))
         return tuple(PostStatus(*r) for r in rows)
 
     def answered(self, agent_id: int, start: float, end: float) -> list[AnsweredRow]:
@@ -228,8 +232,9 @@ class SqliteShiftStorage:
             held = to_agent is not None and not on_shift
             if held:
                 detail["held_for"] = to_agent
-                conn.executemany("INSERT OR REPLACE INTO handons(conversation_id, to_agent_id, shift_id, at)"
-                                 " VALUES (?,?,?,?)", [(cid, to_agent, shift_id, at) for cid in moved])
+                conn.executemany("INSERT INTO handons(conversation_id, to_agent_id, shift_id, at) VALUES (?,?,?,?)"
+                                 " ON CONFLICT (conversation_id) DO UPDATE SET to_agent_id = excluded.to_agent_id,"
+                                 " shift_id = excluded.shift_id, at = excluded.at", [(cid, to_agent, shift_id, at) for cid in moved])
             conn.executemany(
                 "INSERT INTO audit(agent_id, action, conversation_id, detail, at) VALUES (?,?,?,?,?)",
                 [(from_agent, "assigned" if to is not None else "unassigned", cid, json.dumps(detail), at)
@@ -284,7 +289,8 @@ class SqliteShiftStorage:
     def claim_away(self, off_since: float, person: str, conversation_id: int, at: float) -> bool:
         with self.store.transaction() as conn:
             return conn.execute(
-                "INSERT OR IGNORE INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)",
+                "INSERT INTO away_replies(off_since, person, conversation_id, at) VALUES (?,?,?,?)"
+                " ON CONFLICT (off_since, person) DO NOTHING",
                 (off_since, person, conversation_id, at)).rowcount > 0
 
     def set_away_outbox(self, off_since: float, person: str, outbox_id: int) -> None:

@@ -182,6 +182,10 @@ class Store:
         return SqliteShiftStorage(self)
 
     def metrics_storage(self, open_seconds: OpenSeconds | None = None) -> MetricsStorage:
+        if self.backend == "postgresql":
+            from agentconsole.storage.postgres.metrics import PostgresMetricsStorage
+
+            return PostgresMetricsStorage(self, open_seconds)
         from agentconsole.storage.metrics import SqliteMetricsStorage
 
         return SqliteMetricsStorage(self, open_seconds)

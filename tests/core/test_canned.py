@@ -9,6 +9,8 @@ from agentconsole.replies.canned import (CannedDraft, CannedError, CannedLibrary
 from agentconsole.domain.clock import FrozenClock
 from agentconsole.storage.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def clock() -> FrozenClock:

@@ -11,6 +11,8 @@ import pytest
 from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person
 from agentconsole.knowledge.history import History, templated, terms_of
 
+pytestmark = pytest.mark.both_backends
+
 LABELLED = Path(__file__).parent.parent / "data" / "answers_from_history.toml"
 US = Person("brand", "@brand", "Brand")
 # Measured on the labelled set when it was written: top-1 33/36 (92%), top-3 34/36 (94%); the test prints

@@ -16,6 +16,8 @@ from agentconsole.storage.store import Store
 
 from tests.core.metrics_timeline import NOW, US, at, build
 
+pytestmark = pytest.mark.both_backends
+
 MIN = 60.0
 H = 3600.0
 

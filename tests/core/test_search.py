@@ -9,6 +9,9 @@ from agentconsole.domain.models import InboundMessage, Kind, Person
 from agentconsole.storage import db
 from agentconsole.storage.search import MAX_EXPANSION, Part, fts_query, match_query, parse, terms_of
 from agentconsole.storage.store import Store
+from tests import pg
+
+pytestmark = pytest.mark.both_backends
 
 DANA = Person("u1", "dana_k", "Dana Kim")
 
@@ -46,6 +49,7 @@ def test_a_phrase_finds_the_words_together_and_in_order(store, account, clock):
     assert store.search('"really never"') == []
 
 
+@pytest.mark.sqlite_only  # compares with FTS5's own query; see test_postgres_finds_what_fts5_finds
 def test_a_long_prefix_finds_what_the_native_prefix_query_finds(store, account, clock):
     t = clock.now()
     words = ["order", "ordered", "ordering", "orders", "orderly", "ordinal", "café", "cafeteria", "Zoë",
@@ -58,6 +62,7 @@ def test_a_long_prefix_finds_what_the_native_prefix_query_finds(store, account, 
     assert "OR" in match_query(store.conn, "orde")  # spelled out, not merged by FTS5
 
 
+@pytest.mark.sqlite_only  # compares with FTS5's own query; see test_postgres_finds_what_fts5_finds
 def test_a_prefix_with_too_many_words_is_left_to_fts5(store, account, clock):
     t = clock.now()
     store.ingest(account, [msg(str(i), f"code{i:04d}", t - 200 + i) for i in range(MAX_EXPANSION + 5)])
@@ -93,7 +98,37 @@ def test_terms_of_reads_words_as_the_tokenizer_folds_them():
     assert terms_of(["au lait"]) == {"au", "lait"}
 
 
+@pytest.mark.sqlite_only  # compares with FTS5's own query; see test_postgres_finds_what_fts5_finds
 def test_a_word_with_a_separate_combining_mark_is_found_by_its_prefix(store, account, clock):
     store.ingest(account, [msg("a", "the cafe\u0301s are open", clock.now())])
     assert [h.message_id for h in store.search("cafes")] == native(store, "cafes")
     assert [h.message_id for h in store.search("cafe")] == native(store, "cafe") != []
+
+
+WORDS = ["order", "ordered", "ordering", "orders", "orderly", "ordinal", "café", "cafeteria", "Zoë", "zoetrope",
+         "naïve", "ORDERS!", "re-order", "order_42", "李娜娜娜", "Αλέξανδρος", "the cafe\u0301s are open",
+         "my order never arrived", "arrived, never mind", "it never really arrived", "dana@example.com wrote"]
+TYPED = ["orde", "order", "ordere", "orderi", "ordi", "cafe", "café", "cafet", "zoet", "zoë", "naiv", "naïv", "Orde",
+         "ORDER", "numb", "李娜娜", "αλέξ", "αλεξ", "orderl", "nothing", "cafes", '"never arrived"', "never arrived",
+         '"never arr', '"arrived never"', '"really never"', "re-order", "order_42", "example", "dana", "Dana K",
+         '"number 3', "code", "42"]
+
+
+def test_postgres_finds_what_fts5_finds(tmp_path, clock):
+    """The same messages on both backends: every query finds the same messages, newest first."""
+    url = pg.fresh_database()
+    stores = [Store(tmp_path / "fts5.db", clock), Store(url, clock)]
+    try:
+        t = clock.now()
+        for store in stores:
+            account = store.ensure_account("shop-x", "x", "demo")
+            store.ingest(account, [msg(str(i), f"{w} number {i}", t - 100 + i) for i, w in enumerate(WORDS * 3)])
+            store.ingest(account, [msg(f"c{i}", f"code{i:04d}", t - 500 + i) for i in range(MAX_EXPANSION + 5)])
+        for typed in TYPED:
+            found = [[h.message_id for h in store.search(typed)] for store in stores]
+            assert found[0] == found[1], typed
+        assert stores[1].search("never arr")[0].snippet == "it never really arrived number 61"
+    finally:
+        for store in stores:
+            store.close()
+        pg.drop(url)

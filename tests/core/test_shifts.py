@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from tests import pg
+
 from agentconsole.shifts.away import AwayReplies
 from agentconsole.cli import ensure_demo_accounts
 from agentconsole.sync.engine import Engine
@@ -18,6 +20,13 @@ from agentconsole.shifts.service import DEFAULT_HELLO, ShiftError, Shifts
 from connectors import build
 
 from tests.core.fakes import ScriptedConnector
+
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture(autouse=True)
+def _outbox_pending(request):
+    pg.outbox_not_portable_yet(request)
 
 HOUR = 3600.0
 DANA = Person("u1", "dana_k", "Dana Kim")

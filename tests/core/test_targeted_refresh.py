@@ -10,6 +10,8 @@ from agentconsole.domain.models import InboundMessage, Kind, Person, Status
 from agentconsole.session.counts import ViewCounts
 from agentconsole.session.listing import splice_front
 
+pytestmark = pytest.mark.both_backends
+
 
 def ingest(store, account, n, clock, kind=Kind.PUBLIC):
     store.ingest(account, [InboundMessage(f"m{n}", f"t{n}", kind, Person(f"u{n}", f"@u{n}", f"User {n}"),

@@ -1,4 +1,4 @@
-"""The storage backends every storage test runs against: SQLite today; a PostgreSQL one joins the list."""
+"""The storage backends every storage test runs against: SQLite, and PostgreSQL (see tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import pytest
 
 from agentconsole.domain.clock import FrozenClock
 from agentconsole.domain.models import Direction, InboundMessage, Kind, Person
-from agentconsole.storage.canned import CannedStorage, SqliteCannedStorage
-from agentconsole.storage.metrics import MetricsStorage, OpenSeconds, SqliteMetricsStorage
-from agentconsole.storage.shifts import ShiftStorage, SqliteShiftStorage
+from agentconsole.storage.canned import CannedStorage
+from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
+from agentconsole.storage.shifts import ShiftStorage
 from agentconsole.storage.store import Store
+from tests import pg
 
 
 @dataclass
@@ -26,13 +27,13 @@ class Backend:
     integrity_error: type[Exception]  # what a write that breaks a unique key raises here
 
     def shifts(self) -> ShiftStorage:
-        return SqliteShiftStorage(self.store)
+        return self.store.shift_storage()
 
     def canned(self) -> CannedStorage:
-        return SqliteCannedStorage(self.store)
+        return self.store.canned_storage()
 
     def metrics(self, open_seconds: OpenSeconds | None = None) -> MetricsStorage:
-        return SqliteMetricsStorage(self.store, open_seconds)
+        return self.store.metrics_storage(open_seconds)
 
     def message(self, account_id: int, thread: str, text: str, at: float, *, who: str = "dana",
                 kind: Kind = Kind.PUBLIC, out: bool = False) -> int:
@@ -43,14 +44,21 @@ class Backend:
         return self.store.ingest(account_id, [msg], set_cursor=False).conversation_ids[0]
 
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path, clock) -> Iterator[Backend]:
+    url = None
     if request.param == "sqlite":
         store = Store(tmp_path / "storage.db", clock)
+    elif request.param == "postgresql":
+        url = pg.fresh_database()
+        store = Store(url, clock)
     else:  # pragma: no cover - a new backend adds its set-up here
         raise AssertionError(f"unknown backend {request.param}")
+    # Both raise sqlite3's IntegrityError: the PostgreSQL adapter maps psycopg's to it (with it as the cause).
     yield Backend(request.param, store, clock, sqlite3.IntegrityError)
     store.close()
+    if url is not None:
+        pg.drop(url)
