@@ -40,6 +40,7 @@ class Option:
     high: float | None = None
     low_open: bool = False
     check: Callable[[str], str | None] | None = None  # strings: returns the problem, or None
+    shown: Callable[[str], str] | None = None  # what a problem quotes of the value (a URL without its password)
     unit: str = ""  # numbers: what they count
 
     def allowed(self) -> str:
@@ -86,6 +87,29 @@ def _one_of(choices: tuple[str, ...], what: str) -> Callable[[str], str | None]:
         return None if value in choices else f"unknown {what} {value!r}; allowed: {', '.join(choices)}"
     return check
 
+def _storage_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("postgresql://", "postgres://")):
+        return "must be a postgresql://user@host:port/database URL (leave it out for the SQLite file)"
+    from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password
+
+    try:
+        refuse_password(value)
+    except PasswordInUrl as exc:
+        return str(exc)
+    return None
+
+
+def _without_password(value: str) -> str:
+    from agentconsole.storage.postgres.url import without_password
+
+    try:
+        return without_password(value)
+    except ValueError:  # not even a URL (a bad port): say nothing of it that could be a password
+        return value.split("@", 1)[-1]
+
+
 # The fixed tables and their keys. [targets], [hours] and [keys] take keys of their own kind (target
 # kinds and account sub-tables, business hours, binding ids) and are read by the functions below.
 SCHEMA: dict[str, tuple[Option, ...]] = {
@@ -107,6 +131,11 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option("terminal", str, "off", "how the terminal shows them: off, osc9, osc777, osc99 or bell",
                check=_one_of(NOTIFY_TERMINALS, "terminal notification")),
         Option("command", str, "", "a command run through sh for each, the event in AGENTCONSOLE_* variables"),
+    ),
+    "storage": (
+        Option("url", str, "", "the workspace on a PostgreSQL server, postgresql://user@host:port/database "
+               "(default: the SQLite file in the data folder); its password never goes here", check=_storage_url,
+               shown=_without_password),
     ),
     "demo": (
         # Unset, the demo follows a small shop's day (quiet nights, a midday peak); set, it is a flat
@@ -134,6 +163,7 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     targets: Targets = field(default_factory=Targets)
     demo_interval: float | None = None  # None: the demo follows a small shop's day
+    storage_url: str = ""  # empty: the SQLite file in the data folder
     hours: HoursConfig = field(default_factory=HoursConfig)
     path: Path | None = None
     text: str = field(default="", repr=False, compare=False)  # the file as read, to name lines later
@@ -191,6 +221,7 @@ def load(path: Path) -> Config:
         keymap=_keys(data.get("keys", {}), fail),
         targets=_targets(data.get("targets", {}), fail),
         demo_interval=fixed["demo"]["interval_seconds"],
+        storage_url=fixed["storage"]["url"],
         hours=_hours(data.get("hours", {}), fail),
         path=path,
         text=text,
@@ -206,7 +237,8 @@ def _fixed(table: dict, name: str, fail) -> dict[str, object]:
                                   f"{', '.join(options)}")
         problem = option.problem(value)
         if problem:
-            raise fail(name, key, f"{problem}, not {_show(value)}")
+            quoted = option.shown(value) if option.shown is not None and isinstance(value, str) else value
+            raise fail(name, key, f"{problem}, not {_show(quoted)}")
     return {key: table.get(key, option.default) for key, option in options.items()}
 
 

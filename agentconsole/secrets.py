@@ -62,6 +62,18 @@ def store_secret(account: str, secret: str) -> str:
     return f"OS keyring ({type(backend).__name__})"
 
 
+def keyring_secret(key: str) -> str | None:
+    """What the OS keyring holds under *key*, None when there is no keyring or nothing there."""
+    backend = keyring_backend()
+    if backend is None:
+        return None
+    try:
+        secret = backend.get_password(SERVICE, key)
+    except Exception as exc:  # locked, or the Secret Service went away
+        raise SecretUnavailable(f"the OS keyring could not be read for '{key}' ({exc}); unlock it") from exc
+    return secret or None
+
+
 def delete_secret(account: str) -> None:
     backend = keyring_backend()
     if backend is None:

@@ -27,6 +27,7 @@ os.environ.setdefault("PGPASSWORD", PASSWORD)
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+_free: list[str] = []  # emptied databases, ready for the next test
 
 
 def url(database: str) -> str:
@@ -74,12 +75,17 @@ def _template() -> str:
 
 
 def fresh_database(prefix: str = "pg") -> str:
-    """The URL of a new, migrated, empty workspace database (named <prefix>_<random>)."""
+    """The URL of a migrated workspace database with nothing in it (named <prefix>_<random>): a new copy of
+    the template, or one a previous test gave back with drop() and that was emptied to the same state
+    (every table empty, every id sequence restarted; CREATE DATABASE costs seconds on a busy CI host)."""
     require()
     template = _template()
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    with _lock:
+        name = _free.pop() if _free else None
+    if name is None:
+        name = f"{prefix}_{secrets.token_hex(6)}"
+        with _admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return url(name)
 
 
@@ -93,16 +99,55 @@ def empty_database(prefix: str = "pg") -> str:
 
 
 def drop(database_url: str) -> None:
+    """Done with the database: emptied for the next test when it is still a workspace of the current
+    schema that nobody is connected to, else dropped."""
     name = database_url.rsplit("/", 1)[1]
+    if _emptied(name):
+        with _lock:
+            _free.append(name)
+        return
     with _admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _emptied(name: str) -> bool:
+    import psycopg
+
+    from agentconsole.storage.postgres import schema
+
+    try:
+        with psycopg.connect(url(name), password=PASSWORD, autocommit=True, connect_timeout=3) as conn:
+            others = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                  " AND pid <> pg_backend_pid()").fetchone()
+            tables = {r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()} - {"schema_version"}
+            version = conn.execute("SELECT version FROM schema_version").fetchone()
+            if others != (0,) or version != (schema.SCHEMA_VERSION,) or tables != schema.tables_expected():
+                return False
+            sequences = [r[0] for r in conn.execute(
+                "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND is_identity = 'YES'").fetchall()]
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")  # no triggers, no key checks
+                conn.execute("SET LOCAL lock_timeout = '2s'")
+                for table in sorted(tables):
+                    conn.execute(f'DELETE FROM "{table}"')
+                for sequence in sequences:
+                    conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+        return True
+    except Exception:  # noqa: BLE001 - anything odd about it: it is dropped instead
+        return False
+
+
 def drop_template() -> None:
+    """At the end of the session: the template and every database kept for reuse."""
     with _lock:
-        if _state.pop("template", None):
-            with _admin() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        names = [*_free, TEMPLATE] if _state.pop("template", None) else list(_free)
+        _free.clear()
+    if names:
+        with _admin() as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def outbox_not_portable_yet(request: Any) -> None:

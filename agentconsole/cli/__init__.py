@@ -34,13 +34,21 @@ class CliContext:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
     log_path: Path | None = None
+    storage_url: str = ""  # the workspace on a PostgreSQL server ([storage] url, --storage-url); "" for SQLite
     _stores: dict[bool, Store] = field(default_factory=dict)
 
     def store(self, demo: bool = False) -> Store:
         if demo not in self._stores:
-            path = paths.database_path(demo)
-            new = not path.exists()
-            store = self._stores[demo] = Store(path, self.clock)
+            if self.storage_url and not demo:
+                from agentconsole.cli.db import storage_password
+
+                store = self._stores[demo] = Store(self.storage_url, self.clock,
+                                                   password=storage_password(self.storage_url))
+                new = not store.accounts() and not store.canned_storage().all()
+            else:
+                path = paths.database_path(demo)
+                new = not path.exists()
+                store = self._stores[demo] = Store(path, self.clock)
             if demo:
                 ensure_demo_accounts(store)
             if new:  # a new workspace starts with the starter canned replies, to edit or delete
@@ -66,6 +74,8 @@ def use_demo(args: argparse.Namespace) -> bool:
     """The demo workspace when asked for, or when no real account has been configured yet."""
     if getattr(args, "demo", False):
         return True
+    if getattr(args, "storage_url", ""):
+        return False  # a workspace on a server was asked for: that one, even while it has no account yet
     real = paths.database_path(False)
     if not real.exists():
         return True
@@ -259,6 +269,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the demo workspace (its own database)")
     parser.add_argument("--agent", help="your agent name (default: config [agent] name, else your login)")
+    parser.add_argument("--storage-url", metavar="URL", default=None,
+                        help="the workspace on a PostgreSQL server, postgresql://user@host:port/database "
+                             "(default: config [storage] url, else the SQLite file); the password comes from "
+                             "`agentconsole db set-password`, PGPASSWORD or ~/.pgpass")
     parser.add_argument("--log-level", choices=logs.LEVELS, default=logs.DEFAULT_LEVEL,
                         help=f"how much goes to the log file (default: {logs.DEFAULT_LEVEL})")
     parser.set_defaults(func=run_console)
@@ -317,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             from screens.app import check_config
 
             check_config(config)
-        ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file)
+        args.storage_url = storage_url(args.storage_url, config)
+        ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file,
+                         storage_url=args.storage_url)
         return args.func(args, ctx)
     except KeyboardInterrupt:
         return EXIT_ERROR
@@ -335,6 +351,23 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.close()
             except Exception:
                 log.exception("closing the store failed")
+
+
+def storage_url(given: str | None, config: Config) -> str:
+    """The workspace's PostgreSQL URL (--storage-url, else [storage] url), "" for the SQLite file; one with
+    a password in it is refused."""
+    if given is None:
+        return config.storage_url
+    if not given:
+        return ""
+    from agentconsole.storage.postgres import is_url
+    from agentconsole.storage.postgres.url import refuse_password
+
+    if not is_url(given):
+        from agentconsole.storage.integrity import DatabaseProblem
+
+        raise DatabaseProblem(f"--storage-url {given!r} is not a postgresql://user@host:port/database URL")
+    return refuse_password(given)
 
 
 def report(exc: BaseException, log_file: Path | None, err: TextIO | None = None) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentconsole.storage import connections, db, postgres
+from agentconsole.storage.health import Health
 from agentconsole.storage import search as fulltext
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
@@ -48,7 +49,7 @@ LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 """
 
 
-class Store:
+class Store(Health):
     """All reads and writes of the workspace, in an SQLite file (a path) or on a PostgreSQL server (a
     postgresql:// URL; *password* when the keyring gave one, else libpq's PGPASSWORD or ~/.pgpass).
     Safe to share between threads and processes: each thread gets its own connection; writers serialise
@@ -74,43 +75,6 @@ class Store:
         if str(path) != ":memory:":
             db.check_file(Path(path))
         db.migrate(self.conn, before=self._backup_before_migration)
-
-    def _backup_before_migration(self, version: int) -> None:
-        from agentconsole.storage import backup
-
-        backup.make(self.conn, Path(self.path), self.clock.now(), f"before-migration-{version}")
-
-    def check(self, full: bool = False) -> list[str]:
-        """SQLite's quick (or full) check; on a failure the store stops writing and says why."""
-        problems = db.quick_check(self.conn, full)
-        if problems:
-            self.mark_damaged(f"{self.path} failed SQLite's integrity check ({problems[0]}); "
-                              + db.HINT.format(backups=Path(self.path).parent / "backups"))
-        return problems
-
-    def mark_damaged(self, why: str) -> None:
-        self.damaged = why
-
-    def notice(self, error: BaseException) -> bool:
-        """Called with any failure of a store call: True when it shows the file is damaged (SQLite found
-        it in the middle of a session), which then stops writes as a failed check would."""
-        if self.damaged or not isinstance(error, sqlite3.DatabaseError) or "malformed" not in str(error):
-            return False
-        self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
-        return True
-
-    def backup(self, reason: str = "manual") -> Path:
-        from agentconsole.storage import backup
-
-        return backup.make(self.conn, Path(self.path), self.clock.now(), reason)
-
-    def backup_if_due(self) -> Path | None:
-        """The daily automatic backup, only of a database that passed its check."""
-        from agentconsole.storage import backup
-
-        if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
-            return None
-        return self.backup("daily")
 
     @property
     def conn(self) -> sqlite3.Connection:

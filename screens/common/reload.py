@@ -20,7 +20,8 @@ RELOADED = (("keys", "keymap"), ("theme", "theme"), ("targets", "targets"), ("ho
             ("notifications", "notify_command"), ("editor", "editor"), ("over-target toasts", "notify_on_over"),
             ("over-target bell", "bell_on_over"))
 # Read once at start (they name this console's agent row or built its connectors): a reload keeps them.
-AT_START = (("agent", "agent_name"), ("agent", "agent_initials"), ("agent", "timezone"), ("demo", "demo_interval"))
+AT_START = (("agent", "agent_name"), ("agent", "agent_initials"), ("agent", "timezone"), ("demo", "demo_interval"),
+            ("storage", "storage_url"))
 
 
 def register_user_themes(app, config_path) -> tuple[str, ...]:

@@ -10,11 +10,11 @@ from agentconsole import config
 from agentconsole.cli import main
 
 CASES = [
-    ("[nope]\n", 1, "[nope]: unknown table; allowed: [agent], [ui], [notify], [demo], [targets], [hours], [keys]"),
+    ("[nope]\n", 1, "[nope]: unknown table; allowed: [agent], [ui], [notify], [storage], [demo], [targets], [hours], [keys]"),
     ("ui = 1\n", 1, "[ui]: must be a table: write it as a [ui] header"),
     ("[ui]\nnotify_on_overr = true\n", 2, "[ui] notify_on_overr: unknown key; did you mean 'notify_on_over'? "
                                          "allowed in [ui]: theme, notify_on_over, bell_on_over, editor"),
-    ("[targts]\n", 1, "[targts]: unknown table; did you mean 'targets'? allowed: [agent], [ui], [notify], [demo], "
+    ("[targts]\n", 1, "[targts]: unknown table; did you mean 'targets'? allowed: [agent], [ui], [notify], [storage], [demo], "
                       "[targets], [hours], [keys]"),
     ("[ui]\ncolour = 'red'\n", 2,
      "[ui] colour: unknown key; allowed in [ui]: theme, notify_on_over, bell_on_over, editor"),

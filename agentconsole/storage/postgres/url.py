@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from agentconsole.storage.integrity import DatabaseProblem
 
-class PasswordInUrl(ValueError):
+
+class PasswordInUrl(DatabaseProblem, ValueError):
     """The URL carries a password, which would then sit in a config file or a shell history."""
 
 

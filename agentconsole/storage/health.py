@@ -1,0 +1,94 @@
+"""The store's health: is the workspace sound, why writes stopped, and its backups (SQLite files only)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentconsole.domain.clock import Clock
+from agentconsole.storage import db
+
+if TYPE_CHECKING:
+    from agentconsole.storage.postgres.server import Server
+
+_PG_CORRUPTED = ("XX001", "XX002")  # PostgreSQL's data_corrupted, index_corrupted
+
+
+class Health:
+    """Mixed into Store: the integrity check, the damaged state and backups, on either backend."""
+
+    path: Path | str
+    clock: Clock
+    damaged: str
+    _server: Server | None
+    conn: Any
+
+    def _backup_before_migration(self, version: int) -> None:
+        from agentconsole.storage import backup
+
+        backup.make(self.conn, Path(self.path), self.clock.now(), f"before-migration-{version}")
+
+    @property
+    def where(self) -> str:
+        """The workspace for messages: its file, or its server URL without a password."""
+        return str(self.path) if self._server is None else self._server.where
+
+    def schema_version(self) -> int:
+        if self._server is not None:
+            from agentconsole.storage.postgres import schema
+
+            return schema.version(self.conn)  # type: ignore[arg-type]
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def check(self, full: bool = False) -> list[str]:
+        """SQLite's quick (or full) check; on a failure the store stops writing and says why. A server
+        checks its own pages: there, the schema version and the tables are what is checked."""
+        if self._server is not None:
+            from agentconsole.storage.postgres import schema
+
+            try:
+                schema.check_schema(self.conn, self.where)  # type: ignore[arg-type]
+            except db.DatabaseProblem as exc:
+                self.mark_damaged(str(exc))
+                return [str(exc)]
+            return []
+        problems = db.quick_check(self.conn, full)
+        if problems:
+            self.mark_damaged(f"{self.path} failed SQLite's integrity check ({problems[0]}); "
+                              + db.HINT.format(backups=Path(self.path).parent / "backups"))
+        return problems
+
+    def mark_damaged(self, why: str) -> None:
+        self.damaged = why
+
+    def notice(self, error: BaseException) -> bool:
+        """Called with any failure of a store call: True when it shows the file is damaged (SQLite found
+        it in the middle of a session), which then stops writes as a failed check would."""
+        if not self.damaged and self._server is not None and getattr(error, "sqlstate", "") in _PG_CORRUPTED:
+            self.mark_damaged(f"the server reports the workspace on {self.where} damaged ({error}); ask its "
+                              "administrator to check it (pg_amcheck) and restore it from the server's backups")
+            return True
+        if self.damaged or not isinstance(error, sqlite3.DatabaseError) or "malformed" not in str(error):
+            return False
+        self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
+        return True
+
+    def backup(self, reason: str = "manual") -> Path:
+        if self._server is not None:
+            raise db.DatabaseProblem(f"the workspace on {self.where} is backed up by the server's own tools"
+                                     " (pg_dump), not by agentconsole")
+        from agentconsole.storage import backup
+
+        return backup.make(self.conn, Path(self.path), self.clock.now(), reason)
+
+    def backup_if_due(self) -> Path | None:
+        """The daily automatic backup, only of a database that passed its check."""
+        from agentconsole.storage import backup
+
+        if self._server is not None:
+            return None  # a server's backups are its administrator's (pg_dump, base backups)
+        if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
+            return None
+        return self.backup("daily")
+
