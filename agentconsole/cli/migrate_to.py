@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "server database in one transaction, then compares each table's row count and checksum "
                     "on both sides. Running it again over a finished copy only verifies it. The password "
                     "comes from the keyring, PGPASSWORD or ~/.pgpass, never from the config file.")
-    move.add_argument("url", metavar="URL", help="the server database, postgresql://user@host:port/dbname")
+    move.add_argument("url", metavar="URL", nargs="?",
+                      help="the server database, postgresql://user@host:port/dbname (default: --storage-url, "
+                           "else config [storage] url)")
     move.add_argument("--demo", action="store_true", help="copy the demo workspace")
     move.add_argument("--replace", action="store_true",
                       help="empty a server database that holds another workspace and copy this one over it")
@@ -29,8 +31,14 @@ def run_migrate_to(args: argparse.Namespace, ctx: Any) -> int:
     from agentconsole.storage import transfer
     from agentconsole.storage import transfer_server as server
 
+    from agentconsole.cli.db import storage_password
     from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password
 
+    args.url = args.url or getattr(ctx, "storage_url", "")
+    if not args.url:
+        print("agentconsole: error: name the server database: agentconsole db migrate-to "
+              "postgresql://user@host:port/dbname (or set [storage] url)", file=ctx.err)
+        return EXIT_USAGE
     if not args.url.startswith(SCHEMES):
         print(f"agentconsole: error: {args.url!r} is not a PostgreSQL URL; give one like "
               "postgresql://agentconsole@db.example:5432/helpdesk", file=ctx.err)
@@ -43,7 +51,7 @@ def run_migrate_to(args: argparse.Namespace, ctx: Any) -> int:
     source = paths.database_path(args.demo)
     shown = server.display_url(args.url)
     print(f"copying {source} (read-only) to {shown}", file=ctx.out)
-    conn = server.connect_for_transfer(args.url)
+    conn = server.connect_for_transfer(args.url, storage_password(args.url))
     try:
         report = transfer.migrate_to(source, conn, replace=args.replace, side=server.SIDE,
                                      progress=lambda text: print(f"  {text}…", file=ctx.err, flush=True))

@@ -44,19 +44,22 @@ def display_url(url: str) -> str:
     return without_password(url)
 
 
-def connect_for_transfer(url: str) -> psycopg.Connection[Any]:
+def connect_for_transfer(url: str, password: str | None = None) -> psycopg.Connection[Any]:
     """A connection (outside any transaction) to the server database, its schema brought up to this
-    version first, as a console's first open would (under the migration lock)."""
+    version first, as a console's first open would (under the migration lock). *password*: the
+    keyring's, else libpq finds one (PGPASSWORD, ~/.pgpass)."""
     refuse_password(url)
     where = without_password(url)
+    kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "agentconsole migrate-to"}
+    if password is not None:
+        kwargs["password"] = password
     try:
-        first = Connection(psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                                           application_name="agentconsole migrate-to"))
+        first = Connection(psycopg.connect(url, autocommit=True, **kwargs))
         try:
             schema.migrate(first, where)
         finally:
             first.close()
-        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, application_name="agentconsole migrate-to")
+        return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
         raise DatabaseProblem(f"cannot reach {where}: {' '.join(str(exc).split())}; check the URL, that the "
-                              "server runs, and the password (PGPASSWORD or ~/.pgpass)") from None
+                              "server runs, and the password (`agentconsole db set-password`, PGPASSWORD or ~/.pgpass)") from None

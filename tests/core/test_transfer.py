@@ -260,3 +260,12 @@ def test_a_reference_to_a_missing_row_is_named_and_nothing_is_kept(capsys, works
     assert "notes holds a reference the workspace lacks the row for" in err and "99999" in err
     assert set(_server_counts(conn, workspace).values()) == {0}
     conn.rollback()
+
+
+def test_the_configured_server_is_the_default_target(capsys, workspace, server, tmp_path):
+    url, conn = server
+    (tmp_path / "config.toml").write_text(f'[storage]\nurl = "{url}"\n')
+    code, out, err = _migrate(capsys)
+    assert code == 0, err
+    assert _server_counts(conn, workspace) == workspace
+    conn.rollback()
