@@ -171,7 +171,7 @@ def _new_messages(store, count: int, end: float) -> list[tuple[int, list]]:
     return groups
 
 
-def ingest(db: Path, url: str, pairs: int = PAIRS, count: int = 10_000) -> dict:
+def ingest(db: Path, url: str, pairs: int = PAIRS, count: int = 5_000) -> dict:
     """Store.ingest of the same new batches into a fresh copy of the workspace on each backend (the SQLite
     file copied, the server database created from it as a template), messages per second, interleaved."""
     from agentconsole.domain.clock import FrozenClock
@@ -205,6 +205,9 @@ def ingest(db: Path, url: str, pairs: int = PAIRS, count: int = 10_000) -> dict:
 
     def pg() -> float:
         with _admin(url) as conn:
+            # A template must have no other sessions: the earlier measures' consoles may leave idle ones.
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                         " AND pid <> pg_backend_pid()", (name,))
             conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{name}" STRATEGY FILE_COPY')
         try:
@@ -221,17 +224,25 @@ def ingest(db: Path, url: str, pairs: int = PAIRS, count: int = 10_000) -> dict:
 
 
 def measure(db: Path, url: str, pairs: int = PAIRS, parts: set[str] | None = None) -> dict:
-    """Every PostgreSQL figure beside SQLite's on the workspace *db*, the server copy made first."""
+    """Every PostgreSQL figure beside SQLite's on the workspace *db*, the server copy made first. Each
+    part's figures also go to stderr as one JSON line as soon as they are measured; a part that fails
+    says why in its place and the others still run."""
+    import json
+
     wanted = parts or {"migrate", "search", "keys", "ingest", "launch"}
+    steps = [("migrate", lambda: migrate(db.parent, url)), ("search", lambda: search(db, url, pairs)),
+             ("ingest", lambda: ingest(db, url, pairs)), ("keys", lambda: asyncio.run(keypress(db, url, pairs))),
+             ("launch", lambda: launch(db.parent, url, pairs))]
     out: dict = {"pg_url": url}
-    if "migrate" in wanted:
-        out.update(migrate(db.parent, url))
-    if "search" in wanted:
-        out.update(search(db, url, pairs))
-    if "keys" in wanted:
-        out.update(asyncio.run(keypress(db, url, pairs)))
-    if "ingest" in wanted:
-        out.update(ingest(db, url, pairs))
-    if "launch" in wanted:
-        out.update(launch(db.parent, url, pairs))
+    for name, step in steps:
+        if name not in wanted:
+            continue
+        started = time.perf_counter()
+        try:
+            found = step()
+        except Exception as exc:  # noqa: BLE001 - one part's failure is reported, the others still measured
+            found = {f"pg_{name}_error": f"{type(exc).__name__}: {exc}"}
+        found[f"pg_{name}_bench_seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps({name: found}, ensure_ascii=False), file=sys.stderr, flush=True)
+        out.update(found)
     return out

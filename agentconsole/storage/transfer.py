@@ -350,7 +350,7 @@ def _differences(reports: Sequence[TableReport]) -> str:
     for r in reports:
         if r.same:
             continue
-        counts = (f"{r.target_rows:,} rows there, {r.source_rows:,} here" if r.source_rows != r.target_rows
+        counts = (f"rows: {r.target_rows:,} there, {r.source_rows:,} here" if r.source_rows != r.target_rows
                   else f"{r.source_rows:,} rows on both, different content")
         parts.append(f"{r.name} ({counts})")
     return ", ".join(parts[:6]) + (", …" if len(parts) > 6 else "")

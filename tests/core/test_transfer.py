@@ -138,7 +138,7 @@ def test_a_server_holding_another_workspace_is_refused_unless_replace(capsys, wo
     code, out, err = _migrate(capsys, url)
     assert code == 1
     assert "already holds a different workspace" in err and "--replace" in err
-    assert "notes (3 rows on both, different content)" in err and "leases (1 rows there, 0 here)" in err
+    assert "notes (3 rows on both, different content)" in err and "leases (rows: 1 there, 0 here)" in err
     assert conn.execute("SELECT text FROM notes WHERE id = 1").fetchone()[0] != "changed since"
     conn.rollback()
     code, out, err = _migrate(capsys, url, "--replace")
