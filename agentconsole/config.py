@@ -92,7 +92,7 @@ def _storage_url(value: str) -> str | None:
         return None
     if not value.startswith(("postgresql://", "postgres://")):
         return "must be a postgresql://user@host:port/database URL (leave it out for the SQLite file)"
-    from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password
+    from agentconsole.domain.database_url import PasswordInUrl, refuse_password
 
     try:
         refuse_password(value)
@@ -102,7 +102,7 @@ def _storage_url(value: str) -> str | None:
 
 
 def _without_password(value: str) -> str:
-    from agentconsole.storage.postgres.url import without_password
+    from agentconsole.domain.database_url import without_password
 
     try:
         return without_password(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -117,8 +118,12 @@ def _emptied(name: str) -> bool:
 
     try:
         with psycopg.connect(url(name), password=PASSWORD, autocommit=True, connect_timeout=3) as conn:
-            others = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                  " AND pid <> pg_backend_pid()").fetchone()
+            for _ in range(40):  # a closed store's connections may take a moment to leave
+                others = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND pid <> pg_backend_pid()").fetchone()
+                if others == (0,):
+                    break
+                time.sleep(0.05)
             tables = {r[0] for r in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()} - {"schema_version"}
             version = conn.execute("SELECT version FROM schema_version").fetchone()

@@ -366,14 +366,16 @@ def storage_url(given: str | None, config: Config) -> str:
         return config.storage_url
     if not given:
         return ""
+    from agentconsole.domain.database_url import PasswordInUrl, refuse_password
+    from agentconsole.storage.integrity import DatabaseProblem
     from agentconsole.storage.postgres import is_url
-    from agentconsole.storage.postgres.url import refuse_password
 
     if not is_url(given):
-        from agentconsole.storage.integrity import DatabaseProblem
-
         raise DatabaseProblem(f"--storage-url {given!r} is not a postgresql://user@host:port/database URL")
-    return refuse_password(given)
+    try:
+        return refuse_password(given)
+    except PasswordInUrl as exc:
+        raise DatabaseProblem(str(exc)) from None
 
 
 def report(exc: BaseException, log_file: Path | None, err: TextIO | None = None) -> int:

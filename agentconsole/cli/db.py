@@ -112,13 +112,16 @@ def run_restore(args: argparse.Namespace, ctx) -> int:
 def run_set_password(args: argparse.Namespace, ctx) -> int:
     from agentconsole.secrets import store_secret
     from agentconsole.storage.postgres import is_url
-    from agentconsole.storage.postgres.url import refuse_password, secret_key, without_password
+    from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password, secret_key, without_password
 
     url = args.url or ctx.storage_url
     if not url or not is_url(url):
         raise db.DatabaseProblem("no PostgreSQL storage URL: give --url postgresql://user@host:port/database, "
                                  "or set [storage] url in the config")
-    refuse_password(url)
+    try:
+        refuse_password(url)
+    except PasswordInUrl as exc:
+        raise db.DatabaseProblem(str(exc)) from None
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {without_password(url)}: ")
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentconsole.domain.clock import Clock
-from agentconsole.storage import db
+from agentconsole.storage import integrity as db  # DatabaseProblem, HINT, quick_check
 
 if TYPE_CHECKING:
     from agentconsole.storage.postgres.server import Server
@@ -38,7 +38,7 @@ class Health:
         if self._server is not None:
             from agentconsole.storage.postgres import schema
 
-            return schema.version(self.conn)  # type: ignore[arg-type]
+            return schema.version(self.conn)
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def check(self, full: bool = False) -> list[str]:
@@ -48,7 +48,7 @@ class Health:
             from agentconsole.storage.postgres import schema
 
             try:
-                schema.check_schema(self.conn, self.where)  # type: ignore[arg-type]
+                schema.check_schema(self.conn, self.where)
             except db.DatabaseProblem as exc:
                 self.mark_damaged(str(exc))
                 return [str(exc)]

@@ -67,6 +67,7 @@ class Store(Health):
         self._lock = threading.Lock()
         self.damaged = ""  # why writes stopped (a failed integrity check); empty while sound
         self._server: Server | None = None
+        self._password = password
         if self.backend == "postgresql":
             from agentconsole.storage.postgres.server import Server
 
@@ -96,6 +97,10 @@ class Store(Health):
             self._local.read_only = True
         return conn
 
+    def another(self) -> Store:
+        """A second store on the same workspace (its own connections and, on a server, its own pool)."""
+        return Store(self.path, self.clock, password=self._password)
+
     def open_connections(self) -> int:
         with self._lock:
             return len(self._connections)
@@ -105,6 +110,10 @@ class Store(Health):
         runs (a worker inside a statement right now) is closed once that thread has ended: closing it
         under a running statement can crash the interpreter."""
         current = threading.current_thread()
+        if self._server is not None:
+            # The pool first: a connection given back to a closed pool is closed at once (to an open one,
+            # it would be reset in the pool's worker and could outlive the store).
+            self._server.close()
         with self._lock:
             for thread, conn in self._connections.values():
                 if thread is current or not thread.is_alive():
@@ -114,8 +123,6 @@ class Store(Health):
             self._connections.clear()
         self._local = threading.local()
         connections.reap()
-        if self._server is not None:
-            self._server.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

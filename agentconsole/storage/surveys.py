@@ -4,6 +4,7 @@ customers' replies inside the ingest transaction, and CSAT per channel, agent an
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from agentconsole.satisfaction.parse import parse_answer
@@ -95,7 +96,7 @@ class CsatRow:
 
 
 _KEYS = {"all": "'all'", "channel": "s.channel", "agent": "COALESCE(ag.name, '(nobody)')",
-         "week": "strftime('%Y-W%W', s.answered_at, 'unixepoch')"}
+         "week": "s.answered_at"}  # made the week's name below: SQL has no portable date formatting
 
 
 def csat(conn: sqlite3.Connection, since: float, until: float, by: str = "all") -> list[CsatRow]:
@@ -107,6 +108,8 @@ def csat(conn: sqlite3.Connection, since: float, until: float, by: str = "all") 
         (since, until)).fetchall()
     groups: dict[str, tuple[list[int], list[float]]] = {}
     for k, score, response in rows:
+        if by == "week":
+            k = time.strftime("%Y-W%W", time.gmtime(k))
         scores, responses = groups.setdefault(k, ([], []))
         scores.append(score)
         if response is not None and response >= 0:

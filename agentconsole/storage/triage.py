@@ -4,6 +4,7 @@ the agents' corrections, and sentiment per channel and day."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from agentconsole.triage.score import Level, level_of, score_values
@@ -124,11 +125,16 @@ class SentimentDay:
 
 def sentiment_by_day(conn: sqlite3.Connection, since: float, until: float) -> list[SentimentDay]:
     """Mean sentiment of English customer messages per channel and UTC day (other languages have none)."""
-    return [SentimentDay(*r) for r in conn.execute(
-        "SELECT c.channel, date(s.sent_at, 'unixepoch'), count(*), round(avg(s.sentiment), 4),"
-        " sum(s.sentiment < -0.05) FROM message_scores s JOIN conversations c ON c.id = s.conversation_id"
-        " WHERE s.english = 1 AND s.sent_at >= ? AND s.sent_at < ? GROUP BY 1, 2 ORDER BY 1, 2",
-        (since, until))]
+    # The UTC day is computed here: SQL has no portable way to turn epoch seconds into a date.
+    days: dict[tuple[str, str], list[float]] = {}
+    for channel, sent_at, sentiment in conn.execute(
+            "SELECT c.channel, s.sent_at, s.sentiment FROM message_scores s JOIN conversations c"
+            " ON c.id = s.conversation_id WHERE s.english = 1 AND s.sent_at >= ? AND s.sent_at < ?",
+            (since, until)):
+        days.setdefault((channel, time.strftime("%Y-%m-%d", time.gmtime(sent_at))), []).append(sentiment)
+    return [SentimentDay(channel, day, len(values), round(sum(values) / len(values), 4),
+                         sum(1 for v in values if v < -0.05))
+            for (channel, day), values in sorted(days.items())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +155,8 @@ def after_reply(conn: sqlite3.Connection, since: float, until: float) -> list[Af
         " FROM conversations c JOIN messages m ON m.conversation_id = c.id"
         " JOIN message_scores s ON s.message_id = m.id"
         " WHERE c.first_response_at >= ? AND c.first_response_at < ? AND s.english = 1 GROUP BY c.id)"
-        " SELECT channel, count(*), round(avg(before), 4), round(avg(after), 4), sum(after > before)"
+        " SELECT channel, count(*), round(CAST(avg(before) AS NUMERIC), 4), round(CAST(avg(after) AS NUMERIC), 4),"
+        " sum(CASE WHEN after > before THEN 1 ELSE 0 END)"
         " FROM p WHERE before IS NOT NULL AND after IS NOT NULL GROUP BY channel ORDER BY channel",
         (since, until)).fetchall()
     return [AfterReply(*r) for r in rows]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agentconsole.domain.filters import UNASSIGNED, parse_filter
 from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_words_become_channels_kinds_an_assignee_and_text():

@@ -24,9 +24,18 @@ from tests.core.fakes import ScriptedConnector
 pytestmark = pytest.mark.both_backends
 
 
+# These queue posts through replies/outbox.py, whose SQL is not portable yet (see tests/pg.py).
+THROUGH_THE_OUTBOX = {
+    "test_start_queues_the_hello_to_the_chosen_accounts_only", "test_a_failing_post_is_reported_and_does_not_block_the_shift",
+    "test_banner_shows_who_since_until_where_the_hello_went_and_overdue", "test_history_counts_answers_and_median_first_response",
+    "test_end_queues_the_goodbye_and_notes_the_open_conversations", "test_away_reply_goes_once_per_customer_per_off_period",
+    "test_hello_through_the_demo_connector_reaches_only_the_chosen_accounts"}
+
+
 @pytest.fixture(autouse=True)
 def _outbox_pending(request):
-    pg.outbox_not_portable_yet(request)
+    if request.node.originalname in THROUGH_THE_OUTBOX:
+        pg.outbox_not_portable_yet(request)
 
 HOUR = 3600.0
 DANA = Person("u1", "dana_k", "Dana Kim")

@@ -11,6 +11,8 @@ from agentconsole.response.sla import Targets
 from agentconsole.triage.score import Level, level_of, score, sentiment
 from agentconsole.triage.service import Triage
 
+pytestmark = pytest.mark.both_backends
+
 DANA = Person("u1", "@dana", "Dana")
 SAM = Person("u2", "@sam", "Sam")
 US = Person("brand", "@brand", "Brand")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +12,8 @@ from agentconsole.response.rule import ResponseRule
 from agentconsole.response.hours import BusinessHours, HoursConfig
 from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
 from agentconsole.response.sla import Targets
+
+pytestmark = pytest.mark.both_backends
 
 WHO = Person("p", "@p", "P")
 
@@ -88,6 +92,7 @@ def test_nothing_waiting(store, clock):
     assert summary == waits.WaitSummary()
 
 
+@pytest.mark.sqlite_only  # reads SQLite's query plan
 def test_the_waiting_pass_reads_only_the_index(store, clock):
     plan = " ".join(r[3] for r in store.conn.execute(
         "EXPLAIN QUERY PLAN WITH g(account_id, kind, cutoff) AS (VALUES (1, 'public', 0.0))"
