@@ -55,7 +55,8 @@ def workspace(directory: Path, conversations: int, rebuild: bool) -> tuple[Path,
     return db, {"build_" + k: v for k, v in built.items()}
 
 
-def measure_all(db: Path, conversations: int, idle: float, pairs: int, only: set[str] | None) -> dict:
+def measure_all(db: Path, conversations: int, idle: float, pairs: int, only: set[str] | None,
+                postgres_url: str | None = None) -> dict:
     from benchmarks import inapp, storage_bench, terminal
 
     def wanted(name: str) -> bool:
@@ -73,6 +74,10 @@ def measure_all(db: Path, conversations: int, idle: float, pairs: int, only: set
         results.update(storage_bench.ingest(db.parent.parent / "ingest", pairs))
     if wanted("terminal"):
         results.update(terminal.measure(db.parent, idle, pairs))
+    if postgres_url and wanted("postgres"):  # the same workspace on a PostgreSQL server, beside SQLite
+        from benchmarks import postgres
+
+        results["postgres"] = postgres.measure(db, postgres_url, pairs)
     results["verdicts"] = {k: f"{v[0]} {v[1]}: {verdict(results.get(k), *v)} ({results[k]})"
                            for k, v in TARGETS.items() if k in results}
     return results
@@ -86,7 +91,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--pairs", type=int, default=PAIRS, help="interleaved pairs per figure (at least 7)")
-    parser.add_argument("--only", default="", help="comma-separated: search,metrics,keys,ingest,terminal")
+    parser.add_argument("--only", default="", help="comma-separated: search,metrics,keys,ingest,terminal,postgres")
+    parser.add_argument("--postgres", metavar="URL", help="also measure the workspace copied to this PostgreSQL "
+                        "database (benchmarks/postgres.py; it is replaced)")
     parser.add_argument("--scaling", action="store_true", help="10k, 100k and 300k conversations")
     args = parser.parse_args()
     from agentconsole.cli import FRAME_RATE
@@ -101,7 +108,7 @@ def main() -> None:
                                                   only or {"search", "metrics", "keys", "terminal"})
     else:
         db, built = workspace(args.dir, args.conversations, args.rebuild)
-        out = built | measure_all(db, args.conversations, args.idle_seconds, args.pairs, only)
+        out = built | measure_all(db, args.conversations, args.idle_seconds, args.pairs, only, args.postgres)
     json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
     print()
 

@@ -35,15 +35,18 @@ class CliContext:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     log_path: Path | None = None
     storage_url: str = ""  # the workspace on a PostgreSQL server ([storage] url, --storage-url); "" for SQLite
+    # The demo workspace on a server: only with --demo and --storage-url both on the command line (the
+    # configured [storage] url is the team's workspace, which never gets the demo's accounts).
+    demo_url: str = ""
     _stores: dict[bool, Store] = field(default_factory=dict)
 
     def store(self, demo: bool = False) -> Store:
         if demo not in self._stores:
-            if self.storage_url and not demo:
+            url = self.demo_url if demo else self.storage_url
+            if url:
                 from agentconsole.cli.db import storage_password
 
-                store = self._stores[demo] = Store(self.storage_url, self.clock,
-                                                   password=storage_password(self.storage_url))
+                store = self._stores[demo] = Store(url, self.clock, password=storage_password(url))
                 new = not store.accounts() and not store.canned_storage().all()
             else:
                 path = paths.database_path(demo)
@@ -289,8 +292,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--agent", help="your agent name (default: config [agent] name, else your login)")
     parser.add_argument("--storage-url", metavar="URL", default=None,
                         help="the workspace on a PostgreSQL server, postgresql://user@host:port/database "
-                             "(default: config [storage] url, else the SQLite file); the password comes from "
-                             "`agentconsole db set-password`, PGPASSWORD or ~/.pgpass")
+                             "(default: config [storage] url, else the SQLite file; with --demo, where the demo "
+                             "inbox goes); the password comes from `agentconsole db set-password`, PGPASSWORD "
+                             "or ~/.pgpass")
     parser.add_argument("--log-level", choices=logs.LEVELS, default=logs.DEFAULT_LEVEL,
                         help=f"how much goes to the log file (default: {logs.DEFAULT_LEVEL})")
     parser.set_defaults(func=run_console)
@@ -349,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
             from screens.app import check_config
 
             check_config(config)
+        given = args.storage_url
         args.storage_url = storage_url(args.storage_url, config)
         ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file,
-                         storage_url=args.storage_url)
+                         storage_url=args.storage_url,
+                         demo_url=args.storage_url if given and getattr(args, "demo", False) else "")
         return args.func(args, ctx)
     except KeyboardInterrupt:
         return EXIT_ERROR

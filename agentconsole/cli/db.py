@@ -1,4 +1,5 @@
-"""`agentconsole db check|backup|restore FILE|set-password`: look after the workspace database and its backups."""
+"""`agentconsole db check|backup|restore FILE|set-password|migrate-to URL`: look after the workspace database
+and its backups, and move it to a server."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Reads the password (without echo, or from standard input when it is not a terminal) "
                     "and keeps it in the OS keyring for the storage URL ([storage] url or --storage-url).")
     password.add_argument("--url", metavar="URL", help="the server (default: the configured storage URL)")
+    from agentconsole.cli import migrate_to
+
+    migrate_to.register(sub)
     check.set_defaults(func=run_check)
     save.set_defaults(func=run_backup)
     restore.set_defaults(func=run_restore)
