@@ -103,6 +103,14 @@ def fill(path: Path, conversations: int = 40) -> Store:
                                                           5, "number", "great! 🎉"))
         conn.execute("INSERT INTO surveys(conversation_id, account_id, contact_id, agent_id, channel, asked_at)"
                      " VALUES (?,?,NULL,NULL,?,?)", (ids[3], mail, "email", T0 + 1e-6))
+        conn.execute("INSERT INTO heard_posts(account_id, external_id, thread_key, author_id, author_handle, text,"
+                     " matched, reply, receives_dm, raw, sent_at, heard_at) VALUES (?,?,?,?,?,?,?,?,NULL,?,?,?)",
+                     (social, "h1", "h1", "u9", "@fan", "love the #ShopName mugs ☕ \x1b[2J", "#shopname", "like",
+                      '{"id": "h1", "ünï": true}', T0 + 3, T0 + 4))
+        conn.execute("INSERT INTO heard_posts(account_id, external_id, thread_key, author_id, text, receives_dm,"
+                     " sent_at, heard_at, state, conversation_id, decided_by, decided_at) VALUES"
+                     " (?,?,?,?,?,1,?,?,'promoted',?,?,?)", (social, "h2", "h2", "u10", "shop name broke again",
+                                                             T0 + 5, T0 + 6, ids[2], agent, T0 + 7))
         knowledge.refresh(conn)
     store.audit(agent, "exported", ids[0], why="ünïcode \x1b]0;title\x07", n=1.5)
     store.set_status(ids[8], Status.DONE, agent)
