@@ -118,8 +118,8 @@ class AgentConsoleApp(App[None]):
         self.session.open_change_feed()
         self.push_screen(InboxScreen(id="inbox"))
         self.set_timer(ENGINE_START_DELAY, self.watch_team)
+        self.session.subscribe(self.engine_event)  # the engine's events, and the session's own verbs'
         if self.session.syncing:
-            self.session.subscribe(self.engine_event)
             # The first sync starts once the inbox has painted, so it never delays the first frame.
             self.set_timer(ENGINE_START_DELAY, self.run_engine)
         self.set_timer(CHECK_DELAY, self.check_database)
@@ -211,9 +211,12 @@ class AgentConsoleApp(App[None]):
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
         screen = self._inbox()
         if screen is not None:
-            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.
-            screen.post_message(StatesChanged() if event.kind == "state" else
-                                DataChanged(frozenset(event.conversation_ids)))
+            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does; one
+            # that names no conversation (a status post) changes nothing a list shows.
+            if event.kind == "state":
+                screen.post_message(StatesChanged())
+            elif event.conversation_ids or event.kind == "changed":
+                screen.post_message(DataChanged(frozenset(event.conversation_ids), event.order, event.counts))
         self.notifications.engine_event(event)
         if event.kind == "ingested":
             self.send_away_replies()

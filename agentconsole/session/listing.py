@@ -10,14 +10,16 @@ SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
 
 
 def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
-                 in_view: Collection[int], sort_keys: SortKeys | None = None) -> array[int]:
+                 in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0) -> array[int]:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
     *changed* id the view no longer holds (*in_view*). A changed id the view holds but the front does
-    not is put in place by a binary search over the rest with *sort_keys* (each id's key in the
-    view's order, read for the few rows probed), so no step reads the whole list; without it, such a
-    row keeps its place, or comes last when new.
+    not is put in place by a search over the rest with *sort_keys* (each id's key in the view's
+    order, read for the few rows probed), so no step reads the whole list; without it, such a row
+    keeps its place, or comes last when new. The search starts at the front of the row's part of the
+    list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
+    a row touched just now usually goes, so it probes a handful of rows.
     """
     head = old[:replaced]
     in_front = set(front)
@@ -39,17 +41,39 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     keys = sort_keys(sorted(moving))
     for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
         if cid in keys:
-            below.insert(_bisect(below, keys[cid], sort_keys), cid)
+            hint = 0 if keys[cid][0] == 0.0 else rest_at
+            below.insert(_bisect(below, keys[cid], sort_keys, hint), cid)
     return front + below
 
 
-def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys) -> int:
-    """Where *key* goes in *ids* (sorted by their keys when last read in full): log2(n) rows read."""
-    lo, hi = 0, len(ids)
+def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
+    """Where *key* goes in *ids* (sorted by their keys when last read in full): a galloping search out
+    from *hint*, then a binary one, so about 2 log2(distance from the hint) rows are read."""
+
+    def before(i: int) -> bool:
+        probe = sort_keys([ids[i]]).get(ids[i])
+        return probe is None or probe <= key  # a row gone meanwhile counts as before: it moves nothing
+
+    n = len(ids)
+    hint = min(max(hint, 0), n)
+    lo, hi = 0, n
+    if hint < n and before(hint):  # it goes after the hint: gallop down
+        lo, step = hint + 1, 1
+        while hint + step < n:
+            if not before(hint + step):
+                hi = hint + step
+                break
+            lo, step = hint + step + 1, step * 2
+    else:  # it goes at or before the hint: gallop up
+        hi, step = hint, 1
+        while hint - step >= 0:
+            if before(hint - step):
+                lo = hint - step + 1
+                break
+            hi, step = hint - step, step * 2
     while lo < hi:
         mid = (lo + hi) // 2
-        probe = sort_keys([ids[mid]]).get(ids[mid])
-        if probe is None or probe <= key:  # a row gone meanwhile counts as before: it moves nothing
+        if before(mid):
             lo = mid + 1
         else:
             hi = mid
@@ -61,13 +85,27 @@ def _positions(ids: array[int], wanted: set[int]) -> dict[int, int]:
     if not wanted:
         return {}
     raw = ids.tobytes()
-    size = ids.itemsize
     found: dict[int, int] = {}
     for cid in wanted:
-        needle = array(ids.typecode, [cid]).tobytes()
-        at = raw.find(needle)
-        while at != -1 and at % size:  # a match across two items: look on
-            at = raw.find(needle, at + 1)
-        if at != -1:
-            found[cid] = at // size
+        at = _find(raw, ids.typecode, ids.itemsize, cid)
+        if at is not None:
+            found[cid] = at
     return found
+
+
+def find_id(ids: array[int], cid: int, near: int = 0, reach: int = 512) -> int | None:
+    """Where *cid* is in *ids*: looked for within *reach* of *near* first (a row that moved a few
+    places), then by one byte search over the whole array (no Python loop over it); None if absent."""
+    lo = max(0, near - reach)
+    try:
+        return lo + ids[lo:near + reach].index(cid)
+    except ValueError:
+        return _find(ids.tobytes(), ids.typecode, ids.itemsize, cid)
+
+
+def _find(raw: bytes, typecode: str, size: int, cid: int) -> int | None:
+    needle = array(typecode, [cid]).tobytes()
+    at = raw.find(needle)
+    while at != -1 and at % size:  # a match across two items: look on
+        at = raw.find(needle, at + 1)
+    return None if at == -1 else at // size

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     SENT = "sent"
     STATE = "state"
     OUTBOX = "outbox"
+    CHANGED = "changed"  # this console's own verb (the Session's): a reply, done, assign, a note ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,11 @@ class ConnectorState:
 
 @dataclass(frozen=True, slots=True)
 class EngineEvent:
+    """What changed: *conversation_ids* (none: nothing a list shows, or, for CHANGED, everything), and
+    whether a row's place in a view (*order*) or the views' counts (*counts*) may have moved with it."""
+
     kind: EventKind | str
     account_id: int | None
     conversation_ids: tuple[int, ...] = ()
+    order: bool = True
+    counts: bool = True
