@@ -10,7 +10,8 @@ SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
 
 
 def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
-                 in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0) -> array[int]:
+                 in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0,
+                 newer_than: int | None = None) -> array[int]:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
@@ -19,7 +20,8 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     order, read for the few rows probed), so no step reads the whole list; without it, such a row
     keeps its place, or comes last when new. The search starts at the front of the row's part of the
     list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
-    a row touched just now usually goes, so it probes a handful of rows.
+    a row touched just now usually goes, so it probes a handful of rows. Ids above *newer_than* (the
+    highest id *old* holds, when known) were never in it, so nobody looks for them there.
     """
     head = old[:replaced]
     in_front = set(front)
@@ -28,7 +30,7 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    found = _positions(rest, take_out | moving)
+    found = _positions(rest, {i for i in take_out | moving if newer_than is None or i <= newer_than})
     for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
         del rest[position]
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).

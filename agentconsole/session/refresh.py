@@ -5,6 +5,7 @@ workspace of ten thousand conversations as in one of three hundred thousand."""
 from __future__ import annotations
 
 import logging
+import weakref
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
@@ -43,6 +44,23 @@ class RefreshReads:
     @cached_property
     def _waiting(self) -> WaitingSet:
         return WaitingSet(self.store, self.agent_id)
+
+    @cached_property
+    def _tops(self) -> dict[int, tuple[weakref.ref[array[int]], int]]:
+        """The highest id of each id list handed out lately (by id() of the array, while it lives)."""
+        return {}
+
+    def _remember_top(self, ids: array[int], top: int) -> array[int]:
+        tops = self._tops
+        if len(tops) > 32:
+            for key in [k for k, (ref, _top) in tops.items() if ref() is None]:
+                del tops[key]
+        tops[id(ids)] = (weakref.ref(ids), top)
+        return ids
+
+    def _top_of(self, ids: array[int]) -> int | None:
+        found = self._tops.get(id(ids))
+        return found[1] if found is not None and found[0]() is ids else None
 
     # ------------------------------------------------------------------ what changed
 
@@ -85,7 +103,8 @@ class RefreshReads:
                          narrow: ViewFilter | None = None) -> array[int]:
         """A view's ids in display order (the waiting ones by the response rule's *order*)."""
         key = self.response_rule().order_key(self.clock.now(), order)
-        return self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
+        ids = self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
+        return self._remember_top(ids, max(ids, default=0))
 
     def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
                    changed: Iterable[int]) -> tuple[array[int], set[int]]:
@@ -117,7 +136,11 @@ class RefreshReads:
         rest_at = 0
         if waiting_first and (narrow is None or narrow.empty):
             rest_at = max(0, self._waiting.count(view) - len(front))
-        return splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at)
+        top = self._top_of(ids)
+        spliced = splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at, top)
+        if top is not None:  # conversation ids only grow: a new one is never looked for in the old list
+            self._remember_top(spliced, max(top, max(front, default=0), max(changed, default=0)))
+        return spliced
 
     def sort_keys(self, view: str, order: Order) -> SortKeys:
         """Each conversation's key in a view's order, as Store.conversation_ids sorts: the waiting ones
