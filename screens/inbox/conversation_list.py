@@ -138,7 +138,8 @@ class ConversationList(ScrollView, can_focus=True):
     def update_ids(self, ids: array, changed: Iterable[int]) -> None:
         """The same view after a targeted refresh: a few rows moved, came or went. Rows already read
         stay (only the *changed* ones are read again, and new ones in the window); the cursor stays on
-        the selected conversation, looked for near where it was, so nothing here walks the whole list."""
+        the selected conversation, looked for near where it was first (a byte search of the whole
+        list only when it moved far, e.g. the agent's own done)."""
         self.ids = ids
         self._loaded = True
         self._waits.clear()
