@@ -26,29 +26,47 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     head = old[:replaced]
     in_front = set(front)
     head_set = set(head)
-    rest = old[replaced:]
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    found = _positions(rest, {i for i in take_out | moving if newer_than is None or i <= newer_than})
-    for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
-        del rest[position]
+    found = _positions(old, replaced, {i for i in take_out | moving if newer_than is None or i <= newer_than})
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
     placed_again = moving if sort_keys is not None else set()
-    left_front = array("q", (i for i in head if i not in in_front and i not in placed_again
-                             and (i not in changed or i in in_view)))
-    below = left_front + rest
+    out = array(old.typecode, front)
+    out.extend(i for i in head if i not in in_front and i not in placed_again and (i not in changed or i in in_view))
+    # The rest: one copy, then the few rows that leave it taken out in place.
+    base = len(out)
+    out.frombytes(memoryview(old).cast("B")[replaced * old.itemsize:])
+    for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
+        del out[base + position]
     if sort_keys is None:
-        return front + below + array("q", (i for i in moving if i not in head_set and i not in found))
+        out.extend(i for i in moving if i not in head_set and i not in found)
+        return out
+    below = _Below(out, len(front))
     keys = sort_keys(sorted(moving))
     for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
         if cid in keys:
             hint = 0 if keys[cid][0] == 0.0 else rest_at
-            below.insert(_bisect(below, keys[cid], sort_keys, hint), cid)
-    return front + below
+            out.insert(len(front) + _bisect(below, keys[cid], sort_keys, hint), cid)
+    return out
 
 
-def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
+class _Below:
+    """The list below its front, without copying it."""
+
+    __slots__ = ("ids", "offset")
+
+    def __init__(self, ids: array[int], offset: int) -> None:
+        self.ids, self.offset = ids, offset
+
+    def __len__(self) -> int:
+        return len(self.ids) - self.offset
+
+    def __getitem__(self, index: int) -> int:
+        return self.ids[self.offset + index]
+
+
+def _bisect(ids: array[int] | _Below, key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
     """Where *key* goes in *ids* (sorted by their keys when last read in full): a galloping search out
     from *hint*, then a binary one, so about 2 log2(distance from the hint) rows are read."""
 
@@ -82,16 +100,17 @@ def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys, hint: 
     return lo
 
 
-def _positions(ids: array[int], wanted: set[int]) -> dict[int, int]:
-    """Where each of *wanted* is in *ids* (absent ones left out): one byte search each, no Python loop over *ids*."""
+def _positions(ids: array[int], start: int, wanted: set[int]) -> dict[int, int]:
+    """Where each of *wanted* is in *ids* from *start* on, counted from *start* (absent ones left out):
+    one byte search each, no Python loop over *ids*."""
     if not wanted:
         return {}
     raw = ids.tobytes()
     found: dict[int, int] = {}
     for cid in wanted:
-        at = _find(raw, ids.typecode, ids.itemsize, cid)
+        at = _find(raw, ids.typecode, ids.itemsize, cid, start)
         if at is not None:
-            found[cid] = at
+            found[cid] = at - start
     return found
 
 
@@ -105,9 +124,9 @@ def find_id(ids: array[int], cid: int, near: int = 0, reach: int = 512) -> int |
         return _find(ids.tobytes(), ids.typecode, ids.itemsize, cid)
 
 
-def _find(raw: bytes, typecode: str, size: int, cid: int) -> int | None:
+def _find(raw: bytes, typecode: str, size: int, cid: int, start: int = 0) -> int | None:
     needle = array(typecode, [cid]).tobytes()
-    at = raw.find(needle)
+    at = raw.find(needle, start * size)
     while at != -1 and at % size:  # a match across two items: look on
         at = raw.find(needle, at + 1)
     return None if at == -1 else at // size
