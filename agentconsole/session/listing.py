@@ -11,7 +11,7 @@ SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
 
 def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
                  in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0,
-                 newer_than: int | None = None) -> array[int]:
+                 newer_than: int | None = None, rest_keys: SortKeys | None = None) -> array[int]:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
@@ -21,7 +21,9 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     keeps its place, or comes last when new. The search starts at the front of the row's part of the
     list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
     a row touched just now usually goes, so it probes a handful of rows. Ids above *newer_than* (the
-    highest id *old* holds, when known) were never in it, so nobody looks for them there.
+    highest id *old* holds, when known) were never in it, so nobody looks for them there. *rest_keys*
+    gives an id's key as a row nobody waits on (its last activity, which done and reopen leave alone):
+    where such a row sat in *old* is found by a search from *rest_at*, then looked for around there.
     """
     head = old[:replaced]
     in_front = set(front)
@@ -29,7 +31,13 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    found = _positions(old, replaced, {i for i in take_out | moving if newer_than is None or i <= newer_than})
+    wanted = {i for i in take_out | moving if newer_than is None or i <= newer_than}
+    guesses: dict[int, int] = {}
+    if rest_keys is not None and sort_keys is not None and wanted:
+        old_below = _Below(old, replaced)
+        for cid, key in rest_keys(sorted(wanted)).items():
+            guesses[cid] = replaced + _bisect(old_below, key, sort_keys, rest_at)
+    found = _positions(old, replaced, wanted, guesses)
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
     placed_again = moving if sort_keys is not None else set()
     out = array(old.typecode, front)
@@ -60,7 +68,7 @@ class _Below:
         self.ids, self.offset = ids, offset
 
     def __len__(self) -> int:
-        return len(self.ids) - self.offset
+        return max(0, len(self.ids) - self.offset)
 
     def __getitem__(self, index: int) -> int:
         return self.ids[self.offset + index]
@@ -100,14 +108,23 @@ def _bisect(ids: array[int] | _Below, key: tuple[float, ...], sort_keys: SortKey
     return lo
 
 
-def _positions(ids: array[int], start: int, wanted: set[int]) -> dict[int, int]:
+def _positions(ids: array[int], start: int, wanted: set[int], guesses: dict[int, int] | None = None
+               ) -> dict[int, int]:
     """Where each of *wanted* is in *ids* from *start* on, counted from *start* (absent ones left out):
-    one byte search each, no Python loop over *ids*."""
-    if not wanted:
-        return {}
-    raw = ids.tobytes()
+    looked for around its guessed place first, else one byte search, never a Python loop over *ids*."""
     found: dict[int, int] = {}
-    for cid in wanted:
+    rest = set(wanted)
+    for cid, near in (guesses or {}).items():
+        lo = max(start, near - 512)
+        try:
+            found[cid] = lo + ids[lo:near + 512].index(cid) - start
+            rest.discard(cid)
+        except ValueError:
+            pass
+    if not rest:
+        return found
+    raw = ids.tobytes()
+    for cid in rest:
         at = _find(raw, ids.typecode, ids.itemsize, cid, start)
         if at is not None:
             found[cid] = at - start

@@ -137,7 +137,13 @@ class RefreshReads:
         if waiting_first and (narrow is None or narrow.empty):
             rest_at = max(0, self._waiting.count(view) - len(front))
         top = self._top_of(ids)
-        spliced = splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at, top)
+        store = self.store
+
+        def rest_keys(wanted: Sequence[int]) -> dict[int, tuple[float, ...]]:
+            return {cid: (1.0, -last, 0.0, 0.0) for cid, last in views.activity(store, wanted).items()}
+
+        spliced = splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at, top,
+                               rest_keys)
         if top is not None:  # conversation ids only grow: a new one is never looked for in the old list
             self._remember_top(spliced, max(top, max(front, default=0), max(changed, default=0)))
         return spliced
