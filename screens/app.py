@@ -118,8 +118,7 @@ class AgentConsoleApp(App[None]):
         # committed in between is missed; the watcher thread that reads it starts after the first frame.
         self.session.open_change_feed()
         self.push_screen(InboxScreen(id="inbox"))
-        if self.session.syncing:
-            self.session.subscribe(self.engine_event)
+        self.session.subscribe(self.engine_event)  # the engine's events, and the session's own verbs'
         self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
         self.set_timer(CHECK_DELAY, self.check_database)
         self.notifications.start()
@@ -226,9 +225,12 @@ class AgentConsoleApp(App[None]):
             return
         screen = self._inbox()
         if screen is not None:
-            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does.
-            screen.post_message(StatesChanged() if event.kind == "state" else
-                                DataChanged(frozenset(event.conversation_ids)))
+            # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does; one
+            # that names no conversation (a status post) changes nothing a list shows.
+            if event.kind == "state":
+                screen.post_message(StatesChanged())
+            elif event.conversation_ids or event.kind == "changed":
+                screen.post_message(DataChanged(frozenset(event.conversation_ids), event.order, event.counts))
         self.notifications.engine_event(event)
         if event.kind == "ingested":
             self.send_away_replies()

@@ -102,12 +102,17 @@ class WaitRule:
         return since + self.target if self.hours is None else self.hours.open_until(since, self.target)
 
 
+def heat_level(heat: float) -> int:
+    """The heat level the urgency rank weighs: 0 calm, 1 upset, 2 angry. Within one account, kind and
+    level, every order_key is monotone in waiting_since: the earlier wait always comes first."""
+    return 2 if heat >= ANGRY_AT else 1 if heat >= UPSET_AT else 0
+
+
 def urgency_rank(used: float, heat: float = 0.0, kind: str = "") -> tuple[int, int, float]:
     """The one urgency rank of a wait that has used *used* of its own target; higher is more urgent.
     An angry customer over target comes first, a calm one well within it last."""
     tier = 2 if used >= 1.0 else 1 if used >= NEAR_FRACTION else 0
-    level = 2 if heat >= ANGRY_AT else 1 if heat >= UPSET_AT else 0
-    return tier, level, used + (PUBLIC_WEIGHT if kind == Kind.PUBLIC else 0.0)
+    return tier, heat_level(heat), used + (PUBLIC_WEIGHT if kind == Kind.PUBLIC else 0.0)
 
 
 class Order(StrEnum):

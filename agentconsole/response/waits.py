@@ -25,11 +25,34 @@ class WaitSummary:
     ranked: Order = Order.LONGEST  # whether "oldest" is the longest wait or the most urgent one
 
 
+# Waiting conversations per (account id, kind): (how many, how many over, the next to cross, the oldest).
+Groups = dict[tuple[int, str], tuple[int, int, float | None, float]]
+# The conversation the urgency order puts first: (waiting_since, account id, kind), or None.
+Top = tuple[float, int, str] | None
+
+
+def cutoffs(rule: ResponseRule, now: float) -> list[tuple[int, str, float | None]]:
+    """Each (account id, kind)'s cutoff at *now*: a wait that began at or before it is over target."""
+    return [(r.account_id, r.kind, r.cutoff(now)) for r in rule.rules]
+
+
 def summarize(store: Store, rule: ResponseRule, now: float, order: Order = Order.LONGEST) -> WaitSummary:
     """How many wait, the longest (or, by *order*, the most urgent) wait, how many are over their own
-    target, and when that count changes."""
-    rules = rule.rules
-    groups = store.waiting_groups((r.account_id, r.kind, r.cutoff(now)) for r in rules)
+    target, and when that count changes: read from the store."""
+    groups = store.waiting_groups(cutoffs(rule, now))
+    top: Top = None
+    if order is Order.URGENCY:  # the rank weighs each wait's heat too: name the one the list puts first
+        first = store.conversation_ids("waiting", limit=1, waiting_key=rule.order_key(now, order))
+        row = store.conversation(first[0]) if first else None
+        if row is not None and row.waiting_since is not None:
+            top = (row.waiting_since, row.account_id, row.kind)
+    return from_groups(groups, top, rule, now, order)
+
+
+def from_groups(groups: Groups, top: Top, rule: ResponseRule, now: float, order: Order = Order.LONGEST
+                ) -> WaitSummary:
+    """The wait line's figures from each group's counts (as Store.waiting_groups gives them, with the
+    cutoffs of cutoffs()) and, for the urgency order, the wait the list puts first."""
     waiting = over = 0
     oldest: tuple[float, float] | None = None  # (-waited, since): the longest wait, then the earliest
     oldest_rule: WaitRule | None = None
@@ -53,14 +76,11 @@ def summarize(store: Store, rule: ResponseRule, now: float, order: Order = Order
             return WaitSummary(next_change=next_change)
         since, _ = min(firsts)
         return WaitSummary(waiting, since, None, None, over, next_change)
-    if order is Order.URGENCY:  # the rank weighs each wait's heat too: name the one the list puts first
-        top = store.conversation_ids("waiting", limit=1, waiting_key=rule.order_key(now, order))
-        row = store.conversation(top[0]) if top else None
-        if row is not None and row.waiting_since is not None:
-            found = rule.rule_for(row)
-            return WaitSummary(waiting, row.waiting_since, found.channel, found.hours, over, next_change, order)
+    if order is Order.URGENCY and top is not None:
+        top_rule = rule.get(top[1], top[2])
+        if top_rule is not None:
+            return WaitSummary(waiting, top[0], top_rule.channel, top_rule.hours, over, next_change, order)
     return WaitSummary(waiting, oldest[1], oldest_rule.channel, oldest_rule.hours, over, next_change, order)
-
 
 
 def crossed(store: Store, rule: ResponseRule, since: float, until: float, limit: int = 50) -> list[int]:

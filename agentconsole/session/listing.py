@@ -10,64 +10,140 @@ SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
 
 
 def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
-                 in_view: Collection[int], sort_keys: SortKeys | None = None) -> array[int]:
+                 in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0,
+                 newer_than: int | None = None, rest_keys: SortKeys | None = None) -> array[int]:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
     *changed* id the view no longer holds (*in_view*). A changed id the view holds but the front does
-    not is put in place by a binary search over the rest with *sort_keys* (each id's key in the
-    view's order, read for the few rows probed), so no step reads the whole list; without it, such a
-    row keeps its place, or comes last when new.
+    not is put in place by a search over the rest with *sort_keys* (each id's key in the view's
+    order, read for the few rows probed), so no step reads the whole list; without it, such a row
+    keeps its place, or comes last when new. The search starts at the front of the row's part of the
+    list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
+    a row touched just now usually goes, so it probes a handful of rows. Ids above *newer_than* (the
+    highest id *old* holds, when known) were never in it, so nobody looks for them there. *rest_keys*
+    gives an id's key as a row nobody waits on (its last activity, which done and reopen leave alone):
+    where such a row sat in *old* is found by a search from *rest_at*, then looked for around there.
     """
     head = old[:replaced]
     in_front = set(front)
     head_set = set(head)
-    rest = old[replaced:]
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    found = _positions(rest, take_out | moving)
-    for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
-        del rest[position]
+    wanted = {i for i in take_out | moving if newer_than is None or i <= newer_than}
+    guesses: dict[int, int] = {}
+    if rest_keys is not None and sort_keys is not None and wanted:
+        old_below = _Below(old, replaced)
+        for cid, key in rest_keys(sorted(wanted)).items():
+            guesses[cid] = replaced + _bisect(old_below, key, sort_keys, rest_at)
+    found = _positions(old, replaced, wanted, guesses)
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
     placed_again = moving if sort_keys is not None else set()
-    left_front = array("q", (i for i in head if i not in in_front and i not in placed_again
-                             and (i not in changed or i in in_view)))
-    below = left_front + rest
+    out = array(old.typecode, front)
+    out.extend(i for i in head if i not in in_front and i not in placed_again and (i not in changed or i in in_view))
+    # The rest: one copy, then the few rows that leave it taken out in place.
+    base = len(out)
+    out.frombytes(memoryview(old).cast("B")[replaced * old.itemsize:])
+    for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
+        del out[base + position]
     if sort_keys is None:
-        return front + below + array("q", (i for i in moving if i not in head_set and i not in found))
+        out.extend(i for i in moving if i not in head_set and i not in found)
+        return out
+    below = _Below(out, len(front))
     keys = sort_keys(sorted(moving))
     for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
         if cid in keys:
-            below.insert(_bisect(below, keys[cid], sort_keys), cid)
-    return front + below
+            hint = 0 if keys[cid][0] == 0.0 else rest_at
+            out.insert(len(front) + _bisect(below, keys[cid], sort_keys, hint), cid)
+    return out
 
 
-def _bisect(ids: array[int], key: tuple[float, ...], sort_keys: SortKeys) -> int:
-    """Where *key* goes in *ids* (sorted by their keys when last read in full): log2(n) rows read."""
-    lo, hi = 0, len(ids)
+class _Below:
+    """The list below its front, without copying it."""
+
+    __slots__ = ("ids", "offset")
+
+    def __init__(self, ids: array[int], offset: int) -> None:
+        self.ids, self.offset = ids, offset
+
+    def __len__(self) -> int:
+        return max(0, len(self.ids) - self.offset)
+
+    def __getitem__(self, index: int) -> int:
+        return self.ids[self.offset + index]
+
+
+def _bisect(ids: array[int] | _Below, key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
+    """Where *key* goes in *ids* (sorted by their keys when last read in full): a galloping search out
+    from *hint*, then a binary one, so about 2 log2(distance from the hint) rows are read."""
+
+    def before(i: int) -> bool:
+        probe = sort_keys([ids[i]]).get(ids[i])
+        return probe is None or probe <= key  # a row gone meanwhile counts as before: it moves nothing
+
+    n = len(ids)
+    hint = min(max(hint, 0), n)
+    lo, hi = 0, n
+    if hint < n and before(hint):  # it goes after the hint: gallop down
+        lo, step = hint + 1, 1
+        while hint + step < n:
+            if not before(hint + step):
+                hi = hint + step
+                break
+            lo, step = hint + step + 1, step * 2
+    else:  # it goes at or before the hint: gallop up
+        hi, step = hint, 1
+        while hint - step >= 0:
+            if before(hint - step):
+                lo = hint - step + 1
+                break
+            hi, step = hint - step, step * 2
     while lo < hi:
         mid = (lo + hi) // 2
-        probe = sort_keys([ids[mid]]).get(ids[mid])
-        if probe is None or probe <= key:  # a row gone meanwhile counts as before: it moves nothing
+        if before(mid):
             lo = mid + 1
         else:
             hi = mid
     return lo
 
 
-def _positions(ids: array[int], wanted: set[int]) -> dict[int, int]:
-    """Where each of *wanted* is in *ids* (absent ones left out): one byte search each, no Python loop over *ids*."""
-    if not wanted:
-        return {}
-    raw = ids.tobytes()
-    size = ids.itemsize
+def _positions(ids: array[int], start: int, wanted: set[int], guesses: dict[int, int] | None = None
+               ) -> dict[int, int]:
+    """Where each of *wanted* is in *ids* from *start* on, counted from *start* (absent ones left out):
+    looked for around its guessed place first, else one byte search, never a Python loop over *ids*."""
     found: dict[int, int] = {}
-    for cid in wanted:
-        needle = array(ids.typecode, [cid]).tobytes()
-        at = raw.find(needle)
-        while at != -1 and at % size:  # a match across two items: look on
-            at = raw.find(needle, at + 1)
-        if at != -1:
-            found[cid] = at // size
+    rest = set(wanted)
+    for cid, near in (guesses or {}).items():
+        lo = max(start, near - 512)
+        try:
+            found[cid] = lo + ids[lo:near + 512].index(cid) - start
+            rest.discard(cid)
+        except ValueError:
+            pass
+    if not rest:
+        return found
+    raw = ids.tobytes()
+    for cid in rest:
+        at = _find(raw, ids.typecode, ids.itemsize, cid, start)
+        if at is not None:
+            found[cid] = at - start
     return found
+
+
+def find_id(ids: array[int], cid: int, near: int = 0, reach: int = 512) -> int | None:
+    """Where *cid* is in *ids*: looked for within *reach* of *near* first (a row that moved a few
+    places), then by one byte search over the whole array (no Python loop over it); None if absent."""
+    lo = max(0, near - reach)
+    try:
+        return lo + ids[lo:near + reach].index(cid)
+    except ValueError:
+        return _find(ids.tobytes(), ids.typecode, ids.itemsize, cid)
+
+
+def _find(raw: bytes, typecode: str, size: int, cid: int, start: int = 0) -> int | None:
+    needle = array(typecode, [cid]).tobytes()
+    at = raw.find(needle, start * size)
+    while at != -1 and at % size:  # a match across two items: look on
+        at = raw.find(needle, at + 1)
+    return None if at == -1 else at // size

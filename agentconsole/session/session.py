@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from agentconsole import failures, metrics
 from agentconsole.config import Config
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.models import Capabilities, Channel, Status
 from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
 from agentconsole.replies import escalation, guard, reach, templates
@@ -20,15 +19,12 @@ from agentconsole.replies.escalation_texts import ASK_TO_DM, EscalationTexts
 from agentconsole.replies.reach import Reach
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.response import waits
-from agentconsole.response.rule import Order, ResponseRule
+from agentconsole.response.rule import ResponseRule
 from agentconsole.shifts.banner import Banner, build_banner
 from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
-from agentconsole.domain.views import VIEWS_BY_KEY
-from agentconsole.session.counts import ViewCounts
 from agentconsole.session.listening import ListeningVerbs
 from agentconsole.session.platform import PlatformVerbs
-from agentconsole.session.listing import SortKeys, splice_front
-from agentconsole.storage import views
+from agentconsole.session.refresh import RefreshReads
 from agentconsole.storage.store import Store
 from agentconsole.sync.states import ConnectorState, EngineEvent
 from agentconsole.team import collision
@@ -40,7 +36,6 @@ if TYPE_CHECKING:
     from agentconsole.triage.service import AfterReply, SentimentDay
     from agentconsole.knowledge.history import History
     from agentconsole.triage.score import Level
-    from array import array
 
     from agentconsole.sync.engine import Engine
 
@@ -64,7 +59,7 @@ class PaneRead:
     reach: Reach | None = None  # can we message this person now, and how (replies.reach)
 
 
-class Session(PlatformVerbs, ListeningVerbs):
+class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     """One agent's session on one workspace. Blocking: call it from worker threads, never the UI loop,
     except kick() and the engine's own run(), which belong to the event loop."""
 
@@ -92,6 +87,8 @@ class Session(PlatformVerbs, ListeningVerbs):
         self._listeners.append(listener)
 
     def _engine_changed(self, event: EngineEvent) -> None:
+        if event.conversation_ids:
+            self.note_changed(event.conversation_ids)
         for listener in [self._engine_listener, *self._listeners]:
             if listener is not None:
                 try:
@@ -164,61 +161,6 @@ class Session(PlatformVerbs, ListeningVerbs):
     def conversation(self, conversation_id: int) -> ConversationRow | None:
         return self.store.conversation(conversation_id)
 
-    @cached_property
-    def _counts(self) -> ViewCounts:
-        return ViewCounts(self.store, self.agent_id)
-
-    def view_counts(self, changed: Iterable[int] | None = None) -> dict[str, int]:
-        """Every view's count: all counted again, or moved by what *changed* conversations did."""
-        return self._counts.recount() if changed is None else self._counts.changed(changed)
-
-    def conversation_ids(self, view: str, order: Order, limit: int | None = None,
-                         narrow: ViewFilter | None = None) -> array[int]:
-        """A view's ids in display order (the waiting ones by the response rule's *order*)."""
-        key = self.response_rule().order_key(self.clock.now(), order)
-        return self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
-
-    def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
-                   changed: Iterable[int]) -> tuple[array[int], set[int]]:
-        """The first *limit* ids of a view, and which of the *changed* conversations it holds now: what
-        the list needs to put a few changed rows in place without reading its whole id list."""
-        front = self.conversation_ids(view, order, limit, narrow)
-        return front, views.still_in(self.store, view, self.agent_id, changed, narrow)
-
-    def refreshed_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: array[int], front_size: int,
-                       changed: Iterable[int]) -> array[int]:
-        """A view's id list after *changed* conversations changed: the front read again, the changed
-        rows beyond it put in place by binary search; the cost follows the window, not the workspace."""
-        changed = set(changed)
-        front, in_view = self.view_front(view, order, front_size, narrow, changed)
-        return splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order))
-
-    def sort_keys(self, view: str, order: Order) -> SortKeys:
-        """Each conversation's key in a view's order, as Store.conversation_ids sorts: the waiting ones
-        first by the response rule's key, then the rest by the newest activity."""
-        key = self.response_rule().order_key(self.clock.now(), order)
-        waiting_first = VIEWS_BY_KEY[view].waiting_first
-
-        def keys(ids: Sequence[int]) -> dict[int, tuple[float, ...]]:
-            out: dict[int, tuple[float, ...]] = {}
-            rows = views.order_rows(self.store, ids)
-            for cid, (status, needs_reply, since, account, kind, last, heat) in rows.items():
-                if waiting_first and status == "open" and needs_reply and since is not None:
-                    out[cid] = (0.0, key(since, account, kind, heat) if key is not None else since, since,
-                                float(cid))
-                else:
-                    out[cid] = (1.0, -last, 0.0, 0.0)
-            return out
-
-        return keys
-
-    def most_urgent(self) -> int | None:
-        ids = self.conversation_ids("waiting", Order.URGENCY, 1)
-        return ids[0] if ids else None
-
-    def wait_summary(self, order: Order) -> waits.WaitSummary:
-        return waits.summarize(self.store, self.response_rule(), self.clock.now(), order)
-
     def crossed_over(self, since: float, until: float) -> list[ConversationRow]:
         """The conversations that went over their target in (since, until], in the rule's order."""
         ids = waits.crossed(self.store, self.response_rule(), since, until)
@@ -273,6 +215,7 @@ class Session(PlatformVerbs, ListeningVerbs):
                                    shown_cc=tuple(cc))
             if template_id is not None:
                 self.canned.record_use(template_id)
+        self._changed([conversation_id], order=False, counts=False)  # its pane shows the queued reply
         return item
 
     def reply_all_cc(self, conversation_id: int) -> list[str]:
@@ -281,17 +224,24 @@ class Session(PlatformVerbs, ListeningVerbs):
         return self.outbox.reply_all_cc(conversation_id)
 
     def add_note(self, conversation_id: int, text: str) -> int:
-        return self.store.add_note(conversation_id, self.agent_id, text)
+        note = self.store.add_note(conversation_id, self.agent_id, text)
+        self._changed([conversation_id], order=False, counts=False)
+        return note
 
     def toggle_done(self, conversation_id: int, status: str) -> Status:
         """Done, or open again when it was done; returns the new status."""
         if status == Status.DONE:
             self.store.set_status(conversation_id, Status.OPEN, self.agent_id)
-            return Status.OPEN
-        from agentconsole.satisfaction.done import mark_done
+            new = Status.OPEN
+        else:
+            from agentconsole.satisfaction.done import mark_done
 
-        mark_done(self.store, conversation_id, self.agent_id)  # the survey rule every done goes through
-        return Status.DONE
+            mark_done(self.store, conversation_id, self.agent_id)  # the survey rule every done goes through
+            new = Status.DONE
+        row = self.store.conversation(conversation_id)  # done with a DM, its escalated public post is too
+        self._changed([conversation_id, *([row.linked_id] if row is not None and row.linked_id else [])],
+                      order=True, counts=True)
+        return new
 
     def satisfaction(self, start: float, end: float) -> tuple[list[CsatRow], list[SentimentDay], list[AfterReply]]:
         """CSAT overall and per channel, agent and week; sentiment per day; and after our replies."""
@@ -315,7 +265,10 @@ class Session(PlatformVerbs, ListeningVerbs):
         """The agent's correction of how upset a waiting customer reads (calm → upset → angry), stored."""
         from agentconsole.triage.service import Triage
 
-        return Triage(self.store).correct(conversation_id, self.agent_id)
+        level = Triage(self.store).correct(conversation_id, self.agent_id)
+        if level is not None:
+            self._changed([conversation_id], order=True, counts=False)  # the urgency rank weighs the heat
+        return level
 
     @cached_property
     def history(self) -> History:
@@ -326,11 +279,16 @@ class Session(PlatformVerbs, ListeningVerbs):
 
     def assign(self, conversation_id: int, agent_id: int | None, expected: int | None) -> tuple[bool, int | None]:
         """Compare-and-set: only if the assignee is still *expected*. Returns (done, assignee now)."""
-        return self.store.set_assignee(conversation_id, agent_id, self.agent_id, expected=expected)
+        done, now = self.store.set_assignee(conversation_id, agent_id, self.agent_id, expected=expected)
+        self._changed([conversation_id], order=True, counts=True)  # Mine; when refused, who has it now
+        return done, now
 
     def decide(self, item_id: int, decision: str) -> None:
         """The agent's call on a send that ended unsure, failed or refused: resend, mark_sent or discard."""
         self.outbox.decide(item_id, decision, self.agent_id)
+        conversation_id = self.outbox.item(item_id).conversation_id
+        if conversation_id is not None:  # in or out of the Decide view
+            self._changed([conversation_id], order=True, counts=True)
 
     def needing_decision(self) -> list[OutboxRow]:
         return self.outbox.needing_decision()
@@ -372,9 +330,11 @@ class Session(PlatformVerbs, ListeningVerbs):
         """The DM first, then the public reply once it is accepted (raises EscalationRefused, Collided)."""
         conversation = self.store.conversation(conversation_id)
         caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
-        return escalation.escalate(self.store, conversation_id, dm_text=dm_text, public_text=public_text,
+        done = escalation.escalate(self.store, conversation_id, dm_text=dm_text, public_text=public_text,
                                    agent_id=self.agent_id, capabilities=caps, opened_at=opened_at,
                                    send_anyway=send_anyway)
+        self._changed([conversation_id, done.dm_conversation_id], order=True, counts=True)
+        return done
 
     def ask_to_dm(self, item_id: int) -> None:
         """A refused DM: post a public reply inviting the customer to write to us, and settle the DM."""
@@ -386,6 +346,7 @@ class Session(PlatformVerbs, ListeningVerbs):
         with self.store.transaction():
             self.outbox.enqueue_reply(conversation.id, text, agent_id=self.agent_id, source="escalation")
             self.outbox.decide(item_id, "discard", self.agent_id)
+        self._changed([conversation.id], order=True, counts=True)
 
     def crisis_status_fits(self, conversation_ids: list[int], status_text: str) -> list[escalation.StatusFit]:
         return escalation.status_fits(self.store, conversation_ids, status_text, self.capabilities())
@@ -401,8 +362,11 @@ class Session(PlatformVerbs, ListeningVerbs):
 
     def crisis(self, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
                opened_at: float | None) -> escalation.CrisisPlan:
-        return escalation.crisis(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
+        plan = escalation.crisis(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
                                  agent_id=self.agent_id, capabilities=self.capabilities(), opened_at=opened_at)
+        self._changed([*conversation_ids, *(esc.dm_conversation_id for esc in plan.escalations)],
+                      order=True, counts=True)
+        return plan
 
     def crisis_progress(self, plan: escalation.CrisisPlan
                         ) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str, str]]]:
@@ -411,9 +375,15 @@ class Session(PlatformVerbs, ListeningVerbs):
                 escalation.status_progress(self.store, plan.status_items))
 
     def retry_crisis(self, plan: escalation.CrisisPlan) -> None:
+        touched = []
         for item in [*plan.status_items.values(), *(esc.dm_item for esc in plan.escalations)]:
-            if self.outbox.item(item).state in ("failed", "unsure"):
+            row = self.outbox.item(item)
+            if row.state in ("failed", "unsure"):
                 self.outbox.decide(item, "resend", self.agent_id)
+                if row.conversation_id is not None:
+                    touched.append(row.conversation_id)
+        if touched:
+            self._changed(touched, order=True, counts=True)
 
     # ------------------------------------------------------------------ shifts
 
@@ -435,6 +405,7 @@ class Session(PlatformVerbs, ListeningVerbs):
                   note: str, assignments: Handover | str) -> None:
         self.shifts().end(self.agent_row.id, goodbye=goodbye, next_agent=next_agent, next_start=next_start,
                           note=note, assignments=assignments)
+        self._changed((), order=True, counts=True)  # the hand-off may reassign any of them: read all again
 
     def shift_history(self, limit: int = 50) -> list[ShiftRecord]:
         return self.shifts().history(limit)

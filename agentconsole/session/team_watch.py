@@ -59,6 +59,10 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
                     sent = target
                     next_beat = now + presence.BEAT_SECONDS
                 if changes is not None and (changes.everything or changes.what - {"presence"}):
+                    if changes.everything:  # what the session keeps by difference is read again
+                        session.changed_everything()
+                    else:
+                        session.note_changed(changes.conversation_ids)
                     changed(changes)
                 if (changes is not None and "presence" in changes.what) or now >= next_look:
                     others = presence.others(store, session.agent_row.id)

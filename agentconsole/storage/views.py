@@ -110,3 +110,52 @@ def waiting_rows(cur: sqlite3.Cursor, where: str, params: dict[str, object], lim
     rows.update((r[0], r) for r in cur.execute(f"{select} AND kind NOT IN ({marks})",
                                                {**params, **{f"w_k{i}": kind for i, kind in enumerate(kinds)}}))
     return list(rows.values())
+
+
+_HEAT = ("(SELECT t.heat FROM conversation_triage t WHERE t.conversation_id = conversations.id"
+         " AND t.episode_since = conversations.waiting_since)")
+_WAITING = "status = 'open' AND needs_reply = 1 AND waiting_since IS NOT NULL"
+
+
+def waiting_members(store: Store, agent_id: int | None, ids: Iterable[int] | None = None
+                    ) -> Iterator[tuple[int, int, float, int, str, float]]:
+    """(id, view bits, waiting_since, account id, kind, heat of the wait or 0) of the waiting conversations
+    among *ids*, or of every waiting one when *ids* is None (one pass over the waiting index)."""
+    cur = store.conn.cursor()
+    cur.row_factory = None
+    select = (f"SELECT id, {_BITS}, waiting_since, account_id, kind, coalesce({_HEAT}, 0)"
+              f" FROM conversations WHERE {_WAITING}")
+    if ids is None:
+        yield from cur.execute(select, {"agent_id": agent_id})
+        return
+    wanted = list(ids)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        params: dict[str, object] = {f"i{n}": cid for n, cid in enumerate(chunk)}
+        params["agent_id"] = agent_id
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        yield from cur.execute(f"{select} AND id IN ({marks})", params)
+
+
+def recent_rest(store: Store, view: str, agent_id: int | None, limit: int) -> list[int]:
+    """The first *limit* ids of a view after its waiting part: the rest by the newest activity, as
+    Store.conversation_ids orders them (a read of *limit* rows from the recent-activity index)."""
+    v = VIEWS_BY_KEY[view]
+    where = f"NOT (status = 'open' AND needs_reply = 1) AND ({v.where})" if v.waiting_first else v.where
+    cur = store.conn.cursor()
+    cur.row_factory = None
+    return [r[0] for r in cur.execute(
+        f"SELECT id FROM conversations WHERE {where} ORDER BY last_message_at DESC LIMIT :limit",
+        {"agent_id": agent_id, "limit": max(0, limit)})]
+
+
+def activity(store: Store, ids: Iterable[int]) -> dict[int, float]:
+    """Each of *ids*' last_message_at: where it goes among a view's rows that nobody waits on."""
+    wanted = list(ids)
+    out: dict[int, float] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out.update((r[0], r[1]) for r in store.conn.execute(
+            f"SELECT id, last_message_at FROM conversations WHERE id IN ({marks})", chunk))
+    return out

@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     STATE = "state"
     OUTBOX = "outbox"
     HEARD = "heard"  # listening stored new heard posts (or its state changed): no conversation moved
+    CHANGED = "changed"  # this console's own verb (the Session's): a reply, done, assign, a note ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class ConnectorState:
 
 @dataclass(frozen=True, slots=True)
 class EngineEvent:
+    """What changed: *conversation_ids* (none: nothing a list shows, or, for CHANGED, everything), and
+    whether a row's place in a view (*order*) or the views' counts (*counts*) may have moved with it."""
+
     kind: EventKind | str
     account_id: int | None
     conversation_ids: tuple[int, ...] = ()
+    order: bool = True
+    counts: bool = True

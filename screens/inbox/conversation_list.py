@@ -26,6 +26,7 @@ from agentconsole.domain.rows import ConversationRow
 from agentconsole.replies.templates import initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
+from agentconsole.session.listing import find_id
 from agentconsole.triage.score import level_of
 
 from screens.common.safe import safe_line
@@ -145,6 +146,23 @@ class ConversationList(ScrollView, can_focus=True):
         """How many rows the first frame shows: the list's height before the first layout is known from
         the screen's (a few more rows than fit are harmless)."""
         return max(self.size.height, self.app.size.height) + 1
+
+    def update_ids(self, ids: array, changed: Iterable[int]) -> None:
+        """The same view after a targeted refresh: a few rows moved, came or went. Rows already read
+        stay (only the *changed* ones are read again, and new ones in the window); the cursor stays on
+        the selected conversation, looked for near where it was first (a byte search of the whole
+        list only when it moved far, e.g. the agent's own done)."""
+        self.ids = ids
+        self._loaded = True
+        self._waits.clear()
+        self._stale.update(i for i in changed if i in self._rows)
+        self.virtual_size = Size(self.size.width, len(ids))
+        index = find_id(ids, self.selected_id, self.cursor) if self.selected_id is not None else None
+        if index is None:
+            index = min(self.cursor, max(0, len(ids) - 1))
+        self._move(index, announce=self.selected_id != (ids[index] if ids else None))
+        self._request_window()
+        self.refresh()
 
     def invalidate(self, conversation_ids: Iterable[int] | None = None) -> None:
         """Rows changed in the DB: fetch them again (the old row stays drawn until the new arrives)."""

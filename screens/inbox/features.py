@@ -290,13 +290,12 @@ class FeatureScreen(Screen):
                 self._escalate(*message.args, True)
             else:
                 self.notify("Nothing was sent to this customer.", timeout=4)
-            self.reload()
+            self.refresh_pane()
 
         self.app.push_screen(CollisionModal(message.collided.collisions, message.collided.now, "DM"), chosen)
 
     def on_feature_screen_escalated(self, message: Escalated) -> None:
         self.notify("DM queued; the public reply follows once the DM is accepted.", timeout=5)
-        self.reload()
         self.compose_on_load = message.dm_conversation_id  # ready to type once the DM pane is there
         self.go_to(message.dm_conversation_id)
 
@@ -355,8 +354,7 @@ class FeatureScreen(Screen):
         def closed(sent: bool | None) -> None:
             if sent:
                 self.conversations.clear_marks()
-            self.reload()
-            self.refresh_bindings()
+            self.refresh_bindings()  # what was sent comes as the session's change event
 
         self.app.push_screen(CrisisModal(self.session, marked, self.app.agent_row, self.app.kick_engine), closed)
 

@@ -22,13 +22,16 @@ if TYPE_CHECKING:
 
 
 class DataChanged(Message):
-    """Conversations changed in the DB (ingest, a send): refresh those rows, and when *order* says their
-    place or the counts may have moved, the counts and the list around what is shown. No ids: reload all."""
+    """Conversations changed in the DB (ingest, a send, an action): refresh those rows; when *order* says
+    their place may have moved, the list around what is shown and the wait line; when *counts* says so,
+    the counts (by difference). No ids: reload all."""
 
-    def __init__(self, conversation_ids: frozenset[int] = frozenset(), order: bool = True) -> None:
+    def __init__(self, conversation_ids: frozenset[int] = frozenset(), order: bool = True,
+                 counts: bool | None = None) -> None:
         super().__init__()
         self.conversation_ids = conversation_ids
         self.order = order
+        self.counts = order if counts is None else counts
 
     def can_replace(self, message: Message) -> bool:
         # This message is superseded by the next DataChanged, which takes over what this one named.
@@ -39,6 +42,7 @@ class DataChanged(Message):
         else:
             message.conversation_ids = message.conversation_ids | self.conversation_ids
         message.order = message.order or self.order
+        message.counts = message.counts or self.counts
         return True
 
 
@@ -84,17 +88,24 @@ class InboxLoading(Screen):
         if self.pane.conversation_id is not None:
             self.load_pane(self.pane.conversation_id)
 
-    def refresh_changed(self, conversation_ids: frozenset[int], order: bool) -> None:
-        """Refresh only what these conversations touch: their rows, the pane if it shows one, and when
-        their place may have moved, the counts (by difference), the list's front and the wait line."""
+    def refresh_pane(self) -> None:
+        """Read the open conversation again (what a collision showed happened meanwhile)."""
+        if self.pane.conversation_id is not None:
+            self.load_pane(self.pane.conversation_id)
+
+    def refresh_changed(self, conversation_ids: frozenset[int], order: bool, counts: bool | None = None) -> None:
+        """Refresh only what these conversations touch: their rows, the pane if it shows one; when their
+        place may have moved, the list's front and the wait line; when the counts may have, the counts
+        (by difference)."""
         if not conversation_ids:
             self.reload()
             return
         self.conversations.invalidate(conversation_ids)
         if self.pane.conversation_id in conversation_ids:
             self.load_pane(self.pane.conversation_id)
-        if order:
+        if order if counts is None else counts:
             self.load_counts(tuple(conversation_ids))
+        if order:
             self.load_front(VIEWS[self.view_index].key, self.conversations.front_size(), tuple(conversation_ids))
             self.load_wait()
 
@@ -120,7 +131,7 @@ class InboxLoading(Screen):
         if message.view != VIEWS[self.view_index].key:
             return
         if self.conversations.ids is message.before:
-            self.conversations.set_ids(message.ids, self.conversations.empty_text)
+            self.conversations.update_ids(message.ids, message.changed)
         else:  # the list changed meanwhile (another refresh, a full read): place these rows in that one
             self.load_front(message.view, message.size, message.changed)
 
@@ -187,7 +198,7 @@ class InboxLoading(Screen):
 
     @on(DataChanged)
     def _data_changed(self, message: DataChanged) -> None:
-        self.refresh_changed(message.conversation_ids, message.order)
+        self.refresh_changed(message.conversation_ids, message.order, message.counts)
 
     @on(StatesChanged)
     def _states_changed(self) -> None:

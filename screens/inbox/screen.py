@@ -167,7 +167,7 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
             self.notify(message.error, severity="error", timeout=8)
         elif message.note:
             self.notify(message.note, timeout=3)
-        self.reload()
+        # What the action changed comes as the session's change event (DataChanged): just those rows.
 
     # ------------------------------------------------------------------ list and pane
 

@@ -136,7 +136,7 @@ class TeamScreen(Screen):
                 if self.pane.conversation_id == message.conversation_id:
                     self._open_composer("reply")
                 self.notify("Draft kept; nothing sent.", timeout=3)
-            self.reload()
+            self.refresh_pane()
 
         self.app.push_screen(CollisionModal(message.collided.collisions, message.collided.now), chosen)
 

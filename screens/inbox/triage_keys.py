@@ -14,7 +14,7 @@ _LABELS = {Level.CALM: "calm", Level.UPSET: "upset (!)", Level.ANGRY: "angry or 
 
 
 class TriageScreen(Screen):
-    """The inbox screen supplies conversations, session and reload()."""
+    """The inbox screen supplies conversations and session."""
 
     BINDINGS = [
         Binding("exclamation_mark", "correct_heat", "Heat", id="inbox.correct_heat", show=False,
@@ -44,5 +44,4 @@ class TriageScreen(Screen):
             self.notify("Nothing waits there: only a waiting customer is ranked.", timeout=4)
             return
         self.notify(f"Marked {_LABELS[message.level]} (! again to change); the list re-ranks.", timeout=3)
-        self.conversations.invalidate([message.conversation_id])
-        self.reload()
+        # The session's change event re-ranks that row (DataChanged).

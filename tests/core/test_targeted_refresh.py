@@ -92,3 +92,187 @@ def test_a_refreshed_list_is_the_list_read_again(store, clock, view):
         assert list(again) == full, front
     for limit in range(1, 25):  # the front read from each account's and kind's head of the waiting index
         assert list(session.conversation_ids(view, Order.URGENCY, limit)) == full[:limit]
+
+
+# ---------------------------------------------------------------------------- what waits, kept in memory
+
+def _workspace(store, clock):
+    from agentconsole.config import Config
+    from agentconsole.session.session import Session
+
+    x = store.ensure_account("shop-x", "x", "demo")
+    mail = store.ensure_account("shop-mail", "email", "demo")
+    agent = store.ensure_agent("Alice Ng")
+    session = Session(store, clock=clock, config=Config(), agent_id=agent)
+    ids = [ingest(store, x if n % 3 else mail, n, clock, Kind.EMAIL if n % 3 == 0 else
+                  (Kind.DM if n % 4 == 0 else Kind.PUBLIC)) for n in range(1, 60)]
+    return session, x, agent, ids
+
+
+def _heat(store, cid, heat):
+    store.conn.execute("UPDATE conversation_triage SET heat = ? WHERE conversation_id = ?", (heat, cid))
+    if not store.conn.execute("SELECT 1 FROM conversation_triage WHERE conversation_id = ?", (cid,)).fetchone():
+        since = store.conn.execute("SELECT waiting_since FROM conversations WHERE id = ?", (cid,)).fetchone()[0]
+        store.conn.execute("INSERT INTO conversation_triage(conversation_id, heat, peak, episode_messages,"
+                           " episode_since) VALUES (?, ?, ?, 1, ?)", (cid, heat, heat, since))
+    store.conn.commit()
+
+
+def _agrees(session, store, clock):
+    """The wait line, the most urgent and every view's front from memory match reading the store."""
+    from agentconsole.domain.views import VIEWS
+    from agentconsole.response import waits
+    from agentconsole.response.rule import Order
+
+    rule = session.response_rule()
+    for order in Order:
+        assert session.wait_summary(order) == waits.summarize(store, rule, clock.now(), order), order
+        for view in VIEWS:
+            full = list(session.conversation_ids(view.key, order))
+            for limit in (1, 5, 30, 200):
+                front, _ = session.view_front(view.key, order, limit, None, ())
+                assert list(front) == full[:limit], (view.key, order, limit)
+    top = session.conversation_ids("waiting", Order.URGENCY, 1)
+    assert session.most_urgent() == (top[0] if top else None)
+
+
+def test_what_waits_is_kept_by_difference_and_agrees_with_the_store(store, clock):
+    session, x, agent, ids = _workspace(store, clock)
+    _agrees(session, store, clock)  # the first read: everything that waits
+    # Changes the session is told of: done, assigned, heated, answered, a new wait.
+    store.set_status(ids[0], Status.DONE, agent)
+    store.set_assignee(ids[1], agent, agent, expected=None)
+    store.set_assignee(ids[4], agent, agent, expected=None)
+    _heat(store, ids[2], 0.9)
+    _heat(store, ids[3], 0.5)
+    store.ingest(x, [InboundMessage("ours", "t2", Kind.PUBLIC, Person("shop", "@shop", "Shop"), "on it",
+                                    clock.now() - 1, direction="out")])
+    new = ingest(store, x, 300, clock)
+    session.note_changed([ids[0], ids[1], ids[2], ids[3], ids[4], new, ids[5]])
+    _agrees(session, store, clock)
+    clock.advance(5 * 3600)  # time passes: ranks change with no new message
+    _agrees(session, store, clock)
+
+
+def test_a_change_the_session_was_not_told_of_shows_after_a_full_count(store, clock):
+    session, _x, agent, ids = _workspace(store, clock)
+    _agrees(session, store, clock)
+    store.set_status(ids[6], Status.DONE, agent)  # another process, and no change log entry
+    session.view_counts()  # the full reload's count re-reads what waits too
+    _agrees(session, store, clock)
+
+
+def test_engine_events_are_noted_before_any_listener_reads(store, clock):
+    from agentconsole.config import Config
+    from agentconsole.response.rule import Order
+    from agentconsole.session.session import Session
+    from agentconsole.sync.states import EngineEvent, EventKind
+
+    class Engine:
+        on_change = None
+
+    x = store.ensure_account("shop-x", "x", "demo")
+    first = ingest(store, x, 1, clock)
+    session = Session(store, clock=clock, config=Config(), engine=Engine())  # type: ignore[arg-type]
+    assert session.wait_summary(Order.URGENCY).waiting == 1
+    seen = []
+    session.subscribe(lambda event: seen.append(session.wait_summary(Order.URGENCY).waiting))
+    new = ingest(store, x, 2, clock)
+    session.engine.on_change(EngineEvent(EventKind.INGESTED, x, (new,)))
+    assert seen == [2]
+    store.set_status(first, Status.DONE, None)
+    session.engine.on_change(EngineEvent(EventKind.SENT, x, (first,)))
+    assert seen == [2, 1]
+
+
+# ---------------------------------------------------------------------------- the verbs' change events
+
+def test_each_verb_says_which_conversations_changed_and_whether_order_or_counts_moved(store, clock):
+    from agentconsole.domain.models import Status as S
+    from agentconsole.sync.states import EventKind
+
+    session, _x, agent, ids = _workspace(store, clock)
+    events = []
+    session.subscribe(events.append)
+
+    def last():
+        event = events[-1]
+        assert event.kind == EventKind.CHANGED
+        return set(event.conversation_ids), event.order, event.counts
+
+    session.toggle_done(ids[0], S.OPEN)
+    assert last() == ({ids[0]}, True, True)
+    session.toggle_done(ids[0], S.DONE)
+    assert last() == ({ids[0]}, True, True)
+    session.assign(ids[1], agent, None)
+    assert last() == ({ids[1]}, True, True)
+    session.add_note(ids[2], "called back")
+    assert last() == ({ids[2]}, False, False)
+    session.reply(ids[3], "Hi, we're on it.")
+    assert last() == ({ids[3]}, False, False)
+    if session.correct_heat(ids[4]) is not None:
+        assert last() == ({ids[4]}, True, False)
+    count = len(events)
+    assert session.assign(ids[5], agent, 12345) == (False, None)  # refused: still told, the row may differ
+    assert len(events) == count + 1 and last()[0] == {ids[5]}
+    # What the session noted is what the next read sees, with no id list or count read in between.
+    from agentconsole.response import waits
+    from agentconsole.response.rule import Order
+
+    assert session.wait_summary(Order.URGENCY) == waits.summarize(
+        store, session.response_rule(), clock.now(), Order.URGENCY)
+
+
+def test_done_with_an_escalated_dm_names_its_public_post_too(store, clock):
+    from agentconsole.domain.models import Status as S
+
+    session, x, agent, ids = _workspace(store, clock)
+    public, dm = ids[1], ids[3]
+    store.conn.execute("UPDATE conversations SET linked_id = ?, kind = 'dm' WHERE id = ?", (public, dm))
+    store.conn.execute("UPDATE conversations SET escalated = 1 WHERE id = ?", (public,))
+    store.conn.commit()
+    events = []
+    session.subscribe(events.append)
+    session.toggle_done(dm, S.OPEN)
+    assert set(events[-1].conversation_ids) == {dm, public}
+    assert store.conversation(public).status == "done"
+
+
+# ---------------------------------------------------------------------------- placing a row, finding an id
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_galloping_search_finds_the_binary_searchs_place_from_any_hint(seed):
+    import bisect
+    import random
+
+    from agentconsole.session.listing import _bisect
+
+    rng = random.Random(seed)
+    keys = sorted(rng.choice([0.0, 1.0]) * 10 + rng.randrange(50) for _ in range(rng.randrange(0, 120)))
+    ids = array("q", range(len(keys)))
+    probes = []
+
+    def sort_keys(wanted):
+        probes.extend(wanted)
+        return {i: (keys[i],) for i in wanted}
+
+    for _ in range(30):
+        key = float(rng.randrange(-2, 65))
+        hint = rng.randrange(0, len(keys) + 2)
+        assert _bisect(ids, (key,), sort_keys, hint) == bisect.bisect_right(keys, key), (key, hint)
+    # From a hint at its place, a row is placed with a handful of probes.
+    probes.clear()
+    if keys:
+        at = len(keys) // 2
+        _bisect(ids, (keys[at],), sort_keys, bisect.bisect_right(keys, keys[at]))
+        assert len(probes) <= 3
+
+
+def test_find_id_looks_near_first_and_then_everywhere():
+    from agentconsole.session.listing import find_id
+
+    ids = array("q", range(0, 20_000, 2))
+    assert find_id(ids, 10_000, near=5_000) == 5_000
+    assert find_id(ids, 2, near=9_000) == 1  # far from where it was: found anyway
+    assert find_id(ids, 3, near=1) is None
+    assert find_id(array("q", [0x100, 0]), 1) is None

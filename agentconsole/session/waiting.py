@@ -1,0 +1,213 @@
+"""Every waiting conversation, kept by difference: the wait line's figures, the most urgent wait and the
+first rows of each view's waiting part come from memory, in time that follows the number of groups
+(accounts x kinds x heat levels) and the rows asked for, never how many wait or how big the workspace is."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
+from agentconsole.response.rule import heat_level
+from agentconsole.response.waits import Groups, Top
+from agentconsole.storage import views
+
+if TYPE_CHECKING:
+    from agentconsole.storage.store import Store
+
+# The response rule's sort key on (waiting_since, account id, kind, heat), lowest first; None: waiting_since.
+OrderKey = Callable[[float, int, str, float], Any] | None
+EVERY_WAIT = -1  # the runs that hold every waiting conversation, whatever the view
+# Views that hold every waiting conversation by their definition: they read the EVERY_WAIT runs.
+_ALL_WAITING = frozenset({"all", "waiting"})
+
+
+class _Run:
+    """The waits of one (view, account, kind, heat level), in waiting_since order, ties by id. Within a
+    run every order_key of the response rule is monotone in waiting_since (rule.heat_level), so its
+    first entry is its most urgent and the merge of the runs' heads is the view's order."""
+
+    __slots__ = ("since", "ids")
+
+    def __init__(self) -> None:
+        self.since = array("d")
+        self.ids = array("q")
+
+    def _at(self, since: float, cid: int) -> int:
+        at = bisect_left(self.since, since)
+        while at < len(self.since) and self.since[at] == since and self.ids[at] < cid:
+            at += 1
+        return at
+
+    def add(self, since: float, cid: int) -> None:
+        at = self._at(since, cid)
+        self.since.insert(at, since)
+        self.ids.insert(at, cid)
+
+    def remove(self, since: float, cid: int) -> None:
+        at = self._at(since, cid)
+        if at < len(self.ids) and self.ids[at] == cid:
+            del self.since[at]
+            del self.ids[at]
+
+
+# One waiting conversation: (waiting_since, account id, kind, heat, view bits).
+Entry = tuple[float, int, str, float, int]
+
+
+class WaitingSet:
+    """What waits, for one agent's views. note(ids) says which conversations changed (cheap, from any
+    thread); every read first reads just those again. The first read, and the first after forget(),
+    reads every waiting conversation once."""
+
+    def __init__(self, store: Store, agent_id: int | None) -> None:
+        self.store = store
+        self.agent_id = agent_id
+        self._entries: dict[int, Entry] = {}
+        self._runs: dict[tuple[int, int, str, int], _Run] = {}
+        self._loaded = False
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()  # note() must never wait for a read of the database
+        self._lock = threading.Lock()  # the inbox's workers read it at the same time
+        self._view_bits = {view.key: i for i, view in enumerate(VIEWS)
+                           if view.waiting_first and view.key not in _ALL_WAITING}
+
+    # ------------------------------------------------------------------ what changed
+
+    def note(self, conversation_ids: Iterable[int]) -> None:
+        with self._pending_lock:
+            self._pending.update(conversation_ids)
+
+    def forget(self) -> None:
+        """Read every waiting conversation again on the next read (after a change too big to name)."""
+        with self._lock:
+            self._loaded = False
+
+    def _take_pending(self) -> set[int]:
+        with self._pending_lock:
+            pending, self._pending = self._pending, set()
+        return pending
+
+    def _catch_up(self) -> None:
+        """Under self._lock: apply what was noted (or read everything on the first use)."""
+        if not self._loaded:
+            self._take_pending()  # taken before the read: what is noted during it is read again next time
+            self._entries, self._runs = {}, {}
+            for cid, bits, since, account, kind, heat in views.waiting_members(self.store, self.agent_id):
+                self._add(cid, (since, account, kind, heat, bits))
+            self._loaded = True
+            return
+        pending = self._take_pending()
+        if not pending:
+            return
+        now = {r[0]: r for r in views.waiting_members(self.store, self.agent_id, pending)}
+        for cid in pending:
+            old = self._entries.pop(cid, None)
+            if old is not None:
+                for run_key in self._run_keys(old):
+                    self._runs[run_key].remove(old[0], cid)
+            row = now.get(cid)
+            if row is not None:
+                self._add(cid, (row[2], row[3], row[4], row[5], row[1]))
+
+    def _add(self, cid: int, entry: Entry) -> None:
+        self._entries[cid] = entry
+        for run_key in self._run_keys(entry):
+            run = self._runs.get(run_key)
+            if run is None:
+                run = self._runs[run_key] = _Run()
+            run.add(entry[0], cid)
+
+    def _run_keys(self, entry: Entry) -> list[tuple[int, int, str, int]]:
+        since, account, kind, heat, bits = entry
+        level = heat_level(heat)
+        keys = [(EVERY_WAIT, account, kind, level)]
+        keys.extend((i, account, kind, level) for i in self._view_bits.values() if bits >> i & 1)
+        return keys
+
+    # ------------------------------------------------------------------ reads
+
+    def groups(self, cutoffs: Iterable[tuple[int, str, float | None]]) -> Groups:
+        """As Store.waiting_groups: {(account, kind): (waiting, over, next to cross, oldest)}."""
+        cut = {(account, kind): cutoff for account, kind, cutoff in cutoffs}
+        out: dict[tuple[int, str], tuple[int, int, float | None, float]] = {}
+        with self._lock:
+            self._catch_up()
+            for (view, account, kind, _level), run in self._runs.items():
+                if view != EVERY_WAIT or not run.ids:
+                    continue
+                cutoff = cut.get((account, kind))
+                over = bisect_right(run.since, cutoff) if cutoff is not None else 0
+                nxt = run.since[over] if over < len(run.since) else None
+                count, n_over, old_next, oldest = out.get((account, kind), (0, 0, None, run.since[0]))
+                if old_next is not None and (nxt is None or old_next < nxt):
+                    nxt = old_next
+                out[(account, kind)] = (count + len(run.ids), n_over + over, nxt, min(oldest, run.since[0]))
+        return out
+
+    def first(self, view: str, limit: int, key: OrderKey) -> list[int]:
+        """The first *limit* waiting conversations of *view* in the order of *key*, as
+        Store.conversation_ids sorts them: (key, waiting_since, id)."""
+        with self._lock:
+            self._catch_up()
+            return self._first(self._view_of(view), limit, key)
+
+    def top(self, key: OrderKey) -> Top:
+        """(waiting_since, account id, kind) of the wait the list puts first, or None."""
+        with self._lock:
+            self._catch_up()
+            first = self._first(EVERY_WAIT, 1, key)
+            if not first:
+                return None
+            since, account, kind, _heat, _bits = self._entries[first[0]]
+            return since, account, kind
+
+    def count(self, view: str) -> int:
+        """How many conversations wait in *view*."""
+        with self._lock:
+            self._catch_up()
+            index = self._view_of(view)
+            return sum(len(run.ids) for (v, *_), run in self._runs.items() if v == index)
+
+    def entry(self, conversation_id: int) -> tuple[float, int, str, float] | None:
+        """(waiting_since, account id, kind, heat) of a waiting conversation; None when it does not wait
+        (as of the last read: call after one of the reads above)."""
+        found = self._entries.get(conversation_id)
+        return None if found is None else found[:4]
+
+    def _view_of(self, view: str) -> int:
+        if view in _ALL_WAITING:
+            return EVERY_WAIT
+        if not VIEWS_BY_KEY[view].waiting_first:
+            raise ValueError(f"the {view} view has no waiting part")
+        return self._view_bits[view]
+
+    def _first(self, view: int, limit: int, key: OrderKey) -> list[int]:
+        entries = self._entries
+        heads: list[tuple[Any, float, int, int, int]] = []  # (key, since, id, run number, position)
+        runs = [run for (v, *_), run in self._runs.items() if v == view and run.ids]
+
+        def head(n: int, at: int) -> tuple[Any, float, int, int, int]:
+            run = runs[n]
+            since, cid = run.since[at], run.ids[at]
+            if key is None:
+                return since, since, cid, n, at
+            _since, account, kind, heat, _bits = entries[cid]
+            return key(since, account, kind, heat), since, cid, n, at
+
+        for n in range(len(runs)):
+            heads.append(head(n, 0))
+        heapq.heapify(heads)
+        out: list[int] = []
+        while heads and len(out) < limit:
+            _key, _since, cid, n, at = heads[0]
+            out.append(cid)
+            if at + 1 < len(runs[n].ids):
+                heapq.heapreplace(heads, head(n, at + 1))
+            else:
+                heapq.heappop(heads)
+        return out

@@ -1,0 +1,164 @@
+"""The agent's own actions and an ingested message refresh only what they changed: the rows, the order
+and the counts on screen match a full read, and the full reload (the whole id list, every count) never runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+from agentconsole.response.rule import Order
+from agentconsole.sync.states import EngineEvent, EventKind
+
+from screens.inbox.header import ViewList
+from screens.inbox.loading import InboxLoading
+
+from tests.screens.helpers import screen_text, settle
+
+SIZE = (120, 36)
+
+
+class Reads:
+    """Counts the full-reload paths: reload(), the whole id list of a view, every view counted again."""
+
+    def __init__(self, monkeypatch, seeded, app) -> None:
+        self.reloads = self.full_ids = self.recounts = self.fronts = 0
+        reload, ids, counts = InboxLoading.reload, seeded.store.conversation_ids, app.session.view_counts
+        self.read_in_full = ids  # for the test's own check, uncounted
+        front = app.session.refreshed_list
+
+        def reloaded(screen):
+            self.reloads += 1
+            reload(screen)
+
+        def read_ids(view="all", agent_id=None, limit=None, *args, **kwargs):
+            self.full_ids += limit is None
+            return ids(view, agent_id, limit, *args, **kwargs)
+
+        def counted(changed=None):
+            self.recounts += changed is None
+            return counts(changed)
+
+        def fronted(*args, **kwargs):
+            self.fronts += 1
+            return front(*args, **kwargs)
+
+        monkeypatch.setattr(InboxLoading, "reload", reloaded)
+        monkeypatch.setattr(seeded.store, "conversation_ids", read_ids)
+        monkeypatch.setattr(app.session, "view_counts", counted)
+        monkeypatch.setattr(app.session, "refreshed_list", fronted)
+
+    def assert_no_full_read(self) -> None:
+        assert (self.reloads, self.full_ids, self.recounts) == (0, 0, 0)
+
+
+def assert_as_read_in_full(app, seeded, reads: Reads) -> None:
+    """The list's ids and the view counts on screen are what reading everything again gives."""
+    session = app.session
+    shown = list(app.screen.conversations.ids)
+    assert shown == list(reads.read_in_full(
+        "all", seeded.agent_id, None, session.response_rule().order_key(seeded.clock.now(), Order.URGENCY)))
+    assert app.screen.query_one(ViewList).counts == seeded.store.view_counts(seeded.agent_id)
+    waiting = seeded.store.view_counts(seeded.agent_id)["waiting"]
+    assert f"Waiting {waiting}" in screen_text(app)
+
+
+@pytest.fixture(autouse=True)
+def _no_away_replies(monkeypatch):
+    from screens.app import AgentConsoleApp
+
+    monkeypatch.setattr(AgentConsoleApp, "send_away_replies", lambda self: None)
+
+
+async def test_done_and_reopen_move_the_row_and_the_counts_without_a_full_reload(seeded, monkeypatch):
+    app = seeded.app()
+    dana = seeded.ids["dana"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        app.screen.conversations.select_id(dana)
+        await settle(app, pilot)
+        waiting_before = seeded.store.view_counts(seeded.agent_id)["waiting"]
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).status == "done"
+        assert "done X     Dana Kim" in screen_text(app)
+        assert app.screen.conversations.selected_id == dana  # the cursor followed her to her new place
+        assert app.screen.query_one(ViewList).counts["waiting"] == waiting_before - 1
+        assert_as_read_in_full(app, seeded, reads)
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).status == "open"
+        assert_as_read_in_full(app, seeded, reads)
+        assert reads.fronts >= 2  # each action placed its row by the targeted path
+        reads.assert_no_full_read()
+
+
+async def test_assign_shows_the_owner_and_moves_mine_without_a_full_reload(seeded, monkeypatch):
+    app = seeded.app()
+    sam = seeded.ids["sam"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        app.screen.conversations.select_id(sam)
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert seeded.store.conversation(sam).assignee_id == seeded.agent_id
+        assert "FB dm (AN) Sam Or" in screen_text(app)
+        assert app.screen.query_one(ViewList).counts["mine"] == 1
+        assert_as_read_in_full(app, seeded, reads)
+        reads.assert_no_full_read()
+
+
+async def test_a_note_rereads_only_its_row_and_pane(seeded, monkeypatch):
+    app = seeded.app()
+    li = seeded.ids["li"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.conversations.select_id(li)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        reads = Reads(monkeypatch, seeded, app)
+        app.session.add_note(li, "called them back")  # as the note composer's worker does
+        await settle(app, pilot)
+        assert "called them back" in screen_text(app)
+        assert reads.fronts == 0  # a note moves no row: the list is not touched
+        reads.assert_no_full_read()
+
+
+async def test_an_ingested_message_comes_in_place_with_its_counts_without_a_full_reload(seeded, monkeypatch):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        on = app.screen.conversations.selected_id
+        reads = Reads(monkeypatch, seeded, app)
+        account = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+        bsky = seeded.store.ensure_account("brand-bsky", Channel.BLUESKY, "demo")
+        # A customer waiting three hours on X (an hour's target) goes first; Mo reopens her done post.
+        report = seeded.store.ingest(account, [InboundMessage(
+            "x9", "t-new", Kind.PUBLIC, Person("u9", "@newbie", "Newbie"), "hello from far back",
+            seeded.clock.now() - 3 * 3600)])
+        again = seeded.store.ingest(bsky, [InboundMessage(
+            "b9", "t-mo", Kind.PUBLIC, Person("u5", "@mo.bsky.social", "Mo"), "one more thing",
+            seeded.clock.now() - 60)])
+        assert again.conversation_ids == (seeded.ids["mo"],) or list(again.conversation_ids) == [seeded.ids["mo"]]
+        app.engine_event(EngineEvent(EventKind.INGESTED, account,
+                                     (*report.conversation_ids, *again.conversation_ids)))
+        await settle(app, pilot)
+        new = report.conversation_ids[0]
+        assert app.screen.conversations.ids[0] == new and app.screen.conversations.selected_id == on
+        assert "Newbie" in screen_text(app)
+        assert_as_read_in_full(app, seeded, reads)
+        assert reads.fronts >= 1
+        reads.assert_no_full_read()
+
+
+async def test_a_change_too_big_to_name_still_reloads_everything(seeded, monkeypatch):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        app.engine_event(EngineEvent(EventKind.CHANGED, None, ()))  # e.g. a shift hand-off
+        await settle(app, pilot)
+        assert reads.reloads == 1 and reads.full_ids >= 1 and reads.recounts == 1
