@@ -132,3 +132,23 @@ def test_postgres_finds_what_fts5_finds(tmp_path, clock):
         for store in stores:
             store.close()
         pg.drop(url)
+
+
+@pytest.mark.parametrize("window", [1, 3, 7, 5000])
+def test_hits_are_the_newest_matches_whichever_look_finds_them(store, account, clock, monkeypatch, window):
+    """PostgreSQL reads the newest messages first and the older ones through its index only when too few
+    matched; wherever that boundary falls the hits are the newest matches, newest first, none twice."""
+    from agentconsole.storage import search
+
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    t = clock.now()
+    texts = ["rare parcel", "common word", "common word", "rare parcel", "common", "other", "rare parcel late",
+             "common word", "nothing", "rare parcel"]
+    store.ingest(account, [msg(f"w{i}", text, t - 100 + i) for i, text in enumerate(texts)])
+    ids = {h.snippet: h for h in store.search("zzz")}
+    assert ids == {}
+    rare = store.search('"rare parcel"', limit=3)
+    assert [h.sent_at for h in rare] == [t - 100 + 9, t - 100 + 6, t - 100 + 3]
+    assert len({h.message_id for h in store.search("rare", limit=50)}) == 4
+    common = store.search("common", limit=2)
+    assert [h.sent_at for h in common] == [t - 100 + 7, t - 100 + 4]
