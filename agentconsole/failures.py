@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 
 from agentconsole.config import ConfigError
 from agentconsole.domain.errors import ConnectorError
@@ -56,6 +57,9 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno is not None:
         return clean(f"{exc.strerror or exc} ({exc.filename or 'no file named'}); check the disk and "
                      "the folder's permissions")
+    server = _server_words(exc)
+    if server is not None:
+        return server
     if isinstance(exc, sqlite3.Error):
         text = str(exc).lower()
         for needle, words in _SQLITE_WORDS:
@@ -64,6 +68,22 @@ def describe(exc: BaseException) -> str | None:
         if "malformed" in text or "not a database" in text:
             return ("the database is damaged (" + clean(str(exc)) + "); run `agentconsole db check`, "
                     "and restore a backup with `agentconsole db restore FILE`")
+    return None
+
+
+def _server_words(exc: BaseException) -> str | None:
+    """A PostgreSQL workspace that cannot be reached. psycopg is looked up, not imported: when it was
+    never loaded, *exc* cannot be one of its errors (and an SQLite console pays nothing for the check)."""
+    pool = sys.modules.get("psycopg_pool")
+    if pool is not None and isinstance(exc, pool.PoolTimeout):
+        return ("the workspace server gave no connection in time; check that PostgreSQL is running and "
+                "reachable from here, then try again")
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        said = clean(str(exc)).strip().splitlines()
+        return ("the workspace server cannot be reached (" + (said[0] if said else type(exc).__name__)
+                + "); check that PostgreSQL is running and reachable from here and that its password is "
+                "set (`agentconsole db set-password`, PGPASSWORD or ~/.pgpass)")
     return None
 
 
