@@ -47,11 +47,11 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     """Send every log record to the rotated log file; returns its path, or None when the file cannot
     be opened (then records are dropped rather than written over the terminal)."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "agentconsole", False):  # ours from an earlier call (tests call main often)
-            root.removeHandler(handler)
+    for old in list(root.handlers):
+        if getattr(old, "agentconsole", False):  # ours from an earlier call (tests call main often)
+            root.removeHandler(old)
             try:
-                handler.close()
+                old.close()
             except OSError:  # its disk is full: what it still held is lost, not the program
                 pass
     root.setLevel(getattr(logging, level.upper()))
@@ -60,6 +60,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     logging.captureWarnings(True)  # a DeprecationWarning must not land on the TUI either
     global _current
     target = path or paths.log_path()
+    opened: Path | None = target
     try:
         paths.private_dir(target.parent)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(
@@ -67,8 +68,8 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
         target.chmod(0o600)
     except OSError:
         handler = logging.NullHandler()
-        target = None
-    _current = target
+        opened = None
+    _current = opened
     handler.agentconsole = True  # type: ignore[attr-defined]
     handler.setFormatter(RedactingFormatter(FORMAT))
     root.addHandler(handler)
@@ -77,7 +78,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     # Python's last-chance reports of a crashed thread or an unraisable error also print to stderr.
     threading.excepthook = _thread_crashed
     sys.unraisablehook = _unraisable
-    return target
+    return opened
 
 
 def _thread_crashed(args: threading.ExceptHookArgs) -> None:
@@ -85,10 +86,14 @@ def _thread_crashed(args: threading.ExceptHookArgs) -> None:
         return
     name = args.thread.name if args.thread else "a thread"
     logging.getLogger("agentconsole").error("%s stopped on an unexpected error", name,
-                                            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+                                            # exc_value may be None here; logging takes the tuple as is
+                                            exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]
+                                                      args.exc_traceback))
 
 
-def _unraisable(args) -> None:
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
     logging.getLogger("agentconsole").warning(
         "ignored error %s: %s", args.err_msg or "", args.object,
-        exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_type else None)
+        # exc_value may be None here; logging takes the tuple as is
+        exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]
+                  args.exc_traceback) if args.exc_type else None)

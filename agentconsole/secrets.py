@@ -8,6 +8,10 @@ import re
 import shlex
 import subprocess
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "agentconsole"
 _PLAINTEXT_BACKENDS = ("PlaintextKeyring", "fail.Keyring", "null.Keyring")
@@ -29,7 +33,7 @@ def _how_to(account: str) -> str:
             "--password-command CMD (email) or --token-command CMD (Mastodon), e.g. 'pass show shop/imap'")
 
 
-def keyring_backend():
+def keyring_backend() -> KeyringBackend | None:
     """The usable OS keyring backend, or None when there is only a fail/null/plaintext one."""
     try:
         import keyring

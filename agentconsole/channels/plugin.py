@@ -193,7 +193,7 @@ class AccountDraft:
     name: str
     handle: str
     display_name: str
-    settings: dict
+    settings: dict[str, Any]
     description: str = ""
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 # The open checks live in integrity.py; their names stay importable from here.
 from agentconsole.storage import integrity
-from agentconsole.storage.integrity import (  # noqa: F401
-    HEADER, HINT, DatabaseDamaged, DatabaseProblem, as_problem as _as_problem, check_file, quick_check,
+from agentconsole.storage.integrity import (
+    HEADER as HEADER, HINT as HINT, DatabaseDamaged as DatabaseDamaged, DatabaseProblem as DatabaseProblem,
+    as_problem as _as_problem, check_file as check_file, quick_check as quick_check,
     unopenable as _unopenable)
 from agentconsole.storage.migrations import MIGRATIONS  # the schema steps; importable from here too
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.domain.models import Direction, InboundMessage, Kind, Person, Status
 from agentconsole.domain.normalise import check_time, normalise
@@ -160,7 +160,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
     return IngestReport(len(rows), duplicates, tuple(ids), len(edited))
 
 
-def _pg_row(row: tuple) -> tuple:
+def _pg_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     values = list(row)
     for i in _NULL_AS_ZERO:
         if values[i] == 0:
@@ -169,7 +169,7 @@ def _pg_row(row: tuple) -> tuple:
     return tuple(values)
 
 
-def _edited_at(extra: dict, now: float) -> float | None:
+def _edited_at(extra: dict[str, Any], now: float) -> float | None:
     value = extra.get("edited_at")
     if not value:
         return None
@@ -253,7 +253,7 @@ def _summaries(conn: sqlite3.Connection, account_id: int, channel: str,
     summaries = {row[0]: _Summary(row) for row in _select_in_rows(
         conn, f"SELECT {', '.join(_Summary.COLUMNS)} FROM conversations WHERE account_id = ?"
         " AND thread_key", (account_id,), list({m.thread_key for m in fresh}))}
-    created: dict[str, list] = {}  # thread key -> the new conversation's row, inserted below
+    created: dict[str, list[Any]] = {}  # thread key -> the new conversation's row, inserted below
     for msg in fresh:
         summary = summaries.get(msg.thread_key)
         if summary is not None and summary.contact_id is not None:
@@ -294,7 +294,7 @@ def _customer_of(msg: InboundMessage) -> Person | None:
     return recipient if isinstance(recipient, Person) else None
 
 
-def _insert_all(conn: sqlite3.Connection, table: str, columns: str, rows: list) -> Sequence[int]:
+def _insert_all(conn: sqlite3.Connection, table: str, columns: str, rows: list[Any]) -> Sequence[int]:
     """executemany *rows* (values of *columns*) into *table* and return their new ids, in order.
 
     Inside our write transaction SQLite gives each new row max(id) + 1 (no AUTOINCREMENT, ids far from
@@ -318,7 +318,8 @@ def _insert_all(conn: sqlite3.Connection, table: str, columns: str, rows: list) 
     return range(first, first + len(rows))
 
 
-def _select_in_rows(conn: sqlite3.Connection, sql: str, params: tuple, values: list) -> list[sqlite3.Row]:
+def _select_in_rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...],
+                    values: list[Any]) -> list[sqlite3.Row]:
     """Run `sql IN (values)` in chunks that stay under SQLite's variable limit."""
     rows: list[sqlite3.Row] = []
     for start in range(0, len(values), 500):
@@ -327,7 +328,7 @@ def _select_in_rows(conn: sqlite3.Connection, sql: str, params: tuple, values: l
     return rows
 
 
-def _select_in(conn: sqlite3.Connection, sql: str, params: tuple, values: list) -> set:
+def _select_in(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], values: list[Any]) -> set[Any]:
     return {row[0] for row in _select_in_rows(conn, sql, params, values)}
 
 
@@ -357,7 +358,7 @@ class _Summary:
                "first_customer_at", "first_response_at", "last_message_at", "last_preview", "last_direction",
                "message_count", "customer_count", "contact_id")
 
-    def __init__(self, row: Sequence) -> None:
+    def __init__(self, row: Sequence[Any]) -> None:
         (_, self.id, self.status, self.needs_reply, self.waiting_since, self.last_in_at, self.last_out_at,
          self.first_customer_at, self.first_response_at, self.last_message_at, self.last_preview,
          self.last_direction, self.message_count, self.customer_count, self.contact_id) = row
@@ -366,7 +367,7 @@ class _Summary:
         self.changed = False
         self.loaded = self._indexed()
 
-    def _indexed(self) -> tuple:
+    def _indexed(self) -> tuple[tuple[Any, ...], ...]:
         """The values of the columns that conversation indexes carry, grouped as _SAVE_GROUPS are."""
         return ((self.needs_reply, self.waiting_since), (self.first_customer_at, self.first_response_at),
                 (self.last_message_at,))
@@ -420,7 +421,7 @@ class _Summary:
     def save_all(conn: sqlite3.Connection, summaries: list[_Summary], pg: bool = False) -> None:
         # SQLite rewrites every index naming a SET column even when its value is the same, so a column
         # that an index carries is only written when it changed; status likewise, below.
-        shapes: dict[tuple[bool, ...], list[tuple]] = {}
+        shapes: dict[tuple[bool, ...], list[list[Any]]] = {}
         for s in summaries:
             if s.last_text is not None:
                 s.last_preview = one_line(s.last_text, 160)

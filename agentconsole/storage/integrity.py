@@ -75,8 +75,8 @@ def check_schema(conn: sqlite3.Connection, path: Path | str, understood: int, ta
     """The schema version, after checking it is one we understand and that our tables are all there."""
     hint = HINT.format(backups=backups_of(Path(path)))
     try:
-        found = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        found: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables: set[str] = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise as_problem(exc, path) from exc
     if found > understood:

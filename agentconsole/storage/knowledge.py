@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from agentconsole.storage.ingest import AUTOMATIC_SOURCES
 from agentconsole.storage.postgres import on_postgres
@@ -60,7 +61,7 @@ def refresh(conn: sqlite3.Connection) -> int:
     return built
 
 
-def _pairs(rows: Iterable[tuple]) -> Iterable[tuple[int, int, float, str]]:
+def _pairs(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[int, int, float, str]]:
     """(conversation, our reply's message id, when asked, the question) for every reply of ours that
     followed customer messages: those messages since our previous reply are its question."""
     conversation = None
@@ -92,7 +93,8 @@ class Hit:
 
 
 def pair_count(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM knowledge_pairs").fetchone()[0]
+    count: int = conn.execute("SELECT count(*) FROM knowledge_pairs").fetchone()[0]
+    return count
 
 
 def candidates(conn: sqlite3.Connection, any_terms: str, all_terms: str) -> list[tuple[int, str, bool]]:

@@ -9,7 +9,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentconsole.storage import connections, db, postgres
 from agentconsole.storage.health import Health
@@ -82,14 +82,16 @@ class Store(Health, ConversationActions):
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(conn, "broken", False):  # the server went away: a fresh one when back
             with self._lock:
                 self._connections.pop(id(threading.current_thread()), None)
             conn.close()
             conn = None
         if conn is None:
-            conn = db.connect(self.path) if self._server is None else self._server.connect()
+            # the adapter speaks sqlite3.Connection's surface as storage uses it (postgres/adapter.py)
+            conn = db.connect(self.path) if self._server is None else cast(sqlite3.Connection,
+                                                                            self._server.connect())
             self._local.conn = conn
             self._local.read_only = False
             current = threading.current_thread()
@@ -192,7 +194,7 @@ class Store(Health, ConversationActions):
     # ---------------------------------------------------------------- accounts, agents, cursors
 
     def ensure_account(self, name: str, channel: Channel | str, connector: str, *, handle: str = "",
-                       display_name: str = "", settings: dict | None = None, is_demo: bool = False) -> int:
+                       display_name: str = "", settings: dict[str, Any] | None = None, is_demo: bool = False) -> int:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
             if row:
@@ -202,13 +204,15 @@ class Store(Health, ConversationActions):
                     (str(channel), connector, handle, display_name, json.dumps(settings or {}),
                      int(is_demo), row[0]),
                 )
-                return row[0]
-            return conn.execute(
+                found: int = row[0]
+                return found
+            made: int = conn.execute(
                 "INSERT INTO accounts(name, channel, connector, handle, display_name, settings, is_demo,"
                 " created_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                 (name, str(channel), connector, handle, display_name, json.dumps(settings or {}),
                  int(is_demo), self.clock.now()),
             ).fetchone()[0]
+            return made
 
     def accounts(self) -> list[AccountRow]:
         rows = self.conn.execute("SELECT * FROM accounts ORDER BY name").fetchall()
@@ -223,11 +227,13 @@ class Store(Health, ConversationActions):
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM agents WHERE name = ?", (name,)).fetchone()
             if row:
-                return row[0]
-            return conn.execute(
+                found: int = row[0]
+                return found
+            made: int = conn.execute(
                 "INSERT INTO agents(name, initials, timezone, created_at) VALUES (?,?,?,?) RETURNING id",
                 (name, initials, timezone, self.clock.now()),
             ).fetchone()[0]
+            return made
 
     def agent(self, agent_id: int) -> AgentRow:
         r = self.conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
@@ -265,7 +271,7 @@ class Store(Health, ConversationActions):
     def conversation_ids(self, view: str = "all", agent_id: int | None = None,
                          limit: int | None = None,
                          waiting_key: Callable[[float, int, str, float], Any] | None = None,
-                         narrow: ViewFilter | None = None) -> array:
+                         narrow: ViewFilter | None = None) -> array[int]:
         """The ids of a view in display order: longest-waiting first, then most recent activity.
 
         Both parts scan an index that covers the view filters (no table reads, no sort); with
@@ -424,6 +430,7 @@ class Store(Health, ConversationActions):
 
     def add_note(self, conversation_id: int, agent_id: int | None, text: str) -> int:
         with self.transaction() as conn:
-            return conn.execute(
+            note_id: int = conn.execute(
                 "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?) RETURNING id",
                 (conversation_id, agent_id, clean(text), self.clock.now())).fetchone()[0]
+            return note_id

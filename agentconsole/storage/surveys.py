@@ -34,7 +34,9 @@ def save_settings(conn: sqlite3.Connection, account_id: int, s: SurveySettings) 
 
 
 def last_asked(conn: sqlite3.Connection, contact_id: int) -> float | None:
-    return conn.execute("SELECT max(asked_at) FROM surveys WHERE contact_id = ?", (contact_id,)).fetchone()[0]
+    asked: float | None = conn.execute("SELECT max(asked_at) FROM surveys WHERE contact_id = ?",
+                                       (contact_id,)).fetchone()[0]
+    return asked
 
 
 def asked_since(conn: sqlite3.Connection, conversation_id: int, since: float) -> bool:
