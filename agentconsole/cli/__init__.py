@@ -9,7 +9,8 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from agentconsole import __version__, logs, paths
 from agentconsole.domain.sanitize import clean
@@ -18,6 +19,11 @@ from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.domain.errors import TemporaryError
 from agentconsole.config import Config, load
 from agentconsole.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentconsole.channels.contract import Connector
+    from agentconsole.team.leases import Leases
+    from screens.accounts.setup import AccountForm, SaveFn, TestFn
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +97,13 @@ def use_demo(args: argparse.Namespace) -> bool:
         store.close()
 
 
-def build_connectors(store: Store, clock: Clock, config: Config | None = None):
+def build_connectors(store: Store, clock: Clock,
+                     config: Config | None = None) -> tuple[dict[int, Connector], dict[int, str]]:
     """A connector per account, and the reason for each account that could not get one."""
     from agentconsole.channels import registry
 
-    built, unavailable = {}, {}
+    built: dict[int, Connector] = {}
+    unavailable: dict[int, str] = {}
     for account in store.accounts():
         if (account.connector == "demo" and config is not None and config.demo_interval is not None
                 and "interval" not in account.settings):
@@ -147,26 +155,27 @@ def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     return app.return_code or EXIT_OK
 
 
-def _leases(store: Store, label: str):
+def _leases(store: Store, label: str) -> Leases:
     from agentconsole.team.console import console_id
     from agentconsole.team.leases import Leases
 
     return Leases(store, console_id(), label)
 
 
-def _account_setup(store: Store, clock: Clock):
+def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
     """(save, test) for the console's account set-up dialog: the form's options are typed and checked
     by the channel's plug-in, then saved (or only logged in with) through the core."""
     from agentconsole.accounts import check_account, save_account
     from agentconsole.channels import registry
 
-    async def save(form):
+    async def save(form: AccountForm) -> str:
         plugin = registry.get(form.kind)
         values = plugin.parse_options(form.raw)
         name, _, where = await save_account(store, plugin, form.name, values, form.secret, form.command, clock)
+        assert plugin.setup is not None  # save_account refuses a plug-in without a set-up flow
         return f"saved {name!r}; {plugin.setup.secret.word}: {where}."
 
-    async def test(form):
+    async def test(form: AccountForm) -> str:
         plugin = registry.get(form.kind)
         return await check_account(plugin, form.name, plugin.parse_options(form.raw), form.secret,
                                    form.command, clock)
@@ -183,8 +192,8 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"{PREFIX}{store.damaged}", file=ctx.err)
         return EXIT_ERROR
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
-                    leases=_leases(store, "sync --once"))
+    leases = _leases(store, "sync --once")
+    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable, leases=leases)
     session = Session(store, clock=ctx.clock, config=ctx.config, engine=engine)
     names = {a.id: clean(a.name) for a in store.accounts()}
     failed = bool(unavailable)
@@ -226,7 +235,7 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         asyncio.run(sync_all())
     finally:
-        engine.leases.release_all()
+        leases.release_all()
     # A refused send, or one that may have been sent, is left to a person: say which, and fail, so
     # that a cron job's owner hears of it.
     from agentconsole.cli.outbox import write_items
@@ -272,7 +281,7 @@ class SafeStream:
     def isatty(self) -> bool:
         return self.stream.isatty()
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
 
@@ -327,7 +336,7 @@ LAZY_COMMANDS = {
 }
 
 
-def _command_modules(argv: list[str]) -> list:
+def _command_modules(argv: list[str]) -> list[ModuleType]:
     from importlib import import_module
 
     words = [a for a in argv if not a.startswith("-")]
@@ -355,10 +364,13 @@ def main(argv: list[str] | None = None) -> int:
             check_config(config)
         given = args.storage_url
         args.storage_url = storage_url(args.storage_url, config)
-        ctx = CliContext(config, out=SafeStream(sys.stdout), err=SafeStream(sys.stderr), log_path=log_file,
+        # SafeStream is a TextIO in all but name: it writes through the sanitiser and forwards the rest.
+        ctx = CliContext(config, out=cast(TextIO, SafeStream(sys.stdout)), err=cast(TextIO, SafeStream(sys.stderr)),
+                         log_path=log_file,
                          storage_url=args.storage_url,
                          demo_url=args.storage_url if given and getattr(args, "demo", False) else "")
-        return args.func(args, ctx)
+        code: int = args.func(args, ctx)
+        return code
     except KeyboardInterrupt:
         return EXIT_ERROR
     except BrokenPipeError:  # `agentconsole metrics | head`: the reader left; nothing to say to anyone

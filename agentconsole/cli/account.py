@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any, TextIO
 import asyncio
 import getpass
 import os
@@ -14,10 +15,13 @@ from agentconsole.channels import registry
 from agentconsole.channels.plugin import ChannelPlugin, Option, OptionError, OptionType
 from agentconsole.domain.errors import ConnectorError
 
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     account = subparsers.add_parser("account", help="add, list, test and remove accounts")
     actions = account.add_subparsers(dest="account_command", required=True, metavar="ACTION")
 
@@ -82,9 +86,9 @@ _METAVARS = {OptionType.INT: "N", OptionType.PORT: "PORT", OptionType.HOST: "HOS
 class _CliIO:
     """The set-up flow's prompts on the command line's streams."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: CliContext) -> None:
         self.ctx = ctx
-        self.stdin = getattr(ctx, "stdin", None) or sys.stdin
+        self.stdin: TextIO = getattr(ctx, "stdin", None) or sys.stdin
 
     @property
     def interactive(self) -> bool:
@@ -100,16 +104,18 @@ class _CliIO:
         return self.stdin.readline().rstrip("\r\n")
 
 
-def run_add(args: argparse.Namespace, ctx) -> int:
+def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
     plugin = registry.get(args.kind)
     try:
         values = plugin.parse_options({o.name: getattr(args, o.name) for o in plugin.options})
     except OptionError as exc:
         print(f"agentconsole: {exc}", file=ctx.err)
         return EXIT_USAGE
+    setup = plugin.setup
+    assert setup is not None, "only plugins with a set-up flow have `account add KIND`"  # registry.with_setup
     io = _CliIO(ctx)
     name = (args.name or "").strip()
-    word = plugin.setup.secret.word
+    word = setup.secret.word
 
     async def add() -> tuple[str, str, str]:
         secret = None
@@ -118,7 +124,7 @@ def run_add(args: argparse.Namespace, ctx) -> int:
             if not secret:
                 raise SetupError(f"the {word} read from standard input is empty")
         elif not args.secret_command and not (name and os.environ.get(secrets.env_var_name(name))):
-            secret = await plugin.setup.obtain_secret(values, io)
+            secret = await setup.obtain_secret(values, io)
         return await save_account(ctx.store(), plugin, name, values, secret, args.secret_command or "",
                                   ctx.clock)
 
@@ -135,7 +141,7 @@ def run_add(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def secret_source(name: str, settings: dict) -> str:
+def secret_source(name: str, settings: dict[str, Any]) -> str:
     """Where the account's secret would come from, without reading it."""
     if settings.get("password_command"):
         return "password command"
@@ -146,7 +152,7 @@ def secret_source(name: str, settings: dict) -> str:
     return f"none found (set a password command or ${secrets.env_var_name(name)})"
 
 
-def run_list(args: argparse.Namespace, ctx) -> int:
+def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
     accounts = [a for a in ctx.store().accounts() if not a.is_demo]
     if not accounts:
         kinds = "|".join(p.name for p in registry.with_setup())
@@ -163,7 +169,7 @@ def run_list(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def run_test(args: argparse.Namespace, ctx) -> int:
+def run_test(args: argparse.Namespace, ctx: CliContext) -> int:
     account = account_by_name(ctx.store(), args.name)
     if account is None:
         print(f"agentconsole: no account named {args.name!r}", file=ctx.err)
@@ -196,7 +202,7 @@ def _kind(exc: Exception) -> str:
     return next((label for kind, label in names if isinstance(exc, kind)), type(exc).__name__)
 
 
-def run_remove(args: argparse.Namespace, ctx) -> int:
+def run_remove(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         removed = remove_account(ctx.store(), args.name, delete_messages=args.delete_messages)
     except AccountInUse as exc:

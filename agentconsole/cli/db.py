@@ -4,6 +4,7 @@ and its backups, and move it to a server."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 import getpass
 import os
 import sys
@@ -12,12 +13,15 @@ from pathlib import Path
 from agentconsole import paths
 from agentconsole.storage import backup, db
 
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+
 PG_DUMP = ("the workspace is on a PostgreSQL server ({where}): back it up with the server's own tools, "
            "e.g. `pg_dump -Fc -f workspace.dump '{where}'` (and restore with pg_restore); agentconsole's "
            "own backups are copies of an SQLite file")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "db", help="check, back up or restore the database",
         description="Backups are made automatically once a day and before every upgrade of the "
@@ -56,7 +60,7 @@ def storage_password(url: str) -> str | None:
     return keyring_secret(secret_key(url))
 
 
-def _server(args: argparse.Namespace, ctx) -> str:
+def _server(args: argparse.Namespace, ctx: CliContext) -> str:
     return "" if getattr(args, "demo", False) else (getattr(ctx, "storage_url", "") or "")
 
 
@@ -68,7 +72,7 @@ def _database(args: argparse.Namespace) -> Path:
     return path
 
 
-def run_check(args: argparse.Namespace, ctx) -> int:
+def run_check(args: argparse.Namespace, ctx: CliContext) -> int:
     if _server(args, ctx):
         store = ctx.store(False)  # opening checks the schema version and that every table is there
         problems = store.check(full=True)
@@ -84,7 +88,7 @@ def run_check(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def run_backup(args: argparse.Namespace, ctx) -> int:
+def run_backup(args: argparse.Namespace, ctx: CliContext) -> int:
     if _server(args, ctx):
         from agentconsole.storage.postgres.url import without_password
 
@@ -95,7 +99,7 @@ def run_backup(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def run_restore(args: argparse.Namespace, ctx) -> int:
+def run_restore(args: argparse.Namespace, ctx: CliContext) -> int:
     if _server(args, ctx):
         from agentconsole.storage.postgres.url import without_password
 
@@ -109,7 +113,7 @@ def run_restore(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def run_set_password(args: argparse.Namespace, ctx) -> int:
+def run_set_password(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.secrets import store_secret
     from agentconsole.storage.postgres import is_url
     from agentconsole.storage.postgres.url import PasswordInUrl, refuse_password, secret_key, without_password
@@ -133,7 +137,7 @@ def run_set_password(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def _list_backups(path: Path, ctx) -> None:
+def _list_backups(path: Path, ctx: CliContext) -> None:
     found = backup.backups(path)
     if not found:
         print(f"no backups yet in {backup.backup_dir_for(path)}", file=ctx.out)

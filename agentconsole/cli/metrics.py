@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from agentconsole import metrics
 from agentconsole.domain.sanitize import one_line
+
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+    from agentconsole.storage.store import Store
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -21,7 +25,7 @@ CSV_FIELDS = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "metrics", help="print response-time metrics",
         description="First response, resolution, response rate, repeat contacts and canned replies "
@@ -35,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.cli import use_demo  # the composition root; imported here so the core never loads it
 
     tz = ctx.config.timezone or "UTC"
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def write_csat(out: TextIO, store, per: metrics.Period) -> None:
+def write_csat(out: TextIO, store: Store, per: metrics.Period) -> None:
     """CSAT in total and per channel, agent and week, beside the surveyed conversations' first response,
     so speed and satisfaction are read together (nothing when no survey was answered in the period)."""
     from agentconsole.cli.survey import csat_lines

@@ -11,7 +11,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 SCHEMES = ("postgresql://", "postgres://")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     move = sub.add_parser(
         "migrate-to", help="copy this workspace to a PostgreSQL server and verify the copy",
         description="Copies every table of the SQLite workspace (read-only: it is never changed) into the "

@@ -4,14 +4,20 @@ channel, agent or week beside the surveyed conversations' first response, and cu
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from agentconsole import metrics
 from agentconsole.domain.sanitize import one_line
 
+if TYPE_CHECKING:
+    from agentconsole.cli import CliContext
+    from agentconsole.domain.rows import AccountRow
+    from agentconsole.satisfaction.service import CsatRow
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     survey = subparsers.add_parser(
         "survey", help="the satisfaction question after a conversation is done, per account",
         description="One short question on the same channel after a conversation is marked done: DMs and "
@@ -43,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mood.set_defaults(func=run_sentiment)
 
 
-def _account(ctx, name: str):
+def _account(ctx: CliContext, name: str) -> AccountRow | None:
     found = [a for a in ctx.store().accounts() if a.name == name]
     if not found:
         print(f"agentconsole: error: no account named {name!r} (see `agentconsole account list`)", file=ctx.err)
@@ -51,7 +57,7 @@ def _account(ctx, name: str):
     return found[0]
 
 
-def run_enable(args: argparse.Namespace, ctx) -> int:
+def run_enable(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.satisfaction.service import Surveys
 
     account = _account(ctx, args.account)
@@ -72,7 +78,7 @@ def run_enable(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def run_disable(args: argparse.Namespace, ctx) -> int:
+def run_disable(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.satisfaction.service import Surveys
 
     account = _account(ctx, args.account)
@@ -83,7 +89,7 @@ def run_disable(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def run_status(args: argparse.Namespace, ctx) -> int:
+def run_status(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.satisfaction.service import Surveys
 
     surveys = Surveys(ctx.store())
@@ -95,7 +101,7 @@ def run_status(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def run_csat(args: argparse.Namespace, ctx) -> int:
+def run_csat(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.satisfaction.service import Surveys
 
     try:
@@ -117,7 +123,7 @@ def run_csat(args: argparse.Namespace, ctx) -> int:
     return EXIT_OK
 
 
-def csat_lines(rows: list) -> list[str]:
+def csat_lines(rows: list[CsatRow]) -> list[str]:
     """CSAT rows (satisfaction.service.CsatRow) as a table: answers, CSAT, mean score and the surveyed
     conversations' median first response beside them; `csat` and `metrics` both print it."""
     table = [["", "answers", "CSAT", "mean", "1st resp"]]
@@ -129,7 +135,7 @@ def csat_lines(rows: list) -> list[str]:
             .rstrip() for line in table]
 
 
-def run_sentiment(args: argparse.Namespace, ctx) -> int:
+def run_sentiment(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.triage.service import Triage
 
     try:

@@ -121,8 +121,9 @@ class Engine:
                  for aid, c in self.connectors.items()]
         # Listening (keywords and hashtags) runs beside each poll, for the accounts this engine holds.
         tasks += [asyncio.create_task(self._supervise(f"listening {self._states[aid].account_name}",
-                                                      lambda aid=aid: self.listener.run(aid, lambda aid=aid: (
-                                                          self.leases is None or aid in self._held)), (aid,)),
+                                                      functools.partial(self.listener.run, aid,
+                                                                        functools.partial(self._holds, aid)),
+                                                      (aid,)),
                                       name=f"listen-{aid}")
                   for aid in self.listener.listening()]
         tasks.append(asyncio.create_task(self._supervise("sending", self._outbox_loop,
@@ -279,6 +280,10 @@ class Engine:
     def sending_accounts(self) -> frozenset[int] | None:
         """The accounts this engine may send for: all without leases, else those it holds."""
         return None if self.leases is None else frozenset(self._held)
+
+    def _holds(self, account_id: int) -> bool:
+        """Whether this engine may work for the account: no leases (one console alone), or it holds the lease."""
+        return self.leases is None or account_id in self._held
 
     async def _leased_poll_loop(self, account_id: int, connector: Connector) -> None:
         """Poll (and send) for the account only while holding its lease; else show who does."""
