@@ -128,7 +128,7 @@ class Http:
         except httpx.TransportError as exc:
             raise TemporaryError(f"{self.platform} unreachable ({type(exc).__name__}): {exc}") from exc
 
-    async def _read(self, method: str, url: str, path: str, limit: int, kwargs: dict) -> Answer:
+    async def _read(self, method: str, url: str, path: str, limit: int, kwargs: dict[str, Any]) -> Answer:
         async with self.client.stream(method, url, **kwargs) as response:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+from agentconsole.channels.contract import Connector
+from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, SetupFlow, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel, Kind
+from agentconsole.domain.rows import AccountRow
 
 DEFAULT_SERVICE = "https://bsky.social"
 DEFAULT_CHAT_SERVICE = "did:web:api.bsky.chat"
@@ -27,17 +30,17 @@ CAPABILITIES = Capabilities(public_reply=True, direct_message=True, public_post=
                             can_find_sent=True, find_sent_authoritative=True, reports_send_phases=True)
 
 
-def _capabilities(account) -> Capabilities:
+def _capabilities(account: AccountRow) -> Capabilities:
     return CAPABILITIES
 
 
-def _build(account, clock):
+def _build(account: AccountRow, clock: Clock) -> Connector:
     from connectors.bluesky.connector import from_account
 
     return from_account(account, clock)
 
 
-def _setup():
+def _setup() -> SetupFlow:
     from connectors.bluesky.setup import BlueskySetup
 
     return BlueskySetup()

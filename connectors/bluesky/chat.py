@@ -54,16 +54,18 @@ async def availability(xrpc: Xrpc, did: str) -> DmAvailability:
     return DmAvailability(False, NOT_NOW, PUBLIC_HINT)
 
 
-async def convo_for(xrpc: Xrpc, did: str) -> dict:
+async def convo_for(xrpc: Xrpc, did: str) -> dict[str, Any]:
     body = await xrpc.get("chat.bsky.convo.getConvoForMembers", {"members": did},
                           expect=shape.Obj({"convo": CONVO}), chat=True)
-    return body["convo"]
+    found: dict[str, Any] = body["convo"]
+    return found
 
 
-async def convo(xrpc: Xrpc, convo_id: str) -> dict:
+async def convo(xrpc: Xrpc, convo_id: str) -> dict[str, Any]:
     body = await xrpc.get("chat.bsky.convo.getConvo", {"convoId": convo_id}, expect=shape.Obj({"convo": CONVO}),
                           chat=True)
-    return body["convo"]
+    found: dict[str, Any] = body["convo"]
+    return found
 
 
 async def accept(xrpc: Xrpc, convo_id: str) -> None:
@@ -71,15 +73,16 @@ async def accept(xrpc: Xrpc, convo_id: str) -> None:
     await xrpc.post("chat.bsky.convo.acceptConvo", {"convoId": convo_id}, chat=True)
 
 
-async def send(xrpc: Xrpc, convo_id: str, text: str, facets: list[dict]) -> dict:
+async def send(xrpc: Xrpc, convo_id: str, text: str, facets: list[dict[str, Any]]) -> dict[str, Any]:
     message: dict[str, Any] = {"text": text}
     if facets:
         message["facets"] = facets
-    return await xrpc.post("chat.bsky.convo.sendMessage", {"convoId": convo_id, "message": message},
-                           expect=MESSAGE, chat=True)
+    sent: dict[str, Any] = await xrpc.post("chat.bsky.convo.sendMessage",
+                                           {"convoId": convo_id, "message": message}, expect=MESSAGE, chat=True)
+    return sent
 
 
-async def messages(xrpc: Xrpc, convo_id: str, cursor: str | None = None) -> tuple[list[dict], str | None]:
+async def messages(xrpc: Xrpc, convo_id: str, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     params = {"convoId": convo_id, "limit": "100"}
     if cursor:
         params["cursor"] = cursor
@@ -87,7 +90,7 @@ async def messages(xrpc: Xrpc, convo_id: str, cursor: str | None = None) -> tupl
     return [m for m in body["messages"] if shape.valid(m, MESSAGE)], body.get("cursor")
 
 
-async def log_page(xrpc: Xrpc, cursor: str | None) -> tuple[list[dict], str | None]:
+async def log_page(xrpc: Xrpc, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the account's chat log after *cursor*: the new-message entries, and the next cursor."""
     params = {"cursor": cursor} if cursor else None
     body = await xrpc.get("chat.bsky.convo.getLog", params, expect=LOG_PAGE, chat=True)

@@ -262,7 +262,7 @@ class Xrpc:
                   chat: bool = False) -> Any:
         return await self.call("GET", nsid, params=params, expect=expect, chat=chat)
 
-    async def post(self, nsid: str, body: dict, *, expect: shape.Spec | None = None, chat: bool = False) -> Any:
+    async def post(self, nsid: str, body: dict[str, Any], *, expect: shape.Spec | None = None, chat: bool = False) -> Any:
         return await self.call("POST", nsid, json=body, expect=expect, chat=chat)
 
     async def call(self, method: str, nsid: str, *, params: Any = None, json: Any = None,

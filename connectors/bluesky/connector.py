@@ -112,7 +112,7 @@ class BlueskyConnector:
             more = more or chat_more
         return FetchResult(messages, json.dumps(new_state, separators=(",", ":")), more)
 
-    async def _notifications(self, state: Any, own: str) -> tuple[list[InboundMessage], dict, bool]:
+    async def _notifications(self, state: Any, own: str) -> tuple[list[InboundMessage], dict[str, Any], bool]:
         """Notifications newer than the high mark (the first sync takes the newest page only).
 
         The list runs newest first with a cursor to older ones, so a catch-up longer than max_pages
@@ -181,7 +181,7 @@ class BlueskyConnector:
                               author=author, text=text, sent_at=sent_at, in_reply_to=reply_parent(record),
                               raw=raw, parse_note="; ".join(notes), extra=extra)
 
-    async def _chat(self, cursor: Any, convos: dict, own: str) -> tuple[list[InboundMessage], str | None, dict,
+    async def _chat(self, cursor: Any, convos: dict[str, Any], own: str) -> tuple[list[InboundMessage], str | None, dict[str, Any],
                                                                          bool]:
         cursor = cursor if isinstance(cursor, str) else None
         found: list[InboundMessage] = []
@@ -199,7 +199,7 @@ class BlueskyConnector:
             cursor = next_cursor
         return found, cursor, _trimmed(convos), True
 
-    def _dm(self, entry: dict, convo: dict, own: str) -> InboundMessage:
+    def _dm(self, entry: dict[str, Any], convo: dict[str, Any], own: str) -> InboundMessage:
         message = entry["message"]
         did = message["sender"]["did"]
         handle = (convo.get("members") or {}).get(did, "")
@@ -228,7 +228,7 @@ class BlueskyConnector:
         return await self.sender.find_sent(request)
 
 
-def _person(profile: dict) -> Person:
+def _person(profile: dict[str, Any]) -> Person:
     handle = str(profile.get("handle") or "")
     return Person(external_id=str(profile["did"]), handle=one_line("@" + handle if handle else "", 200),
                   display_name=one_line(profile.get("displayName") or "", 200),
@@ -250,7 +250,7 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _trimmed(convos: dict) -> dict:
+def _trimmed(convos: dict[str, Any]) -> dict[str, Any]:
     return dict(list(convos.items())[-CONVO_CACHE:])
 
 

@@ -38,7 +38,8 @@ async def listen(connector: BlueskyConnector, terms: ListenTerms, cursor: str | 
     positions: dict[str, Any] = {}
     for term, hashtag in [(t, True) for t in terms.hashtags] + [(k, False) for k in terms.keywords]:
         key = ("#" if hashtag else "q:") + term.casefold()
-        mark = state.get(key) if isinstance(state.get(key), dict) else {}
+        kept = state.get(key)
+        mark: dict[str, Any] = kept if isinstance(kept, dict) else {}
         positions[key] = await _term(connector, terms, search_query(term, hashtag), ("#" + term) if hashtag else term,
                                      mark, own, found)
     return ListenResult(sorted(found.values(), key=lambda p: p.message.sent_at),

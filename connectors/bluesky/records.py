@@ -82,7 +82,7 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def thread_root(record: dict, own_uri: str) -> str:
+def thread_root(record: dict[str, Any], own_uri: str) -> str:
     """The thread a post belongs to: its reply root's URI, or itself when it starts a thread."""
     reply = record.get("reply")
     if isinstance(reply, dict) and shape.valid(reply.get("root"), STRONG_REF):
@@ -90,7 +90,7 @@ def thread_root(record: dict, own_uri: str) -> str:
     return own_uri
 
 
-def reply_parent(record: dict) -> str | None:
+def reply_parent(record: dict[str, Any]) -> str | None:
     reply = record.get("reply")
     if isinstance(reply, dict) and shape.valid(reply.get("parent"), STRONG_REF):
         return str(reply["parent"]["uri"])
@@ -98,7 +98,7 @@ def reply_parent(record: dict) -> str | None:
 
 
 # An item of a page: the decoded object (text made valid), its raw JSON, notes on what was not decodable.
-Item = tuple[dict, str, list[str]]
+Item = tuple[dict[str, Any], str, list[str]]
 
 
 def page(answer: Answer, key: str, what: str, max_items: int = 1000) -> tuple[list[Item], Any]:

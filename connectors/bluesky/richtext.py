@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # A handle is a domain name: two labels at least, the last one not starting with a digit.
@@ -46,7 +47,7 @@ def spans(text: str) -> list[Span]:
     return kept
 
 
-async def facets(text: str, resolve: Callable[[str], Awaitable[str | None]]) -> list[dict]:
+async def facets(text: str, resolve: Callable[[str], Awaitable[str | None]]) -> list[dict[str, Any]]:
     """The app.bsky.richtext.facet list for *text*; *resolve* turns a handle into a DID (None: a
     handle that does not exist stays plain text, as the Bluesky app leaves it)."""
     out = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -75,7 +76,7 @@ class Sender:
 
     # ------------------------------------------------------------------ public posts
 
-    async def _post(self, request: OutboundRequest):
+    async def _post(self, request: OutboundRequest) -> Callable[[], Awaitable[SendResult]]:
         if request.action not in ("reply", "post"):
             raise PermanentError(f"Bluesky cannot {request.action!r}")
         session = await self.xrpc.signed_in()
@@ -102,7 +103,7 @@ class Sender:
 
         return create
 
-    async def refs(self, uri: str) -> tuple[dict, dict]:
+    async def refs(self, uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The strong refs (uri + cid) of the post *uri* and of its thread's root, read from the record."""
         try:
             repo, collection, rkey = parse_at_uri(uri)
@@ -112,7 +113,7 @@ class Sender:
                                    {"repo": repo, "collection": collection, "rkey": rkey}, expect=RECORD_VIEW)
         parent = {"uri": view["uri"], "cid": view["cid"]}
         reply = view["value"].get("reply")
-        root = reply.get("root") if isinstance(reply, dict) else None
+        root: Any = reply.get("root") if isinstance(reply, dict) else None  # checked by shape.valid below
         return parent, (dict(root) if shape.valid(root, STRONG_REF) else parent)
 
     async def resolve(self, handle: str) -> str | None:
@@ -127,7 +128,7 @@ class Sender:
 
     # ------------------------------------------------------------------ DMs
 
-    async def _dm(self, request: OutboundRequest):
+    async def _dm(self, request: OutboundRequest) -> Callable[[], Awaitable[SendResult]]:
         if not self.dms:
             raise PermanentError("DMs are off for this Bluesky account")
         convo = await self._convo(request)
@@ -143,7 +144,7 @@ class Sender:
 
         return deliver
 
-    async def _convo(self, request: OutboundRequest) -> dict:
+    async def _convo(self, request: OutboundRequest) -> dict[str, Any]:
         key = request.thread_key or ""
         if key.startswith("convo:"):
             return await chat.convo(self.xrpc, key[len("convo:"):])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.channels.plugin import AccountDraft, OptionError, SecretSpec, SetupIO
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError
 from agentconsole.domain.sanitize import one_line
+
+if TYPE_CHECKING:
+    from connectors.bluesky.connector import BlueskyConnector
 
 HOW_TO = ("Create an app password in Bluesky: Settings > Privacy and security > App passwords > Add, and tick "
           "'Allow access to your direct messages' so agentconsole can read and send DMs.")
@@ -35,7 +38,7 @@ class BlueskySetup:
             raise AuthError("no app password entered")
         return password
 
-    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock):
+    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock) -> tuple[BlueskyConnector, str]:
         from connectors.bluesky.client import Xrpc
         from connectors.bluesky.connector import BlueskyConnector
 

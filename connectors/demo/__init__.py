@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from agentconsole.channels.contract import Connector
 from agentconsole.channels.plugin import ChannelPlugin, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel, Kind
+from agentconsole.domain.rows import AccountRow
 from agentconsole.replies.lengths import grapheme_length, x_weighted_length
 
 # How the channels the demo simulates count a text, until each has its own package (X, Bluesky,
@@ -28,7 +31,7 @@ def capabilities_for(channel: Channel | str) -> Capabilities:
                         idempotent_send=True)
 
 
-def _build(account, clock):
+def _build(account: AccountRow, clock: Clock) -> Connector:
     from connectors.demo.connector import from_account
 
     return from_account(account, clock)

@@ -148,8 +148,10 @@ class DemoConnector:
         if request.action == "post":
             thread_key = self._id(f"post-{digest}")
         elif request.action == "dm":
+            assert request.recipient is not None  # _check_request refused a DM without a recipient
             thread_key = _dm_key(request.recipient)
         else:
+            assert request.thread_key  # _check_request refused a reply without its thread
             thread_key = request.thread_key
         result = SendResult(external_id=f"demo-out-{self.account.name}-{digest}",
                             sent_at=self.clock.now(), thread_key=thread_key)
@@ -209,6 +211,7 @@ class DemoConnector:
             return  # nobody known to answer: a thread from before a restart that we cannot rebuild
         if request.action == "dm":
             line = rng.choice(DM_ANSWERS)
+            assert result.thread_key is not None  # send() always names a DM's thread
             kind, key = Kind.DM, result.thread_key
         else:
             line = rng.choice(thread.scenario.after)[0]
@@ -243,6 +246,7 @@ class DemoConnector:
         working out any message takes at most one step back: no chains, however long the session.
         """
         rng = self._rng("live", k)
+        assert self._anchor is not None  # live slots exist only once the backfill set the anchor
         when = self._anchor + self.interval * (k + rng.random())
         roll = rng.random()
         if roll < BACKFILL_FOLLOW_UP_RATE and self._backfill_threads:
@@ -263,6 +267,7 @@ class DemoConnector:
         if self.day is None:
             return True
         rng = self._rng("fires", k)
+        assert self._anchor is not None  # live slots exist only once the backfill set the anchor
         return self.day.fires(rng, self._anchor + self.interval * k)
 
     def _answered_elsewhere(self, k: int, when: float) -> list[InboundMessage]:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
+from agentconsole.channels.contract import Connector
 from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel
+from agentconsole.domain.rows import AccountRow
 from connectors.email.setup import EmailSetup
 
 # Sends report their phases (transmitting before DATA, accepted on the 250); the Sent-folder look-up
@@ -52,11 +57,11 @@ OPTIONS = (
 )
 
 
-def capabilities_for(settings: dict) -> Capabilities:
+def capabilities_for(settings: Mapping[str, Any]) -> Capabilities:
     return dataclasses.replace(CAPABILITIES, find_sent_authoritative=bool(settings.get("server_files_sent")))
 
 
-def _build(account, clock):
+def _build(account: AccountRow, clock: Clock) -> Connector:
     from connectors.email.connector import from_account
 
     return from_account(account, clock)

@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentconsole.channels import phases
 from agentconsole.domain.clock import Clock, to_datetime
@@ -20,7 +20,7 @@ from agentconsole.domain.rows import AccountRow
 from agentconsole.secrets import SecretUnavailable, load_secret
 
 from connectors.email import CAPABILITIES, smtp
-from connectors.email.imap import FolderMissing, ImapSession
+from connectors.email.imap import Fetched, FolderMissing, ImapSession
 from connectors.email.mime import ParsedMail, message_ids, normalise_subject, parse, raw_id
 from connectors.email.settings import EmailSettings
 
@@ -69,7 +69,7 @@ class ThreadIndex:
         table.pop(key, None)
         table[key] = value  # re-inserted so it counts as newest
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, dict[str, str]]:
         return {"roots": dict(list(self.roots.items())[-THREAD_MEMORY:]),
                 "subjects": dict(list(self.subjects.items())[-THREAD_MEMORY:])}
 
@@ -167,7 +167,7 @@ class EmailConnector:
         messages = await asyncio.to_thread(self._messages, fetched, state)
         return FetchResult(messages, json.dumps(state, separators=(",", ":")), more=more)
 
-    def _messages(self, fetched: list, state: dict) -> list[InboundMessage]:
+    def _messages(self, fetched: list[tuple[str, Fetched]], state: dict[str, Any]) -> list[InboundMessage]:
         threads = ThreadIndex(state.get("roots"), state.get("subjects"))
         bare_before = state.get("bare_before")
         messages = [self.message_from_raw(folder, item.raw, item.internal_date, threads, note=item.note,
@@ -176,10 +176,10 @@ class EmailConnector:
         state.update(threads.dump())
         return messages
 
-    def _sync(self, session: ImapSession, state: dict, batch: int) -> tuple[list, bool]:
+    def _sync(self, session: ImapSession, state: dict[str, Any], batch: int) -> tuple[list[tuple[str, Fetched]], bool]:
         """New messages of every folder since the cursor; the cursor in *state* moves past them."""
         folders = state.setdefault("folders", {})
-        out: list = []
+        out: list[tuple[str, Fetched]] = []
         sent = self._sent_folder(session) if self.settings.sync_sent else ""
         # Sent is read too, so replies sent from another mail client show up as ours.
         for folder in (*self.settings.folders, *([sent] if sent not in self.settings.folders else [])):
@@ -244,7 +244,7 @@ class EmailConnector:
                           display_name="" if ours else mail.from_name)
         me = Person(external_id=self.settings.address, handle=self.settings.address,
                     display_name=self.settings.display_name)
-        extra: dict = {"folder": folder, "attachments": [(a.name, a.size) for a in mail.attachments],
+        extra: dict[str, Any] = {"folder": folder, "attachments": [(a.name, a.size) for a in mail.attachments],
                        "references": list(mail.references), "to": list(mail.to_addrs)}
         if ours:
             extra["recipient"] = customer
@@ -284,7 +284,11 @@ class EmailConnector:
                     break  # the server has no IDLE
                 if arrived and not stop.is_set():
                     loop.call_soon_threadsafe(wake)
-            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
+            def finish() -> None:
+                if not finished.done():
+                    finished.set_result(None)
+
+            loop.call_soon_threadsafe(finish)
 
         threading.Thread(target=run, name="imap-idle", daemon=True).start()
         try:
@@ -400,7 +404,7 @@ def identity_of(mail: ParsedMail, message_id: str) -> str:
     return f"{message_id}#{digest}"
 
 
-def _load_cursor(cursor: str | None) -> dict:
+def _load_cursor(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {"v": 2, "folders": {}}
     try:
@@ -411,7 +415,7 @@ def _load_cursor(cursor: str | None) -> dict:
     return state if isinstance(state, dict) else {"v": 1, "folders": {}}
 
 
-def _size(size: int) -> str:
+def _size(size: float) -> str:
     for unit in ("B", "KB", "MB"):
         if size < 1024 or unit == "MB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from imapclient import IMAPClient
-from imapclient.imapclient import SENT
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient import IMAPClient  # type: ignore[import-untyped]  # imapclient ships no type hints
+from imapclient.imapclient import SENT  # type: ignore[import-untyped]  # imapclient ships no type hints
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError  # type: ignore[import-untyped]  # imapclient ships no type hints
 
 from agentconsole.domain.errors import AuthError, ConnectorError, PermanentError, TemporaryError
 
@@ -174,7 +174,8 @@ class ImapSession:
 
     def find_header(self, folder: str, header: str, value: str) -> list[int]:
         self.select(folder)
-        return self.client.search(["HEADER", header, value])
+        found: list[int] = self.client.search(["HEADER", header, value])
+        return found
 
     def append(self, folder: str, raw: bytes, when: datetime | None = None) -> None:
         self.client.append(folder, raw, flags=(b"\\Seen",), msg_time=when)

@@ -267,7 +267,7 @@ def _text_of(part: Message, mail: ParsedMail) -> str:
     """Decoded text of a leaf part; a declared charset that does not fit the bytes is detected instead,
     with a note; what still cannot be decoded becomes replacement characters."""
     try:
-        content = part.get_content()
+        content = part.get_content()  # type: ignore[attr-defined]  # parsed with policy.default: an EmailMessage, typeshed's Message lacks it
         if isinstance(content, str):
             if _MISREAD.search(content) is None:
                 return content

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from agentconsole.domain.errors import PermanentError
 
@@ -41,7 +42,7 @@ class EmailSettings:
     aliases: tuple[str, ...] = ()  # other From addresses that are ours (e.g. a shared sales@)
 
     @classmethod
-    def from_mapping(cls, settings: Mapping[str, object], address: str = "") -> EmailSettings:
+    def from_mapping(cls, settings: Mapping[str, Any], address: str = "") -> EmailSettings:
         """Build from an account's ``settings``; ports pick the TLS mode when none is given."""
         def text(key: str, default: str = "") -> str:
             value = settings.get(key, default)

@@ -13,10 +13,10 @@ OPTIONAL = ("imap_tls", "smtp_tls", "display_name", "sent_folder", "tls_ca_file"
             "deadline")
 
 
-def settings_of(values: Mapping[str, Any]) -> dict:
+def settings_of(values: Mapping[str, Any]) -> dict[str, Any]:
     """The account row's settings: connection details only, never a password."""
     address = str(values.get("address") or "").strip()
-    settings: dict = {
+    settings: dict[str, Any] = {
         "address": address, "imap_host": values.get("imap_host") or "",
         "imap_port": values.get("imap_port") or 993, "smtp_host": values.get("smtp_host") or "",
         "smtp_port": values.get("smtp_port") or 587, "username": values.get("username") or address,

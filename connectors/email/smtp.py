@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from email import policy
 from email.headerregistry import Address
@@ -112,7 +112,7 @@ def _smtp_client(settings: EmailSettings, password: str) -> aiosmtplib.SMTP:
 
 
 @asynccontextmanager
-async def smtp_session(settings: EmailSettings, password: str):
+async def smtp_session(settings: EmailSettings, password: str) -> AsyncIterator[aiosmtplib.SMTP]:
     """A connected, TLS-protected, authenticated SMTP client; failures name the step that failed."""
     where = settings.describe("SMTP")
     client = _smtp_client(settings, password)

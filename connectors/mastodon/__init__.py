@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+from agentconsole.channels.contract import Connector
+from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, SetupFlow, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel
+from agentconsole.domain.rows import AccountRow
 from agentconsole.replies.lengths import urls_as
 
 DEFAULT_MAX_CHARACTERS = 500
@@ -18,7 +21,7 @@ def capabilities_for(max_characters: int | None) -> Capabilities:
                         find_sent_authoritative=True, reports_send_phases=True)
 
 
-def _capabilities(account) -> Capabilities:
+def _capabilities(account: AccountRow) -> Capabilities:
     # The instance's limit was read when the account was added and is kept in its settings.
     try:
         limit = int((account.settings or {}).get("max_characters") or 0)
@@ -27,13 +30,13 @@ def _capabilities(account) -> Capabilities:
     return capabilities_for(limit if limit > 0 else None)
 
 
-def _build(account, clock):
+def _build(account: AccountRow, clock: Clock) -> Connector:
     from connectors.mastodon.connector import from_account
 
     return from_account(account, clock)
 
 
-def _setup():
+def _setup() -> SetupFlow:
     from connectors.mastodon.setup import MastodonSetup
 
     return MastodonSetup()

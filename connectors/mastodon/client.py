@@ -148,7 +148,7 @@ class Api:
         answer = await self.request("GET", path, params=params, reserve=reserve)
         return json_body(answer, path, expect)
 
-    async def post_json(self, path: str, payload: dict, *, idempotency_key: str | None = None) -> Any:
+    async def post_json(self, path: str, payload: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         answer = await self.request("POST", path, json=payload, headers=headers, send=True)
         return json_body(answer, path)

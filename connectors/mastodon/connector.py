@@ -116,12 +116,13 @@ class MastodonConnector:
         self._limits_loaded = True
         return limit
 
-    async def verify(self) -> dict:
+    async def verify(self) -> dict[str, Any]:
         me = await self.api.get_json("/api/v1/accounts/verify_credentials", expect=ACCOUNT)
         self.own_id = str(me["id"])
         self.own_acct = str(me.get("acct") or me.get("username") or "")
         self.own_display_name = str(me.get("display_name") or "")
-        return me
+        verified: dict[str, Any] = me
+        return verified
 
     async def check(self) -> str:
         try:
@@ -172,7 +173,7 @@ class MastodonConnector:
         conversations, conv_high = await self._conversations(state.get("conv"))
         messages: dict[str, InboundMessage] = {}
         conv_of_status = {str(c["last_status"]["id"]): str(c["id"]) for c, _, _ in conversations}
-        pending: list[tuple[dict, bool, Item]] = []
+        pending: list[tuple[dict[str, Any], bool, Item]] = []
         for item in notes:
             note = item[0]
             status = note.get("status")
@@ -195,7 +196,7 @@ class MastodonConnector:
                      "roots": self._trimmed_roots()}
         return FetchResult(list(messages.values()), json.dumps(new_state, separators=(",", ":")), more)
 
-    def _mentions_us(self, status: dict) -> bool:
+    def _mentions_us(self, status: dict[str, Any]) -> bool:
         mentions = status.get("mentions")
         return isinstance(mentions, list) and any(
             isinstance(m, dict) and str(m.get("id")) == self.own_id for m in mentions)
@@ -250,7 +251,7 @@ class MastodonConnector:
                 fresh.append(item)
         return fresh, newest
 
-    async def _inbound(self, status: dict, filtered: bool, conversation_id: str | None, raw: bytes,
+    async def _inbound(self, status: dict[str, Any], filtered: bool, conversation_id: str | None, raw: bytes,
                        decode_notes: list[str]) -> InboundMessage:
         """One status as a message; *raw* is the page item's bytes exactly as the server sent them."""
         sid = str(status["id"])
@@ -295,7 +296,7 @@ class MastodonConnector:
             in_reply_to=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
             raw=raw, parse_note="; ".join(notes), extra=extra)
 
-    def person(self, account: dict) -> Person:
+    def person(self, account: dict[str, Any]) -> Person:
         acct = full_acct(str(account.get("acct") or account.get("username") or ""), self.local_host)
         return Person(external_id=str(account.get("id", "")),
                       handle=one_line("@" + acct if acct else "", 200),
@@ -308,7 +309,7 @@ class MastodonConnector:
                         key=_id_key)
         return "dm:" + ",".join(others) if others else "dm:self"
 
-    async def _root_of(self, status: dict) -> str:
+    async def _root_of(self, status: dict[str, Any]) -> str:
         """The root of the reply chain; asks the server for the context only when the parent is unknown."""
         sid = str(status["id"])
         parent = status.get("in_reply_to_id")
@@ -388,9 +389,10 @@ class MastodonConnector:
         return SendResult(external_id=sid, sent_at=sent_at, thread_key=thread_key,
                           raw=json.dumps(created, ensure_ascii=False))
 
-    async def _payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
+    async def _payload(self, request: OutboundRequest) -> tuple[dict[str, Any], str | None]:
         if not self._limits_loaded or self.own_id is None:
             await self._ready()
+        thread_key: str | None
         if request.action == "reply" and request.in_reply_to is None and request.kind == Kind.DM:
             # A DM thread holding only our own messages has no customer status to answer yet.
             payload, thread_key = self._dm_payload(request)
@@ -409,7 +411,7 @@ class MastodonConnector:
             payload["spoiler_text"] = str(request.extra["spoiler_text"])
         return payload, thread_key
 
-    async def _reply_payload(self, request: OutboundRequest) -> tuple[dict, str | None]:
+    async def _reply_payload(self, request: OutboundRequest) -> tuple[dict[str, Any], str | None]:
         if not request.in_reply_to:
             raise PermanentError("a Mastodon reply needs the status it answers (in_reply_to)")
         parent = await self.api.get_json(f"/api/v1/statuses/{request.in_reply_to}")
@@ -427,7 +429,7 @@ class MastodonConnector:
         return ({"status": text, "in_reply_to_id": str(request.in_reply_to), "visibility": visibility},
                 thread_key)
 
-    def _dm_payload(self, request: OutboundRequest) -> tuple[dict, str]:
+    def _dm_payload(self, request: OutboundRequest) -> tuple[dict[str, Any], str]:
         recipient = request.recipient
         if recipient is None or not recipient.handle:
             raise PermanentError("a Mastodon DM needs the recipient's @handle")
@@ -449,7 +451,7 @@ class MastodonConnector:
                                      self.clock.now())
 
 
-def _newer_edit(status: dict, known: InboundMessage) -> bool:
+def _newer_edit(status: dict[str, Any], known: InboundMessage) -> bool:
     edited = _time(status.get("edited_at"))
     return edited is not None and edited > (known.extra.get("edited_at") or 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 from agentconsole.domain.sanitize import clean
@@ -108,7 +109,7 @@ class _Converter(HTMLParser):
         return f"{shown} ({href})" if shown else href
 
 
-def html_to_text(html: str | None, mentions: list[dict] | None = None, local_host: str = "") -> str:
+def html_to_text(html: str | None, mentions: list[dict[str, Any]] | None = None, local_host: str = "") -> str:
     """Plain text for a status' HTML *content*; *mentions* is the status' mentions[] list.
 
     The result is NOT yet sanitised: charrefs are decoded here (&#27; becomes a real ESC), so
@@ -131,7 +132,7 @@ def html_to_text(html: str | None, mentions: list[dict] | None = None, local_hos
     return "\n".join(lines).strip("\n ")
 
 
-def status_text(status: dict, local_host: str = "") -> str:
+def status_text(status: dict[str, Any], local_host: str = "") -> str:
     """A status as the inbox shows it: the content warning first, then the text, sanitised."""
     body = html_to_text(status.get("content"), status.get("mentions"), local_host)
     warning = (status.get("spoiler_text") or "").strip()

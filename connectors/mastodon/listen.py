@@ -52,13 +52,13 @@ def _params(since: str | None) -> list[tuple[str, str]]:
     return [("limit", str(PAGE)), ("min_id", since)] if since else [("limit", str(FIRST_PAGE))]
 
 
-async def _tag_page(connector: MastodonConnector, path: str, since: str | None) -> list[tuple[dict, bytes, list[str]]]:
+async def _tag_page(connector: MastodonConnector, path: str, since: str | None) -> list[tuple[dict[str, Any], bytes, list[str]]]:
     answer = await connector.api.request("GET", path, params=_params(since), reserve=LISTEN_RESERVE)
     return readable(page(answer.body, path), STATUS, "status")
 
 
 async def _search_page(connector: MastodonConnector, word: str,
-                       since: str | None) -> list[tuple[dict, bytes, list[str]]]:
+                       since: str | None) -> list[tuple[dict[str, Any], bytes, list[str]]]:
     path = "/api/v2/search"
     params = [("q", word), ("type", "statuses"), ("resolve", "false"), *_params(since)]
     answer = await connector.api.request("GET", path, params=params, reserve=LISTEN_RESERVE)
@@ -71,7 +71,7 @@ async def _search_page(connector: MastodonConnector, word: str,
     return readable(items, STATUS, "status") if items else []
 
 
-def _take(connector: MastodonConnector, items: list[tuple[dict, bytes, list[str]]], term: str,
+def _take(connector: MastodonConnector, items: list[tuple[dict[str, Any], bytes, list[str]]], term: str,
           terms: ListenTerms, found: dict[str, HeardPost]) -> str | None:
     """The posts of one page worth hearing into *found*; returns the page's newest id (the term's cursor)."""
     newest: str | None = None

@@ -16,7 +16,7 @@ from connectors.http import MalformedResponse
 log = logging.getLogger(__name__)
 
 # A page item: the decoded object, its exact bytes in the page, and notes on what could not be decoded.
-Item = tuple[dict, bytes, list[str]]
+Item = tuple[dict[str, Any], bytes, list[str]]
 MAX_PAGE_ITEMS = 1000
 INVALID_UTF8_NOTE = "invalid UTF-8 in what the server sent, shown as \ufffd"
 
@@ -113,7 +113,7 @@ def readable(page: list[Item], spec: shape.Spec, what: str) -> list[Item]:
     return good
 
 
-def load_cursor(cursor: str | None) -> dict:
+def load_cursor(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {}
     try:

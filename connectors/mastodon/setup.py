@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from agentconsole.channels.plugin import AccountDraft, SecretSpec, SetupIO
@@ -11,13 +11,18 @@ from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, TemporaryError
 from agentconsole.domain.sanitize import one_line
 
+if TYPE_CHECKING:
+    import httpx
+
+    from connectors.mastodon.connector import MastodonConnector
+
 SCOPES = "read write"
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 CLIENT_NAME = "agentconsole"
 WEBSITE = "https://github.com/agentconsole"
 
 
-async def _post_form(instance: str, path: str, data: dict, client=None) -> dict:
+async def _post_form(instance: str, path: str, data: dict[str, Any], client: httpx.AsyncClient | None = None) -> dict[str, Any]:
     import httpx
 
     from connectors.http import Http
@@ -46,7 +51,7 @@ async def _post_form(instance: str, path: str, data: dict, client=None) -> dict:
     return body
 
 
-async def register_app(instance: str, client=None) -> tuple[str, str]:
+async def register_app(instance: str, client: httpx.AsyncClient | None = None) -> tuple[str, str]:
     """Register agentconsole as an OAuth app on *instance*; returns (client_id, client_secret)."""
     app = await _post_form(instance, "/api/v1/apps", {
         "client_name": CLIENT_NAME, "redirect_uris": OOB_REDIRECT, "scopes": SCOPES, "website": WEBSITE},
@@ -65,7 +70,7 @@ def authorize_url(instance: str, client_id: str) -> str:
     return f"{normalise_instance(instance)}/oauth/authorize?{query}"
 
 
-async def exchange_code(instance: str, client_id: str, client_secret: str, code: str, client=None) -> str:
+async def exchange_code(instance: str, client_id: str, client_secret: str, code: str, client: httpx.AsyncClient | None = None) -> str:
     """Trade the authorisation code for a user access token."""
     token = await _post_form(instance, "/oauth/token", {
         "grant_type": "authorization_code", "code": code.strip(), "client_id": client_id,
@@ -94,7 +99,7 @@ class MastodonSetup:
             raise AuthError("no authorisation code entered")
         return await exchange_code(instance, client_id, client_secret, code)
 
-    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock):
+    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock) -> tuple[MastodonConnector, str]:
         from connectors.mastodon.connector import MastodonConnector
 
         connector = MastodonConnector(str(values["instance"]), secret, clock,

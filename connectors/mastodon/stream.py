@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,7 +27,7 @@ class StreamTooLong(httpx.HTTPError):
     """A line of the event stream grew past MAX_LINE: the connection is dropped and made again."""
 
 
-async def _lines(response: httpx.Response):
+async def _lines(response: httpx.Response) -> AsyncIterator[str]:
     """The stream's lines (without their ends), refusing any longer than MAX_LINE."""
     pending = b""
     async for chunk in response.aiter_bytes():
@@ -75,6 +75,7 @@ async def _listen(client: httpx.AsyncClient, url: str, wake: Callable[[], None])
         if response.status_code >= 400:
             raise httpx.HTTPStatusError(f"streaming answered {response.status_code}",
                                         request=response.request, response=response)
+        data: list[str]
         event, data = "", []
         size = 0
         async for line in _lines(response):

@@ -3,11 +3,19 @@ professional account (DMs, media comments), one Graph client, two declared plug-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+from agentconsole.channels.contract import Connector
+from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, SetupFlow, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel, Kind
+from agentconsole.domain.rows import AccountRow
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connectors.meta.connector import MetaConnector
 
 DEFAULT_VERSION = "v26.0"
 FACEBOOK_COMMENT_LIMIT = 8000  # characters in a Facebook comment
@@ -34,9 +42,11 @@ def graph_base(settings: Mapping[str, Any], instagram: bool) -> str:
     return f"{host}/{settings.get('graph_version') or DEFAULT_VERSION}"
 
 
-def build_connector(instagram: bool, settings: Mapping[str, Any], secret: str, clock, *, own_id: str | None,
-                    save=None, client=None):
-    from connectors.meta.connector import DEADLINE, FACEBOOK, INSTAGRAM, SEND_DEADLINE, MetaConnector
+def build_connector(instagram: bool, settings: Mapping[str, Any], secret: str, clock: Clock, *, own_id: str | None,
+                    save: Callable[[str], object] | None = None,
+                    client: httpx.AsyncClient | None = None) -> MetaConnector:
+    from connectors.http import DEADLINE
+    from connectors.meta.connector import FACEBOOK, INSTAGRAM, SEND_DEADLINE, MetaConnector
     from connectors.meta.tokens import TokenKeeper
 
     tokens = TokenKeeper.from_secret(secret, clock, refreshable=instagram, save=save)
@@ -48,8 +58,8 @@ def build_connector(instagram: bool, settings: Mapping[str, Any], secret: str, c
                          send_deadline=float(settings.get("send_deadline") or settings.get("deadline") or SEND_DEADLINE))
 
 
-def _builder(instagram: bool):
-    def build(account, clock):
+def _builder(instagram: bool) -> Callable[[AccountRow, Clock], Connector]:
+    def build(account: AccountRow, clock: Clock) -> MetaConnector:
         from agentconsole import secrets
         from agentconsole.domain.errors import AuthError, PermanentError
 
@@ -65,7 +75,7 @@ def _builder(instagram: bool):
     return build
 
 
-def _setup(instagram: bool):
+def _setup(instagram: bool) -> SetupFlow:
     from connectors.meta.setup import MetaSetup
 
     return MetaSetup(instagram)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,7 @@ class MetaConnector:
         new_state = {"dm": dm_mark.advanced(dm_seen, now).dump(), "cm": cm_mark.advanced(cm_seen, now).dump()}
         return FetchResult(messages, json.dumps(new_state, separators=(",", ":")))
 
-    async def _dms(self, mark: inbound.Mark, now: float) -> tuple[list[InboundMessage], list]:
+    async def _dms(self, mark: inbound.Mark, now: float) -> tuple[list[InboundMessage], list[Any]]:
         """Conversations newest first, walked back page by page to the stored high-water mark."""
         fields = IG_MESSAGE_FIELDS if self.surface.instagram else FB_MESSAGE_FIELDS
         params = {"platform": "instagram" if self.surface.instagram else "messenger", "limit": "25",
@@ -128,7 +129,8 @@ class MetaConnector:
                 break
         return out, seen
 
-    async def _messages_of(self, conversation: dict, mark: inbound.Mark, first_sync: bool, fields: str):
+    async def _messages_of(self, conversation: dict[str, Any], mark: inbound.Mark, first_sync: bool,
+                           fields: str) -> AsyncIterator[dict[str, Any]]:
         """The conversation's messages, newest first: the nested ones, then (when all of those are new
         and Meta says there are more) further pages of /{conversation}/messages back to the mark."""
         nested = conversation.get("messages")
@@ -146,7 +148,7 @@ class MetaConnector:
             if not older or not _all_newer(older, mark):
                 return
 
-    def _customer(self, conversation: dict) -> str:
+    def _customer(self, conversation: dict[str, Any]) -> str:
         for who in inbound.listed(conversation.get("participants")):
             if isinstance(who, dict) and who.get("id") is not None and str(who["id"]) != self.own_id:
                 return str(who["id"])
@@ -155,7 +157,7 @@ class MetaConnector:
                 return str(message["from"]["id"])
         return f"conversation:{conversation['id']}"
 
-    async def _comments(self, mark: inbound.Mark, now: float) -> tuple[list[InboundMessage], list]:
+    async def _comments(self, mark: inbound.Mark, now: float) -> tuple[list[InboundMessage], list[Any]]:
         """Comments and replies on the last N posts (or media); each top-level comment is a thread."""
         if self.surface.instagram:
             path = "/me/media"
@@ -232,7 +234,7 @@ class MetaConnector:
             raise OutcomeUnknown(f"{self.surface.label} accepted it but returned no id")
         return SendResult(external, self.clock.now(), thread or external, json.dumps(created))
 
-    def _plan(self, request: OutboundRequest) -> tuple[str, dict, bool, str | None]:
+    def _plan(self, request: OutboundRequest) -> tuple[str, dict[str, Any], bool, str | None]:
         """(path, payload, sent as JSON, thread key) for *request*; raises PermanentError for what
         Meta would refuse anyway."""
         label = self.surface.label
@@ -291,13 +293,13 @@ class MetaConnector:
         return await find_sent(self, request)
 
 
-def _all_newer(messages: list[dict], mark: inbound.Mark) -> bool:
+def _all_newer(messages: list[dict[str, Any]], mark: inbound.Mark) -> bool:
     """Every message is past the mark, so older unread ones may lie beyond this page."""
     times = [parse_time(m.get("created_time")) for m in messages]
     return mark.at is None or all(t is not None and t > mark.at for t in times)
 
 
-def _readable(items: list, spec, what: str, platform: str) -> list[dict]:
+def _readable(items: list[Any], spec: shape.Spec, what: str, platform: str) -> list[dict[str, Any]]:
     good = inbound.readable(items, spec)
     if len(good) < len(items):
         log.warning("%s sent %d unreadable %s(s) of %d; they are skipped", platform, len(items) - len(good),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -239,7 +239,7 @@ class Graph:
         answer = await self.request("GET", path, params=params)
         return decode(answer.body, path)
 
-    async def pages(self, path: str, params: Mapping[str, Any], max_pages: int):
+    async def pages(self, path: str, params: Mapping[str, Any], max_pages: int) -> AsyncIterator[tuple[Any, bool]]:
         """Yield (items, more) page after page, following paging.cursors.after ourselves: the server's
         ``next`` URL is never followed, so a hostile answer cannot send the token elsewhere."""
         query = dict(params)

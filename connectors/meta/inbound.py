@@ -65,7 +65,7 @@ class Mark:
                    [str(i) for i in ids][:200] if isinstance(ids, list) else [],
                    [str(i) for i in odd][-200:] if isinstance(odd, list) else [])
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return {"at": self.at, "ids": self.ids[:200], "odd": self.odd[-200:]}
 
     def is_new(self, item_id: str, at: float | None) -> bool:
@@ -88,7 +88,7 @@ class Mark:
         return Mark(at, ids, odd)
 
 
-def readable(items: list[Any], spec: shape.Spec) -> list[dict]:
+def readable(items: list[Any], spec: shape.Spec) -> list[dict[str, Any]]:
     return [item for item in items if shape.valid(item, spec)]
 
 
@@ -130,7 +130,7 @@ def attachment_labels(message: Mapping[str, Any]) -> list[str]:
     return labels
 
 
-def dm_message(message: dict, conversation_id: str, customer_id: str, own_id: str, now: float,
+def dm_message(message: dict[str, Any], conversation_id: str, customer_id: str, own_id: str, now: float,
                *, instagram: bool) -> tuple[InboundMessage, float | None]:
     """One DM as an inbound message in the thread ``dm:<customer id>``, and its plausible time."""
     fixed, bad = repaired(message)
@@ -154,7 +154,7 @@ def dm_message(message: dict, conversation_id: str, customer_id: str, own_id: st
         extra={"conversation_id": conversation_id, **({"source": "platform"} if outgoing else {})}), at
 
 
-def comment_message(comment: dict, thread: str, parent: str | None, own_id: str, subject: str, now: float,
+def comment_message(comment: dict[str, Any], thread: str, parent: str | None, own_id: str, subject: str, now: float,
                     *, instagram: bool) -> tuple[InboundMessage, float | None]:
     """One comment (or reply) as an inbound message of its top-level comment's thread."""
     fixed, bad = repaired(comment)

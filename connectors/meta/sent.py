@@ -3,7 +3,7 @@ comments, posts and messages back, and a private reply is never sent twice."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from agentconsole.domain.errors import PermanentError, TemporaryError
 from agentconsole.domain.models import Kind, OutboundRequest, SendResult
@@ -50,7 +50,7 @@ async def find_sent(connector: MetaConnector, request: OutboundRequest) -> SendR
                          "check the inbox on Meta, then mark it sent or discard")
 
 
-async def _own_items(connector: MetaConnector, path: str, params: dict, request: OutboundRequest, since: float,
+async def _own_items(connector: MetaConnector, path: str, params: dict[str, Any], request: OutboundRequest, since: float,
                      thread: str | None) -> SendResult | None:
     """Walk newest first until an item older than *since* or the last page: found, or proven absent."""
     capped = False

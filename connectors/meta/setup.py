@@ -14,7 +14,10 @@ from agentconsole.domain.errors import AuthError, ConnectorError, PermanentError
 from agentconsole.domain.sanitize import one_line
 
 if TYPE_CHECKING:
+    import httpx
+
     from connectors.meta.connector import MetaConnector
+    from connectors.meta.graph import Graph
 
 FACEBOOK_SCOPES = ("pages_show_list", "pages_messaging", "pages_manage_metadata", "pages_read_engagement",
                    "pages_read_user_content", "pages_manage_engagement", "pages_manage_posts")
@@ -84,7 +87,8 @@ class MetaSetup:
                                                             app_secret)
             return await tokens.page_token(graph, user_token, str(values.get("page") or ""), io)
 
-    async def _connect(self, name: str, values: Mapping[str, Any], secret: str, clock: Clock):
+    async def _connect(self, name: str, values: Mapping[str, Any], secret: str,
+                       clock: Clock) -> tuple[MetaConnector, dict[str, Any], str]:
         from connectors.meta import build_connector
 
         settings = dict(values)
@@ -119,7 +123,7 @@ class _graph:
     def __init__(self, values: Mapping[str, Any], instagram: bool) -> None:
         self.values, self.instagram = values, instagram
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> tuple[httpx.AsyncClient, Graph]:
         import httpx
 
         from connectors.meta import graph_base
@@ -131,7 +135,7 @@ class _graph:
         return self.http, Graph(graph_base(self.values, self.instagram), "", SystemClock(), self.http,
                                 platform=platform)
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, ConnectorError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agentconsole.channels.plugin import SetupIO
+    from connectors.http import Answer
+    from connectors.meta.graph import Graph
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +40,14 @@ class TokenKeeper:
     clock: Clock
     refreshed_at: float | None = None
     expires_at: float | None = None
-    save: Callable[[str], None] | None = None
+    save: Callable[[str], object] | None = None
     refresh_error: str = ""
     refreshable: bool = False
     next_try: float = 0.0  # after a failed refresh, the next attempt waits (an hour)
 
     @classmethod
     def from_secret(cls, secret: str, clock: Clock, *, refreshable: bool,
-                    save: Callable[[str], None] | None = None) -> TokenKeeper:
+                    save: Callable[[str], object] | None = None) -> TokenKeeper:
         secret = secret.strip()
         if secret.startswith("{"):
             try:
@@ -67,7 +75,7 @@ class TokenKeeper:
     def days_left(self) -> float | None:
         return None if self.expires_at is None else (self.expires_at - self.clock.now()) / DAY
 
-    async def keep_fresh(self, graph) -> None:
+    async def keep_fresh(self, graph: Graph) -> None:
         """Refresh when due; a failure is remembered and, once expiry is near, raised as AuthError."""
         if not self.due():
             return
@@ -102,7 +110,7 @@ class TokenKeeper:
                 log.warning("Instagram token refreshed but not saved: %s", exc)
 
 
-def _num(value) -> float | None:
+def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -111,7 +119,7 @@ def _num(value) -> float | None:
 INSTAGRAM_OAUTH = "https://api.instagram.com/oauth/access_token"
 
 
-def _body(answer) -> dict:
+def _body(answer: Answer) -> dict[str, Any]:
     try:
         body = json.loads(answer.body)
     except ValueError:
@@ -121,7 +129,7 @@ def _body(answer) -> dict:
     return body
 
 
-async def long_lived_user_token(graph, values, short: str, app_secret: str) -> str:
+async def long_lived_user_token(graph: Graph, values: Mapping[str, Any], short: str, app_secret: str) -> str:
     """Facebook Login's one-hour user token exchanged for the 60-day one the Page token derives from."""
     answer = await graph.request("GET", "/oauth/access_token", params={
         "grant_type": "fb_exchange_token", "client_id": str(values["app_id"]), "client_secret": app_secret,
@@ -132,7 +140,7 @@ async def long_lived_user_token(graph, values, short: str, app_secret: str) -> s
     return token
 
 
-async def page_token(graph, user_token: str, wanted: str, io) -> str:
+async def page_token(graph: Graph, user_token: str, wanted: str, io: SetupIO) -> str:
     """The Page token (it never expires) of the Page named or numbered *wanted*, asked for when the
     user manages several; refuses a Page on which the user lacks the MESSAGING task."""
     graph.token = user_token
@@ -157,7 +165,7 @@ async def page_token(graph, user_token: str, wanted: str, io) -> str:
     return str(page["access_token"])
 
 
-async def instagram_login(http, graph, values, code: str, app_secret: str) -> str:
+async def instagram_login(http: httpx.AsyncClient, graph: Graph, values: Mapping[str, Any], code: str, app_secret: str) -> str:
     """Instagram Login: the code for a short-lived token, that for a 60-day one, kept with its dates."""
     from connectors.http import Http
 

@@ -3,8 +3,11 @@ the X channel's plug-in."""
 
 from __future__ import annotations
 
-from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, TextRule
+from agentconsole.channels.contract import Connector
+from agentconsole.channels.plugin import ChannelPlugin, Option, OptionType, SetupFlow, TextRule
+from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel, Kind
+from agentconsole.domain.rows import AccountRow
 
 from connectors.x.text import DM_LIMIT, POST_LIMIT, weighted_length
 
@@ -17,17 +20,17 @@ CAPABILITIES = Capabilities(public_reply=True, direct_message=True, public_post=
                             find_sent_authoritative=False, reports_send_phases=True)
 
 
-def _capabilities(account) -> Capabilities:
+def _capabilities(account: AccountRow) -> Capabilities:
     return CAPABILITIES
 
 
-def _build(account, clock):
+def _build(account: AccountRow, clock: Clock) -> Connector:
     from connectors.x.connector import from_account
 
     return from_account(account, clock)
 
 
-def _setup():
+def _setup() -> SetupFlow:
     from connectors.x.setup import XSetup
 
     return XSetup()

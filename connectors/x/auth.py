@@ -12,12 +12,16 @@ import logging
 import os
 import secrets as random
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from agentconsole import secrets
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.errors import AuthError, TemporaryError
 from agentconsole.domain.sanitize import one_line
+
+if TYPE_CHECKING:
+    from connectors.http import Http
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +137,7 @@ async def wait_for_redirect(port: int, state: str, timeout: float = 300.0,
             if urlsplit(target).path != CALLBACK_PATH:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
+            outcome: AuthError | str
             try:
                 code = code_from(target, state)
             except AuthError as exc:
@@ -173,7 +178,7 @@ async def wait_for_redirect(port: int, state: str, timeout: float = 300.0,
 
 # ---------------------------------------------------------------------- the token endpoint
 
-async def token_request(http, api: str, form: Mapping[str, str]) -> dict:
+async def token_request(http: Http, api: str, form: Mapping[str, str]) -> dict[str, Any]:
     """POST the token endpoint (a public client: client_id in the body); typed errors for failures."""
     answer = await http.request("POST", api.rstrip("/") + TOKEN_PATH, path=TOKEN_PATH, data=dict(form),
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -186,10 +191,11 @@ async def token_request(http, api: str, form: Mapping[str, str]) -> dict:
         raise TemporaryError(f"X's token endpoint answered {answer.status}; try again shortly")
     if answer.status >= 300:
         raise AuthError(f"X's token endpoint answered {answer.status}")
-    return answer.json()
+    body: dict[str, Any] = answer.json()
+    return body
 
 
-async def exchange_code(http, api: str, client_id: str, code: str, verifier: str, port: int,
+async def exchange_code(http: Http, api: str, client_id: str, code: str, verifier: str, port: int,
                         now: float) -> Tokens:
     body = await token_request(http, api, {"grant_type": "authorization_code", "code": code,
                                            "redirect_uri": redirect_uri(port), "code_verifier": verifier,
@@ -197,7 +203,7 @@ async def exchange_code(http, api: str, client_id: str, code: str, verifier: str
     return from_token_answer(body, client_id, now)
 
 
-async def refresh_grant(http, api: str, tokens: Tokens, now: float) -> Tokens:
+async def refresh_grant(http: Http, api: str, tokens: Tokens, now: float) -> Tokens:
     body = await token_request(http, api, {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
                                            "client_id": tokens.client_id})
     return from_token_answer(body, tokens.client_id, now, tokens.app_bearer)

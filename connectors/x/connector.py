@@ -79,7 +79,7 @@ class XConnector:
 
     # ------------------------------------------------------------------ account
 
-    async def me(self) -> dict:
+    async def me(self) -> dict[str, Any]:
         answer = await self.api.get("/2/users/me", params={"user.fields": "username,name"})
         data = xp.page(answer.body, "/2/users/me").get("data")
         fixed, _ = xp.repaired(data)
@@ -88,7 +88,8 @@ class XConnector:
         self.own_id, self.username = str(fixed["id"]), str(fixed.get("username") or "")
         self.own_name = str(fixed.get("name") or "")
         self.ledger.read("user_read", [self.own_id], self.clock.now())
-        return fixed
+        me: dict[str, Any] = fixed
+        return me
 
     async def check(self) -> str:
         try:
@@ -206,7 +207,7 @@ class XConnector:
             params = {**params, "pagination_token": token[:200]}
         return found, newest
 
-    def _post(self, item: xp.Item, users: dict, media: dict) -> InboundMessage:
+    def _post(self, item: xp.Item, users: dict[str, Any], media: dict[str, Any]) -> InboundMessage:
         post = item.obj
         pid = str(post["id"])
         author_id = str(post.get("author_id") or "")
@@ -244,7 +245,7 @@ class XConnector:
         newest = max(ids + ([high] if high else []), key=_id_key) if ids or high else None
         return out, newest
 
-    def _dm_event(self, item: xp.Item, users: dict, media: dict) -> InboundMessage:
+    def _dm_event(self, item: xp.Item, users: dict[str, Any], media: dict[str, Any]) -> InboundMessage:
         """A v2 DmEvent (dm_events, the poll)."""
         event = item.obj
         sender = str(event.get("sender_id") or "")
@@ -256,7 +257,7 @@ class XConnector:
                         xp.attachments(event, media), users)
 
     def _dm(self, item: xp.Item, sender: str, conv: str, text: str, created: Any, lines: list[str],
-            users: dict) -> InboundMessage:
+            users: dict[str, Any]) -> InboundMessage:
         notes = list(item.notes)
         sent_at = xp.parse_time(created)
         if sent_at is None:
@@ -280,9 +281,11 @@ class XConnector:
         direct_message_events shape, chat.received as an encrypted chat); they are kept for the next
         fetch, which de-duplicates them against the poll by id."""
         envelope = xp.page(body, "the activity stream")
-        data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
+        raw_data = envelope.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         kind = data.get("event_type")
-        body_of = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+        raw_body_of = data.get("payload")
+        body_of: dict[str, Any] = raw_body_of if isinstance(raw_body_of, dict) else {}
         found: list[InboundMessage] = []
         if kind in ("dm.received", "dm.sent"):
             users = xp.legacy_users(body_of)
@@ -386,7 +389,7 @@ class XConnector:
         return SendResult(external_id=str(ext), sent_at=self.clock.now(), thread_key=thread_key or str(ext),
                           raw=json.dumps(data, ensure_ascii=False))
 
-    def _plan(self, request: OutboundRequest) -> tuple[str, dict, str, str | None]:
+    def _plan(self, request: OutboundRequest) -> tuple[str, dict[str, Any], str, str | None]:
         thread = request.thread_key or ""
         if thread.startswith("xchat:"):
             raise PermanentError("this is an encrypted X chat: answer it in the X app")
@@ -442,7 +445,7 @@ class XConnector:
         return await find_own_post(self, request, float(since))
 
 
-def _load_cursor(cursor: str | None) -> dict:
+def _load_cursor(cursor: str | None) -> dict[str, Any]:
     state = shape.cursor_state(cursor)
     if not state and cursor and shape.valid(cursor, xp.ID) and not _is_json(cursor):
         return {"since": cursor}  # a bare post id that is not JSON: the newest mention read

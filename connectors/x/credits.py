@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.x.text import has_url
 
@@ -23,7 +24,7 @@ DAY = 86_400.0
 SEEN_LIMIT = 5_000  # resources remembered per day for X's "billed once per UTC day" rule
 
 
-def parse_prices(items: Iterable[str] | Mapping[str, object] | None) -> dict[str, float]:
+def parse_prices(items: Iterable[str] | Mapping[str, Any] | None) -> dict[str, float]:
     """PRICES with the account's overrides ("name=0.002" items or a mapping); unknown names raise."""
     prices = dict(PRICES)
     pairs = items.items() if isinstance(items, Mapping) else (str(i).partition("=")[::2] for i in items or ())
@@ -86,7 +87,7 @@ class Ledger:
     def describe(self, now: float) -> str:
         return f"${self.today(now):.3f} spent today (UTC)"
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"day": self.day, "spent": round(self.spent, 6), "counts": self.counts}
 
     def restore(self, state: object, now: float) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from agentconsole.channels.contract import HeardPost, ListenResult, ListenTerms, Reply
 from agentconsole.listening.terms import matches
@@ -80,7 +80,8 @@ async def listen(connector: XConnector, terms: ListenTerms, cursor: str | None) 
             dm = extra.get("receives_your_dm")
             found.append(HeardPost(message, matches(message.text, terms) or "search", url=str(extra.get("url") or ""),
                                    reply=Reply.REFUSED, receives_dm=dm if isinstance(dm, bool) else None))
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        raw_meta = data.get("meta")
+        meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
         token = meta.get("next_token")
         if not since or not isinstance(token, str) or not token:
             break
@@ -89,7 +90,7 @@ async def listen(connector: XConnector, terms: ListenTerms, cursor: str | None) 
     return ListenResult(found, json.dumps(new_state, separators=(",", ":")))
 
 
-def _mentions(post: dict, username: str) -> bool:
+def _mentions(post: dict[str, Any], username: str) -> bool:
     entities = post.get("entities")
     mentions = entities.get("mentions") if isinstance(entities, dict) else None
     return bool(username) and isinstance(mentions, list) and any(

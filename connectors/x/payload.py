@@ -91,7 +91,7 @@ def repaired(value: Any) -> tuple[Any, bool]:
 class Item:
     """One object from a page: repaired, its raw JSON as X sent it (bytes), what decoding noticed."""
 
-    obj: dict
+    obj: dict[str, Any]
     raw: bytes
     notes: tuple[str, ...] = ()
 
@@ -129,16 +129,17 @@ def _has_escaped_bytes(value: Any) -> bool:
     return False
 
 
-def page(body: bytes, what: str) -> dict:
+def page(body: bytes, what: str) -> dict[str, Any]:
     data = decode(body, what)
     if not isinstance(data, dict):
         raise MalformedResponse(f"X sent an unexpected answer on {what}: not an object")
     return data
 
 
-def includes(data: dict) -> tuple[dict[str, dict], dict[str, dict]]:
+def includes(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """(users by id, media by key) from a page's expansions; unreadable entries are left out."""
-    inc = data.get("includes") if isinstance(data.get("includes"), dict) else {}
+    raw_inc = data.get("includes")
+    inc: dict[str, Any] = raw_inc if isinstance(raw_inc, dict) else {}
     users, media = {}, {}
     for user in inc.get("users") or [] if isinstance(inc.get("users"), list) else []:
         fixed, _ = repaired(user)
@@ -151,9 +152,9 @@ def includes(data: dict) -> tuple[dict[str, dict], dict[str, dict]]:
     return users, media
 
 
-def legacy_users(payload: dict) -> dict[str, dict]:
+def legacy_users(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The stream's ``users`` map ({id: {"data": user}} or {id: user}) as v2 users by id."""
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     users = payload.get("users")
     if not isinstance(users, dict):
         return found
@@ -186,17 +187,17 @@ def parse_time(value: Any) -> float | None:
         return None
 
 
-def references(post: dict) -> list[dict]:
+def references(post: dict[str, Any]) -> list[dict[str, Any]]:
     """referenced_tweets (the guides, the stream) or referenced_posts (the OpenAPI since v2.167)."""
     refs = post.get("referenced_tweets") or post.get("referenced_posts") or []
     return [r for r in refs if isinstance(r, dict)]
 
 
-def replied_to(post: dict) -> str | None:
+def replied_to(post: dict[str, Any]) -> str | None:
     return next((str(r["id"]) for r in references(post) if r.get("type") == "replied_to"), None)
 
 
-def person(user: dict | None, uid: str) -> Person:
+def person(user: dict[str, Any] | None, uid: str) -> Person:
     if not user:
         return Person(external_id=uid)
     username = str(user.get("username") or "")
@@ -206,7 +207,7 @@ def person(user: dict | None, uid: str) -> Person:
                   location=one_line(user.get("location") or "", 200))
 
 
-def attachments(obj: dict, media: dict[str, dict]) -> list[str]:
+def attachments(obj: dict[str, Any], media: dict[str, dict[str, Any]]) -> list[str]:
     """Attachment lines for display (type and link); media is never fetched."""
     keys = (obj.get("attachments") or {}).get("media_keys") or []
     lines = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.channels.plugin import AccountDraft, OptionError, SecretSpec, SetupIO
 from agentconsole.domain.clock import Clock, SystemClock
@@ -15,8 +15,14 @@ from connectors.x import DEFAULT_API, DEFAULT_PORT
 from connectors.x.auth import Pkce, Tokens, authorize_url, code_from, exchange_code, redirect_uri, wait_for_redirect
 from connectors.x.credits import parse_prices
 
+if TYPE_CHECKING:
+    import httpx
 
-async def _token_http(values: Mapping[str, Any]):
+    from connectors.http import Http
+    from connectors.x.connector import XConnector
+
+
+async def _token_http(values: Mapping[str, Any]) -> tuple[httpx.AsyncClient, Http]:
     import httpx
 
     from connectors.http import Http
@@ -71,7 +77,7 @@ class XSetup:
         bearer = io.ask("app Bearer token (Enter to skip): ", secret=True).strip()
         return dataclasses.replace(tokens, app_bearer=bearer).dump()
 
-    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock):
+    async def _connect(self, values: Mapping[str, Any], secret: str, clock: Clock) -> tuple[XConnector, str]:
         from connectors.x.auth import TokenKeeper
         from connectors.x.connector import XConnector
 

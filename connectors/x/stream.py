@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -93,7 +93,8 @@ def _event(connector: XConnector, line: bytes, wake: Callable[[], None]) -> None
 
 
 async def watch(connector: XConnector, client: httpx.AsyncClient, wake: Callable[[], None], *,
-                keepalive: float = KEEPALIVE_TIMEOUT, sleep=asyncio.sleep) -> None:
+                keepalive: float = KEEPALIVE_TIMEOUT,
+                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """Subscribe, then stay connected until cancelled: each reconnect asks for the minutes missed."""
     bearer = connector.tokens.tokens.app_bearer
     if not bearer:
