@@ -82,7 +82,7 @@ async def test_a_damaged_database_stops_writes_and_the_banner_says_so(tmp_path, 
     async with app.run_test(size=(160, 36)) as pilot:
         await until(pilot, lambda: bool(store.damaged))
         await until(pilot, lambda: "DATABASE DAMAGED" in screen_text(app))
-        assert any(n.startswith(f"{path} failed SQLite's integrity check") for n in notes(app))
+        await until(pilot, lambda: any(n.startswith(f"{path} failed SQLite's integrity check") for n in notes(app)))
         await pilot.press("e")
         await until(pilot, lambda: any(n.startswith("Marking done failed: not saved: ") for n in notes(app)))
         assert "Traceback" not in screen_text(app)
