@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.models import Kind
@@ -20,10 +20,17 @@ _CHUNK = 500  # ids per query, well under SQLite's bound-parameter limit
 
 def membership(store: Store, agent_id: int | None, ids: Iterable[int] | None = None) -> Iterator[tuple[int, int]]:
     """(conversation id, view bits) for *ids*, or for every conversation when *ids* is None."""
+    yield from _rows(store, f"SELECT id, {_BITS} FROM conversations", "WHERE", agent_id, ids)
+
+
+def _rows(store: Store, select: str, join: str, agent_id: int | None,
+          ids: Iterable[int] | None) -> Iterator[Any]:
+    """*select*'s rows as plain tuples (a whole workspace may be read at start), for every row when *ids*
+    is None, else for those ids, in chunks of _CHUNK bound parameters (*join* is WHERE or AND)."""
     cur = store.conn.cursor()
-    cur.row_factory = None  # plain tuples: a whole workspace is read once at start
+    cur.row_factory = None
     if ids is None:
-        yield from cur.execute(f"SELECT id, {_BITS} FROM conversations", {"agent_id": agent_id})
+        yield from cur.execute(select, {"agent_id": agent_id})
         return
     wanted = list(ids)
     for start in range(0, len(wanted), _CHUNK):
@@ -31,7 +38,7 @@ def membership(store: Store, agent_id: int | None, ids: Iterable[int] | None = N
         params: dict[str, object] = {f"i{n}": cid for n, cid in enumerate(chunk)}
         params["agent_id"] = agent_id
         marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        yield from cur.execute(f"SELECT id, {_BITS} FROM conversations WHERE id IN ({marks})", params)
+        yield from cur.execute(f"{select} {join} id IN ({marks})", params)
 
 
 def last_id(store: Store) -> int:
@@ -121,20 +128,8 @@ def waiting_members(store: Store, agent_id: int | None, ids: Iterable[int] | Non
                     ) -> Iterator[tuple[int, int, float, int, str, float]]:
     """(id, view bits, waiting_since, account id, kind, heat of the wait or 0) of the waiting conversations
     among *ids*, or of every waiting one when *ids* is None (one pass over the waiting index)."""
-    cur = store.conn.cursor()
-    cur.row_factory = None
-    select = (f"SELECT id, {_BITS}, waiting_since, account_id, kind, coalesce({_HEAT}, 0)"
-              f" FROM conversations WHERE {_WAITING}")
-    if ids is None:
-        yield from cur.execute(select, {"agent_id": agent_id})
-        return
-    wanted = list(ids)
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        params: dict[str, object] = {f"i{n}": cid for n, cid in enumerate(chunk)}
-        params["agent_id"] = agent_id
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        yield from cur.execute(f"{select} AND id IN ({marks})", params)
+    yield from _rows(store, f"SELECT id, {_BITS}, waiting_since, account_id, kind, coalesce({_HEAT}, 0)"
+                            f" FROM conversations WHERE {_WAITING}", "AND", agent_id, ids)
 
 
 def recent_rest(store: Store, view: str, agent_id: int | None, limit: int) -> list[int]:
