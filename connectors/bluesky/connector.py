@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from agentconsole.channels.contract import ListenResult, ListenTerms
@@ -165,11 +166,7 @@ class BlueskyConnector:
         author = _person(note["author"])
         text = clean(record["text"])
         notes = notes + findings(record["text"])
-        sent_at = parse_time(record.get("createdAt"))
-        if sent_at is None:
-            sent_at = parse_time(note["indexedAt"]) or self.clock.now()
-            notes.append(f"no readable creation time ({one_line(repr(record.get('createdAt')), 40)});"
-                         " the time Bluesky indexed it is shown")
+        sent_at = sent_time(record, note["indexedAt"], self.clock.now, notes)
         extra: dict[str, Any] = {"cid": note["cid"], "reason": note["reason"],
                                  "handle": author.handle.lstrip("@")}
         try:
@@ -226,6 +223,16 @@ class BlueskyConnector:
 
     async def find_sent(self, request: OutboundRequest) -> SendResult | None:
         return await self.sender.find_sent(request)
+
+
+def sent_time(record: dict[str, Any], indexed_at: Any, now: Callable[[], float], notes: list[str]) -> float:
+    """A post's creation time; when unreadable, the time Bluesky indexed it (else now), saying so in *notes*."""
+    sent_at = parse_time(record.get("createdAt"))
+    if sent_at is None:
+        sent_at = parse_time(indexed_at) or now()
+        notes.append(f"no readable creation time ({one_line(repr(record.get('createdAt')), 40)});"
+                     " the time Bluesky indexed it is shown")
+    return sent_at
 
 
 def _person(profile: dict[str, Any]) -> Person:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentconsole.channels.contract import HeardPost, ListenResult, ListenTerms, Reply
 from agentconsole.domain.models import InboundMessage, Kind
-from agentconsole.domain.sanitize import clean, findings, one_line
+from agentconsole.domain.sanitize import clean, findings
 from agentconsole.listening.terms import matches
 from connectors import shape
 from connectors.bluesky.records import (POST, POST_RECORD, PROFILE, AtUri, Cid, iso, page, parse_at_uri, parse_time,
@@ -87,7 +87,7 @@ def _mentions(record: dict[str, Any], own: str) -> bool:
 
 def _heard(connector: BlueskyConnector, view: dict[str, Any], raw: str, notes: list[str], own: str,
            terms: ListenTerms, label: str) -> HeardPost | None:
-    from connectors.bluesky.connector import _person
+    from connectors.bluesky.connector import _person, sent_time
 
     record = view["record"]
     if record.get("$type", POST) != POST or not shape.valid(record, POST_RECORD):
@@ -98,11 +98,7 @@ def _heard(connector: BlueskyConnector, view: dict[str, Any], raw: str, notes: l
     author = _person(view["author"])
     text = clean(record["text"])
     notes = notes + findings(record["text"])
-    sent_at = parse_time(record.get("createdAt"))
-    if sent_at is None:
-        sent_at = parse_time(view["indexedAt"]) or connector.clock.now()
-        notes.append(f"no readable creation time ({one_line(repr(record.get('createdAt')), 40)});"
-                     " the time Bluesky indexed it is shown")
+    sent_at = sent_time(record, view["indexedAt"], connector.clock.now, notes)
     extra: dict[str, Any] = {"cid": view["cid"], "reason": "heard", "handle": author.handle.lstrip("@")}
     try:
         _, _, rkey = parse_at_uri(uri)
