@@ -70,7 +70,7 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
         handler = logging.NullHandler()
         opened = None
     _current = opened
-    handler.agentconsole = True  # type: ignore[attr-defined]
+    handler.agentconsole = True  # type: ignore[attr-defined]  # our mark, read back by getattr above
     handler.setFormatter(RedactingFormatter(FORMAT))
     root.addHandler(handler)
     logging.lastResort = None  # with no handler at all, logging would fall back to stderr
@@ -87,7 +87,7 @@ def _thread_crashed(args: threading.ExceptHookArgs) -> None:
     name = args.thread.name if args.thread else "a thread"
     logging.getLogger("agentconsole").error("%s stopped on an unexpected error", name,
                                             # exc_value may be None here; logging takes the tuple as is
-                                            exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]
+                                            exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]  # typeshed wants a non-None value
                                                       args.exc_traceback))
 
 
@@ -95,5 +95,5 @@ def _unraisable(args: sys.UnraisableHookArgs) -> None:
     logging.getLogger("agentconsole").warning(
         "ignored error %s: %s", args.err_msg or "", args.object,
         # exc_value may be None here; logging takes the tuple as is
-        exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]
+        exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]  # typeshed wants a non-None value
                   args.exc_traceback) if args.exc_type else None)

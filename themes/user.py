@@ -103,7 +103,7 @@ def parse_theme(text: str) -> Theme:
         if key in VARIABLE_DEFAULTS:  # the console's own tokens are colours
             _colour(f"variables.{key}", value)
     values["variables"] = dict(variables)
-    return Theme(**values)  # type: ignore[arg-type]
+    return Theme(**values)  # type: ignore[arg-type]  # values holds only Theme's fields, each checked above
 
 
 def _colour(key: str, value: object) -> str:

@@ -34,7 +34,7 @@ class Surveys:
 
     def configure(self, account_id: int, **changes: object) -> storage.SurveySettings:
         with self.store.transaction() as conn:
-            new = replace(storage.settings(conn, account_id), **changes)  # type: ignore[arg-type]
+            new = replace(storage.settings(conn, account_id), **changes)  # type: ignore[arg-type]  # the CLI's option names are the fields; replace() refuses others
             if new.every_days < 1:
                 raise ValueError("every_days must be at least 1")
             storage.save_settings(conn, account_id, new)

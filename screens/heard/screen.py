@@ -135,7 +135,7 @@ class HeardScreen(Screen):
         listing = self.query_one(OptionList)
         keep = self.current()
         self.items = message.items
-        now = self.app.clock.now()  # type: ignore[attr-defined]
+        now = self.session.clock.now()
         listing.clear_options()
         listing.add_options([Option(row_text(item, now), id=str(item.row.id)) for item in self.items])
         lines = Text("\n".join(message.lines), end="")

@@ -28,7 +28,13 @@ class NotPortable(sqlite3.NotSupportedError):
     """A statement that has no PostgreSQL counterpart here: the caller must say what it means."""
 
 
-class Row(tuple):  # type: ignore[type-arg]
+class ServerIntegrityError(sqlite3.IntegrityError):
+    """sqlite3's IntegrityError, carrying the server's SQLSTATE beside the message."""
+
+    sqlstate: str | None = None
+
+
+class Row(tuple[Any, ...]):
     """A result row addressable by position and by column name, as sqlite3.Row is (and equal to a tuple)."""
 
     _index: dict[str, int] = {}
@@ -241,6 +247,6 @@ class Connection:
 def _integrity(exc: psycopg.errors.IntegrityError) -> sqlite3.IntegrityError:
     """A broken unique key or reference raises what it raises on SQLite, so callers catch one class
     (the psycopg error stays attached as the cause)."""
-    error = sqlite3.IntegrityError(str(exc).strip())
-    error.sqlstate = exc.sqlstate  # type: ignore[attr-defined]
+    error = ServerIntegrityError(str(exc).strip())
+    error.sqlstate = exc.sqlstate
     return error

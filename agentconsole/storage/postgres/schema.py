@@ -128,7 +128,8 @@ def _tables(conn: Connection) -> set[str]:
 
 
 def version(conn: Connection) -> int:
-    if conn.raw.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:  # type: ignore[index]
+    exists = conn.raw.execute("SELECT to_regclass('schema_version')").fetchone()
+    if exists is None or exists[0] is None:
         return 0
     row = conn.raw.execute("SELECT version FROM schema_version").fetchone()
     return int(row[0]) if row else 0
