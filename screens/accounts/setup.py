@@ -51,14 +51,13 @@ class AccountSetupModal(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="account_setup.cancel", tooltip="Close without saving"),
     ]
 
+    @dataclass
     class Reported(Message):
         """A test or save finished; *ok* says whether it worked."""
 
-        def __init__(self, text: str, ok: bool, saved: bool = False) -> None:
-            super().__init__()
-            self.text = text
-            self.ok = ok
-            self.saved = saved
+        text: str
+        ok: bool
+        saved: bool = False
 
     def __init__(self, save: SaveFn, test: TestFn, plugins: Sequence[ChannelPlugin] | None = None,
                  kind: str = "email") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Callable
 
 from rich.text import Text
@@ -34,15 +35,13 @@ class CannedEditModal(ModalScreen[int | None]):
                 tooltip="Edit the body in $VISUAL / $EDITOR (config editor first)"),
     ]
 
+    @dataclass
     class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
+        error: str
 
+    @dataclass
     class Saved(Message):
-        def __init__(self, canned_id: int) -> None:
-            super().__init__()
-            self.canned_id = canned_id
+        canned_id: int
 
     def __init__(self, draft: CannedDraft | None, save: Callable[[CannedDraft], int], *,
                  title: str = "New canned reply") -> None:

@@ -3,6 +3,7 @@ this customer's, ranked, with date and channel, inserted filled for this custome
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -47,11 +48,10 @@ class HistoryPickerModal(CannedReplyModal):
 
     CSS_PATH = ["canned.tcss", "history.tcss"]
 
+    @dataclass
     class AnswersLoaded(Message):
-        def __init__(self, answers: list[PastAnswer], error: str = "") -> None:
-            super().__init__()
-            self.answers = answers
-            self.error = error
+        answers: list[PastAnswer]
+        error: str = ''
 
     def __init__(self, library: CannedLibrary, values: Mapping[str, str | None], *, history: History,
                  conversation_id: int | None, **kwargs) -> None:

@@ -106,10 +106,9 @@ class CannedReplyModal(ModalScreen[Picked | None]):
                 tooltip="Previous reply"),
     ]
 
+    @dataclass
     class Loaded(Message):
-        def __init__(self, templates: list[Canned]) -> None:
-            super().__init__()
-            self.templates = templates
+        templates: list[Canned]
 
     def __init__(self, library: CannedLibrary, values: Mapping[str, str | None], *, message: str = "",
                  channel: Channel | str | None = None, kind: Kind | str | None = None,
@@ -214,16 +213,14 @@ class CannedScreen(Screen[None]):
         Binding("escape", "back", "Back", id="canned.back", tooltip="Leave the library"),
     ]
 
+    @dataclass
     class Loaded(Message):
-        def __init__(self, templates: list[Canned], select_id: int | None) -> None:
-            super().__init__()
-            self.templates = templates
-            self.select_id = select_id
+        templates: list[Canned]
+        select_id: int | None
 
+    @dataclass
     class Failed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
+        error: str
 
     def __init__(self, library: CannedLibrary) -> None:
         super().__init__()

@@ -38,11 +38,10 @@ class SearchModal(ModalScreen[SearchResult | None]):
                 tooltip="Move into the results"),
     ]
 
+    @dataclass
     class _HitsLoaded(Message):
-        def __init__(self, query: str, hits: list[SearchHit]) -> None:
-            super().__init__()
-            self.query = query
-            self.hits = hits
+        query: str
+        hits: list[SearchHit]
 
     def __init__(self, search: Callable[[str], list[SearchHit]], query: str = "") -> None:
         super().__init__()

@@ -4,6 +4,7 @@ dismiss it with one key. Outside the waiting counts until promoted."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -81,10 +82,10 @@ class HeardScreen(Screen):
         Binding("escape", "close", "Back", id="heard.close", tooltip="Back to the inbox"),
     ]
 
+    @dataclass
     class Loaded(Message):
-        def __init__(self, items: list[HeardItem], lines: list[str]) -> None:
-            super().__init__()
-            self.items, self.lines = items, lines
+        items: list[HeardItem]
+        lines: list[str]
 
     class Changed(Message):
         """Listening stored new posts (from the engine, any thread)."""
@@ -92,12 +93,13 @@ class HeardScreen(Screen):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, HeardScreen.Changed)
 
+    @dataclass
     class Done(Message):
-        def __init__(self, heard_id: int, said: str, conversation_id: int | None = None, open_it: bool = False,
-                     dm: bool = False) -> None:
-            super().__init__()
-            self.heard_id, self.said, self.conversation_id, self.open_it, self.dm = (
-                heard_id, said, conversation_id, open_it, dm)
+        heard_id: int
+        said: str
+        conversation_id: int | None = None
+        open_it: bool = False
+        dm: bool = False
 
     def __init__(self, session: Session) -> None:
         super().__init__()

@@ -18,11 +18,16 @@ from agentconsole.domain.models import Status
 from agentconsole.domain.views import VIEWS
 
 from screens.inbox.conversation_list import ConversationList
-from screens.inbox.features import FeatureScreen
 from screens.inbox.list_tools import ListTools
 from screens.inbox.loading import DataChanged, InboxLoading, StatesChanged  # noqa: F401 (the App posts them)
 from screens.inbox.team import TeamScreen
+from screens.inbox.today import TodayVerbs
 from screens.inbox.triage_keys import TriageScreen
+from screens.canned.inbox_verbs import CannedVerbs
+from screens.escalation.inbox_verbs import EscalationVerbs
+from screens.heard.inbox_verbs import HeardVerbs
+from screens.metrics.inbox_verbs import MetricsVerbs
+from screens.shifts.inbox_verbs import ShiftVerbs
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft
 from screens.inbox.header import ViewList, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
@@ -36,8 +41,11 @@ PANE_DEBOUNCE = 0.08
 RESORT_SECONDS = 60.0  # how often the list is put in order again when business hours apply
 
 
-class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScreen):
-    """Views on the left, the conversation list in the middle, the open conversation on the right."""
+class InboxScreen(InboxLoading, ListTools, TeamScreen, TodayVerbs, HeardVerbs, MetricsVerbs, ShiftVerbs,
+                  EscalationVerbs, CannedVerbs, TriageScreen):
+    """Views on the left, the conversation list in the middle, the open conversation on the right; the
+    verbs of each feature come from its folder (screens/canned, screens/escalation, ...), each group
+    relying only on what screens.inbox.verbs.HOST_NEEDS names."""
 
     BINDINGS = [
         Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply on the same channel and thread"),
@@ -144,7 +152,8 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
         self.app.start_background()
         self.composer.build()  # the reply editor, hidden until r; not part of the first frame
         self.reload()
-        self.start_features()
+        self.keep_today_current()
+        self.keep_banner_current()
         self.app.preload_screen_styles()
         self.set_timer(2.0, self.app.settle_memory)  # after the loads just started have finished
         # Waits with different targets (or counting open hours only) change rank as time passes, with
@@ -401,7 +410,14 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, FeatureScreen, TriageScre
     def palette_commands(self) -> list[tuple[str, str, object]]:
         """Extra palette entries: deciding about sends a crash interrupted in the open conversation."""
         commands = self.feature_palette_commands()
+        if getattr(self.app, "setup_email", None) is not None:
+            commands.append(("Add an account", "any installed channel, tested before it is saved",
+                             self.app.open_account_setup))
         data = self.pane.data
+        if data is not None and data.conversation.kind == "public":
+            from screens.inbox import moderation
+
+            commands += moderation.commands(self, data.conversation.id, data.conversation.account_id)
         for item in (data.outbox if data else []):
             if item.state not in DECIDABLE:
                 continue

@@ -3,6 +3,7 @@ collision guard's choice at send time. InboxScreen inherits them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -18,23 +19,22 @@ from screens.common.modals import ConfirmModal
 from screens.inbox.conversation_pane import Draft
 
 if TYPE_CHECKING:
+    from agentconsole.domain.rows import AgentRow
     from agentconsole.team.changes import Changes
 
 
+@dataclass
 class ChangesSeen(Message):
     """Another connection committed: the change log names the conversations and what changed."""
 
-    def __init__(self, changes: Changes) -> None:
-        super().__init__()
-        self.changes = changes
+    changes: Changes
 
 
+@dataclass
 class PresenceSeen(Message):
     """Who else is on which conversation now (the newest supersedes any not yet handled)."""
 
-    def __init__(self, people: dict[int, tuple[Present, ...]]) -> None:
-        super().__init__()
-        self.people = people
+    people: dict[int, tuple[Present, ...]]
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PresenceSeen)
@@ -57,19 +57,23 @@ class TeamScreen(Screen):
 
     team_presence: dict[int, tuple[Present, ...]] = {}
 
+    @dataclass
     class CollisionFound(Message):
-        def __init__(self, conversation_id: int, text: str, source: str, template_id: int | None,
-                     opened_at: float | None, collided: Collided, resolve: bool = False,
-                     cc: tuple[str, ...] = ()) -> None:
-            super().__init__()
-            self.conversation_id, self.text, self.source = conversation_id, text, source
-            self.template_id, self.opened_at, self.collided = template_id, opened_at, collided
-            self.resolve, self.cc = resolve, cc
+        conversation_id: int
+        text: str
+        source: str
+        template_id: int | None
+        opened_at: float | None
+        collided: Collided
+        resolve: bool = False
+        cc: tuple[str, ...] = ()
 
+    @dataclass
     class AssignOptions(Message):
-        def __init__(self, conversation_id: int, current: int | None, agents, on_shift: set[int]) -> None:
-            super().__init__()
-            self.conversation_id, self.current, self.agents, self.on_shift = conversation_id, current, agents, on_shift
+        conversation_id: int
+        current: int | None
+        agents: list[AgentRow]
+        on_shift: set[int]
 
     # ------------------------------------------------------------------ live: changes and presence
 

@@ -3,6 +3,8 @@ angry → calm); the correction is stored and the list re-ranks. InboxScreen inh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import work
 from textual.binding import Binding
 from textual.message import Message
@@ -21,11 +23,10 @@ class TriageScreen(Screen):
                 tooltip="Correct how upset or urgent this customer reads: calm, upset (!), angry (!!)"),
     ]
 
+    @dataclass
     class HeatCorrected(Message):
-        def __init__(self, conversation_id: int, level: Level | None) -> None:
-            super().__init__()
-            self.conversation_id = conversation_id
-            self.level = level
+        conversation_id: int
+        level: Level | None
 
     def action_correct_heat(self) -> None:
         conversation_id = self.conversations.selected_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Callable
 
 from rich.text import Text
@@ -30,10 +31,9 @@ class ShiftHistoryScreen(Screen):
         Binding("r", "reload", "Reload", id="history.reload", tooltip="Read the history again"),
     ]
 
+    @dataclass
     class Loaded(Message):
-        def __init__(self, records: list[ShiftRecord]) -> None:
-            super().__init__()
-            self.records = records
+        records: list[ShiftRecord]
 
     def __init__(self, load: Callable[[], list[ShiftRecord]], timezone: str, clock: Clock) -> None:
         super().__init__()
