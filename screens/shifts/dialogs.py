@@ -18,7 +18,7 @@ from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import AgentRow
 from agentconsole.domain.sanitize import clean, one_line
 from agentconsole.shifts.times import hhmm, next_at, short_time
-from agentconsole.shifts.service import (AccountSettings, EndForm, ShiftRow, StartForm, preview_post,
+from agentconsole.shifts.service import (AccountSettings, EndForm, Handover, ShiftRow, StartForm, preview_post,
                                  shift_values)
 
 from screens.common.toggles import MarkedCheckbox, MarkedRadioButton
@@ -94,7 +94,7 @@ class EndShiftRequest:
     next_agent: str | None
     next_start: float | None
     note: str
-    assignments: str  # keep | next | unassign
+    assignments: Handover
 
 
 def note_lines(note: str) -> ComposeResult:
@@ -331,8 +331,8 @@ class EndShiftModal(_ShiftDialog):
             return
         next_agent = self.query_one("#next-agent", Input).value.strip() or None
         pressed = self.query_one("#assignments", RadioSet).pressed_button
-        assignments = (pressed.id or "assign-keep").removeprefix("assign-") if pressed else "keep"
-        if assignments == "next" and not next_agent:
+        assignments = Handover((pressed.id or "assign-keep").removeprefix("assign-") if pressed else "keep")
+        if assignments == Handover.NEXT and not next_agent:
             self._status("Name the next agent to hand your assignments to")
             return
         goodbye = self._posts()
