@@ -91,15 +91,17 @@ class IdList:
     def __repr__(self) -> str:
         return f"IdList({list(self)!r})"
 
-    def find(self, cid: int, near: int = 0, reach: int = 512, start: int = 0) -> int | None:
-        """Where *cid* is, at *start* or after: looked for within *reach* of *near* first, then block by
-        block (a byte search of each, no Python loop over the ids); None if absent."""
+    def find(self, cid: int, near: int = 0, reach: int = 512, start: int = 0, everywhere: bool = True
+             ) -> int | None:
+        """Where *cid* is, at *start* or after: looked for within *reach* of *near* first, then (when
+        *everywhere*) block by block, a byte search of each, no Python loop over the ids; None if absent."""
         lo = max(start, near - reach)
         window = self._span(lo, min(self._len, near + reach))
         try:
             return lo + window.index(cid)
         except ValueError:
-            pass
+            if not everywhere:
+                return None
         needle = array("q", [cid]).tobytes()
         first = max(0, bisect_right(self._starts, start) - 1)
         for b in range(first, len(self._blocks)):

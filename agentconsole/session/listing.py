@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from agentconsole.session.idlist import IdList, IdListEditor
 
 
 SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
+RestKeys = Callable[[Sequence[int]], dict[int, list[tuple[float, ...]]]]
 
 
 def splice_front(old: array[int] | IdList, front: array[int], replaced: int, changed: Collection[int],
                  in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0,
-                 newer_than: int | None = None, rest_keys: SortKeys | None = None) -> IdList:
+                 newer_than: int | None = None, rest_keys: RestKeys | None = None) -> IdList:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
@@ -24,8 +25,10 @@ def splice_front(old: array[int] | IdList, front: array[int], replaced: int, cha
     list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
     a row touched just now usually goes, so it probes a handful of rows. Ids above *newer_than* (the
     highest id *old* holds, when known) were never in it, so nobody looks for them there. *rest_keys*
-    gives an id's key as a row nobody waits on (its last activity, which done and reopen leave alone):
-    where such a row sat in *old* is found by a search from *rest_at*, then looked for around there.
+    gives the keys an id may have had as a row nobody waits on (by its last activity, which done and
+    reopen leave alone, and by its earlier messages', which a follow-up leaves where the list had it):
+    where such a row sat in *old* is found by a search of each from *rest_at*, then looked for around
+    there; only a row none of them finds is looked for block by block.
     The result shares every block of *old* that no change touched (old itself is left as it was).
     """
     if not isinstance(old, IdList):
@@ -37,12 +40,22 @@ def splice_front(old: array[int] | IdList, front: array[int], replaced: int, cha
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    wanted = {i for i in take_out | moving if newer_than is None or i <= newer_than}
-    guesses: dict[int, int] = {}
-    if rest_keys is not None and sort_keys is not None and wanted:
-        old_below = _Below(old, replaced)
-        for cid, key in rest_keys(sorted(wanted)).items():
-            guesses[cid] = replaced + _bisect(old_below, key, sort_keys, rest_at)
+    # Where the rows that leave the rest sit in it (a row of the head is dealt with in the head).
+    wanted = {i for i in take_out | moving if (newer_than is None or i <= newer_than) and i not in head_set}
+    old_below = _Below(old, replaced)
+    earlier = rest_keys(sorted(wanted)) if rest_keys is not None and sort_keys is not None and wanted else {}
+
+    def guesses(cid: int) -> Iterator[int]:
+        """Where *cid* may sit in *old*, likeliest first, each found by a bounded search of its keys."""
+        yield replaced  # just below the head: where a row pushed into the front comes from
+        if sort_keys is None:
+            return
+        now = sort_keys([cid]).get(cid)
+        if now is not None:  # its key unchanged (a row that only moved up, an assignment)
+            yield replaced + _bisect(old_below, now, sort_keys, 0 if now[0] == 0.0 else rest_at)
+        for key in earlier.get(cid, ()):  # a row nobody waited on, by the activity it had (done; a follow-up)
+            yield replaced + _bisect(old_below, key, sort_keys, rest_at)
+
     found = _positions(old, replaced, wanted, guesses)
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
     placed_again = moving if sort_keys is not None else set()
@@ -116,14 +129,16 @@ def _bisect(ids: _Below, key: tuple[float, ...], sort_keys: SortKeys, hint: int 
     return lo
 
 
-def _positions(ids: IdList, start: int, wanted: set[int], guesses: dict[int, int] | None = None
+def _positions(ids: IdList, start: int, wanted: set[int], guesses: Callable[[int], Iterable[int]]
                ) -> dict[int, int]:
     """Where each of *wanted* is in *ids* from *start* on, counted from *start* (absent ones left out):
-    looked for around its guessed place first, else block by block, never a Python loop over *ids*."""
+    looked for around each of its guessed places first, else block by block (no Python loop over *ids*)."""
     found: dict[int, int] = {}
     for cid in wanted:
-        near = (guesses or {}).get(cid, start)
-        at = ids.find(cid, near, start=start)
+        at = next((p for near in guesses(cid) if (p := ids.find(cid, near, start=start, everywhere=False)) is not None),
+                  None)
+        if at is None:
+            at = ids.find(cid, start, reach=0, start=start)
         if at is not None:
             found[cid] = at - start
     return found

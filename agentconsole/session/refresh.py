@@ -124,8 +124,14 @@ class RefreshReads:
         top = ids.top if isinstance(ids, IdList) else None
         store = self.store
 
-        def rest_keys(wanted: Sequence[int]) -> dict[int, tuple[float, ...]]:
-            return {cid: (1.0, -last, 0.0, 0.0) for cid, last in views.activity(store, wanted).items()}
+        def rest_keys(wanted: Sequence[int]) -> dict[int, list[tuple[float, ...]]]:
+            """The keys a row nobody waits on may have had: its last activity now, then its earlier
+            messages' times (a follow-up moved it from where the list had it by the one before)."""
+            out: dict[int, list[tuple[float, ...]]] = {
+                cid: [(1.0, -last, 0.0, 0.0)] for cid, last in views.activity(store, wanted).items()}
+            for cid, times in views.latest_sent(store, out).items():
+                out[cid] += [(1.0, -t, 0.0, 0.0) for t in times if (1.0, -t, 0.0, 0.0) not in out[cid]]
+            return out
 
         spliced = splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at, top,
                                rest_keys)
