@@ -11,9 +11,11 @@ from textual.message import Message
 from textual.screen import Screen
 
 from agentconsole.domain.models import Capabilities, Channel
+from agentconsole.domain.views import VIEWS
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.shifts.service import EndForm, ShiftError
 from agentconsole.response.sla import format_wait
+from agentconsole.session.listing import find_id
 
 from screens.shifts.line import ShiftBanner
 
@@ -296,8 +298,17 @@ class FeatureScreen(Screen):
 
     def on_feature_screen_escalated(self, message: Escalated) -> None:
         self.notify("DM queued; the public reply follows once the DM is accepted.", timeout=5)
-        self.compose_on_load = message.dm_conversation_id  # ready to type once the DM pane is there
-        self.go_to(message.dm_conversation_id)
+        dm = message.dm_conversation_id
+        self.compose_on_load = dm  # ready to type once the DM pane is there
+        if VIEWS[self.view_index].key == "all" and find_id(self.conversations.ids, dm, self.conversations.cursor) is None:
+            # All holds every conversation: a new DM is on its way in, in the targeted refresh of the change
+            # the escalation named, which puts the cursor on the selected row; reading All again would only
+            # repeat that at the cost of the whole view.
+            self.conversations.focus()
+            self.conversations.selected_id = dm
+            self._pane_now(dm)
+            return
+        self.go_to(dm)
 
     def feature_palette_commands(self) -> list[tuple[str, str, object]]:
         """Palette entries for the open conversation's refused escalations, and the feature screens."""
