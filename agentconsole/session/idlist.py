@@ -21,7 +21,7 @@ class IdList:
     back a new IdList that shares every untouched block with this one, so a list handed to the screen
     is never changed under it (a worker may build the next one meanwhile)."""
 
-    __slots__ = ("_blocks", "_starts", "_len", "top", "__weakref__")
+    __slots__ = ("_blocks", "_starts", "_len", "top", "placed", "__weakref__")
 
     typecode = "q"
 
@@ -30,12 +30,14 @@ class IdList:
         blocks = [flat[i:i + BLOCK] for i in range(0, len(flat), BLOCK)]
         self._set(blocks)
         self.top = top  # the highest id the list may hold, when known
+        self.placed: dict[int, int] = {}  # where the refresh that made this list put the rows it moved
 
     @classmethod
     def _of(cls, blocks: list[array[int]], top: int | None) -> IdList:
         out = cls.__new__(cls)
         out._set(blocks)
         out.top = top
+        out.placed = {}
         return out
 
     def _set(self, blocks: list[array[int]]) -> None:

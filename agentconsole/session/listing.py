@@ -73,11 +73,16 @@ def splice_front(old: array[int] | IdList, front: array[int], replaced: int, cha
         return edit.done()
     below = _Below(edit, len(front))
     keys = sort_keys(sorted(moving))
+    placed: dict[int, int] = {}
+    # In the order of their keys, so a row placed later goes after those placed before: none shifts them.
     for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
         if cid in keys:
             hint = 0 if keys[cid][0] == 0.0 else rest_at
-            edit.insert(len(front) + _bisect(below, keys[cid], sort_keys, hint), cid)
-    return edit.done()
+            placed[cid] = len(front) + _bisect(below, keys[cid], sort_keys, hint)
+            edit.insert(placed[cid], cid)
+    out = edit.done()
+    out.placed = placed  # where the moved rows went, so the screen finds the selected one without a search
+    return out
 
 
 class _Below:

@@ -149,16 +149,16 @@ class ConversationList(ScrollView, can_focus=True):
         return max(self.size.height, self.app.size.height) + 1
 
     def update_ids(self, ids: IdList | array, changed: Iterable[int]) -> None:
-        """The same view after a targeted refresh: a few rows moved, came or went. Rows already read
-        stay (only the *changed* ones are read again, and new ones in the window); the cursor stays on
-        the selected conversation, looked for near where it was first (a byte search of the whole
-        list only when it moved far, e.g. the agent's own done)."""
+        """The same view after a targeted refresh: a few rows moved, came or went. Rows already read stay
+        (only the *changed* ones are read again, and new ones in the window); the cursor stays on the
+        selected row, looked for where the refresh put it if it moved it, else near where it was."""
         self.ids = ids
         self._loaded = True
         self._waits.clear()
         self._stale.update(i for i in changed if i in self._rows)
         self.virtual_size = Size(self.size.width, len(ids))
-        index = find_id(ids, self.selected_id, self.cursor) if self.selected_id is not None else None
+        near = ids.placed.get(self.selected_id or 0, self.cursor) if isinstance(ids, IdList) else self.cursor
+        index = find_id(ids, self.selected_id, near) if self.selected_id is not None else None
         if index is None:
             index = min(self.cursor, max(0, len(ids) - 1))
         self._move(index, announce=self.selected_id != (ids[index] if ids else None))

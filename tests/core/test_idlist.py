@@ -111,6 +111,8 @@ def test_a_spliced_list_equals_the_view_sorted_again(monkeypatch_block, change, 
                            sort_keys, newer_than=len(old_ids))
     assert list(spliced) == fresh
     assert list(old) == old_ids
+    assert set(spliced.placed) == {i for i in changed & set(keys) if i not in fresh[:front_size]}
+    assert all(spliced[at] == cid for cid, at in spliced.placed.items())  # where each moved row went
 
 
 def test_a_refresh_shares_the_blocks_it_did_not_change(monkeypatch_block):
