@@ -8,7 +8,8 @@ the wait line) against reading everything again, on a built workspace.
 Prints JSON, one entry per workspace: the median milliseconds of each part over the runs, as wall
 time and as this thread's CPU time (steadier on a shared machine). Each ingest run adds one message in
 a new conversation, as the demo's customers write; each action run marks a waiting conversation of the
-list's first screens done, or assigns it, and undoes that on the next run (the workspace changes)."""
+list's first screens done, or assigns it, and undoes that on the next run; each follow-up run adds a
+message to an old answered conversation near the end of the list (the workspace changes)."""
 
 from __future__ import annotations
 
@@ -118,6 +119,17 @@ def measure(path: Path, runs: int) -> dict:
                 parts.timed("action_verb", session.assign, cid, agent, None)
             undo.append((verb, cid))
         ids = targeted(parts, "action_", session, ids, (cid,))
+        # A customer writes again in an old answered conversation near the end of the list.
+        at = len(ids) - 1 - 3 * run
+        while session._waiting.entry(ids[at]) is not None:
+            at -= 1
+        old = ids[at]
+        account_id, thread, kind = store.conn.execute(
+            "SELECT account_id, thread_key, kind FROM conversations WHERE id = ?", (old,)).fetchone()
+        store.ingest(account_id, [InboundMessage(
+            f"bench-{time.time_ns()}", thread, Kind(kind), Person(f"f{run}", f"@again{run}", f"Again {run}"),
+            "any news?", clock.now() - 300)])
+        ids = targeted(parts, "followup_", session, ids, (old,))
         full(parts, session, store)
     # The spliced list holds every conversation once, with the front exact; rows beyond it keep the
     # place they had (waits of different targets change rank as time passes) until the next full read.
@@ -127,6 +139,7 @@ def measure(path: Path, runs: int) -> dict:
     store.close()
     totals = {"ingest_total": ("ingest_counts", "ingest_list", "ingest_rows", "ingest_wait_line"),
               "action_total": ("action_counts", "action_list", "action_rows", "action_wait_line"),
+              "followup_total": ("followup_counts", "followup_list", "followup_rows", "followup_wait_line"),
               "full_total": ("full_counts", "full_ids", "full_rows", "full_wait_line")}
     return {"workspace": str(path), "conversations": conversations, "runs": runs,
             "first_count_ms": round(first_count, 1), "rows_not_yet_in_place": displaced, **parts.medians(totals)}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+
+from agentconsole.session.idlist import IdList, IdListEditor
 
 
 SortKeys = Callable[[Sequence[int]], dict[int, tuple[float, ...]]]
+RestKeys = Callable[[Sequence[int]], dict[int, list[tuple[float, ...]]]]
 
 
-def splice_front(old: array[int], front: array[int], replaced: int, changed: Collection[int],
+def splice_front(old: array[int] | IdList, front: array[int], replaced: int, changed: Collection[int],
                  in_view: Collection[int], sort_keys: SortKeys | None = None, rest_at: int = 0,
-                 newer_than: int | None = None, rest_keys: SortKeys | None = None) -> array[int]:
+                 newer_than: int | None = None, rest_keys: RestKeys | None = None) -> IdList:
     """The list after its first *replaced* ids were read again as *front* (in order, fresh).
 
     The ids after them keep their order; an id now in *front* is taken out of them, and so is a
@@ -22,40 +25,63 @@ def splice_front(old: array[int], front: array[int], replaced: int, changed: Col
     list: the waiting part at 0, the rest at *rest_at* (roughly where it begins below the front), where
     a row touched just now usually goes, so it probes a handful of rows. Ids above *newer_than* (the
     highest id *old* holds, when known) were never in it, so nobody looks for them there. *rest_keys*
-    gives an id's key as a row nobody waits on (its last activity, which done and reopen leave alone):
-    where such a row sat in *old* is found by a search from *rest_at*, then looked for around there.
+    gives the keys an id may have had as a row nobody waits on (by its last activity, which done and
+    reopen leave alone, and by its earlier messages', which a follow-up leaves where the list had it):
+    where such a row sat in *old* is found by a search of each from *rest_at*, then looked for around
+    there; only a row none of them finds is looked for block by block.
+    The result shares every block of *old* that no change touched (old itself is left as it was).
     """
+    if not isinstance(old, IdList):
+        old = IdList(old)
     head = old[:replaced]
+    replaced = len(head)
     in_front = set(front)
     head_set = set(head)
     moving = {i for i in changed if i not in in_front and i in in_view}
     take_out = {i for i in front if i not in head_set}
     take_out.update(i for i in changed if i not in in_front and (i not in in_view or sort_keys is not None))
-    wanted = {i for i in take_out | moving if newer_than is None or i <= newer_than}
-    guesses: dict[int, int] = {}
-    if rest_keys is not None and sort_keys is not None and wanted:
-        old_below = _Below(old, replaced)
-        for cid, key in rest_keys(sorted(wanted)).items():
-            guesses[cid] = replaced + _bisect(old_below, key, sort_keys, rest_at)
+    # Where the rows that leave the rest sit in it (a row of the head is dealt with in the head).
+    wanted = {i for i in take_out | moving if (newer_than is None or i <= newer_than) and i not in head_set}
+    old_below = _Below(old, replaced)
+    earlier = rest_keys(sorted(wanted)) if rest_keys is not None and sort_keys is not None and wanted else {}
+
+    def guesses(cid: int) -> Iterator[int]:
+        """Where *cid* may sit in *old*, likeliest first, each found by a bounded search of its keys."""
+        yield replaced  # just below the head: where a row pushed into the front comes from
+        if sort_keys is None:
+            return
+        now = sort_keys([cid]).get(cid)
+        if now is not None:  # its key unchanged (a row that only moved up, an assignment)
+            yield replaced + _bisect(old_below, now, sort_keys, 0 if now[0] == 0.0 else rest_at)
+        for key in earlier.get(cid, ()):  # a row nobody waited on, by the activity it had (done; a follow-up)
+            yield replaced + _bisect(old_below, key, sort_keys, rest_at)
+
     found = _positions(old, replaced, wanted, guesses)
     # A row pushed out of the front stays just below it; a changed one is placed again (or goes).
     placed_again = moving if sort_keys is not None else set()
-    out = array(old.typecode, front)
-    out.extend(i for i in head if i not in in_front and i not in placed_again and (i not in changed or i in in_view))
-    # The rest: one copy, then the few rows that leave it taken out in place.
-    base = len(out)
-    out.frombytes(memoryview(old).cast("B")[replaced * old.itemsize:])
+    new_head = array(old.typecode, front)
+    new_head.extend(i for i in head if i not in in_front and i not in placed_again
+                    and (i not in changed or i in in_view))
+    # The rest stays in its blocks; the few rows that leave it are taken out of copies of theirs.
+    edit = old.edit()
+    edit.replace_head(replaced, new_head)
+    base = len(new_head)
     for position in sorted((p for i, p in found.items() if i in take_out), reverse=True):
-        del out[base + position]
+        edit.delete(base + position)
     if sort_keys is None:
-        out.extend(i for i in moving if i not in head_set and i not in found)
-        return out
-    below = _Below(out, len(front))
+        edit.extend(i for i in moving if i not in head_set and i not in found)
+        return edit.done()
+    below = _Below(edit, len(front))
     keys = sort_keys(sorted(moving))
+    placed: dict[int, int] = {}
+    # In the order of their keys, so a row placed later goes after those placed before: none shifts them.
     for cid in sorted(moving, key=lambda i: keys.get(i, (float("inf"),))):
         if cid in keys:
             hint = 0 if keys[cid][0] == 0.0 else rest_at
-            out.insert(len(front) + _bisect(below, keys[cid], sort_keys, hint), cid)
+            placed[cid] = len(front) + _bisect(below, keys[cid], sort_keys, hint)
+            edit.insert(placed[cid], cid)
+    out = edit.done()
+    out.placed = placed  # where the moved rows went, so the screen finds the selected one without a search
     return out
 
 
@@ -64,7 +90,7 @@ class _Below:
 
     __slots__ = ("ids", "offset")
 
-    def __init__(self, ids: array[int], offset: int) -> None:
+    def __init__(self, ids: IdList | IdListEditor, offset: int) -> None:
         self.ids, self.offset = ids, offset
 
     def __len__(self) -> int:
@@ -74,7 +100,7 @@ class _Below:
         return self.ids[self.offset + index]
 
 
-def _bisect(ids: array[int] | _Below, key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
+def _bisect(ids: _Below, key: tuple[float, ...], sort_keys: SortKeys, hint: int = 0) -> int:
     """Where *key* goes in *ids* (sorted by their keys when last read in full): a galloping search out
     from *hint*, then a binary one, so about 2 log2(distance from the hint) rows are read."""
 
@@ -108,32 +134,26 @@ def _bisect(ids: array[int] | _Below, key: tuple[float, ...], sort_keys: SortKey
     return lo
 
 
-def _positions(ids: array[int], start: int, wanted: set[int], guesses: dict[int, int] | None = None
+def _positions(ids: IdList, start: int, wanted: set[int], guesses: Callable[[int], Iterable[int]]
                ) -> dict[int, int]:
     """Where each of *wanted* is in *ids* from *start* on, counted from *start* (absent ones left out):
-    looked for around its guessed place first, else one byte search, never a Python loop over *ids*."""
+    looked for around each of its guessed places first, else block by block (no Python loop over *ids*)."""
     found: dict[int, int] = {}
-    rest = set(wanted)
-    for cid, near in (guesses or {}).items():
-        lo = max(start, near - 512)
-        try:
-            found[cid] = lo + ids[lo:near + 512].index(cid) - start
-            rest.discard(cid)
-        except ValueError:
-            pass
-    if not rest:
-        return found
-    raw = ids.tobytes()
-    for cid in rest:
-        at = _find(raw, ids.typecode, ids.itemsize, cid, start)
+    for cid in wanted:
+        at = next((p for near in guesses(cid) if (p := ids.find(cid, near, start=start, everywhere=False)) is not None),
+                  None)
+        if at is None:
+            at = ids.find(cid, start, reach=0, start=start)
         if at is not None:
             found[cid] = at - start
     return found
 
 
-def find_id(ids: array[int], cid: int, near: int = 0, reach: int = 512) -> int | None:
+def find_id(ids: array[int] | IdList, cid: int, near: int = 0, reach: int = 512) -> int | None:
     """Where *cid* is in *ids*: looked for within *reach* of *near* first (a row that moved a few
-    places), then by one byte search over the whole array (no Python loop over it); None if absent."""
+    places), then by a byte search over the ids (no Python loop over them); None if absent."""
+    if isinstance(ids, IdList):
+        return ids.find(cid, near, reach)
     lo = max(0, near - reach)
     try:
         return lo + ids[lo:near + reach].index(cid)

@@ -5,7 +5,6 @@ workspace of ten thousand conversations as in one of three hundred thousand."""
 from __future__ import annotations
 
 import logging
-import weakref
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
@@ -17,6 +16,7 @@ from agentconsole.domain.views import VIEWS_BY_KEY
 from agentconsole.response import waits
 from agentconsole.response.rule import Order, ResponseRule
 from agentconsole.session.counts import ViewCounts
+from agentconsole.session.idlist import IdList
 from agentconsole.session.listing import SortKeys, splice_front
 from agentconsole.session.waiting import WaitingSet
 from agentconsole.storage import views
@@ -44,23 +44,6 @@ class RefreshReads:
     @cached_property
     def _waiting(self) -> WaitingSet:
         return WaitingSet(self.store, self.agent_id)
-
-    @cached_property
-    def _tops(self) -> dict[int, tuple[weakref.ref[array[int]], int]]:
-        """The highest id of each id list handed out lately (by id() of the array, while it lives)."""
-        return {}
-
-    def _remember_top(self, ids: array[int], top: int) -> array[int]:
-        tops = self._tops
-        if len(tops) > 32:
-            for key in [k for k, (ref, _top) in tops.items() if ref() is None]:
-                del tops[key]
-        tops[id(ids)] = (weakref.ref(ids), top)
-        return ids
-
-    def _top_of(self, ids: array[int]) -> int | None:
-        found = self._tops.get(id(ids))
-        return found[1] if found is not None and found[0]() is ids else None
 
     # ------------------------------------------------------------------ what changed
 
@@ -100,11 +83,12 @@ class RefreshReads:
         return self._counts.changed(changed)
 
     def conversation_ids(self, view: str, order: Order, limit: int | None = None,
-                         narrow: ViewFilter | None = None) -> array[int]:
-        """A view's ids in display order (the waiting ones by the response rule's *order*)."""
+                         narrow: ViewFilter | None = None) -> IdList:
+        """A view's ids in display order (the waiting ones by the response rule's *order*), in blocks
+        that a targeted refresh changes a few of at a time."""
         key = self.response_rule().order_key(self.clock.now(), order)
         ids = self.store.conversation_ids(view, self.agent_id, limit, key, narrow)
-        return self._remember_top(ids, max(ids, default=0))
+        return IdList(ids, top=max(ids, default=0))
 
     def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
                    changed: Iterable[int]) -> tuple[array[int], set[int]]:
@@ -115,7 +99,8 @@ class RefreshReads:
         self.note_changed(changed)
         in_view = views.still_in(self.store, view, self.agent_id, changed, narrow)
         if narrow is not None and not narrow.empty:  # words and the like: SQL, from each group's head
-            return self.conversation_ids(view, order, limit, narrow), in_view
+            key = self.response_rule().order_key(self.clock.now(), order)
+            return self.store.conversation_ids(view, self.agent_id, limit, key, narrow), in_view
         front: list[int] = []
         if VIEWS_BY_KEY[view].waiting_first:
             key = self.response_rule().order_key(self.clock.now(), order)
@@ -124,8 +109,8 @@ class RefreshReads:
             front += views.recent_rest(self.store, view, self.agent_id, limit - len(front))
         return array("q", front), in_view
 
-    def refreshed_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: array[int], front_size: int,
-                       changed: Iterable[int]) -> array[int]:
+    def refreshed_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: IdList | array[int],
+                       front_size: int, changed: Iterable[int]) -> IdList:
         """A view's id list after *changed* conversations changed: the front read again, the changed
         rows beyond it put in place by a search that starts where their part of the list begins;
         the cost follows the window and the changed rows, not the workspace."""
@@ -136,16 +121,22 @@ class RefreshReads:
         rest_at = 0
         if waiting_first and (narrow is None or narrow.empty):
             rest_at = max(0, self._waiting.count(view) - len(front))
-        top = self._top_of(ids)
+        top = ids.top if isinstance(ids, IdList) else None
         store = self.store
 
-        def rest_keys(wanted: Sequence[int]) -> dict[int, tuple[float, ...]]:
-            return {cid: (1.0, -last, 0.0, 0.0) for cid, last in views.activity(store, wanted).items()}
+        def rest_keys(wanted: Sequence[int]) -> dict[int, list[tuple[float, ...]]]:
+            """The keys a row nobody waits on may have had: its last activity now, then its earlier
+            messages' times (a follow-up moved it from where the list had it by the one before)."""
+            out: dict[int, list[tuple[float, ...]]] = {
+                cid: [(1.0, -last, 0.0, 0.0)] for cid, last in views.activity(store, wanted).items()}
+            for cid, times in views.latest_sent(store, out).items():
+                out[cid] += [(1.0, -t, 0.0, 0.0) for t in times if (1.0, -t, 0.0, 0.0) not in out[cid]]
+            return out
 
         spliced = splice_front(ids, front, front_size, changed, in_view, self.sort_keys(view, order), rest_at, top,
                                rest_keys)
         if top is not None:  # conversation ids only grow: a new one is never looked for in the old list
-            self._remember_top(spliced, max(top, max(front, default=0), max(changed, default=0)))
+            spliced.top = max(top, max(front, default=0), max(changed, default=0))
         return spliced
 
     def sort_keys(self, view: str, order: Order) -> SortKeys:

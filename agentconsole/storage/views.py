@@ -154,3 +154,13 @@ def activity(store: Store, ids: Iterable[int]) -> dict[int, float]:
         out.update((r[0], r[1]) for r in store.conn.execute(
             f"SELECT id, last_message_at FROM conversations WHERE id IN ({marks})", chunk))
     return out
+
+
+def latest_sent(store: Store, ids: Iterable[int], n: int = 3) -> dict[int, list[float]]:
+    """The sent times of each of *ids*' newest *n* messages, newest first (one indexed read each): the
+    last activity a conversation had before its newest messages, where a list read earlier holds it."""
+    out: dict[int, list[float]] = {}
+    for cid in ids:
+        out[cid] = [r[0] for r in store.conn.execute(
+            "SELECT sent_at FROM messages WHERE conversation_id = ? ORDER BY sent_at DESC LIMIT ?", (cid, n))]
+    return out

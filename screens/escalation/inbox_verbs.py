@@ -12,6 +12,8 @@ from textual.message import Message
 
 from agentconsole.domain.models import Channel
 from agentconsole.domain.rows import ConversationRow
+from agentconsole.domain.views import VIEWS
+from agentconsole.session.listing import find_id
 
 from screens.inbox.verbs import InboxVerbs
 
@@ -138,8 +140,17 @@ class EscalationVerbs(InboxVerbs):
 
     def on_escalation_verbs_escalated(self, message: Escalated) -> None:
         self.notify("DM queued; the public reply follows once the DM is accepted.", timeout=5)
-        self.compose_on_load = message.dm_conversation_id  # ready to type once the DM pane is there
-        self.go_to(message.dm_conversation_id)
+        dm = message.dm_conversation_id
+        self.compose_on_load = dm  # ready to type once the DM pane is there
+        if VIEWS[self.view_index].key == "all" and find_id(self.conversations.ids, dm, self.conversations.cursor) is None:
+            # All holds every conversation: a new DM is on its way in, in the targeted refresh of the change
+            # the escalation named, which puts the cursor on the selected row; reading All again would only
+            # repeat that at the cost of the whole view.
+            self.conversations.focus()
+            self.conversations.selected_id = dm
+            self._pane_now(dm)
+            return
+        self.go_to(dm)
 
     @work(thread=True, group="actions", exit_on_error=False, description="Asking to DM")
     def _ask_to_dm(self, item_id: int) -> None:

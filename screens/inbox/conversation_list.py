@@ -26,6 +26,7 @@ from agentconsole.domain.rows import ConversationRow
 from agentconsole.replies.templates import initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
+from agentconsole.session.idlist import IdList
 from agentconsole.session.listing import find_id
 from agentconsole.triage.score import level_of
 
@@ -99,7 +100,7 @@ class ConversationList(ScrollView, can_focus=True):
         self.loader = loader
         self.clock = clock
         self.rule = ResponseRule(targets, hours)  # each row's wait, state and mark, as every view judges it
-        self.ids: array = array("q")
+        self.ids: IdList | array = IdList()
         self._rows: dict[int, ConversationRow] = {}
         self._stale: set[int] = set()
         self._loading: set[int] = set()
@@ -118,7 +119,7 @@ class ConversationList(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ data in
 
-    def set_ids(self, ids: array, empty_text: str = "") -> None:
+    def set_ids(self, ids: IdList | array, empty_text: str = "") -> None:
         """Show a new id list, keeping the cursor on the selected conversation if it is still there;
         *empty_text* says what an empty list means."""
         self.ids = ids
@@ -147,17 +148,17 @@ class ConversationList(ScrollView, can_focus=True):
         the screen's (a few more rows than fit are harmless)."""
         return max(self.size.height, self.app.size.height) + 1
 
-    def update_ids(self, ids: array, changed: Iterable[int]) -> None:
-        """The same view after a targeted refresh: a few rows moved, came or went. Rows already read
-        stay (only the *changed* ones are read again, and new ones in the window); the cursor stays on
-        the selected conversation, looked for near where it was first (a byte search of the whole
-        list only when it moved far, e.g. the agent's own done)."""
+    def update_ids(self, ids: IdList | array, changed: Iterable[int]) -> None:
+        """The same view after a targeted refresh: a few rows moved, came or went. Rows already read stay
+        (only the *changed* ones are read again, and new ones in the window); the cursor stays on the
+        selected row, looked for where the refresh put it if it moved it, else near where it was."""
         self.ids = ids
         self._loaded = True
         self._waits.clear()
         self._stale.update(i for i in changed if i in self._rows)
         self.virtual_size = Size(self.size.width, len(ids))
-        index = find_id(ids, self.selected_id, self.cursor) if self.selected_id is not None else None
+        near = ids.placed.get(self.selected_id or 0, self.cursor) if isinstance(ids, IdList) else self.cursor
+        index = find_id(ids, self.selected_id, near) if self.selected_id is not None else None
         if index is None:
             index = min(self.cursor, max(0, len(ids) - 1))
         self._move(index, announce=self.selected_id != (ids[index] if ids else None))
@@ -272,9 +273,8 @@ class ConversationList(ScrollView, can_focus=True):
 
     def select_id(self, conversation_id: int) -> bool:
         """Put the cursor on *conversation_id* if this list has it."""
-        try:
-            index = self.ids.index(conversation_id)
-        except ValueError:
+        index = find_id(self.ids, conversation_id, self.cursor)
+        if index is None:
             return False
         self._move(index)
         return True

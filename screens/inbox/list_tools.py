@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agentconsole.domain.filters import parse_filter
 from agentconsole.domain.views import VIEWS
+from agentconsole.session.listing import find_id
 
 
 class ListTools:
@@ -29,9 +30,8 @@ class ListTools:
         if self.conversations.selected_id != answered_id:
             return
         ids = self.conversations.ids
-        try:
-            index = ids.index(answered_id)
-        except ValueError:
+        index = find_id(ids, answered_id, self.conversations.cursor)  # near the cursor: no pass over the list
+        if index is None:
             return
         others = [ids[i] for i in (index + 1, index - 1) if 0 <= i < len(ids)]
         if others:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 # What a verb group may call on the screen it is mixed into (InboxScreen provides each one; a test checks
 # it): the open conversation, moving to one, the composer and the pane, the wait line, the finished-action
 # toast. The verb groups themselves live in the feature folders (screens/canned, screens/escalation, ...).
-HOST_NEEDS = ("_current", "go_to", "composer", "_open_composer", "conversations", "pane", "refresh_pane",
-              "ActionFinished", "load_wait", "today_text", "compose_on_load")
+HOST_NEEDS = ("_current", "go_to", "_pane_now", "composer", "_open_composer", "conversations", "pane",
+              "refresh_pane", "view_index", "ActionFinished", "load_wait", "today_text", "compose_on_load")
 
 
 def clean_name(row: ConversationRow) -> str:

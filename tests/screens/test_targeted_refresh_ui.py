@@ -3,6 +3,8 @@ and the counts on screen match a full read, and the full reload (the whole id li
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
@@ -162,3 +164,86 @@ async def test_a_change_too_big_to_name_still_reloads_everything(seeded, monkeyp
         app.engine_event(EngineEvent(EventKind.CHANGED, None, ()))  # e.g. a shift hand-off
         await settle(app, pilot)
         assert reads.reloads == 1 and reads.full_ids >= 1 and reads.recounts == 1
+
+
+def assert_filtered_as_read_in_full(app, seeded, reads: Reads) -> None:
+    """The filtered list on screen is what reading the filtered view again in full gives."""
+    session, narrow = app.session, app.screen.narrow
+    assert not narrow.empty
+    key = session.response_rule().order_key(seeded.clock.now(), Order.URGENCY)
+    assert list(app.screen.conversations.ids) == list(reads.read_in_full("all", seeded.agent_id, None, key, narrow))
+    assert app.screen.query_one(ViewList).counts == seeded.store.view_counts(seeded.agent_id)
+
+
+async def test_the_filtered_view_refreshes_its_changed_rows_without_a_full_reload(seeded, monkeypatch):
+    app = seeded.app()
+    dana = seeded.ids["dana"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("backslash")
+        await settle(app, pilot)
+        await pilot.press("x", "enter")  # X only
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        assert dana in set(app.screen.conversations.ids)
+        app.screen.conversations.select_id(dana)
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert seeded.store.conversation(dana).status == "done"
+        assert app.screen.conversations.selected_id == dana
+        assert_filtered_as_read_in_full(app, seeded, reads)
+        # A new X post comes into the filtered list; a Bluesky one does not.
+        x = seeded.store.ensure_account("brand-x", Channel.X, "demo")
+        bsky = seeded.store.ensure_account("brand-bsky", Channel.BLUESKY, "demo")
+        on_x = seeded.store.ingest(x, [InboundMessage(
+            "x10", "t-x10", Kind.PUBLIC, Person("u10", "@filtered", "Filtered In"), "hello on x",
+            seeded.clock.now() - 2 * 3600)])
+        on_bsky = seeded.store.ingest(bsky, [InboundMessage(
+            "b10", "t-b10", Kind.PUBLIC, Person("u11", "@other.bsky.social", "Filtered Out"), "hello on bluesky",
+            seeded.clock.now() - 3 * 3600)])
+        app.engine_event(EngineEvent(EventKind.INGESTED, x, (*on_x.conversation_ids, *on_bsky.conversation_ids)))
+        await settle(app, pilot)
+        shown = set(app.screen.conversations.ids)
+        assert on_x.conversation_ids[0] in shown and on_bsky.conversation_ids[0] not in shown
+        assert "Filtered In" in screen_text(app) and "Filtered Out" not in screen_text(app)
+        assert_filtered_as_read_in_full(app, seeded, reads)
+        assert reads.fronts >= 2
+        reads.assert_no_full_read()
+
+
+async def test_escalating_lands_in_the_new_dm_without_a_full_reload(seeded, monkeypatch):
+    from textual.widgets import TextArea
+
+    from screens.escalation.dialogs import EscalateModal
+
+    from tests.screens.test_features import engine_for, until
+
+    engine, _connectors = engine_for(seeded)
+    app = seeded.app(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        dana = seeded.ids["dana"]
+        placed = app.session.refreshed_list
+
+        def slow(*args, **kwargs):  # as in a big workspace: the DM comes into the list after the jump
+            time.sleep(0.3)
+            return placed(*args, **kwargs)
+
+        monkeypatch.setattr(app.session, "refreshed_list", slow)
+        app.screen.conversations.select_id(dana)
+        await settle(app, pilot)
+        await pilot.press("d")
+        await until(app, pilot, lambda: isinstance(app.screen, EscalateModal))
+        await pilot.press("ctrl+s")
+        await until(app, pilot, lambda: app.screen.query_one("#composer-text", TextArea).has_focus)
+        dm = seeded.store.conversation(dana).linked_id
+        assert dm is not None and dm > max(seeded.ids.values())
+        assert app.screen.pane.conversation_id == dm
+        await until(app, pilot, lambda: dm in set(app.screen.conversations.ids))
+        assert app.screen.conversations.selected_id == dm and dm in set(app.screen.conversations.ids)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert_as_read_in_full(app, seeded, reads)
+        reads.assert_no_full_read()
