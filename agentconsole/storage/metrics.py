@@ -42,8 +42,9 @@ class MetricsStorage(Protocol):
         """Each time marked done in the period, from the first customer message of that cycle."""
         ...
 
-    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
-        """{channel: (conversations, answered, repeat contacts)} with a customer message in the period."""
+    def contacts(self, start: float, end: float, repeats: bool = True) -> dict[str, tuple[int, int, int]]:
+        """{channel: (conversations, answered, repeat contacts)} with a customer message in the period;
+        repeat contacts are 0 when not asked for (repeats() reads them per span)."""
         ...
 
     def opened(self, start: float, end: float, by_channel: bool) -> dict[str, int]:
@@ -60,11 +61,34 @@ class MetricsStorage(Protocol):
         """(hour of a Monday-first week, customer messages) in [lo, hi), local time at UTC *offset*."""
         ...
 
+    def repeats(self, start: float, end: float) -> dict[str, int]:
+        """{channel: customer messages in the period after their first and before our first reply}."""
+        ...
+
+    @property
+    def caching(self) -> bool:
+        """Whether days may be cached here (a damaged workspace is never written)."""
+        ...
+
+    def forget_changed_days(self) -> None:
+        """Drop the cached days that a message or event stored since the last call may have changed."""
+        ...
+
+    def cached_days(self, scope: str, starts: Sequence[float]) -> dict[float, str]:
+        """{day start: payload} of the days of *scope* (timezone and hours) that are cached."""
+        ...
+
+    def cache_day(self, scope: str, start: float, end: float, payload: str) -> None: ...
+
 
 class SqliteMetricsStorage:
     """MetricsStorage on the store's connection; business hours are an SQL function, open_seconds()."""
 
+    # Ids below the last mark that may still commit after it (SQLite writers take ids in commit order).
+    LOOKBACK = 0
+
     def __init__(self, store: Store, open_seconds: OpenSeconds | None = None) -> None:
+        self._store = store
         self.conn = store.conn
         self.counting = open_seconds is not None
         if open_seconds is not None:
@@ -113,7 +137,7 @@ class SqliteMetricsStorage:
             " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
             " AND c.first_customer_at <= e.at) AS c", {"start": start, "end": end})
 
-    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
+    def contacts(self, start: float, end: float, repeats: bool = True) -> dict[str, tuple[int, int, int]]:
         # Answered means a reply at or after the first customer message in the period, before it ends.
         # Every such conversation has last_message_at >= start, so the recent-activity index bounds them.
         sql = """
@@ -131,10 +155,10 @@ class SqliteMetricsStorage:
                    SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
                    AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
                    AND """ + _ANSWERING.format(m="o") + """))),
-               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
+               """ + ("0" if not repeats else """sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
                    SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
                    AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
-                   AND r.direction = 'in') END)
+                   AND r.direction = 'in') END)""") + """
         FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
         return {row[0]: (row[1], row[2] or 0, row[3] or 0)
                 for row in self._rows(sql, {"start": start, "end": end})}
@@ -171,3 +195,54 @@ class SqliteMetricsStorage:
             "SELECT (CAST((m.sent_at + ?) / 3600 AS INTEGER) + 72) % 168 AS how, count(*)"
             " FROM messages m INDEXED BY messages_metrics WHERE m.direction = 'in'"
             " AND m.sent_at >= ? AND m.sent_at < ? GROUP BY how", (offset, lo, hi))
+
+    @property
+    def caching(self) -> bool:
+        return not self._store.damaged
+
+    def repeats(self, start: float, end: float) -> dict[str, int]:
+        # The contacts pass's repeat count, per message: in [start, end), after the first customer
+        # message and before our first reply. A sum over days equals the pass over the whole period.
+        return dict(self._rows(
+            "SELECT c.channel, count(*) FROM messages r INDEXED BY messages_metrics"
+            " JOIN conversations c ON c.id = r.conversation_id"
+            " WHERE r.direction = 'in' AND r.sent_at >= :start AND r.sent_at < :end"
+            " AND r.sent_at > c.first_customer_at"
+            " AND (c.first_response_at IS NULL OR r.sent_at < c.first_response_at) GROUP BY c.channel",
+            {"start": start, "end": end}))
+
+    def forget_changed_days(self) -> None:
+        # Every figure of a day comes from messages and events at or before that day's end and from
+        # conversation summaries that only move to a time of a new message; so a message or event at t
+        # can change only the days ending after t. A new mark is taken before any day is computed.
+        with self._store.transaction():
+            mark = self._rows("SELECT message_id, event_id FROM metrics_marks WHERE name = 'days'")
+            top = self._rows("SELECT (SELECT coalesce(max(id), 0) FROM messages),"
+                             " (SELECT coalesce(max(id), 0) FROM conversation_events)")[0]
+            if not mark:  # nothing is cached before the first mark
+                self.conn.execute("INSERT INTO metrics_marks(name, message_id, event_id) VALUES ('days', ?, ?)"
+                                  " ON CONFLICT (name) DO NOTHING", (top[0], top[1]))
+                return
+            seen_m, seen_e = mark[0][0] - self.LOOKBACK, mark[0][1] - self.LOOKBACK
+            changed = self._rows(
+                "SELECT (SELECT min(sent_at) FROM messages WHERE id > ?),"
+                " (SELECT min(at) FROM conversation_events WHERE id > ?)", (seen_m, seen_e))[0]
+            times = [t for t in changed if t is not None]
+            if times:
+                self.conn.execute("DELETE FROM metrics_days WHERE day_end > ?", (min(times),))
+            if (top[0], top[1]) != (mark[0][0], mark[0][1]):
+                self.conn.execute("UPDATE metrics_marks SET message_id = ?, event_id = ? WHERE name = 'days'",
+                                  (max(top[0], mark[0][0]), max(top[1], mark[0][1])))
+
+    def cached_days(self, scope: str, starts: Sequence[float]) -> dict[float, str]:
+        if not starts:
+            return {}
+        return dict(self._rows("SELECT day_start, payload FROM metrics_days WHERE scope = ?"
+                               " AND day_start >= ? AND day_start <= ?", (scope, min(starts), max(starts))))
+
+    def cache_day(self, scope: str, start: float, end: float, payload: str) -> None:
+        with self._store.transaction():
+            self.conn.execute(
+                "INSERT INTO metrics_days(scope, day_start, day_end, payload) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (scope, day_start) DO UPDATE SET day_end = excluded.day_end,"
+                " payload = excluded.payload", (scope, start, end, payload))

@@ -14,7 +14,11 @@ from agentconsole.storage.store import Store
 class PostgresMetricsStorage(SqliteMetricsStorage):
     """MetricsStorage on a PostgreSQL store; counted seconds are computed from the rows, in Python."""
 
+    # Sequence ids are taken at insert, not at commit: a writer may commit an id below the last mark.
+    LOOKBACK = 1000
+
     def __init__(self, store: Store, open_seconds: OpenSeconds | None = None) -> None:
+        self._store = store
         self.conn = store.conn
         self.counting = open_seconds is not None
         self._open_seconds = open_seconds
@@ -54,7 +58,7 @@ class PostgresMetricsStorage(SqliteMetricsStorage):
             " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
             " AND c.first_customer_at <= e.at) AS c", {"start": start, "end": end}))
 
-    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
+    def contacts(self, start: float, end: float, repeats: bool = True) -> dict[str, tuple[int, int, int]]:
         sql = """
         WITH cand AS (
             SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
@@ -70,10 +74,10 @@ class PostgresMetricsStorage(SqliteMetricsStorage):
                    SELECT 1 FROM messages o WHERE o.conversation_id = c.id
                    AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
                    AND """ + _ANSWERING.format(m="o") + """)) THEN 1 ELSE 0 END),
-               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
+               """ + ("0" if not repeats else """sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
                    SELECT count(*) FROM messages r WHERE r.conversation_id = c.id
                    AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < LEAST(coalesce(c.fr, :end), :end)
-                   AND r.direction = 'in') END)
+                   AND r.direction = 'in') END)""") + """
         FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
         return {row[0]: (row[1], row[2] or 0, row[3] or 0)
                 for row in self._rows(sql, {"start": start, "end": end})}
