@@ -84,7 +84,8 @@ class MetricsStorage(Protocol):
 class SqliteMetricsStorage:
     """MetricsStorage on the store's connection; business hours are an SQL function, open_seconds()."""
 
-    # Ids below the last mark that may still commit after it (SQLite writers take ids in commit order).
+    # How far below the last mark an id may still commit after it: the mark keeps how many rows that
+    # window held, and a change drops the days from its oldest row (SQLite takes ids in commit order).
     LOOKBACK = 0
 
     def __init__(self, store: Store, open_seconds: OpenSeconds | None = None) -> None:
@@ -215,24 +216,37 @@ class SqliteMetricsStorage:
         # Every figure of a day comes from messages and events at or before that day's end and from
         # conversation summaries that only move to a time of a new message; so a message or event at t
         # can change only the days ending after t. A new mark is taken before any day is computed.
+        tables = (("messages", "sent_at"), ("conversation_events", "at"))
         with self._store.transaction():
-            mark = self._rows("SELECT message_id, event_id FROM metrics_marks WHERE name = 'days'")
-            top = self._rows("SELECT (SELECT coalesce(max(id), 0) FROM messages),"
-                             " (SELECT coalesce(max(id), 0) FROM conversation_events)")[0]
-            if not mark:  # nothing is cached before the first mark
-                self.conn.execute("INSERT INTO metrics_marks(name, message_id, event_id) VALUES ('days', ?, ?)"
-                                  " ON CONFLICT (name) DO NOTHING", (top[0], top[1]))
-                return
-            seen_m, seen_e = mark[0][0] - self.LOOKBACK, mark[0][1] - self.LOOKBACK
-            changed = self._rows(
-                "SELECT (SELECT min(sent_at) FROM messages WHERE id > ?),"
-                " (SELECT min(at) FROM conversation_events WHERE id > ?)", (seen_m, seen_e))[0]
-            times = [t for t in changed if t is not None]
+            mark = self._rows("SELECT message_id, event_id, message_window, event_window FROM metrics_marks"
+                              " WHERE name = 'days'")
+            top = [self._rows(f"SELECT coalesce(max(id), 0) FROM {table}")[0][0] for table, _ in tables]
+            times: list[float] = []
+            for i, (table, at) in enumerate(tables):
+                if not mark:
+                    break  # nothing is cached before the first mark
+                seen, window = mark[0][i], mark[0][2 + i]
+                (new,), = self._rows(f"SELECT min({at}) FROM {table} WHERE id > ?", (seen,))
+                times += [new] if new is not None else []
+                if self.LOOKBACK and self._window(table, seen) != window:  # a late commit below the mark
+                    (late,), = self._rows(f"SELECT min({at}) FROM {table} WHERE id > ? AND id <= ?",
+                                          (seen - self.LOOKBACK, seen))
+                    times += [late] if late is not None else []
             if times:
                 self.conn.execute("DELETE FROM metrics_days WHERE day_end > ?", (min(times),))
-            if (top[0], top[1]) != (mark[0][0], mark[0][1]):
-                self.conn.execute("UPDATE metrics_marks SET message_id = ?, event_id = ? WHERE name = 'days'",
-                                  (max(top[0], mark[0][0]), max(top[1], mark[0][1])))
+            windows = [self._window(table, top[i]) if self.LOOKBACK else 0 for i, (table, _) in enumerate(tables)]
+            if mark and tuple(mark[0]) == (*top, *windows):
+                return  # nothing stored since the last look
+            self.conn.execute(
+                "INSERT INTO metrics_marks(name, message_id, event_id, message_window, event_window)"
+                " VALUES ('days', ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET message_id = excluded.message_id,"
+                " event_id = excluded.event_id, message_window = excluded.message_window,"
+                " event_window = excluded.event_window", (*top, *windows))
+
+    def _window(self, table: str, below: int) -> int:
+        """Rows with an id in the LOOKBACK ids up to *below*."""
+        return int(self._rows(f"SELECT count(*) FROM {table} WHERE id > ? AND id <= ?",
+                              (below - self.LOOKBACK, below))[0][0])
 
     def cached_days(self, scope: str, starts: Sequence[float]) -> dict[float, str]:
         if not starts:

@@ -473,7 +473,7 @@ MIGRATIONS: list[str] = [
     """,
     # Metrics per local day (issue 20): each complete day's figures of one timezone and business hours,
     # filled on demand and dropped when a message or event at or before the day's end is stored
-    # (metrics_marks holds the last ids looked at).
+    # (metrics_marks holds the last ids looked at, and how many rows sat just below them: see LOOKBACK).
     """
     CREATE TABLE IF NOT EXISTS metrics_days (
         scope TEXT NOT NULL,
@@ -486,7 +486,9 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS metrics_marks (
         name TEXT PRIMARY KEY,
         message_id INTEGER NOT NULL,
-        event_id INTEGER NOT NULL
+        event_id INTEGER NOT NULL,
+        message_window INTEGER NOT NULL DEFAULT 0,
+        event_window INTEGER NOT NULL DEFAULT 0
     );
     """,
 ]
