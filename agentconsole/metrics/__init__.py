@@ -18,7 +18,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentconsole.domain.clock import Clock
-from agentconsole.metrics.days import Dist, Part, compute_part
+from agentconsole.metrics.days import FORMAT, Dist, Part, compute_part
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import counted
 from agentconsole.domain.models import Channel
@@ -278,9 +278,9 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
 def _scope(store: Store, timezone: str, hours: HoursConfig | None) -> str:
     """What a cached day depends on besides the data: its timezone and the hours each account keeps."""
     if hours is None or not hours.any:
-        return f"{timezone}|wall"
+        return f"{FORMAT}|{timezone}|wall"
     counted = repr(sorted((a.id, repr(hours.for_account(a.name))) for a in store.accounts()))
-    return f"{timezone}|{hashlib.sha256(counted.encode()).hexdigest()[:16]}"
+    return f"{FORMAT}|{timezone}|{hashlib.sha256(counted.encode()).hexdigest()[:16]}"
 
 
 def _full(day: Day, zone: ZoneInfo) -> bool:

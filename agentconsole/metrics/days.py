@@ -6,9 +6,10 @@ opened and resolved counts and its customer messages per hour of the week. The c
 customer message in the period and how many were answered do not sum over days (one conversation
 counts once), so the report reads them over the whole period.
 
-A distribution is exact (its values) while it holds at most EXACT values; past that it is a histogram
-of log-spaced cells, each RATIO wide, and a median or p90 read from it is the cell's geometric middle:
-within ERROR_SECONDS or ERROR_SHARE of the exact figure, whichever is larger.
+A distribution keeps its values while it holds at most EXACT of them (then medians are exact) and
+always a histogram of log-spaced cells, each RATIO wide, which merges at the cost of its cells. Past
+EXACT values a median or p90 is read from the histogram as its cell's geometric middle: within
+ERROR_SECONDS or ERROR_SHARE of the exact figure, whichever is larger.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agentconsole.storage.metrics import MetricsStorage
 
+FORMAT = "d2"  # the payload's layout: part of every cached day's scope, so a new layout never reads an old one
 EXACT = 256
 RATIO = 1.02
 ERROR_SECONDS = 1.0
@@ -51,11 +53,12 @@ def _middle(cell: int) -> float:
 
 @dataclass(slots=True)
 class Dist:
-    """Durations in seconds: the values while few, a histogram {cell: count} past EXACT."""
+    """Durations in seconds: their histogram {cell: count}, and the values themselves while few."""
 
     values: list[float] | None = field(default_factory=list)
     cells: dict[int, int] = field(default_factory=dict)
     count: int = 0
+    pending: list[str] = field(default_factory=list)  # more values, as stored (JSON), read when needed
 
     @classmethod
     def of(cls, values: Iterable[float]) -> Dist:
@@ -66,36 +69,24 @@ class Dist:
 
     def add_value(self, value: float) -> None:
         self.count += 1
+        c = _cell(value)
+        self.cells[c] = self.cells.get(c, 0) + 1
         if self.values is not None:
             self.values.append(value)
-            if len(self.values) > EXACT:
-                self._to_cells()
-        else:
-            c = _cell(value)
-            self.cells[c] = self.cells.get(c, 0) + 1
-
-    def _to_cells(self) -> None:
-        assert self.values is not None
-        for v in self.values:
-            c = _cell(v)
-            self.cells[c] = self.cells.get(c, 0) + 1
-        self.values = None
+            if self.count > EXACT:
+                self.values = None
 
     def merge(self, other: Dist) -> None:
-        if self.values is not None and other.values is not None and self.count + other.count <= EXACT:
-            self.values.extend(other.values)
-            self.count += other.count
-            return
-        if self.values is not None:
-            self._to_cells()
         self.count += other.count
-        if other.values is not None:
-            for v in other.values:
-                c = _cell(v)
-                self.cells[c] = self.cells.get(c, 0) + 1
-        else:
-            for c, n in other.cells.items():
-                self.cells[c] = self.cells.get(c, 0) + n
+        if self.values is not None:
+            if other.values is not None and self.count <= EXACT:
+                self.values.extend(other.values)
+                self.pending.extend(other.pending)
+            else:
+                self.values, self.pending = None, []
+        cells = self.cells
+        for c, n in other.cells.items():
+            cells[c] = cells.get(c, 0) + n
 
     @property
     def exact(self) -> bool:
@@ -109,7 +100,7 @@ class Dist:
             return None, None
         ranks = ((n + 1) // 2, (n + 2) // 2, (9 * n + 9) // 10)
         if self.values is not None:
-            s = sorted(self.values)
+            s = sorted(self._all())
             got = [s[r - 1] for r in ranks]
         else:
             got = []
@@ -123,15 +114,28 @@ class Dist:
                 got.append(_middle(cells[i][0]))
         return (got[0] + got[1]) / 2, got[2]
 
+    def _all(self) -> list[float]:
+        assert self.values is not None
+        for chunk in self.pending:
+            self.values.extend(json.loads(chunk))
+        self.pending = []
+        return self.values
+
     def dump(self) -> Any:
-        return ["x", self.values] if self.values is not None else ["h", sorted(self.cells.items())]
+        """[the values as a JSON string, or None past EXACT; cell, count, cell, count, …]"""
+        values = None if self.values is None else json.dumps(self._all())
+        return [values, [x for item in sorted(self.cells.items()) for x in item]]
 
     @classmethod
     def load(cls, data: Any) -> Dist:
-        if data[0] == "x":
-            return cls(list(data[1]), {}, len(data[1]))
-        cells = {int(c): int(n) for c, n in data[1]}
-        return cls(None, cells, sum(cells.values()))
+        flat = data[1]
+        cells = dict(zip(flat[::2], flat[1::2], strict=True))
+        return cls(None if data[0] is None else [], cells, sum(cells.values()),
+                   [] if data[0] is None else [data[0]])
+
+    def copy(self) -> Dist:
+        return Dist(None if self.values is None else list(self.values), dict(self.cells), self.count,
+                    list(self.pending))
 
 
 Group = tuple[str, int | None]  # (channel, agent id)
@@ -157,7 +161,7 @@ class Part:
                     mine[key][0].merge(wall)
                     mine[key][1].merge(counted)
                 else:
-                    mine[key] = (Dist.load(wall.dump()), Dist.load(counted.dump()))
+                    mine[key] = (wall.copy(), counted.copy())
         for ch, n in other.repeats.items():
             self.repeats[ch] = self.repeats.get(ch, 0) + n
         for ch, n in other.opened.items():

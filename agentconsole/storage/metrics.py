@@ -24,6 +24,34 @@ _FIRST_RESPONDER = ("(SELECT m.agent_id FROM messages m INDEXED BY messages_metr
                     f" AND {_ANSWERING.format(m='m')} LIMIT 1)")
 
 
+def contacts_sql(repeats: bool, least: str) -> str:
+    """The contacts pass; *least* is the backend's two-argument minimum (SQLite's min, PostgreSQL's LEAST).
+
+    Answered means a reply at or after the first customer message in the period, before it ends. Every
+    such conversation has last_message_at >= start, so the recent-activity index bounds them. The
+    period's first customer message (a subquery) is looked up only where the summary cannot answer: it
+    lies at or before the last one (last_in_at), so a reply after that is after it too; each CASE reads
+    its branches only when reached."""
+    first_in = ("(CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at"
+                " ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation"
+                " WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in') END)")
+    replied = ("CASE WHEN c.last_out_at < :end THEN 1 WHEN EXISTS (SELECT 1 FROM messages o"
+               " INDEXED BY messages_conversation WHERE o.conversation_id = c.id"
+               f" AND o.sent_at >= {first_in} AND o.sent_at < :end AND o.direction = 'out'"
+               f" AND {_ANSWERING.format(m='o')}) THEN 1 ELSE 0 END")
+    repeat = "0" if not repeats else (
+        "sum(CASE WHEN c.first_response_at <= :start OR c.customer_count < 2 THEN 0 ELSE ("
+        " SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id"
+        " AND r.sent_at > c.first_customer_at AND r.sent_at >= :start"
+        f" AND r.sent_at < {least}(coalesce(c.first_response_at, :end), :end) AND r.direction = 'in') END)")
+    return (f"SELECT c.channel, count(*), sum(CASE WHEN c.last_out_at >= c.last_in_at THEN {replied}"
+            f" WHEN c.last_out_at >= {first_in} THEN {replied} ELSE 0 END), {repeat}"
+            " FROM conversations c INDEXED BY conv_recent_views"
+            " WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end"
+            f" AND CASE WHEN c.last_in_at < :end THEN 1 WHEN {first_in} < :end THEN 1 ELSE 0 END = 1"
+            " GROUP BY c.channel")
+
+
 class MetricsStorage(Protocol):
     """The reads of one report over [start, end). Counted seconds come from the OpenSeconds the
     implementation was built with (wall-clock seconds without one)."""
@@ -139,30 +167,8 @@ class SqliteMetricsStorage:
             " AND c.first_customer_at <= e.at) AS c", {"start": start, "end": end})
 
     def contacts(self, start: float, end: float, repeats: bool = True) -> dict[str, tuple[int, int, int]]:
-        # Answered means a reply at or after the first customer message in the period, before it ends.
-        # Every such conversation has last_message_at >= start, so the recent-activity index bounds them.
-        sql = """
-        WITH cand AS (
-            SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
-                   c.customer_count AS n_in,
-                   CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
-                        ELSE (SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation
-                              WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
-                   END AS first_in
-            FROM conversations c INDEXED BY conv_recent_views
-            WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
-        SELECT c.channel, count(*),
-               sum(c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
-                   SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = c.id
-                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
-                   AND """ + _ANSWERING.format(m="o") + """))),
-               """ + ("0" if not repeats else """sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
-                   SELECT count(*) FROM messages r INDEXED BY messages_conversation WHERE r.conversation_id = c.id
-                   AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < min(coalesce(c.fr, :end), :end)
-                   AND r.direction = 'in') END)""") + """
-        FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
         return {row[0]: (row[1], row[2] or 0, row[3] or 0)
-                for row in self._rows(sql, {"start": start, "end": end})}
+                for row in self._rows(contacts_sql(repeats, "min"), {"start": start, "end": end})}
 
     def opened(self, start: float, end: float, by_channel: bool) -> dict[str, int]:
         params = {"start": start, "end": end}
