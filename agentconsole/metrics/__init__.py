@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -311,12 +312,28 @@ def _by_days(store: Store, q: MetricsStorage, per: Period, hours: HoursConfig | 
         parts[day.start] = part
     if missing and progress is not None:
         progress(1.0)
-    with q.snapshot():  # the day still running, and what does not sum over days, read live
+    # Conversations and answers count each conversation once over the period: read over the complete
+    # days once (cached like a day, under the period's start and end), then what the day still running adds.
+    since = per.days[-1].start if not _full(per.days[-1], zone) else per.end
+    key = f"contacts|{scope}|{since!r}"
+    stored = q.cached_days(key, [per.start])
+    if per.start in stored:
+        before = {ch: (n[0], n[1], 0) for ch, n in json.loads(stored[per.start]).items()}
+    else:
+        with q.snapshot():
+            before = q.contacts(per.start, since, repeats=False)
+        q.cache_day(key, per.start, since, json.dumps({ch: n[:2] for ch, n in before.items()}))
+    with q.snapshot():  # the day still running, read live
         agents = q.agents()
         for day in per.days:
             if day.start not in parts:
                 parts[day.start] = compute_part(q, day.start, day.end, channels, _day_busiest(q, per, day))
-        contacts = q.contacts(per.start, per.end, repeats=False)
+        later = q.contacts_since(per.start, since, per.end) if since < per.end else {}
+    contacts = dict(before)
+    for ch, (conv, answered) in later.items():
+        old = contacts.get(ch, (0, 0, 0))
+        contacts[ch] = (old[0] + conv, old[1] + answered, 0)
+    contacts = {ch: c for ch, c in contacts.items() if c[0]}
     whole = Part()
     for day in per.days:
         whole.merge(parts[day.start])

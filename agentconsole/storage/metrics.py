@@ -93,6 +93,11 @@ class MetricsStorage(Protocol):
         """{channel: customer messages in the period after their first and before our first reply}."""
         ...
 
+    def contacts_since(self, start: float, since: float, end: float) -> dict[str, tuple[int, int]]:
+        """{channel: (conversations, answered)} to add to contacts(start, since) for contacts(start, end),
+        read from the conversations with a message in [since, end) only."""
+        ...
+
     @property
     def caching(self) -> bool:
         """Whether days may be cached here (a damaged workspace is never written)."""
@@ -206,6 +211,32 @@ class SqliteMetricsStorage:
     @property
     def caching(self) -> bool:
         return not self._store.damaged
+
+    def contacts_since(self, start: float, since: float, end: float) -> dict[str, tuple[int, int]]:
+        # A conversation asking before *since* is in contacts(start, since) already; it adds an answer
+        # when that pass found none and we replied in [since, end). One asking first after *since* adds
+        # itself, and an answer when we replied after its first message.
+        def answer(lo: str, hi: str) -> str:
+            return ("EXISTS (SELECT 1 FROM messages o INDEXED BY messages_conversation WHERE o.conversation_id = f.id"
+                    f" AND o.sent_at >= {lo} AND o.sent_at < {hi} AND o.direction = 'out'"
+                    f" AND {_ANSWERING.format(m='o')})")
+
+        def first_in(lo: str, hi: str) -> str:
+            return ("(SELECT min(m.sent_at) FROM messages m INDEXED BY messages_conversation"
+                    f" WHERE m.conversation_id = ids.id AND m.direction = 'in' AND m.sent_at >= {lo} AND m.sent_at < {hi})")
+
+        rows = self._rows(
+            "WITH ids AS (SELECT DISTINCT m.conversation_id AS id FROM messages m INDEXED BY messages_metrics"
+            " WHERE m.direction IN ('in', 'out') AND m.sent_at >= :since AND m.sent_at < :end),"
+            f" f AS (SELECT ids.id, {first_in(':start', ':since')} AS before, {first_in(':since', ':end')} AS after"
+            " FROM ids)"
+            " SELECT c.channel, sum(CASE WHEN f.before IS NULL AND f.after IS NOT NULL THEN 1 ELSE 0 END),"
+            " sum(CASE WHEN f.before IS NOT NULL THEN"
+            f" (CASE WHEN {answer('f.before', ':since')} THEN 0 WHEN {answer(':since', ':end')} THEN 1 ELSE 0 END)"
+            f" WHEN f.after IS NOT NULL THEN (CASE WHEN {answer('f.after', ':end')} THEN 1 ELSE 0 END) ELSE 0 END)"
+            " FROM f JOIN conversations c ON c.id = f.id GROUP BY c.channel",
+            {"start": start, "since": since, "end": end})
+        return {ch: (conv or 0, answered or 0) for ch, conv, answered in rows}
 
     def repeats(self, start: float, end: float) -> dict[str, int]:
         # The contacts pass's repeat count, per message: in [start, end), after the first customer
