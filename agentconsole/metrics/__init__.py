@@ -346,8 +346,7 @@ def _by_days(store: Store, q: MetricsStorage, per: Period, hours: HoursConfig | 
 
     def row(key: str, label: str, match: Callable[[str, int | None], bool],
             conv: tuple[int, int, int] | None, opened: int | None) -> Figures:
-        timed = [(_merged(whole.first, match, 0), _merged(whole.first, match, 1)),
-                 (_merged(whole.resolved, match, 0), _merged(whole.resolved, match, 1))]
+        timed = [_merged(whole.first, match), _merged(whole.resolved, match)]
         sources = {"canned": 0, "edited": 0, "personal": 0}
         for (ch, agent, source), n in whole.replies.items():
             if match(ch, agent):
@@ -381,13 +380,22 @@ def _of_agent(who: int | None) -> Callable[[str, int | None], bool]:
     return lambda ch, agent: agent == who
 
 
-def _merged(groups: dict[tuple[str, int | None], tuple[Dist, Dist]], match: Callable[[str, int | None], bool],
-            which: int) -> Dist:
-    out = Dist()
+def _merged(groups: dict[tuple[str, int | None], tuple[Dist, Dist]], match: Callable[[str, int | None], bool]
+            ) -> tuple[Dist, Dist]:
+    """The (wall, counted) distributions of the matching groups; one Dist when every group's are equal."""
+    wall, counted = Dist(), Dist()
+    same = True
     for (ch, agent), pair in groups.items():
         if match(ch, agent):
-            out.merge(pair[which])
-    return out
+            wall.merge(pair[0])
+            if pair[1] is not pair[0]:
+                same = False
+    if same:
+        return wall, wall
+    for (ch, agent), pair in groups.items():
+        if match(ch, agent):
+            counted.merge(pair[1])
+    return wall, counted
 
 
 def _figures(key: str, label: str, timed: list[tuple[Dist, Dist]], sources: dict[str, int],

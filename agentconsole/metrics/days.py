@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agentconsole.storage.metrics import MetricsStorage
 
-FORMAT = "d2"  # the payload's layout: part of every cached day's scope, so a new layout never reads an old one
+FORMAT = "d3"  # the payload's layout: part of every cached day's scope, so a new layout never reads an old one
 EXACT = 256
 RATIO = 1.02
 ERROR_SECONDS = 1.0
@@ -145,7 +145,8 @@ Group = tuple[str, int | None]  # (channel, agent id)
 class Part:
     """The figures of one span that sum over spans (see the module's note)."""
 
-    first: dict[Group, tuple[Dist, Dist]] = field(default_factory=dict)  # wall, counted
+    # Wall-clock and counted seconds; one and the same Dist where they are equal (no business hours).
+    first: dict[Group, tuple[Dist, Dist]] = field(default_factory=dict)
     resolved: dict[Group, tuple[Dist, Dist]] = field(default_factory=dict)
     repeats: dict[str, int] = field(default_factory=dict)
     opened: dict[str, int] = field(default_factory=dict)
@@ -157,11 +158,17 @@ class Part:
     def merge(self, other: Part) -> None:
         for mine, theirs in ((self.first, other.first), (self.resolved, other.resolved)):
             for key, (wall, counted) in theirs.items():
-                if key in mine:
-                    mine[key][0].merge(wall)
-                    mine[key][1].merge(counted)
-                else:
-                    mine[key] = (wall.copy(), counted.copy())
+                if key not in mine:
+                    copy = wall.copy()
+                    mine[key] = (copy, copy if counted is wall else counted.copy())
+                    continue
+                my_wall, my_counted = mine[key]
+                if my_counted is my_wall and counted is not wall:
+                    my_counted = my_wall.copy()  # no longer the same figures
+                    mine[key] = (my_wall, my_counted)
+                my_wall.merge(wall)
+                if my_counted is not my_wall:
+                    my_counted.merge(counted)
         for ch, n in other.repeats.items():
             self.repeats[ch] = self.repeats.get(ch, 0) + n
         for ch, n in other.opened.items():
@@ -175,7 +182,8 @@ class Part:
 
     def dump(self) -> str:
         def timed(groups: dict[Group, tuple[Dist, Dist]]) -> list[Any]:
-            return [[ch, agent, wall.dump(), counted.dump()] for (ch, agent), (wall, counted) in groups.items()]
+            return [[ch, agent, wall.dump(), None if counted is wall else counted.dump()]
+                    for (ch, agent), (wall, counted) in groups.items()]
 
         return json.dumps({
             "first": timed(self.first), "resolved": timed(self.resolved), "repeats": self.repeats,
@@ -188,7 +196,11 @@ class Part:
         d = json.loads(payload)
 
         def timed(rows: list[Any]) -> dict[Group, tuple[Dist, Dist]]:
-            return {(ch, agent): (Dist.load(w), Dist.load(c)) for ch, agent, w, c in rows}
+            out = {}
+            for ch, agent, w, c in rows:
+                wall = Dist.load(w)
+                out[(ch, agent)] = (wall, wall if c is None else Dist.load(c))
+            return out
 
         return cls(timed(d["first"]), timed(d["resolved"]), dict(d["repeats"]), dict(d["opened"]),
                    {(ch, agent, src): n for ch, agent, src, n in d["replies"]}, d["counts"][0], d["counts"][1],
@@ -207,6 +219,10 @@ def compute_part(q: MetricsStorage, start: float, end: float, channels: dict[int
                 pair = target[(ch, agent)] = (Dist(), Dist())
             pair[0].add_value(wall)
             pair[1].add_value(counted)
+    for target in (part.first, part.resolved):
+        for group, (wall_d, counted_d) in target.items():
+            if wall_d.values == counted_d.values and wall_d.cells == counted_d.cells:
+                target[group] = (wall_d, wall_d)
     part.repeats = {ch: n for ch, n in q.repeats(start, end).items() if n}
     part.opened = q.opened(start, end, True)
     for account, agent, source, n in q.replies(start, end):
