@@ -210,7 +210,7 @@ class MetricsScreen(Screen):
         self.hours = hours
         self.period_spec = period
         self.report: metrics.Report | None = None
-        self.loading: str | None = None  # the period being computed
+        self.computing: str | None = None  # the period being computed
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-title")
@@ -236,7 +236,7 @@ class MetricsScreen(Screen):
         self.load(self.period_spec)
 
     def load(self, spec: str) -> None:
-        self.period_spec = self.loading = spec
+        self.period_spec = self.computing = spec
         self.query_one("#metrics-title", Static).update(
             Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
         self.compute(spec)
@@ -257,7 +257,7 @@ class MetricsScreen(Screen):
     def on_metrics_screen_computed(self, message: Computed) -> None:
         if message.report.period.label != self.period_spec:
             return  # an older period's figures arriving after the switch
-        self.loading = None
+        self.computing = None
         self.report = report = message.report
         per = report.period
         first, last = per.days[0].day, per.days[-1].day
@@ -278,7 +278,7 @@ class MetricsScreen(Screen):
             self.query_one(CsatPanel).load(self.satisfaction, per.start, per.end)
 
     def on_metrics_screen_progress(self, message: Progress) -> None:
-        if message.spec != self.loading:
+        if message.spec != self.computing:
             return  # another period's worker, or its figures already shown
         self.query_one("#metrics-title", Static).update(Text(
             f"Metrics · {PERIOD_NAMES.get(message.spec, message.spec)} · computing the days not seen before…"

@@ -205,6 +205,7 @@ async def test_a_period_not_cached_yet_says_how_far_it_got(timeline) -> None:
     import threading
 
     from agentconsole import metrics
+    from tests.screens.helpers import screen_text
 
     gate, titles = threading.Event(), []
 
@@ -226,9 +227,11 @@ async def test_a_period_not_cached_yet_says_how_far_it_got(timeline) -> None:
             if half.search(titles[-1]):
                 break
         assert half.search(titles[-1]), titles[-3:]
+        assert half.search(screen_text(pilot.app))  # painted, not hidden behind anything
         gate.set()
         await settle(pilot)
         assert "30 days · 2026-10-27 – 2026-11-25" in text_of(screen, "#metrics-title")
+        assert "median 20m · p90 1d0h · 5 answered" in screen_text(pilot.app)
         assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")
         screen.load("30d")  # every past day is cached now: no progress, the same figures
         await settle(pilot)
