@@ -254,6 +254,11 @@ class SqliteMetricsStorage:
         # conversation summaries that only move to a time of a new message; so a message or event at t
         # can change only the days ending after t. A new mark is taken before any day is computed.
         tables = (("messages", "sent_at"), ("conversation_events", "at"))
+        if not self.LOOKBACK and not self.conn.in_transaction:  # the usual look: no writer lock when nothing is new
+            mark = self._rows("SELECT message_id, event_id FROM metrics_marks WHERE name = 'days'")
+            top = [self._rows(f"SELECT coalesce(max(id), 0) FROM {table}")[0][0] for table, _ in tables]
+            if mark and list(mark[0]) == top:
+                return
         with self._store.transaction():
             mark = self._rows("SELECT message_id, event_id, message_window, event_window FROM metrics_marks"
                               " WHERE name = 'days'")
