@@ -173,11 +173,16 @@ class Host(App):
 async def metrics_screen(db: Path, specs: tuple[str, ...], pairs: int = PAIRS) -> dict:
     """From pushing the metrics screen for a period to its figures painted, against pushing a bare
     12-Static screen to its first paint; both fresh screens each time, interleaved."""
+    from agentconsole import metrics
     from agentconsole.domain.clock import SystemClock
     from agentconsole.storage.store import Store
     from screens.metrics.screen import MetricsScreen
 
     store = Store(db, SystemClock())
+
+    def report(spec: str, progress: metrics.Progress | None = None) -> metrics.Report:
+        return metrics.compute(store, spec, SystemClock().now(), progress=progress)
+
     app = Host()
     out: dict = {}
     async with app.run_test(size=(120, 36)) as pilot:
@@ -198,9 +203,13 @@ async def metrics_screen(db: Path, specs: tuple[str, ...], pairs: int = PAIRS) -
             return elapsed
 
         for spec in specs:
+            # The first look at a period computes and caches the days it lacks (once per workspace):
+            # timed on its own, then the pairs time the screen as every later look finds it.
+            out[f"metrics_screen_{spec}_first_ms"] = round(await painted(
+                MetricsScreen(report, SystemClock(), period=spec), lambda s: s.report is not None), 1)
             a, b = [], []
             for i in range(pairs):
-                jobs = [("a", lambda spec=spec: painted(MetricsScreen(store, SystemClock(), period=spec),
+                jobs = [("a", lambda spec=spec: painted(MetricsScreen(report, SystemClock(), period=spec),
                                               lambda s: s.report is not None)),
                         ("b", lambda: painted(TwelveStatics(), lambda s: True))]
                 for name, job in (jobs if i % 2 == 0 else jobs[::-1]):

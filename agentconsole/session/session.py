@@ -187,8 +187,9 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     def today_figures(self) -> metrics.HeaderFigures:
         return metrics.today_header(self.store, self.clock, self.config.timezone, self.config.hours)
 
-    def metrics_report(self, spec: str) -> metrics.Report:
-        return metrics.compute(self.store, spec, self.clock.now(), self.config.timezone, self.config.hours)
+    def metrics_report(self, spec: str, progress: metrics.Progress | None = None) -> metrics.Report:
+        return metrics.compute(self.store, spec, self.clock.now(), self.config.timezone, self.config.hours,
+                               progress=progress)
 
     def outbox_item(self, item_id: int) -> OutboxRow:
         return self.outbox.item(item_id)

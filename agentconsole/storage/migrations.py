@@ -471,4 +471,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS heard_posts_state ON heard_posts(state, sent_at);
     """,
+    # Metrics per local day (issue 20): each complete day's figures of one timezone and business hours,
+    # filled on demand and dropped when a message or event at or before the day's end is stored
+    # (metrics_marks holds the last ids looked at, and how many rows sat just below them: see LOOKBACK).
+    """
+    CREATE TABLE IF NOT EXISTS metrics_days (
+        scope TEXT NOT NULL,
+        day_start REAL NOT NULL,
+        day_end REAL NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (scope, day_start)
+    );
+    CREATE INDEX IF NOT EXISTS metrics_days_end ON metrics_days(day_end);
+    CREATE TABLE IF NOT EXISTS metrics_marks (
+        name TEXT PRIMARY KEY,
+        message_id INTEGER NOT NULL,
+        event_id INTEGER NOT NULL,
+        message_window INTEGER NOT NULL DEFAULT 0,
+        event_window INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]

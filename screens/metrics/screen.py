@@ -183,23 +183,34 @@ class MetricsScreen(Screen):
             super().__init__()
             self.report = report
 
+    class Progress(Message):
+        """The worker computed a share of the period's days that were not cached yet."""
+
+        def __init__(self, spec: str, share: float) -> None:
+            super().__init__()
+            self.spec = spec
+            self.share = share
+
     class Failed(Message):
         def __init__(self, spec: str, reason: str) -> None:
             super().__init__()
             self.spec = spec
             self.reason = reason
 
-    def __init__(self, report: Callable[[str], metrics.Report], clock: Clock, timezone: str = "UTC",
+    def __init__(self, report: Callable[[str, metrics.Progress], metrics.Report], clock: Clock, timezone: str = "UTC",
                  hours: HoursConfig | None = None, period: str = "today",
                  satisfaction: Callable[[float, float], Any] | None = None) -> None:
         super().__init__()
-        self.report_for = report  # the session's metrics for a period spec ("today", "7d", a date range)
+        # The session's metrics for a period spec ("today", "7d", a date range), telling its progress
+        # while it computes days the cache does not hold yet (the first look at a period).
+        self.report_for = report
         self.satisfaction = satisfaction  # the session's CSAT and sentiment read, when there are surveys
         self.clock = clock
         self.timezone = timezone
         self.hours = hours
         self.period_spec = period
         self.report: metrics.Report | None = None
+        self.computing: str | None = None  # the period being computed
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-title")
@@ -225,7 +236,7 @@ class MetricsScreen(Screen):
         self.load(self.period_spec)
 
     def load(self, spec: str) -> None:
-        self.period_spec = spec
+        self.period_spec = self.computing = spec
         self.query_one("#metrics-title", Static).update(
             Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
         self.compute(spec)
@@ -233,7 +244,7 @@ class MetricsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="metrics", description="Computing the metrics")
     def compute(self, spec: str) -> None:
         try:
-            report = self.report_for(spec)
+            report = self.report_for(spec, lambda share: self.post_message(self.Progress(spec, share)))
         except metrics.PeriodError as exc:
             self.post_message(self.Failed(spec, str(exc)))
             return
@@ -246,6 +257,7 @@ class MetricsScreen(Screen):
     def on_metrics_screen_computed(self, message: Computed) -> None:
         if message.report.period.label != self.period_spec:
             return  # an older period's figures arriving after the switch
+        self.computing = None
         self.report = report = message.report
         per = report.period
         first, last = per.days[0].day, per.days[-1].day
@@ -264,6 +276,13 @@ class MetricsScreen(Screen):
         self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
         if self.satisfaction is not None:
             self.query_one(CsatPanel).load(self.satisfaction, per.start, per.end)
+
+    def on_metrics_screen_progress(self, message: Progress) -> None:
+        if message.spec != self.computing:
+            return  # another period's worker, or its figures already shown
+        self.query_one("#metrics-title", Static).update(Text(
+            f"Metrics · {PERIOD_NAMES.get(message.spec, message.spec)} · computing the days not seen before…"
+            f" {message.share * 100:.0f}%"))
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
         self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))

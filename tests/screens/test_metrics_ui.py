@@ -35,7 +35,8 @@ def reports(timeline, hours=None):
     """What the session hands the screen: the report for a period spec, in the workspace's zone."""
     from agentconsole import metrics
 
-    return lambda spec: metrics.compute(timeline.store, spec, timeline.clock.now(), "UTC", hours)
+    return lambda spec, progress=None: metrics.compute(timeline.store, spec, timeline.clock.now(), "UTC", hours,
+                                                       progress=progress)
 
 
 def text_of(screen: MetricsScreen, selector: str) -> str:
@@ -198,3 +199,40 @@ def test_axis_labels_sit_under_their_bars_and_never_touch() -> None:
     assert line.startswith("Nov 24") and line.index("26") == 12 and "Dec 1" in line
     assert axis_line(tuple(str(h) for h in range(24)), 24).split()[:4] == ["0", "2", "4", "6"]
     assert axis_line(("a",) * 30, 15) == " ".join("a" * 8)  # two days a column, one label each
+
+
+async def test_a_period_not_cached_yet_says_how_far_it_got(timeline) -> None:
+    import threading
+
+    from agentconsole import metrics
+    from tests.screens.helpers import screen_text
+
+    gate, titles = threading.Event(), []
+
+    def slow(spec, progress=None):
+        def told(share):
+            if progress is not None:
+                progress(share)
+            if share >= 0.5:
+                gate.wait(5)  # hold the fill half way until the title has been read
+
+        return metrics.compute(timeline.store, spec, timeline.clock.now(), "UTC", progress=told)
+
+    screen = MetricsScreen(slow, timeline.clock, "UTC", period="30d")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        half = re.compile(r"30 days · computing the days not seen before… (5[0-9]|[6-9][0-9])%")
+        for _ in range(250):  # the fill waits at half way, so the title must come to say so
+            await pilot.pause(0.02)
+            titles.append(text_of(screen, "#metrics-title"))
+            if half.search(titles[-1]):
+                break
+        assert half.search(titles[-1]), titles[-3:]
+        assert half.search(screen_text(pilot.app))  # painted, not hidden behind anything
+        gate.set()
+        await settle(pilot)
+        assert "30 days · 2026-10-27 – 2026-11-25" in text_of(screen, "#metrics-title")
+        assert "median 20m · p90 1d0h · 5 answered" in screen_text(pilot.app)
+        assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")
+        screen.load("30d")  # every past day is cached now: no progress, the same figures
+        await settle(pilot)
+        assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")

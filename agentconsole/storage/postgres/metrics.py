@@ -1,5 +1,5 @@
 """The metrics passes on PostgreSQL: the SQLite ones where their SQL is portable; the three that use
-SQLite's scalar max()/min(), sums of comparisons and an SQL function in Python (business hours) here."""
+SQLite's scalar max()/min() and an SQL function in Python (business hours) here."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from agentconsole.storage.metrics import _ANSWERING, _FIRST_RESPONDER, OpenSeconds, SqliteMetricsStorage, Timed
+from agentconsole.storage.metrics import (
+    _FIRST_RESPONDER, OpenSeconds, SqliteMetricsStorage, Timed, contacts_sql)
 from agentconsole.storage.store import Store
 
 
 class PostgresMetricsStorage(SqliteMetricsStorage):
     """MetricsStorage on a PostgreSQL store; counted seconds are computed from the rows, in Python."""
 
+    # Sequence ids are taken at insert, not at commit: a writer may commit an id below the last mark.
+    LOOKBACK = 1000
+
     def __init__(self, store: Store, open_seconds: OpenSeconds | None = None) -> None:
+        self._store = store
         self.conn = store.conn
         self.counting = open_seconds is not None
         self._open_seconds = open_seconds
@@ -54,29 +59,9 @@ class PostgresMetricsStorage(SqliteMetricsStorage):
             " ON c.id = e.conversation_id WHERE e.event = 'resolved' AND e.at >= :start AND e.at < :end"
             " AND c.first_customer_at <= e.at) AS c", {"start": start, "end": end}))
 
-    def contacts(self, start: float, end: float) -> dict[str, tuple[int, int, int]]:
-        sql = """
-        WITH cand AS (
-            SELECT c.id, c.channel, c.first_customer_at AS fc, c.first_response_at AS fr, c.last_out_at AS lo,
-                   c.customer_count AS n_in,
-                   CASE WHEN c.first_customer_at >= :start THEN c.first_customer_at
-                        ELSE (SELECT min(m.sent_at) FROM messages m
-                              WHERE m.conversation_id = c.id AND m.sent_at >= :start AND m.direction = 'in')
-                   END AS first_in
-            FROM conversations c
-            WHERE c.last_message_at >= :start AND c.last_in_at >= :start AND c.first_customer_at < :end)
-        SELECT c.channel, count(*),
-               sum(CASE WHEN c.lo >= c.first_in AND (c.lo < :end OR EXISTS (
-                   SELECT 1 FROM messages o WHERE o.conversation_id = c.id
-                   AND o.sent_at >= c.first_in AND o.sent_at < :end AND o.direction = 'out'
-                   AND """ + _ANSWERING.format(m="o") + """)) THEN 1 ELSE 0 END),
-               sum(CASE WHEN c.fr <= :start OR c.n_in < 2 THEN 0 ELSE (
-                   SELECT count(*) FROM messages r WHERE r.conversation_id = c.id
-                   AND r.sent_at > c.fc AND r.sent_at >= :start AND r.sent_at < LEAST(coalesce(c.fr, :end), :end)
-                   AND r.direction = 'in') END)
-        FROM cand AS c WHERE c.first_in < :end GROUP BY c.channel"""
+    def contacts(self, start: float, end: float, repeats: bool = True) -> dict[str, tuple[int, int, int]]:
         return {row[0]: (row[1], row[2] or 0, row[3] or 0)
-                for row in self._rows(sql, {"start": start, "end": end})}
+                for row in self._rows(contacts_sql(repeats, "LEAST"), {"start": start, "end": end})}
 
     def incoming_by_week_hour(self, lo: float, hi: float, offset: float) -> list[tuple[int, int]]:
         # Epoch day 0 was a Thursday, so hour h since the epoch is hour (h + 72) % 168 of a Monday week.

@@ -60,3 +60,43 @@ def test_incoming_messages_by_hour_of_the_week(backend):
     assert sorted(m.incoming_by_week_hour(now, now + 2 * HOUR, 3600)) == [(tuesday_9 + 1, 3), (tuesday_9 + 2, 1)]
     with m.snapshot():  # reads inside one snapshot agree; nothing is written
         assert m.opened(now, now + 2 * HOUR, False) == {"": 4}
+
+
+def test_repeats_per_span_sum_to_the_contacts_pass(backend):
+    store, now = backend.store, backend.clock.now()
+    x = store.ensure_account("shop-x", Channel.X, "demo")
+    backend.message(x, "t1", "where is my order", now - 30 * HOUR)
+    backend.message(x, "t1", "hello??", now - 26 * HOUR)  # a repeat, the day before
+    backend.message(x, "t1", "anyone?", now - 2 * HOUR)  # and one today
+    backend.message(x, "t1", "on its way", now - HOUR, who="shop", out=True)
+    backend.message(x, "t1", "thanks", now - HOUR / 2)  # after our reply: not a repeat
+    m = backend.metrics()
+    start, mid, end = now - 48 * HOUR, now - 12 * HOUR, now + 1
+    assert m.contacts(start, end)["x"][2] == 2
+    assert m.repeats(start, mid) == {"x": 1} and m.repeats(mid, end) == {"x": 1}
+    assert m.contacts(start, end, repeats=False) == {"x": (1, 1, 0)}
+
+
+def test_cached_days_are_dropped_from_the_time_of_a_later_message(backend):
+    store, now = backend.store, backend.clock.now()
+    x = store.ensure_account("shop-x", Channel.X, "demo")
+    backend.message(x, "t1", "hi", now - 50 * HOUR)
+    m = backend.metrics()
+    assert m.caching
+    m.forget_changed_days()  # the first mark
+    days = [(now - 72 * HOUR, now - 48 * HOUR), (now - 48 * HOUR, now - 24 * HOUR), (now - 24 * HOUR, now)]
+    for lo, hi in days:
+        m.cache_day("UTC|wall", lo, hi, f"day {lo}")
+    m.cache_day("Europe/Berlin|wall", days[0][0], days[0][1], "elsewhere")
+    m.cache_day("UTC|wall", days[0][0], days[0][1], "again")  # a recomputed day replaces the old one
+    assert m.cached_days("UTC|wall", [lo for lo, _ in days]) == {
+        days[0][0]: "again", days[1][0]: f"day {days[1][0]}", days[2][0]: f"day {days[2][0]}"}
+    m.forget_changed_days()  # nothing new: every day stays
+    assert len(m.cached_days("UTC|wall", [lo for lo, _ in days])) == 3
+    backend.message(x, "t2", "late", now - 30 * HOUR)  # arrives now, sent on the second day
+    m.forget_changed_days()
+    assert m.cached_days("UTC|wall", [lo for lo, _ in days]) == {days[0][0]: "again"}
+    assert m.cached_days("Europe/Berlin|wall", [days[0][0]]) == {days[0][0]: "elsewhere"}
+    store.set_status(backend.message(x, "t3", "new", now - 60 * HOUR), Status.DONE, None)  # an event now
+    m.forget_changed_days()
+    assert m.cached_days("UTC|wall", [lo for lo, _ in days]) == {}
