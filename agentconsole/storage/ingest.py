@@ -144,7 +144,7 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
             conn.execute(
                 "INSERT INTO messages_fts(rowid, text, subject, author_name)"
                 " SELECT id, text, subject, author_name FROM messages WHERE id > ?", (first_new,))
-            add_terms(conn, [t for r in rows for t in (r[9], r[8], r[6])])
+            add_terms(conn, first_new)
         changed = [s for s in summaries.values() if s.changed]
         _Summary.save_all(conn, changed, pg)
         after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
@@ -206,7 +206,7 @@ def _apply_edits(conn: sqlite3.Connection, account_id: int, edits: list[InboundM
                          " VALUES ('delete', ?, ?, ?, ?)", (message_id, old_text, row[5], row[6]))
             conn.execute("INSERT INTO messages_fts(rowid, text, subject, author_name) VALUES (?,?,?,?)",
                          (message_id, msg.text, row[5], row[6]))
-            add_terms(conn, (msg.text,))
+            add_terms(conn, message_id - 1, message_id)
         conn.execute("UPDATE conversations SET last_preview = ? WHERE id = ? AND last_message_at = ?",
                      (one_line(msg.text, 160), conversation_id, row[7]))
         changed.add(conversation_id)

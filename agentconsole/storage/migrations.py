@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agentconsole.storage.search import PREFIX_INDEX
+
 # Each entry moves the schema from version i to i + 1. Never edit a released step: append one.
 MIGRATIONS: list[str] = [
     """
@@ -491,4 +493,5 @@ MIGRATIONS: list[str] = [
         event_window INTEGER NOT NULL DEFAULT 0
     );
     """,
+    PREFIX_INDEX,  # search: the first one and two characters of every word indexed too (see storage/search.py)
 ]

@@ -75,31 +75,40 @@ def _fold(word: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFD", word))
 
 
-def terms_of(texts: Iterable[str]) -> set[str]:
-    """The words of *texts* as FTS5 folds them; when unsure how the
-    tokenizer cuts a word (marks, other scripts), both readings, since a word too many only costs a row."""
-    # One pass over the batch joined, split in C; only the few words with punctuation in them go
-    # through the regular expression (half the instructions of running it over everything).
-    low = "\n".join(t for t in texts if t).lower()
-    found: set[str] = set()
-    odd: list[str] = []
-    for word in set(low.split()):
-        (found.add if word.isalnum() else odd.append)(word)
-    if odd:
-        found.update(_TOKEN_RE.findall(" ".join(odd)))
-    if not low.isascii():
-        found.update(_fold(t) for t in [t for t in found if not t.isascii()])
-        if _MARKS.search(low):  # a separate combining mark joins the word around it once folded
-            found.update(_TOKEN_RE.findall(_fold(low)))
-    return found
+# A migration step (its place is in MIGRATIONS; the PostgreSQL schema finds it by this name): FTS5 also
+# indexes the first one and two characters of every word, so the first keystrokes of a word or of an
+# order number (a prefix of thousands of indexed words, too many to spell out from search_terms) read
+# one ready posting list instead of merging thousands of them at every query.
+PREFIX_INDEX = """
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, subject, author_name, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', columnsize=0, prefix='1 2'
+    );
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    """
+
+# The words of newly stored messages are read by FTS5 itself: the batch goes through an in-memory
+# contentless index with the same tokenizer (no positions, no sizes) whose vocabulary is then the
+# batch's words exactly as messages_fts has them, tokenized in C once per batch.
+_BATCH_WORDS = ("CREATE VIRTUAL TABLE IF NOT EXISTS temp.batch_words USING fts5(words, content='',"
+                " detail=none, columnsize=0, tokenize='unicode61 remove_diacritics 2')")
+_BATCH_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.batch_vocab USING fts5vocab(temp, batch_words, 'row')"
 
 
-def add_terms(conn: sqlite3.Connection, texts: Iterable[str]) -> None:
-    """Record the words of newly indexed texts (inside the caller's transaction)."""
-    terms = terms_of(texts)
-    if terms:
-        conn.executemany("INSERT INTO search_terms(term) VALUES (?) ON CONFLICT (term) DO NOTHING",
-                         [(t,) for t in terms])
+def add_terms(conn: sqlite3.Connection, after_id: int, up_to: int | None = None) -> None:
+    """Record the words of the messages with ids above *after_id* (up to *up_to*, when given) in
+    search_terms, inside the caller's transaction (SQLite only: PostgreSQL reads prefixes from its index)."""
+    conn.execute(_BATCH_WORDS)
+    conn.execute(_BATCH_VOCAB)
+    rows = "SELECT id, text || ' ' || subject || ' ' || author_name FROM messages WHERE id > ?"
+    if up_to is None:
+        conn.execute(f"INSERT INTO temp.batch_words(rowid, words) {rows}", (after_id,))
+    else:
+        conn.execute(f"INSERT INTO temp.batch_words(rowid, words) {rows} AND id <= ?", (after_id, up_to))
+    conn.execute("INSERT INTO search_terms(term) SELECT term FROM temp.batch_vocab WHERE true"
+                 " ON CONFLICT (term) DO NOTHING")
+    conn.execute("INSERT INTO temp.batch_words(batch_words) VALUES ('delete-all')")
 
 
 def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
@@ -108,7 +117,9 @@ def _expansion(conn: sqlite3.Connection, word: str) -> list[str] | None:
     tokens = _TOKEN_RE.findall(word.lower())
     if len(tokens) != 1 or tokens[0] != word.lower():
         return None
+    # The words are FTS5's own (its vocabulary), which also writes a final sigma as σ.
     starts = {word.lower(), _fold(word)}
+    starts |= {start.replace("ς", "σ") for start in starts}
     found: set[str] = set()
     for start in starts:
         found.update(r[0] for r in conn.execute(
@@ -133,8 +144,10 @@ def forget(conn: Any, message_ids: Iterable[int]) -> None:
 
 
 def match_query(conn: sqlite3.Connection, text: str) -> str:
-    """fts_query(text), with a long last prefix spelled out as the words it can become."""
-    parts = parse(text)
+    """fts_query(text), with a long last prefix spelled out as the words it can become. A part with no
+    word in it (a lone '.') is left out, as FTS5 ignores it in fts_query and PostgreSQL's tsquery skips it:
+    joined with AND it would find nothing."""
+    parts = [p for p in parse(text) if _TOKEN_RE.search(" ".join(p.words))]
     if not parts:
         return ""
     out = [_phrase(p.words) for p in parts[:-1]]

@@ -323,13 +323,16 @@ def test_a_keyring_that_refuses_is_a_secret_problem_not_a_crash(monkeypatch):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A real 1 MB tmpfs where the runner may mount one (root in a container that allows it)."""
+def small_disk(tmp_path, request):
+    """A real 1 MB tmpfs (or the size given as the fixture's parameter) where the runner may mount one
+    (root in a container that allows it)."""
     import subprocess
+
+    size = getattr(request, "param", "1m")
 
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
                           capture_output=True, check=False)
     if done.returncode != 0:
         pytest.skip("cannot mount a tmpfs here; the injected-OSError tests above cover this")
@@ -350,6 +353,8 @@ def test_a_really_full_disk(capsys, monkeypatch, small_disk):
                for line in lines)
 
 
+# A new workspace and the write-ahead log of its migrations take more than 1 MB: the disk is read-only, not full.
+@pytest.mark.parametrize("small_disk", ["2m"], indirect=True)
 def test_a_really_read_only_data_dir(capsys, monkeypatch, small_disk):
     import subprocess
 

@@ -4,10 +4,12 @@ query finds, in the same order."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentconsole.domain.models import InboundMessage, Kind, Person
 from agentconsole.storage import db
-from agentconsole.storage.search import MAX_EXPANSION, Part, fts_query, match_query, parse, terms_of
+from agentconsole.storage.search import MAX_EXPANSION, Part, fts_query, match_query, parse
 from agentconsole.storage.store import Store
 from tests import pg
 
@@ -93,9 +95,47 @@ def test_the_upgrade_fills_the_word_list_from_the_index(tmp_path, clock):
     store.close()
 
 
-def test_terms_of_reads_words_as_the_tokenizer_folds_them():
-    assert terms_of(["Café au lait, ORDERS_42 x"]) >= {"café", "cafe", "orders"}
-    assert terms_of(["au lait"]) == {"au", "lait"}
+def vocabulary(store: Store) -> set[str]:
+    conn = store.conn
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, messages_fts, 'row')")
+    return {r[0] for r in conn.execute("SELECT term FROM temp.fts_vocab")}
+
+
+def word_list(store: Store) -> set[str]:
+    return {r[0] for r in store.conn.execute("SELECT term FROM search_terms")}
+
+
+@pytest.mark.sqlite_only  # the word list is SQLite's (PostgreSQL reads prefixes from its own index)
+def test_the_word_list_holds_the_words_fts5_indexed(store, account, clock):
+    t = clock.now()
+    store.ingest(account, [msg("a", "Café au lait, ORDERS_42 x", t - 10, subject="Invoice question"),
+                           msg("b", "Αλέξανδρος wrote: the cafe\u0301s are open!", t - 9)])
+    before = word_list(store)
+    store.ingest(account, [msg("a", "parcelforce tracking", t - 10, extra={"edited_at": t})])
+    words = word_list(store)
+    assert {"cafe", "au", "lait", "orders", "42", "x", "invoice", "question", "dana", "kim",
+            "αλέξανδροσ"} <= before
+    assert "parcelforce" not in before and "parcelforce" in words
+    assert before <= words  # the edited-away words stay: a word too many only costs a row
+    assert words == before | vocabulary(store)
+    assert [h.message_id for h in store.search("wrote .")] == native(store, "wrote .") != []
+    assert [h.snippet for h in store.search("αλέξανδρος")] == [h.snippet for h in store.search("Αλέξαν")] != []
+
+
+TEXT = st.text(st.sampled_from("aAéÉeEz ZσςΣ_-'.!,0 9\u0301李ßẞİı\n"), max_size=30)
+
+
+@pytest.mark.sqlite_only
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(TEXT, min_size=1, max_size=6), typed=TEXT.filter(lambda t: any(c.isalnum() for c in t)))
+def test_any_batch_leaves_its_words_in_the_list_and_prefixes_find_what_fts5_finds(store, account, clock,
+                                                                                 texts, typed):
+    start = store.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+    n = store.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    store.ingest(account, [msg(f"h{n + i}", text, clock.now() - 100 + i) for i, text in enumerate(texts)])
+    assert store.conn.execute("SELECT count(*) FROM messages WHERE id > ?", (start,)).fetchone()[0] == len(texts)
+    assert vocabulary(store) <= word_list(store)
+    assert [h.message_id for h in store.search(typed)] == native(store, typed)
 
 
 @pytest.mark.sqlite_only  # compares with FTS5's own query; see test_postgres_finds_what_fts5_finds
@@ -111,7 +151,7 @@ WORDS = ["order", "ordered", "ordering", "orders", "orderly", "ordinal", "café"
 TYPED = ["orde", "order", "ordere", "orderi", "ordi", "cafe", "café", "cafet", "zoet", "zoë", "naiv", "naïv", "Orde",
          "ORDER", "numb", "李娜娜", "αλέξ", "αλεξ", "orderl", "nothing", "cafes", '"never arrived"', "never arrived",
          '"never arr', '"arrived never"', '"really never"', "re-order", "order_42", "example", "dana", "Dana K",
-         '"number 3', "code", "42"]
+         '"number 3', "code", "42", "order .", "number ! 4"]
 
 
 def test_postgres_finds_what_fts5_finds(tmp_path, clock):

@@ -118,6 +118,10 @@ def fill(path: Path, conversations: int = 40) -> Store:
     from agentconsole.replies.canned import CannedLibrary
 
     CannedLibrary(store).install_starters()
+    from agentconsole import metrics
+
+    # A week's figures fill the day cache (metrics_days) and its marks (metrics_marks).
+    metrics.report(store, metrics.period("7d", clock.now()))
     return store
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentconsole.storage.integrity import DatabaseDamaged, DatabaseProblem
 from agentconsole.storage.migrations import MIGRATIONS
+from agentconsole.storage.search import PREFIX_INDEX
 from agentconsole.storage.postgres.adapter import MIGRATION_LOCK, Connection
 from agentconsole.storage.postgres.texts import CHANGES, KNOWLEDGE, SEARCH_CONFIG
 from agentconsole.storage.team_listen import postgres_notify_sql
@@ -72,6 +73,10 @@ REPLACED: dict[tuple[int, str], list[str]] = {
     (15, "CREATE VIRTUAL TABLE temp.messages_vocab"): [],
     (15, "INSERT INTO search_terms(term)"): [],
     (15, "DROP TABLE temp.messages_vocab"): [],
+    # FTS5's prefix index: GIN answers a prefix from its own lexeme tree.
+    (MIGRATIONS.index(PREFIX_INDEX), "DROP TABLE messages_fts"): [],
+    (MIGRATIONS.index(PREFIX_INDEX), "CREATE VIRTUAL TABLE messages_fts"): [],
+    (MIGRATIONS.index(PREFIX_INDEX), "INSERT INTO messages_fts(messages_fts)"): [],
 }
 
 _SQLITE_ONLY = re.compile(r"\bVIRTUAL\s+TABLE\b|\bTRIGGER\b|\bWITHOUT\s+ROWID\b|\btemp\.|\bfts5|\w+_fts\b|"
