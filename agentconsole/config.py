@@ -137,7 +137,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option("url", str, "", "the workspace on a PostgreSQL server, postgresql://user@host:port/database "
                "(default: the SQLite file in the data folder); its password never goes here", check=_storage_url,
                shown=_without_password),
-        Option("cache_mb", float, 16.0, "megabytes of the SQLite file SQLite keeps in memory for the whole "
+        Option("cache_mb", float, 8.0, "megabytes of the SQLite file SQLite keeps in memory for the whole "
                "console, all its connections together (more: fewer reads from disk)", low=1, high=4096,
                unit="megabytes"),
     ),
@@ -168,7 +168,7 @@ class Config:
     targets: Targets = field(default_factory=Targets)
     demo_interval: float | None = None  # None: the demo follows a small shop's day
     storage_url: str = ""  # empty: the SQLite file in the data folder
-    storage_cache_mb: float = 16.0  # [storage] cache_mb; the same default as storage.db.DEFAULT_CACHE_MB
+    storage_cache_mb: float = 8.0  # [storage] cache_mb; the same default as storage.db.DEFAULT_CACHE_MB
     hours: HoursConfig = field(default_factory=HoursConfig)
     path: Path | None = None
     text: str = field(default="", repr=False, compare=False)  # the file as read, to name lines later
