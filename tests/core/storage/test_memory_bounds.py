@@ -33,8 +33,9 @@ def cache_mb() -> Iterator[None]:
 
 
 def _pragmas(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    return tuple(conn.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[return-value]
-                 for name in ("cache_size", "soft_heap_limit", "mmap_size"))
+    cache, heap, mmap = (int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+                         for name in ("cache_size", "soft_heap_limit", "mmap_size"))
+    return cache, heap, mmap
 
 
 def test_every_connection_gets_the_configured_bound(tmp_path: Path, cache_mb: None) -> None:
@@ -112,3 +113,14 @@ def test_cache_mb_is_read_from_the_storage_table(tmp_path: Path) -> None:
     path.write_text("[storage]\ncache_mb = 0\n")
     with pytest.raises(config.ConfigError, match="cache_mb"):
         config.load(path)
+
+
+def test_the_cli_applies_cache_mb_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             cache_mb: None) -> None:
+    from agentconsole import cli
+
+    (tmp_path / "config.toml").write_text("[storage]\ncache_mb = 5\n")
+    monkeypatch.setenv("AGENTCONSOLE_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(tmp_path / "data"))
+    cli.main(["db", "check"])  # whatever it finds of the fresh folder, the config was applied first
+    assert db.memory_pragmas()[0] == f"PRAGMA cache_size = -{5 * 1024}"
