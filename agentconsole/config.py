@@ -137,6 +137,9 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option("url", str, "", "the workspace on a PostgreSQL server, postgresql://user@host:port/database "
                "(default: the SQLite file in the data folder); its password never goes here", check=_storage_url,
                shown=_without_password),
+        Option("cache_mb", float, 8.0, "megabytes of the SQLite file SQLite keeps in memory for the whole "
+               "console, all its connections together (more: fewer reads from disk)", low=1, high=4096,
+               unit="megabytes"),
     ),
     "demo": (
         # Unset, the demo follows a small shop's day (quiet nights, a midday peak); set, it is a flat
@@ -165,6 +168,7 @@ class Config:
     targets: Targets = field(default_factory=Targets)
     demo_interval: float | None = None  # None: the demo follows a small shop's day
     storage_url: str = ""  # empty: the SQLite file in the data folder
+    storage_cache_mb: float = 8.0  # [storage] cache_mb; the same default as storage.db.DEFAULT_CACHE_MB
     hours: HoursConfig = field(default_factory=HoursConfig)
     path: Path | None = None
     text: str = field(default="", repr=False, compare=False)  # the file as read, to name lines later
@@ -223,6 +227,7 @@ def load(path: Path) -> Config:
         targets=_targets(data.get("targets", {}), fail),
         demo_interval=fixed["demo"]["interval_seconds"],
         storage_url=fixed["storage"]["url"],
+        storage_cache_mb=float(fixed["storage"]["cache_mb"]),
         hours=_hours(data.get("hours", {}), fail),
         path=path,
         text=text,

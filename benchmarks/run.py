@@ -39,6 +39,8 @@ TARGETS = {
     "ingest_messages_per_second": (">=", 25_000),
     "rss_mb": ("<=", 150),
     "idle_cpu_percent_of_one_core": ("<=", 0.5),
+    "memory_rss_worst_mb": ("<=", 150),
+    "memory_idle_cpu_percent_of_one_core": ("<=", 0.5),
 }
 
 
@@ -74,6 +76,8 @@ def measure_all(db: Path, conversations: int, idle: float, pairs: int, only: set
         results.update(storage_bench.ingest(db.parent.parent / "ingest", pairs))
     if wanted("terminal"):
         results.update(terminal.measure(db.parent, idle, pairs))
+    if wanted("memory"):  # RSS after launch, after browsing and the worst, then idle CPU, on one console
+        results.update({f"memory_{k}": v for k, v in terminal.measure_memory(db.parent, idle).items()})
     if postgres_url and wanted("postgres"):  # the same workspace on a PostgreSQL server, beside SQLite
         from benchmarks import postgres
 
@@ -91,7 +95,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--pairs", type=int, default=PAIRS, help="interleaved pairs per figure (at least 7)")
-    parser.add_argument("--only", default="", help="comma-separated: search,metrics,keys,ingest,terminal,postgres")
+    parser.add_argument("--only", default="", help="comma-separated: search,metrics,keys,ingest,terminal,memory,postgres")
     parser.add_argument("--postgres", metavar="URL", help="also measure the workspace copied to this PostgreSQL "
                         "database (benchmarks/postgres.py; it is replaced)")
     parser.add_argument("--scaling", action="store_true", help="10k, 100k and 300k conversations")
@@ -105,7 +109,7 @@ def main() -> None:
         for size in (10_000, 100_000, 300_000):
             db, built = workspace(args.dir / f"w{size // 1000}k", size, args.rebuild)
             out[str(size)] = built | measure_all(db, size, args.idle_seconds, args.pairs,
-                                                  only or {"search", "metrics", "keys", "terminal"})
+                                                  only or {"search", "metrics", "keys", "terminal", "memory"})
     else:
         db, built = workspace(args.dir, args.conversations, args.rebuild)
         out = built | measure_all(db, args.conversations, args.idle_seconds, args.pairs, only, args.postgres)

@@ -110,3 +110,74 @@ def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: flo
     _tmux("kill-session", "-t", session)
     script.unlink(missing_ok=True)
     return out
+
+
+BROWSE_QUERIES = ("refund", "order", "shipping", "password", "invoice", "thanks", "delivery", "account", "help",
+                  "late")
+
+
+def _rss_peak_mb(pid: int) -> float:
+    """VmHWM: the most the process has ever held resident, so a peak between two samples is not missed."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_memory(data_dir: Path, idle_seconds: float, settle: float = 3.0, root: Path | None = None) -> dict:
+    """The console's RSS after launch, after browsing (the list to the bottom and back, 50 conversations
+    opened, 10 searches, the metrics screen) and the worst along the way, then its idle CPU over
+    *idle_seconds* with the live counters ticking; the bare app's RSS in the same run as the floor. *root*: the
+    tree under test (default: this one; another to measure a previous version the same way)."""
+    if shutil.which("tmux") is None:
+        return {"memory_error": "tmux is not installed"}
+    marker = _first_row_name(data_dir / "agentconsole.db")
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / f"agentconsole_bare_app_{os.getpid()}.py"
+    script.write_text(BARE_APP)
+    exe = Path(sys.executable).with_name("agentconsole")
+    session = f"acmem{os.getpid()}"
+    root = root or Path(__file__).resolve().parents[1]
+    env = (f"-u PYTHONDONTWRITEBYTECODE PYTHONPATH={root} AGENTCONSOLE_DATA_DIR={data_dir} "
+           f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
+    out: dict = {}
+    painted, pid = _launch(session, f"exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color {sys.executable} "
+                                    f"{script}", lambda s: "bare textual first paint" in s)
+    if pid is not None:
+        time.sleep(settle)
+        out["rss_bare_mb"] = round(_rss_mb(pid), 1)
+    _tmux("kill-session", "-t", session)
+    script.unlink(missing_ok=True)
+    painted, pid = _launch(session, f"exec env {env} {exe}", lambda s: marker in s and "Waiting" in s)
+    if pid is None:
+        _tmux("kill-session", "-t", session)
+        return out | {"memory_error": "the console never painted"}
+
+    def keys(*names: str, wait: float = 0.15) -> None:
+        _tmux("send-keys", "-t", session, *names)
+        time.sleep(wait)
+
+    time.sleep(settle)
+    out["rss_after_launch_mb"] = round(_rss_mb(pid), 1)
+    keys("G", wait=2.0)
+    keys("g", wait=2.0)
+    for _ in range(50):
+        keys("j")
+        keys("Enter")
+    for query in BROWSE_QUERIES:
+        keys("/", wait=0.5)
+        keys("-l", query, wait=0.3)
+        keys("Enter", wait=1.0)
+        keys("Escape", wait=0.3)
+    keys("m", wait=4.0)
+    out["metrics_screen_seen"] = "Metrics" in _tmux("capture-pane", "-p", "-t", session)
+    keys("Escape", wait=settle)
+    out["rss_after_browsing_mb"] = round(_rss_mb(pid), 1)
+    cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
+    time.sleep(idle_seconds)
+    out["idle_cpu_percent_of_one_core"] = round((_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100, 2)
+    out["idle_seconds"] = idle_seconds
+    out["rss_after_idle_mb"] = round(_rss_mb(pid), 1)
+    out["rss_worst_mb"] = round(_rss_peak_mb(pid), 1)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    _tmux("kill-session", "-t", session)
+    return out

@@ -364,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
             check_config(config)
         given = args.storage_url
         args.storage_url = storage_url(args.storage_url, config)
+        from agentconsole.storage import db
+
+        db.set_cache_mb(config.storage_cache_mb)  # before any store opens a connection
         # SafeStream is a TextIO in all but name: it writes through the sanitiser and forwards the rest.
         ctx = CliContext(config, out=cast(TextIO, SafeStream(sys.stdout)), err=cast(TextIO, SafeStream(sys.stderr)),
                          log_path=log_file,
