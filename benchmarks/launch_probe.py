@@ -71,9 +71,10 @@ def _set_size(fd: int, rows: int = 36, cols: int = 120) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def first_frame(data_dir: Path, timeout: float = 60.0, code: str = CHILD) -> dict:
-    """One start of the console on data_dir (or of `code`): {"cpu_ms", "wall_ms", "rows", "modules"}."""
-    root = Path(__file__).resolve().parents[1]
+def first_frame(data_dir: Path, timeout: float = 60.0, code: str = CHILD, root: Path | None = None) -> dict:
+    """One start of the console on data_dir (or of `code`), from the tree at *root* (default: this one):
+    {"cpu_ms", "wall_ms", "rows", "modules"}."""
+    root = root or Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / "first_frame.json"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -133,6 +133,7 @@ class AgentConsoleApp(App[None]):
         self._background_started = True
         gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
         self.watch_team()
+        self.session.attach_engine()  # the CLI's engine and connectors are built now, after the first paint
         if self.session.syncing:
             self.run_engine()
 
