@@ -84,7 +84,8 @@ def first_frame(data_dir: Path, timeout: float = 60.0, code: str = CHILD, root: 
         _set_size(slave)
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-c", code, str(out_path)], stdin=slave, stdout=slave,
-                                 stderr=slave, env=env, close_fds=True, start_new_session=True)
+                                 stderr=slave, env=env, close_fds=True, start_new_session=True,
+                                 cwd=root)  # python -c puts the working directory first on sys.path
         os.close(slave)
         wall_ms = None
         try:

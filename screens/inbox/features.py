@@ -12,7 +12,6 @@ from textual.screen import Screen
 
 from agentconsole.domain.models import Capabilities, Channel
 from agentconsole.domain.rows import ConversationRow
-from agentconsole.shifts.service import EndForm, ShiftError
 from agentconsole.response.sla import format_wait
 
 from screens.shifts.line import ShiftBanner
@@ -121,7 +120,9 @@ class FeatureScreen(Screen):
         return True
 
     def start_features(self) -> None:
-        """Called once the first rows are up: today's figures, and both kept fresh but not per second."""
+        """Called once the first rows are up: the shift banner and today's figures, both kept fresh but
+        not per second (the banner's shift service and its imports are not part of the first frame)."""
+        self.load_banner()
         self.load_today()
         self.set_interval(BANNER_REFRESH_SECONDS, self.load_banner, name="banner")
         self.set_interval(TODAY_REFRESH_SECONDS, self.load_today, name="today")
@@ -390,6 +391,8 @@ class FeatureScreen(Screen):
 
     @work(thread=True, exclusive=True, group="shift", exit_on_error=False, description="Preparing the shift form")
     def _shift_form(self) -> None:
+        from agentconsole.shifts.service import EndForm
+
         form = self.session.shift_form()
         self.post_message(self.ShiftFormReady(form, isinstance(form, EndForm)))
 
@@ -405,6 +408,7 @@ class FeatureScreen(Screen):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Changing the shift")
     def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
+        from agentconsole.shifts.service import ShiftError
         from screens.shifts.dialogs import StartShiftRequest
 
         app, session = self.app, self.session
