@@ -133,7 +133,6 @@ class AgentConsoleApp(App[None]):
         self._background_started = True
         gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
         self.watch_team()
-        self.session.attach_engine()  # the CLI's engine and connectors are built now, after the first paint
         if self.session.syncing:
             self.run_engine()
 
@@ -277,6 +276,9 @@ class AgentConsoleApp(App[None]):
 
     @work(group="engine", exit_on_error=False, description="Syncing")
     async def run_engine(self) -> None:
+        # The CLI's engine and connectors are built here, in the worker's first step: after the first
+        # paint and after the inbox has started its loads, which the rows still to come wait for.
+        self.session.attach_engine()
         await self.session.run_engine()
 
     def kick_engine(self) -> None:
