@@ -276,6 +276,9 @@ class AgentConsoleApp(App[None]):
 
     @work(group="engine", exit_on_error=False, description="Syncing")
     async def run_engine(self) -> None:
+        # The CLI's engine and connectors are built here, in the worker's first step: after the first
+        # paint and after the inbox has started its loads, which the rows still to come wait for.
+        self.session.attach_engine()
         await self.session.run_engine()
 
     def kick_engine(self) -> None:

@@ -22,6 +22,7 @@ from agentconsole.storage.store import Store
 
 if TYPE_CHECKING:
     from agentconsole.channels.contract import Connector
+    from agentconsole.sync.engine import Engine
     from agentconsole.team.leases import Leases
     from screens.accounts.setup import AccountForm, SaveFn, TestFn
 
@@ -131,7 +132,6 @@ def run_console(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     from agentconsole.session.session import Session
-    from agentconsole.sync.engine import Engine
 
     # Textual paints at most MAX_FPS frames a second and a key's repaint waits for the next frame:
     # 120 halves that wait (to at most 8 ms). Frames are only drawn when something changed, so an idle
@@ -143,10 +143,16 @@ def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     store = ctx.store(demo)
     agent_name = args.agent or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent_name, ctx.config.agent_initials, ctx.config.timezone)
-    connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
-    engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
-                    leases=_leases(store, f"{agent_name}'s console"))
-    session = Session(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, engine=engine)
+
+    def connect() -> Engine:
+        """The connectors and the engine, built by the App right after its first paint (attach_engine)."""
+        from agentconsole.sync.engine import Engine
+
+        connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
+        return Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable,
+                      leases=_leases(store, f"{agent_name}'s console"))
+
+    session = Session(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, connect=connect)
     app = AgentConsoleApp(session, demo=demo, setup_email=_account_setup(store, ctx.clock),
                           freeze_startup_objects=True)
     app.run()
@@ -164,11 +170,13 @@ def _leases(store: Store, label: str) -> Leases:
 
 def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
     """(save, test) for the console's account set-up dialog: the form's options are typed and checked
-    by the channel's plug-in, then saved (or only logged in with) through the core."""
-    from agentconsole.accounts import check_account, save_account
-    from agentconsole.channels import registry
+    by the channel's plug-in, then saved (or only logged in with) through the core. The plug-ins are
+    read when the dialog is used, not at the start."""
 
     async def save(form: AccountForm) -> str:
+        from agentconsole.accounts import save_account
+        from agentconsole.channels import registry
+
         plugin = registry.get(form.kind)
         values = plugin.parse_options(form.raw)
         name, _, where = await save_account(store, plugin, form.name, values, form.secret, form.command, clock)
@@ -176,6 +184,9 @@ def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
         return f"saved {name!r}; {plugin.setup.secret.word}: {where}."
 
     async def test(form: AccountForm) -> str:
+        from agentconsole.accounts import check_account
+        from agentconsole.channels import registry
+
         plugin = registry.get(form.kind)
         return await check_account(plugin, form.name, plugin.parse_options(form.raw), form.secret,
                                    form.command, clock)

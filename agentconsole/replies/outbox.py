@@ -13,7 +13,6 @@ from agentconsole.domain.models import (Direction, InboundMessage, Kind, Outboun
                                         SendAction, SendResult, Status)
 from agentconsole.domain.records import DECIDABLE, SETTLED, OutboxRow, OutboxState
 from agentconsole.domain.sanitize import clean
-from agentconsole.replies.reply_all import cc_for
 
 if TYPE_CHECKING:
     from agentconsole.storage.outbox import OutboxStorage
@@ -277,6 +276,8 @@ class Outbox:
 
 def reply_cc(store: Store, account_id: int, raw: bytes | str | None, recipient: Person | None) -> list[str]:
     """Who a reply-all copies: the answered message's To and Cc, without the account or the customer."""
+    from agentconsole.replies.reply_all import cc_for  # email's header parser: not needed to start
+
     own = store.outbox_storage().account_handle(account_id)
     return cc_for(raw, sender=recipient.external_id if recipient else "", own=[own] if own is not None else [])
 

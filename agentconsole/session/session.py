@@ -2,44 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from agentconsole import failures, metrics
+from agentconsole import failures
 from agentconsole.config import Config
 from agentconsole.domain.clock import Clock
 from agentconsole.domain.models import Capabilities, Channel, Status
 from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
-from agentconsole.replies import escalation, guard, reach, templates
-from agentconsole.replies.canned import CannedLibrary
-from agentconsole.replies.escalation_texts import ASK_TO_DM, EscalationTexts
-from agentconsole.replies.reach import Reach
+from agentconsole.replies import reach
 from agentconsole.replies.outbox import Outbox, OutboxRow
 from agentconsole.response import waits
 from agentconsole.response.rule import ResponseRule
-from agentconsole.shifts.banner import Banner, build_banner
-from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
+from agentconsole.session.engine_link import EngineLink
 from agentconsole.session.listening import ListeningVerbs
 from agentconsole.session.platform import PlatformVerbs
 from agentconsole.session.refresh import RefreshReads
 from agentconsole.storage.store import Store
-from agentconsole.sync.states import ConnectorState, EngineEvent
 from agentconsole.team import collision
 from agentconsole.team.changes import Link
 from agentconsole.team.presence import Activity
 
 if TYPE_CHECKING:
+    from agentconsole import metrics
+    from agentconsole.replies import escalation
+    from agentconsole.replies.canned import CannedLibrary
+    from agentconsole.replies.escalation_texts import EscalationTexts
+    from agentconsole.replies.reach import Reach
+    from agentconsole.shifts.banner import Banner
+    from agentconsole.shifts.service import EndForm, Handover, ShiftRecord, Shifts, StartForm
     from agentconsole.satisfaction.service import CsatRow
     from agentconsole.triage.service import AfterReply, SentimentDay
     from agentconsole.knowledge.history import History
     from agentconsole.triage.score import Level
 
     from agentconsole.sync.engine import Engine
-
-log = logging.getLogger(__name__)
 
 
 class SendRefused(Exception):
@@ -59,58 +58,22 @@ class PaneRead:
     reach: Reach | None = None  # can we message this person now, and how (replies.reach)
 
 
-class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
+class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
     """One agent's session on one workspace. Blocking: call it from worker threads, never the UI loop,
-    except kick() and the engine's own run(), which belong to the event loop."""
+    except kick(), attach_engine() and the engine's own run(), which belong to the event loop."""
 
     def __init__(self, store: Store, *, clock: Clock, config: Config, agent_id: int | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, connect: Callable[[], Engine] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.config = config
         self.agent_id = agent_id
-        self.engine = engine
+        self._link_engine(engine, connect)  # the engine, or how to build it later (attach_engine)
         self.outbox = Outbox(store)
-        self._listeners: list[Callable[[EngineEvent], None]] = []
         # Where this console is, for the other consoles: set by the UI, written by the team watcher.
         self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
         self.change_feed: Any = None
         self.workspace_link = Link()  # the team watcher's view of the workspace server (the banner shows it)
-        if engine is not None:
-            self._engine_listener = engine.on_change
-            engine.on_change = self._engine_changed
-
-    # ------------------------------------------------------------------ events and the engine
-
-    def subscribe(self, listener: Callable[[EngineEvent], None]) -> None:
-        """Be told of every engine event (from the engine's loop); a listener's bug never stops syncing."""
-        self._listeners.append(listener)
-
-    def _engine_changed(self, event: EngineEvent) -> None:
-        if event.conversation_ids:
-            self.note_changed(event.conversation_ids)
-        for listener in [self._engine_listener, *self._listeners]:
-            if listener is not None:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("engine listener failed")
-
-    def connector_states(self) -> dict[int, ConnectorState] | None:
-        return self.engine.states() if self.engine is not None else None
-
-    async def run_engine(self) -> None:
-        if self.engine is not None:
-            await self.engine.run()
-
-    def kick(self) -> None:
-        """Wake the sender and the pollers (on the engine's loop) after something was queued."""
-        if self.engine is not None:
-            self.engine.kick()
-
-    @property
-    def syncing(self) -> bool:
-        return self.engine is not None
 
     # ------------------------------------------------------------------ the rules of this workspace
 
@@ -136,6 +99,8 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         return caps.max_length if caps is not None else None
 
     def customer_values(self, conversation: ConversationRow) -> dict[str, str | None]:
+        from agentconsole.replies import templates
+
         return dict(templates.values_for(conversation, self.agent_row))
 
     def reconfigure(self, config: Config) -> None:
@@ -147,10 +112,14 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         return ResponseRule(self.config.targets, self.config.hours, self.store.accounts())
 
     def shifts(self) -> Shifts:
+        from agentconsole.shifts.service import Shifts
+
         return Shifts(self.store, self.capabilities())
 
     @cached_property
     def canned(self) -> CannedLibrary:
+        from agentconsole.replies.canned import CannedLibrary
+
         return CannedLibrary(self.store)
 
     # ------------------------------------------------------------------ reads
@@ -185,9 +154,13 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         return self.store.search(query) if query.strip() else []
 
     def today_figures(self) -> metrics.HeaderFigures:
+        from agentconsole import metrics
+
         return metrics.today_header(self.store, self.clock, self.config.timezone, self.config.hours)
 
     def metrics_report(self, spec: str, progress: metrics.Progress | None = None) -> metrics.Report:
+        from agentconsole import metrics
+
         return metrics.compute(self.store, spec, self.clock.now(), self.config.timezone, self.config.hours,
                                progress=progress)
 
@@ -205,6 +178,8 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             raise SendRefused("the conversation is gone")
+        from agentconsole.replies import guard
+
         verdict = guard.check(text, conversation.channel, conversation.kind, limit=self.limit_for(conversation))
         if verdict.blocks:
             raise SendRefused(" · ".join(verdict.blocks))
@@ -297,6 +272,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     # ------------------------------------------------------------------ DM escalation and crisis mode
 
     def why_not_escalate(self, conversation_id: int) -> str | None:
+        from agentconsole.replies import escalation
         conversation = self.store.conversation(conversation_id)
         caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
         return escalation.why_not(self.store, conversation_id, caps)
@@ -305,6 +281,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         """why_not_escalate with the platform's live answer where the connector gives one (X's
         receives_your_dm, Bluesky's getConvoAvailability), through the one reach rule."""
         import asyncio
+        from agentconsole.replies import escalation
 
         conversation = await asyncio.to_thread(self.store.conversation, conversation_id)
         if conversation is None:
@@ -316,6 +293,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         return await asyncio.to_thread(escalation.why_not, self.store, conversation_id, caps, availability)
 
     def escalation_texts(self, conversation: ConversationRow) -> EscalationTexts:
+        from agentconsole.replies.escalation_texts import EscalationTexts
         from agentconsole.replies.reach import WINDOWED
 
         texts = EscalationTexts.defaults(self.canned, self.customer_values(conversation),
@@ -329,6 +307,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     def escalate(self, conversation_id: int, dm_text: str, public_text: str, *, opened_at: float | None = None,
                  send_anyway: bool = False) -> escalation.Escalation:
         """The DM first, then the public reply once it is accepted (raises EscalationRefused, Collided)."""
+        from agentconsole.replies import escalation
         conversation = self.store.conversation(conversation_id)
         caps = self.capabilities().get(conversation.account_id) if conversation is not None else None
         done = escalation.escalate(self.store, conversation_id, dm_text=dm_text, public_text=public_text,
@@ -343,6 +322,9 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         conversation = self.store.conversation(item.conversation_id) if item.conversation_id else None
         if conversation is None:
             raise SendRefused("the conversation is gone")
+        from agentconsole.replies import templates
+        from agentconsole.replies.escalation_texts import ASK_TO_DM
+
         text = templates.fill(ASK_TO_DM, self.customer_values(conversation)).text
         with self.store.transaction():
             self.outbox.enqueue_reply(conversation.id, text, agent_id=self.agent_id, source="escalation")
@@ -350,19 +332,23 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
         self._changed([conversation.id], order=True, counts=True)
 
     def crisis_status_fits(self, conversation_ids: list[int], status_text: str) -> list[escalation.StatusFit]:
+        from agentconsole.replies import escalation
         return escalation.status_fits(self.store, conversation_ids, status_text, self.capabilities())
 
     def crisis_status_skips(self, conversation_ids: list[int]) -> list[str]:
         """The accounts crisis mode posts no status to, each with why (Instagram has no text post)."""
+        from agentconsole.replies import escalation
         return escalation.status_skips(self.store, conversation_ids, self.capabilities())
 
     def crisis_problems(self, conversation_ids: list[int], *, status_text: str,
                         dm_texts: dict[int, str]) -> list[str]:
+        from agentconsole.replies import escalation
         return escalation.crisis_problems(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
                                           capabilities=self.capabilities())
 
     def crisis(self, conversation_ids: list[int], *, status_text: str, dm_texts: dict[int, str],
                opened_at: float | None) -> escalation.CrisisPlan:
+        from agentconsole.replies import escalation
         plan = escalation.crisis(self.store, conversation_ids, status_text=status_text, dm_texts=dm_texts,
                                  agent_id=self.agent_id, capabilities=self.capabilities(), opened_at=opened_at)
         self._changed([*conversation_ids, *(esc.dm_conversation_id for esc in plan.escalations)],
@@ -372,6 +358,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     def crisis_progress(self, plan: escalation.CrisisPlan
                         ) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str, str]]]:
         """(each DM's row, each account's status) of a crisis batch, as they stand now."""
+        from agentconsole.replies import escalation
         return (escalation.batch_progress(self.store, plan.batch),
                 escalation.status_progress(self.store, plan.status_items))
 
@@ -389,6 +376,8 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs):
     # ------------------------------------------------------------------ shifts
 
     def banner(self) -> Banner:
+        from agentconsole.shifts.banner import build_banner
+
         return build_banner(self.shifts(), self.agent_row.timezone)
 
     def on_shift_agent_ids(self) -> set[int]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from agentconsole.domain.models import Channel
 from agentconsole.domain.sanitize import one_line
 from agentconsole.shifts.times import short_time
-from agentconsole.shifts.service import ShiftRecord, Shifts
 from agentconsole.domain.records import PostState, PostStatus, ShiftRow
 from agentconsole.response.sla import format_wait
+
+if TYPE_CHECKING:  # the service (outbox, templates, hand-off) is read when a banner is built, not to draw one
+    from agentconsole.shifts.service import ShiftRecord, Shifts
 
 
 class Role(StrEnum):

@@ -131,7 +131,6 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, TodayVerbs, HeardVerbs, M
         # list, the view counts, today's figures) waits until those rows are up, so its threads don't
         # compete with the first paint.
         self._read_first_frame()
-        self.load_banner()
         self.set_interval(1.0, self.tick, name="clock")
         self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
 

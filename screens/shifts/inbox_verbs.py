@@ -9,8 +9,6 @@ from textual import work
 from textual.binding import Binding
 from textual.message import Message
 
-from agentconsole.shifts.service import EndForm, ShiftError
-
 from screens.inbox.verbs import InboxVerbs
 from screens.shifts.line import ShiftBanner
 
@@ -45,7 +43,10 @@ class ShiftVerbs(InboxVerbs):
                 *super().feature_palette_commands()]
 
     def keep_banner_current(self) -> None:
-        """Shifts others start or end show within this interval (the team watcher's events come sooner)."""
+        """Called once the first rows are up (the shift service and its imports are not part of the first
+        frame): the banner now, then within this interval of a shift others start or end (the team
+        watcher's events come sooner)."""
+        self.load_banner()
         self.set_interval(BANNER_REFRESH_SECONDS, self.load_banner, name="banner")
 
     @work(thread=True, exclusive=True, group="banner", exit_on_error=False, description="Loading the shift banner")
@@ -60,6 +61,8 @@ class ShiftVerbs(InboxVerbs):
 
     @work(thread=True, exclusive=True, group="shift", exit_on_error=False, description="Preparing the shift form")
     def _shift_form(self) -> None:
+        from agentconsole.shifts.service import EndForm  # not needed for the first frame
+
         form = self.session.shift_form()
         self.post_message(self.ShiftFormReady(form, isinstance(form, EndForm)))
 
@@ -75,6 +78,7 @@ class ShiftVerbs(InboxVerbs):
 
     @work(thread=True, group="actions", exit_on_error=False, description="Changing the shift")
     def _apply_shift(self, request: StartShiftRequest | EndShiftRequest) -> None:
+        from agentconsole.shifts.service import ShiftError
         from screens.shifts.dialogs import StartShiftRequest
 
         app, session = self.app, self.session

@@ -1,0 +1,54 @@
+"""The start path stays light: what the first frame does not need is imported after it, never before."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
+from agentconsole.storage.store import Store
+from benchmarks.launch_probe import first_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Made lazy for the launch (issue 20): the engine and every connector are built after the first paint
+# (Session.attach_engine), the rest is imported by the verbs and screens that use it.
+AFTER_THE_FIRST_FRAME = (
+    "agentconsole.sync.engine", "agentconsole.sync.sending", "agentconsole.listening.poller",
+    "agentconsole.channels.registry", "agentconsole.channels.contract", "agentconsole.accounts",
+    "agentconsole.team.leases", "connectors", "connectors.demo",
+    "agentconsole.replies.escalation", "agentconsole.replies.canned", "agentconsole.replies.reply_all",
+    "agentconsole.metrics", "agentconsole.shifts.service", "agentconsole.storage.shifts",
+    "importlib.metadata", "email", "statistics",
+)
+
+
+def test_importing_the_start_path_loads_none_of_the_lazy_modules():
+    code = ("import sys\n"
+            "import agentconsole.cli\n"
+            "from agentconsole.session.session import Session\n"
+            "import screens.app\n"
+            f"print(','.join(m for m in {AFTER_THE_FIRST_FRAME!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, monkeypatch):
+    """The agentconsole command on a pty (benchmarks/launch_probe.py): sys.modules at the first frame
+    with rows, which the inbox reaches before anything it starts afterwards."""
+    for name in ("HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(data / "agentconsole.db")
+    account = store.ensure_account("shop-m", Channel.MASTODON, "mastodon", handle="@shop")  # a real account
+    store.ingest(account, [InboundMessage("p1", "t1", Kind.PUBLIC, Person("u1", "dana_k", "Dana Kim"),
+                                          "my order never arrived", time.time() - 600)])
+    store.close()
+    frame = first_frame(data)
+    assert frame["rows"] == 1
+    assert [m for m in AFTER_THE_FIRST_FRAME if m in frame["modules"]] == []
+    assert "agentconsole.session.engine_link" in frame["modules"]  # the probe did see the start path

@@ -1,0 +1,84 @@
+"""The console builds its engine and connectors right after the first rows are painted, and syncs then."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentconsole.config import Config
+from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
+from agentconsole.session.session import Session
+from agentconsole.sync.engine import Engine
+from agentconsole.sync.states import SyncStatus
+from screens.app import AgentConsoleApp
+from tests.screens.helpers import screen_text, settle
+
+SIZE = (120, 36)
+
+
+class CountingConnector:
+    """Accepts every send and counts its polls (the network side is not under test here)."""
+
+    channel = Channel.X
+    capabilities = Capabilities(max_length=280)
+    poll_interval = 30.0
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.sent: list[OutboundRequest] = []
+        self.fetches = 0
+
+    async def fetch(self, cursor):
+        self.fetches += 1
+        return FetchResult([], cursor)
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        self.sent.append(request)
+        return SendResult(f"sent-{len(self.sent)}", self.clock.now())
+
+    async def find_sent(self, request):
+        return None
+
+    async def check(self):
+        return None
+
+    async def close(self):
+        return None
+
+
+async def wait_until(app, pilot, condition, tries: int = 100) -> None:
+    for _ in range(tries):
+        await settle(app, pilot)
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")
+
+
+async def test_the_engine_is_built_after_the_first_rows_and_then_syncs_and_sends(seeded):
+    dana = seeded.store.conversation(seeded.ids["dana"])
+    account = dana.account_id
+    name = seeded.store.account(account).name
+    connector = CountingConnector(seeded.clock)
+    built: list[str] = []  # what the screen showed when the engine was built
+
+    def connect() -> Engine:
+        built.append(screen_text(app))
+        return Engine(seeded.store, {account: connector}, clock=seeded.clock)
+
+    session = Session(seeded.store, clock=seeded.clock, config=Config(timezone="Europe/Berlin"),
+                      agent_id=seeded.agent_id, connect=connect)
+    # Until the engine is attached, every account reads as starting, as the engine's first state does.
+    assert session.engine is None and session.syncing
+    assert [(s.account_name, s.status) for s in session.connector_states().values()] == [
+        (a.name, SyncStatus.STARTING) for a in seeded.store.accounts()]
+    app = AgentConsoleApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(app, pilot, lambda: f"{name} ok" in screen_text(app))
+        assert len(built) == 1  # once
+        assert dana.contact_name in built[0] and "Waiting" in built[0]  # the first rows were painted first
+        assert session.engine is not None and connector.fetches >= 1
+        await pilot.press("j", "r", *"Sorry Dana, sending a new one", "ctrl+s")
+        await wait_until(app, pilot, lambda: len(connector.sent) == 1)
+        assert connector.sent[0].text == "Sorry Dana, sending a new one"
+    session.attach_engine()  # a second call builds nothing
+    assert len(built) == 1
