@@ -75,6 +75,17 @@ def test_failed_batch_leaves_neither_messages_nor_cursor(store, account, clock, 
     assert store.conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
 
 
+def test_an_error_after_which_sqlite_rolled_back_by_itself_is_the_error_raised(store, account):
+    # A full disk (SQLITE_FULL) can end the transaction inside SQLite; a ROLLBACK after it would fail with
+    # "no transaction is active" and the agent would read that instead of "the disk is full".
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        with store.transaction() as conn:
+            conn.execute("ROLLBACK")  # what SQLite did by itself
+            raise sqlite3.OperationalError("database or disk is full")
+    with store.transaction() as conn:  # and the store goes on
+        conn.execute("SELECT 1")
+
+
 def test_ingest_pauses_the_garbage_collector_only_while_it_runs(store, account, clock, monkeypatch):
     seen = []
     real = Store.transaction
