@@ -38,7 +38,7 @@ OUTBOX_LABELS = {
     "cancelled": "cancelled: needs your decision",
 }
 DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
-CARD_LINES = 5  # the card's height in lines (#card in app.tcss: the same plus its bottom border)
+CARD_LINES = 6  # the card's height in lines (#card in app.tcss: the same plus its bottom border)
 STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
 
@@ -353,8 +353,7 @@ class ConversationPane(Vertical):
             self.call_after_refresh(thread.scroll_end, animate=False)
 
     def _show_card(self, text: Text) -> None:
-        """*text* in the card without a layout pass: the card is CARD_LINES tall whatever it shows (a
-        layout pass arranges every widget on screen, and a card that grew would resize the thread too)."""
+        """*text* in the card without a screen-wide layout pass: it is CARD_LINES tall whatever it shows."""
         card = self.query_one("#card", Static)
         card.set_class(self.data is None, "-empty")
         card.update(text, layout=False)

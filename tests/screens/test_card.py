@@ -26,7 +26,7 @@ async def test_a_new_conversation_repaints_the_card_without_a_layout(seeded):
         refresh_layout = screen._refresh_layout
         screen._refresh_layout = lambda *a, **k: (layouts.append(a), refresh_layout(*a, **k))[1]
         height = app.screen.query_one("#card").size.height
-        await pilot.press("k")  # Sam: three lines, the card's height stays
+        await pilot.press("k")  # Sam: three lines, the card's height stays (six lines)
         await settle(app, pilot)
         assert _card_lines(app)[0].startswith("Sam Ortiz")
         assert _card_lines(app)[3] == ""
@@ -48,7 +48,7 @@ async def test_every_fact_starts_on_screen_cut_with_an_ellipsis(seeded, size):
         await pilot.press("j")  # Dana: name, channel, wait, the open hours, her profile: five facts
         await settle(app, pilot)
         lines = _card_lines(app)
-        assert len(lines) == 5
+        assert len(lines) == 6 and lines[5] == ""
         starts = ["Dana Kim", "X · public · open", "Waiting since Nov 24 16:18", "Mon–Sun", "Boston"]
         for line, start in zip(lines, starts):
             shown = line.removesuffix("…")
