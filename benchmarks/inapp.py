@@ -94,7 +94,9 @@ async def _settle(app: App, widget_of, timeout: float = 20) -> None:
     await asyncio.sleep(1.0)
 
 
-async def _keys(app: App, widget_of) -> list[float]:
+async def _keys(app: App, widget_of, cpu: list[float] | None = None) -> list[float]:
+    """Key-to-repaint times in ms; *cpu* gets the process's CPU time per key sent, in ms (steadier than
+    wall time on a loaded machine: other processes do not inflate it)."""
     async def send(key: str, gap: float) -> None:
         app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
         await asyncio.sleep(gap)
@@ -107,6 +109,7 @@ async def _keys(app: App, widget_of) -> list[float]:
         widget.focus()
         await pilot.pause(0.1)
         widget.render_timings.clear()
+        cpu_started = time.process_time()
         for key, count in HELD:
             for _ in range(count):
                 await send(key, 1 / 30)
@@ -114,6 +117,8 @@ async def _keys(app: App, widget_of) -> list[float]:
         for key in SINGLE:
             await send(key, SINGLE_GAP)
         await pilot.pause(0.3)
+        if cpu is not None:
+            cpu.append((time.process_time() - cpu_started) * 1000 / (sum(n for _, n in HELD) + len(SINGLE)))
         return [t * 1000 for t in widget.render_timings]
 
 
@@ -134,13 +139,14 @@ async def keypress(db: Path, rows: int, pairs: int = PAIRS) -> dict:
         app = AgentConsoleApp(Session(store, clock=SystemClock(), config=Config(), agent_id=agent),
                               freeze_startup_objects=True)  # as `agentconsole` runs it
         try:
-            return await _keys(app, lambda a: a.screen.query_one(ConversationList))
+            return await _keys(app, lambda a: a.screen.query_one(ConversationList), cpu["ours"])
         finally:
             store.close()
 
     async def bare() -> list[float]:
-        return await _keys(BareListApp(rows), lambda a: a.query_one(BareList))
+        return await _keys(BareListApp(rows), lambda a: a.query_one(BareList), cpu["floor"])
 
+    cpu: dict[str, list[float]] = {"ours": [], "floor": []}
     runs: dict[str, list[list[float]]] = {"ours": [], "floor": []}
     for i in range(pairs):
         order = (("ours", ours), ("floor", bare)) if i % 2 == 0 else (("floor", bare), ("ours", ours))
@@ -153,6 +159,9 @@ async def keypress(db: Path, rows: int, pairs: int = PAIRS) -> dict:
         out[f"keypress_{label}_ms"] = round(a, 2)
         out[f"keypress_{label}_floor_ms"] = round(b, 2)
         out[f"keypress_{label}_ratio"] = round(a / b, 2) if b else None
+    a, b = statistics.median(cpu["ours"]), statistics.median(cpu["floor"])
+    out["keypress_cpu_ms"], out["keypress_cpu_floor_ms"] = round(a, 2), round(b, 2)
+    out["keypress_cpu_ratio"] = round(a / b, 2) if b else None
     out["keypress_samples"] = sum(len(r) for r in runs["ours"])
     return out
 

@@ -38,6 +38,7 @@ OUTBOX_LABELS = {
     "cancelled": "cancelled: needs your decision",
 }
 DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
+CARD_LINES = 6  # the card's height in lines (#card in app.tcss: the same plus its bottom border)
 STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
 
@@ -308,7 +309,8 @@ class ConversationPane(Vertical):
         self.part = 0  # which part of long messages an expanded thread shows
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card")
+        yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card",
+                     classes="-empty")
         yield Static(id="presence")
         yield ThreadView(id="thread")
         yield Composer(id="composer")
@@ -351,14 +353,10 @@ class ConversationPane(Vertical):
             self.call_after_refresh(thread.scroll_end, animate=False)
 
     def _show_card(self, text: Text) -> None:
-        """*text* in the card, laying the screen out only when the card's height changes: a layout pass
-        arranges every widget on screen, and most cards are as tall as the one before."""
+        """*text* in the card without a screen-wide layout pass: it is CARD_LINES tall whatever it shows."""
         card = self.query_one("#card", Static)
-        width = card.content_size.width
-        before = card.get_content_height(card.size, card.size, width) if width else None
+        card.set_class(self.data is None, "-empty")
         card.update(text, layout=False)
-        if before is None or card.get_content_height(card.size, card.size, width) != before:
-            card.refresh(layout=True)
 
     def show_presence(self, people) -> None:
         """Who else is on this conversation ("Bob is replying"); hidden when nobody is."""
@@ -391,45 +389,49 @@ class ConversationPane(Vertical):
             return "date unknown"
 
     def _card(self) -> Text:
+        """The card, one fact per line, cut with an ellipsis rather than wrapped; when there are more facts
+        than CARD_LINES the last ones share a line, so each still starts on screen."""
         if self.data is None:
             return Text("No conversation open. Pick one with j/k and press enter.")
         c, card = self.data.conversation, self.data.card
-        text = Text(end="")
-        text.append_text(safe_text(c.contact_name or c.handle or "unknown", "bold", single_line=True,
-                                   limit=80))
+        lines: list[Text] = []
+        head = safe_text(c.contact_name or c.handle or "unknown", "bold", single_line=True, limit=80)
         if c.handle and c.handle != c.contact_name:
-            text.append("  ")
-            text.append_text(safe_text(c.handle, single_line=True, limit=80))
-        text.append(f"\n{channel_label(c.channel)} · {c.kind} · {c.status}")
+            head.append("  ")
+            head.append_text(safe_text(c.handle, single_line=True, limit=80))
+        lines.append(head)
+        where = Text(f"{channel_label(c.channel)} · {c.kind} · {c.status}")
         if c.is_demo:
-            text.append(" · DEMO", "reverse")
+            where.append(" · DEMO", "reverse")
         if c.assignee_name:
-            text.append(" · assigned to ")
-            text.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
+            where.append(" · assigned to ")
+            where.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
+        lines.append(where)
         if c.waiting_since is not None and c.status == "open":
-            text.append(f"\nWaiting since {self.stamp(c.waiting_since)}")
+            waiting = Text(f"Waiting since {self.stamp(c.waiting_since)}")
             business = self.rule.rule_for(c).hours
+            lines.append(waiting)
             if business is not None:  # the list's wait is open time; the stamp gives the clock's
-                text.append(f" · open hours only: {business.describe()}", "dim")
+                waiting.append(" · open hours only:", "dim")
+                lines.append(Text(business.describe(), "dim"))  # its own line: cut, the hours would go
         reach = self.data.reach
         # An open window is said in the composer; the card names only what limits the next message.
         if reach is not None and reach.state not in (ReachState.OPEN, ReachState.WINDOW) and c.status == "open":
-            text.append("\n")
-            text.append(reach.notice or reach.reason, "bold" if not reach.can_send else "")
+            lines.append(Text(reach.notice or reach.reason, "bold" if not reach.can_send else ""))
         if c.subject:
-            text.append("\nSubject: ")
-            text.append_text(safe_text(c.subject, single_line=True, limit=200))
+            lines.append(Text("Subject: ").append_text(safe_text(c.subject, single_line=True, limit=200)))
         if card is not None:
             details = [x for x in (card.location, card.bio) if x]
             if details:
-                text.append("\n")
-                text.append_text(safe_text(" · ".join(details), "italic", single_line=True, limit=240))
+                lines.append(safe_text(" · ".join(details), "italic", single_line=True, limit=240))
             others = [o for o in card.conversations if o.id != c.id]
             if others:
                 channels = sorted({channel_label(o.channel) for o in others})
-                text.append(f"\n{len(others)} other conversation{'s' if len(others) != 1 else ''}"
-                            f" ({', '.join(channels)})")
-        return text
+                lines.append(Text(f"{len(others)} other conversation{'s' if len(others) != 1 else ''}"
+                                  f" ({', '.join(channels)})"))
+        if len(lines) > CARD_LINES:
+            lines[CARD_LINES - 1:] = [Text(" · ").join(lines[CARD_LINES - 1:])]
+        return Text("\n", end="").join(lines)
 
     def _thread(self) -> Text:
         if self.data is None:

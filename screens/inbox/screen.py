@@ -8,7 +8,7 @@ from functools import cached_property, partial
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 
@@ -95,9 +95,12 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, TodayVerbs, HeardVerbs, M
 
     def compose(self) -> ComposeResult:
         app = self.app
-        yield ShiftBanner(id="shift-banner")
-        yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
-        yield WaitLine(app.clock, id="wait-line")
+        # One box for the three header lines: each frame Textual visits every child of a container the
+        # changed region touches, so a keypress in the list visits this box, not each of its lines.
+        with Vertical(id="header"):
+            yield ShiftBanner(id="shift-banner")
+            yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
+            yield WaitLine(app.clock, id="wait-line")
         with Horizontal(id="panes"):
             yield ViewList(id="views")
             yield ConversationList(app.session.conversations_by_ids, app.clock, app.config.targets,
