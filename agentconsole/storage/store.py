@@ -149,7 +149,7 @@ class Store(Health, ConversationActions):
         except BaseException:
             # SQLite rolls back by itself after some errors (a full disk, out of memory): ROLLBACK would
             # then fail and hide the error that matters.
-            if conn.in_transaction:
+            if _still_open(conn):
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
@@ -437,3 +437,8 @@ class Store(Health, ConversationActions):
                 "INSERT INTO notes(conversation_id, agent_id, text, created_at) VALUES (?,?,?,?) RETURNING id",
                 (conversation_id, agent_id, clean(text), self.clock.now())).fetchone()[0]
             return note_id
+
+
+def _still_open(conn: sqlite3.Connection) -> bool:
+    """Whether a transaction is still open (asked again: the statements in between may have ended it)."""
+    return conn.in_transaction
