@@ -88,12 +88,14 @@ def first_frame(data_dir: Path, timeout: float = 60.0, code: str = CHILD, root: 
                                  cwd=root)  # python -c puts the working directory first on sys.path
         os.close(slave)
         wall_ms = None
+        # poll, not select: inside a long test run the pty's descriptor may be above select's 1024
+        waiting = select.poll()
+        waiting.register(master, select.POLLIN)
         try:
             while child.poll() is None and time.perf_counter() - start < timeout:
                 if wall_ms is None and out_path.exists():
                     wall_ms = (time.perf_counter() - start) * 1000
-                ready, _, _ = select.select([master], [], [], 0.01)
-                if ready:
+                if waiting.poll(10):
                     try:
                         os.read(master, 65536)  # drained, so the child never blocks on a full pty
                     except OSError:
