@@ -74,7 +74,7 @@ async def test_the_palette_hides_and_deletes_only_after_yes(world, monkeypatch):
             await settle(app, pilot)
             if app.screen.pane.data is not None:
                 break
-        entries = {title: run for title, _, run in app.screen.feature_palette_commands()}
+        entries = {title: run for title, _, run in app.screen.palette_commands()}
         entries["Hide the comment"]()
         for _ in range(50):
             await settle(app, pilot)
