@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
 from agentconsole.storage.store import Store
+from agentconsole.domain.clock import SystemClock  # the real command reads the system clock
 from benchmarks.launch_probe import first_frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, mo
     store = Store(data / "agentconsole.db")
     account = store.ensure_account("shop-m", Channel.MASTODON, "mastodon", handle="@shop")  # a real account
     store.ingest(account, [InboundMessage("p1", "t1", Kind.PUBLIC, Person("u1", "dana_k", "Dana Kim"),
-                                          "my order never arrived", time.time() - 600)])
+                                          "my order never arrived", SystemClock().now() - 600)])
     store.close()
     frame = first_frame(data)
     assert frame["rows"] == 1
