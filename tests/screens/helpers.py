@@ -28,3 +28,15 @@ async def settle(app: App, pilot) -> None:
             except WorkerCancelled:
                 pass
     await pilot.pause()
+
+
+async def wait_until(app: App, pilot, condition, tries: int = 100) -> None:
+    """Settle until *condition()* holds (a worker's result, a repaint), failing after *tries* rounds."""
+    import asyncio
+
+    for _ in range(tries):
+        await settle(app, pilot)
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")

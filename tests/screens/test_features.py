@@ -15,7 +15,7 @@ from screens.metrics.screen import MetricsScreen
 from screens.shifts.dialogs import StartShiftModal
 from tests.core.fakes import ScriptedConnector
 
-from tests.screens.helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle, wait_until
 
 SIZE = (120, 36)
 DM_OK = Capabilities(direct_message=True, public_post=True, idempotent_send=True, max_length=280)
@@ -30,15 +30,6 @@ def engine_for(seeded, accounts=("brand-x", "brand-masto", "brand-bsky")):
     names = {a.name: a.id for a in seeded.store.accounts()}
     connectors = {names[n]: ScriptedConnector(seeded.clock, capabilities=DM_OK) for n in accounts}
     return Engine(seeded.store, connectors, clock=seeded.clock), connectors
-
-
-async def until(app, pilot, condition, tries=100):
-    for _ in range(tries):
-        await settle(app, pilot)
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition never became true")
 
 
 async def test_canned_reply_from_t_to_a_sent_personalised_reply(seeded):
@@ -69,19 +60,19 @@ async def test_d_sends_the_dm_first_then_the_public_reply_and_lands_in_the_dm(se
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("j", "d")  # Dana's public post on X
-        await until(app, pilot, lambda: isinstance(app.screen, EscalateModal))
+        await wait_until(app, pilot, lambda: isinstance(app.screen, EscalateModal))
         dm_text = app.screen.query_one("#dm-text", TextArea).text
         assert dm_text.startswith("Hi Dana")
         await pilot.press("ctrl+s")
         x = connectors[next(a.id for a in seeded.store.accounts() if a.name == "brand-x")]
-        await until(app, pilot, lambda: [r.action for r in x.sent] == ["dm", "reply"])
+        await wait_until(app, pilot, lambda: [r.action for r in x.sent] == ["dm", "reply"])
         public = seeded.store.conversation(seeded.ids["dana"])
         assert public.escalated and public.linked_id is not None
-        await until(app, pilot, lambda: app.screen.query_one("#composer-text", TextArea).has_focus)
+        await wait_until(app, pilot, lambda: app.screen.query_one("#composer-text", TextArea).has_focus)
         assert "Reply on X · dm" in screen_text(app)
         assert app.screen.pane.conversation_id == public.linked_id
         await pilot.press("escape", "escape", "L")  # back to the list, then to the public post
-        await until(app, pilot, lambda: app.screen.pane.conversation_id == seeded.ids["dana"])
+        await wait_until(app, pilot, lambda: app.screen.pane.conversation_id == seeded.ids["dana"])
 
 
 async def test_d_on_email_says_why_not(seeded):
@@ -111,11 +102,11 @@ async def test_crisis_mode_one_status_and_a_dm_each(seeded):
         await settle(app, pilot)
         assert len(app.screen.conversations.marked) == 2
         await pilot.press("D")
-        await until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
+        await wait_until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
         text = screen_text(app)
         assert "Crisis mode · 2 marked" in text and "no DM: email is already private" in text
         await pilot.press("ctrl+s")
-        await until(app, pilot, lambda: "DMs sent 1/1" in screen_text(app))
+        await wait_until(app, pilot, lambda: "DMs sent 1/1" in screen_text(app))
         # Dana's post was answered by her DM: it no longer waits (a single `d` answers in public).
         assert not seeded.store.conversation(seeded.ids["dana"]).needs_reply
         assert seeded.store.conversation(seeded.ids["li"]).needs_reply
@@ -130,9 +121,9 @@ async def test_shift_start_posts_hello_and_shows_the_banner(seeded):
         await settle(app, pilot)
         assert "Off shift" in screen_text(app).splitlines()[0]
         await pilot.press("S")
-        await until(app, pilot, lambda: isinstance(app.screen, StartShiftModal))
+        await wait_until(app, pilot, lambda: isinstance(app.screen, StartShiftModal))
         await pilot.press("ctrl+s")
-        await until(app, pilot, lambda: "On shift: Alice Ng" in screen_text(app).splitlines()[0])
+        await wait_until(app, pilot, lambda: "On shift: Alice Ng" in screen_text(app).splitlines()[0])
     posts = [r for r in outbox(seeded.store) if r[1] == "post"]
     assert posts and all(r[3] == "shift" for r in posts)
 
@@ -143,8 +134,8 @@ async def test_m_opens_metrics_and_esc_returns(seeded):
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("m")
-        await until(app, pilot, lambda: isinstance(app.screen, MetricsScreen))
-        await until(app, pilot, lambda: "2h00m · 1 done" in screen_text(app))
+        await wait_until(app, pilot, lambda: isinstance(app.screen, MetricsScreen))
+        await wait_until(app, pilot, lambda: "2h00m · 1 done" in screen_text(app))
         first = app.screen
         await pilot.press("escape")
         await settle(app, pilot)
@@ -152,7 +143,7 @@ async def test_m_opens_metrics_and_esc_returns(seeded):
         seeded.store.set_status(seeded.ids["ray"], Status.DONE, seeded.agent_id)
         seeded.clock.advance(60)
         await pilot.press("m")  # the same screen again, with figures read afresh
-        await until(app, pilot, lambda: " · 2 done" in screen_text(app))
+        await wait_until(app, pilot, lambda: " · 2 done" in screen_text(app))
         assert app.screen is first
 
 
@@ -166,7 +157,7 @@ async def test_crossing_the_target_is_told_once_and_notifications_are_inert(seed
         await settle(app, pilot)
         assert app._notifications == [] or all("Over target" not in n.message for n in app._notifications)
         seeded.clock.advance(56 * 60)  # every waiting conversation, Mal's hostile name too, crosses now
-        await until(app, pilot, lambda: any("Over target" in n.message for n in app._notifications))
+        await wait_until(app, pilot, lambda: any("Over target" in n.message for n in app._notifications))
         [note] = [n for n in app._notifications if "Over target" in n.message]
         assert note.message.startswith("Over target now: ") and note.message.endswith(" …")
         assert "\x1b" not in note.message and note.markup is False
@@ -222,7 +213,7 @@ async def test_crisis_status_too_long_for_x_is_blocked_before_sending_and_says_w
             app.screen.conversations.select_id(seeded.ids[name])
             await pilot.press("space")
         await pilot.press("D")
-        await until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
+        await wait_until(app, pilot, lambda: isinstance(app.screen, CrisisModal))
         assert "141/280 brand-x (X) · 141/500 brand-masto (Mastodon)" in screen_text(app)
         app.screen.query_one("#status-text", TextArea).text = "z" * 287
         await settle(app, pilot)
@@ -234,7 +225,7 @@ async def test_crisis_status_too_long_for_x_is_blocked_before_sending_and_says_w
         app.screen.query_one("#status-text", TextArea).text = "We're on it; updates here."
         await pilot.press("ctrl+s")
         # Each account's status and each DM settle on their own: wait for all of them.
-        await until(app, pilot, lambda: all(part in screen_text(app) for part in (
+        await wait_until(app, pilot, lambda: all(part in screen_text(app) for part in (
             "Status on brand-masto (Mastodon): sent", "Status on brand-x (X): sent", "DMs sent 2/2")))
 
 

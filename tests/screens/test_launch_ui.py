@@ -2,56 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from agentconsole.config import Config
-from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
 from agentconsole.session.session import Session
 from agentconsole.sync.engine import Engine
 from agentconsole.sync.states import SyncStatus
 from screens.app import AgentConsoleApp
-from tests.screens.helpers import screen_text, settle
+from tests.screens.test_sending import RecordingConnector
+from tests.screens.helpers import screen_text, wait_until
 
 SIZE = (120, 36)
 
 
-class CountingConnector:
-    """Accepts every send and counts its polls (the network side is not under test here)."""
-
-    channel = Channel.X
-    capabilities = Capabilities(max_length=280)
-    poll_interval = 30.0
+class CountingConnector(RecordingConnector):
+    """test_sending's recording channel, counting its polls too."""
 
     def __init__(self, clock) -> None:
-        self.clock = clock
-        self.sent: list[OutboundRequest] = []
+        super().__init__(clock)
         self.fetches = 0
 
     async def fetch(self, cursor):
         self.fetches += 1
-        return FetchResult([], cursor)
-
-    async def send(self, request: OutboundRequest) -> SendResult:
-        self.sent.append(request)
-        return SendResult(f"sent-{len(self.sent)}", self.clock.now())
-
-    async def find_sent(self, request):
-        return None
-
-    async def check(self):
-        return None
-
-    async def close(self):
-        return None
-
-
-async def wait_until(app, pilot, condition, tries: int = 100) -> None:
-    for _ in range(tries):
-        await settle(app, pilot)
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition never became true")
+        return await super().fetch(cursor)
 
 
 async def test_the_engine_is_built_after_the_first_rows_and_then_syncs_and_sends(seeded):

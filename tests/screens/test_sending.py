@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from agentconsole.sync.engine import ConnectorState, Engine
 from agentconsole.domain.errors import RateLimited
 from agentconsole.domain.models import Capabilities, Channel, FetchResult, OutboundRequest, SendResult
 from screens.inbox.header import connector_status
 
-from tests.screens.helpers import screen_text, settle
+from tests.screens.helpers import screen_text, settle, wait_until
 
 SIZE = (120, 36)
 
@@ -43,15 +42,6 @@ class RecordingConnector:
 
     async def close(self):
         return None
-
-
-async def wait_until(app, pilot, condition, tries: int = 100) -> None:
-    for _ in range(tries):
-        await settle(app, pilot)
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition never became true")
 
 
 def outbox_rows(store):
