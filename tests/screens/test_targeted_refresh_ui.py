@@ -217,7 +217,8 @@ async def test_escalating_lands_in_the_new_dm_without_a_full_reload(seeded, monk
 
     from screens.escalation.dialogs import EscalateModal
 
-    from tests.screens.test_features import engine_for, until
+    from tests.screens.helpers import wait_until as until
+    from tests.screens.test_features import engine_for
 
     engine, _connectors = engine_for(seeded)
     app = seeded.app(engine=engine)
