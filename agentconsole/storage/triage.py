@@ -16,8 +16,11 @@ MAX_REPEATS = 2
 def score_new(conn: sqlite3.Connection, after_id: int) -> int:
     """Score the inbound messages stored with ids above *after_id* and update their conversations' heat;
     runs inside ingest's transaction, once per batch. Returns how many were scored."""
-    rows = conn.execute("SELECT id, conversation_id, text, sent_at FROM messages WHERE id > ?"
-                        " AND direction = 'in'", (after_id,)).fetchall()
+    # Only the batch's rows, by id: with "direction = 'in'" in SQL, SQLite walked the direction index
+    # over every inbound message ever stored (45 ms a batch at 1M messages instead of 1).
+    rows = [row[:4] for row in conn.execute(
+        "SELECT id, conversation_id, text, sent_at, direction FROM messages WHERE id > ?", (after_id,))
+        if row[4] == "in"]
     if not rows:
         return 0
     scored = []
