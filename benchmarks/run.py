@@ -37,6 +37,7 @@ TARGETS = {
     "metrics_screen_30d_ratio": ("<=", 1.5),
     "ingest_ratio": (">=", 0.6),
     "ingest_messages_per_second": (">=", 25_000),
+    "ingest_into_workspace_messages_per_second": (">=", 25_000),  # DESIGN §6 "sustained", at the workspace's size
     "rss_mb": ("<=", 150),
     "idle_cpu_percent_of_one_core": ("<=", 0.5),
     "memory_rss_worst_mb": ("<=", 150),
@@ -74,6 +75,7 @@ def measure_all(db: Path, conversations: int, idle: float, pairs: int, only: set
         results.update(asyncio.run(inapp.keypress(db, conversations, pairs)))
     if wanted("ingest"):
         results.update(storage_bench.ingest(db.parent.parent / "ingest", pairs))
+        results.update(storage_bench.ingest_into(db, db.parent.parent / "ingest-into", min(pairs, 3)))
     if wanted("terminal"):
         results.update(terminal.measure(db.parent, idle, pairs))
     if wanted("memory"):  # RSS after launch, after browsing and the worst, then idle CPU, on one console

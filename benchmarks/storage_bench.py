@@ -173,3 +173,54 @@ def ingest(work: Path, pairs: int = PAIRS, batches: int = 20, batch: int = 1000)
     r = interleave(ours, floor, pairs)
     return {"ingest_messages_per_second": round(r["median"]), "ingest_floor_messages_per_second": round(r["floor"]),
             "ingest_ratio": r["ratio"], "ingest_sample_messages": len(messages)}
+
+
+def ingest_into(db: Path, work: Path, pairs: int = 3, messages: int = 20_000, batch: int = 1000) -> dict:
+    """Sustained ingest where it happens: the same new traffic through Store.ingest into a copy of the
+    built workspace (its indexes as big as the workspace) and into a fresh one, interleaved."""
+    import dataclasses
+
+    from agentconsole.domain.clock import FrozenClock
+    from agentconsole.storage.store import Store
+
+    work.mkdir(parents=True, exist_ok=True)
+    end = float(int(time.time()))
+    fresh = work / "fresh.db"
+    for p in work.glob("*.db*"):
+        p.unlink()
+    s = Store(fresh, FrozenClock(end))
+    for name, channel in ACCOUNTS:
+        s.ensure_account(name, channel, "demo", settings={"interval": 3600, "seed": 1})
+    s.close()
+    traffic = []  # new conversations and their follow-ups, from the hour before *end*
+    for account, message in stream(messages // 10, random.Random(11), end - 3600, 3000):
+        traffic.append((account, dataclasses.replace(message, external_id="new-" + message.external_id,
+                                                     thread_key="new-" + message.thread_key)))
+        if len(traffic) >= messages:
+            break
+
+    def run(base: Path) -> float:
+        target = work / "run.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.copy(base, target)
+        store = Store(target, FrozenClock(end))
+        by_name = {name: i for i, name in store.conn.execute("SELECT id, name FROM accounts")}
+        ids = [by_name[name] for name, _ in ACCOUNTS]
+        batches: list[tuple[int, list]] = []
+        for start in range(0, len(traffic), batch):
+            groups: dict[int, list] = {}
+            for account, message in traffic[start:start + batch]:
+                groups.setdefault(ids[account], []).append(message)
+            batches.extend(groups.items())
+        t = time.perf_counter()
+        for n, (account_id, group) in enumerate(batches):
+            store.ingest(account_id, group, f"into-{n}")
+        elapsed = time.perf_counter() - t
+        store.close()
+        return len(traffic) / elapsed
+
+    r = interleave(lambda: run(db), lambda: run(fresh), pairs)
+    return {"ingest_into_workspace_messages_per_second": round(r["median"]),
+            "ingest_into_fresh_messages_per_second": round(r["floor"]), "ingest_into_ratio": r["ratio"],
+            "ingest_into_sample_messages": len(traffic)}
