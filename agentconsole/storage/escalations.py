@@ -148,7 +148,8 @@ class SqlEscalationStorage:
         r = self._one("SELECT channel, kind FROM conversations WHERE id = ?", (conversation_id,))
         if r is None:
             return None
-        customer_at = self._one("SELECT max(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in'",
+        customer_at = self._one("SELECT max(sent_at) FROM messages INDEXED BY messages_conversation"
+                                " WHERE conversation_id = ? AND direction = 'in'",
                                 (conversation_id,))[0]
         return ReachFacts(r[0], r[1], customer_at)
 
@@ -161,6 +162,7 @@ class SqlEscalationStorage:
         return None if r is None else (r[0], r[1])
 
     def first_inbound_after(self, conversation_id: int, after: float) -> float | None:
-        r = self._one("SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in' AND sent_at > ?",
+        r = self._one("SELECT min(sent_at) FROM messages INDEXED BY messages_conversation"
+                      " WHERE conversation_id = ? AND direction = 'in' AND sent_at > ?",
                       (conversation_id, after))
         return None if r is None else r[0]

@@ -393,7 +393,8 @@ class _Summary:
                     # Our reply was fetched before this earlier customer message (Sent synced
                     # before INBOX): the first response is our first answer at or after it.
                     self.first_response_at = conn.execute(
-                        "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'out'"
+                        "SELECT min(sent_at) FROM messages INDEXED BY messages_conversation"
+                        " WHERE conversation_id = ? AND direction = 'out'"
                         " AND sent_at >= ? AND COALESCE(source, '') NOT IN ('away')",
                         (self.id, at)).fetchone()[0]
             if self.last_out_at is None or at > self.last_out_at:
@@ -412,7 +413,8 @@ class _Summary:
         if self.waiting_since is not None and at >= self.waiting_since:
             # Customer messages that arrived after this reply (out of order) still wait.
             later = conn.execute(
-                "SELECT min(sent_at) FROM messages WHERE conversation_id = ? AND direction = 'in'"
+                "SELECT min(sent_at) FROM messages INDEXED BY messages_conversation"
+                " WHERE conversation_id = ? AND direction = 'in'"
                 " AND sent_at > ?", (self.id, at)).fetchone()[0] if (self.last_in_at or 0) > at else None
             self.waiting_since = later
             self.needs_reply = int(later is not None)

@@ -82,7 +82,8 @@ def take_answers(conn: sqlite3.Connection, after_id: int) -> int:
             continue  # a second message after the answer: a new request, it reopens as usual
         taken += 1
         # The answer reopened the conversation like any customer message; it was only an answer.
-        later = conn.execute("SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'in' AND id > ?"
+        later = conn.execute("SELECT 1 FROM messages INDEXED BY messages_conversation"
+                             " WHERE conversation_id = ? AND direction = 'in' AND id > ?"
                              " AND id > ? LIMIT 1", (conversation_id, message_id, after_id)).fetchone()
         if later is None:
             conn.execute("UPDATE conversations SET status = 'done', needs_reply = 0, waiting_since = NULL"

@@ -192,7 +192,7 @@ class SqlTeamStorage:
 
     def answers_since(self, conversation_id: int, stored_after: float, limit: int) -> list[AnswerRow]:
         return [AnswerRow(*r) for r in self._rows(
-            "SELECT coalesce(a.name, ''), m.text, m.sent_at, m.agent_id FROM messages m"
+            "SELECT coalesce(a.name, ''), m.text, m.sent_at, m.agent_id FROM messages m INDEXED BY messages_conversation"
             " LEFT JOIN agents a ON a.id = m.agent_id WHERE m.conversation_id = ? AND m.direction = 'out'"
             " AND m.stored_at > ? ORDER BY m.stored_at DESC LIMIT ?", (conversation_id, stored_after, limit))]
 

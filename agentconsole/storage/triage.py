@@ -80,7 +80,8 @@ def correct(conn: sqlite3.Connection, conversation_id: int, level: Level, agent_
     replaced. False when nothing waits there (there is no wait to rank)."""
     row = conn.execute(
         "SELECT c.waiting_since, t.heat, t.episode_since,"
-        " (SELECT max(id) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in')"
+        " (SELECT max(id) FROM messages m INDEXED BY messages_conversation"
+        " WHERE m.conversation_id = c.id AND m.direction = 'in')"
         " FROM conversations c LEFT JOIN conversation_triage t ON t.conversation_id = c.id"
         " WHERE c.id = ? AND c.status = 'open' AND c.needs_reply = 1", (conversation_id,)).fetchone()
     if row is None or row[0] is None:

@@ -1,5 +1,5 @@
-"""Ingest reads only the batch it stores: no statement it runs walks the messages stored before it
-(SQLite's plan for each statement, read while a batch is ingested into a workspace with history)."""
+"""Ingest and the per-conversation verbs read only what they concern: no statement they run walks the
+messages stored before (SQLite's plan of each statement, read while they run on a workspace with history)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ import re
 
 import pytest
 
+from agentconsole.config import Config
 from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person
+from agentconsole.session.session import Session
 
 pytestmark = pytest.mark.sqlite_only  # reads SQLite's query plans
 
 DANA = Person("u1", "@dana", "Dana")
 US = Person("brand", "@brand", "Brand")
-# A step over the messages that only the direction narrows is a walk over every inbound message ever
-# stored (at 1M messages it took 45 and 90 ms a batch and ingest fell from ~11k to ~3k messages/s).
-WALK = re.compile(r"^SCAN (messages|m)\b|USING (COVERING )?INDEX \w+ \(direction=\?\)$")
+# A step over the messages that only the direction narrows is a walk over every inbound (or outbound)
+# message ever stored: at 1M messages 40-90 ms per batch or per verb, and ingest fell from ~11k to ~3k
+# messages/s. So is one that only the direction and a time narrow (every message since that time),
+# and a scan of a whole table.
+WALK = re.compile(r"^SCAN (messages|conversations|m)\b|USING (COVERING )?INDEX \w+ \(direction=\?( AND sent_at[<>]\?)?\)$")
+QUIET = re.compile(r"\s*(--|PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)  # "--": a trigger's step
 
 
 def history(n: int) -> list[InboundMessage]:
@@ -27,22 +32,55 @@ def history(n: int) -> list[InboundMessage]:
     return out
 
 
-def test_no_statement_of_an_ingest_walks_the_stored_messages(store, clock):
-    account = store.ensure_account("x", Channel.X, "demo")
-    store.ingest(account, history(300), "c0")
+def walks(store, run) -> list[tuple[str, str]]:
+    """Run *run()* with every statement traced, then each one's plan steps that walk a table."""
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
     try:
-        batch = [InboundMessage(f"n{i}", f"new{i}", Kind.PUBLIC, DANA, f"new question {i}", 2_000_000.0 + i)
-                 for i in range(20)]
-        store.ingest(account, batch, "c1")
+        run()
     finally:
         store.conn.set_trace_callback(None)
-    reads = [s for s in statements if re.match(r"\s*(WITH|SELECT)\b", s, re.I) and "messages" in s]
-    assert reads, "ingest read nothing: the trace saw no statement"
-    walks = []
-    for sql in reads:
-        for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql):
-            if WALK.search(row[3]):
-                walks.append((sql, row[3]))
-    assert walks == []
+    reads = [s for s in statements if "messages" in s and not QUIET.match(s)]
+    assert reads, "nothing was traced"
+    return [(sql, row[3]) for sql in reads for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql)
+            if WALK.search(row[3])]
+
+
+def test_no_statement_of_an_ingest_walks_the_stored_messages(store, clock):
+    account = store.ensure_account("x", Channel.X, "demo")
+    store.ingest(account, history(300), "c0")
+    batch = [InboundMessage(f"n{i}", f"new{i}", Kind.PUBLIC, DANA, f"new question {i}", 2_000_000.0 + i)
+             for i in range(20)]
+    # Out of order too, each in a batch of its own: our answer fetched before the customer message it
+    # answers, and our reply fetched after later customer messages (each reads its conversation again).
+    late = [[InboundMessage("o1", "late", Kind.PUBLIC, US, "answer", 2_000_100.0, Direction.OUT)],
+            [InboundMessage("o2", "late", Kind.PUBLIC, DANA, "question", 2_000_050.0)],
+            [InboundMessage("o3", "t5", Kind.PUBLIC, DANA, "and another thing", 2_000_200.0)],
+            [InboundMessage("o4", "t5", Kind.PUBLIC, US, "an older answer", 2_000_150.0, Direction.OUT)]]
+
+    def ingest() -> None:
+        store.ingest(account, batch, "c1")
+        for n, one in enumerate(late):
+            store.ingest(account, one, f"c{n + 2}")
+
+    assert walks(store, ingest) == []
+
+
+def test_no_verb_on_one_conversation_walks_the_stored_messages(store, clock):
+    account = store.ensure_account("x", Channel.X, "demo")
+    agent = store.ensure_agent("Alice Ng", "AN")
+    store.ingest(account, history(300), "c0")
+    store.ingest(account, [InboundMessage("w1", "t7", Kind.PUBLIC, DANA, "still waiting!!", 1_000_400.0)], "c1")
+    conversation = store.conn.execute("SELECT id FROM conversations WHERE thread_key = 't7'").fetchone()[0]
+    session = Session(store, clock=clock, config=Config(), agent_id=agent)
+
+    def verbs() -> None:
+        session.pane(conversation)
+        session.last_inbound_text(conversation)
+        session.why_not_escalate(conversation)
+        session.correct_heat(conversation)
+        session.assign(conversation, agent, None)
+        session.add_note(conversation, "checking with the courier")
+        session.reply(conversation, "Hi Dana, it ships today")
+
+    assert walks(store, verbs) == []
