@@ -1,5 +1,5 @@
-"""Ingest and the per-conversation verbs read only what they concern: no statement they run walks the
-messages stored before (SQLite's plan of each statement, read while they run on a workspace with history)."""
+"""Ingest, the verbs on one conversation and a period's sentiment read only what they concern, by
+SQLite's plan of each statement they run on a workspace with history: none walks the stored messages."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def history(n: int) -> list[InboundMessage]:
     return out
 
 
-def walks(store, run) -> list[tuple[str, str]]:
-    """Run *run()* with every statement traced, then each one's plan steps that walk a table."""
+def walks(store, run, walk: re.Pattern[str] = WALK) -> list[tuple[str, str]]:
+    """Run *run()* with every statement traced, then each one's plan steps that *walk* a table."""
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
     try:
@@ -43,7 +43,7 @@ def walks(store, run) -> list[tuple[str, str]]:
     reads = [s for s in statements if "messages" in s and not QUIET.match(s)]
     assert reads, "nothing was traced"
     return [(sql, row[3]) for sql in reads for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql)
-            if WALK.search(row[3])]
+            if walk.search(row[3])]
 
 
 def test_no_statement_of_an_ingest_walks_the_stored_messages(store, clock):
@@ -84,3 +84,17 @@ def test_no_verb_on_one_conversation_walks_the_stored_messages(store, clock):
         session.reply(conversation, "Hi Dana, it ships today")
 
     assert walks(store, verbs) == []
+
+
+def test_a_periods_sentiment_reads_only_that_period(store, clock):
+    from agentconsole.triage.service import Triage
+
+    account = store.ensure_account("x", Channel.X, "demo")
+    store.ingest(account, history(300), "c0")
+    triage = Triage(store)
+
+    def reads() -> None:
+        triage.sentiment_by_day(1_000_100.0, 1_000_200.0)
+        triage.after_reply(1_000_100.0, 1_000_200.0)
+
+    assert walks(store, reads, re.compile(r"^SCAN (message_scores|s)\b")) == []
