@@ -418,6 +418,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         from agentconsole.team.changes import ChangeFeed
 
         self.change_feed = ChangeFeed(self.store)
+        self.change_feed.store.release()  # the watcher's thread reads it from now on, and closes it
 
     def watch_team(self, cancelled: Callable[[], bool], changed: Callable[[Any], None],
                    people: Callable[[dict[int, tuple[Any, ...]]], None]) -> None:

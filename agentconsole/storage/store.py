@@ -115,6 +115,18 @@ class Store(Health, ConversationActions):
         with self._lock:
             return len(self._connections)
 
+    def release(self) -> None:
+        """Close this thread's connection (a later use here opens a new one): for a store this thread
+        made and hands to another. Closing the store from that other thread could not close this one
+        while this thread lives, and SQLite then keeps every closed connection's file open beside it."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        with self._lock:
+            self._connections.pop(id(threading.current_thread()), None)
+        self._local = threading.local()
+        conn.close()
+
     def close(self) -> None:
         """Close this thread's connection and those of ended threads. A connection whose thread still
         runs (a worker inside a statement right now) is closed once that thread has ended: closing it
