@@ -11,6 +11,7 @@ from textual.message import Message
 
 from agentconsole.domain.rows import ConversationRow
 
+from screens.composer.composer import ComposerMode
 from screens.inbox.verbs import InboxVerbs
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ class CannedVerbs(InboxVerbs):
             if choice is None:
                 return
             composer = self.composer
-            if not (composer.display and composer.mode == "reply" and composer.conversation is not None
+            if not (composer.display and composer.mode == ComposerMode.REPLY and composer.conversation is not None
                     and composer.conversation.id == conversation.id):
-                self._open_composer("reply")
+                self._open_composer(ComposerMode.REPLY)
             self.composer.insert_canned(choice.text, choice.template_id)
 
         self.app.push_screen(HistoryPickerModal(

@@ -23,12 +23,17 @@ from agentconsole.replies.escalation_texts import (ASK_TO_DM, CRISIS_DM_DEFAULT,
                                                    STATUS_DEFAULT, EscalationTexts)
 from agentconsole.replies.lengths import measure
 from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.records import DECIDABLE, OutboxState
 from agentconsole.domain.rows import AgentRow, ConversationRow
 
 from screens.common.safe import safe_text
 
 if TYPE_CHECKING:
     from agentconsole.session.session import Session
+
+# The crisis sends ctrl+r tries again (Session.retry_crisis resends these).
+RETRIED = (OutboxState.FAILED, OutboxState.UNSURE)
+
 
 class _TextsDialog(ModalScreen):
     """Editable texts, each with its channel's live length and the send guard's verdict."""
@@ -249,14 +254,14 @@ class CrisisModal(_TextsDialog):
         text = Text()
         for label, state, error in message.statuses:  # every account's public status, each on its own
             text.append(f"Status on {label}: ", "bold")
-            text.append(state, "bold" if state in ("failed", "unsure", "cancelled") else "")
-            if error and state != "sent":
+            text.append(state, "bold" if state in DECIDABLE else "")
+            if error and state != OutboxState.SENT:
                 text.append(" · ")
                 text.append_text(safe_text(error, single_line=True, limit=80))
             text.append("\n")
-        sent = sum(1 for row in message.rows if row[2] == "sent")
-        failed = [row for row in message.rows if row[2] in ("failed", "unsure")]
-        failed += [status for status in message.statuses if status[1] in ("failed", "unsure")]
+        sent = sum(1 for row in message.rows if row[2] == OutboxState.SENT)
+        failed = [row for row in message.rows if row[2] in RETRIED]
+        failed += [status for status in message.statuses if status[1] in RETRIED]
         text.append(f"DMs sent {sent}/{len(message.rows)}", "bold")
         if failed:
             text.append(f" · {len(failed)} failed (ctrl+r to retry)", "bold")
@@ -264,7 +269,7 @@ class CrisisModal(_TextsDialog):
         for _conversation_id, name, state, error in message.rows:
             text.append(f"{state:>9} ")
             text.append_text(safe_text(name, single_line=True, limit=40))
-            if error and state != "sent":
+            if error and state != OutboxState.SENT:
                 text.append(" · ")
                 text.append_text(safe_text(error, single_line=True, limit=80))
             text.append("\n")

@@ -10,7 +10,8 @@ from textual import work
 from textual.binding import Binding
 from textual.message import Message
 
-from agentconsole.domain.models import Channel
+from agentconsole.domain.models import Channel, SendAction
+from agentconsole.domain.records import OutboxState
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.domain.views import VIEWS
 from agentconsole.session.listing import find_id
@@ -62,7 +63,7 @@ class EscalationVerbs(InboxVerbs):
         commands = super().feature_palette_commands()
         data = self.pane.data
         for item in (data.outbox if data else []):
-            if item.state == "cancelled" and item.action == "reply":
+            if item.state == OutboxState.CANCELLED and item.action == SendAction.REPLY:
                 commands.append((f"Ask publicly to DM us instead (#{item.id})",
                                  "The DM was refused: post a public reply inviting them to message us",
                                  lambda item_id=item.id: self._ask_to_dm(item_id)))

@@ -1,4 +1,4 @@
-"""The conversation pane: customer card, thread, notes, pending sends, and the reply/note composer."""
+"""The conversation pane: customer card, thread, notes, pending sends, and the composer (screens/composer)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,30 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual import work
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Static
 
-from agentconsole.replies import guard
-from agentconsole.replies import reach as reach_rule
-from agentconsole.replies.reach import Reach, ReachState
-from agentconsole.replies.guard import Verdict
-from agentconsole.response.hours import HoursConfig
-from agentconsole.response.rule import ResponseRule
-from agentconsole.replies.lengths import counted, measure
 from agentconsole.domain.models import Channel
+from agentconsole.domain.records import DECIDABLE, OutboxState
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
 from agentconsole.replies.outbox import duration, sending_for
-from agentconsole.domain.sanitize import clean
+from agentconsole.replies.reach import Reach, ReachState
+from agentconsole.response.hours import HoursConfig
+from agentconsole.response.rule import ResponseRule
 
 from screens.common.safe import safe_text
+from screens.composer.composer import Composer
 from screens.inbox.thread_text import channel_label, clip, page, parts, zone
 from screens.inbox.thread_view import ThreadView
 
-OUTBOX_LABELS = {
-    "pending": "sending…",
-    "sending": "sending…",
-    "waiting": "waiting for an earlier send",
-    "failed": "failed: needs your decision",
-    "unsure": "may have been sent: needs your decision",
-    "cancelled": "cancelled: needs your decision",
+OUTBOX_LABELS = {  # what the pane says of a send still on its way or waiting for the agent's decision
+    OutboxState.PENDING: "sending…",
+    OutboxState.SENDING: "sending…",
+    OutboxState.WAITING: "waiting for an earlier send",
+    OutboxState.FAILED: "failed: needs your decision",
+    OutboxState.UNSURE: "may have been sent: needs your decision",
+    OutboxState.CANCELLED: "cancelled: needs your decision",
 }
-DECIDABLE = ("unsure", "failed", "cancelled")  # states Outbox.decide accepts
 CARD_LINES = 6  # the card's height in lines (#card in app.tcss: the same plus its bottom border)
 STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
@@ -54,247 +47,6 @@ class PaneData:
     loaded_at: float | None = None  # the clock when loaded: a stuck send shows for how long
     reach: Reach | None = None  # replies.reach: can we message this person now, and how
 
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """What a closed composer keeps: the text and the canned reply it was built from, if any."""
-
-    text: str
-    template_text: str | None = None
-    template_id: int | None = None
-
-
-class Composer(Vertical):
-    """A reply or internal-note editor with the channel's live length counter."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="composer.send", tooltip="Send the reply (or save the note)"),
-        Binding("ctrl+r", "send(True)", "Send & done", id="composer.send_done",
-                tooltip="Send the reply and mark the conversation done once it is accepted"),
-        Binding("escape", "close", "Close", id="composer.close",
-                tooltip="Close the composer; the draft is kept"),
-        Binding("tab", "expand_shortcut", "Expand /shortcut", id="composer.expand", show=False, priority=True,
-                tooltip="Type /shortcut then tab: the canned reply replaces it, filled for this customer"),
-        Binding("ctrl+e", "edit_externally", "Editor", id="composer.editor", show=False, priority=True,
-                tooltip="Edit the draft in $VISUAL / $EDITOR (config editor first); checked again on return"),
-    ]
-
-    class Expanded(Message):
-        def __init__(self, text: str, cursor_index: int, expansion) -> None:
-            super().__init__()
-            self.text, self.cursor_index, self.expansion = text, cursor_index, expansion
-
-    class Submitted(Message):
-        def __init__(self, mode: str, conversation_id: int, text: str, source: str = "personal",
-                     template_id: int | None = None, opened_at: float | None = None,
-                     resolve: bool = False, cc: tuple[str, ...] = ()) -> None:
-            super().__init__()
-            self.cc = cc  # reply all (email): the others the answered message went to
-            self.opened_at = opened_at  # for the collision guard: what happened since the agent began
-            self.resolve = resolve  # reply and resolve: done once the platform accepted the reply
-            self.mode = mode
-            self.conversation_id = conversation_id
-            self.text = text
-            self.source = source  # canned | edited | personal, for the canned-vs-personal metrics
-            self.template_id = template_id
-
-    class Closed(Message):
-        def __init__(self, mode: str, conversation_id: int, draft: Draft) -> None:
-            super().__init__()
-            self.mode = mode
-            self.conversation_id = conversation_id
-            self.draft = draft
-
-        @property
-        def text(self) -> str:
-            return self.draft.text
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.mode = "reply"
-        self.conversation: ConversationRow | None = None
-        self.limit: int | None = None  # the account's own limit (a Mastodon instance's), if known
-        self.values: dict | None = None  # the customer's placeholder values, for the name check
-        self.template_text: str | None = None  # the canned reply inserted, as filled
-        self.template_id: int | None = None
-        self._warned_for: str | None = None  # the text the agent was warned about once already
-        self.opened_at: float | None = None  # when the agent began this reply (the collision guard's start)
-        # text before the cursor -> canned.Expansion | None; set by the screen (it reads the library)
-        self.expander = None
-        self.reach: Reach | None = None  # the conversation's replies.reach answer, set by the pane
-        self._parts = None  # the AwaitMount of the editor's widgets, once build() ran
-        self.ready = False  # those widgets are mounted
-
-    def build(self, then=None) -> None:
-        """Mount the editor (once), then call *then*: the inbox asks right after its first frame, so the
-        start pays for neither TextArea nor its styles; an open before that waits for it here."""
-        if self._parts is None:
-            from screens.inbox.composer_text import editor_parts
-
-            self._parts = self.mount_all(editor_parts(no_blink=self.app.animation_level == "none"))
-
-        async def mounted() -> None:
-            await self._parts
-            self.ready = True
-            if then is not None:
-                then()
-
-        self.call_next(mounted)
-
-    @property
-    def area(self):  # the SafeTextArea, once built
-        return self.query_one("#composer-text")
-
-    def open(self, mode: str, conversation: ConversationRow, draft: Draft | None = None, *,
-             limit: int | None = None, values: dict | None = None, cc: tuple[str, ...] = ()) -> None:
-        if not self.ready:  # opened before the editor was built: open once it is mounted
-            self.build(lambda: (self.open(mode, conversation, draft, limit=limit, values=values, cc=cc),
-                                self.screen.refresh_bindings()))
-            return
-        draft = draft or Draft("")
-        self.mode = mode
-        self.cc = cc
-        self.conversation = conversation
-        self.limit = limit
-        self.values = values
-        # A draft kept from an earlier opening keeps the canned reply it came from, so sending it later
-        # still counts as canned or edited, not as personal.
-        self.template_text, self.template_id = draft.template_text, draft.template_id
-        self._warned_for = None
-        self.opened_at = self.app.clock.now()
-        title = Text(end="", no_wrap=True, overflow="ellipsis")
-        if mode == "note":
-            title.append("Internal note (only agents see it)")
-        else:
-            title.append(f"Reply{' all' if cc else ''} on {channel_label(conversation.channel)} · "
-                         f"{conversation.kind} · to ")
-            title.append_text(safe_text(conversation.contact_name or conversation.handle,
-                                        single_line=True, limit=60))
-            if cc:  # on a line of its own: who else gets it must be seen, not cut off
-                title.append("\n")
-                title.append_text(safe_text(f"Cc {', '.join(cc)}", single_line=True, limit=300))
-        heading = self.query_one("#composer-title", Static)
-        heading.set_class(bool(cc), "-cc")
-        heading.update(title)
-        area = self.area
-        area.load_text(clean(draft.text))
-        area.move_cursor(area.document.end)
-        self.display = True
-        self.update_status()
-        area.focus()
-
-    @property
-    def text(self) -> str:
-        return self.area.text if self.ready else ""
-
-    def insert_canned(self, text: str, template_id: int | None) -> None:
-        """Put a filled canned reply in (replacing an empty draft, else after it)."""
-        text = clean(text)  # a body stored before import refused escapes must not emit them here
-        area = self.area
-        current = area.text.rstrip()
-        combined = f"{current}\n\n{text}" if current else text
-        area.load_text(combined)
-        area.move_cursor(area.document.end)
-        self.template_text, self.template_id = text, template_id
-        self.update_status()
-        area.focus()
-
-    def action_expand_shortcut(self) -> None:
-        if self.mode != "reply" or self.expander is None:
-            return
-        area = self.area
-        index = area.document.get_index_from_location(area.cursor_location)
-        self._expand(area.text, index)
-
-    @work(thread=True, exclusive=True, group="expand", exit_on_error=False, description="Filling in the placeholders")
-    def _expand(self, text: str, cursor_index: int) -> None:
-        expansion = self.expander(text[:cursor_index])
-        if expansion is not None:
-            self.post_message(self.Expanded(text, cursor_index, expansion))
-
-    def on_composer_expanded(self, message: Expanded) -> None:
-        area = self.area
-        if area.text != message.text:  # typed on meanwhile: never replace what the agent wrote since
-            return
-        document = area.document
-        start = document.get_location_from_index(message.expansion.start)
-        end = document.get_location_from_index(message.cursor_index)
-        filled = clean(message.expansion.filled.text)
-        area.replace(filled, start, end)
-        self.template_text, self.template_id = filled, message.expansion.canned.id
-        self.update_status()
-
-    def verdict(self) -> Verdict | None:
-        if self.mode != "reply" or self.conversation is None:
-            return None
-        return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
-                           customer=self.values, template_text=self.template_text,
-                           reach=reach_rule.for_reply(self.reach, self.conversation.kind))
-
-    def problem(self) -> str | None:
-        """Why this text cannot be sent as it is (the core's send guard decides), or None."""
-        text = self.text
-        if not text.strip():
-            return "Nothing to send: the text is empty." if self.mode == "reply" else "The note is empty."
-        verdict = self.verdict()
-        if verdict is not None and verdict.blocks:
-            return " · ".join(verdict.blocks) + ". Fix it to send."
-        return None
-
-    def update_status(self, error: str | None = None) -> None:
-        status = self.query_one("#composer-status", Static)
-        text = Text(end="")
-        if self.mode == "reply" and self.conversation is not None:
-            length = measure(self.text, self.conversation.channel, self.conversation.kind, self.limit)
-            text.append(length.describe(), "bold" if length.over else "")
-            if length.over:
-                text.append(" ▲ over the limit")
-        else:
-            text.append(counted(len(self.text), "characters"))
-        governing = reach_rule.for_reply(self.reach, self.conversation.kind) if self.conversation else None
-        if self.mode == "reply" and governing is not None and (governing.notice or governing.reason):
-            text.append("\n")  # said before the agent types, not only when they try to send
-            text.append(governing.notice or governing.reason, "" if governing.can_send else "bold")
-        if error:
-            text.append("\n")
-            text.append(error, "bold")
-        status.set_class(bool(error), "-error")
-        status.update(text)
-
-    def on_text_area_changed(self, event) -> None:  # TextArea.Changed
-        edited = getattr(self, "_edited", None)  # what the guard said of a draft back from the editor
-        self.update_status(edited[1] if edited and edited[0] == self.text else None)
-
-    def action_edit_externally(self) -> None:
-        from screens.common.editor import edit_composer
-
-        edit_composer(self)
-
-    def action_send(self, resolve: bool = False) -> None:
-        if self.conversation is None:
-            return
-        if resolve and self.mode != "reply":
-            resolve = False  # a note has nothing to resolve with
-        problem = self.problem()
-        if problem:
-            self.update_status(problem)
-            return
-        verdict = self.verdict()
-        if verdict is not None and verdict.warnings and self._warned_for != self.text:
-            self._warned_for = self.text  # a second ctrl+s on the same text sends anyway
-            again = "ctrl+r" if resolve else "ctrl+s"
-            self.update_status(" · ".join(verdict.warnings) + f" — {again} again to send anyway.")
-            return
-        source = verdict.source if verdict is not None else "personal"
-        self.post_message(self.Submitted(self.mode, self.conversation.id, self.text, source,
-                                         self.template_id if source != "personal" else None, self.opened_at,
-                                         resolve, self.cc))
-
-    def action_close(self) -> None:
-        if self.conversation is not None:
-            self.post_message(self.Closed(self.mode, self.conversation.id,
-                                          Draft(self.text, self.template_text, self.template_id)))
-        self.display = False
 
 
 class ConversationPane(Vertical):

@@ -16,7 +16,7 @@ from agentconsole.team.collision import Choice, Collided
 from agentconsole.team.presence import Activity, Present
 
 from screens.common.modals import ConfirmModal
-from screens.inbox.conversation_pane import Draft
+from screens.composer.composer import ComposerMode
 
 if TYPE_CHECKING:
     from agentconsole.domain.rows import AgentRow
@@ -99,7 +99,7 @@ class TeamScreen(Screen):
         """The pane says who else is here; this console tells the others where it is."""
         conversation_id = self.pane.conversation_id
         self.pane.show_presence(self.team_presence.get(conversation_id, ()) if conversation_id else ())
-        composing = self.composer.display and self.composer.mode == "reply"
+        composing = self.composer.display and self.composer.mode == ComposerMode.REPLY
         self.app.set_presence(conversation_id, Activity.COMPOSING if composing else Activity.VIEWING)
 
     # ------------------------------------------------------------------ sending through the guard
@@ -133,12 +133,12 @@ class TeamScreen(Screen):
                 self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
                                  message.opened_at, True, message.resolve, message.cc)
             elif choice == Choice.DISCARD:
-                self.drafts.pop(("reply", message.conversation_id), None)
+                self.drafts.pop((ComposerMode.REPLY, message.conversation_id), None)
                 self.notify("Draft discarded.", timeout=3)
             else:  # keep: the draft comes back; what happened is now seen, so the clock restarts
-                self.drafts[("reply", message.conversation_id)] = Draft(message.text)
+                self.keep_draft(message.conversation_id, message.text)
                 if self.pane.conversation_id == message.conversation_id:
-                    self._open_composer("reply")
+                    self._open_composer(ComposerMode.REPLY)
                 self.notify("Draft kept; nothing sent.", timeout=3)
             self.refresh_pane()
 

@@ -12,11 +12,13 @@ from agentconsole.domain.rows import ConversationRow
 if TYPE_CHECKING:
     from agentconsole.session.session import Session
 
-# What a verb group may call on the screen it is mixed into (InboxScreen provides each one; a test checks
-# it): the open conversation, moving to one, the composer and the pane, the wait line, the finished-action
-# toast. The verb groups themselves live in the feature folders (screens/canned, screens/escalation, ...).
+# What a verb group may call on the screen it is mixed into (InboxScreen or another of its groups provides
+# each one; a test checks it): the open conversation, moving to one, the composer and the pane and its
+# loader, the wait line, the finished-action toast, presence and the guarded send. The verb groups live in
+# the feature folders (screens/canned, screens/composer, screens/escalation, ...).
 HOST_NEEDS = ("_current", "go_to", "_pane_now", "composer", "_open_composer", "conversations", "pane",
-              "refresh_pane", "view_index", "ActionFinished", "load_wait", "today_text", "compose_on_load")
+              "refresh_pane", "view_index", "ActionFinished", "load_wait", "today_text", "compose_on_load",
+              "show_pane_presence", "_send_reply", "load_pane")
 
 
 def clean_name(row: ConversationRow) -> str:

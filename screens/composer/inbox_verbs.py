@@ -1,0 +1,133 @@
+"""The inbox's composer verbs: reply, reply all and note open the composer; what it submits is queued or
+saved, what it closes on is kept as a draft; and the agent's decision on a send that needs one."""
+
+from __future__ import annotations
+
+from functools import cached_property, partial
+from typing import Any
+
+from textual import on, work
+
+from agentconsole.domain.models import Channel
+from agentconsole.domain.records import DECIDABLE
+from agentconsole.replies.outbox import SendDecision
+
+from screens.composer.composer import Composer, ComposerMode, Draft
+from screens.inbox.conversation_pane import OUTBOX_LABELS
+from screens.inbox.verbs import InboxVerbs
+
+# How the palette names each decision on a send that ended unsure, failed or cancelled.
+DECISION_LABELS = {SendDecision.RESEND: "Resend", SendDecision.MARK_SENT: "Mark as sent",
+                   SendDecision.DISCARD: "Discard"}
+
+
+class ComposerVerbs(InboxVerbs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drafts: dict[tuple[ComposerMode, int], Draft] = {}  # by (mode, conversation id)
+        self.compose_on_load: int | None = None  # open the composer once this conversation shows
+
+    @cached_property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def check_feature(self, action: str) -> bool | None:
+        if action in ("reply", "note"):
+            return self._current() is not None and not self.composer.display
+        if action == "reply_all":  # email only: elsewhere there is nobody else to copy
+            current = self._current()
+            return None if current is None or current.channel != Channel.EMAIL else not self.composer.display
+        return super().check_feature(action)
+
+    def action_reply(self) -> None:
+        self._open_composer(ComposerMode.REPLY)
+
+    def action_note(self) -> None:
+        self._open_composer(ComposerMode.NOTE)
+
+    def action_reply_all(self) -> None:
+        conversation = self._current()
+        if conversation is not None:
+            self._reply_all_cc(conversation.id)
+
+    @work(thread=True, exclusive=True, group="reply-all", exit_on_error=False, description="Reading who to copy")
+    def _reply_all_cc(self, conversation_id: int) -> None:
+        cc = tuple(self.session.reply_all_cc(conversation_id))
+        self.app.call_from_thread(self._open_composer, ComposerMode.REPLY, cc or None)
+
+    def _open_composer(self, mode: ComposerMode | str, cc: tuple[str, ...] | None = ()) -> None:
+        """*cc* None: a reply all that found nobody else to copy (said, then a plain reply)."""
+        conversation = self._current()
+        if conversation is None:
+            return
+        mode = ComposerMode(mode)
+        if cc is None:
+            self.notify("Nobody else was on that email: this is a plain reply.", timeout=4)
+        self._pane_now(conversation.id)
+        values = self.customer_values(conversation)
+        self.composer.open(mode, conversation, self.drafts.get((mode, conversation.id)),
+                           limit=self.limit_for(conversation), values=values, cc=cc or ())
+        library = self.session.canned
+        self.composer.expander = lambda before: library.expand(before, values)
+        self.show_pane_presence()
+        self.refresh_bindings()
+
+    def keep_draft(self, conversation_id: int, text: str) -> None:
+        """Keep *text* as the conversation's reply draft (a reply that was not queued after all)."""
+        self.drafts[(ComposerMode.REPLY, conversation_id)] = Draft(text)
+
+    @on(Composer.Closed)
+    def _composer_closed(self, message: Composer.Closed) -> None:
+        key = (message.mode, message.conversation_id)
+        if message.text.strip():
+            self.drafts[key] = message.draft
+        else:
+            self.drafts.pop(key, None)
+        self.conversations.focus()
+        self.show_pane_presence()
+        self.refresh_bindings()
+
+    @on(Composer.Submitted)
+    def _composer_submitted(self, message: Composer.Submitted) -> None:
+        self.drafts.pop((message.mode, message.conversation_id), None)
+        self.composer.display = False
+        self.conversations.focus()
+        self.show_pane_presence()
+        if message.mode == ComposerMode.NOTE:
+            self._save_note(message.conversation_id, message.text)
+        else:
+            self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
+                             message.opened_at, resolve=message.resolve, cc=message.cc)
+
+    def current_draft_text(self) -> str:
+        """The text that would be lost on quit: saved drafts plus what is in an open composer."""
+        texts = [d.text for d in self.drafts.values() if d.text.strip()]
+        if self.composer.display and self.composer.text.strip():
+            texts.append(self.composer.text)
+        return "\n".join(texts)
+
+    @work(thread=True, group="actions", exit_on_error=False, description="Saving the note")
+    def _save_note(self, conversation_id: int, text: str) -> None:
+        self.session.add_note(conversation_id, text)
+        self.post_message(self.ActionFinished("Note saved"))
+
+    # ------------------------------------------------------------------ sends that need the agent's call
+
+    def decision_commands(self) -> list[tuple[str, str, object]]:
+        """Palette entries: resend, mark as sent or discard each send of the open conversation that needs it."""
+        data = self.pane.data
+        commands: list[tuple[str, str, object]] = []
+        for item in (data.outbox if data else []):
+            if item.state not in DECIDABLE:
+                continue
+            for decision, label in DECISION_LABELS.items():
+                commands.append((f"{label} {item.state} {item.action} #{item.id}",
+                                 OUTBOX_LABELS.get(item.state, item.state),
+                                 partial(self._decide, item.id, decision)))
+        return commands
+
+    @work(thread=True, group="actions", exit_on_error=False, description="Recording the decision on the send")
+    def _decide(self, item_id: int, decision: SendDecision) -> None:
+        self.session.decide(item_id, decision)
+        self.app.call_from_thread(self.app.kick_engine)
+        self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))
