@@ -22,6 +22,9 @@ AFTER_THE_FIRST_FRAME = (
     "agentconsole.replies.escalation", "agentconsole.replies.canned", "agentconsole.replies.reply_all",
     "agentconsole.metrics", "agentconsole.shifts.service", "agentconsole.storage.shifts",
     "importlib.metadata", "email", "statistics",
+    # the ingest chain (Store.ingest imports it on the first batch) and TOML (only when a file is read)
+    "agentconsole.storage.ingest", "agentconsole.storage.inbound", "agentconsole.storage.surveys",
+    "agentconsole.satisfaction.parse", "agentconsole.storage.triage", "tomllib",
 )
 
 
@@ -52,3 +55,31 @@ def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, mo
     assert frame["rows"] == 1
     assert [m for m in AFTER_THE_FIRST_FRAME if m in frame["modules"]] == []
     assert "agentconsole.session.engine_link" in frame["modules"]  # the probe did see the start path
+
+
+def test_the_start_opens_the_real_workspace_once(tmp_path, monkeypatch):
+    """use_demo opens the real workspace to see whether it has a real account; the console keeps that
+    store instead of opening (and checking, and migrating) the same file a second time."""
+    import argparse
+
+    from agentconsole import cli
+    from agentconsole.config import Config
+
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(tmp_path))
+    store = Store(tmp_path / "agentconsole.db")
+    store.ensure_account("shop-m", Channel.MASTODON, "mastodon", handle="@shop")
+    store.close()
+    opened: list[object] = []
+
+    class Counted(Store):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(cli, "Store", Counted)
+    ctx = cli.CliContext(Config())
+    demo = cli.use_demo(argparse.Namespace(demo=False, storage_url=""), ctx)
+    assert demo is False
+    assert ctx.store(demo) is opened[0]
+    assert len(opened) == 1
+    ctx.close()
