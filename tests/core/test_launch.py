@@ -83,3 +83,16 @@ def test_the_start_opens_the_real_workspace_once(tmp_path, monkeypatch):
     assert ctx.store(demo) is opened[0]
     assert len(opened) == 1
     ctx.close()
+
+
+def test_opening_a_workspace_again_does_not_scan_the_migrations_again(tmp_path, monkeypatch):
+    """The tables the schema steps create are a constant: the check at every open reads them once."""
+    from agentconsole.storage import db
+
+    Store(tmp_path / "a.db").close()
+    scans: list[str] = []
+    findall = db.re.findall
+    monkeypatch.setattr(db.re, "findall", lambda pattern, text, *a: scans.append(text) or findall(pattern, text, *a))
+    Store(tmp_path / "a.db").close()
+    Store(tmp_path / "b.db").close()
+    assert [s for s in scans if s in db.MIGRATIONS] == []
