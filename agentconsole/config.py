@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import math
 import re
-import tomllib
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -200,6 +199,8 @@ def load(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    import tomllib  # here, not at the top: without a config file the start never needs it
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

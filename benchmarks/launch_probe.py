@@ -1,6 +1,6 @@
 """CPU from process start to the console's first frame with rows, in a real pseudo-terminal, and what was imported by then.
 
-Run: uv run python -m benchmarks.launch_probe --dir /tmp/you/w100k/data [--runs 5]
+Run: uv run python -m benchmarks.launch_probe --dir /tmp/you/w100k/data [--runs 5] [--against /tmp/you/base]
 
 Each run starts the real `agentconsole` command (agentconsole.cli.main) in a child on a pty of 120x36. The
 child wraps InboxScreen._start_after_first_paint, which the inbox calls once its first rows are painted
@@ -113,29 +113,49 @@ def first_frame(data_dir: Path, timeout: float = 60.0, code: str = CHILD, root: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    print(json.dumps(probe(argv), indent=1))
+
+
+def probe(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dir", type=Path, required=True, help="a workspace's data directory (a copy)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modules", action="store_true", help="also list our modules loaded by the first frame")
+    parser.add_argument("--against", type=Path, help="another tree of the project (say, the base commit's, "
+                        "from git archive) started in the same loop: its ratio and the paired difference")
     args = parser.parse_args(argv)
-    first_frame(args.dir), first_frame(args.dir, code=BARE)  # warm-up: bytecode written, files cached
-    runs, floor = [], []
+    trees = {"ours": None, **({"theirs": args.against.resolve()} if args.against else {})}
+    for root in trees.values():
+        first_frame(args.dir, root=root)  # warm-up: bytecode written, files cached
+    first_frame(args.dir, code=BARE)
+    runs: dict[str, list[dict]] = {name: [] for name in (*trees, "bare")}
     for i in range(args.runs):  # interleaved, A B B A ..., so a change in the load hits both alike
-        for name in (("ours", "bare") if i % 2 == 0 else ("bare", "ours")):
-            (runs if name == "ours" else floor).append(first_frame(args.dir, code=CHILD if name == "ours" else BARE))
-    cpu = [r["cpu_ms"] for r in runs]
-    bare = [r["cpu_ms"] for r in floor]
-    ours = [m for m in runs[-1]["modules"] if m.split(".")[0] in ("agentconsole", "screens", "connectors", "themes")]
-    report = {"cpu_ms_median": round(statistics.median(cpu)), "cpu_ms_runs": [round(c) for c in cpu],
-              "floor_cpu_ms_median": round(statistics.median(bare)), "floor_cpu_ms_runs": [round(c) for c in bare],
-              "cpu_ratio": round(statistics.median(cpu) / statistics.median(bare), 2),
-              "wall_ms_runs": [round(r["wall_ms"] or 0) for r in runs],
-              "floor_wall_ms_runs": [round(r["wall_ms"] or 0) for r in floor], "rows": runs[-1]["rows"],
-              "modules_total": len(runs[-1]["modules"]), "modules_ours": len(ours),
+        order = [step for name in trees for step in (name, "bare")]
+        for name in (order if i % 2 == 0 else order[::-1]):
+            runs[name].append(first_frame(args.dir, code=BARE if name == "bare" else CHILD,
+                                          root=None if name == "bare" else trees[name]))
+    cpu = {name: [r["cpu_ms"] for r in done] for name, done in runs.items()}
+    ours = [m for m in runs["ours"][-1]["modules"] if m.split(".")[0] in ("agentconsole", "screens", "connectors", "themes")]
+    report = {"cpu_ms_median": round(statistics.median(cpu["ours"])), "cpu_ms_runs": [round(c) for c in cpu["ours"]],
+              "floor_cpu_ms_median": round(statistics.median(cpu["bare"])),
+              "floor_cpu_ms_runs": [round(c) for c in cpu["bare"]],
+              "cpu_ratio": round(statistics.median(cpu["ours"]) / statistics.median(cpu["bare"]), 2),
+              "wall_ms_runs": [round(r["wall_ms"] or 0) for r in runs["ours"]],
+              "floor_wall_ms_runs": [round(r["wall_ms"] or 0) for r in runs["bare"]], "rows": runs["ours"][-1]["rows"],
+              "modules_total": len(runs["ours"][-1]["modules"]), "modules_ours": len(ours),
               "load_average": [round(x, 2) for x in os.getloadavg()]}
+    if args.against:
+        # On a loaded machine a run's CPU swings by more than a small change: the difference of each
+        # interleaved pair, and each tree's lowest run, resolve it better than the two medians alone.
+        report.update(against_cpu_ms_median=round(statistics.median(cpu["theirs"])),
+                      against_cpu_ms_runs=[round(c) for c in cpu["theirs"]],
+                      against_cpu_ratio=round(statistics.median(cpu["theirs"]) / statistics.median(cpu["bare"]), 2),
+                      paired_difference_ms_median=round(statistics.median(
+                          a - b for a, b in zip(cpu["ours"], cpu["theirs"]))),
+                      cpu_ms_min=round(min(cpu["ours"])), against_cpu_ms_min=round(min(cpu["theirs"])))
     if args.modules:
         report["ours"] = ours
-    print(json.dumps(report, indent=1))
+    return report
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ class AgentConsoleApp(App[None]):
     # A screen that brings its own file on first open makes Textual re-parse the whole stylesheet and
     # restyle every widget (about half a second here), so these are read ahead, once the inbox is up.
     # Their rules only name widgets of those screens, so nothing on screen needs restyling for them.
-    SCREEN_CSS = ("metrics/metrics.tcss", "canned/canned.tcss", "shifts/shift.tcss", "accounts/account_setup.tcss")
+    SCREEN_CSS = ("metrics/metrics.tcss", "canned/canned.tcss", "shifts/shift.tcss", "accounts/account_setup.tcss",
+                  "common/dialogs.tcss", "team/team.tcss")
     TITLE = "agentconsole"
     COMMANDS = {ActionsProvider, SettingsProvider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +67,8 @@ class ThemeError(Exception):
 
 
 def parse_theme(text: str) -> Theme:
+    import tomllib  # here, not at the top: a console without theme files never needs it
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -82,8 +82,9 @@ def ensure_demo_accounts(store: Store) -> list[int]:
             for name, channel, handle, display in DEMO_ACCOUNTS]
 
 
-def use_demo(args: argparse.Namespace) -> bool:
-    """The demo workspace when asked for, or when no real account has been configured yet."""
+def use_demo(args: argparse.Namespace, ctx: CliContext | None = None) -> bool:
+    """The demo workspace when asked for, or when no real account has been configured yet. With *ctx*,
+    the real workspace opened to find out stays open as ctx.store(False): the start opens it once."""
     if getattr(args, "demo", False):
         return True
     if getattr(args, "storage_url", ""):
@@ -91,11 +92,19 @@ def use_demo(args: argparse.Namespace) -> bool:
     real = paths.database_path(False)
     if not real.exists():
         return True
-    store = Store(real)
+    keep = ctx is not None and not ctx.storage_url  # else ctx.store(False) is a server, not this file
+    if keep and ctx is not None and False in ctx._stores:
+        return not any(not a.is_demo for a in ctx._stores[False].accounts())
+    store = Store(real, ctx.clock if ctx is not None else None)
+    demo = True
     try:
-        return not any(not a.is_demo for a in store.accounts())
+        demo = not any(not a.is_demo for a in store.accounts())
     finally:
-        store.close()
+        if demo or not keep:
+            store.close()
+        elif ctx is not None:
+            ctx._stores[False] = store
+    return demo
 
 
 def build_connectors(store: Store, clock: Clock,
@@ -139,7 +148,7 @@ def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
     os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)
     from screens.app import AgentConsoleApp
 
-    demo = use_demo(args)
+    demo = use_demo(args, ctx)
     store = ctx.store(demo)
     agent_name = args.agent or ctx.config.resolved_agent_name()
     agent_id = store.ensure_agent(agent_name, ctx.config.agent_initials, ctx.config.timezone)

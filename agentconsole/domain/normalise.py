@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import replace
@@ -103,7 +102,7 @@ def _normalise(msg: InboundMessage, now: float) -> InboundMessage:
     external_id = valid_str(msg.external_id, MAX_KEY)
     if not external_id:  # made from the content, so fetching the same item again finds it again
         seed = raw_bytes(raw) or text.encode("utf-8", "surrogatepass")
-        external_id = "sha256." + hashlib.sha256(seed).hexdigest()[:32]
+        external_id = _content_id(seed)
         notes.append("no id from the platform; one was made from its content")
     changes["external_id"] = external_id
     changes["thread_key"] = valid_str(msg.thread_key, MAX_KEY) or external_id
@@ -123,6 +122,12 @@ def _normalise(msg: InboundMessage, now: float) -> InboundMessage:
     return replace(msg, **changes)
 
 
+def _content_id(data: bytes) -> str:
+    import hashlib  # here: only ingest makes ids, and the console's start reads without it
+
+    return "sha256." + hashlib.sha256(data).hexdigest()[:32]
+
+
 def quarantine(item: Any, now: float, reason: str) -> InboundMessage:
     """A stand-in for an item that cannot be read: its raw bytes kept, flagged, in a thread of its own."""
     raw = getattr(item, "raw", None)
@@ -133,7 +138,7 @@ def quarantine(item: Any, now: float, reason: str) -> InboundMessage:
     found = getattr(item, "external_id", None)
     external_id = valid_str(found, MAX_KEY) if isinstance(found, (str, int)) and found != "" else ""
     if not external_id:
-        external_id = "sha256." + hashlib.sha256(raw or b"").hexdigest()[:32]
+        external_id = _content_id(raw or b"")
     return InboundMessage(
         external_id=external_id, thread_key=QUARANTINE_PREFIX + external_id, kind=Kind.PUBLIC,
         author=Person(external_id=QUARANTINE_PREFIX + "unknown", display_name="unreadable item"),

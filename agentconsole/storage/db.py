@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -88,12 +89,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 def _tables_expected() -> set[str]:
+    return set(_tables_created())
+
+
+@functools.cache  # the steps are constants: scanned once per process, not at every open
+def _tables_created() -> frozenset[str]:
     created: set[str] = set()
     for script in MIGRATIONS:
         for kind, name in re.findall(r"(CREATE|DROP)\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
                                      r"(\w+)", script, re.IGNORECASE):
             (created.add if kind.upper() == "CREATE" else created.discard)(name)
-    return created
+    return frozenset(created)
 
 
 def check_schema(conn: sqlite3.Connection, path: Path | str) -> int:

@@ -17,7 +17,6 @@ from agentconsole.storage import search as fulltext
 from agentconsole.storage.actions import ANY_ASSIGNEE, ConversationActions  # noqa: F401  (callers import it here)
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
-from agentconsole.storage.ingest import IngestReport, ingest_batch
 from agentconsole.domain.models import Channel, InboundMessage
 from agentconsole.domain.rows import AccountRow, AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
 from agentconsole.storage.narrowing import conversation as _conversation
@@ -29,6 +28,7 @@ from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 
 if TYPE_CHECKING:
+    from agentconsole.storage.ingest import IngestReport
     from agentconsole.storage.postgres.server import Server
     from agentconsole.storage.canned import CannedStorage
     from agentconsole.storage.metrics import MetricsStorage, OpenSeconds
@@ -263,6 +263,10 @@ class Store(Health, ConversationActions):
     def ingest(self, account_id: int, messages: Sequence[InboundMessage], cursor: str | None = None,
                stream: str = "", *, set_cursor: bool = True) -> IngestReport:
         """Store a fetched batch and its cursor in ONE transaction; known external ids are ignored."""
+        # Imported on the first batch: its chain (triage scores, survey answers) is not needed to read
+        # the inbox, so the console's first frame does not wait for it.
+        from agentconsole.storage.ingest import ingest_batch
+
         return ingest_batch(self, account_id, messages, cursor, stream, set_cursor=set_cursor)
 
     def audit(self, agent_id: int | None, action: str, conversation_id: int | None = None,

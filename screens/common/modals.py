@@ -32,6 +32,8 @@ class SearchResult:
 class SearchModal(ModalScreen[SearchResult | None]):
     """Type to search every channel (FTS5); enter opens the hit's conversation."""
 
+    CSS_PATH = "dialogs.tcss"  # read ahead after the first frame (AgentConsoleApp.SCREEN_CSS)
+
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="search.close", tooltip="Close search"),
         Binding("down", "focus_results", "Results", id="search.results", show=False,
@@ -113,6 +115,8 @@ SCOPES = {"list": "Moving", "inbox": "Conversations", "composer": "Composer", "a
 class HelpScreen(ModalScreen[None]):
     """Every key, read from the live bindings (so a remapped key shows as remapped)."""
 
+    CSS_PATH = "dialogs.tcss"  # read ahead after the first frame (AgentConsoleApp.SCREEN_CSS)
+
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "close", "Close", id="help.close", tooltip="Close help"),
     ]
@@ -154,6 +158,8 @@ class HelpScreen(ModalScreen[None]):
 
 class ConfirmModal(ModalScreen[bool]):
     """A yes/no question; y confirms, n or esc declines."""
+
+    CSS_PATH = "dialogs.tcss"  # read ahead after the first frame (AgentConsoleApp.SCREEN_CSS)
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Yes"),

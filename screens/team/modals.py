@@ -22,6 +22,8 @@ from screens.common.safe import safe_text
 class CollisionModal(ModalScreen[Choice]):
     """Someone got there first: say what happened, and let the agent choose."""
 
+    CSS_PATH = "team.tcss"  # read ahead after the first frame (AgentConsoleApp.SCREEN_CSS)
+
     BINDINGS = [
         Binding("s", "choose('send_anyway')", "Send anyway", id="collision.send_anyway",
                 tooltip="Send your answer too (recorded in the audit log)"),
@@ -57,6 +59,8 @@ class AssignChoice:
 
 class AssignModal(ModalScreen[AssignChoice | None]):
     """Pick the agent to assign the conversation to; agents on shift come first."""
+
+    CSS_PATH = "team.tcss"  # read ahead after the first frame (AgentConsoleApp.SCREEN_CSS)
 
     BINDINGS = [Binding("escape", "cancel", "Close", id="assign.close", tooltip="Assign nobody new")]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from agentconsole.domain.models import Channel, InboundMessage, Kind, Person
 from agentconsole.storage.store import Store
 from agentconsole.domain.clock import SystemClock  # the real command reads the system clock
-from benchmarks.launch_probe import first_frame
+from benchmarks.launch_probe import first_frame, probe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +22,9 @@ AFTER_THE_FIRST_FRAME = (
     "agentconsole.replies.escalation", "agentconsole.replies.canned", "agentconsole.replies.reply_all",
     "agentconsole.metrics", "agentconsole.shifts.service", "agentconsole.storage.shifts",
     "importlib.metadata", "email", "statistics",
+    # the ingest chain (Store.ingest imports it on the first batch) and TOML (only when a file is read)
+    "agentconsole.storage.ingest", "agentconsole.storage.inbound", "agentconsole.storage.surveys",
+    "agentconsole.satisfaction.parse", "agentconsole.storage.triage", "tomllib",
 )
 
 
@@ -36,9 +39,7 @@ def test_importing_the_start_path_loads_none_of_the_lazy_modules():
     assert done.stdout.strip() == ""
 
 
-def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, monkeypatch):
-    """The agentconsole command on a pty (benchmarks/launch_probe.py): sys.modules at the first frame
-    with rows, which the inbox reaches before anything it starts afterwards."""
+def _workspace(tmp_path, monkeypatch) -> Path:
     for name in ("HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     data = tmp_path / "data"
@@ -48,7 +49,63 @@ def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, mo
     store.ingest(account, [InboundMessage("p1", "t1", Kind.PUBLIC, Person("u1", "dana_k", "Dana Kim"),
                                           "my order never arrived", SystemClock().now() - 600)])
     store.close()
-    frame = first_frame(data)
+    return data
+
+
+def test_the_real_start_paints_its_first_rows_before_importing_them(tmp_path, monkeypatch):
+    """The agentconsole command on a pty (benchmarks/launch_probe.py): sys.modules at the first frame
+    with rows, which the inbox reaches before anything it starts afterwards."""
+    frame = first_frame(_workspace(tmp_path, monkeypatch))
     assert frame["rows"] == 1
     assert [m for m in AFTER_THE_FIRST_FRAME if m in frame["modules"]] == []
     assert "agentconsole.session.engine_link" in frame["modules"]  # the probe did see the start path
+
+
+def test_the_start_opens_the_real_workspace_once(tmp_path, monkeypatch):
+    """use_demo opens the real workspace to see whether it has a real account; the console keeps that
+    store instead of opening (and checking, and migrating) the same file a second time."""
+    import argparse
+
+    from agentconsole import cli
+    from agentconsole.config import Config
+
+    monkeypatch.setenv("AGENTCONSOLE_DATA_DIR", str(tmp_path))
+    store = Store(tmp_path / "agentconsole.db")
+    store.ensure_account("shop-m", Channel.MASTODON, "mastodon", handle="@shop")
+    store.close()
+    opened: list[object] = []
+
+    class Counted(Store):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(cli, "Store", Counted)
+    ctx = cli.CliContext(Config())
+    demo = cli.use_demo(argparse.Namespace(demo=False, storage_url=""), ctx)
+    assert demo is False
+    assert ctx.store(demo) is opened[0]
+    assert len(opened) == 1
+    ctx.close()
+
+
+def test_opening_a_workspace_again_does_not_scan_the_migrations_again(tmp_path, monkeypatch):
+    """The tables the schema steps create are a constant: the check at every open reads them once."""
+    from agentconsole.storage import db
+
+    Store(tmp_path / "a.db").close()
+    scans: list[str] = []
+    findall = db.re.findall
+    monkeypatch.setattr(db.re, "findall", lambda pattern, text, *a: scans.append(text) or findall(pattern, text, *a))
+    Store(tmp_path / "a.db").close()
+    Store(tmp_path / "b.db").close()
+    assert [s for s in scans if s in db.MIGRATIONS] == []
+
+
+def test_the_probe_starts_another_tree_in_the_same_loop(tmp_path, monkeypatch):
+    """--against: the other tree's ratio against the same floor, and the paired difference."""
+    report = probe(["--dir", str(_workspace(tmp_path, monkeypatch)), "--runs", "1", "--against", str(ROOT)])
+    assert report["rows"] == 1 and len(report["against_cpu_ms_runs"]) == 1 and len(report["floor_cpu_ms_runs"]) == 2
+    assert report["against_cpu_ratio"] > 0 and report["cpu_ratio"] > 0
+    one_pair = report["cpu_ms_runs"][0] - report["against_cpu_ms_runs"][0]
+    assert abs(report["paired_difference_ms_median"] - one_pair) <= 1  # rounded on both sides

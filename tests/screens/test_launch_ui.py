@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 from agentconsole.config import Config
 from agentconsole.session.session import Session
@@ -9,7 +10,7 @@ from agentconsole.sync.engine import Engine
 from agentconsole.sync.states import SyncStatus
 from screens.app import AgentConsoleApp
 from tests.screens.test_sending import RecordingConnector
-from tests.screens.helpers import screen_text, wait_until
+from tests.screens.helpers import screen_text, settle, wait_until
 
 SIZE = (120, 36)
 
@@ -54,3 +55,37 @@ async def test_the_engine_is_built_after_the_first_rows_and_then_syncs_and_sends
         assert connector.sent[0].text == "Sorry Dana, sending a new one"
     session.attach_engine()  # a second call builds nothing
     assert len(built) == 1
+
+
+# The dialogs' rules moved out of app.tcss into files read after the first frame (AgentConsoleApp.SCREEN_CSS)
+# or by the dialog's own CSS_PATH when it opens first; these snapshots were taken before the move.
+DIALOG_KEYS = {"help": ("question_mark",), "search": ("slash", "o", "r", "d"), "assign": ("A",),
+               "confirm": ("r", "h", "i", "escape", "q")}
+
+
+@pytest.mark.parametrize("dialog", list(DIALOG_KEYS))
+@pytest.mark.parametrize("preloaded", [True, False], ids=["preloaded", "on-open"])
+def test_the_dialogs_look_as_they_did_in_app_tcss(seeded, snap_compare, dialog, preloaded, monkeypatch):
+    if not preloaded:  # the dialog opens before the inbox read the other stylesheets ahead
+        monkeypatch.setattr(AgentConsoleApp, "preload_screen_styles", lambda self: None)
+    app = seeded.app()
+
+    async def run_before(pilot) -> None:
+        await settle(app, pilot)
+        for key in DIALOG_KEYS[dialog]:
+            await pilot.press(key)
+            await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_first_frame_parses_no_dialog_rules(seeded, monkeypatch):
+    """Until the inbox is up, the stylesheet holds only what the first frame styles."""
+    monkeypatch.setattr(AgentConsoleApp, "preload_screen_styles", lambda self: None)
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        names = set().union(*(rule.selector_names for rule in app.stylesheet.rules))
+        assert names.isdisjoint({"SearchModal", "HelpScreen", "ConfirmModal", "CollisionModal", "AssignModal",
+                                 "help-box", "#help-box", "confirm-box", "#confirm-box"})
+        assert "ConversationList" in names  # the rules were read
