@@ -264,12 +264,16 @@ class ConversationList(ScrollView, can_focus=True):
         return True
 
     def _timed_move(self, index: int) -> None:
+        """A key's move: the frame that follows the key redraws only the cursor's rows (or the scrolled
+        page); Highlighted, which loads the pane and rechecks the footer, is posted once that frame is
+        drawn, so its handlers run after it instead of between the key and its frame."""
         started = time.perf_counter()
-        self._move(index)
-        self.call_after_refresh(self._record_timing, started)
+        self._move(index, announce=False)
+        self.call_after_refresh(self._after_key_frame, started)
 
-    def _record_timing(self, started: float) -> None:
+    def _after_key_frame(self, started: float) -> None:
         self.render_timings.append(time.perf_counter() - started)
+        self.post_message(self.Highlighted(self.selected_id))
 
     def select_id(self, conversation_id: int) -> bool:
         """Put the cursor on *conversation_id* if this list has it."""
