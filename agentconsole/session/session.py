@@ -435,11 +435,17 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         return self.store.damaged
 
     def check_database(self) -> bool:
-        """SQLite's quick check, then the daily backup of a sound file; True when it found damage."""
-        if self.store.check():
-            return True
-        self.store.backup_if_due()
-        return False
+        """SQLite's quick check, then the daily backup of a sound file, at the lowest CPU priority; True
+        when it found damage."""
+        from agentconsole.storage.health import at_low_priority
+
+        def check() -> bool:
+            if self.store.check():
+                return True
+            self.store.backup_if_due()
+            return False
+
+        return at_low_priority(check)
 
     def notice(self, error: BaseException) -> bool:
         """True when *error* says the database is damaged (writes stop from now on)."""

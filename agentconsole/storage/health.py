@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentconsole.domain.clock import Clock
 from agentconsole.storage import integrity as db  # DatabaseProblem, HINT, quick_check
@@ -13,6 +16,36 @@ if TYPE_CHECKING:
     from agentconsole.storage.postgres.server import Server
 
 _PG_CORRUPTED = ("XX001", "XX002")  # PostgreSQL's data_corrupted, index_corrupted
+LOW_PRIORITY = 19  # the nice value of a background check's thread: it runs on what the console leaves idle
+
+T = TypeVar("T")
+
+
+def at_low_priority(work: Callable[[], T]) -> T:
+    """*work*'s result, computed in a thread of its own at the lowest CPU priority (Linux gives each thread
+    its own nice value; elsewhere it runs at the normal one). SQLite's check and backup release the GIL
+    but take a core for about a second at a million messages: at nice 19 a busy machine gives that core
+    to the console's own threads first. Its own thread, because lowering a pooled thread's priority could
+    not be undone for the next task it runs."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+        except (AttributeError, OSError):  # no per-thread priority here: run at the normal one
+            pass
+        try:
+            result.append(work())
+        except BaseException as exc:  # handed to the caller's thread, where it is reported
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="agentconsole-low-priority", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 class Health:
