@@ -1,0 +1,144 @@
+"""What a keypress in the list costs: its frame comes before anything that reacts to the move, a thread
+shown again is neither built nor wrapped again, and the start-up check waits for a pause in typing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.segment import Segment
+
+from screens.inbox.conversation_list import ConversationList
+from screens.inbox.thread_view import ThreadView
+
+from tests.screens.helpers import screen_text, settle
+
+
+async def test_the_keys_frame_is_drawn_before_the_move_is_announced(seeded):
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        listed = screen.conversations
+        posted: list[tuple[int | None, int]] = []
+        post = listed.post_message
+        listed.post_message = lambda message: (
+            posted.append((message.conversation_id, len(listed.render_timings)))
+            if isinstance(message, ConversationList.Highlighted) else None, post(message))[1]
+        before = len(listed.render_timings)
+        await pilot.press("j")
+        await settle(app, pilot)
+        # The pane, the footer check and the rest hear of the move only once its frame was drawn (and
+        # timed): nothing they do runs between the key and the cursor's repaint.
+        assert posted == [(seeded.ids["dana"], before + 1)]
+        assert screen.pane.conversation_id == seeded.ids["dana"]
+        assert "Boston · Coffee person" in screen_text(app)
+
+
+async def test_a_thread_shown_again_is_not_built_or_wrapped_again(seeded, monkeypatch):
+    import screens.inbox.conversation_pane as pane_module
+
+    built: list[int] = []
+    thread_of = pane_module.thread_of
+    monkeypatch.setattr(pane_module, "thread_of",
+                        lambda data, *a: (built.append(data.conversation.id), thread_of(data, *a))[1])
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        sam, dana = seeded.ids["sam"], seeded.ids["dana"]
+        await pilot.press("j")
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        thread = app.screen.query_one(ThreadView)
+        rows, strips = thread._rows, thread._strips
+        assert strips  # Sam's thread is drawn
+        await pilot.press("j")
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert built.count(sam) == 1 and built.count(dana) == 1
+        assert thread._rows is rows and thread._strips is strips  # rows and strips back, not made again
+        assert "Is the store open on Sunday?" in screen_text(app)
+        # A new message is a different thread: built again, and shown.
+        from agentconsole.domain.models import Channel, Direction, InboundMessage, Kind, Person
+
+        account = seeded.store.ensure_account("brand-fb", Channel.FACEBOOK, "demo")
+        seeded.store.ingest(account, [InboundMessage("f2", "t-sam", Kind.DM, Person("u2", "sam.ortiz", "Sam Ortiz"),
+                                                     "and on Monday?", seeded.clock.now(), Direction.IN)], "c2")
+        app.screen.refresh_pane()
+        await settle(app, pilot)
+        assert built.count(sam) == 2
+        assert "and on Monday?" in screen_text(app)
+
+
+async def test_a_theme_change_recolours_the_kept_thread(seeded):
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        thread = app.screen.query_one(ThreadView)
+        thread.render_line(0)
+        before = thread.rich_style.bgcolor
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await settle(app, pilot)
+        after = thread.rich_style.bgcolor
+        assert after != before
+        drawn = thread.render_line(0)
+        assert {s.style.bgcolor for s in drawn if isinstance(s, Segment) and s.style} == {after}
+
+
+async def test_the_database_check_waits_for_a_pause_in_the_keys(seeded, monkeypatch):
+    import screens.app as app_module
+
+    monkeypatch.setattr(app_module, "CHECK_DELAY", 0.3)
+    monkeypatch.setattr(app_module, "CHECK_QUIET", 0.5)
+    app = seeded.app()
+    checked: list[bool] = []
+    check = app.session.check_database
+    app.session.check_database = lambda: (checked.append(True), check())[1]
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(15):  # keys every 0.1 s from the start, past CHECK_DELAY: no pause of 0.5 s yet
+            await pilot.press("j" if _ % 2 else "k")
+            await asyncio.sleep(0.1)
+        assert checked == []
+        for _ in range(40):  # then a pause: the check runs
+            await asyncio.sleep(0.05)
+            if checked:
+                break
+        await settle(app, pilot)
+        assert checked == [True]
+
+
+async def test_the_database_check_runs_at_once_when_nobody_types(seeded, tmp_path, monkeypatch):
+    import screens.app as app_module
+
+    monkeypatch.setattr(app_module, "CHECK_DELAY", 0.05)
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            if list((tmp_path / "backups").glob("*-daily.db")):
+                break
+        await settle(app, pilot)
+        assert list((tmp_path / "backups").glob("*-daily.db"))  # well before CHECK_QUIET after the start
+
+
+async def test_the_benchmarks_bare_list_repaints_its_cursor_once_scrolled():
+    """The floor the keypress is measured against draws each move, also below its first page (it used to
+    refresh a line off screen there, so its moves cost nothing)."""
+    from benchmarks.inapp import BareList, BareListApp
+
+    app = BareListApp(1000)
+    async with app.run_test(size=(80, 20)) as pilot:
+        bare = app.query_one(BareList)
+        bare.focus()
+        await pilot.press("ctrl+d", "ctrl+d", "ctrl+d")  # scrolled: the cursor is past the first page
+        await pilot.pause()
+        assert bare.scroll_y > 0
+        repainted: list[int] = []
+        render_line = bare.render_line
+        bare.render_line = lambda y: (repainted.append(y), render_line(y))[1]
+        cursor = bare.cursor
+        await pilot.press("k")  # within the page: only the two rows the cursor leaves and enters
+        await pilot.pause()
+        top = int(bare.scroll_y)
+        assert top > 0 and sorted(set(repainted)) == [cursor - 1 - top, cursor - top]
