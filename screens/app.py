@@ -93,6 +93,7 @@ class AgentConsoleApp(App[None]):
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
         self._background_started = False  # the team watcher and the engine (start_background)
         self._input_at = float("-inf")  # time.monotonic() of the last key or click: the check waits for a pause
+        self._checking = False  # the database check runs; a key stops it until the next pause
         if demo:
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
@@ -144,11 +145,14 @@ class AgentConsoleApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self._input_at = time.monotonic()
+            if self._checking and self._input_at < self._check_by:
+                self.session.interrupt_check()  # typing goes first: the check runs again after a pause
         await super().on_event(event)
 
     def _check_when_quiet(self) -> None:
         now = time.monotonic()
         if now - self._input_at >= CHECK_QUIET or now >= self._check_by:
+            self._checking = True
             self.check_database()
         else:
             self.set_timer(self._input_at + CHECK_QUIET - now, self._check_when_quiet)
@@ -158,8 +162,16 @@ class AgentConsoleApp(App[None]):
     def check_database(self) -> None:
         """SQLite's quick check, then the daily backup of a sound file; a failure stops all writes
         (the store refuses them) and the banner says so."""
-        if self.session.check_database():
-            self.call_from_thread(self._show_damaged)
+        found = self.session.check_database()
+        if self.is_running:  # not when the console quit meanwhile
+            self.call_from_thread(self._checked, found)
+
+    def _checked(self, found: bool | None) -> None:
+        self._checking = False
+        if found is None:  # stopped by a key
+            self.set_timer(CHECK_QUIET, self._check_when_quiet)
+        elif found:
+            self._show_damaged()
 
     def _show_damaged(self) -> None:
         from screens.inbox.header import WorkspaceBanner

@@ -48,6 +48,9 @@ def at_low_priority(work: Callable[[], T]) -> T:
     return result[0]
 
 
+_EVENTS = threading.Lock()  # guards the lazy creation of a store's interrupt event
+
+
 class Health:
     """Mixed into Store: the integrity check, the damaged state and backups, on either backend."""
 
@@ -56,6 +59,43 @@ class Health:
     damaged: str
     _server: Server | None
     conn: Any
+    _checking: sqlite3.Connection | None = None  # the connection a background check runs on, meanwhile
+
+    def _interrupt(self) -> threading.Event:
+        with _EVENTS:
+            event: threading.Event | None = self.__dict__.get("_interrupt_event")
+            if event is None:
+                event = self.__dict__["_interrupt_event"] = threading.Event()
+        return event
+
+    def check_in_background(self) -> bool | None:
+        """The console's start-up check: SQLite's quick check, then the daily backup of a sound file.
+        True when it found damage, False when sound; None when interrupt_check() stopped it (a key was
+        pressed): nothing was marked or written, and it is run again later."""
+        interrupt = self._interrupt()
+        self._checking = self.conn if self._server is None else None
+        try:
+            if interrupt.is_set():
+                return None
+            if self.check():
+                return True
+            self.backup_if_due(stop=interrupt.is_set)
+            return False
+        except db.CheckInterrupted:
+            return None
+        finally:
+            self._checking = None
+            interrupt.clear()  # a request met by this run (or one that came as it ended) is spent
+
+    def interrupt_check(self) -> None:
+        """Stop a running check_in_background at once (from any thread); one about to start stops too."""
+        self._interrupt().set()
+        conn = self._checking
+        if conn is not None:
+            try:
+                conn.interrupt()  # SQLite stops the quick check within a few pages
+            except sqlite3.Error:  # the check has just ended and its connection gone
+                pass
 
     def _backup_before_migration(self, version: int) -> None:
         from agentconsole.storage import backup
@@ -107,15 +147,16 @@ class Health:
         self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
         return True
 
-    def backup(self, reason: str = "manual") -> Path:
+    def backup(self, reason: str = "manual", stop: Callable[[], bool] | None = None) -> Path:
+        """A backup now; with *stop*, copied in steps and abandoned (CheckInterrupted) once it says so."""
         if self._server is not None:
             raise db.DatabaseProblem(f"the workspace on {self.where} is backed up by the server's own tools"
                                      " (pg_dump), not by agentconsole")
         from agentconsole.storage import backup
 
-        return backup.make(self.conn, Path(self.path), self.clock.now(), reason)
+        return backup.make(self.conn, Path(self.path), self.clock.now(), reason, stop=stop)
 
-    def backup_if_due(self) -> Path | None:
+    def backup_if_due(self, stop: Callable[[], bool] | None = None) -> Path | None:
         """The daily automatic backup, only of a database that passed its check."""
         from agentconsole.storage import backup
 
@@ -123,5 +164,5 @@ class Health:
             return None  # a server's backups are its administrator's (pg_dump, base backups)
         if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
             return None
-        return self.backup("daily")
+        return self.backup("daily", stop)
 

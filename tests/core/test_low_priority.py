@@ -50,3 +50,30 @@ def test_the_session_check_runs_through_it(tmp_path):
     assert threads and threads[0] != threading.get_ident()
     assert list((tmp_path / "backups").glob("*-daily.db"))  # the sound file's daily backup, there too
     store.close()
+
+
+def test_a_stopped_backup_leaves_no_file_and_says_so(tmp_path):
+    from agentconsole.domain.clock import FrozenClock
+    from agentconsole.storage.integrity import CheckInterrupted
+    from agentconsole.storage.store import Store
+
+    store = Store(tmp_path / "ws.db", FrozenClock(1_764_000_000.0))
+    store.ensure_agent("Alice Ng")
+    with pytest.raises(CheckInterrupted):
+        store.backup_if_due(stop=lambda: True)
+    assert not list((tmp_path / "backups").glob("*.db"))
+    assert store.backup_if_due(stop=lambda: False) is not None  # not stopped: copied in steps, kept
+    assert len(list((tmp_path / "backups").glob("*-daily.db"))) == 1
+    store.close()
+
+
+def test_an_interrupt_before_the_check_starts_stops_it_and_is_spent(tmp_path):
+    from agentconsole.domain.clock import FrozenClock
+    from agentconsole.storage.store import Store
+
+    store = Store(tmp_path / "ws.db", FrozenClock(1_764_000_000.0))
+    store.interrupt_check()  # a key pressed just as the check was being started
+    assert store.check_in_background() is None
+    assert store.check_in_background() is False  # the request was met: the next run goes through
+    assert store.damaged == ""
+    store.close()

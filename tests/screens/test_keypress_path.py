@@ -92,20 +92,20 @@ async def test_the_database_check_waits_for_a_pause_in_the_keys(seeded, monkeypa
     monkeypatch.setattr(app_module, "CHECK_DELAY", 0.3)
     monkeypatch.setattr(app_module, "CHECK_QUIET", 0.5)
     app = seeded.app()
-    checked: list[bool] = []
+    finished: list[bool | None] = []  # each run's outcome: None when a key stopped it
     check = app.session.check_database
-    app.session.check_database = lambda: (checked.append(True), check())[1]
+    app.session.check_database = lambda: (found := check(), finished.append(found))[0]
     async with app.run_test(size=(120, 36)) as pilot:
         for _ in range(15):  # keys every 0.1 s from the start, past CHECK_DELAY: no pause of 0.5 s yet
             await pilot.press("j" if _ % 2 else "k")
             await asyncio.sleep(0.1)
-        assert checked == []
-        for _ in range(40):  # then a pause: the check runs
+        assert False not in finished  # not run, or stopped by the next key
+        for _ in range(40):  # then a pause: the check runs to its end
             await asyncio.sleep(0.05)
-            if checked:
+            if False in finished:
                 break
         await settle(app, pilot)
-        assert checked == [True]
+        assert finished[-1] is False and finished.count(False) == 1
 
 
 async def test_the_database_check_runs_at_once_when_nobody_types(seeded, tmp_path, monkeypatch):
@@ -142,3 +142,45 @@ async def test_the_benchmarks_bare_list_repaints_its_cursor_once_scrolled():
         await pilot.pause()
         top = int(bare.scroll_y)
         assert top > 0 and sorted(set(repainted)) == [cursor - 1 - top, cursor - top]
+
+
+async def test_a_key_stops_a_running_check_which_runs_again_after_a_pause(seeded, tmp_path, monkeypatch):
+    import screens.app as app_module
+    from agentconsole.storage import integrity
+
+    monkeypatch.setattr(app_module, "CHECK_DELAY", 0.05)
+    monkeypatch.setattr(app_module, "CHECK_QUIET", 0.4)
+    started, stopped = asyncio.Event(), []
+    quick_check = integrity.quick_check
+    loop = asyncio.get_running_loop()
+
+    def slow_check(conn, full=False):  # a big workspace's check: seconds, unless SQLite is told to stop
+        if not stopped:
+            loop.call_soon_threadsafe(started.set)
+            try:
+                conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000000) "
+                             "SELECT count(*) FROM n").fetchall()
+            except Exception as exc:  # the interrupt, as PRAGMA quick_check would get it
+                stopped.append(str(exc))
+                raise integrity.CheckInterrupted("quick_check") from exc
+        return quick_check(conn, full)
+
+    monkeypatch.setattr(integrity, "quick_check", slow_check)
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await asyncio.wait_for(started.wait(), 5)
+        await pilot.press("j")  # the agent starts typing while the check runs
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            if stopped:
+                break
+        assert stopped == ["interrupted"]
+        assert seeded.store.damaged == ""  # stopped is not damaged
+        assert not list((tmp_path / "backups").glob("*-daily.db"))
+        for _ in range(60):  # after a pause of CHECK_QUIET it runs again, to the end, and backs up
+            await asyncio.sleep(0.05)
+            if list((tmp_path / "backups").glob("*-daily.db")):
+                break
+        await settle(app, pilot)
+        assert list((tmp_path / "backups").glob("*-daily.db"))
+        assert seeded.store.damaged == ""
