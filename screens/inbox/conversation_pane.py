@@ -25,6 +25,7 @@ from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, N
 from agentconsole.domain.sanitize import clean
 
 from screens.common.safe import safe_text
+from screens.common.steady import SteadyLines
 from screens.inbox.thread_text import DECIDABLE, OUTBOX_LABELS  # noqa: F401 (the inbox screen's palette)
 from screens.inbox.thread_text import channel_label, clip, parts, thread_of, zone
 from screens.inbox.thread_view import ThreadView, keep
@@ -287,7 +288,7 @@ class Composer(Vertical):
         self.display = False
 
 
-class ConversationPane(Vertical):
+class ConversationPane(SteadyLines, Vertical):
     """Shows a PaneData; knows nothing about where it came from."""
 
     def __init__(self, timezone_name: str, hours: HoursConfig | None = None, **kwargs) -> None:

@@ -184,3 +184,32 @@ async def test_a_key_stops_a_running_check_which_runs_again_after_a_pause(seeded
         await settle(app, pilot)
         assert list((tmp_path / "backups").glob("*-daily.db"))
         assert seeded.store.damaged == ""
+
+
+async def test_the_key_line_and_the_pane_hand_back_their_lines_until_they_change(seeded):
+    from textual.geometry import Region
+
+    from screens.common.keybar import KeyBar
+    from screens.inbox.conversation_pane import ConversationPane
+
+    def lines(widget):
+        return widget.render_lines(Region(0, 0, widget.region.width, widget.region.height))
+
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        keybar, pane = app.screen.query_one(KeyBar), app.screen.query_one(ConversationPane)
+        bar, border = lines(keybar), lines(pane)
+        await pilot.press("j")  # a move: neither the key line nor the pane's own border changed
+        await settle(app, pilot)
+        assert lines(keybar) is bar and lines(pane) is border
+        await pilot.press("enter")  # the thread takes focus: the pane's border takes the focus colour
+        await settle(app, pilot)
+        focused = lines(pane)
+        assert focused is not border
+        assert [s.style for s in focused[0]] != [s.style for s in border[0]]
+        assert lines(pane) is focused
+        await pilot.press("escape", "r")  # the composer: its verbs in the key line
+        await settle(app, pilot)
+        shown = lines(keybar)
+        assert shown is not bar and "Send" in shown[0].text and "Send" not in bar[0].text
