@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.containers import Horizontal, Vertical
+
 if TYPE_CHECKING:
     from textual.geometry import Region
     from textual.strip import Strip
@@ -33,3 +35,12 @@ class SteadyLines:
         lines: list[Strip] = super().render_lines(crop)  # type: ignore[misc]
         self._steady = (key, len(cache._cache), lines)
         return lines
+
+
+
+class SteadyHorizontal(SteadyLines, Horizontal):
+    """A Horizontal whose own lines (the background behind its children) are handed back unchanged."""
+
+
+class SteadyVertical(SteadyLines, Vertical):
+    """A Vertical whose own lines (the background behind its children) are handed back unchanged."""

@@ -8,7 +8,6 @@ from functools import cached_property, partial
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 
@@ -31,6 +30,7 @@ from screens.shifts.inbox_verbs import ShiftVerbs
 from screens.inbox.conversation_pane import DECIDABLE, OUTBOX_LABELS, Composer, ConversationPane, Draft
 from screens.inbox.header import ViewList, WaitLine, WorkspaceBanner
 from screens.common.keybar import KeyBar
+from screens.common.steady import SteadyHorizontal, SteadyVertical
 from screens.common.keys import bindings_of
 from screens.common.modals import SearchModal, SearchResult
 from screens.shifts.line import ShiftBanner
@@ -97,11 +97,11 @@ class InboxScreen(InboxLoading, ListTools, TeamScreen, TodayVerbs, HeardVerbs, M
         app = self.app
         # One box for the three header lines: each frame Textual visits every child of a container the
         # changed region touches, so a keypress in the list visits this box, not each of its lines.
-        with Vertical(id="header"):
+        with SteadyVertical(id="header"):
             yield ShiftBanner(id="shift-banner")
             yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
             yield WaitLine(app.clock, id="wait-line")
-        with Horizontal(id="panes"):
+        with SteadyHorizontal(id="panes"):
             yield ViewList(id="views")
             yield ConversationList(app.session.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")

@@ -191,6 +191,7 @@ async def test_the_key_line_and_the_pane_hand_back_their_lines_until_they_change
 
     from screens.common.keybar import KeyBar
     from screens.inbox.conversation_pane import ConversationPane
+    from screens.inbox.header import ViewList
 
     def lines(widget):
         return widget.render_lines(Region(0, 0, widget.region.width, widget.region.height))
@@ -199,10 +200,17 @@ async def test_the_key_line_and_the_pane_hand_back_their_lines_until_they_change
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         keybar, pane = app.screen.query_one(KeyBar), app.screen.query_one(ConversationPane)
-        bar, border = lines(keybar), lines(pane)
-        await pilot.press("j")  # a move: neither the key line nor the pane's own border changed
+        views, panes = app.screen.query_one(ViewList), app.screen.query_one("#panes")
+        bar, border, counts, behind = lines(keybar), lines(pane), lines(views), lines(panes)
+        await pilot.press("j")  # a move: neither the key line, the pane's border nor the views changed
         await settle(app, pilot)
-        assert lines(keybar) is bar and lines(pane) is border
+        assert lines(keybar) is bar and lines(pane) is border and lines(views) is counts
+        assert lines(panes) is behind
+        await pilot.press("l")  # the next view: the views list highlights it
+        await settle(app, pilot)
+        assert [[s.style for s in strip] for strip in lines(views)] != [[s.style for s in strip] for strip in counts]
+        await pilot.press("h")
+        await settle(app, pilot)
         await pilot.press("enter")  # the thread takes focus: the pane's border takes the focus colour
         await settle(app, pilot)
         focused = lines(pane)
