@@ -213,11 +213,19 @@ class ConversationList(ScrollView, can_focus=True):
         message.stop()
         self._loading.difference_update(message.requested)
         self._stale.difference_update(message.requested)
+        requested = set(message.requested)
+        top = int(self.scroll_y)
+        shown = {y: self._rows.get(self.ids[y]) for y in range(top, min(len(self.ids), top + self.size.height))
+                 if self.ids[y] in requested}
         self._rows.update(message.rows)
-        for gone in set(message.requested) - message.rows.keys():
+        for gone in requested - message.rows.keys():
             self._rows.pop(gone, None)
         self._trim()
-        self.refresh()
+        # Only the lines on screen whose row came or changed: most of a window read ahead is off screen,
+        # and a row read again after a change elsewhere is mostly the same (a full repaint draws ~30 rows).
+        for y, before in shown.items():
+            if self._rows.get(self.ids[y]) != before:
+                self.refresh_line(y)
         if self.selected_id in message.rows:
             self.post_message(self.Highlighted(self.selected_id))
 

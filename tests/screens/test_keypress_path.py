@@ -221,3 +221,26 @@ async def test_the_key_line_and_the_pane_hand_back_their_lines_until_they_change
         await settle(app, pilot)
         shown = lines(keybar)
         assert shown is not bar and "Send" in shown[0].text and "Send" not in bar[0].text
+
+
+async def test_rows_read_again_repaint_only_the_lines_that_changed(seeded):
+    from dataclasses import replace
+
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        listed = app.screen.conversations
+        drawn: list[int] = []
+        render_line = listed.render_line
+        listed.render_line = lambda y: (drawn.append(y), render_line(y))[1]
+        ids = tuple(listed.ids)
+        same = {i: listed._rows[i] for i in ids}
+        listed.post_message(ConversationList._RowsLoaded(dict(same), ids))  # read again, nothing changed
+        await settle(app, pilot)
+        assert drawn == []
+        renamed = dict(same)
+        renamed[ids[2]] = replace(same[ids[2]], last_preview="a new message")
+        listed.post_message(ConversationList._RowsLoaded(renamed, ids))
+        await settle(app, pilot)
+        assert set(drawn) == {2}  # its line alone (the list's first row is line 0: nothing scrolled)
+        assert "a new message" in screen_text(app)
