@@ -58,7 +58,7 @@ class BareList(ScrollView, can_focus=True):
         else:
             for y in {previous, self.cursor}:
                 if top <= y < top + height:
-                    self.refresh_line(y - top)
+                    self.refresh_line(y)  # a virtual line: refresh_line subtracts the scroll itself
         self.call_after_refresh(lambda: self.render_timings.append(time.perf_counter() - started))
 
     def action_move(self, step: int) -> None:

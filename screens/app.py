@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.worker import get_current_worker
 from textual.app import App
 from textual.binding import Binding
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 BACKGROUND_AT_THE_LATEST = 1.0  # seconds after mount: the engine and team watcher start even without a first page
 FAILURE_QUIET = 10.0  # seconds: the same failure is told once, and reloads after failures are spaced
 CHECK_DELAY = 2.0  # seconds after mount: the database check and backup wait until the inbox is up
+CHECK_QUIET = 2.0  # ... and for this long without a key or click (they take a core for ~1 s at 1M messages)
+CHECK_LATEST = 60.0  # seconds after mount: the check runs by then even while keys keep coming
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,8 @@ class AgentConsoleApp(App[None]):
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
         self._background_started = False  # the team watcher and the engine (start_background)
+        self._input_at = float("-inf")  # time.monotonic() of the last key or click: the check waits for a pause
+        self._checking = False  # the database check runs; a key stops it until the next pause
         if demo:
             self.title = "agentconsole · DEMO workspace"
         for theme in THEMES:
@@ -121,7 +126,8 @@ class AgentConsoleApp(App[None]):
         self.push_screen(InboxScreen(id="inbox"))
         self.session.subscribe(self.engine_event)  # the engine's events, and the session's own verbs'
         self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
-        self.set_timer(CHECK_DELAY, self.check_database)
+        self._check_by = time.monotonic() + CHECK_LATEST
+        self.set_timer(CHECK_DELAY, self._check_when_quiet)
         self.notifications.start()
         for problem in self.theme_problems:  # a bad theme file is skipped, never silently
             self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
@@ -137,13 +143,36 @@ class AgentConsoleApp(App[None]):
         if self.session.syncing:
             self.run_engine()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._input_at = time.monotonic()
+            if self._checking and self._input_at < self._check_by:
+                self.session.interrupt_check()  # typing goes first: the check runs again after a pause
+        await super().on_event(event)
+
+    def _check_when_quiet(self) -> None:
+        now = time.monotonic()
+        if now - self._input_at >= CHECK_QUIET or now >= self._check_by:
+            self._checking = True
+            self.check_database()
+        else:
+            self.set_timer(self._input_at + CHECK_QUIET - now, self._check_when_quiet)
+
     @work(thread=True, exclusive=True, group="db-check", exit_on_error=False,
           description="Checking the database")
     def check_database(self) -> None:
         """SQLite's quick check, then the daily backup of a sound file; a failure stops all writes
         (the store refuses them) and the banner says so."""
-        if self.session.check_database():
-            self.call_from_thread(self._show_damaged)
+        found = self.session.check_database()
+        if self.is_running:  # not when the console quit meanwhile
+            self.call_from_thread(self._checked, found)
+
+    def _checked(self, found: bool | None) -> None:
+        self._checking = False
+        if found is None:  # stopped by a key
+            self.set_timer(CHECK_QUIET, self._check_when_quiet)
+        elif found:
+            self._show_damaged()
 
     def _show_damaged(self) -> None:
         from screens.inbox.header import WorkspaceBanner

@@ -435,12 +435,16 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         """Why writes stopped (the database failed its check), or empty while it is sound."""
         return self.store.damaged
 
-    def check_database(self) -> bool:
-        """SQLite's quick check, then the daily backup of a sound file; True when it found damage."""
-        if self.store.check():
-            return True
-        self.store.backup_if_due()
-        return False
+    def check_database(self) -> bool | None:
+        """SQLite's quick check, then the daily backup of a sound file, at the lowest CPU priority: True
+        when it found damage, None when interrupt_check() stopped it (run it again later)."""
+        from agentconsole.storage.health import at_low_priority
+
+        return at_low_priority(self.store.check_in_background)
+
+    def interrupt_check(self) -> None:
+        """Stop a running check_database at once (safe from any thread): a key was pressed."""
+        self.store.interrupt_check()
 
     def notice(self, error: BaseException) -> bool:
         """True when *error* says the database is damaged (writes stop from now on)."""

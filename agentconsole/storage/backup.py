@@ -7,9 +7,11 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from agentconsole.storage import db
+from agentconsole.storage.integrity import CheckInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,12 @@ def backup_dir_for(database: Path) -> Path:
     return database.parent / "backups"
 
 
-def copy_to(conn: sqlite3.Connection, target: Path) -> Path:
-    """Write a consistent copy of *conn*'s database to the new file *target*, mode 0600."""
+STEP_PAGES = 1024  # pages copied between two looks at a backup's stop (4 MiB at SQLite's default page)
+
+
+def copy_to(conn: sqlite3.Connection, target: Path, stop: Callable[[], bool] | None = None) -> Path:
+    """Write a consistent copy of *conn*'s database to the new file *target*, mode 0600; with *stop*, in
+    steps, abandoned (the file removed, CheckInterrupted raised) as soon as *stop()* says so."""
     from agentconsole.paths import private_dir
 
     private_dir(target.parent)
@@ -32,7 +38,14 @@ def copy_to(conn: sqlite3.Connection, target: Path) -> Path:
     try:
         dest = sqlite3.connect(str(target))
         try:
-            conn.backup(dest)  # pages are copied under a read snapshot: writers may go on meanwhile
+            if stop is None:
+                conn.backup(dest)  # pages are copied under a read snapshot: writers may go on meanwhile
+            else:
+                def progress(_status: int, _remaining: int, _total: int) -> None:
+                    if stop():
+                        raise CheckInterrupted("backup")
+
+                conn.backup(dest, pages=STEP_PAGES, progress=progress)
             dest.execute("PRAGMA journal_mode = DELETE")  # a backup is one self-contained file
         finally:
             dest.close()
@@ -55,7 +68,8 @@ def backups(database: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p.name[:len(prefix) + STAMP], p.stat().st_mtime_ns))
 
 
-def make(conn: sqlite3.Connection, database: Path, now: float, reason: str) -> Path:
+def make(conn: sqlite3.Connection, database: Path, now: float, reason: str,
+         stop: Callable[[], bool] | None = None) -> Path:
     """A new backup of *database* named for *now* and *reason*; only the newest KEEP are kept."""
     folder = backup_dir_for(database)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
@@ -65,7 +79,7 @@ def make(conn: sqlite3.Connection, database: Path, now: float, reason: str) -> P
     while target.exists():
         counter += 1
         target = folder / f"{prefix}{stamp}-{reason}-{counter}.db"
-    copy_to(conn, target)
+    copy_to(conn, target, stop)
     for old in backups(database)[:-KEEP]:
         old.unlink(missing_ok=True)
     log.info("database backed up to %s (%s)", target, reason)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentconsole.domain.clock import Clock
 from agentconsole.storage import integrity as db  # DatabaseProblem, HINT, quick_check
@@ -13,6 +16,39 @@ if TYPE_CHECKING:
     from agentconsole.storage.postgres.server import Server
 
 _PG_CORRUPTED = ("XX001", "XX002")  # PostgreSQL's data_corrupted, index_corrupted
+LOW_PRIORITY = 19  # the nice value of a background check's thread: it runs on what the console leaves idle
+
+T = TypeVar("T")
+
+
+def at_low_priority(work: Callable[[], T]) -> T:
+    """*work*'s result, computed in a thread of its own at the lowest CPU priority (Linux gives each thread
+    its own nice value; elsewhere it runs at the normal one). SQLite's check and backup release the GIL
+    but take a core for about a second at a million messages: at nice 19 a busy machine gives that core
+    to the console's own threads first. Its own thread, because lowering a pooled thread's priority could
+    not be undone for the next task it runs."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+        except (AttributeError, OSError):  # no per-thread priority here: run at the normal one
+            pass
+        try:
+            result.append(work())
+        except BaseException as exc:  # handed to the caller's thread, where it is reported
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="agentconsole-low-priority", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+_EVENTS = threading.Lock()  # guards the lazy creation of a store's interrupt event
 
 
 class Health:
@@ -23,6 +59,43 @@ class Health:
     damaged: str
     _server: Server | None
     conn: Any
+    _checking: sqlite3.Connection | None = None  # the connection a background check runs on, meanwhile
+
+    def _interrupt(self) -> threading.Event:
+        with _EVENTS:
+            event: threading.Event | None = self.__dict__.get("_interrupt_event")
+            if event is None:
+                event = self.__dict__["_interrupt_event"] = threading.Event()
+        return event
+
+    def check_in_background(self) -> bool | None:
+        """The console's start-up check: SQLite's quick check, then the daily backup of a sound file.
+        True when it found damage, False when sound; None when interrupt_check() stopped it (a key was
+        pressed): nothing was marked or written, and it is run again later."""
+        interrupt = self._interrupt()
+        self._checking = self.conn if self._server is None else None
+        try:
+            if interrupt.is_set():
+                return None
+            if self.check():
+                return True
+            self.backup_if_due(stop=interrupt.is_set)
+            return False
+        except db.CheckInterrupted:
+            return None
+        finally:
+            self._checking = None
+            interrupt.clear()  # a request met by this run (or one that came as it ended) is spent
+
+    def interrupt_check(self) -> None:
+        """Stop a running check_in_background at once (from any thread); one about to start stops too."""
+        self._interrupt().set()
+        conn = self._checking
+        if conn is not None:
+            try:
+                conn.interrupt()  # SQLite stops the quick check within a few pages
+            except sqlite3.Error:  # the check has just ended and its connection gone
+                pass
 
     def _backup_before_migration(self, version: int) -> None:
         from agentconsole.storage import backup
@@ -74,15 +147,16 @@ class Health:
         self.mark_damaged(f"{self.path} is damaged ({error}); see `agentconsole db check`")
         return True
 
-    def backup(self, reason: str = "manual") -> Path:
+    def backup(self, reason: str = "manual", stop: Callable[[], bool] | None = None) -> Path:
+        """A backup now; with *stop*, copied in steps and abandoned (CheckInterrupted) once it says so."""
         if self._server is not None:
             raise db.DatabaseProblem(f"the workspace on {self.where} is backed up by the server's own tools"
                                      " (pg_dump), not by agentconsole")
         from agentconsole.storage import backup
 
-        return backup.make(self.conn, Path(self.path), self.clock.now(), reason)
+        return backup.make(self.conn, Path(self.path), self.clock.now(), reason, stop=stop)
 
-    def backup_if_due(self) -> Path | None:
+    def backup_if_due(self, stop: Callable[[], bool] | None = None) -> Path | None:
         """The daily automatic backup, only of a database that passed its check."""
         from agentconsole.storage import backup
 
@@ -90,5 +164,5 @@ class Health:
             return None  # a server's backups are its administrator's (pg_dump, base backups)
         if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
             return None
-        return self.backup("daily")
+        return self.backup("daily", stop)
 

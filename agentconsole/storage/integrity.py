@@ -19,6 +19,10 @@ class DatabaseDamaged(DatabaseProblem):
     """The file is an SQLite database but its content is damaged: nothing more is written to it."""
 
 
+class CheckInterrupted(Exception):
+    """A background check or backup was stopped before it finished: nothing is known yet, run it again."""
+
+
 def backups_of(path: Path) -> Path:
     return path.parent / "backups"
 
@@ -98,6 +102,10 @@ def quick_check(conn: sqlite3.Connection, full: bool = False) -> list[str]:
     pragma = "integrity_check" if full else "quick_check"
     try:
         rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(20)")]
+    except sqlite3.OperationalError as exc:
+        if str(exc) == "interrupted":  # Connection.interrupt(): stopped, not a finding
+            raise CheckInterrupted(pragma) from exc
+        return [str(exc)]
     except sqlite3.DatabaseError as exc:
         return [str(exc)]
     if rows == ["ok"]:

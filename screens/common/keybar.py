@@ -11,6 +11,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from screens.common.steady import SteadyLines
+
 
 @dataclass(frozen=True, slots=True)
 class KeyHint:
@@ -24,7 +26,7 @@ class KeyHint:
 DIM = Style(dim=True)
 
 
-class KeyBar(Widget):
+class KeyBar(SteadyLines, Widget):
     """Textual's Footer rebuilds one widget per key each time focus moves, which costs a restyle of all of
     them (most of the time it takes to open a screen here); this draws the same line as text."""
 

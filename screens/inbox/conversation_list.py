@@ -7,7 +7,6 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -30,6 +29,7 @@ from agentconsole.session.idlist import IdList
 from agentconsole.session.listing import find_id
 from agentconsole.triage.score import level_of
 
+from screens.common.cells import cut_pieces, fit_plain
 from screens.common.safe import safe_line
 
 RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
@@ -213,11 +213,19 @@ class ConversationList(ScrollView, can_focus=True):
         message.stop()
         self._loading.difference_update(message.requested)
         self._stale.difference_update(message.requested)
+        requested = set(message.requested)
+        top = int(self.scroll_y)
+        shown = {y: self._rows.get(self.ids[y]) for y in range(top, min(len(self.ids), top + self.size.height))
+                 if self.ids[y] in requested}
         self._rows.update(message.rows)
-        for gone in set(message.requested) - message.rows.keys():
+        for gone in requested - message.rows.keys():
             self._rows.pop(gone, None)
         self._trim()
-        self.refresh()
+        # Only the lines on screen whose row came or changed: most of a window read ahead is off screen,
+        # and a row read again after a change elsewhere is mostly the same (a full repaint draws ~30 rows).
+        for y, before in shown.items():
+            if self._rows.get(self.ids[y]) != before:
+                self.refresh_line(y)
         if self.selected_id in message.rows:
             self.post_message(self.Highlighted(self.selected_id))
 
@@ -264,12 +272,16 @@ class ConversationList(ScrollView, can_focus=True):
         return True
 
     def _timed_move(self, index: int) -> None:
+        """A key's move: the frame that follows the key redraws only the cursor's rows (or the scrolled
+        page); Highlighted, which loads the pane and rechecks the footer, is posted once that frame is
+        drawn, so its handlers run after it instead of between the key and its frame."""
         started = time.perf_counter()
-        self._move(index)
-        self.call_after_refresh(self._record_timing, started)
+        self._move(index, announce=False)
+        self.call_after_refresh(self._after_key_frame, started)
 
-    def _record_timing(self, started: float) -> None:
+    def _after_key_frame(self, started: float) -> None:
         self.render_timings.append(time.perf_counter() - started)
+        self.post_message(self.Highlighted(self.selected_id))
 
     def select_id(self, conversation_id: int) -> bool:
         """Put the cursor on *conversation_id* if this list has it."""
@@ -409,12 +421,12 @@ class ConversationList(ScrollView, can_focus=True):
         if present:  # another agent is here: initials, ✎ when they are replying
             pieces.append((f"{present} ", self._part("row--near") + Style(bold=True)))
             name_width -= len(present) + 1
-        name, pad = _fit_plain(safe_line(who, 120), name_width)
+        name, pad = fit_plain(safe_line(who, 120), name_width)
         pieces.append((name + pad, self._part("row--name")))
         pieces.append((" ", None))
         preview = row.subject if row.channel == Channel.EMAIL and row.subject else row.last_preview
         pieces.append((safe_line(preview, 200), self._part("row--preview")))
-        return _cut_pieces(pieces, width)
+        return cut_pieces(pieces, width)
 
     def _part(self, name: str) -> Style:
         # Textual forgets its component style cache on every refresh (each cursor move); these only
@@ -458,38 +470,6 @@ class ConversationList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh_line(self.cursor)
-
-
-def _fit_plain(plain: str, width: int) -> tuple[str, str]:
-    """*plain* cut to *width* cells with an ellipsis, and the spaces that pad it to *width* (rich's
-    Text.truncate(width, overflow="ellipsis", pad=True), on a plain string)."""
-    length = cell_len(plain)
-    if length > width:
-        return set_cell_size(plain, width - 1) + "…", ""
-    return plain, " " * (width - length)
-
-
-def _cut_pieces(pieces: list[tuple[str, Style | None]], width: int) -> tuple[tuple[str, Style | None], ...]:
-    """Styled pieces made exactly *width* cells as rich's Text.truncate(width, "ellipsis", pad=True) makes
-    the Text they would form: the line cut at width - 1 cells plus "…", each piece keeping its share of
-    what is left (the ellipsis goes to the piece it replaces), a short line padded with unstyled spaces."""
-    plain = "".join(text for text, _ in pieces)
-    length = cell_len(plain)
-    if length <= width:
-        out = [piece for piece in pieces if piece[0]]
-        if length < width:
-            out.append((" " * (width - length), None))
-        return tuple(out)
-    cut = set_cell_size(plain, width - 1) + "…"
-    out, start = [], 0
-    for text, style in pieces:
-        if start >= len(cut):
-            break
-        end = min(start + len(text), len(cut))
-        if end > start:
-            out.append((cut[start:end], style))
-        start += len(text)
-    return tuple(out)
 
 
 def _fit(text: Text, width: int) -> Text:

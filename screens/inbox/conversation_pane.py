@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,29 +11,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from agentconsole.domain.models import Channel
-from agentconsole.domain.records import DECIDABLE, OutboxState
 from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, NoteRow
-from agentconsole.replies.outbox import duration, sending_for
 from agentconsole.replies.reach import Reach, ReachState
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import ResponseRule
 
 from screens.common.safe import safe_text
+from screens.common.steady import SteadyLines
 from screens.composer.composer import Composer
-from screens.inbox.thread_text import channel_label, clip, page, parts, zone
-from screens.inbox.thread_view import ThreadView
+from screens.inbox.thread_text import OUTBOX_LABELS  # noqa: F401 (the composer verbs' palette)
+from screens.inbox.thread_text import channel_label, clip, parts, thread_of, zone
+from screens.inbox.thread_view import ThreadView, keep
 
-OUTBOX_LABELS = {  # what the pane says of a send still on its way or waiting for the agent's decision
-    OutboxState.PENDING: "sending…",
-    OutboxState.SENDING: "sending…",
-    OutboxState.WAITING: "waiting for an earlier send",
-    OutboxState.FAILED: "failed: needs your decision",
-    OutboxState.UNSURE: "may have been sent: needs your decision",
-    OutboxState.CANCELLED: "cancelled: needs your decision",
-}
 CARD_LINES = 6  # the card's height in lines (#card in app.tcss: the same plus its bottom border)
-STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,7 @@ class PaneData:
 
 
 
-class ConversationPane(Vertical):
+class ConversationPane(SteadyLines, Vertical):
     """Shows a PaneData; knows nothing about where it came from."""
 
     def __init__(self, timezone_name: str, hours: HoursConfig | None = None, **kwargs) -> None:
@@ -59,6 +50,9 @@ class ConversationPane(Vertical):
         self.data: PaneData | None = None
         self.expanded = False
         self.part = 0  # which part of long messages an expanded thread shows
+        # conversation id -> (what its thread text shows, the text): showing the same again hands the
+        # thread view the same Text, whose wrapped rows and drawn strips it kept
+        self._texts: OrderedDict[int, tuple[tuple, Text]] = OrderedDict()
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation open. Pick one with j/k and press enter."), id="card",
@@ -98,7 +92,7 @@ class ConversationPane(Vertical):
         # Follow new messages only when the agent was already reading the end of the thread.
         following = not same or thread.scroll_y >= thread.max_scroll_y - 1
         self._show_card(self._card())
-        thread.update(self._thread())
+        thread.update(self._thread_text())
         if following:
             thread.scroll_end(animate=False)
             # Again once laid out: a pane opened before its first layout only then knows its height.
@@ -126,7 +120,7 @@ class ConversationPane(Vertical):
         else:
             self.expanded, self.part = False, 0
         thread = self.query_one("#thread", ThreadView)
-        thread.update(self._thread())
+        thread.update(self._thread_text())
         thread.scroll_home(animate=False)
 
     def _parts(self) -> int:
@@ -185,67 +179,20 @@ class ConversationPane(Vertical):
             lines[CARD_LINES - 1:] = [Text(" · ").join(lines[CARD_LINES - 1:])]
         return Text("\n", end="").join(lines)
 
-    def _thread(self) -> Text:
+    def _thread_text(self) -> Text:
+        """The thread's Text: the one built last time when this conversation shows the same messages,
+        notes and sends the same way (moving back to it repaints without building or wrapping again)."""
         if self.data is None:
-            return Text("")
-        c = self.data.conversation
-        text = Text(end="")
-        for m in self.data.messages:
-            incoming = m.direction == "in"
-            text.append(f"{self.stamp(m.sent_at)} ", "dim")
-            text.append("◀ in  " if incoming else "▶ out ", "bold")
-            who = m.author_name or m.author_handle or ("customer" if incoming else "us")
-            text.append_text(safe_text(who, "bold" if incoming else "italic", single_line=True, limit=60))
-            if m.source:
-                text.append(f" ({m.source})", "dim")
-            text.append("\n")
-            if m.subject and c.channel == Channel.EMAIL:
-                text.append_text(safe_text(f"Subject: {m.subject}", "dim", single_line=True, limit=300))
-                text.append("\n")
-            shown, hidden = clip(m.text, False)
-            if self.expanded and hidden:
-                shown, hidden = page(m.text, self.part)
-                if hidden:  # said above the part too: the end of a long part is far below
-                    text.append(f"… {hidden}\n", "reverse")
-            body = safe_text(shown)
-            if not incoming:
-                body.stylize("italic")
-            text.append_text(body)
-            if hidden and not self.expanded:
-                text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
-            elif hidden:
-                text.append(f"\n… {hidden}", "reverse")
-            if m.edited_at:
-                text.append("\n")
-                text.append(f"✎ edited {self.stamp(m.edited_at)} (earlier text kept)", "dim")
-            if m.parse_note:
-                text.append("\n")
-                text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))
-            text.append("\n\n")
-        for n in self.data.notes:
-            text.append(f"{self.stamp(n.created_at)} ", "dim")
-            text.append("■ internal note", "reverse")
-            text.append(" by ")
-            text.append_text(safe_text(n.agent_name or "an agent", single_line=True, limit=60))
-            text.append("\n")
-            text.append_text(safe_text(n.text))
-            text.append("\n\n")
-        for item in self.data.outbox:
-            state = item.state
-            text.append(f"{self.stamp(item.created_at)} ", "dim")
-            label = OUTBOX_LABELS.get(state, state)
-            stuck = sending_for(item, self.data.loaded_at) if self.data.loaded_at is not None else None
-            if stuck is not None and stuck >= STUCK_AFTER:
-                label = f"sending for {duration(stuck)} (no answer yet)"
-            text.append(f"▶ {item.action} · {label}", "bold reverse")
-            if item.last_error:
-                text.append(" ")
-                text.append_text(safe_text(item.last_error, single_line=True, limit=200))
-            if state in DECIDABLE:
-                text.append("\n(decide in the command palette, ctrl+p: resend, mark as sent or discard)",
-                            "dim")
-            text.append("\n")
-            text.append_text(safe_text(clip(item.text, self.expanded)[0]))
-            text.append("\n\n")
-        text.rstrip()
+            return self._thread()
+        data = self.data
+        shown = (self.expanded, self.part, data.conversation.channel, data.messages, data.notes, data.outbox,
+                 data.loaded_at if data.outbox else None)  # loaded_at only dates the sends in flight
+        kept = self._texts.get(data.conversation.id)
+        if kept is not None and kept[0] == shown:
+            return kept[1]
+        text = self._thread()
+        keep(self._texts, data.conversation.id, (shown, text))
         return text
+
+    def _thread(self) -> Text:
+        return Text("") if self.data is None else thread_of(self.data, self.stamp, self.expanded, self.part)

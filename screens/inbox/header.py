@@ -19,6 +19,7 @@ from agentconsole.response.sla import format_wait
 from agentconsole.domain.views import VIEWS
 
 from screens.common.safe import safe_text
+from screens.common.steady import SteadyLines
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class WaitLine(_TickingLine):
 
 
 
-class ViewList(Widget):
+class ViewList(SteadyLines, Widget):
     """The views with their live counts; the current one highlighted."""
 
     COMPONENT_CLASSES = {"views--current", "views--count"}

@@ -8,7 +8,6 @@ from functools import cached_property
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
 
 from agentconsole.domain.filters import ViewFilter
@@ -34,6 +33,7 @@ from screens.inbox.today import TodayVerbs
 from screens.inbox.triage_keys import TriageScreen
 from screens.metrics.inbox_verbs import MetricsVerbs
 from screens.shifts.inbox_verbs import ShiftVerbs
+from screens.common.steady import SteadyHorizontal, SteadyVertical
 from screens.shifts.line import ShiftBanner
 
 
@@ -88,11 +88,11 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         app = self.app
         # One box for the three header lines: each frame Textual visits every child of a container the
         # changed region touches, so a keypress in the list visits this box, not each of its lines.
-        with Vertical(id="header"):
+        with SteadyVertical(id="header"):
             yield ShiftBanner(id="shift-banner")
             yield WorkspaceBanner(app.agent_name, app.demo, app.clock, id="banner")
             yield WaitLine(app.clock, id="wait-line")
-        with Horizontal(id="panes"):
+        with SteadyHorizontal(id="panes"):
             yield ViewList(id="views")
             yield ConversationList(app.session.conversations_by_ids, app.clock, app.config.targets,
                                    app.config.hours, id="conversations")

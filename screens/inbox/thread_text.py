@@ -1,13 +1,35 @@
-"""How the pane shows a long message: its preview, the parts it is paged in, and the labels around it."""
+"""How the pane shows its thread: the Text of messages, notes and sends, a long message's preview, the parts
+it is paged in, and the labels around it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timezone, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rich.text import Text
+
 from agentconsole.domain.models import Channel
+from agentconsole.domain.records import DECIDABLE, OutboxState
 from agentconsole.replies.lengths import counted
+from agentconsole.replies.outbox import duration, sending_for
+
+from screens.common.safe import safe_text
+
+if TYPE_CHECKING:
+    from screens.inbox.conversation_pane import PaneData
+
+OUTBOX_LABELS = {  # what the pane says of a send still on its way or waiting for the agent's decision
+    OutboxState.PENDING: "sending…",
+    OutboxState.SENDING: "sending…",
+    OutboxState.WAITING: "waiting for an earlier send",
+    OutboxState.FAILED: "failed: needs your decision",
+    OutboxState.UNSURE: "may have been sent: needs your decision",
+    OutboxState.CANCELLED: "cancelled: needs your decision",
+}
+STUCK_AFTER = 10.0  # seconds before a send in flight shows how long it has been going
 
 PREVIEW_LINES = 40  # a long message shows this many lines until expanded
 PREVIEW_CHARS = 4000
@@ -78,3 +100,69 @@ def clip(text: str, expanded: bool) -> tuple[str, str]:
     if hidden_lines:
         return head, f"{hidden_lines} more line{'s' if hidden_lines != 1 else ''}"
     return head, counted(len(text) - len(head), "more characters")
+
+
+def thread_of(data: PaneData, stamp: Callable[[float], str], expanded: bool, part: int) -> Text:
+    """The pane's thread as one Text: each message with its time, direction and author, then the internal
+    notes, then the sends still on their way; long messages clipped (or, *expanded*, their *part*)."""
+    c = data.conversation
+    text = Text(end="")
+    for m in data.messages:
+        incoming = m.direction == "in"
+        text.append(f"{stamp(m.sent_at)} ", "dim")
+        text.append("◀ in  " if incoming else "▶ out ", "bold")
+        who = m.author_name or m.author_handle or ("customer" if incoming else "us")
+        text.append_text(safe_text(who, "bold" if incoming else "italic", single_line=True, limit=60))
+        if m.source:
+            text.append(f" ({m.source})", "dim")
+        text.append("\n")
+        if m.subject and c.channel == Channel.EMAIL:
+            text.append_text(safe_text(f"Subject: {m.subject}", "dim", single_line=True, limit=300))
+            text.append("\n")
+        shown, hidden = clip(m.text, False)
+        if expanded and hidden:
+            shown, hidden = page(m.text, part)
+            if hidden:  # said above the part too: the end of a long part is far below
+                text.append(f"… {hidden}\n", "reverse")
+        body = safe_text(shown)
+        if not incoming:
+            body.stylize("italic")
+        text.append_text(body)
+        if hidden and not expanded:
+            text.append(f"\n… {hidden} hidden: press x to expand", "reverse")
+        elif hidden:
+            text.append(f"\n… {hidden}", "reverse")
+        if m.edited_at:
+            text.append("\n")
+            text.append(f"✎ edited {stamp(m.edited_at)} (earlier text kept)", "dim")
+        if m.parse_note:
+            text.append("\n")
+            text.append_text(safe_text(f"note: {m.parse_note}", "dim", single_line=True, limit=300))
+        text.append("\n\n")
+    for n in data.notes:
+        text.append(f"{stamp(n.created_at)} ", "dim")
+        text.append("■ internal note", "reverse")
+        text.append(" by ")
+        text.append_text(safe_text(n.agent_name or "an agent", single_line=True, limit=60))
+        text.append("\n")
+        text.append_text(safe_text(n.text))
+        text.append("\n\n")
+    for item in data.outbox:
+        state = item.state
+        text.append(f"{stamp(item.created_at)} ", "dim")
+        label = OUTBOX_LABELS.get(state, state)
+        stuck = sending_for(item, data.loaded_at) if data.loaded_at is not None else None
+        if stuck is not None and stuck >= STUCK_AFTER:
+            label = f"sending for {duration(stuck)} (no answer yet)"
+        text.append(f"▶ {item.action} · {label}", "bold reverse")
+        if item.last_error:
+            text.append(" ")
+            text.append_text(safe_text(item.last_error, single_line=True, limit=200))
+        if state in DECIDABLE:
+            text.append("\n(decide in the command palette, ctrl+p: resend, mark as sent or discard)",
+                        "dim")
+        text.append("\n")
+        text.append_text(safe_text(clip(item.text, expanded)[0]))
+        text.append("\n\n")
+    text.rstrip()
+    return text

@@ -8,7 +8,8 @@ import random
 from rich.style import Style
 from rich.text import Text
 
-from screens.inbox.conversation_list import ConversationList, _cut_pieces, _fit_plain
+from screens.common.cells import cut_pieces as _cut_pieces, fit_plain as _fit_plain
+from screens.inbox.conversation_list import ConversationList
 from tests.screens.helpers import screen_text
 
 WORDS = ["a", "order", " ", "李娜", "Αλέξανδρος", "محمد", "😀", "短短短", "x" * 30, "…", "", "ok "]
