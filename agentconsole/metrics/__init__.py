@@ -320,15 +320,11 @@ def _channel_label(channel: str) -> str:
 
 def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig | None = None
                  ) -> HeaderFigures:
-    """Today's median and p90 first response and response rate, for the inbox's header line."""
-    per = period("today", clock.now(), tz)
-    q = _storage(store, hours, None)
-    first = q.first_responses(per.start, per.end, False)
-    median, p90 = _stats([r[2] for r in first])
-    contacts = q.contacts(per.start, per.end).values()
-    conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
-    return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
-                         conversations, *_stats([r[3] for r in first]))
+    """Today's median and p90 first response and response rate, for the inbox's header line: exact,
+    from the running day's rollup (what was stored since its end read live)."""
+    t = report(store, period("today", clock.now(), tz), hours, groups=()).total
+    return HeaderFigures(t.first_response_median, t.first_response_p90, t.first_responses, t.response_rate,
+                         t.conversations or 0, t.first_response_median_open, t.first_response_p90_open)
 
 
 def fmt_count(value: int | None) -> str:

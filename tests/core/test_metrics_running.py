@@ -122,3 +122,8 @@ def test_today_stays_exact_past_the_day_cache_limit(store: Store) -> None:
     assert direct.total.first_responses > days.EXACT
     assert metrics.report(store, per) == direct
     assert metrics.report(store, per) == direct
+    header = metrics.today_header(store, store.clock, "UTC")  # the inbox's line reads the same rollup
+    t = direct.total
+    assert (header.first_response_median, header.first_response_p90, header.first_responses,
+            header.response_rate, header.conversations) == (
+        t.first_response_median, t.first_response_p90, t.first_responses, t.response_rate, t.conversations)
