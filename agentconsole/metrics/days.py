@@ -82,8 +82,7 @@ class Dist:
         self.count += other.count
         if self.values is not None:
             if other.values is not None and self.count <= self.limit:
-                self.values.extend(other.values)
-                self.pending.extend(other.pending)
+                self.values.extend(other._all())  # read once: a group merges into several rows
             else:
                 self.values, self.pending = None, []
         cells = self.cells
