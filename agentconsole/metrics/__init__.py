@@ -1,16 +1,15 @@
 """Response-time figures for a period, in total, per channel and per agent, from the metrics storage's passes.
 
-A period of more than one day reads each complete past day from the day cache (metrics.days), computing
-and caching the days it lacks first, and the day still running (today) live; see days.py for what is
-exact and the bound on medians and p90s past days.EXACT values.
+A period reads its complete past days from the day cache (metrics.days), computing and caching the
+days it lacks first, and the day still running (today) from a rollup advanced as it runs
+(metrics.cached); see days.py for what is exact and the bound on medians and p90s past days.EXACT
+values over more than one day. A single day is exact.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentconsole.domain.clock import Clock
-from agentconsole.metrics.days import FORMAT, Dist, Part, compute_part
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import counted
 from agentconsole.domain.models import Channel
@@ -234,11 +232,14 @@ Progress = Callable[[float], None]  # the share of the period's uncached days co
 def report(store: Store, per: Period, hours: HoursConfig | None = None,
            groups: tuple[str, ...] = ("channel", "agent"), storage: MetricsStorage | None = None,
            progress: Progress | None = None, cached: bool = True) -> Report:
-    """Every figure of the metrics screen and the CLI for *per*; *groups* picks the breakdowns. More
-    than one day reads the day cache unless *cached* is False (the direct passes over the period)."""
+    """Every figure of the metrics screen and the CLI for *per*; *groups* picks the breakdowns. It reads
+    the cache unless *cached* is False or *per* is one past day (then the direct passes over the period)."""
     q = _storage(store, hours, storage)
-    if cached and len(per.days) > 1 and q.caching:
-        return _by_days(store, q, per, hours, groups, progress)
+    if cached and q.caching:
+        from agentconsole.metrics.cached import by_days, full  # it builds on this module's types
+
+        if len(per.days) > 1 or not full(per.days[0], ZoneInfo(per.timezone)):
+            return by_days(store, q, per, hours, groups, progress)
     start, end = per.start, per.end
     channels = {a.id: a.channel for a in store.accounts()}
     days = [(d.start, d.end) for d in per.days]
@@ -274,144 +275,6 @@ def report(store: Store, per: Period, hours: HoursConfig | None = None,
                                  [r for r in replies if r[1] == agent], None, None))
         by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
     return Report(per, total, tuple(by_channel), tuple(by_agent), *per_day, busiest, *per_hour)
-
-
-def _scope(store: Store, timezone: str, hours: HoursConfig | None) -> str:
-    """What a cached day depends on besides the data: its timezone and the hours each account keeps."""
-    if hours is None or not hours.any:
-        return f"{FORMAT}|{timezone}|wall"
-    counted = repr(sorted((a.id, repr(hours.for_account(a.name))) for a in store.accounts()))
-    return f"{FORMAT}|{timezone}|{hashlib.sha256(counted.encode()).hexdigest()[:16]}"
-
-
-def _full(day: Day, zone: ZoneInfo) -> bool:
-    return day.end > day.start and day.end == _midnight(day.day + timedelta(days=1), zone)
-
-
-def _day_busiest(q: MetricsStorage, per: Period, day: Day) -> dict[int, int]:
-    counts = _busiest(q, Period(per.label, day.start, day.end, per.timezone, (day,)))
-    return {how: n for how, n in enumerate(counts) if n}
-
-
-def _by_days(store: Store, q: MetricsStorage, per: Period, hours: HoursConfig | None,
-             groups: tuple[str, ...], progress: Progress | None) -> Report:
-    zone = ZoneInfo(per.timezone)
-    scope = _scope(store, per.timezone, hours)
-    channels = {a.id: a.channel for a in store.accounts()}
-    full = [d for d in per.days if _full(d, zone)]
-    q.forget_changed_days()  # before any day is read or computed, so a later change drops it again
-    stored = q.cached_days(scope, [d.start for d in full])
-    parts = {d.start: Part.load(stored[d.start]) for d in full if d.start in stored}
-    missing = [d for d in full if d.start not in parts]
-    for done, day in enumerate(missing):
-        if progress is not None:
-            progress(done / len(missing))
-        with q.snapshot():
-            part = compute_part(q, day.start, day.end, channels, _day_busiest(q, per, day))
-        q.cache_day(scope, day.start, day.end, part.dump())
-        parts[day.start] = part
-    if missing and progress is not None:
-        progress(1.0)
-    # Conversations and answers count each conversation once over the period: read over the complete
-    # days once (cached like a day, under the period's start and end), then what the day still running adds.
-    since = per.days[-1].start if not _full(per.days[-1], zone) else per.end
-    key = f"contacts|{scope}|{since!r}"
-    stored = q.cached_days(key, [per.start])
-    if per.start in stored:
-        before = {ch: (n[0], n[1], 0) for ch, n in json.loads(stored[per.start]).items()}
-    else:
-        with q.snapshot():
-            before = q.contacts(per.start, since, repeats=False)
-        q.cache_day(key, per.start, since, json.dumps({ch: n[:2] for ch, n in before.items()}))
-    with q.snapshot():  # the day still running, read live
-        agents = q.agents()
-        for day in per.days:
-            if day.start not in parts:
-                parts[day.start] = compute_part(q, day.start, day.end, channels, _day_busiest(q, per, day))
-        later = q.contacts_since(per.start, since, per.end) if since < per.end else {}
-    contacts = dict(before)
-    for ch, (conv, answered) in later.items():
-        old = contacts.get(ch, (0, 0, 0))
-        contacts[ch] = (old[0] + conv, old[1] + answered, 0)
-    contacts = {ch: c for ch, c in contacts.items() if c[0]}
-    whole = Part()
-    for day in per.days:
-        whole.merge(parts[day.start])
-    for ch, n in whole.repeats.items():
-        conv, answered, _ = contacts.get(ch, (0, 0, 0))
-        contacts[ch] = (conv, answered, n)
-    busiest = tuple(whole.busiest.get(how, 0) for how in range(168))
-    opened_per_day = tuple(parts[d.start].opened_count for d in per.days)
-    resolved_per_day = tuple(parts[d.start].resolved_count for d in per.days)
-
-    def row(key: str, label: str, match: Callable[[str, int | None], bool],
-            conv: tuple[int, int, int] | None, opened: int | None) -> Figures:
-        timed = [_merged(whole.first, match), _merged(whole.resolved, match)]
-        sources = {"canned": 0, "edited": 0, "personal": 0}
-        for (ch, agent, source), n in whole.replies.items():
-            if match(ch, agent):
-                sources[source] += n
-        return _figures(key, label, timed, sources, conv, opened)
-
-    total = row("", "All", lambda ch, agent: True,
-                (sum(c[0] for c in contacts.values()), sum(c[1] for c in contacts.values()),
-                 sum(c[2] for c in contacts.values())), sum(whole.opened.values()))
-    by_channel: list[Figures] = []
-    if "channel" in groups:
-        for name in sorted({g[0] for g in whole.first} | {g[0] for g in whole.resolved}
-                           | {k[0] for k in whole.replies} | set(contacts) | set(whole.opened)):
-            by_channel.append(row(name, _channel_label(name), _on_channel(name),
-                                  contacts.get(name, (0, 0, 0)), whole.opened.get(name, 0)))
-        by_channel.sort(key=lambda f: f.label.lower())
-    by_agent: list[Figures] = []
-    if "agent" in groups:
-        for who in {g[1] for g in whole.first} | {g[1] for g in whole.resolved} | {k[1] for k in whole.replies}:
-            by_agent.append(row("" if who is None else str(who), NO_AGENT if who is None else agents.get(who, NO_AGENT),
-                                _of_agent(who), None, None))
-        by_agent.sort(key=lambda f: (f.label == NO_AGENT, f.label.lower()))
-    return Report(per, total, tuple(by_channel), tuple(by_agent), opened_per_day, resolved_per_day, busiest)
-
-
-def _on_channel(name: str) -> Callable[[str, int | None], bool]:
-    return lambda ch, agent: ch == name
-
-
-def _of_agent(who: int | None) -> Callable[[str, int | None], bool]:
-    return lambda ch, agent: agent == who
-
-
-def _merged(groups: dict[tuple[str, int | None], tuple[Dist, Dist]], match: Callable[[str, int | None], bool]
-            ) -> tuple[Dist, Dist]:
-    """The (wall, counted) distributions of the matching groups; one Dist when every group's are equal."""
-    wall, counted = Dist(), Dist()
-    same = True
-    for (ch, agent), pair in groups.items():
-        if match(ch, agent):
-            wall.merge(pair[0])
-            if pair[1] is not pair[0]:
-                same = False
-    if same:
-        return wall, wall
-    for (ch, agent), pair in groups.items():
-        if match(ch, agent):
-            counted.merge(pair[1])
-    return wall, counted
-
-
-def _figures(key: str, label: str, timed: list[tuple[Dist, Dist]], sources: dict[str, int],
-             contacts: tuple[int, int, int] | None, opened: int | None) -> Figures:
-    (first, first_open), (resolved, resolved_open) = timed
-    fr_med, fr_p90 = first.stats()
-    fr_med_open, fr_p90_open = first_open.stats()
-    return Figures(
-        key=key, label=label,
-        conversations=contacts[0] if contacts is not None else None,
-        answered=contacts[1] if contacts is not None else None,
-        repeat_contacts=contacts[2] if contacts is not None else None,
-        first_responses=first.count, first_response_median=fr_med, first_response_p90=fr_p90,
-        first_response_median_open=fr_med_open, first_response_p90_open=fr_p90_open,
-        resolved=resolved.count, resolution_median=resolved.stats()[0],
-        resolution_median_open=resolved_open.stats()[0], opened=opened, **sources)
 
 
 def compute(store: Store, spec: str, now: float, timezone: str = "UTC", hours: HoursConfig | None = None,
@@ -457,15 +320,11 @@ def _channel_label(channel: str) -> str:
 
 def today_header(store: Store, clock: Clock, tz: str = "UTC", hours: HoursConfig | None = None
                  ) -> HeaderFigures:
-    """Today's median and p90 first response and response rate, for the inbox's header line."""
-    per = period("today", clock.now(), tz)
-    q = _storage(store, hours, None)
-    first = q.first_responses(per.start, per.end, False)
-    median, p90 = _stats([r[2] for r in first])
-    contacts = q.contacts(per.start, per.end).values()
-    conversations, answered = sum(c[0] for c in contacts), sum(c[1] for c in contacts)
-    return HeaderFigures(median, p90, len(first), answered / conversations if conversations else None,
-                         conversations, *_stats([r[3] for r in first]))
+    """Today's median and p90 first response and response rate, for the inbox's header line: exact,
+    from the running day's rollup (what was stored since its end read live)."""
+    t = report(store, period("today", clock.now(), tz), hours, groups=()).total
+    return HeaderFigures(t.first_response_median, t.first_response_p90, t.first_responses, t.response_rate,
+                         t.conversations or 0, t.first_response_median_open, t.first_response_p90_open)
 
 
 def fmt_count(value: int | None) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 FORMAT = "d3"  # the payload's layout: part of every cached day's scope, so a new layout never reads an old one
 EXACT = 256
+ALL = math.inf  # a limit that keeps every value: the running day's figures stay exact, as the direct passes
 RATIO = 1.02
 ERROR_SECONDS = 1.0
 ERROR_SHARE = math.sqrt(RATIO) - 1  # just under 1 %
@@ -53,12 +54,13 @@ def _middle(cell: int) -> float:
 
 @dataclass(slots=True)
 class Dist:
-    """Durations in seconds: their histogram {cell: count}, and the values themselves while few."""
+    """Durations in seconds: their histogram {cell: count}, and the values themselves while at most *limit*."""
 
     values: list[float] | None = field(default_factory=list)
     cells: dict[int, int] = field(default_factory=dict)
     count: int = 0
     pending: list[str] = field(default_factory=list)  # more values, as stored (JSON), read when needed
+    limit: float = EXACT
 
     @classmethod
     def of(cls, values: Iterable[float]) -> Dist:
@@ -73,15 +75,14 @@ class Dist:
         self.cells[c] = self.cells.get(c, 0) + 1
         if self.values is not None:
             self.values.append(value)
-            if self.count > EXACT:
-                self.values = None
+            if self.count > self.limit:
+                self.values, self.pending = None, []
 
     def merge(self, other: Dist) -> None:
         self.count += other.count
         if self.values is not None:
-            if other.values is not None and self.count <= EXACT:
-                self.values.extend(other.values)
-                self.pending.extend(other.pending)
+            if other.values is not None and self.count <= self.limit:
+                self.values.extend(other._all())  # read once: a group merges into several rows
             else:
                 self.values, self.pending = None, []
         cells = self.cells
@@ -127,15 +128,19 @@ class Dist:
         return [values, [x for item in sorted(self.cells.items()) for x in item]]
 
     @classmethod
-    def load(cls, data: Any) -> Dist:
+    def load(cls, data: Any, limit: float = EXACT) -> Dist:
         flat = data[1]
         cells = dict(zip(flat[::2], flat[1::2], strict=True))
-        return cls(None if data[0] is None else [], cells, sum(cells.values()),
-                   [] if data[0] is None else [data[0]])
+        count = sum(cells.values())
+        if data[0] is None or count > limit:
+            return cls(None, cells, count, [], limit)
+        return cls([], cells, count, [data[0]], limit)
 
-    def copy(self) -> Dist:
-        return Dist(None if self.values is None else list(self.values), dict(self.cells), self.count,
-                    list(self.pending))
+    def copy(self, limit: float) -> Dist:
+        """This distribution under *limit*: its values dropped when it holds more."""
+        if self.values is None or self.count > limit:
+            return Dist(None, dict(self.cells), self.count, [], limit)
+        return Dist(list(self.values), dict(self.cells), self.count, list(self.pending), limit)
 
 
 Group = tuple[str, int | None]  # (channel, agent id)
@@ -154,17 +159,18 @@ class Part:
     opened_count: int = 0
     resolved_count: int = 0
     busiest: dict[int, int] = field(default_factory=dict)
+    limit: float = EXACT  # of every Dist merged in
 
     def merge(self, other: Part) -> None:
         for mine, theirs in ((self.first, other.first), (self.resolved, other.resolved)):
             for key, (wall, counted) in theirs.items():
                 if key not in mine:
-                    copy = wall.copy()
-                    mine[key] = (copy, copy if counted is wall else counted.copy())
+                    copy = wall.copy(self.limit)
+                    mine[key] = (copy, copy if counted is wall else counted.copy(self.limit))
                     continue
                 my_wall, my_counted = mine[key]
                 if my_counted is my_wall and counted is not wall:
-                    my_counted = my_wall.copy()  # no longer the same figures
+                    my_counted = my_wall.copy(self.limit)  # no longer the same figures
                     mine[key] = (my_wall, my_counted)
                 my_wall.merge(wall)
                 if my_counted is not my_wall:
@@ -192,31 +198,31 @@ class Part:
             separators=(",", ":"))
 
     @classmethod
-    def load(cls, payload: str) -> Part:
+    def load(cls, payload: str, limit: float = EXACT) -> Part:
         d = json.loads(payload)
 
         def timed(rows: list[Any]) -> dict[Group, tuple[Dist, Dist]]:
             out = {}
             for ch, agent, w, c in rows:
-                wall = Dist.load(w)
-                out[(ch, agent)] = (wall, wall if c is None else Dist.load(c))
+                wall = Dist.load(w, limit)
+                out[(ch, agent)] = (wall, wall if c is None else Dist.load(c, limit))
             return out
 
         return cls(timed(d["first"]), timed(d["resolved"]), dict(d["repeats"]), dict(d["opened"]),
                    {(ch, agent, src): n for ch, agent, src, n in d["replies"]}, d["counts"][0], d["counts"][1],
-                   {int(h): int(n) for h, n in d["busiest"]})
+                   {int(h): int(n) for h, n in d["busiest"]}, limit)
 
 
 def compute_part(q: MetricsStorage, start: float, end: float, channels: dict[int, str],
-                 busiest: dict[int, int]) -> Part:
+                 busiest: dict[int, int], limit: float = EXACT) -> Part:
     """The part of [start, end) from the direct passes (*busiest* is read by the caller, who knows the
-    local offsets); call inside one snapshot."""
-    part = Part(busiest=busiest)
+    local offsets), its distributions keeping up to *limit* values; call inside one snapshot."""
+    part = Part(busiest=busiest, limit=limit)
     for target, rows in ((part.first, q.first_responses(start, end, True)), (part.resolved, q.resolutions(start, end))):
         for ch, agent, wall, counted in rows:
             pair = target.get((ch, agent))
             if pair is None:
-                pair = target[(ch, agent)] = (Dist(), Dist())
+                pair = target[(ch, agent)] = (Dist(limit=limit), Dist(limit=limit))
             pair[0].add_value(wall)
             pair[1].add_value(counted)
     for target in (part.first, part.resolved):

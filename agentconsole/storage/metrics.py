@@ -113,6 +113,10 @@ class MetricsStorage(Protocol):
 
     def cache_day(self, scope: str, start: float, end: float, payload: str) -> None: ...
 
+    def cached_span(self, scope: str, start: float) -> tuple[float, str] | None:
+        """(end, payload) of the span of *scope* cached from *start*, if one is."""
+        ...
+
 
 class SqliteMetricsStorage:
     """MetricsStorage on the store's connection; business hours are an SQL function, open_seconds()."""
@@ -302,3 +306,8 @@ class SqliteMetricsStorage:
                 "INSERT INTO metrics_days(scope, day_start, day_end, payload) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (scope, day_start) DO UPDATE SET day_end = excluded.day_end,"
                 " payload = excluded.payload", (scope, start, end, payload))
+
+    def cached_span(self, scope: str, start: float) -> tuple[float, str] | None:
+        rows = self._rows("SELECT day_end, payload FROM metrics_days WHERE scope = ? AND day_start = ?",
+                          (scope, start))
+        return (float(rows[0][0]), rows[0][1]) if rows else None
