@@ -16,8 +16,12 @@ MAX_REPEATS = 2
 def score_new(conn: sqlite3.Connection, after_id: int) -> int:
     """Score the inbound messages stored with ids above *after_id* and update their conversations' heat;
     runs inside ingest's transaction, once per batch. Returns how many were scored."""
-    rows = conn.execute("SELECT id, conversation_id, text, sent_at FROM messages WHERE id > ?"
-                        " AND direction = 'in'", (after_id,)).fetchall()
+    # The direction is checked here, not in the query: given "direction = 'in'", SQLite walks the
+    # messages_metrics index over every inbound message of the workspace (170 ms at 3M messages, in
+    # every batch) instead of the batch's few new ids.
+    rows = [(i, c, text, at) for i, c, text, at, direction in conn.execute(
+        "SELECT id, conversation_id, text, sent_at, direction FROM messages WHERE id > ?", (after_id,))
+        if direction == "in"]
     if not rows:
         return 0
     scored = []
