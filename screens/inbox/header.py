@@ -56,11 +56,21 @@ def connector_status(state: ConnectorState, now: float) -> str:
 
 
 class _TickingLine(Widget):
-    """A one-line widget rebuilt every second and repainted only when its text changed."""
+    """A one-line widget asked every second what it would say, rebuilt only when that changed and
+    repainted only when its text did."""
 
     _text: Text | None = None  # subclasses define _build(), the line as it should read now
+    _said: object = None  # the _words() the shown text was built from
+
+    def _words(self) -> object:
+        """What the line's text depends on right now, cheaper to compute than the styled text itself."""
+        return None
 
     def tick(self) -> None:
+        words = self._words()
+        if self._text is not None and words is not None and words == self._said:
+            return
+        self._said = words
         text = self._build()
         if self._text is None or text.plain != self._text.plain:
             self._text = text
@@ -88,6 +98,12 @@ class WorkspaceBanner(_TickingLine):
         self.states = dict(states)
         self.tick()
 
+    def _words(self) -> object:
+        session = getattr(self.app, "session", None)
+        link = getattr(session, "workspace_link", None)
+        now = self.clock.now()
+        return (getattr(session, "damaged", ""), link.describe(now) if link is not None else "",
+                tuple((s.account_name, s.status, connector_status(s, now)) for s in self.states.values()))
 
     def _build(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -139,6 +155,11 @@ class WaitLine(_TickingLine):
         self.figures = figures
         self.tick()
 
+    def _words(self) -> object:
+        f = self.figures
+        if not f.waiting or f.oldest_since is None:
+            return f
+        return f, format_wait(counted(f.oldest_since, self.clock.now(), f.oldest_hours))
 
     def _build(self) -> Text:
         f = self.figures
