@@ -96,3 +96,52 @@ async def test_the_header_lines_are_rebuilt_only_when_their_words_change(seeded)
         seeded.clock.advance(1)
         banner.tick()  # "retrying in 29s" counts down: its words change every second
         assert builds[2:] == ["WorkspaceBanner", "WorkspaceBanner"]
+
+
+async def test_a_poll_over_within_a_second_never_flashes_syncing_and_a_longer_one_says_so(seeded):
+    from dataclasses import replace
+
+    from agentconsole.sync.states import ConnectorState, SyncStatus
+    from screens.inbox.header import WorkspaceBanner
+
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        banner = app.screen.query_one(WorkspaceBanner)
+        syncing = ConnectorState(1, "brand-x", SyncStatus.SYNCING)
+        banner.set_states({1: syncing})  # the account's first sync: said at once
+        assert "brand-x syncing" in str(banner.render())
+        ok = replace(syncing, status=SyncStatus.OK)
+        banner.set_states({1: ok})
+        builds: list[int] = []
+        build = banner._build
+        banner._build = lambda: (builds.append(1), build())[1]
+        banner.set_states({1: syncing})  # a quiet poll, over in milliseconds
+        banner.set_states({1: ok})
+        assert builds == [] and "brand-x ok" in str(banner.render())
+        banner.set_states({1: syncing})  # a poll that takes its time
+        seeded.clock.advance(0.5)
+        banner.tick()
+        assert "brand-x ok" in str(banner.render())
+        seeded.clock.advance(0.6)
+        banner.tick()
+        assert "brand-x syncing" in str(banner.render())
+
+
+async def test_the_shift_banner_repaints_only_when_its_words_change(seeded):
+    from dataclasses import replace
+
+    from screens.shifts.line import ShiftBanner
+
+    app = seeded.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(app, pilot, lambda: app.screen.query_one(ShiftBanner).banner is not None)
+        line = app.screen.query_one(ShiftBanner)
+        repaints: list[int] = []
+        line.refresh = lambda *a, **k: repaints.append(1)  # type: ignore[method-assign]
+        for _ in range(3):  # the banner as the half-minute reload reads it: a later `now`, the same words
+            seeded.clock.advance(1)
+            line.show(app.session.banner())
+        assert repaints == [] and line.banner is not None and line.banner.now == seeded.clock.now()
+        line.show(replace(line.banner, next_agent="Bob Li", next_start=seeded.clock.now() + 3600))
+        assert repaints == [1] and "Bob" in line.banner.text()
