@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.ratios import PAIRS
@@ -60,24 +61,49 @@ def _launch(session: str, command: str, seen, timeout: float = 20) -> tuple[floa
     return None, None
 
 
-def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: float = 3.0) -> dict:
-    """Interleaved launches of the console and the bare app: time to the first painted inbox (its first
-    row and the wait line) and to the bare app's text, then RSS once settled; then the console idle."""
-    if shutil.which("tmux") is None:
-        return {"launch_error": "tmux is not installed"}
+Seen = Callable[[str], bool]
+
+
+def _commands(data_dir: Path, root: Path | None = None) -> tuple[tuple[str, Seen], tuple[str, Seen], Path]:
+    """The console's tmux command and when its first inbox is painted (its first row and the wait line),
+    the bare app's and when its text is, and the bare app's script (the caller removes it). *root*: the
+    tree under test, ahead of any installed copy (default: this one)."""
     marker = _first_row_name(data_dir / "agentconsole.db")
     script = Path(os.environ.get("TMPDIR", "/tmp")) / f"agentconsole_bare_app_{os.getpid()}.py"
     script.write_text(BARE_APP)
     exe = Path(sys.executable).with_name("agentconsole")
-    session = f"acbench{os.getpid()}"
+    root = root or Path(__file__).resolve().parents[1]
     # A normal host caches bytecode; this sandbox sets PYTHONDONTWRITEBYTECODE, which would make every
     # launch compile our modules again.
-    root = Path(__file__).resolve().parents[1]  # the tree under test, ahead of any installed copy
     env = (f"-u PYTHONDONTWRITEBYTECODE PYTHONPATH={root} AGENTCONSOLE_DATA_DIR={data_dir} "
            f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
     ours = (f"exec env {env} {exe}", lambda s: marker in s and "Waiting" in s)
     bare = (f"exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color {sys.executable} {script}",
             lambda s: "bare textual first paint" in s)
+    return ours, bare, script
+
+
+def _idle(pid: int, seconds: float, window: float = 5.0) -> dict:
+    """CPU of *pid* over *seconds*, as a share of one core, and per *window* seconds (a burst, such as
+    a minute's work landing in the measure, shows as one high window)."""
+    windows = []
+    cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
+    end = wall0 + seconds
+    while (left := end - time.perf_counter()) > 0.01:
+        c, w = _cpu_seconds(pid), time.perf_counter()
+        time.sleep(min(window, left))
+        windows.append(round((_cpu_seconds(pid) - c) / (time.perf_counter() - w) * 100, 1))
+    return {"idle_cpu_percent_of_one_core": round((_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100, 2),
+            "idle_seconds": seconds, "idle_windows_percent": windows}
+
+
+def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: float = 3.0) -> dict:
+    """Interleaved launches of the console and the bare app: time to the first painted inbox (its first
+    row and the wait line) and to the bare app's text, then RSS once settled; then the console idle."""
+    if shutil.which("tmux") is None:
+        return {"launch_error": "tmux is not installed"}
+    ours, bare, script = _commands(data_dir)
+    session = f"acbench{os.getpid()}"
     runs: dict[str, list[float]] = {"ours": [], "bare": []}
     rss: dict[str, list[float]] = {"ours": [], "bare": []}
     for i in range(pairs):
@@ -101,11 +127,7 @@ def measure(data_dir: Path, idle_seconds: float, pairs: int = PAIRS, settle: flo
     painted, pid = _launch(session, *ours)
     if pid is not None:
         time.sleep(5)  # let the first sync settle
-        cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
-        time.sleep(idle_seconds)
-        out["idle_cpu_percent_of_one_core"] = round(
-            (_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100, 2)
-        out["idle_seconds"] = idle_seconds
+        out.update(_idle(pid, idle_seconds))
         out["rss_after_idle_mb"] = round(_rss_mb(pid), 1)
     _tmux("kill-session", "-t", session)
     script.unlink(missing_ok=True)
@@ -131,23 +153,16 @@ def measure_memory(data_dir: Path, idle_seconds: float, settle: float = 3.0, roo
     tree under test (default: this one; another to measure a previous version the same way)."""
     if shutil.which("tmux") is None:
         return {"memory_error": "tmux is not installed"}
-    marker = _first_row_name(data_dir / "agentconsole.db")
-    script = Path(os.environ.get("TMPDIR", "/tmp")) / f"agentconsole_bare_app_{os.getpid()}.py"
-    script.write_text(BARE_APP)
-    exe = Path(sys.executable).with_name("agentconsole")
+    ours, bare, script = _commands(data_dir, root)
     session = f"acmem{os.getpid()}"
-    root = root or Path(__file__).resolve().parents[1]
-    env = (f"-u PYTHONDONTWRITEBYTECODE PYTHONPATH={root} AGENTCONSOLE_DATA_DIR={data_dir} "
-           f"AGENTCONSOLE_CONFIG={data_dir / 'none.toml'} TERM=xterm-256color")
     out: dict = {}
-    painted, pid = _launch(session, f"exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color {sys.executable} "
-                                    f"{script}", lambda s: "bare textual first paint" in s)
+    painted, pid = _launch(session, *bare)
     if pid is not None:
         time.sleep(settle)
         out["rss_bare_mb"] = round(_rss_mb(pid), 1)
     _tmux("kill-session", "-t", session)
     script.unlink(missing_ok=True)
-    painted, pid = _launch(session, f"exec env {env} {exe}", lambda s: marker in s and "Waiting" in s)
+    painted, pid = _launch(session, *ours)
     if pid is None:
         _tmux("kill-session", "-t", session)
         return out | {"memory_error": "the console never painted"}
@@ -172,10 +187,7 @@ def measure_memory(data_dir: Path, idle_seconds: float, settle: float = 3.0, roo
     out["metrics_screen_seen"] = "Metrics" in _tmux("capture-pane", "-p", "-t", session)
     keys("Escape", wait=settle)
     out["rss_after_browsing_mb"] = round(_rss_mb(pid), 1)
-    cpu0, wall0 = _cpu_seconds(pid), time.perf_counter()
-    time.sleep(idle_seconds)
-    out["idle_cpu_percent_of_one_core"] = round((_cpu_seconds(pid) - cpu0) / (time.perf_counter() - wall0) * 100, 2)
-    out["idle_seconds"] = idle_seconds
+    out.update(_idle(pid, idle_seconds))
     out["rss_after_idle_mb"] = round(_rss_mb(pid), 1)
     out["rss_worst_mb"] = round(_rss_peak_mb(pid), 1)
     out["load_average"] = [round(x, 2) for x in os.getloadavg()]

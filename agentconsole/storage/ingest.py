@@ -147,7 +147,8 @@ def ingest_batch(store: Store, account_id: int, messages: Sequence[InboundMessag
             add_terms(conn, first_new)
         changed = [s for s in summaries.values() if s.changed]
         _Summary.save_all(conn, changed, pg)
-        after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
+        if rows:  # a batch of nothing but a new cursor (a quiet poll) has nothing to score or answer
+            after_batch(conn, first_new)  # triage scores and survey answers of the new customer messages
         if set_cursor:
             conn.execute(
                 "INSERT INTO sync_cursors(account_id, stream, cursor, updated_at) VALUES (?,?,?,?)"

@@ -29,6 +29,7 @@ __all__ = ["MAX_BACKOFF", "ConnectorState", "Engine", "EngineEvent", "EventKind"
 log = logging.getLogger(__name__)
 
 MAX_PAGES_PER_SYNC = 50
+PRUNE_SECONDS = 60.0  # the change log is pruned this often, not on every renewal of every account's lease
 
 
 class _Watches(Protocol):
@@ -70,6 +71,7 @@ class Engine:
         self._down: dict[str, tuple[str, float, tuple[int, ...]]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._outbox_wake: asyncio.Event | None = None
+        self._next_prune = 0.0  # clock time
         self.sender = Sender(self.outbox, connectors, clock, self.rng, self._emit_item)
         self.sender.allowed = self.sending_accounts
         from agentconsole.listening.poller import Listener
@@ -312,7 +314,9 @@ class Engine:
                     if not leases.holds(holder):
                         log.warning("lost the lease of account %s to %s", account_id, holder.owner)
                         break
-                    await asyncio.to_thread(self._prune_changes)
+                    if self.clock.now() >= self._next_prune:
+                        self._next_prune = self.clock.now() + PRUNE_SECONDS
+                        await asyncio.to_thread(self._prune_changes)
             finally:
                 self._held.discard(account_id)
                 poll.cancel()

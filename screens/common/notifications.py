@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from textual.app import App
+from textual.timer import Timer
 
 from agentconsole.config import Config
 from agentconsole.notify import (Event, Notification, Notifier, NotifyEvent, NotifyPolicy, Terminal, inside_tmux,
@@ -42,6 +43,7 @@ class ConsoleNotifications:
         self._told_handoffs: set[int] | None = None
         self.delivered: list[Notification] = []  # what was given, newest last
         self._ticks = 0
+        self._timer: Timer | None = None
 
     @property
     def active(self) -> bool:
@@ -50,9 +52,16 @@ class ConsoleNotifications:
     def use(self, config: Config) -> None:
         """A reloaded config's [notify] takes effect from the next event."""
         self.notifier.policy = policy_of(config)
+        self.start()
 
     def start(self) -> None:
-        self.app.set_interval(TICK, self.tick, name="notifications")
+        """Tick while notifications go somewhere (the terminal or a command); switched off by default,
+        they cost no timer at all."""
+        if self.active and self._timer is None:
+            self._timer = self.app.set_interval(TICK, self.tick, name="notifications")
+        elif not self.active and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     def add(self, events: list[NotifyEvent]) -> None:
         if events:

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from agentconsole.domain.clock import Clock
-from agentconsole.sync.states import ConnectorState
+from agentconsole.sync.states import ConnectorState, SyncStatus
 from agentconsole.response.hours import BusinessHours
 from agentconsole.domain.models import Channel
 from agentconsole.response.rule import WaitState, counted
@@ -56,12 +56,25 @@ def connector_status(state: ConnectorState, now: float) -> str:
     return str(status)
 
 
+SYNC_SHOWN_AFTER = 1.0  # seconds a sync runs before the banner says "syncing" (after the account's first)
+
+
 class _TickingLine(Widget):
-    """A one-line widget rebuilt every second and repainted only when its text changed."""
+    """A one-line widget asked every second what it would say, rebuilt only when that changed and
+    repainted only when its text did."""
 
     _text: Text | None = None  # subclasses define _build(), the line as it should read now
+    _said: object = None  # the _words() the shown text was built from
+
+    def _words(self) -> object:
+        """What the line's text depends on right now, cheaper to compute than the styled text itself."""
+        return None
 
     def tick(self) -> None:
+        words = self._words()
+        if self._text is not None and words is not None and words == self._said:
+            return
+        self._said = words
         text = self._build()
         if self._text is None or text.plain != self._text.plain:
             self._text = text
@@ -84,11 +97,38 @@ class WorkspaceBanner(_TickingLine):
         self.demo = demo
         self.clock = clock
         self.states: Mapping[int, ConnectorState] = {}
+        self._settled: dict[int, ConnectorState] = {}  # each account's last state other than syncing
+        self._syncing_since: dict[int, float] = {}
 
     def set_states(self, states: Mapping[int, ConnectorState]) -> None:
+        now = self.clock.now()
+        for aid, state in states.items():
+            if state.status == SyncStatus.SYNCING:
+                self._syncing_since.setdefault(aid, now)
+            else:
+                self._syncing_since.pop(aid, None)
+                self._settled[aid] = state
         self.states = dict(states)
         self.tick()
 
+    def _shown(self, now: float) -> list[ConnectorState]:
+        """The states as the line says them: a poll that is over within SYNC_SHOWN_AFTER (nearly every
+        one) keeps the account's previous words instead of flashing "syncing" for a frame or two."""
+        shown = []
+        for aid, state in self.states.items():
+            since = self._syncing_since.get(aid)
+            settled = self._settled.get(aid)
+            if since is not None and settled is not None and now - since < SYNC_SHOWN_AFTER:
+                state = settled
+            shown.append(state)
+        return shown
+
+    def _words(self) -> object:
+        session = getattr(self.app, "session", None)
+        link = getattr(session, "workspace_link", None)
+        now = self.clock.now()
+        return (getattr(session, "damaged", ""), link.describe(now) if link is not None else "",
+                tuple((s.account_name, s.status, connector_status(s, now)) for s in self._shown(now)))
 
     def _build(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -112,7 +152,7 @@ class WorkspaceBanner(_TickingLine):
                                        single_line=True, limit=400))
         if not self.states:
             text.append(" · no accounts connected")
-        for state in self.states.values():
+        for state in self._shown(now):
             status = state.status
             part = ("banner--ok" if status == "ok" else
                     "banner--error" if status in ("error", "auth", "retrying", "down") else "banner--busy")
@@ -140,6 +180,11 @@ class WaitLine(_TickingLine):
         self.figures = figures
         self.tick()
 
+    def _words(self) -> object:
+        f = self.figures
+        if not f.waiting or f.oldest_since is None:
+            return f
+        return f, format_wait(counted(f.oldest_since, self.clock.now(), f.oldest_hours))
 
     def _build(self) -> Text:
         f = self.figures

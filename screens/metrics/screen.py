@@ -10,6 +10,7 @@ from datetime import date
 from rich.cells import cell_len
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -27,6 +28,10 @@ from screens.common.keybar import KeyBar
 from screens.metrics.csat import CsatPanel
 
 log = logging.getLogger(__name__)
+
+
+class _Closed(Exception):
+    """The screen was left while its figures were being computed: the days done so far stay cached."""
 
 PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days"}
 LEVELS = " ▁▂▃▄▅▆▇█"
@@ -241,10 +246,25 @@ class MetricsScreen(Screen):
             Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
         self.compute(spec)
 
+    def on_screen_suspend(self) -> None:
+        # Back in the inbox, a period's days still to compute (seconds at 300k conversations) would keep
+        # a core busy for figures nobody sees: the worker stops at the next day (see compute).
+        self.workers.cancel_group(self, "metrics")
+        self.computing = None
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="metrics", description="Computing the metrics")
     def compute(self, spec: str) -> None:
+        worker = get_current_worker()
+
+        def progress(share: float) -> None:  # called before each day not cached yet
+            if worker.is_cancelled:
+                raise _Closed
+            self.post_message(self.Progress(spec, share))
+
         try:
-            report = self.report_for(spec, lambda share: self.post_message(self.Progress(spec, share)))
+            report = self.report_for(spec, progress)
+        except _Closed:
+            return
         except metrics.PeriodError as exc:
             self.post_message(self.Failed(spec, str(exc)))
             return

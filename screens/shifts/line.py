@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from agentconsole.domain.sanitize import clean
-from agentconsole.shifts.banner import DIM, ERROR, LABEL, OK, PENDING, WARN, Banner
+from agentconsole.shifts.banner import DIM, ERROR, LABEL, OK, PENDING, WARN, Banner, Part
 
 _ROLE_CLASSES = {LABEL: "shift-banner--label", OK: "shift-banner--ok", PENDING: "shift-banner--pending",
                  WARN: "shift-banner--warn", ERROR: "shift-banner--error", DIM: "shift-banner--dim"}
@@ -29,6 +29,7 @@ class ShiftBanner(Widget):
     def __init__(self, banner: Banner | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._banner = banner
+        self._parts: tuple[Part, ...] = ()
 
     @property
     def banner(self) -> Banner | None:
@@ -36,8 +37,11 @@ class ShiftBanner(Widget):
 
     def show(self, banner: Banner) -> None:
         """Display *banner* (built off the UI thread by the owner); nothing else refreshes it."""
+        parts = tuple(banner.parts())
+        if self._banner is None or parts != self._parts:  # read every half minute, mostly unchanged
+            self._parts = parts
+            self.refresh()
         self._banner = banner
-        self.refresh()
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")

@@ -236,3 +236,40 @@ async def test_a_period_not_cached_yet_says_how_far_it_got(timeline) -> None:
         screen.load("30d")  # every past day is cached now: no progress, the same figures
         await settle(pilot)
         assert "median 20m · p90 1d0h · 5 answered" in text_of(screen, "#metrics-summary")
+
+
+async def test_leaving_the_screen_stops_the_days_still_to_compute(timeline) -> None:
+    """Installed and kept, as the inbox keeps it: back in the inbox, its worker stops at the next day
+    instead of filling the rest of the period for nobody (seconds of a core at 300k conversations)."""
+    import threading
+
+    from agentconsole import metrics
+
+    gate, days = threading.Event(), []
+
+    def held(spec, progress=None):
+        def told(share):
+            if progress is not None:
+                progress(share)  # the screen's own: raises once the screen was left
+            days.append(share)
+            if len(days) == 3:
+                gate.wait(5)  # hold the fill until the screen has been left
+
+        return metrics.compute(timeline.store, spec, timeline.clock.now(), "UTC", progress=told)
+
+    class InstalledApp(App):
+        def on_mount(self) -> None:
+            self.install_screen(MetricsScreen(held, timeline.clock, "UTC", period="30d"), "metrics")
+            self.push_screen("metrics")
+
+    async with InstalledApp().run_test(size=(80, 24)) as pilot:
+        for _ in range(250):
+            await pilot.pause(0.02)
+            if len(days) == 3:
+                break
+        await pilot.press("escape")
+        await pilot.pause()
+        gate.set()
+        for _ in range(10):
+            await pilot.pause(0.02)
+        assert len(days) == 3, len(days)  # 29 days were missing: none after the screen was left

@@ -1,0 +1,73 @@
+"""What the core does while nothing happens: the change signal looks a few times a second, and the
+engine prunes the change log once a minute, not after every lease renewal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentconsole.storage.store import Store
+from agentconsole.storage.team_listen import SqliteSignal
+from agentconsole.sync.engine import PRUNE_SECONDS, Engine
+from agentconsole.team import leases
+
+from tests.core.fakes import ScriptedConnector
+
+
+def test_the_change_signal_looks_five_times_a_second_while_nothing_commits(tmp_path, clock):
+    Store(tmp_path / "w.db", clock).close()
+    signal = SqliteSignal(tmp_path / "w.db")
+    looks = 0
+    now = signal._now
+
+    def counted() -> int:
+        nonlocal looks
+        looks += 1
+        return now()
+
+    signal._now = counted  # type: ignore[method-assign]
+    try:
+        assert signal.wait(1.0) is None
+    finally:
+        signal.close()
+    assert 5 <= looks <= 8, looks  # each look wakes a thread: it was 21 a second
+
+
+async def test_the_engine_prunes_the_change_log_once_a_minute_however_often_it_renews(tmp_path, clock,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(leases, "RENEW_SECONDS", 0.01)  # a renewal every 10 ms instead of every 5 s
+    store = Store(tmp_path / "w.db", clock)
+    account = store.ensure_account("shop-x", "x", "scripted")
+    engine = Engine(store, {account: ScriptedConnector(clock)}, clock=clock,
+                    leases=leases.Leases(store, "h:1:a", "Alice's console"))
+    pruned: list[float] = []
+    renewals = 0
+    acquire = engine.leases.acquire
+
+    def renewed(name: str) -> leases.Holder:
+        nonlocal renewals
+        renewals += 1
+        return acquire(name)
+
+    engine.leases.acquire = renewed  # type: ignore[method-assign]
+    engine._prune_changes = lambda: pruned.append(clock.now())  # type: ignore[method-assign]
+    task = asyncio.create_task(engine.run())
+    try:
+        for _ in range(500):
+            if renewals >= 20:
+                break
+            await asyncio.sleep(0.01)
+        assert renewals >= 20 and len(pruned) == 1, (renewals, pruned)
+        clock.advance(PRUNE_SECONDS)
+        for _ in range(500):
+            if len(pruned) == 2:
+                break
+            await asyncio.sleep(0.01)
+        seen = renewals
+        while renewals < seen + 10:
+            await asyncio.sleep(0.01)
+        assert len(pruned) == 2, pruned
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.get_running_loop().shutdown_default_executor()
+        store.close()
