@@ -16,6 +16,7 @@ from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS_BY_KEY
 from agentconsole.response import waits
 from agentconsole.response.rule import Order, ResponseRule
+from agentconsole.session.activity import LastActivity
 from agentconsole.session.counts import ViewCounts
 from agentconsole.session.idlist import IdList
 from agentconsole.session.listing import SortKeys, splice_front
@@ -56,15 +57,22 @@ class RefreshReads:
     def _waiting(self) -> WaitingSet:
         return WaitingSet(self.store, self.agent_id)
 
+    @cached_property
+    def _activity(self) -> LastActivity:
+        return LastActivity(self.store)
+
     # ------------------------------------------------------------------ what changed
 
     def note_changed(self, conversation_ids: Iterable[int]) -> None:
         """These conversations changed in the database (any thread, cheap): the next reads see it."""
-        self._waiting.note(conversation_ids)
+        ids = tuple(conversation_ids)
+        self._waiting.note(ids)
+        self._activity.note(ids)
 
     def changed_everything(self) -> None:
         """A change too big to name (a gap in the change log, a failure): the next reads read it all."""
         self._waiting.forget()
+        self._activity.forget()
 
     def _changed(self, conversation_ids: Iterable[int], *, order: bool, counts: bool) -> None:
         """After one of this session's verbs: note what it touched and tell the listeners (the console),
@@ -88,7 +96,9 @@ class RefreshReads:
         *changed* conversations did."""
         if changed is None:
             self.changed_everything()
-            return self._counts.recount()
+            counts = self._counts.recount()
+            self._activity.load()  # here, at start, so the first change does not read every row
+            return counts
         changed = tuple(changed)
         self.note_changed(changed)
         return self._counts.changed(changed)
@@ -193,7 +203,7 @@ class RefreshReads:
                     continue
                 since, account, kind, heat = found
                 out[cid] = (0.0, key(since, account, kind, heat) if key is not None else since, since, float(cid))
-            for cid, last in views.activity(self.store, others).items():
+            for cid, last in self._activity.of(others).items():  # in memory: no read per row probed
                 out[cid] = (1.0, -last, 0.0, 0.0)
             return out
 

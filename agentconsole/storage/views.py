@@ -144,6 +144,11 @@ def recent_rest(store: Store, view: str, agent_id: int | None, limit: int) -> li
         {"agent_id": agent_id, "limit": max(0, limit)})]
 
 
+def every_activity(store: Store) -> Iterator[tuple[int, float]]:
+    """(id, last_message_at) of every conversation, in one pass."""
+    yield from _rows(store, "SELECT id, last_message_at FROM conversations", "WHERE", None, None)
+
+
 def activity(store: Store, ids: Iterable[int]) -> dict[int, float]:
     """Each of *ids*' last_message_at: where it goes among a view's rows that nobody waits on."""
     wanted = list(ids)
@@ -164,3 +169,11 @@ def latest_sent(store: Store, ids: Iterable[int], n: int = 3) -> dict[int, list[
         out[cid] = [r[0] for r in store.conn.execute(
             "SELECT sent_at FROM messages WHERE conversation_id = ? ORDER BY sent_at DESC LIMIT ?", (cid, n))]
     return out
+
+
+def account_names(store: Store) -> tuple[tuple[int, str, str], ...]:
+    """(id, name, channel) of every account: what the response rule is made from, read cheaply to tell
+    whether it must be made again."""
+    cur = store.conn.cursor()
+    cur.row_factory = None
+    return tuple(tuple(r) for r in cur.execute("SELECT id, name, channel FROM accounts ORDER BY id"))

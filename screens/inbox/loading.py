@@ -175,10 +175,11 @@ class InboxLoading(Screen):
         if message.full:  # read in full, as a view is when it opens
             self.on_inbox_loading_ids_loaded(self.IdsLoaded(message.view, message.ids, message.at))
             return
+        if self.conversations.ids is not message.before:  # the list changed meanwhile: its own time stands
+            if message.ids is not None:
+                self.resort_list(message.view)  # and that one may need putting in order too
+            return
         if message.ids is not None:
-            if self.conversations.ids is not message.before:
-                self.resort_list(message.view)  # the list changed meanwhile: put that one in order
-                return
             self.conversations.update_ids(message.ids, ())  # the rows are as they were: only their places moved
         self._ordered_at = message.at
 
