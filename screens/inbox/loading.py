@@ -11,6 +11,7 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
+from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS
 from agentconsole.response.rule import Order
 
@@ -162,16 +163,19 @@ class InboxLoading(Screen):
         ids: array | None
         at: float
         full: bool
+        order: Order | None = None
+        narrow: ViewFilter | None = None
 
     @work(thread=True, exclusive=True, group="resort", exit_on_error=False, description="Putting the list in order")
     def resort_list(self, view: str) -> None:
         before = self.conversations.ids  # replaced, never changed in place: safe to read from here
-        done = self.session.resorted_list(view, self.order, self.narrow, before, self._ordered_at)
-        self.post_message(self.ListResorted(view, before, done.ids, done.at, done.full))
+        order, narrow = self.order, self.narrow
+        done = self.session.resorted_list(view, order, narrow, before, self._ordered_at)
+        self.post_message(self.ListResorted(view, before, done.ids, done.at, done.full, order, narrow))
 
     def on_inbox_loading_list_resorted(self, message: ListResorted) -> None:
-        if message.view != VIEWS[self.view_index].key:
-            return
+        if (message.view, message.order, message.narrow) != (VIEWS[self.view_index].key, self.order, self.narrow):
+            return  # the list shows another order or filter now: this one is for no list
         if message.full:  # read in full, as a view is when it opens
             self.on_inbox_loading_ids_loaded(self.IdsLoaded(message.view, message.ids, message.at))
             return

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentconsole.config import Config
 from agentconsole.domain.models import InboundMessage, Kind, Person
@@ -124,3 +126,50 @@ def test_keeps_order_follows_the_paces_of_the_groups():
     # By urgency an hour's target and a day's gain on each other at different paces.
     assert not rule.keeps_order(Order.URGENCY, three, three + 60, both)
     assert rule.keeps_order(Order.URGENCY, three, three + 60, {(1, "public"), (1, "dm")})
+
+
+_HOURS = [None, UNTIL_FOUR, BusinessHours(timezone="Europe/Berlin"),  # Mon–Fri 09–17 Berlin
+          BusinessHours(days=frozenset({0, 2, 4}), open=time(8), close=time(12), timezone="America/New_York")]
+_TARGETS = [30 * 60.0, HOUR, 24 * HOUR]
+
+
+@settings(max_examples=300, deadline=None)
+@given(accounts=st.lists(st.tuples(st.sampled_from(range(len(_HOURS))), st.sampled_from(_TARGETS),
+                                   st.sampled_from(_TARGETS)), min_size=1, max_size=3),
+       waits=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["public", "dm"]), st.integers(0, 7 * 24 * 60),
+                                st.sampled_from([0.0, 0.5, 0.8])), min_size=2, max_size=12),
+       start=st.integers(0, 7 * 24 * 60), minutes=st.integers(1, 3 * 24 * 60),
+       order=st.sampled_from(list(Order)))
+def test_when_the_rule_says_the_order_holds_it_holds(accounts, waits, start, minutes, order):
+    """For any hours and targets: if keeps_order holds over [t0, t1] and (by urgency) no wait changed
+    tier, the waits sort at t1 exactly as at t0."""
+    from agentconsole.domain.rows import AccountRow
+    from agentconsole.response.rule import urgency_rank
+
+    rows = [AccountRow(i + 1, f"a{i}", "x", "demo", "", "", {}, False) for i in range(len(accounts))]
+    hours = HoursConfig(by_account={f"a{i}": _HOURS[h] for i, (h, _p, _d) in enumerate(accounts)
+                                    if _HOURS[h] is not None})
+    targets = Targets(by_account={f"a{i}": {"public": p, "dm": d} for i, (_h, p, d) in enumerate(accounts)})
+    rule = ResponseRule(targets, hours, rows)
+    base = 1_764_000_000.0 - 1_764_000_000.0 % 3600  # on the hour
+    t0 = base + 7 * 24 * HOUR + start * 60.0
+    t1 = t0 + minutes * 60.0
+    entries = [(n, base + since * 60.0, 1 + account % len(accounts), kind, heat)
+               for n, (account, kind, since, heat) in enumerate(waits)]
+
+    def ranked(now: float) -> list[int]:
+        key = rule.order_key(now, order)
+        return [n for n, since, a, k, heat in sorted(
+            entries, key=lambda e: ((key(e[1], e[2], e[3], e[4]) if key else e[1]), e[1], e[0]))]
+
+    def tier(since: float, account: int, kind: str, now: float) -> int:
+        wait = rule.get(account, kind)
+        assert wait is not None
+        return urgency_rank(wait.waited(since, now) / wait.target)[0]
+
+    groups = {(a, k) for _n, _s, a, k, _h in entries}
+    if not rule.keeps_order(order, t0, t1, groups):
+        return
+    if order is Order.URGENCY and any(tier(s, a, k, t0) != tier(s, a, k, t1) for _n, s, a, k, _h in entries):
+        return
+    assert ranked(t0) == ranked(t1)
