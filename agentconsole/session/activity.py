@@ -38,10 +38,11 @@ class LastActivity:
         with self._lock:
             self._loaded = False
 
-    def load(self) -> None:
-        """Read everything now (at start, off the UI thread), not on the first change."""
+    def adopt(self, at: array[float]) -> None:
+        """Every conversation's last activity as a pass over all of them just read it (ViewCounts.recount);
+        what was noted meanwhile stays noted, to be read again."""
         with self._lock:
-            self._catch_up()
+            self._at, self._loaded = at, True
 
     def of(self, ids: Sequence[int]) -> dict[int, float]:
         """Each of *ids*' last_message_at, as views.activity reads it (absent ones left out)."""

@@ -96,9 +96,7 @@ class RefreshReads:
         *changed* conversations did."""
         if changed is None:
             self.changed_everything()
-            counts = self._counts.recount()
-            self._activity.load()  # here, at start, so the first change does not read every row
-            return counts
+            return self._counts.recount(self._activity)  # the same pass reads every row's last activity
         changed = tuple(changed)
         self.note_changed(changed)
         return self._counts.changed(changed)

@@ -23,6 +23,11 @@ def membership(store: Store, agent_id: int | None, ids: Iterable[int] | None = N
     yield from _rows(store, f"SELECT id, {_BITS} FROM conversations", "WHERE", agent_id, ids)
 
 
+def membership_and_activity(store: Store, agent_id: int | None) -> Iterator[tuple[int, int, float]]:
+    """(conversation id, view bits, last_message_at) of every conversation, in one pass."""
+    yield from _rows(store, f"SELECT id, {_BITS}, last_message_at FROM conversations", "WHERE", agent_id, None)
+
+
 def _rows(store: Store, select: str, join: str, agent_id: int | None,
           ids: Iterable[int] | None) -> Iterator[Any]:
     """*select*'s rows as plain tuples (a whole workspace may be read at start), for every row when *ids*
