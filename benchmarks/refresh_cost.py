@@ -9,7 +9,10 @@ Prints JSON, one entry per workspace: the median milliseconds of each part over 
 time and as this thread's CPU time (steadier on a shared machine). Each ingest run adds one message in
 a new conversation, as the demo's customers write; each action run marks a waiting conversation of the
 list's first screens done, or assigns it, and undoes that on the next run; each follow-up run adds a
-message to an old answered conversation near the end of the list (the workspace changes)."""
+message to an old answered conversation near the end of the list (the workspace changes). Then the
+minute's re-sort: by urgency (waits of different targets pass each other, so the waiting rows are put
+in order again from memory), by the longest wait without business hours (nothing moves, nothing is
+read), against reading the whole list again; the re-sorted list must equal that full read."""
 
 from __future__ import annotations
 
@@ -132,10 +135,23 @@ def measure(path: Path, runs: int) -> dict:
         ids = targeted(parts, "followup_", session, ids, (old,))
         full(parts, session, store)
     # The spliced list holds every conversation once, with the front exact; rows beyond it keep the
-    # place they had (waits of different targets change rank as time passes) until the next full read.
+    # place they had (waits of different targets change rank as time passes) until the minute's re-sort.
     fresh = session.conversation_ids("all", Order.URGENCY)
     assert sorted(ids) == sorted(fresh) and ids[:FRONT] == fresh[:FRONT], "the spliced list lost its way"
     displaced = len(fresh) - _in_order(ids, fresh)
+    # The minute's re-sort (screens/inbox/loading.py resort): by urgency, targets that differ (an hour on
+    # X, a day for email) move waits past each other, so the waiting rows are put in order again from
+    # memory; by the longest wait with no business hours time moves nothing and nothing is read.
+    for _run in range(runs):
+        at = clock.now() - 60
+        done = parts.timed("resort_urgency", session.resorted_list, "all", Order.URGENCY, None, ids, at)
+        still = parts.timed("resort_longest", session.resorted_list, "all", Order.LONGEST, None, ids, at)
+        assert done.ids is not None and not done.full and still.ids is None
+        parts.timed("resort_full_read", session.conversation_ids, "all", Order.URGENCY)
+    done = session.resorted_list("all", Order.URGENCY, None, ids, clock.now() - 60)
+    ids = done.ids or ids  # compared with a full read by the keys of the same moment (time moves them)
+    exact = store.conversation_ids("all", agent, None, session.response_rule().order_key(done.at, Order.URGENCY))
+    assert list(ids) == list(exact), "the re-sort is not exact"
     store.close()
     totals = {"ingest_total": ("ingest_counts", "ingest_list", "ingest_rows", "ingest_wait_line"),
               "action_total": ("action_counts", "action_list", "action_rows", "action_wait_line"),

@@ -108,6 +108,17 @@ class BusinessHours:
             day += timedelta(days=1)
         return None
 
+    def boundaries(self, start: float, end: float) -> list[float]:
+        """The instants in (start, end) where the hours open or close, in order."""
+        out: list[float] = []
+        day = datetime.fromtimestamp(start, self._zone).date() - timedelta(days=1)
+        last = datetime.fromtimestamp(end, self._zone).date()
+        while day <= last:
+            if self.is_open_day(day):
+                out.extend(t for t in self._interval(day) if start < t < end)
+            day += timedelta(days=1)
+        return out
+
     def is_open(self, at: float) -> bool:
         day = datetime.fromtimestamp(at, self._zone).date()
         if not self.is_open_day(day):

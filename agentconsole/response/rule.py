@@ -220,3 +220,56 @@ class ResponseRule:
             return -counted(since, now, hours.get(account_id))
 
         return key
+
+    def _pace(self, account_id: int, kind: str, order: Order) -> tuple[BusinessHours | None, float]:
+        """How a group's waits move in *order* as time passes: (the hours that count, or None for every
+        second; the key's change per counted second), as order_key counts them."""
+        rule = self._rules.get((account_id, kind))
+        if order is Order.URGENCY:
+            if rule is None or rule.target <= 0:
+                return None, 1.0 / 3600.0  # as order_key: wall clock, an hour's target
+            return rule.hours, 1.0 / rule.target
+        return (rule.hours if rule is not None else None), 1.0
+
+    def keeps_order(self, order: Order, since: float, until: float, groups: Iterable[tuple[int, str]]) -> bool:
+        """Whether time alone leaves the order of these (account id, kind) groups' waits as it was at
+        *since* until *until*, crossings of the near and over marks aside (tier_cutoffs): true while
+        every group's key moves at the same pace (the same share of its target per second, or none
+        while closed), so no group's waits gain on another's; false while one group's hours count and
+        another's do not, or their targets differ. Within one group the order never changes."""
+        if order is Order.LONGEST and self.order_key(since, order) is None:
+            return True  # waiting_since order, whatever the time
+        return same_pace({self._pace(account_id, kind, order) for account_id, kind in groups}, since, until)
+
+    def tier_cutoffs(self, account_id: int, kind: str, now: float) -> tuple[float | None, float | None]:
+        """The latest waiting_since that is near, and over, its target at *now* (None while none can be),
+        as the urgency rank's tiers draw them: a wait moves up a tier as these pass its start."""
+        hours, pace = self._pace(account_id, kind, Order.URGENCY)
+        target = 1.0 / pace
+        out = []
+        for share in (NEAR_FRACTION, 1.0):
+            out.append(now - share * target if hours is None else hours.open_since(now, share * target))
+        return out[0], out[1]
+
+
+MAX_PACE_SPAN = 14 * 86400.0  # beyond this, same_pace does not walk the hours and says the order may move
+
+
+def same_pace(paces: set[tuple[BusinessHours | None, float]], since: float, until: float) -> bool:
+    """Whether keys that move at these paces (hours that count, or None for all; change per counted
+    second) move alike from *since* to *until*: the same change per second at every moment, checked
+    between each open and close of every one of the hours."""
+    if len(paces) <= 1 or until <= since:
+        return True
+    if until - since > MAX_PACE_SPAN:
+        return False
+    cuts = {since, until}
+    for hours, _scale in paces:
+        if hours is not None:
+            cuts.update(hours.boundaries(since, until))
+    points = sorted(cuts)
+    for lo, hi in zip(points, points[1:]):
+        mid = (lo + hi) / 2
+        if len({scale if hours is None or hours.is_open(mid) else 0.0 for hours, scale in paces}) > 1:
+            return False
+    return True

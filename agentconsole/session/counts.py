@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from array import array
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from agentconsole.domain.views import VIEWS
 from agentconsole.storage import views
 
 if TYPE_CHECKING:
+    from agentconsole.session.activity import LastActivity
     from agentconsole.storage.store import Store
 
 
@@ -26,16 +28,24 @@ class ViewCounts:
         self._counts: list[int] | None = None
         self._lock = threading.Lock()  # workers of the inbox may overlap
 
-    def recount(self) -> dict[str, int]:
+    def recount(self, activity: LastActivity | None = None) -> dict[str, int]:
+        """Every view counted again; *activity* is filled in the same pass (each conversation's last
+        activity), so the start reads every conversation once."""
         counts = [0] * len(VIEWS)
-        bits = array("H", bytes(2 * (views.last_id(self.store) + 1)))
-        for cid, mask in views.membership(self.store, self.agent_id):
+        size = views.last_id(self.store) + 1
+        bits = array("H", bytes(2 * size))
+        at = array("d", [math.nan]) * size
+        for cid, mask, last in views.membership_and_activity(self.store, self.agent_id):
             if cid >= len(bits):  # written since the last id was read
                 _grow(bits, cid)
+                at.extend(array("d", [math.nan]) * (len(bits) - len(at)))
             bits[cid] = mask
+            at[cid] = math.nan if last is None else last
             for i in range(len(VIEWS)):
                 if mask >> i & 1:
                     counts[i] += 1
+        if activity is not None:
+            activity.adopt(at)
         with self._lock:
             self._bits, self._counts = bits, counts
             return self._as_dict(counts)

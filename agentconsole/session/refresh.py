@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS_BY_KEY
 from agentconsole.response import waits
 from agentconsole.response.rule import Order, ResponseRule
+from agentconsole.session.activity import LastActivity
 from agentconsole.session.counts import ViewCounts
 from agentconsole.session.idlist import IdList
 from agentconsole.session.listing import SortKeys, splice_front
@@ -26,6 +28,16 @@ if TYPE_CHECKING:
     from agentconsole.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Resorted:
+    """What resorted_list made: the list in order at *at*, or None when it already was (as it stood);
+    *full* when it was read in full."""
+
+    ids: IdList | None
+    at: float
+    full: bool = False
 
 
 class RefreshReads:
@@ -45,15 +57,22 @@ class RefreshReads:
     def _waiting(self) -> WaitingSet:
         return WaitingSet(self.store, self.agent_id)
 
+    @cached_property
+    def _activity(self) -> LastActivity:
+        return LastActivity(self.store)
+
     # ------------------------------------------------------------------ what changed
 
     def note_changed(self, conversation_ids: Iterable[int]) -> None:
         """These conversations changed in the database (any thread, cheap): the next reads see it."""
-        self._waiting.note(conversation_ids)
+        ids = tuple(conversation_ids)
+        self._waiting.note(ids)
+        self._activity.note(ids)
 
     def changed_everything(self) -> None:
         """A change too big to name (a gap in the change log, a failure): the next reads read it all."""
         self._waiting.forget()
+        self._activity.forget()
 
     def _changed(self, conversation_ids: Iterable[int], *, order: bool, counts: bool) -> None:
         """After one of this session's verbs: note what it touched and tell the listeners (the console),
@@ -77,7 +96,7 @@ class RefreshReads:
         *changed* conversations did."""
         if changed is None:
             self.changed_everything()
-            return self._counts.recount()
+            return self._counts.recount(self._activity)  # the same pass reads every row's last activity
         changed = tuple(changed)
         self.note_changed(changed)
         return self._counts.changed(changed)
@@ -139,6 +158,31 @@ class RefreshReads:
             spliced.top = max(top, max(front, default=0), max(changed, default=0))
         return spliced
 
+    def resorted_list(self, view: str, order: Order, narrow: ViewFilter | None, ids: IdList | array[int] | None,
+                      since: float | None) -> Resorted:
+        """A view's id list put in order again for the time that passed since *since*, when the list was
+        last in order: nothing read and nothing to do unless the response rule says time moved some wait
+        past another since then (an hours boundary, targets that differ, a wait crossing its near or over
+        mark); then only the waiting part is put in order again, from the waiting set in memory, and the
+        rest (ordered by activity, which time leaves alone) keeps its blocks. A list that does not hold
+        the waits the set holds, a filtered view or an unknown *since*: the view is read in full."""
+        now = self.clock.now()
+        if not VIEWS_BY_KEY[view].waiting_first:
+            return Resorted(None, now)  # by activity only: time moves nothing
+        rule = self.response_rule()
+        if since is not None and ids is not None and not self._waiting.moved(view, since, now, rule, order):
+            return Resorted(None, now)
+        if since is None or ids is None or not len(ids) or (narrow is not None and not narrow.empty):
+            return Resorted(self.conversation_ids(view, order, narrow=narrow), now, full=True)
+        old = ids if isinstance(ids, IdList) else IdList(ids, top=max(ids, default=0))
+        key = rule.order_key(now, order)
+        waiting = self._waiting.first(view, len(old) + 1, key)  # all that wait, read under one lock
+        if len(waiting) > len(old) or set(old[:len(waiting)]) != set(waiting):  # changes not taken in yet
+            return Resorted(self.conversation_ids(view, order, narrow=narrow), now, full=True)
+        edit = old.edit()
+        edit.replace_head(len(waiting), waiting)
+        return Resorted(edit.done(), now)
+
     def sort_keys(self, view: str, order: Order) -> SortKeys:
         """Each conversation's key in a view's order, as Store.conversation_ids sorts: the waiting ones
         first by the response rule's key, then the rest by the newest activity. A waiting one's key
@@ -157,7 +201,7 @@ class RefreshReads:
                     continue
                 since, account, kind, heat = found
                 out[cid] = (0.0, key(since, account, kind, heat) if key is not None else since, since, float(cid))
-            for cid, last in views.activity(self.store, others).items():
+            for cid, last in self._activity.of(others).items():  # in memory: no read per row probed
                 out[cid] = (1.0, -last, 0.0, 0.0)
             return out
 

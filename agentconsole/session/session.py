@@ -20,6 +20,7 @@ from agentconsole.session.engine_link import EngineLink
 from agentconsole.session.listening import ListeningVerbs
 from agentconsole.session.platform import PlatformVerbs
 from agentconsole.session.refresh import RefreshReads
+from agentconsole.storage import views
 from agentconsole.storage.store import Store
 from agentconsole.team import collision
 from agentconsole.team.changes import Link
@@ -108,8 +109,14 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         self.config = config
 
     def response_rule(self) -> ResponseRule:
-        """Each account's targets and business hours, as the list, the wait line and the crossings judge them."""
-        return ResponseRule(self.config.targets, self.config.hours, self.store.accounts())
+        """Each account's targets and business hours, as the list, the wait line and the crossings judge
+        them: made again when the configuration or the accounts (one small read) changed."""
+        seen = (self.config, views.account_names(self.store))
+        cached = self.__dict__.get("_rule")
+        if cached is None or cached[0][0] is not seen[0] or cached[0][1] != seen[1]:
+            cached = self.__dict__["_rule"] = (seen, ResponseRule(self.config.targets, self.config.hours,
+                                                                  self.store.accounts()))
+        return cached[1]
 
     def shifts(self) -> Shifts:
         from agentconsole.shifts.service import Shifts

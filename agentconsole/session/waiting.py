@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
-from agentconsole.response.rule import heat_level
+from agentconsole.response.rule import Order, ResponseRule, heat_level
 from agentconsole.response.waits import Groups, Top
 from agentconsole.storage import views
 
@@ -24,6 +24,7 @@ OrderKey = Callable[[float, int, str, float], Any] | None
 EVERY_WAIT = -1  # the runs that hold every waiting conversation, whatever the view
 # Views that hold every waiting conversation by their definition: they read the EVERY_WAIT runs.
 _ALL_WAITING = frozenset({"all", "waiting"})
+_HAIR = 1e-6  # seconds: rounding in the open-time arithmetic
 
 
 class _Run:
@@ -172,6 +173,31 @@ class WaitingSet:
             self._catch_up()
             index = self._view_of(view)
             return sum(len(run.ids) for (v, *_), run in self._runs.items() if v == index)
+
+    def moved(self, view: str, since: float, until: float, rule: ResponseRule, order: Order) -> bool:
+        """Whether time alone may have changed the order of *view*'s waits from *since* to *until*: one
+        group's waits gained on another's (rule.keeps_order) or, by urgency, a wait crossed its near or
+        over mark. From memory: no read of the database but of what was noted as changed."""
+        with self._lock:
+            self._catch_up()
+            index = self._view_of(view)
+            runs = [(account, kind, run) for (v, account, kind, _level), run in self._runs.items()
+                    if v == index and run.ids]
+            if not rule.keeps_order(order, since, until, {(account, kind) for account, kind, _run in runs}):
+                return True
+            if order is not Order.URGENCY:
+                return False
+            for account, kind, run in runs:
+                cut = zip(rule.tier_cutoffs(account, kind, since), rule.tier_cutoffs(account, kind, until))
+                for before, after in cut:
+                    if after is None:
+                        continue
+                    # A start in (before, after] moved up a tier; a hair wider either side, so a wait
+                    # exactly on its mark is never missed (one more re-sort at worst).
+                    lo = 0 if before is None else bisect_right(run.since, before - _HAIR)
+                    if bisect_right(run.since, after + _HAIR) > lo:
+                        return True
+            return False
 
     def entry(self, conversation_id: int) -> tuple[float, int, str, float] | None:
         """(waiting_since, account id, kind, heat) of a waiting conversation; None when it does not wait

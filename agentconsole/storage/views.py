@@ -23,6 +23,11 @@ def membership(store: Store, agent_id: int | None, ids: Iterable[int] | None = N
     yield from _rows(store, f"SELECT id, {_BITS} FROM conversations", "WHERE", agent_id, ids)
 
 
+def membership_and_activity(store: Store, agent_id: int | None) -> Iterator[tuple[int, int, float]]:
+    """(conversation id, view bits, last_message_at) of every conversation, in one pass."""
+    yield from _rows(store, f"SELECT id, {_BITS}, last_message_at FROM conversations", "WHERE", agent_id, None)
+
+
 def _rows(store: Store, select: str, join: str, agent_id: int | None,
           ids: Iterable[int] | None) -> Iterator[Any]:
     """*select*'s rows as plain tuples (a whole workspace may be read at start), for every row when *ids*
@@ -144,6 +149,11 @@ def recent_rest(store: Store, view: str, agent_id: int | None, limit: int) -> li
         {"agent_id": agent_id, "limit": max(0, limit)})]
 
 
+def every_activity(store: Store) -> Iterator[tuple[int, float]]:
+    """(id, last_message_at) of every conversation, in one pass."""
+    yield from _rows(store, "SELECT id, last_message_at FROM conversations", "WHERE", None, None)
+
+
 def activity(store: Store, ids: Iterable[int]) -> dict[int, float]:
     """Each of *ids*' last_message_at: where it goes among a view's rows that nobody waits on."""
     wanted = list(ids)
@@ -164,3 +174,11 @@ def latest_sent(store: Store, ids: Iterable[int], n: int = 3) -> dict[int, list[
         out[cid] = [r[0] for r in store.conn.execute(
             "SELECT sent_at FROM messages WHERE conversation_id = ? ORDER BY sent_at DESC LIMIT ?", (cid, n))]
     return out
+
+
+def account_names(store: Store) -> tuple[tuple[int, str, str], ...]:
+    """(id, name, channel) of every account: what the response rule is made from, read cheaply to tell
+    whether it must be made again."""
+    cur = store.conn.cursor()
+    cur.row_factory = None
+    return tuple(tuple(r) for r in cur.execute("SELECT id, name, channel FROM accounts ORDER BY id"))

@@ -11,6 +11,7 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
+from agentconsole.domain.filters import ViewFilter
 from agentconsole.domain.views import VIEWS
 from agentconsole.response.rule import Order
 
@@ -57,6 +58,7 @@ class InboxLoading(Screen):
     """The inbox screen supplies conversations, pane, order, narrow, view_index and the first-paint start."""
 
     session: Session
+    _ordered_at: float | None = None  # when the list on screen was last in order, all of it (resort)
 
     # ------------------------------------------------------------------ loading (workers post results)
 
@@ -68,6 +70,7 @@ class InboxLoading(Screen):
     class IdsLoaded(Message):
         view: str
         ids: array
+        ordered_at: float | None = None  # the clock when the whole list was read in order (None: a part)
 
     @dataclass
     class WaitLoaded(Message):
@@ -143,12 +146,46 @@ class InboxLoading(Screen):
             self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, 200, self.narrow)))
             if first_page:
                 return
-        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, narrow=self.narrow)))
+        at = self.app.clock.now()  # before the read: the list is in order at least from then
+        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, narrow=self.narrow), at))
 
     def resort(self) -> None:
-        """With business hours, waits stop and start with the hours, so who waited longest can change
-        without any new message: the list is put in order again every minute."""
-        self.load_ids(VIEWS[self.view_index].key)
+        """With business hours, waits stop and start with the hours, and waits of different targets gain
+        on each other, so the order can change without any new message: every minute the response rule
+        says whether time moved any wait past another since the list was last in order, and only then
+        are the waiting rows put in order again (from memory); a minute that moved nothing reads nothing."""
+        self.resort_list(VIEWS[self.view_index].key)
+
+    @dataclass
+    class ListResorted(Message):
+        view: str
+        before: array | None
+        ids: array | None
+        at: float
+        full: bool
+        order: Order | None = None
+        narrow: ViewFilter | None = None
+
+    @work(thread=True, exclusive=True, group="resort", exit_on_error=False, description="Putting the list in order")
+    def resort_list(self, view: str) -> None:
+        before = self.conversations.ids  # replaced, never changed in place: safe to read from here
+        order, narrow = self.order, self.narrow
+        done = self.session.resorted_list(view, order, narrow, before, self._ordered_at)
+        self.post_message(self.ListResorted(view, before, done.ids, done.at, done.full, order, narrow))
+
+    def on_inbox_loading_list_resorted(self, message: ListResorted) -> None:
+        if (message.view, message.order, message.narrow) != (VIEWS[self.view_index].key, self.order, self.narrow):
+            return  # the list shows another order or filter now: this one is for no list
+        if message.full:  # read in full, as a view is when it opens
+            self.on_inbox_loading_ids_loaded(self.IdsLoaded(message.view, message.ids, message.at))
+            return
+        if self.conversations.ids is not message.before:  # the list changed meanwhile: its own time stands
+            if message.ids is not None:
+                self.resort_list(message.view)  # and that one may need putting in order too
+            return
+        if message.ids is not None:
+            self.conversations.update_ids(message.ids, ())  # the rows are as they were: only their places moved
+        self._ordered_at = message.at
 
     @work(thread=True, exclusive=True, group="wait", exit_on_error=False, description="Loading the waiting times")
     def load_wait(self) -> None:
@@ -177,6 +214,7 @@ class InboxLoading(Screen):
             empty = view.empty if self.narrow.empty else (
                 f"Nothing in {view.label} matches the filter '{self.narrow.typed}': press \\ to change or clear it.")
             self.conversations.set_ids(message.ids, empty)
+            self._ordered_at = message.ordered_at
         if not self._started:
             self.call_after_refresh(self._start_after_first_paint)
 

@@ -75,3 +75,22 @@ def test_rows_entering_the_front_and_a_reassigned_row_are_found_without_a_scan(s
     assert seen["blocks"] == 0
     assert list(again) == list(session.conversation_ids("all", Order.URGENCY))
     assert list(shown) == before  # the list on screen is left as it was
+
+
+@pytest.mark.sqlite_only
+def test_the_rows_probed_for_their_keys_are_read_from_memory(store, clock):
+    session, account, ids = _workspace(store, clock)
+    shown = session.conversation_ids("all", Order.URGENCY)
+    session.view_counts()  # as the console does at start: every conversation read once
+    old = ids[f"t{N - 1}"]
+    store.ingest(account, [InboundMessage("again", f"t{N - 1}", Kind.PUBLIC, Person(f"u{N - 1}", "@u", "U"),
+                                          "still waiting", clock.now() - 5)])
+    store.set_status(ids[f"t{N - 3}"], Status.OPEN, None)  # reopened: its last activity is as it was
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    again = session.refreshed_list("all", Order.URGENCY, None, shown, 30, [old, ids[f"t{N - 3}"]])
+    store.conn.set_trace_callback(None)
+    # The changed rows' own reads (where they are now, where they were), never one read per row probed.
+    per_row = [s for s in statements if "last_message_at FROM conversations WHERE id IN" in s]
+    assert len(per_row) <= 3, per_row
+    assert list(again) == list(session.conversation_ids("all", Order.URGENCY))

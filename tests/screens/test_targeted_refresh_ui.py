@@ -248,3 +248,24 @@ async def test_escalating_lands_in_the_new_dm_without_a_full_reload(seeded, monk
         await settle(app, pilot)
         assert_as_read_in_full(app, seeded, reads)
         reads.assert_no_full_read()
+
+
+async def test_the_minute_re_sort_puts_the_waits_in_order_from_memory_or_reads_nothing(seeded, monkeypatch):
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        reads = Reads(monkeypatch, seeded, app)
+        seeded.clock.advance(20 * 60)
+        app.screen.resort()  # by urgency an hour's target and an email's day gain on each other
+        await settle(app, pilot)
+        assert_as_read_in_full(app, seeded, reads)
+        reads.assert_no_full_read()
+        await pilot.press("o")  # the longest wait first and no business hours: time never reorders
+        await settle(app, pilot)
+        reads.full_ids = 0
+        before = app.screen.conversations.ids
+        seeded.clock.advance(60)
+        app.screen.resort()
+        await settle(app, pilot)
+        assert app.screen.conversations.ids is before  # nothing was put anywhere
+        reads.assert_no_full_read()
