@@ -90,7 +90,9 @@ async def test_the_database_check_waits_for_a_pause_in_the_keys(seeded, monkeypa
     import screens.app as app_module
 
     monkeypatch.setattr(app_module, "CHECK_DELAY", 0.3)
-    monkeypatch.setattr(app_module, "CHECK_QUIET", 0.5)
+    # a pause this long never falls between keys sent 0.1 s apart, even on a loaded machine (at 0.5 s a
+    # slow press left a gap in which the small check ran to its end)
+    monkeypatch.setattr(app_module, "CHECK_QUIET", 1.5)
     app = seeded.app()
     finished: list[bool | None] = []  # each run's outcome: None when a key stopped it
     check = app.session.check_database
@@ -100,7 +102,7 @@ async def test_the_database_check_waits_for_a_pause_in_the_keys(seeded, monkeypa
             await pilot.press("j" if _ % 2 else "k")
             await asyncio.sleep(0.1)
         assert False not in finished  # not run, or stopped by the next key
-        for _ in range(40):  # then a pause: the check runs to its end
+        for _ in range(200):  # then a pause: the check runs to its end
             await asyncio.sleep(0.05)
             if False in finished:
                 break
@@ -156,10 +158,12 @@ async def test_a_key_stops_a_running_check_which_runs_again_after_a_pause(seeded
 
     def slow_check(conn, full=False):  # a big workspace's check: seconds, unless SQLite is told to stop
         if not stopped:
-            loop.call_soon_threadsafe(started.set)
+            # "started" is told from inside the running statement: an interrupt that comes before a
+            # statement runs is dropped by SQLite, and the check's nice-19 thread can start late
+            conn.create_function("running", 1, lambda i: (i == 1 and loop.call_soon_threadsafe(started.set), i)[1])
             try:
-                conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000000) "
-                             "SELECT count(*) FROM n").fetchall()
+                conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT running(i) + 1 FROM n"
+                             " WHERE i < 20000000) SELECT count(*) FROM n").fetchall()
             except Exception as exc:  # the interrupt, as PRAGMA quick_check would get it
                 stopped.append(str(exc))
                 raise integrity.CheckInterrupted("quick_check") from exc
@@ -168,7 +172,7 @@ async def test_a_key_stops_a_running_check_which_runs_again_after_a_pause(seeded
     monkeypatch.setattr(integrity, "quick_check", slow_check)
     app = seeded.app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(started.wait(), 20)
         await pilot.press("j")  # the agent starts typing while the check runs
         for _ in range(200):  # the check's thread runs at nice 19: on a busy machine it sees the stop late
             await asyncio.sleep(0.05)

@@ -120,4 +120,7 @@ def test_a_1_mib_message_expands_and_pages_without_freezing_in_tmux(console):
     console.wait_for("app", lambda s: "part 5 of" in s, timeout=10)
     timings.append(time.perf_counter() - start)
     print("tmux expand timings (s):", [round(t, 3) for t in timings])
-    assert max(timings) < 2.0  # includes tmux polling and a loaded machine; typically ~0.05–0.15 s
+    # Each step includes tmux polling; typically ~0.05–0.15 s. Laying out the whole 1 MiB in one widget
+    # made every step take seconds, which the median catches; one step held up on a loaded machine
+    # (2.8 s once in CI, the others 0.06 s) is not a freeze, hence the looser bound on the slowest.
+    assert sorted(timings)[len(timings) // 2] < 1.0 and max(timings) < 5.0, timings
