@@ -17,7 +17,7 @@ from textual.worker_manager import WorkerManager
 
 from agentconsole.config import Config, ConfigError
 from agentconsole.domain.sanitize import clean
-from agentconsole.sync.states import EngineEvent
+from agentconsole.sync.states import EngineEvent, EventKind
 from agentconsole.team.presence import Activity
 from themes import DARK, THEME_NAMES, THEMES, VARIABLE_DEFAULTS
 
@@ -248,7 +248,7 @@ class AgentConsoleApp(App[None]):
 
     def engine_event(self, event: EngineEvent) -> None:
         """Turn an EngineEvent into a coalescing message for the inbox (safe from any thread)."""
-        if event.kind == "heard":  # listening: no conversation moved, only the Heard view reads it again
+        if event.kind == EventKind.HEARD:  # listening: no conversation moved, only the Heard view reads it again
             for shown in self.screen_stack:
                 if callable(changed := getattr(shown, "heard_changed", None)):
                     changed()
@@ -257,12 +257,12 @@ class AgentConsoleApp(App[None]):
         if screen is not None:
             # A send or an outbox state moves a row between views (Waiting, Decide) as ingest does; one
             # that names no conversation (a status post) changes nothing a list shows.
-            if event.kind == "state":
+            if event.kind == EventKind.STATE:
                 screen.post_message(StatesChanged())
-            elif event.conversation_ids or event.kind == "changed":
+            elif event.conversation_ids or event.kind == EventKind.CHANGED:
                 screen.post_message(DataChanged(frozenset(event.conversation_ids), event.order, event.counts))
         self.notifications.engine_event(event)
-        if event.kind == "ingested":
+        if event.kind == EventKind.INGESTED:
             self.send_away_replies()
 
     @work(thread=True, exclusive=True, group="away", exit_on_error=False, description="Sending away replies")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from agentconsole import failures
 from agentconsole.config import Config
 from agentconsole.domain.clock import Clock
-from agentconsole.domain.models import Capabilities, Channel, Status
+from agentconsole.domain.models import Capabilities, Channel, Direction, Status
 from agentconsole.domain.rows import AgentRow, ContactCard, ConversationRow, MessageRow, NoteRow, SearchHit
 from agentconsole.replies import reach
 from agentconsole.replies.outbox import Outbox, OutboxRow
@@ -154,7 +154,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
                         reach.for_conversation(store, conversation_id))
 
     def last_inbound_text(self, conversation_id: int) -> str:
-        last = [m.text for m in self.store.messages(conversation_id, 20) if m.direction == "in"]
+        last = [m.text for m in self.store.messages(conversation_id, 20) if m.direction == Direction.IN]
         return last[-1] if last else ""
 
     def search(self, query: str) -> list[SearchHit]:

@@ -9,8 +9,10 @@ from textual.app import App
 from textual.timer import Timer
 
 from agentconsole.config import Config
+from agentconsole.domain.models import Direction
 from agentconsole.notify import (Event, Notification, Notifier, NotifyEvent, NotifyPolicy, Terminal, inside_tmux,
                                  run_command, terminal_sequence)
+from agentconsole.sync.states import EventKind
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,11 @@ class ConsoleNotifications:
         """From the engine (any thread): new messages and changed sends are looked up in a worker."""
         if not self.active:
             return
-        if event.kind == "ingested" and event.conversation_ids:
+        if event.kind == EventKind.INGESTED and event.conversation_ids:
             ids = tuple(event.conversation_ids)
             self._call(lambda: self._run(lambda: self._new_waiting(ids), "notify-ingested",
                                          "Reading new messages for a notification"))
-        elif event.kind == "outbox":
+        elif event.kind == EventKind.OUTBOX:
             self._call(lambda: self._run(self._failed_sends, "notify-sends", "Reading failed sends"))
 
     def _off_ui_thread(self) -> bool:
@@ -96,7 +98,7 @@ class ConsoleNotifications:
         rows = self.app.session.conversations_by_ids(list(ids))
         mine = (None, self.app.agent_id)  # a teammate's conversation is theirs to be told about
         events = [conversation_event(Event.NEW_WAITING, rows[i]) for i in ids
-                  if i in rows and rows[i].needs_reply and rows[i].last_direction == "in"
+                  if i in rows and rows[i].needs_reply and rows[i].last_direction == Direction.IN
                   and rows[i].assignee_id in mine]
         self.add(events)
 

@@ -20,7 +20,7 @@ from textual.strip import Strip
 
 from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
-from agentconsole.domain.models import Channel, Kind
+from agentconsole.domain.models import Channel, Kind, Status
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.replies.templates import initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
@@ -41,7 +41,7 @@ CHANNEL_WIDTH = 6  # "FB dm "
 
 def heat_mark(row: ConversationRow) -> str:
     """The triage mark of a waiting row ("" when calm or nothing waits): text, so NO_COLOR reads it."""
-    if not row.heat or not row.needs_reply or row.status == "done":
+    if not row.heat or not row.needs_reply or row.status == Status.DONE:
         return ""
     return level_of(row.heat).mark
 

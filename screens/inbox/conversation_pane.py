@@ -15,6 +15,7 @@ from agentconsole.domain.rows import ContactCard, ConversationRow, MessageRow, N
 from agentconsole.replies.reach import Reach, ReachState
 from agentconsole.response.hours import HoursConfig
 from agentconsole.response.rule import ResponseRule
+from agentconsole.domain.models import Status
 
 from screens.common.safe import safe_text
 from screens.common.steady import SteadyLines
@@ -153,7 +154,7 @@ class ConversationPane(SteadyLines, Vertical):
             where.append(" · assigned to ")
             where.append_text(safe_text(c.assignee_name, single_line=True, limit=40))
         lines.append(where)
-        if c.waiting_since is not None and c.status == "open":
+        if c.waiting_since is not None and c.status == Status.OPEN:
             waiting = Text(f"Waiting since {self.stamp(c.waiting_since)}")
             business = self.rule.rule_for(c).hours
             lines.append(waiting)
@@ -162,7 +163,7 @@ class ConversationPane(SteadyLines, Vertical):
                 lines.append(Text(business.describe(), "dim"))  # its own line: cut, the hours would go
         reach = self.data.reach
         # An open window is said in the composer; the card names only what limits the next message.
-        if reach is not None and reach.state not in (ReachState.OPEN, ReachState.WINDOW) and c.status == "open":
+        if reach is not None and reach.state not in (ReachState.OPEN, ReachState.WINDOW) and c.status == Status.OPEN:
             lines.append(Text(reach.notice or reach.reason, "bold" if not reach.can_send else ""))
         if c.subject:
             lines.append(Text("Subject: ").append_text(safe_text(c.subject, single_line=True, limit=200)))

@@ -38,20 +38,20 @@ class WaitFigures:
 def connector_status(state: ConnectorState, now: float) -> str:
     """One connector's state in a few words: ok, syncing, error + why, retrying in N s."""
     status, message = state.status, state.message
-    if status == "retrying":
+    if status == SyncStatus.RETRYING:
         wait = f" in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"retrying{wait}" + (f" ({message})" if message else "")
-    if status == "down":
+    if status == SyncStatus.DOWN:
         wait = f", restarting in {max(0, int(state.retry_at - now))}s" if state.retry_at else ""
         return f"stopped{wait}: {message}"
-    if status == "standby":  # another process holds this account's lease and syncs it
+    if status == SyncStatus.STANDBY:  # another process holds this account's lease and syncs it
         return f"synced by {message}" if message else "synced elsewhere"
-    if status == "ok" and message:  # what the connector adds, e.g. "$0.023 spent today (UTC)"
+    if status == SyncStatus.OK and message:  # what the connector adds, e.g. "$0.023 spent today (UTC)"
         return f"ok · {message}"
-    if status == "credits":  # the platform's paid credits ran out: the business tops up, no error of ours
+    if status == SyncStatus.CREDITS:  # the platform's paid credits ran out: the business tops up, no error of ours
         return message or "credits exhausted"
-    if status in ("error", "auth"):
-        label = "error" if status == "error" else "sign-in needed"
+    if status in (SyncStatus.ERROR, SyncStatus.AUTH):
+        label = "error" if status == SyncStatus.ERROR else "sign-in needed"
         return f"{label}: {message}" if message else label
     return str(status)
 
@@ -154,8 +154,9 @@ class WorkspaceBanner(_TickingLine):
             text.append(" · no accounts connected")
         for state in self._shown(now):
             status = state.status
-            part = ("banner--ok" if status == "ok" else
-                    "banner--error" if status in ("error", "auth", "retrying", "down") else "banner--busy")
+            part = ("banner--ok" if status == SyncStatus.OK else
+                    "banner--error" if status in (SyncStatus.ERROR, SyncStatus.AUTH, SyncStatus.RETRYING, SyncStatus.DOWN)
+                    else "banner--busy")
             text.append(" · ")
             text.append_text(safe_text(state.account_name, single_line=True, limit=40))
             text.append(" ")

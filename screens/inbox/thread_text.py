@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
-from agentconsole.domain.models import Channel
+from agentconsole.domain.models import Channel, Direction
 from agentconsole.domain.records import DECIDABLE, OutboxState
 from agentconsole.replies.lengths import counted
 from agentconsole.replies.outbox import duration, sending_for
@@ -108,7 +108,7 @@ def thread_of(data: PaneData, stamp: Callable[[float], str], expanded: bool, par
     c = data.conversation
     text = Text(end="")
     for m in data.messages:
-        incoming = m.direction == "in"
+        incoming = m.direction == Direction.IN
         text.append(f"{stamp(m.sent_at)} ", "dim")
         text.append("◀ in  " if incoming else "▶ out ", "bold")
         who = m.author_name or m.author_handle or ("customer" if incoming else "us")
