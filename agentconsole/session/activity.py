@@ -4,11 +4,11 @@ list's rows in memory instead of reading one row of the database per probe."""
 from __future__ import annotations
 
 import math
-import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from agentconsole.session.noted import Noted
 from agentconsole.storage import views
 
 if TYPE_CHECKING:
@@ -17,26 +17,15 @@ if TYPE_CHECKING:
 _NONE = math.nan  # no such conversation (not yet seen, or gone)
 
 
-class LastActivity:
+class LastActivity(Noted):
     """last_message_at by conversation id (8 bytes a conversation). note(ids) says which changed (cheap,
     from any thread); every read first reads just those again; the first read, and the first after
     forget(), reads every conversation once."""
 
     def __init__(self, store: Store) -> None:
+        super().__init__()
         self.store = store
         self._at: array[float] = array("d")
-        self._loaded = False
-        self._pending: set[int] = set()
-        self._pending_lock = threading.Lock()  # note() never waits for a read of the database
-        self._lock = threading.Lock()
-
-    def note(self, conversation_ids: Iterable[int]) -> None:
-        with self._pending_lock:
-            self._pending.update(conversation_ids)
-
-    def forget(self) -> None:
-        with self._lock:
-            self._loaded = False
 
     def adopt(self, at: array[float]) -> None:
         """Every conversation's last activity as a pass over all of them just read it (ViewCounts.recount);
@@ -54,11 +43,6 @@ class LastActivity:
                 if cid < n and not math.isnan(value := at[cid]):
                     out[cid] = value
             return out
-
-    def _take_pending(self) -> set[int]:
-        with self._pending_lock:
-            pending, self._pending = self._pending, set()
-        return pending
 
     def _catch_up(self) -> None:
         if not self._loaded:

@@ -5,7 +5,6 @@ first rows of each view's waiting part come from memory, in time that follows th
 from __future__ import annotations
 
 import heapq
-import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentconsole.domain.views import VIEWS, VIEWS_BY_KEY
 from agentconsole.response.rule import Order, ResponseRule, heat_level
 from agentconsole.response.waits import Groups, Top
+from agentconsole.session.noted import Noted
 from agentconsole.storage import views
 
 if TYPE_CHECKING:
@@ -60,38 +60,21 @@ class _Run:
 Entry = tuple[float, int, str, float, int]
 
 
-class WaitingSet:
+class WaitingSet(Noted):
     """What waits, for one agent's views. note(ids) says which conversations changed (cheap, from any
     thread); every read first reads just those again. The first read, and the first after forget(),
     reads every waiting conversation once."""
 
     def __init__(self, store: Store, agent_id: int | None) -> None:
+        super().__init__()
         self.store = store
         self.agent_id = agent_id
         self._entries: dict[int, Entry] = {}
         self._runs: dict[tuple[int, int, str, int], _Run] = {}
-        self._loaded = False
-        self._pending: set[int] = set()
-        self._pending_lock = threading.Lock()  # note() must never wait for a read of the database
-        self._lock = threading.Lock()  # the inbox's workers read it at the same time
         self._view_bits = {view.key: i for i, view in enumerate(VIEWS)
                            if view.waiting_first and view.key not in _ALL_WAITING}
 
     # ------------------------------------------------------------------ what changed
-
-    def note(self, conversation_ids: Iterable[int]) -> None:
-        with self._pending_lock:
-            self._pending.update(conversation_ids)
-
-    def forget(self) -> None:
-        """Read every waiting conversation again on the next read (after a change too big to name)."""
-        with self._lock:
-            self._loaded = False
-
-    def _take_pending(self) -> set[int]:
-        with self._pending_lock:
-            pending, self._pending = self._pending, set()
-        return pending
 
     def _catch_up(self) -> None:
         """Under self._lock: apply what was noted (or read everything on the first use)."""
