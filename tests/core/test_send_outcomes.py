@@ -174,9 +174,9 @@ async def test_a_hung_account_never_holds_up_another_and_shows_how_long(store, a
     good = ScriptedConnector(clock)
     engine = Engine(store, {account: Hung(clock), other: good}, clock=clock)
     task = asyncio.create_task(engine.run())
-    for _ in range(100):
+    for _ in range(250):  # each lane starts on its own: wait for both, the hung one may start second
         await asyncio.sleep(0.02)
-        if outbox.item(fine).state == "sent":
+        if outbox.item(fine).state == "sent" and outbox.item(stuck).state == "sending":
             break
     assert outbox.item(fine).state == "sent" and outbox.item(stuck).state == "sending"
     clock.advance(125)
