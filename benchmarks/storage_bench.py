@@ -104,22 +104,32 @@ class _Recorder:
         return getattr(self._conn, name)
 
 
+def _fresh_workspace(path: Path) -> tuple[float, list[int]]:
+    """An empty workspace at *path* (its directory emptied of databases first) with the benchmark's
+    accounts: now, whole seconds, by the system clock, and the accounts' ids."""
+    from agentconsole.domain.clock import FrozenClock, SystemClock
+    from agentconsole.storage.store import Store
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for p in path.parent.glob("*.db*"):
+        p.unlink()
+    end = float(int(SystemClock().now()))
+    store = Store(path, FrozenClock(end))
+    ids = [store.ensure_account(name, channel, "demo", settings={"interval": 3600, "seed": 1})
+           for name, channel in ACCOUNTS]
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return end, ids
+
+
 def ingest(work: Path, pairs: int = PAIRS, batches: int = 20, batch: int = 1000) -> dict:
     """Store.ingest of the same batches on a fresh workspace, against replaying the exact SQL it ran
     (same schema, indexes, triggers and statements; none of the Python around them)."""
     from agentconsole.domain.clock import FrozenClock
     from agentconsole.storage.store import Store
 
-    work.mkdir(parents=True, exist_ok=True)
-    end = float(int(time.time()))
     base = work / "base.db"
-    for p in work.glob("*.db*"):
-        p.unlink()
-    store = Store(base, FrozenClock(end))
-    ids = [store.ensure_account(name, channel, "demo", settings={"interval": 3600, "seed": 1})
-           for name, channel in ACCOUNTS]
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
+    end, ids = _fresh_workspace(base)
     messages = []
     for account, message in stream(batches * batch // 10, random.Random(3), end - 30 * 86400, 29 * 86400):
         messages.append((ids[account], message))
@@ -183,15 +193,8 @@ def ingest_into(db: Path, work: Path, pairs: int = 3, messages: int = 20_000, ba
     from agentconsole.domain.clock import FrozenClock
     from agentconsole.storage.store import Store
 
-    work.mkdir(parents=True, exist_ok=True)
-    end = float(int(time.time()))
     fresh = work / "fresh.db"
-    for p in work.glob("*.db*"):
-        p.unlink()
-    s = Store(fresh, FrozenClock(end))
-    for name, channel in ACCOUNTS:
-        s.ensure_account(name, channel, "demo", settings={"interval": 3600, "seed": 1})
-    s.close()
+    end, _ids = _fresh_workspace(fresh)
     traffic = []  # new conversations and their follow-ups, from the hour before *end*
     for account, message in stream(messages // 10, random.Random(11), end - 3600, 3000):
         traffic.append((account, dataclasses.replace(message, external_id="new-" + message.external_id,
