@@ -89,20 +89,25 @@ async def test_a_theme_change_recolours_the_kept_thread(seeded):
 async def test_the_database_check_waits_for_a_pause_in_the_keys(seeded, monkeypatch):
     import screens.app as app_module
 
-    monkeypatch.setattr(app_module, "CHECK_DELAY", 0.3)
+    # The mount's own timer never fires here: on a loaded machine the app can take longer than any short
+    # delay to hand over its first key, and a check begun before anybody typed rightly runs to its end.
+    # The test starts that timer itself once the keys have begun.
+    monkeypatch.setattr(app_module, "CHECK_DELAY", 3600)
     # a pause this long never falls between keys sent 0.1 s apart, even on a loaded machine (at 0.5 s a
     # slow press left a gap in which the small check ran to its end)
-    monkeypatch.setattr(app_module, "CHECK_QUIET", 1.5)
+    monkeypatch.setattr(app_module, "CHECK_QUIET", 3.0)
     app = seeded.app()
     finished: list[bool | None] = []  # each run's outcome: None when a key stopped it
     check = app.session.check_database
     app.session.check_database = lambda: (found := check(), finished.append(found))[0]
     async with app.run_test(size=(120, 36)) as pilot:
-        for _ in range(15):  # keys every 0.1 s from the start, past CHECK_DELAY: no pause of 0.5 s yet
+        for _ in range(15):  # keys every 0.1 s, the check due from the second: no pause of 3 s yet
             await pilot.press("j" if _ % 2 else "k")
+            if _ == 0:
+                app.set_timer(0.3, app._check_when_quiet)  # what the mount's timer does after CHECK_DELAY
             await asyncio.sleep(0.1)
         assert False not in finished  # not run, or stopped by the next key
-        for _ in range(200):  # then a pause: the check runs to its end
+        for _ in range(300):  # then a pause: the check runs to its end
             await asyncio.sleep(0.05)
             if False in finished:
                 break
