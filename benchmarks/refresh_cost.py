@@ -32,6 +32,7 @@ from agentconsole.domain.clock import SystemClock
 from agentconsole.domain.models import InboundMessage, Kind, Person
 from agentconsole.response.rule import Order
 from agentconsole.session.session import Session
+from agentconsole.storage import views
 from agentconsole.storage.store import Store
 
 SCREEN_ROWS = 30  # the list's height in a 120x36 terminal
@@ -95,7 +96,7 @@ def full(parts: Parts, session: Session, store: Store) -> None:
 def keep_backlog(store: Store, backlog: int) -> int:
     """Resolves every waiting conversation but *backlog* of them (spread over the workspace, the same
     ones on every run), as if the team had answered them; returns how many wait now."""
-    waiting = "status = 'open' AND needs_reply = 1"
+    waiting = views.WAITING_SQL  # the store's own test of "waits", so the two never disagree
     with store.conn:
         store.conn.execute(
             f"UPDATE conversations SET status = 'done', needs_reply = 0, waiting_since = NULL,"
@@ -110,8 +111,6 @@ def measure(path: Path, runs: int, backlog: int | None = None) -> dict:
     store = Store(path, clock)
     if backlog is not None:
         keep_backlog(store, backlog)
-    waiting = store.conn.execute(
-        "SELECT count(*) FROM conversations WHERE status = 'open' AND needs_reply = 1").fetchone()[0]
     agent = store.ensure_agent("Bench")
     session = Session(store, clock=clock, config=Config(), agent_id=agent)
     account = store.accounts()[0].id
@@ -120,6 +119,7 @@ def measure(path: Path, runs: int, backlog: int | None = None) -> dict:
     session.view_counts()  # once at start: every conversation's views, and what waits
     session.wait_summary(Order.URGENCY)
     first_count = (time.perf_counter() - start) * 1000
+    waiting = session._waiting.count("all")  # what the console's waiting set holds after its first count
     ids = session.conversation_ids("all", Order.URGENCY)
     parts = Parts()
     undo: list[tuple[str, int]] = []

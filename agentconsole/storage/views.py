@@ -126,7 +126,7 @@ def waiting_rows(cur: sqlite3.Cursor, where: str, params: dict[str, object], lim
 
 _HEAT = ("(SELECT t.heat FROM conversation_triage t WHERE t.conversation_id = conversations.id"
          " AND t.episode_since = conversations.waiting_since)")
-_WAITING = "status = 'open' AND needs_reply = 1 AND waiting_since IS NOT NULL"
+WAITING_SQL = "status = 'open' AND needs_reply = 1 AND waiting_since IS NOT NULL"
 
 
 def waiting_members(store: Store, agent_id: int | None, ids: Iterable[int] | None = None
@@ -134,7 +134,7 @@ def waiting_members(store: Store, agent_id: int | None, ids: Iterable[int] | Non
     """(id, view bits, waiting_since, account id, kind, heat of the wait or 0) of the waiting conversations
     among *ids*, or of every waiting one when *ids* is None (one pass over the waiting index)."""
     yield from _rows(store, f"SELECT id, {_BITS}, waiting_since, account_id, kind, coalesce({_HEAT}, 0)"
-                            f" FROM conversations WHERE {_WAITING}", "AND", agent_id, ids)
+                            f" FROM conversations WHERE {WAITING_SQL}", "AND", agent_id, ids)
 
 
 def recent_rest(store: Store, view: str, agent_id: int | None, limit: int) -> list[int]:
