@@ -100,3 +100,9 @@ class AgentRow:
     name: str
     initials: str
     timezone: str
+
+
+def initials_of(name: str) -> str:
+    """An agent's initials when none are set (here, not in replies.templates, so the list can show them
+    without importing the templates before the first frame)."""
+    return "".join(part[0] for part in name.split()[:3]).upper()
