@@ -101,10 +101,15 @@ class WaitingSet(Noted):
         per wait (the first read holds thousands of waits at 300k conversations)."""
         entries: dict[int, Entry] = {}
         grouped: dict[tuple[int, int, str, int], list[tuple[float, int]]] = {}
+        in_views: dict[int, tuple[int, ...]] = {}  # view bits -> the runs' views, as _run_keys lists them
         for cid, bits, since, account, kind, heat in views.waiting_members(self.store, self.agent_id):
-            entry = entries[cid] = (since, account, kind, heat, bits)
-            for run_key in self._run_keys(entry):
-                grouped.setdefault(run_key, []).append((since, cid))
+            entries[cid] = (since, account, kind, heat, bits)
+            of = in_views.get(bits)
+            if of is None:
+                of = in_views[bits] = (EVERY_WAIT, *(i for i in self._view_bits.values() if bits >> i & 1))
+            level, wait = heat_level(heat), (since, cid)
+            for view in of:
+                grouped.setdefault((view, account, kind, level), []).append(wait)
         self._entries, self._runs = entries, {}
         for run_key, waits in grouped.items():
             waits.sort()  # waiting_since, ties by id: the order _Run.add keeps
