@@ -110,15 +110,11 @@ class RefreshReads:
         return IdList(ids, top=max(ids, default=0))
 
     def first_ids(self, view: str, order: Order, limit: int, narrow: ViewFilter | None = None) -> IdList:
-        """A view's first *limit* ids, as conversation_ids orders them, for the first frame: the waiting
-        part from the waiting set in memory (the wait line reads it anyway) instead of ranking every
-        wait again in SQL and Python; a filtered view is read with SQL."""
-        if (narrow is not None and not narrow.empty) or not VIEWS_BY_KEY[view].waiting_first:
-            return self.conversation_ids(view, order, limit, narrow)
-        front = self._waiting.first(view, limit, self.response_rule().order_key(self.clock.now(), order))
-        if len(front) < limit:
-            front += views.recent_rest(self.store, view, self.agent_id, limit - len(front))
-        return IdList(array("q", front), top=max(front, default=0))
+        """A view's first *limit* ids, as conversation_ids orders them, for the first frame: view_front's,
+        whose waiting part comes from the waiting set in memory (the wait line reads it anyway) instead
+        of ranking every wait again in SQL and Python."""
+        front, _ = self.view_front(view, order, limit, narrow, ())
+        return IdList(front, top=max(front, default=0))
 
     def view_front(self, view: str, order: Order, limit: int, narrow: ViewFilter | None,
                    changed: Iterable[int]) -> tuple[array[int], set[int]]:
