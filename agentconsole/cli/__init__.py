@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
@@ -117,7 +117,7 @@ def build_connectors(store: Store, clock: Clock,
     for account in store.accounts():
         if (account.connector == "demo" and config is not None and config.demo_interval is not None
                 and "interval" not in account.settings):
-            account = replace(account, settings={**account.settings, "interval": config.demo_interval})
+            account = account._replace(settings={**account.settings, "interval": config.demo_interval})
         try:
             built[account.id] = registry.build(account, clock)
         except Exception as exc:  # a missing secret or an unknown kind must not stop the others

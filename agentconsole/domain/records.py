@@ -118,8 +118,7 @@ class PostStatus:
         object.__setattr__(self, "state", PostState(self.state))
 
 
-@dataclass(frozen=True, slots=True)
-class ShiftRow:
+class ShiftRow(NamedTuple):
     id: int
     agent_id: int
     agent_name: str

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentconsole.domain.models import Channel
-from agentconsole.domain.rows import AgentRow, ConversationRow
+from agentconsole.domain.rows import AgentRow, ConversationRow, initials_of
 from agentconsole.domain.sanitize import one_line
 
 # Every placeholder a template may use, with what it becomes (shown in the editor's help).
@@ -245,10 +245,6 @@ def handle_label(handle: str, channel: Channel | str) -> str | None:
     if Channel(channel) == Channel.EMAIL or handle.startswith("@"):
         return handle
     return "@" + handle
-
-
-def initials_of(name: str) -> str:
-    return "".join(part[0] for part in name.split()[:3]).upper()
 
 
 def values_for(conversation: ConversationRow | None, agent: AgentRow | None, *,

@@ -80,9 +80,7 @@ class WaitingSet(Noted):
         """Under self._lock: apply what was noted (or read everything on the first use)."""
         if not self._loaded:
             self._take_pending()  # taken before the read: what is noted during it is read again next time
-            self._entries, self._runs = {}, {}
-            for cid, bits, since, account, kind, heat in views.waiting_members(self.store, self.agent_id):
-                self._add(cid, (since, account, kind, heat, bits))
+            self._load_all()
             self._loaded = True
             return
         pending = self._take_pending()
@@ -97,6 +95,27 @@ class WaitingSet(Noted):
             row = now.get(cid)
             if row is not None:
                 self._add(cid, (row[2], row[3], row[4], row[5], row[1]))
+
+    def _load_all(self) -> None:
+        """Every waiting conversation, read once: each run sorted once at the end instead of an insert
+        per wait (the first read holds thousands of waits at 300k conversations)."""
+        entries: dict[int, Entry] = {}
+        grouped: dict[tuple[int, int, str, int], list[tuple[float, int]]] = {}
+        in_views: dict[int, tuple[int, ...]] = {}  # view bits -> the runs' views, as _run_keys lists them
+        for cid, bits, since, account, kind, heat in views.waiting_members(self.store, self.agent_id):
+            entries[cid] = (since, account, kind, heat, bits)
+            of = in_views.get(bits)
+            if of is None:
+                of = in_views[bits] = (EVERY_WAIT, *(i for i in self._view_bits.values() if bits >> i & 1))
+            level, wait = heat_level(heat), (since, cid)
+            for view in of:
+                grouped.setdefault((view, account, kind, level), []).append(wait)
+        self._entries, self._runs = entries, {}
+        for run_key, waits in grouped.items():
+            waits.sort()  # waiting_since, ties by id: the order _Run.add keeps
+            run = self._runs[run_key] = _Run()
+            run.since.extend(since for since, _cid in waits)
+            run.ids.extend(cid for _since, cid in waits)
 
     def _add(self, cid: int, entry: Entry) -> None:
         self._entries[cid] = entry

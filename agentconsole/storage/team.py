@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from agentconsole.storage.store import Store
@@ -16,8 +15,7 @@ __all__ = ["AnswerRow", "ChangeRow", "LeaseRow", "PresenceRow", "SqlTeamStorage"
            "prune_changes_in"]
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceRow:
+class PresenceRow(NamedTuple):
     conversation_id: int
     agent_id: int
     name: str
@@ -26,8 +24,7 @@ class PresenceRow:
     since: float
 
 
-@dataclass(frozen=True, slots=True)
-class LeaseRow:
+class LeaseRow(NamedTuple):
     name: str
     owner: str
     label: str
@@ -35,15 +32,13 @@ class LeaseRow:
     expires_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeRow:
+class ChangeRow(NamedTuple):
     seq: int
     conversation_id: int | None
     what: str
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerRow:
+class AnswerRow(NamedTuple):
     """An answer in a conversation: sent (at = when it was sent) or on its way (at = when queued)."""
 
     who: str

@@ -17,14 +17,13 @@ from textual.widgets import Static
 from agentconsole.domain.models import ReplySource
 from agentconsole.domain.rows import ConversationRow
 from agentconsole.domain.sanitize import clean
-from agentconsole.replies import guard
 from agentconsole.replies import reach as reach_rule
-from agentconsole.replies.guard import Verdict
 from agentconsole.replies.lengths import counted, measure
 from agentconsole.replies.reach import Reach
 
 if TYPE_CHECKING:
     from agentconsole.replies.canned import Expansion
+    from agentconsole.replies.guard import Verdict
 
 from screens.common.safe import safe_text
 from screens.inbox.thread_text import channel_label
@@ -206,6 +205,8 @@ class Composer(Vertical):
     def verdict(self) -> Verdict | None:
         if self.mode != ComposerMode.REPLY or self.conversation is None:
             return None
+        from agentconsole.replies import guard  # with its templates: on the first reply, not at the start
+
         return guard.check(self.text, self.conversation.channel, self.conversation.kind, limit=self.limit,
                            customer=self.values, template_text=self.template_text,
                            reach=reach_rule.for_reply(self.reach, self.conversation.kind))

@@ -21,8 +21,7 @@ from textual.strip import Strip
 from agentconsole.domain.clock import Clock
 from agentconsole.response.hours import HoursConfig
 from agentconsole.domain.models import Channel, Kind, Status
-from agentconsole.domain.rows import ConversationRow
-from agentconsole.replies.templates import initials_of
+from agentconsole.domain.rows import ConversationRow, initials_of
 from agentconsole.response.rule import ResponseRule, RowWait, WaitState
 from agentconsole.response.sla import Targets
 from agentconsole.session.idlist import IdList

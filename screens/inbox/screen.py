@@ -129,10 +129,11 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         100k conversations) instead of in workers: otherwise Textual draws two to five frames of an empty
         list while the threads compete with it, and the rows come last."""
         view = VIEWS[self.view_index].key
-        ids = self.session.conversation_ids(view, self.order, 200, self.narrow)
+        wait = self.read_wait()  # reads the waiting set, which the first ids then come from
+        ids = self.session.first_ids(view, self.order, 200, self.narrow)
         self.conversations.prime(self.session.conversations_by_ids(ids[: self.conversations.first_page()]))
         self.on_inbox_loading_ids_loaded(self.IdsLoaded(view, ids))
-        self.on_inbox_loading_wait_loaded(self.read_wait())
+        self.on_inbox_loading_wait_loaded(wait)
 
     def _start_after_first_paint(self) -> None:
         if self._started:

@@ -25,6 +25,8 @@ AFTER_THE_FIRST_FRAME = (
     # the ingest chain (Store.ingest imports it on the first batch) and TOML (only when a file is read)
     "agentconsole.storage.ingest", "agentconsole.storage.inbound", "agentconsole.storage.surveys",
     "agentconsole.satisfaction.parse", "agentconsole.storage.triage", "tomllib",
+    # the send guard and the templates: the composer asks for its verdict once a reply is being written
+    "agentconsole.replies.guard", "agentconsole.replies.templates",
 )
 
 

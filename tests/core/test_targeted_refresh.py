@@ -132,6 +132,7 @@ def _agrees(session, store, clock):
             for limit in (1, 5, 30, 200):
                 front, _ = session.view_front(view.key, order, limit, None, ())
                 assert list(front) == full[:limit], (view.key, order, limit)
+                assert list(session.first_ids(view.key, order, limit)) == full[:limit], (view.key, order, limit)
     top = session.conversation_ids("waiting", Order.URGENCY, 1)
     assert session.most_urgent() == (top[0] if top else None)
 
@@ -152,6 +153,17 @@ def test_what_waits_is_kept_by_difference_and_agrees_with_the_store(store, clock
     _agrees(session, store, clock)
     clock.advance(5 * 3600)  # time passes: ranks change with no new message
     _agrees(session, store, clock)
+    # A set read whole at once holds what this one reached wait by wait, in the same order.
+    from agentconsole.config import Config
+    from agentconsole.session.session import Session
+
+    fresh = Session(store, clock=clock, config=Config(), agent_id=agent)
+    _agrees(fresh, store, clock)
+    assert _runs(fresh) == _runs(session)
+
+
+def _runs(session):
+    return {key: (list(run.since), list(run.ids)) for key, run in session._waiting._runs.items() if run.ids}
 
 
 def test_a_change_the_session_was_not_told_of_shows_after_a_full_count(store, clock):

@@ -233,8 +233,6 @@ async def test_the_key_line_and_the_pane_hand_back_their_lines_until_they_change
 
 
 async def test_rows_read_again_repaint_only_the_lines_that_changed(seeded):
-    from dataclasses import replace
-
     app = seeded.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
@@ -248,7 +246,7 @@ async def test_rows_read_again_repaint_only_the_lines_that_changed(seeded):
         await settle(app, pilot)
         assert drawn == []
         renamed = dict(same)
-        renamed[ids[2]] = replace(same[ids[2]], last_preview="a new message")
+        renamed[ids[2]] = same[ids[2]]._replace(last_preview="a new message")
         listed.post_message(ConversationList._RowsLoaded(renamed, ids))
         await settle(app, pilot)
         assert set(drawn) == {2}  # its line alone (the list's first row is line 0: nothing scrolled)
