@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 from agentconsole import metrics
@@ -63,19 +65,21 @@ def day_labels(days: list[date]) -> tuple[str, ...]:
     return tuple(f"{d:%b} {d.day}" if i == 0 or d.day == 1 else str(d.day) for i, d in enumerate(days))
 
 
-def busiest_grid(busiest: tuple[int, ...]) -> Text:
-    """A week of hours as one line per weekday, each hour a block as tall as its share of the busiest."""
+def busiest_rows(busiest: tuple[int, ...]) -> list[str]:
+    """A week of hours under a title and an hour ruler, one line per weekday, each hour a block as tall
+    as its share of the busiest."""
     top = max(busiest) if busiest else 0
-    text = Text("Busiest hours (customers)\n", style="bold")
-    text.append("     0     6     12    18\n", style="")
+    rows = ["Busiest hours (customers)", "     0     6     12    18"]
     for day, name in enumerate(metrics.WEEKDAY_NAMES):
-        text.append(f"{name}  ")
-        for hour in range(24):
-            n = busiest[day * 24 + hour]
-            text.append(LEVELS[0] if not top or not n else LEVELS[max(1, round(n / top * 8))])
-        if day < 6:
-            text.append("\n")
-    return text
+        hours = busiest[day * 24:day * 24 + 24]
+        rows.append(f"{name}  " + "".join(LEVELS[0] if not top or not n else LEVELS[max(1, round(n / top * 8))]
+                                          for n in hours))
+    return rows
+
+
+def busiest_grid(busiest: tuple[int, ...]) -> Text:
+    """The busiest-hours grid as text, in bold."""
+    return Text("\n".join(busiest_rows(busiest)), style="bold")
 
 
 class BarChart:
@@ -100,7 +104,10 @@ class BarChart:
 
 
 class Charts(Widget):
-    """Opened and resolved per day (or hour), each under its caption, beside the busiest-hours grid."""
+    """Opened and resolved per day (or hour), each under its caption, beside the busiest-hours grid.
+
+    Its lines are made as segments straight from the figures (no Text to lay out), once per size and
+    figures, and it never changes height."""
 
     COMPONENT_CLASSES = {"charts--bars", "charts--caption"}
     HEIGHT = 9
@@ -111,6 +118,7 @@ class Charts(Widget):
         self.resolved = BarChart()
         self.captions = {"opened": "", "resolved": ""}
         self.busiest: tuple[int, ...] | None = None
+        self._strips: tuple[tuple[int, Style], list[Strip]] | None = None
 
     @property
     def chart_width(self) -> int:
@@ -120,11 +128,11 @@ class Charts(Widget):
     def show(self, name: str, values: tuple[int, ...], labels: tuple[str, ...], caption: str) -> None:
         (self.opened if name == "opened" else self.resolved).show(values, labels)
         self.captions[name] = caption
-        self.refresh()  # a fixed height: no layout
+        self._changed()
 
     def show_busiest(self, busiest: tuple[int, ...] | None) -> None:
         self.busiest = busiest
-        self.refresh()
+        self._changed()
 
     def clear(self) -> None:
         self.opened.show(())
@@ -132,28 +140,43 @@ class Charts(Widget):
         self.captions = {"opened": "", "resolved": ""}
         self.show_busiest(None)
 
-    def render(self) -> Text:
+    def _changed(self) -> None:
+        self._strips = None
+        self.refresh()  # a fixed height: no layout
+
+    def _rows(self) -> list[list[tuple[str, str]]]:
+        """Each line as (words, part) pieces; a part names the style: caption, bars, axis, grid or ''."""
         width = self.chart_width
-        bars = self.get_component_rich_style("charts--bars", partial=True)
-        caption = self.get_component_rich_style("charts--caption", partial=True)
-        left: list[Text] = []
+        left: list[tuple[str, str]] = []
         for name, chart in (("opened", self.opened), ("resolved", self.resolved)):
-            left.append(Text(self.captions[name], style=caption))
-            drawn = chart.render(width)
-            drawn.stylize(bars)
-            lines = drawn.split("\n", allow_blank=True)
-            left.extend(lines[:BarChart.HEIGHT])
-            left.extend(Text() for _ in range(BarChart.HEIGHT - len(lines)))
-        right = busiest_grid(self.busiest).split("\n", allow_blank=True) if self.busiest is not None else []
-        text = Text(no_wrap=True, overflow="crop", end="")
+            left.append((self.captions[name], "caption"))
+            rows = BarChart.HEIGHT - (1 if chart.labels else 0)
+            left.extend((line, "bars") for line in bar_lines(chart.values, width, rows))
+            if chart.labels:
+                left.append((axis_line(chart.labels, width), "axis"))
+        right = busiest_rows(self.busiest) if self.busiest is not None else []
+        lines = []
         for row in range(self.HEIGHT):
-            line = left[row] if row < len(left) else Text()
-            line.truncate(width, pad=True)
-            text.append(" ")
-            text.append_text(line)
-            text.append(" ")
+            words, part = left[row] if row < len(left) else ("", "")
+            words = words[:width]
+            line = [(" ", ""), (words, part), (" " * (width - len(words)) + " ", "")]
             if row < len(right):
-                text.append_text(right[row])
-            if row < self.HEIGHT - 1:
-                text.append("\n")
-        return text
+                line.append((right[row], "grid"))
+            lines.append(line)
+        return lines
+
+    def render(self) -> Text:
+        """The lines as shown, as plain text."""
+        return Text("\n".join("".join(words for words, _ in line) for line in self._rows()), no_wrap=True)
+
+    def render_line(self, y: int) -> Strip:
+        width, base = self.size.width, self.rich_style
+        if self._strips is None or self._strips[0] != (width, base):
+            bars = base + self.get_component_rich_style("charts--bars")
+            styles = {"": base, "grid": base + Style(bold=True), "bars": bars, "axis": bars + DIM,
+                      "caption": base + self.get_component_rich_style("charts--caption")}
+            strips = [Strip([Segment(words, styles[part]) for words, part in line if words]).adjust_cell_length(
+                width, base) for line in self._rows()]
+            self._strips = ((width, base), strips)
+        lines = self._strips[1]
+        return lines[y] if y < len(lines) else Strip.blank(width, base)

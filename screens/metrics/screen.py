@@ -131,7 +131,9 @@ class MetricsScreen(Screen):
         # One widget a section, each drawn as text: every widget costs its styling, layout and strips at
         # each open, and the body holds focus, so each one more is also restyled when it takes it.
         yield Static(id="metrics-title")
-        with VerticalScroll(id="metrics-body"):
+        body = VerticalScroll(id="metrics-body")
+        body.display = False  # shown with the first figures: an empty frame of every section costs as much
+        with body:
             yield Static(id="metrics-summary")
             yield Charts(id="metrics-charts")
             yield Static(titled("Per channel"), id="metrics-by-channel", classes="figures")
@@ -181,6 +183,7 @@ class MetricsScreen(Screen):
             return  # an older period's figures arriving after the switch
         self.computing = None
         self.report = report = message.report
+        self.query_one("#metrics-body").display = True
         per = report.period
         first, last = per.days[0].day, per.days[-1].day
         span = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
