@@ -4,6 +4,7 @@ as text by one widget of a fixed height, so new figures repaint it without a scr
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Self
 
 from rich.segment import Segment
 from rich.style import Style
@@ -12,6 +13,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from agentconsole import metrics
+
+if TYPE_CHECKING:
+    from textual.geometry import Region
 
 LEVELS = " ▁▂▃▄▅▆▇█"
 HOUR_LABELS = tuple(str(h) for h in range(24))
@@ -118,7 +122,7 @@ class Charts(Widget):
         self.resolved = BarChart()
         self.captions = {"opened": "", "resolved": ""}
         self.busiest: tuple[int, ...] | None = None
-        self._strips: tuple[tuple[int, Style], list[Strip]] | None = None
+        self._strips: tuple[int, list[Strip]] | None = None
 
     @property
     def chart_width(self) -> int:
@@ -141,8 +145,12 @@ class Charts(Widget):
         self.show_busiest(None)
 
     def _changed(self) -> None:
-        self._strips = None
         self.refresh()  # a fixed height: no layout
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        self._strips = None  # new figures, or new styles (a theme may change only the bars' colour)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _rows(self) -> list[list[tuple[str, str]]]:
         """Each line as (words, part) pieces; a part names the style: caption, bars, axis, grid or ''."""
@@ -170,13 +178,14 @@ class Charts(Widget):
         return Text("\n".join("".join(words for words, _ in line) for line in self._rows()), no_wrap=True)
 
     def render_line(self, y: int) -> Strip:
-        width, base = self.size.width, self.rich_style
-        if self._strips is None or self._strips[0] != (width, base):
+        width = self.size.width
+        if self._strips is None or self._strips[0] != width:
+            base = self.rich_style
             bars = base + self.get_component_rich_style("charts--bars")
             styles = {"": base, "grid": base + Style(bold=True), "bars": bars, "axis": bars + DIM,
                       "caption": base + self.get_component_rich_style("charts--caption")}
             strips = [Strip([Segment(words, styles[part]) for words, part in line if words]).adjust_cell_length(
                 width, base) for line in self._rows()]
-            self._strips = ((width, base), strips)
+            self._strips = (width, strips)
         lines = self._strips[1]
-        return lines[y] if y < len(lines) else Strip.blank(width, base)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
