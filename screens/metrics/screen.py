@@ -77,11 +77,15 @@ def summary_text(f: metrics.Figures, show_open: bool) -> Text:
     return text
 
 
+class Body(VerticalScroll, can_focus=False):
+    """The sections, scrolled by the screen's keys (and the mouse)."""
+
+
 class MetricsScreen(Screen):
     """Figures for today, 7 or 30 days or a custom period, computed in a thread worker."""
 
     CSS_PATH = "metrics.tcss"
-    AUTO_FOCUS = "#metrics-body"
+    AUTO_FOCUS = ""  # nothing takes focus: focusing the body restyled it and every section at each open
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="metrics.today", tooltip="Figures for today"),
         Binding("2", "period('7d')", "7 days", id="metrics.week", tooltip="Today and the six days before"),
@@ -89,6 +93,10 @@ class MetricsScreen(Screen):
         Binding("c", "custom", "Custom", id="metrics.custom",
                 tooltip="Type a period: 14d, 2026-11-01 or 2026-11-01..2026-11-15"),
         Binding("escape", "close", "Back", id="metrics.close", tooltip="Back to the inbox"),
+        *(Binding(key, f"scroll('{how}')", words, id=f"metrics.{how}", show=False, tooltip=words)
+          for key, how, words in (("up", "scroll_up", "Scroll up"), ("down", "scroll_down", "Scroll down"),
+                                  ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down"),
+                                  ("home", "scroll_home", "To the top"), ("end", "scroll_end", "To the end"))),
     ]
 
     class Computed(Message):
@@ -131,7 +139,7 @@ class MetricsScreen(Screen):
         # One widget a section, each drawn as text: every widget costs its styling, layout and strips at
         # each open, and the body holds focus, so each one more is also restyled when it takes it.
         yield Static(id="metrics-title")
-        body = VerticalScroll(id="metrics-body")
+        body = Body(id="metrics-body")
         body.display = False  # shown with the first figures: an empty frame of every section costs as much
         with body:
             yield Static(id="metrics-summary")
@@ -226,6 +234,9 @@ class MetricsScreen(Screen):
         self.query_one(Charts).show(name, values, labels,
                                     f"{name.capitalize()} per {unit}: {sum(values)} in all, at most {peak}")
 
+    def action_scroll(self, how: str) -> None:
+        getattr(self.query_one(Body), f"action_{how}")()
+
     def action_period(self, spec: str) -> None:
         self.load(spec)
 
@@ -251,7 +262,7 @@ class MetricsScreen(Screen):
                 self.notify(str(exc), title=f"No period {spec!r}", severity="error")
                 return
         event.input.remove_class("shown")
-        self.query_one("#metrics-body").focus()
+        self.set_focus(None)
         if spec:
             self.load(spec)
 
@@ -259,7 +270,7 @@ class MetricsScreen(Screen):
         found = self.query("#metrics-custom")
         if found and (box := found.first(Input)).has_class("shown"):
             box.remove_class("shown")
-            self.query_one("#metrics-body").focus()
+            self.set_focus(None)
             return
         self.dismiss()
 

@@ -283,3 +283,20 @@ async def test_leaving_the_screen_stops_the_days_still_to_compute(timeline) -> N
         for _ in range(10):
             await pilot.pause(0.02)
         assert len(days) == 3, len(days)  # 29 days were missing: none after the screen was left
+
+
+async def test_the_keys_scroll_the_figures_at_80x24_with_nothing_focused(timeline) -> None:
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        body = screen.query_one("#metrics-body")
+        assert screen.focused is None and body.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("up", "home")
+        await pilot.pause()
+        assert body.scroll_y == 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert body.scroll_y == 1
