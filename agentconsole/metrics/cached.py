@@ -280,7 +280,10 @@ def _figures(key: str, label: str, timed: list[tuple[Dist, Dist]], sources: dict
              contacts: tuple[int, int, int] | None, opened: int | None) -> Figures:
     (first, first_open), (resolved, resolved_open) = timed
     fr_med, fr_p90 = first.stats()
-    fr_med_open, fr_p90_open = first_open.stats()
+    # Without business hours the counted distributions are the wall ones (see _merged): read them once.
+    fr_med_open, fr_p90_open = (fr_med, fr_p90) if first_open is first else first_open.stats()
+    res_med = resolved.stats()[0]
+    res_med_open = res_med if resolved_open is resolved else resolved_open.stats()[0]
     return Figures(
         key=key, label=label,
         conversations=contacts[0] if contacts is not None else None,
@@ -288,5 +291,5 @@ def _figures(key: str, label: str, timed: list[tuple[Dist, Dist]], sources: dict
         repeat_contacts=contacts[2] if contacts is not None else None,
         first_responses=first.count, first_response_median=fr_med, first_response_p90=fr_p90,
         first_response_median_open=fr_med_open, first_response_p90_open=fr_p90_open,
-        resolved=resolved.count, resolution_median=resolved.stats()[0],
-        resolution_median_open=resolved_open.stats()[0], opened=opened, **sources)
+        resolved=resolved.count, resolution_median=res_med, resolution_median_open=res_med_open, opened=opened,
+        **sources)

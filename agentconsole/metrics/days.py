@@ -86,6 +86,9 @@ class Dist:
             else:
                 self.values, self.pending = None, []
         cells = self.cells
+        if not cells:  # the first group of a row: a copy, without a lookup per cell
+            self.cells = dict(other.cells)
+            return
         for c, n in other.cells.items():
             cells[c] = cells.get(c, 0) + n
 

@@ -30,7 +30,9 @@ class Triage:
         return storage.corrections(self.store.conn, limit)
 
     def sentiment_by_day(self, since: float, until: float) -> list[storage.SentimentDay]:
-        return storage.sentiment_by_day(self.store.conn, since, until)
+        from agentconsole.metrics.sentiment import by_day  # complete past days from the day cache
+
+        return by_day(self.store, since, until)
 
     def after_reply(self, since: float, until: float) -> list[storage.AfterReply]:
         return storage.after_reply(self.store.conn, since, until)

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from agentconsole.triage.service import AfterReply, SentimentDay
 
 
+def titled(title: str, table: Text | None = None) -> Text:
+    """A section's bold title over its table (plain text: the table's labels are data, not markup)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(title, style="bold")
+    if table is not None:
+        text.append("\n")
+        text.append_text(table)
+    return text
+
+
 def csat_table(rows: list[CsatRow]) -> Text:
     if not rows:
         return Text("No survey answers in this period (agentconsole survey enable ACCOUNT to ask).",
@@ -62,6 +72,11 @@ def sentiment_table(days: list[SentimentDay], after: list[AfterReply]) -> Text:
 class CsatPanel(Static):
     """Loads and shows the satisfaction figures of a period."""
 
+    TITLE = "Satisfaction (surveys)"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(titled(self.TITLE), id=id, classes=classes)
+
     class Loaded(Message):
         def __init__(self, rows: list[CsatRow], days: list[SentimentDay], after: list[AfterReply]) -> None:
             super().__init__()
@@ -78,4 +93,4 @@ class CsatPanel(Static):
         self.post_message(self.Loaded(*read(start, end)))
 
     def on_csat_panel_loaded(self, message: Loaded) -> None:
-        self.update(csat_table(message.rows) + sentiment_table(message.days, message.after))
+        self.update(titled(self.TITLE, csat_table(message.rows) + sentiment_table(message.days, message.after)))

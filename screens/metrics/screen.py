@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from datetime import date
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -13,10 +12,9 @@ from textual import work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from agentconsole import metrics
@@ -25,7 +23,8 @@ from agentconsole.response.hours import HoursConfig
 from agentconsole.domain.sanitize import one_line
 
 from screens.common.keybar import KeyBar
-from screens.metrics.csat import CsatPanel
+from screens.metrics.charts import HOUR_LABELS, Charts, day_labels
+from screens.metrics.csat import CsatPanel, titled
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ class _Closed(Exception):
     """The screen was left while its figures were being computed: the days done so far stay cached."""
 
 PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days"}
-LEVELS = " ▁▂▃▄▅▆▇█"
 TABLE_COLUMNS = ("", "conv", "rate", "repeat", "1st", "median", "p90", "done", "median", "canned")
 
 
@@ -59,94 +57,6 @@ def figure_table(rows: tuple[metrics.Figures, ...]) -> Text:
     return text
 
 
-def _columns(count: int, width: int) -> tuple[int, int]:
-    """(values per column, columns per value) for *count* values across *width* columns."""
-    run = -(-count // width) if count > width else 1  # more values than columns: a column sums a run
-    groups = -(-count // run)
-    return run, max(1, min(6, width // groups))  # columns per value, with a gap when there is room
-
-
-def bar_lines(values: tuple[int, ...], width: int, height: int) -> list[str]:
-    """Columns as tall as each value's share of the largest, eighth-blocks stacked *height* rows high;
-    a zero stays empty and any other value shows at least one eighth."""
-    if not values or width < 1:
-        return [""] * height
-    run, step = _columns(len(values), width)
-    values = tuple(sum(values[i:i + run]) for i in range(0, len(values), run))
-    top = max(values)
-    bar = step - 1 if step > 2 else step
-    units = [0 if not top or not v else max(1, round(v / top * height * 8)) for v in values]
-    lines = []
-    for row in range(height):
-        floor = (height - 1 - row) * 8
-        line = "".join((LEVELS[min(8, max(0, u - floor))] * bar).ljust(step) for u in units)
-        lines.append(line[:width].rstrip())
-    return lines
-
-
-def axis_line(labels: tuple[str, ...], width: int) -> str:
-    """Each label under the first column of its bar, skipping labels that would touch the one before."""
-    if not labels or width < 1:
-        return ""
-    run, step = _columns(len(labels), width)
-    cells = [" "] * width
-    free = 0
-    for i, label in enumerate(labels[::run]):
-        col = i * step
-        if col < free or col + len(label) > width:
-            continue
-        cells[col:col + len(label)] = label
-        free = col + len(label) + 1
-    return "".join(cells).rstrip()
-
-
-def day_labels(days: list[date]) -> tuple[str, ...]:
-    """Day-of-month labels, with the month named at the start and where a new month begins."""
-    return tuple(f"{d:%b} {d.day}" if i == 0 or d.day == 1 else str(d.day) for i, d in enumerate(days))
-
-
-HOUR_LABELS = tuple(str(h) for h in range(24))
-
-
-class BarChart(Widget):
-    """Counts per day (or per hour) as text bars over a line of day or hour labels."""
-
-    DEFAULT_CSS = "BarChart { height: 3; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.values: tuple[int, ...] = ()
-        self.labels: tuple[str, ...] = ()
-
-    def show(self, values: tuple[int, ...], labels: tuple[str, ...] = ()) -> None:
-        self.values = values
-        self.labels = labels
-        self.refresh()
-
-    def render(self) -> Text:
-        width = self.size.width
-        rows = max(1, self.size.height - (1 if self.labels else 0))
-        text = Text("\n".join(bar_lines(self.values, width, rows)), no_wrap=True)
-        if self.labels:
-            text.append("\n" + axis_line(self.labels, width), style="dim")
-        return text
-
-
-def busiest_grid(busiest: tuple[int, ...]) -> Text:
-    """A week of hours as one line per weekday, each hour a block as tall as its share of the busiest."""
-    top = max(busiest) if busiest else 0
-    text = Text("Busiest hours (customers)\n", style="bold")
-    text.append("     0     6     12    18\n", style="")
-    for day, name in enumerate(metrics.WEEKDAY_NAMES):
-        text.append(f"{name}  ")
-        for hour in range(24):
-            n = busiest[day * 24 + hour]
-            text.append(LEVELS[0] if not top or not n else LEVELS[max(1, round(n / top * 8))])
-        if day < 6:
-            text.append("\n")
-    return text
-
-
 def summary_text(f: metrics.Figures, show_open: bool) -> Text:
     """The headline figures of the period, as plain text (no markup)."""
     text = Text()
@@ -167,11 +77,15 @@ def summary_text(f: metrics.Figures, show_open: bool) -> Text:
     return text
 
 
+class Body(VerticalScroll, can_focus=False):
+    """The sections, scrolled by the screen's keys (and the mouse)."""
+
+
 class MetricsScreen(Screen):
     """Figures for today, 7 or 30 days or a custom period, computed in a thread worker."""
 
     CSS_PATH = "metrics.tcss"
-    AUTO_FOCUS = "#metrics-body"
+    AUTO_FOCUS = ""  # nothing takes focus: focusing the body restyled it and every section at each open
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="metrics.today", tooltip="Figures for today"),
         Binding("2", "period('7d')", "7 days", id="metrics.week", tooltip="Today and the six days before"),
@@ -179,6 +93,10 @@ class MetricsScreen(Screen):
         Binding("c", "custom", "Custom", id="metrics.custom",
                 tooltip="Type a period: 14d, 2026-11-01 or 2026-11-01..2026-11-15"),
         Binding("escape", "close", "Back", id="metrics.close", tooltip="Back to the inbox"),
+        *(Binding(key, f"scroll('{how}')", words, id=f"metrics.{how}", show=False, tooltip=words)
+          for key, how, words in (("up", "scroll_up", "Scroll up"), ("down", "scroll_down", "Scroll down"),
+                                  ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down"),
+                                  ("home", "scroll_home", "To the top"), ("end", "scroll_end", "To the end"))),
     ]
 
     class Computed(Message):
@@ -218,21 +136,16 @@ class MetricsScreen(Screen):
         self.computing: str | None = None  # the period being computed
 
     def compose(self) -> ComposeResult:
+        # One widget a section, each drawn as text: every widget costs its styling, layout and strips at
+        # each open, and the body holds focus, so each one more is also restyled when it takes it.
         yield Static(id="metrics-title")
-        with VerticalScroll(id="metrics-body"):
+        body = Body(id="metrics-body")
+        body.display = False  # shown with the first figures: an empty frame of every section costs as much
+        with body:
             yield Static(id="metrics-summary")
-            with Horizontal(id="metrics-charts"):
-                with Vertical(id="metrics-days"):
-                    yield Static(id="metrics-opened-label", classes="chart-label")
-                    yield BarChart(id="metrics-opened")
-                    yield Static(id="metrics-resolved-label", classes="chart-label")
-                    yield BarChart(id="metrics-resolved")
-                yield Static(id="metrics-busiest")
-            yield Static(Text("Per channel", style="bold"), classes="table-title")
-            yield Static(id="metrics-by-channel", classes="figures")
-            yield Static(Text("Per agent", style="bold"), classes="table-title")
-            yield Static(id="metrics-by-agent", classes="figures")
-            yield Static(Text("Satisfaction (surveys)", style="bold"), classes="table-title")
+            yield Charts(id="metrics-charts")
+            yield Static(titled("Per channel"), id="metrics-by-channel", classes="figures")
+            yield Static(titled("Per agent"), id="metrics-by-agent", classes="figures")
             yield CsatPanel(id="metrics-csat", classes="figures")
         yield KeyBar()
 
@@ -242,8 +155,7 @@ class MetricsScreen(Screen):
 
     def load(self, spec: str) -> None:
         self.period_spec = self.computing = spec
-        self.query_one("#metrics-title", Static).update(
-            Text(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…"))
+        self._title(f"Metrics · {PERIOD_NAMES.get(spec, spec)} · computing…")
         self.compute(spec)
 
     def on_screen_suspend(self) -> None:
@@ -279,11 +191,11 @@ class MetricsScreen(Screen):
             return  # an older period's figures arriving after the switch
         self.computing = None
         self.report = report = message.report
+        self.query_one("#metrics-body").display = True
         per = report.period
         first, last = per.days[0].day, per.days[-1].day
         span = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
-        self.query_one("#metrics-title", Static).update(Text(
-            f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})"))
+        self._title(f"Metrics · {PERIOD_NAMES.get(per.label, per.label)} · {span} ({per.timezone})")
         show_open = self.hours is not None and self.hours.any
         self.query_one("#metrics-summary", Static).update(summary_text(report.total, show_open))
         hourly = bool(report.opened_per_hour)
@@ -291,34 +203,39 @@ class MetricsScreen(Screen):
         self._chart("opened", report.opened_per_hour if hourly else report.opened_per_day, hourly, labels)
         self._chart("resolved", report.resolved_per_hour if hourly else report.resolved_per_day, hourly,
                     labels)
-        self.query_one("#metrics-busiest", Static).update(busiest_grid(report.busiest))
-        self.query_one("#metrics-by-channel", Static).update(figure_table(report.by_channel))
-        self.query_one("#metrics-by-agent", Static).update(figure_table(report.by_agent))
+        self.query_one(Charts).show_busiest(report.busiest)
+        self.query_one("#metrics-by-channel", Static).update(titled("Per channel", figure_table(report.by_channel)))
+        self.query_one("#metrics-by-agent", Static).update(titled("Per agent", figure_table(report.by_agent)))
         if self.satisfaction is not None:
             self.query_one(CsatPanel).load(self.satisfaction, per.start, per.end)
 
     def on_metrics_screen_progress(self, message: Progress) -> None:
         if message.spec != self.computing:
             return  # another period's worker, or its figures already shown
-        self.query_one("#metrics-title", Static).update(Text(
-            f"Metrics · {PERIOD_NAMES.get(message.spec, message.spec)} · computing the days not seen before…"
-            f" {message.share * 100:.0f}%"))
+        self._title(f"Metrics · {PERIOD_NAMES.get(message.spec, message.spec)} · computing the days not seen"
+                    f" before… {message.share * 100:.0f}%")
 
     def on_metrics_screen_failed(self, message: Failed) -> None:
-        self.query_one("#metrics-title", Static).update(Text(f"Metrics · {message.spec}: {message.reason}"))
+        self._title(f"Metrics · {message.spec}: {message.reason}")
         # The previous period's figures would read as this one's: clear them.
-        for name in ("summary", "busiest", "by-channel", "by-agent", "opened-label", "resolved-label"):
-            self.query_one(f"#metrics-{name}", Static).update("")
-        for chart in self.query(BarChart):
-            chart.show(())
+        self.query_one("#metrics-summary", Static).update("")
+        self.query_one(Charts).clear()
+        self.query_one("#metrics-by-channel", Static).update(titled("Per channel"))
+        self.query_one("#metrics-by-agent", Static).update(titled("Per agent"))
         self.notify(message.reason, title="No metrics", severity="error")
 
+    def _title(self, words: str) -> None:
+        self.query_one("#metrics-title", Static).update(Text(words, no_wrap=True, overflow="ellipsis"),
+                                                        layout=False)  # one line, always
+
     def _chart(self, name: str, values: tuple[int, ...], hourly: bool, labels: tuple[str, ...]) -> None:
-        self.query_one(f"#metrics-{name}", BarChart).show(values, labels)
         peak = max(values) if values else 0
         unit = "hour, 0–23h" if hourly else "day"
-        self.query_one(f"#metrics-{name}-label", Static).update(
-            Text(f"{name.capitalize()} per {unit}: {sum(values)} in all, at most {peak}"))
+        self.query_one(Charts).show(name, values, labels,
+                                    f"{name.capitalize()} per {unit}: {sum(values)} in all, at most {peak}")
+
+    def action_scroll(self, how: str) -> None:
+        getattr(self.query_one(Body), f"action_{how}")()
 
     def action_period(self, spec: str) -> None:
         self.load(spec)
@@ -345,7 +262,7 @@ class MetricsScreen(Screen):
                 self.notify(str(exc), title=f"No period {spec!r}", severity="error")
                 return
         event.input.remove_class("shown")
-        self.query_one("#metrics-body").focus()
+        self.set_focus(None)
         if spec:
             self.load(spec)
 
@@ -353,7 +270,7 @@ class MetricsScreen(Screen):
         found = self.query("#metrics-custom")
         if found and (box := found.first(Input)).has_class("shown"):
             box.remove_class("shown")
-            self.query_one("#metrics-body").focus()
+            self.set_focus(None)
             return
         self.dismiss()
 

@@ -10,7 +10,8 @@ from textual.app import App
 from textual.widgets import Static
 
 from agentconsole.domain.models import Kind
-from screens.metrics.screen import BarChart, MetricsScreen, bar_lines, busiest_grid
+from screens.metrics.charts import Charts, bar_lines, busiest_grid
+from screens.metrics.screen import MetricsScreen
 
 from tests.core.metrics_timeline import at, build
 
@@ -44,9 +45,14 @@ def text_of(screen: MetricsScreen, selector: str) -> str:
 
 
 def table_rows(screen: MetricsScreen, selector: str) -> list[list[str]]:
-    """The body rows of a figures table as shown, cut at runs of two or more spaces."""
+    """The body rows of a figures table as shown (under its title and header), cut at runs of two or more
+    spaces."""
     lines = text_of(screen, selector).splitlines()
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
+
+
+def charts_text(screen: MetricsScreen) -> str:
+    return str(screen.query_one("#metrics-charts", Charts).render())
 
 
 async def settle(pilot) -> None:
@@ -67,9 +73,9 @@ async def test_opens_on_today_and_switches_periods(timeline) -> None:
         await settle(pilot)
         assert "7 days · 2026-11-19 – 2026-11-25" in text_of(screen, "#metrics-title")
         assert "median 30m · p90 1d0h · 4 answered" in text_of(screen, "#metrics-summary")
-        assert screen.query_one("#metrics-opened", BarChart).values == (0, 0, 0, 0, 0, 2, 3)
-        assert screen.query_one("#metrics-resolved", BarChart).values == (0, 0, 0, 0, 0, 2, 1)
-        assert "Opened per day: 5 in all, at most 3" in text_of(screen, "#metrics-opened-label")
+        assert screen.query_one("#metrics-charts", Charts).opened.values == (0, 0, 0, 0, 0, 2, 3)
+        assert screen.query_one("#metrics-charts", Charts).resolved.values == (0, 0, 0, 0, 0, 2, 1)
+        assert "Opened per day: 5 in all, at most 3" in charts_text(screen)
         agents = table_rows(screen, "#metrics-by-agent")
         assert [r[0] for r in agents] == ["Alice Ng", "Bob Stone"]
         assert agents[0][1:] == ["–", "–", "–", "3", "20m", "40m", "2", "1h00m", "67%"]
@@ -177,12 +183,16 @@ async def test_today_is_charted_per_hour(timeline) -> None:
     screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
     async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert "Opened per hour, 0–23h: 3 in all, at most 1" in text_of(screen, "#metrics-opened-label")
-        chart = screen.query_one("#metrics-opened", BarChart)
+        assert "Opened per hour, 0–23h: 3 in all, at most 1" in charts_text(screen)
+        charts = screen.query_one("#metrics-charts", Charts)
+        chart, width = charts.opened, charts.chart_width
         assert [h for h, n in enumerate(chart.values) if n] == [8, 12, 17]
-        *bars, axis = str(chart.render()).splitlines()
+        *bars, axis = str(chart.render(width)).splitlines()
+        grid = busiest_grid(screen.report.busiest).plain.splitlines()
+        shown = charts_text(screen).splitlines()  # under its caption, beside the busiest hours
+        assert shown[1:4] == [f" {line.ljust(width)} {hours}" for line, hours in zip(bars + [axis], grid[1:4])]
         bottom = bars[-1]
-        step = chart.size.width // 24
+        step = width // 24
         assert [i // step for i, c in enumerate(bottom) if c != " " and i % step == 0] == [8, 12, 17]
         assert axis == "0 2 4 6 8 10 13 16 19 22"  # each label at its hour's column, none touching
 
@@ -190,7 +200,7 @@ async def test_today_is_charted_per_hour(timeline) -> None:
 def test_axis_labels_sit_under_their_bars_and_never_touch() -> None:
     from datetime import date
 
-    from screens.metrics.screen import axis_line, day_labels
+    from screens.metrics.charts import axis_line, day_labels
 
     days = [date(2026, 11, 24 + n) if n < 7 else date(2026, 12, n - 6) for n in range(9)]
     labels = day_labels(days)
@@ -273,3 +283,20 @@ async def test_leaving_the_screen_stops_the_days_still_to_compute(timeline) -> N
         for _ in range(10):
             await pilot.pause(0.02)
         assert len(days) == 3, len(days)  # 29 days were missing: none after the screen was left
+
+
+async def test_the_keys_scroll_the_figures_at_80x24_with_nothing_focused(timeline) -> None:
+    screen = MetricsScreen(reports(timeline), timeline.clock, "UTC")
+    async with MetricsApp(screen).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        body = screen.query_one("#metrics-body")
+        assert screen.focused is None and body.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("up", "home")
+        await pilot.pause()
+        assert body.scroll_y == 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert body.scroll_y == 1
