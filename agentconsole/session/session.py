@@ -73,6 +73,7 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         self.outbox = Outbox(store)
         # Where this console is, for the other consoles: set by the UI, written by the team watcher.
         self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
+        self.nudge_team: Callable[[], None] = lambda: None  # the watcher's: write a new target now
         self.change_feed: Any = None
         self.workspace_link = Link()  # the team watcher's view of the workspace server (the banner shows it)
 
@@ -416,8 +417,9 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
     # ------------------------------------------------------------------ the team
 
     def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
-        """Say where this console is; the team watcher writes it within a poll."""
+        """Say where this console is; the team watcher, nudged, writes it at once."""
         self.presence_target = (conversation_id, activity)
+        self.nudge_team()
 
     def open_change_feed(self) -> None:
         """Take this console's place in the change log now, before the first reads, so nothing

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2  # the longest wait for news before the loop looks at its own beat and presence
+# The longest wait for news before the loop looks at its own beat and presence and whether it is
+# cancelled; a new presence target nudges the wait to end at once (Session.set_presence).
+POLL_SECONDS = 0.5
 PRESENCE_LOOK_SECONDS = 1.0  # presence is re-read at least this often, so expired rows disappear
 PRUNE_SECONDS = 60.0
 
@@ -39,6 +41,7 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
     sent: tuple[int | None, presence.Activity] | None = None
     next_beat = next_look = 0.0
     next_prune = time.monotonic() + PRUNE_SECONDS / 6  # not while the console paints its first frames
+    session.nudge_team = feed.signal.nudge
     try:
         while not cancelled():
             was_up = feed.link.up
@@ -81,6 +84,7 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
                 feed.lost(exc)  # the feed reconnects with back-off; the banner says so meanwhile
                 session.workspace_link = feed.link
     finally:
+        session.nudge_team = lambda: None
         try:
             me.leave()
         except Exception:  # e.g. the database is busy or away: the row expires on its own
