@@ -319,6 +319,11 @@ class AgentConsoleApp(App[None]):
             return
         self.push_screen(HelpScreen(catalogue(self.screen)))
 
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        # The process's exit waits for the team watcher's thread, which would finish its wait first.
+        self.session.stop_watching_team()
+        super().exit(*args, **kwargs)
+
     async def action_quit(self) -> None:
         inbox = self._inbox()
         if inbox is not None and inbox.current_draft_text():

@@ -73,6 +73,8 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         self.outbox = Outbox(store)
         # Where this console is, for the other consoles: set by the UI, written by the team watcher.
         self.presence_target: tuple[int | None, Activity] = (None, Activity.VIEWING)
+        # The team watcher's: end its wait now (write a new target, or stop), set while it runs.
+        self.nudge_team: Callable[..., None] = lambda stopping=False: None
         self.change_feed: Any = None
         self.workspace_link = Link()  # the team watcher's view of the workspace server (the banner shows it)
 
@@ -416,8 +418,13 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
     # ------------------------------------------------------------------ the team
 
     def set_presence(self, conversation_id: int | None, activity: Activity) -> None:
-        """Say where this console is; the team watcher writes it within a poll."""
+        """Say where this console is; the team watcher, nudged, writes it at once."""
         self.presence_target = (conversation_id, activity)
+        self.nudge_team()
+
+    def stop_watching_team(self) -> None:
+        """The console is closing: the team watcher stops now, not after its current wait (any thread)."""
+        self.nudge_team(stopping=True)
 
     def open_change_feed(self) -> None:
         """Take this console's place in the change log now, before the first reads, so nothing

@@ -5,6 +5,7 @@ keeps this console's own presence row beating, and says when the workspace's ser
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -19,14 +20,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2  # the longest wait for news before the loop looks at its own beat and presence
+# The longest wait for news before the loop looks at its own beat and presence and whether it is
+# cancelled; a new presence target nudges the wait to end at once (Session.set_presence).
+POLL_SECONDS = 0.5
 PRESENCE_LOOK_SECONDS = 1.0  # presence is re-read at least this often, so expired rows disappear
 PRUNE_SECONDS = 60.0
 
 
+def _nobody_watching(stopping: bool = False) -> None:
+    """Session.nudge_team while no watcher runs."""
+
+
 def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], bool],
           changed: Callable[[Changes], None], people: Callable[[dict[int, tuple[Any, ...]]], None]) -> None:
-    """Run until *cancelled()*; tells *changed* what other connections committed (presence aside) and
+    """Run until *cancelled()* or session.stop_watching_team(); tells *changed* what other connections committed (presence aside) and
     *people* who else is where, each time that changes. While the server is away, session.workspace_link
     says so, the loop keeps trying, and once back it catches up from where it was.
 
@@ -39,8 +46,16 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
     sent: tuple[int | None, presence.Activity] | None = None
     next_beat = next_look = 0.0
     next_prune = time.monotonic() + PRUNE_SECONDS / 6  # not while the console paints its first frames
+    stop = threading.Event()
+
+    def nudge(stopping: bool = False) -> None:
+        if stopping:
+            stop.set()
+        feed.signal.nudge()
+
+    session.nudge_team = nudge
     try:
-        while not cancelled():
+        while not cancelled() and not stop.is_set():
             was_up = feed.link.up
             changes = feed.wait(POLL_SECONDS)
             if feed.link != session.workspace_link:
@@ -81,6 +96,7 @@ def watch(session: Session, feed: ChangeFeed | None, cancelled: Callable[[], boo
                 feed.lost(exc)  # the feed reconnects with back-off; the banner says so meanwhile
                 session.workspace_link = feed.link
     finally:
+        session.nudge_team = _nobody_watching
         try:
             me.leave()
         except Exception:  # e.g. the database is busy or away: the row expires on its own

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,10 @@ class Signal(Protocol):
 
     def reconnect(self) -> None: ...
 
+    def nudge(self) -> None:
+        """Make a wait in progress return (None) soon, from any thread."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -77,16 +82,22 @@ class SqliteSignal:
     """PRAGMA data_version on a connection of its own that never writes: it moves with every commit of
     any other connection (the value means something only on the one connection that read it)."""
 
-    # Each look wakes a thread and reads the WAL index (~0.15 ms of CPU after a sleep): at 20 looks a
-    # second that was a third of the idle console's CPU. Five a second still shows a teammate's change
-    # or presence well within the second the console promises.
-    STEP_SECONDS = 0.2
+    # Each look wakes a thread and reads the WAL index (~0.1 ms of CPU after a sleep): at 20 looks a
+    # second that was a third of the idle console's CPU, at 5 a tenth. Two a second still show a
+    # teammate's change or presence within the second the console promises; this console's own moves
+    # do not wait for a look (nudge()).
+    STEP_SECONDS = 0.5
 
     def __init__(self, path: Path | str) -> None:
         from agentconsole.storage import db
 
         self.conn = db.connect(path)
         self._version = self._now()
+        self._nudged = threading.Event()
+
+    def nudge(self) -> None:
+        """End the current wait now (any thread): the watcher has something of its own to write."""
+        self._nudged.set()
 
     def _now(self) -> int:
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
@@ -101,7 +112,9 @@ class SqliteSignal:
             left = end - time.monotonic()
             if left <= 0:
                 return None
-            time.sleep(min(self.STEP_SECONDS, left))
+            if self._nudged.wait(min(self.STEP_SECONDS, left)):
+                self._nudged.clear()
+                return None
 
     def reconnect(self) -> None:
         self._version = self._now()
@@ -117,12 +130,18 @@ class PostgresSignal:
     KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
                  "tcp_user_timeout": 8000, "connect_timeout": 5}
 
+    SLICE_SECONDS = 0.2  # the longest a nudge waits for a wait on the connection to end
+
     def __init__(self, conninfo: str, **extra: Any) -> None:
         self.conninfo = conninfo
         self.extra = extra
         self.conn: Any = None
         self.clock_skew = 0.0
+        self._nudged = threading.Event()
         self.reconnect()
+
+    def nudge(self) -> None:
+        self._nudged.set()
 
     def reconnect(self) -> None:
         import psycopg
@@ -157,10 +176,16 @@ class PostgresSignal:
         ids: set[int] = set()
         what: set[str] = set()
         woke = False
+        end = time.monotonic() + timeout
         try:
-            for note in self.conn.notifies(timeout=timeout, stop_after=1):
-                woke = True
-                _read(note.payload, seqs, ids, what)
+            while not woke and not self._nudged.is_set():  # in slices, so a nudge is seen within one
+                for note in self.conn.notifies(timeout=max(0.0, min(self.SLICE_SECONDS, end - time.monotonic())),
+                                               stop_after=1):
+                    woke = True
+                    _read(note.payload, seqs, ids, what)
+                if time.monotonic() >= end:
+                    break
+            self._nudged.clear()
             if woke:  # take every notification already here, so one read answers them all
                 for note in self.conn.notifies(timeout=0):
                     _read(note.payload, seqs, ids, what)

@@ -1,4 +1,4 @@
-"""What the core does while nothing happens: the change signal looks a few times a second, and the
+"""What the core does while nothing happens: the change signal looks twice a second, and the
 engine prunes the change log once a minute, not after every lease renewal."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from agentconsole.team import leases
 from tests.core.fakes import ScriptedConnector
 
 
-def test_the_change_signal_looks_five_times_a_second_while_nothing_commits(tmp_path, clock):
+def test_the_change_signal_looks_twice_a_second_while_nothing_commits(tmp_path, clock):
     Store(tmp_path / "w.db", clock).close()
     signal = SqliteSignal(tmp_path / "w.db")
     looks = 0
@@ -29,7 +29,31 @@ def test_the_change_signal_looks_five_times_a_second_while_nothing_commits(tmp_p
         assert signal.wait(1.0) is None
     finally:
         signal.close()
-    assert 5 <= looks <= 8, looks  # each look wakes a thread: it was 21 a second
+    assert 2 <= looks <= 4, looks  # each look wakes a thread: it was 21 a second, then 5
+
+
+def test_a_nudge_ends_the_change_signals_wait_at_once(tmp_path, clock):
+    """The watcher writes this console's new place at once instead of after the half-second look."""
+    import threading
+
+    Store(tmp_path / "w.db", clock).close()
+    signal = SqliteSignal(tmp_path / "w.db")
+    looks = 0
+    now = signal._now
+
+    def counted() -> int:
+        nonlocal looks
+        looks += 1
+        return now()
+
+    signal._now = counted  # type: ignore[method-assign]
+    try:
+        threading.Timer(0.05, signal.nudge).start()
+        assert signal.wait(30.0) is None
+        assert looks == 1, looks  # it ended on the nudge, not after 60 looks
+        assert not signal._nudged.is_set()  # used once: the next wait waits again
+    finally:
+        signal.close()
 
 
 async def test_the_engine_prunes_the_change_log_once_a_minute_however_often_it_renews(tmp_path, clock,
