@@ -320,8 +320,10 @@ class AgentConsoleApp(App[None]):
         self.push_screen(HelpScreen(catalogue(self.screen)))
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
-        # The process's exit waits for the team watcher's thread, which would finish its wait first.
+        # The process's exit waits for every worker thread: the team watcher would finish its wait
+        # first, and the start-up check (nice 19) its whole pass over the file; both stop now instead.
         self.session.stop_watching_team()
+        self.session.interrupt_check()
         super().exit(*args, **kwargs)
 
     async def action_quit(self) -> None:

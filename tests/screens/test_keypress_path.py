@@ -129,6 +129,35 @@ async def test_the_database_check_runs_at_once_when_nobody_types(seeded, tmp_pat
         assert list((tmp_path / "backups").glob("*-daily.db"))  # well before CHECK_QUIET after the start
 
 
+async def test_quitting_stops_a_running_database_check(seeded, monkeypatch):
+    """The process's exit waits for the check's thread, which at nice 19 on a 300k workspace could take
+    seconds (minutes on a loaded machine): quitting stops it, and it runs again at the next start."""
+    import threading
+
+    import screens.app as app_module
+
+    monkeypatch.setattr(app_module, "CHECK_DELAY", 3600)
+    app = seeded.app()
+    started, outcome = threading.Event(), []
+
+    def slow_check() -> bool | None:  # a pass over a big file: only an interrupt ends it early
+        started.set()
+        outcome.append(app.session.store._interrupt().wait(30))
+        return None
+
+    app.session.check_database = slow_check
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.check_database()
+        assert await asyncio.to_thread(started.wait, 10)
+        app.exit()
+        await pilot.pause()
+    for _ in range(200):
+        if outcome:
+            break
+        await asyncio.sleep(0.05)
+    assert outcome == [True]  # stopped by the exit, not by its own time running out
+
+
 async def test_the_benchmarks_bare_list_repaints_its_cursor_once_scrolled():
     """The floor the keypress is measured against draws each move, also below its first page (it used to
     refresh a line off screen there, so its moves cost nothing)."""
