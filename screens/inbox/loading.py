@@ -70,6 +70,8 @@ class InboxLoading(Screen):
     class IdsLoaded(Message):
         view: str
         ids: array
+        order: Order  # what the ids were read for: a read for an order or filter since left is for no list
+        narrow: ViewFilter
         ordered_at: float | None = None  # the clock when the whole list was read in order (None: a part)
 
     @dataclass
@@ -140,14 +142,14 @@ class InboxLoading(Screen):
 
     @work(thread=True, exclusive=True, group="ids", exit_on_error=False, description="Loading the conversation list")
     def load_ids(self, view: str, first_page: bool = False) -> None:
-        session = self.session
+        session, order, narrow = self.session, self.order, self.narrow
         if first_page or self.conversations.ids is None or not len(self.conversations.ids):
             # A screenful of rows now, the whole (maybe 100k) list right after.
-            self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, 200, self.narrow)))
+            self.post_message(self.IdsLoaded(view, session.conversation_ids(view, order, 200, narrow), order, narrow))
             if first_page:
                 return
         at = self.app.clock.now()  # before the read: the list is in order at least from then
-        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, self.order, narrow=self.narrow), at))
+        self.post_message(self.IdsLoaded(view, session.conversation_ids(view, order, narrow=narrow), order, narrow, at))
 
     def resort(self) -> None:
         """With business hours, waits stop and start with the hours, and waits of different targets gain
@@ -177,7 +179,8 @@ class InboxLoading(Screen):
         if (message.view, message.order, message.narrow) != (VIEWS[self.view_index].key, self.order, self.narrow):
             return  # the list shows another order or filter now: this one is for no list
         if message.full:  # read in full, as a view is when it opens
-            self.on_inbox_loading_ids_loaded(self.IdsLoaded(message.view, message.ids, message.at))
+            self.on_inbox_loading_ids_loaded(self.IdsLoaded(message.view, message.ids, self.order, self.narrow,
+                                                            message.at))
             return
         if self.conversations.ids is not message.before:  # the list changed meanwhile: its own time stands
             if message.ids is not None:
@@ -210,7 +213,9 @@ class InboxLoading(Screen):
 
     def on_inbox_loading_ids_loaded(self, message: IdsLoaded) -> None:
         view = VIEWS[self.view_index]
-        if message.view == view.key:
+        # A worker already reading when `o` or the filter changed still posts (a thread is not stopped):
+        # its list, landing after the new one, would show the old order under the new order's title.
+        if message.view == view.key and (message.order, message.narrow) == (self.order, self.narrow):
             empty = view.empty if self.narrow.empty else (
                 f"Nothing in {view.label} matches the filter '{self.narrow.typed}': press \\ to change or clear it.")
             self.conversations.set_ids(message.ids, empty)

@@ -132,7 +132,7 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         wait = self.read_wait()  # reads the waiting set, which the first ids then come from
         ids = self.session.first_ids(view, self.order, 200, self.narrow)
         self.conversations.prime(self.session.conversations_by_ids(ids[: self.conversations.first_page()]))
-        self.on_inbox_loading_ids_loaded(self.IdsLoaded(view, ids))
+        self.on_inbox_loading_ids_loaded(self.IdsLoaded(view, ids, self.order, self.narrow))
         self.on_inbox_loading_wait_loaded(wait)
 
     def _start_after_first_paint(self) -> None:

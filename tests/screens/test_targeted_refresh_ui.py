@@ -269,3 +269,34 @@ async def test_the_minute_re_sort_puts_the_waits_in_order_from_memory_or_reads_n
         await settle(app, pilot)
         assert app.screen.conversations.ids is before  # nothing was put anywhere
         reads.assert_no_full_read()
+
+
+async def test_a_list_read_for_the_order_before_o_never_lands_after_the_new_one(seeded):
+    """A thread worker is not stopped when `o` starts the next read: its list, read in the old order, can
+    land after the new one; the screen keeps the order its title says."""
+    import threading
+
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen, session = app.screen, app.session
+        real, held = session.conversation_ids, threading.Event()
+        assert list(real("all", Order.URGENCY)) != list(real("all", Order.LONGEST))  # the orders differ here
+
+        def slow(view, order, limit=None, narrow=None):
+            ids = real(view, order, limit, narrow)
+            if order is Order.URGENCY and limit is None:
+                held.wait(10)  # the whole list in the old order, held up until after the new one landed
+            return ids
+
+        session.conversation_ids = slow
+        screen.load_ids("all")
+        await pilot.pause(0.2)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert list(screen.conversations.ids) == list(real("all", Order.LONGEST))
+        held.set()
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert screen.order is Order.LONGEST and "longest wait first" in screen_text(app)
+        assert list(screen.conversations.ids) == list(real("all", Order.LONGEST))
