@@ -78,6 +78,7 @@ class InboxLoading(Screen):
     class WaitLoaded(Message):
         figures: WaitFigures
         next_change_in: float | None
+        order: Order  # what the figures were read for (the oldest wait, or the most urgent)
 
     @dataclass
     class PaneLoaded(Message):
@@ -195,11 +196,12 @@ class InboxLoading(Screen):
         self.post_message(self.read_wait())
 
     def read_wait(self) -> WaitLoaded:
-        now = self.app.clock.now()
-        summary = self.session.wait_summary(self.order)
+        now, order = self.app.clock.now(), self.order
+        summary = self.session.wait_summary(order)
         figures = WaitFigures(summary.waiting, summary.oldest_since, summary.oldest_channel, summary.over,
                               self.today_text, summary.oldest_hours, summary.ranked is Order.URGENCY)
-        return self.WaitLoaded(figures, None if summary.next_change is None else max(0.0, summary.next_change - now))
+        return self.WaitLoaded(figures, None if summary.next_change is None else max(0.0, summary.next_change - now),
+                               order)
 
     @work(thread=True, exclusive=True, group="pane", exit_on_error=False, description="Loading the conversation")
     def load_pane(self, conversation_id: int) -> None:
@@ -224,6 +226,8 @@ class InboxLoading(Screen):
             self.call_after_refresh(self._start_after_first_paint)
 
     def on_inbox_loading_wait_loaded(self, message: WaitLoaded) -> None:
+        if message.order is not self.order:
+            return  # read for the order before `o`, landing after the new one's: that one stands
         self.query_one(WaitLine).set_figures(message.figures)
         self.check_crossings()
         now = self.app.clock.now()

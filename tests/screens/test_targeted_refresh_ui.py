@@ -300,3 +300,31 @@ async def test_a_list_read_for_the_order_before_o_never_lands_after_the_new_one(
         await pilot.pause(0.2)
         assert screen.order is Order.LONGEST and "longest wait first" in screen_text(app)
         assert list(screen.conversations.ids) == list(real("all", Order.LONGEST))
+
+
+async def test_the_wait_line_read_for_the_order_before_o_never_lands_after_the_new_one(seeded):
+    import threading
+
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen, session = app.screen, app.session
+        real, held = session.wait_summary, threading.Event()
+        assert "most urgent" in screen_text(app)
+
+        def slow(order):
+            summary = real(order)
+            if order is Order.URGENCY:
+                held.wait(10)  # the urgent wait, held up until after the longest wait's line landed
+            return summary
+
+        session.wait_summary = slow
+        screen.load_wait()
+        await pilot.pause(0.2)
+        await pilot.press("o")
+        await settle(app, pilot)
+        held.set()
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "oldest 50m (Facebook)" in text and "most urgent" not in text.split("\n")[2]
