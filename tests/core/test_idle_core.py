@@ -13,44 +13,39 @@ from agentconsole.team import leases
 from tests.core.fakes import ScriptedConnector
 
 
-def test_the_change_signal_looks_twice_a_second_while_nothing_commits(tmp_path, clock):
+def counted_signal(tmp_path, clock) -> tuple[SqliteSignal, list[int]]:
+    """A change signal on a fresh workspace, and a list that grows by one at each of its looks."""
     Store(tmp_path / "w.db", clock).close()
     signal = SqliteSignal(tmp_path / "w.db")
-    looks = 0
+    looks: list[int] = []
     now = signal._now
 
     def counted() -> int:
-        nonlocal looks
-        looks += 1
+        looks.append(1)
         return now()
 
     signal._now = counted  # type: ignore[method-assign]
+    return signal, looks
+
+
+def test_the_change_signal_looks_twice_a_second_while_nothing_commits(tmp_path, clock):
+    signal, looks = counted_signal(tmp_path, clock)
     try:
         assert signal.wait(1.0) is None
     finally:
         signal.close()
-    assert 2 <= looks <= 4, looks  # each look wakes a thread: it was 21 a second, then 5
+    assert 2 <= len(looks) <= 4, looks  # each look wakes a thread: it was 21 a second, then 5
 
 
 def test_a_nudge_ends_the_change_signals_wait_at_once(tmp_path, clock):
     """The watcher writes this console's new place at once instead of after the half-second look."""
     import threading
 
-    Store(tmp_path / "w.db", clock).close()
-    signal = SqliteSignal(tmp_path / "w.db")
-    looks = 0
-    now = signal._now
-
-    def counted() -> int:
-        nonlocal looks
-        looks += 1
-        return now()
-
-    signal._now = counted  # type: ignore[method-assign]
+    signal, looks = counted_signal(tmp_path, clock)
     try:
         threading.Timer(0.05, signal.nudge).start()
         assert signal.wait(30.0) is None
-        assert looks == 1, looks  # it ended on the nudge, not after 60 looks
+        assert len(looks) == 1, looks  # it ended on the nudge, not after 60 looks
         assert not signal._nudged.is_set()  # used once: the next wait waits again
     finally:
         signal.close()
