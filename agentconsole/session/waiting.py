@@ -101,12 +101,12 @@ class WaitingSet(Noted):
         per wait (the first read holds thousands of waits at 300k conversations)."""
         entries: dict[int, Entry] = {}
         grouped: dict[tuple[int, int, str, int], list[tuple[float, int]]] = {}
-        in_views: dict[int, tuple[int, ...]] = {}  # view bits -> the runs' views, as _run_keys lists them
+        in_views: dict[int, tuple[int, ...]] = {}  # view bits -> their views, worked out once per combination
         for cid, bits, since, account, kind, heat in views.waiting_members(self.store, self.agent_id):
             entries[cid] = (since, account, kind, heat, bits)
             of = in_views.get(bits)
             if of is None:
-                of = in_views[bits] = (EVERY_WAIT, *(i for i in self._view_bits.values() if bits >> i & 1))
+                of = in_views[bits] = self._views_of(bits)
             level, wait = heat_level(heat), (since, cid)
             for view in of:
                 grouped.setdefault((view, account, kind, level), []).append(wait)
@@ -125,12 +125,14 @@ class WaitingSet(Noted):
                 run = self._runs[run_key] = _Run()
             run.add(entry[0], cid)
 
+    def _views_of(self, bits: int) -> tuple[int, ...]:
+        """The runs' views a wait with these view bits is in: every wait's, then each view it belongs to."""
+        return (EVERY_WAIT, *(i for i in self._view_bits.values() if bits >> i & 1))
+
     def _run_keys(self, entry: Entry) -> list[tuple[int, int, str, int]]:
         since, account, kind, heat, bits = entry
         level = heat_level(heat)
-        keys = [(EVERY_WAIT, account, kind, level)]
-        keys.extend((i, account, kind, level) for i in self._view_bits.values() if bits >> i & 1)
-        return keys
+        return [(view, account, kind, level) for view in self._views_of(bits)]
 
     # ------------------------------------------------------------------ reads
 
