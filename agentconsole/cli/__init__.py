@@ -204,13 +204,21 @@ def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
+    import sqlite3
+
     from agentconsole.session.session import Session
     from agentconsole.sync.engine import Engine
 
     store = ctx.store(use_demo(args))
-    if store.check():  # a damaged file is never synced into: its writes would build on broken pages
+    # A damaged file is never synced into: its writes would build on broken pages. A file sealed sound
+    # by a clean close today is not read through again (cron runs this every few minutes).
+    if store.check_unless_sealed():
         print(f"{PREFIX}{store.damaged}", file=ctx.err)
         return EXIT_ERROR
+    try:
+        store.backup_if_due()  # the daily backup, also on a host where no console runs
+    except (OSError, sqlite3.Error) as exc:  # a full disk must not stop the sync: said, and tried again next run
+        print(f"{PREFIX}the daily backup failed: {short(exc)}", file=ctx.err)
     connectors_, unavailable = build_connectors(store, ctx.clock, ctx.config)
     leases = _leases(store, "sync --once")
     engine = Engine(store, connectors_, clock=ctx.clock, unavailable=unavailable, leases=leases)

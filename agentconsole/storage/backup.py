@@ -169,6 +169,9 @@ def restore(source: Path, database: Path, now: float, *, force: bool = False) ->
                 side = database.with_name(database.name + suffix)
                 if side.exists():
                     side.rename(kept.with_name(kept.name + suffix))
+    from agentconsole.storage import soundness
+
+    soundness.remove(database)  # the restored file is checked at the next start, whatever its times say
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         dest = db.connect(database)

@@ -158,6 +158,7 @@ def _protect_wal_files(conn: sqlite3.Connection) -> None:
         candidate = Path(main + suffix) if main else None
         if candidate is not None and candidate.exists():
             try:
-                candidate.chmod(0o600)
+                if candidate.stat().st_mode & 0o777 != 0o600:  # not every time: a chmod moves the file's ctime,
+                    candidate.chmod(0o600)  # which its seal (soundness.py) reads
             except OSError:  # another user's file on a shared host: leave it to its owner
                 log.warning("could not set mode 0600 on %s", candidate)

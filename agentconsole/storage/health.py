@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentconsole.domain.clock import Clock
 from agentconsole.storage import integrity as db  # DatabaseProblem, HINT, quick_check
+from agentconsole.storage import soundness
 
 if TYPE_CHECKING:
     from agentconsole.storage.postgres.server import Server
@@ -60,6 +61,10 @@ class Health:
     _server: Server | None
     conn: Any
     _checking: sqlite3.Connection | None = None  # the connection a background check runs on, meanwhile
+    # When the check this process relies on found the file sound (its own, or the one a matching seal
+    # rests on); None until then. A clean close seals the file with it (soundness.py).
+    sound_at: float | None = None
+    sealed_at: float | None = None  # what a matching seal said when the store opened (None: no good seal)
 
     def _interrupt(self) -> threading.Event:
         with _EVENTS:
@@ -77,7 +82,7 @@ class Health:
         try:
             if interrupt.is_set():
                 return None
-            if self.check():
+            if self.check_unless_sealed():
                 return True
             self.backup_if_due(stop=interrupt.is_set)
             return False
@@ -132,8 +137,35 @@ class Health:
                               + db.HINT.format(backups=Path(self.path).parent / "backups"))
         return problems
 
+    def check_unless_sealed(self) -> list[str]:
+        """The start-up check (the console's and `sync --once`'s): skipped while the file is exactly as a
+        clean close sealed it, less than a day after the check that seal rests on, and no daily backup is
+        due (a backup is taken only right after a check); else check() itself."""
+        if self._server is None and str(self.path) != ":memory:":
+            from agentconsole.storage import backup
+
+            path, now = Path(self.path), self.clock.now()
+            since = self.sealed_at
+            if since is not None and now - since < soundness.AGE_LIMIT and not backup.daily_due(path, now):
+                self.sound_at = since
+                return []
+            problems = self.check()
+            if not problems:
+                self.sound_at = now
+            return problems
+        return self.check()
+
+    def _seal_if_sound(self) -> None:
+        """After the last connection closed: seal the file when a check found it sound (soundness.py)."""
+        if self.sound_at is None or self.damaged or self._server is not None or str(self.path) == ":memory:":
+            return
+        soundness.write(Path(self.path), self.sound_at)
+
     def mark_damaged(self, why: str) -> None:
         self.damaged = why
+        self.sound_at = None
+        if self._server is None and str(self.path) != ":memory:":
+            soundness.remove(Path(self.path))  # never trusted again without a check
 
     def notice(self, error: BaseException) -> bool:
         """Called with any failure of a store call: True when it shows the file is damaged (SQLite found

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from agentconsole.storage import connections, db, postgres
+from agentconsole.storage import connections, db, postgres, soundness
 from agentconsole.storage.health import Health
 from agentconsole.storage import search as fulltext
 from agentconsole.storage.actions import ANY_ASSIGNEE, ConversationActions  # noqa: F401  (callers import it here)
@@ -78,6 +78,8 @@ class Store(Health, ConversationActions):
             return
         if str(path) != ":memory:":
             db.check_file(Path(path))
+            # Read before this process writes anything: a seal is only good for the file exactly as sealed.
+            self.sealed_at = soundness.trusted_since(Path(path), self.clock.now())
         db.migrate(self.conn, before=self._backup_before_migration)
 
     @property
@@ -136,15 +138,19 @@ class Store(Health, ConversationActions):
             # The pool first: a connection given back to a closed pool is closed at once (to an open one,
             # it would be reset in the pool's worker and could outlive the store).
             self._server.close()
+        deferred = False
         with self._lock:
             for thread, conn in self._connections.values():
                 if thread is current or not thread.is_alive():
                     conn.close()
                 else:
                     connections.close_later(thread, conn)
+                    deferred = True
             self._connections.clear()
         self._local = threading.local()
         connections.reap()
+        if not deferred:  # a connection still open could write after the seal: then none is written
+            self._seal_if_sound()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
