@@ -146,6 +146,36 @@ def _rss_peak_mb(pid: int) -> float:
     return 0.0
 
 
+def _quiet(pid: int, limit: float = 120.0) -> None:
+    """Until *pid* has used under 5 % of a core for two seconds running (its start-up check is over)."""
+    end, calm = time.perf_counter() + limit, 0
+    while time.perf_counter() < end and calm < 2:
+        cpu = _cpu_seconds(pid)
+        time.sleep(1.0)
+        calm = calm + 1 if _cpu_seconds(pid) - cpu < 0.05 else 0
+
+
+def close_cleanly(data_dir: Path, root: Path | None = None) -> bool:
+    """An earlier session of the day: the console started, left until its start-up check is done, quit
+    with `q` (a clean close, which seals a checked file). True when it quit by itself."""
+    ours, _bare, script = _commands(data_dir, root)
+    script.unlink(missing_ok=True)
+    session = f"acprime{os.getpid()}"
+    _painted, pid = _launch(session, *ours)
+    if pid is None:
+        _tmux("kill-session", "-t", session)
+        return False
+    time.sleep(3.0)
+    _quiet(pid)
+    _tmux("send-keys", "-t", session, "q")
+    end = time.perf_counter() + 20
+    while Path(f"/proc/{pid}").exists() and time.perf_counter() < end:
+        time.sleep(0.1)
+    gone = not Path(f"/proc/{pid}").exists()
+    _tmux("kill-session", "-t", session)
+    return gone
+
+
 def measure_memory(data_dir: Path, idle_seconds: float, settle: float = 3.0, root: Path | None = None) -> dict:
     """The console's RSS after launch, after browsing (the list to the bottom and back, 50 conversations
     opened, 10 searches, the metrics screen) and the worst along the way, then its idle CPU over
