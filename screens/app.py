@@ -103,13 +103,25 @@ class AgentConsoleApp(App[None]):
 
         self.user_theme_files: dict[str, Path] = {}
         self.theme_problems = register_user_themes(self, config.path or paths.config_path())
-        self.theme = config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes \
-            else DARK
+        self._start_theme(config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes
+                          else DARK)
         if config.keymap:
             self.set_keymap(config.keymap)
         from screens.common.notifications import ConsoleNotifications
 
         self.notifications = ConsoleNotifications(self, config)  # [notify]: the terminal and the command
+
+    def _start_theme(self, name: str) -> None:
+        """The theme the console starts in. Setting App.theme runs its watcher, which queues refresh_css:
+        the stylesheet parsed a second time, without its parse cache, and every node styled again once
+        the app runs. Before it runs nothing is parsed or styled, so what the watcher sets up is set
+        here directly: the theme's classes, its ANSI colours and the variables the first parse reads
+        (textual is pinned: App._watch_theme does the same and queues the re-parse)."""
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
