@@ -81,6 +81,10 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         self._wait_due = 0.0  # clock time at which the over-target count can next change
         self._started = False  # the loads that wait for the first rows to be painted have begun
         self.today_text = ""  # today's first-response figures for the wait line
+        # The width's class (App.HORIZONTAL_BREAKPOINTS) is set by Textual on the screen's first Resize,
+        # after every node was styled, and a class that changes styles every node again: set it now.
+        self.add_class(*self._get_breakpoint_classes(self.app.size.width, self.app.HORIZONTAL_BREAKPOINTS or []),
+                       update=False)
 
     # ------------------------------------------------------------------ layout
 

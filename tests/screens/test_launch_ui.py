@@ -89,3 +89,23 @@ async def test_the_first_frame_parses_no_dialog_rules(seeded, monkeypatch):
         assert names.isdisjoint({"SearchModal", "HelpScreen", "ConfirmModal", "CollisionModal", "AssignModal",
                                  "help-box", "#help-box", "confirm-box", "#confirm-box"})
         assert "ConversationList" in names  # the rules were read
+
+
+@pytest.mark.parametrize(("size", "width_class"), [((80, 24), "-narrow"), ((120, 36), "-wide")])
+async def test_the_inbox_is_styled_for_its_width_before_its_first_frame(seeded, monkeypatch, size, width_class):
+    """The width's class is on the inbox from its start: Textual's first Resize, which would set it
+    after every node was styled and style them all again, finds it there."""
+    from textual.css.stylesheet import Stylesheet
+
+    from screens.inbox.screen import InboxScreen
+
+    styled: list[str] = []
+    apply = Stylesheet.apply
+    monkeypatch.setattr(Stylesheet, "apply", lambda sheet, node, *a, **k: (
+        styled.append(type(node).__name__), apply(sheet, node, *a, **k))[1])
+    app = seeded.app()
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen) and width_class in inbox.classes
+        assert styled.count("InboxScreen") <= 2  # registered, then resumed; not again for its width
