@@ -25,7 +25,6 @@ from screens.common.commands import ActionsProvider
 from screens.common.reload import SettingsProvider, register_user_themes
 from screens.inbox.screen import DataChanged, InboxScreen, StatesChanged
 from screens.common.keys import catalogue
-from screens.common.modals import ConfirmModal, HelpScreen
 
 if TYPE_CHECKING:
     from agentconsole.session.session import Session
@@ -327,6 +326,8 @@ class AgentConsoleApp(App[None]):
         self.session.kick()
 
     def action_help(self) -> None:
+        from screens.common.modals import HelpScreen  # the dialogs are read when one first opens
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(catalogue(self.screen)))
@@ -344,6 +345,8 @@ class AgentConsoleApp(App[None]):
             def answered(yes: bool | None) -> None:
                 if yes:
                     self.exit()
+            from screens.common.modals import ConfirmModal
+
             self.push_screen(ConfirmModal("You have an unsent draft. Quit and lose it?"), answered)
             return
         self.exit()
