@@ -168,6 +168,7 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
 
     @dataclass
     class ActionFinished(Message):
+        """An action's worker finished: what to tell the agent, and a draft to keep."""
         note: str
         error: str = ""
         draft: tuple[int, str] | None = None  # (conversation id, text) of a reply to keep: it was not queued

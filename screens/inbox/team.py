@@ -58,6 +58,7 @@ class TeamScreen(Screen):
 
     @dataclass
     class CollisionFound(Message):
+        """A send met another agent's change to the conversation: the agent chooses."""
         conversation_id: int
         text: str
         source: str
@@ -69,6 +70,7 @@ class TeamScreen(Screen):
 
     @dataclass
     class AssignOptions(Message):
+        """The agents a conversation can be assigned to were read."""
         conversation_id: int
         current: int | None
         agents: list[AgentRow]
