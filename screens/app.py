@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ from screens.common.keys import catalogue
 
 if TYPE_CHECKING:
     from agentconsole.session.session import Session
+
+    from screens.common.notifications import ConsoleNotifications
 
 
 BACKGROUND_AT_THE_LATEST = 1.0  # seconds after mount: the engine and team watcher start even without a first page
@@ -106,9 +109,14 @@ class AgentConsoleApp(App[None]):
                           else DARK)
         if config.keymap:
             self.set_keymap(config.keymap)
+
+    @cached_property
+    def notifications(self) -> ConsoleNotifications:
+        """[notify]: the terminal and the command. Built at first use: its timer starts with the background
+        work after the first frame, and nothing is told before that."""
         from screens.common.notifications import ConsoleNotifications
 
-        self.notifications = ConsoleNotifications(self, config)  # [notify]: the terminal and the command
+        return ConsoleNotifications(self, self.config)
 
     def _start_theme(self, name: str) -> None:
         """The theme the console starts in. Setting App.theme runs its watcher, which queues refresh_css:
@@ -139,7 +147,6 @@ class AgentConsoleApp(App[None]):
         self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
         self._check_by = time.monotonic() + CHECK_LATEST
         self.set_timer(CHECK_DELAY, self._check_when_quiet)
-        self.notifications.start()
         for problem in self.theme_problems:  # a bad theme file is skipped, never silently
             self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
 
@@ -150,6 +157,7 @@ class AgentConsoleApp(App[None]):
             return
         self._background_started = True
         gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
+        self.notifications.start()
         self.watch_team()
         if self.session.syncing:
             self.run_engine()

@@ -29,6 +29,8 @@ AFTER_THE_FIRST_FRAME = (
     "agentconsole.replies.guard", "agentconsole.replies.templates",
     # the dialogs (search, help, confirmations): read when one first opens
     "screens.common.modals",
+    # [notify]: built with the background work after the first frame
+    "agentconsole.notify", "screens.common.notifications",
 )
 
 
