@@ -153,6 +153,7 @@ KEY_STRING = re.compile(r"^[^\s,]+(,[^\s,]+)*$")
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting of the config file, typed and checked; defaults when a key is absent."""
     agent_name: str = ""
     agent_initials: str = ""
     timezone: str = "UTC"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +26,11 @@ from screens.common.commands import ActionsProvider
 from screens.common.reload import SettingsProvider, register_user_themes
 from screens.inbox.screen import DataChanged, InboxScreen, StatesChanged
 from screens.common.keys import catalogue
-from screens.common.modals import ConfirmModal, HelpScreen
 
 if TYPE_CHECKING:
     from agentconsole.session.session import Session
+
+    from screens.common.notifications import ConsoleNotifications
 
 
 BACKGROUND_AT_THE_LATEST = 1.0  # seconds after mount: the engine and team watcher start even without a first page
@@ -103,13 +105,30 @@ class AgentConsoleApp(App[None]):
 
         self.user_theme_files: dict[str, Path] = {}
         self.theme_problems = register_user_themes(self, config.path or paths.config_path())
-        self.theme = config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes \
-            else DARK
+        self._start_theme(config.theme if config.theme in THEME_NAMES or config.theme in self.available_themes
+                          else DARK)
         if config.keymap:
             self.set_keymap(config.keymap)
+
+    @cached_property
+    def notifications(self) -> ConsoleNotifications:
+        """[notify]: the terminal and the command. Built at first use: its timer starts with the background
+        work after the first frame, and nothing is told before that."""
         from screens.common.notifications import ConsoleNotifications
 
-        self.notifications = ConsoleNotifications(self, config)  # [notify]: the terminal and the command
+        return ConsoleNotifications(self, self.config)
+
+    def _start_theme(self, name: str) -> None:
+        """The theme the console starts in. Setting App.theme runs its watcher, which queues refresh_css:
+        the stylesheet parsed a second time, without its parse cache, and every node styled again once
+        the app runs. Before it runs nothing is parsed or styled, so what the watcher sets up is set
+        here directly: the theme's classes, its ANSI colours and the variables the first parse reads
+        (textual is pinned: App._watch_theme does the same and queues the re-parse)."""
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -128,7 +147,6 @@ class AgentConsoleApp(App[None]):
         self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
         self._check_by = time.monotonic() + CHECK_LATEST
         self.set_timer(CHECK_DELAY, self._check_when_quiet)
-        self.notifications.start()
         for problem in self.theme_problems:  # a bad theme file is skipped, never silently
             self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
 
@@ -139,6 +157,7 @@ class AgentConsoleApp(App[None]):
             return
         self._background_started = True
         gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
+        self.notifications.start()
         self.watch_team()
         if self.session.syncing:
             self.run_engine()
@@ -315,6 +334,8 @@ class AgentConsoleApp(App[None]):
         self.session.kick()
 
     def action_help(self) -> None:
+        from screens.common.modals import HelpScreen  # the dialogs are read when one first opens
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(catalogue(self.screen)))
@@ -332,6 +353,8 @@ class AgentConsoleApp(App[None]):
             def answered(yes: bool | None) -> None:
                 if yes:
                     self.exit()
+            from screens.common.modals import ConfirmModal
+
             self.push_screen(ConfirmModal("You have an unsent draft. Quit and lose it?"), answered)
             return
         self.exit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class View:
+    """One inbox view: its key, its label and the SQL that selects its conversations."""
     key: str
     label: str
     where: str  # SQL over `conversations`, may use :agent_id

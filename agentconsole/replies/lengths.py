@@ -27,6 +27,7 @@ X_URL_LENGTH = 23
 
 @dataclass(frozen=True, slots=True)
 class Length:
+    """A text's length as the channel counts it, against the channel's limit."""
     used: int
     limit: int | None
     unit: str

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class WaitSummary:
+    """The wait line's figures: how many wait, the oldest wait and how many are over target."""
     waiting: int = 0
     oldest_since: float | None = None  # of the conversation that has waited longest, as its rule counts
     oldest_channel: str | None = None

@@ -37,6 +37,7 @@ Part = tuple[str, Role]
 
 @dataclass(frozen=True, slots=True)
 class BannerEntry:
+    """One shift as the banner tells it: its hello posts and whether its end is overdue."""
     shift: ShiftRow
     hello: tuple[PostStatus, ...]
     overdue: bool

@@ -31,6 +31,7 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConnectorState:
+    """One account's connection as the banner shows it: its status, its message, its retry and last sync."""
     account_id: int
     account_name: str
     status: SyncStatus | str

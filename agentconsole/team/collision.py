@@ -32,6 +32,7 @@ class Choice(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Collision:
+    """Something another agent (or the platform's own app) did to a conversation since it was opened."""
     what: What
     who: str  # an agent's name, or "" for someone using the platform's own app
     at: float

@@ -27,6 +27,7 @@ class CannedVerbs(InboxVerbs):
 
     @dataclass
     class CannedReady(Message):
+        """The canned-reply picker's data was read: the conversation and its values."""
         conversation: ConversationRow
         values: dict
         message: str

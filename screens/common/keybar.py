@@ -16,6 +16,7 @@ from screens.common.steady import SteadyLines
 
 @dataclass(frozen=True, slots=True)
 class KeyHint:
+    """One key shown in the key bar."""
     key: str  # the key as Textual names it, for simulate_key on a click
     display: str  # as shown, e.g. "^s" or "⏎"
     description: str

@@ -13,6 +13,7 @@ from textual.screen import Screen
 
 @dataclass(frozen=True)
 class KeyEntry:
+    """One binding as the help screen lists it: the node it belongs to and its keys as shown."""
     node: DOMNode
     binding: Binding
     keys: str  # every key for it, as displayed

@@ -62,12 +62,14 @@ class Composer(Vertical):
 
     @dataclass
     class Expanded(Message):
+        """The shortcut before the cursor was expanded, its placeholders filled in, for the editor."""
         text: str
         cursor_index: int
         expansion: Expansion
 
     @dataclass
     class Submitted(Message):
+        """The reply or note is to be sent (ctrl+s; ctrl+r also resolves)."""
         mode: ComposerMode
         conversation_id: int
         text: str
@@ -79,6 +81,7 @@ class Composer(Vertical):
 
     @dataclass
     class Closed(Message):
+        """The composer closed: its text, kept as the conversation's draft."""
         mode: ComposerMode
         conversation_id: int
         draft: Draft

@@ -36,16 +36,19 @@ class EscalationVerbs(InboxVerbs):
 
     @dataclass
     class EscalationReady(Message):
+        """The texts for moving a public post to DM were prepared."""
         conversation: ConversationRow
         texts: EscalationTexts
 
     @dataclass
     class EscalationCollided(Message):
+        """Someone else acted on the post while the move to DM was being written."""
         args: tuple[int, str, str, float | None]  # conversation id, DM text, public text, opened at
         collided: Collided
 
     @dataclass
     class Escalated(Message):
+        """The post was moved to DM: the DM's conversation."""
         dm_conversation_id: int
 
     def check_feature(self, action: str) -> bool | None:

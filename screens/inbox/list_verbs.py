@@ -16,6 +16,7 @@ from screens.inbox.verbs import InboxVerbs
 class ListVerbs(InboxVerbs):
     @dataclass
     class LongestFound(Message):
+        """The most urgent waiting conversation was found (None when nothing waits)."""
         conversation_id: int | None
 
     def check_feature(self, action: str) -> bool | None:

@@ -64,10 +64,12 @@ class InboxLoading(Screen):
 
     @dataclass
     class CountsLoaded(Message):
+        """Each view's count was read."""
         counts: dict[str, int]
 
     @dataclass
     class IdsLoaded(Message):
+        """A view's conversation ids were read, in its order."""
         view: str
         ids: array
         order: Order  # what the ids were read for: a read for an order or filter since left is for no list
@@ -76,12 +78,14 @@ class InboxLoading(Screen):
 
     @dataclass
     class WaitLoaded(Message):
+        """The wait line's figures were read."""
         figures: WaitFigures
         next_change_in: float | None
         order: Order  # what the figures were read for (the oldest wait, or the most urgent)
 
     @dataclass
     class PaneLoaded(Message):
+        """A conversation was read for the pane (None when it is gone)."""
         data: PaneData | None
         conversation_id: int
 
@@ -121,6 +125,7 @@ class InboxLoading(Screen):
 
     @dataclass
     class ListRefreshed(Message):
+        """The list's front was read again around the conversations that changed."""
         view: str
         before: array
         ids: array
@@ -161,6 +166,7 @@ class InboxLoading(Screen):
 
     @dataclass
     class ListResorted(Message):
+        """The list was put in order again, or found still in order."""
         view: str
         before: array | None
         ids: array | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -80,7 +80,12 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         self.narrow = ViewFilter()  # `\` narrows the current view
         self._wait_due = 0.0  # clock time at which the over-target count can next change
         self._started = False  # the loads that wait for the first rows to be painted have begun
+        self._shown = False  # the screen has been resumed (shown) once
         self.today_text = ""  # today's first-response figures for the wait line
+        # The width's class (App.HORIZONTAL_BREAKPOINTS) is set by Textual on the screen's first Resize,
+        # after every node was styled, and a class that changes styles every node again: set it now.
+        self.add_class(*self._get_breakpoint_classes(self.app.size.width, self.app.HORIZONTAL_BREAKPOINTS or []),
+                       update=False)
 
     # ------------------------------------------------------------------ layout
 
@@ -124,6 +129,15 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
         self.set_interval(1.0, self.tick, name="clock")
         self.set_timer(1.0, self._start_after_first_paint)  # in case the first page never comes
 
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. On the first show every node was styled as it was mounted,
+        # a moment before: restyling them all again for the resume changes nothing. A later resume
+        # (back from a dialog, after a theme change) restyles as usual. Textual dispatches either
+        # _on_screen_resume or on_screen_resume per class: a resume handler of this screen goes here.
+        if not self._shown:
+            self._shown = True
+            event.refresh_styles = False
+
     def _read_first_frame(self) -> None:
         """The first screenful of rows and the wait line, read here before the first frame (a few ms at
         100k conversations) instead of in workers: otherwise Textual draws two to five frames of an empty
@@ -154,6 +168,7 @@ class InboxScreen(InboxLoading, ListTools, PaneFollow, ListVerbs, SearchVerbs, C
 
     @dataclass
     class ActionFinished(Message):
+        """An action's worker finished: what to tell the agent, and a draft to keep."""
         note: str
         error: str = ""
         draft: tuple[int, str] | None = None  # (conversation id, text) of a reply to keep: it was not queued

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from screens.common.modals import SearchModal, SearchResult
 from screens.inbox.verbs import InboxVerbs
+
+if TYPE_CHECKING:
+    from screens.common.modals import SearchResult
 
 
 class SearchVerbs(InboxVerbs):
@@ -20,6 +22,8 @@ class SearchVerbs(InboxVerbs):
         return super().check_feature(action)
 
     def action_search(self) -> None:
+        from screens.common.modals import SearchModal  # the dialogs are read when one first opens
+
         self.app.push_screen(SearchModal(self.session.search), self._search_done)
 
     def _search_done(self, result: SearchResult | None) -> None:

@@ -15,7 +15,6 @@ from agentconsole.domain.sanitize import one_line
 from agentconsole.team.collision import Choice, Collided
 from agentconsole.team.presence import Activity, Present
 
-from screens.common.modals import ConfirmModal
 from screens.composer.composer import ComposerMode
 
 if TYPE_CHECKING:
@@ -59,6 +58,7 @@ class TeamScreen(Screen):
 
     @dataclass
     class CollisionFound(Message):
+        """A send met another agent's change to the conversation: the agent chooses."""
         conversation_id: int
         text: str
         source: str
@@ -70,6 +70,7 @@ class TeamScreen(Screen):
 
     @dataclass
     class AssignOptions(Message):
+        """The agents a conversation can be assigned to were read."""
         conversation_id: int
         current: int | None
         agents: list[AgentRow]
@@ -162,6 +163,8 @@ class TeamScreen(Screen):
             def answered(yes: bool | None) -> None:
                 if yes:
                     self._claim(conversation.id, me, current)
+
+            from screens.common.modals import ConfirmModal  # the dialogs are read when one first opens
 
             self.app.push_screen(ConfirmModal(f"Assigned to {name}. Take it over from {name}?"), answered)
 

@@ -24,10 +24,12 @@ TODAY_REFRESH_SECONDS = 30.0  # how often the figures are read again, when somet
 class TodayVerbs(InboxVerbs):
     @dataclass
     class TodayLoaded(Message):
+        """Today's first-response figures were read for the wait line."""
         text: str
 
     @dataclass
     class CrossedOver(Message):
+        """Conversations whose wait went over target since the last look."""
         rows: list[ConversationRow]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

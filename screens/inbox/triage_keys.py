@@ -25,6 +25,7 @@ class TriageScreen(Screen):
 
     @dataclass
     class HeatCorrected(Message):
+        """The agent corrected a conversation's heat level."""
         conversation_id: int
         level: Level | None
 

@@ -27,10 +27,12 @@ class ShiftVerbs(InboxVerbs):
 
     @dataclass
     class BannerLoaded(Message):
+        """The shift banner's state was read."""
         banner: Banner
 
     @dataclass
     class ShiftFormReady(Message):
+        """The start or end shift form's data was read."""
         form: Any  # a StartForm or an EndForm
         ending: bool
 

@@ -27,6 +27,10 @@ AFTER_THE_FIRST_FRAME = (
     "agentconsole.satisfaction.parse", "agentconsole.storage.triage", "tomllib",
     # the send guard and the templates: the composer asks for its verdict once a reply is being written
     "agentconsole.replies.guard", "agentconsole.replies.templates",
+    # the dialogs (search, help, confirmations): read when one first opens
+    "screens.common.modals",
+    # [notify]: built with the background work after the first frame
+    "agentconsole.notify", "screens.common.notifications",
 )
 
 

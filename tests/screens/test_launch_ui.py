@@ -89,3 +89,52 @@ async def test_the_first_frame_parses_no_dialog_rules(seeded, monkeypatch):
         assert names.isdisjoint({"SearchModal", "HelpScreen", "ConfirmModal", "CollisionModal", "AssignModal",
                                  "help-box", "#help-box", "confirm-box", "#confirm-box"})
         assert "ConversationList" in names  # the rules were read
+
+
+@pytest.mark.parametrize(("size", "width_class"), [((80, 24), "-narrow"), ((120, 36), "-wide")])
+async def test_the_inbox_is_styled_for_its_width_before_its_first_frame(seeded, monkeypatch, size, width_class):
+    """The width's class is on the inbox from its start: Textual's first Resize, which would set it
+    after every node was styled and style them all again, finds it there."""
+    from textual.css.stylesheet import Stylesheet
+
+    from screens.inbox.screen import InboxScreen
+
+    styled: list[str] = []
+    apply = Stylesheet.apply
+    monkeypatch.setattr(Stylesheet, "apply", lambda sheet, node, *a, **k: (
+        styled.append(type(node).__name__), apply(sheet, node, *a, **k))[1])
+    app = seeded.app()
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen) and width_class in inbox.classes
+        assert styled.count("InboxScreen") == 1  # styled as it is mounted; not again for its width
+
+
+async def test_the_first_show_of_the_inbox_styles_each_node_once(seeded, monkeypatch):
+    """Every node is styled as it is mounted; the first resume does not style them all again, and a
+    full restyle after the start changes nothing, so that second pass had nothing to do. A later
+    resume, back from a dialog, restyles as before."""
+    from textual.css.stylesheet import Stylesheet
+
+    from screens.common.modals import HelpScreen
+
+    styled: list[str] = []
+    apply = Stylesheet.apply
+    monkeypatch.setattr(Stylesheet, "apply", lambda sheet, node, *a, **k: (
+        styled.append(type(node).__name__), apply(sheet, node, *a, **k))[1])
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert styled.count("ConversationPane") == 1 and styled.count("InboxScreen") == 1
+        nodes = list(app.screen.walk_children(with_self=True))
+        before = [node.styles.css for node in nodes]
+        app.stylesheet.update(app.screen)
+        await pilot.pause()
+        assert [node.styles.css for node in nodes] == before
+        await pilot.press("question_mark")
+        await wait_until(app, pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await wait_until(app, pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await settle(app, pilot)
+        assert styled.count("ConversationPane") >= 2  # resumed again: restyled

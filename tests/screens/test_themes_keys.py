@@ -112,3 +112,27 @@ async def test_reading_the_other_screens_styles_ahead_restyles_nothing_on_screen
         app.stylesheet.update(app.screen)
         await pilot.pause()
         assert [node.styles.css for node in nodes] == before
+
+
+async def test_the_start_theme_is_in_place_before_the_first_parse(seeded, monkeypatch):
+    """The configured theme is set before the stylesheet is first parsed: the widgets are styled in its
+    colours, the app has its classes, and nothing re-parses the stylesheet for it after the start (a
+    light theme, so nothing is left of the default dark one)."""
+    from textual.app import App
+    from textual.color import Color
+
+    refreshed: list[bool] = []
+    refresh_css = App.refresh_css
+    monkeypatch.setattr(App, "refresh_css", lambda app, animate=True: refreshed.append(animate) or
+                        refresh_css(app, animate))
+    app = seeded.app(config=Config(theme=LIGHT))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        theme = app.get_theme(LIGHT)
+        assert app.theme == LIGHT and refreshed == []
+        assert app.screen.styles.background == Color.parse(theme.background)
+        assert {f"-theme-{LIGHT}", "-light-mode"} <= app.classes and "-dark-mode" not in app.classes
+        assert app.theme_variables["sla-over"] == theme.variables["sla-over"]
+        app.theme = DARK  # switching later still restyles everything
+        await settle(app, pilot)
+        assert refreshed and app.screen.styles.background == Color.parse(app.get_theme(DARK).background)
