@@ -40,6 +40,15 @@ def opened(path: Path, clock: FrozenClock) -> Store:
     return store
 
 
+def sealed(tmp_path: Path) -> tuple[Path, FrozenClock]:
+    """A workspace that one checked session closed cleanly (so it is sealed), and the clock it ran on."""
+    path = tmp_path / "ws.db"
+    make_workspace(path)
+    clock = FrozenClock(START)
+    opened(path, clock).close()
+    return path, clock
+
+
 def test_a_clean_close_after_a_check_spares_the_next_start_its_check(tmp_path, checks):
     path = tmp_path / "ws.db"
     make_workspace(path)
@@ -77,10 +86,7 @@ def test_flipped_bytes_after_a_clean_close_are_found_at_the_next_start(tmp_path,
 @pytest.mark.parametrize("change", ["another program writes", "a crash after writing", "a copy put in its place",
                                     "a restore", "cut short"])
 def test_any_change_since_the_seal_brings_the_check_back(tmp_path, checks, change):
-    path = tmp_path / "ws.db"
-    make_workspace(path)
-    clock = FrozenClock(START)
-    opened(path, clock).close()
+    path, clock = sealed(tmp_path)
     if change == "another program writes":
         conn = sqlite3.connect(path)
         conn.execute("UPDATE agents SET name = name")
@@ -131,10 +137,7 @@ def test_no_seal_while_a_connection_of_the_store_is_still_open_in_a_running_thre
 
 
 def test_damage_noticed_mid_session_removes_the_seal(tmp_path, checks):
-    path = tmp_path / "ws.db"
-    make_workspace(path)
-    clock = FrozenClock(START)
-    opened(path, clock).close()
+    path, clock = sealed(tmp_path)
     store = opened(path, clock)
     assert store.notice(sqlite3.DatabaseError("database disk image is malformed"))
     assert not soundness.seal_of(path).exists()
@@ -143,10 +146,7 @@ def test_damage_noticed_mid_session_removes_the_seal(tmp_path, checks):
 
 
 def test_the_check_runs_while_the_daily_backup_is_due(tmp_path, checks):
-    path = tmp_path / "ws.db"
-    make_workspace(path)
-    clock = FrozenClock(START)
-    opened(path, clock).close()
+    path, clock = sealed(tmp_path)
     for taken in backup.backups(path):
         taken.unlink()  # a backup is only taken right after a check of its own
     store = opened(path, clock)

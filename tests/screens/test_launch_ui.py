@@ -91,18 +91,24 @@ async def test_the_first_frame_parses_no_dialog_rules(seeded, monkeypatch):
         assert "ConversationList" in names  # the rules were read
 
 
-@pytest.mark.parametrize(("size", "width_class"), [((80, 24), "-narrow"), ((120, 36), "-wide")])
-async def test_the_inbox_is_styled_for_its_width_before_its_first_frame(seeded, monkeypatch, size, width_class):
-    """The width's class is on the inbox from its start: Textual's first Resize, which would set it
-    after every node was styled and style them all again, finds it there."""
+def styled_nodes(monkeypatch) -> list[str]:
+    """The class name of every node the stylesheet styles from now on, in order."""
     from textual.css.stylesheet import Stylesheet
-
-    from screens.inbox.screen import InboxScreen
 
     styled: list[str] = []
     apply = Stylesheet.apply
     monkeypatch.setattr(Stylesheet, "apply", lambda sheet, node, *a, **k: (
         styled.append(type(node).__name__), apply(sheet, node, *a, **k))[1])
+    return styled
+
+
+@pytest.mark.parametrize(("size", "width_class"), [((80, 24), "-narrow"), ((120, 36), "-wide")])
+async def test_the_inbox_is_styled_for_its_width_before_its_first_frame(seeded, monkeypatch, size, width_class):
+    """The width's class is on the inbox from its start: Textual's first Resize, which would set it
+    after every node was styled and style them all again, finds it there."""
+    from screens.inbox.screen import InboxScreen
+
+    styled = styled_nodes(monkeypatch)
     app = seeded.app()
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
@@ -115,14 +121,9 @@ async def test_the_first_show_of_the_inbox_styles_each_node_once(seeded, monkeyp
     """Every node is styled as it is mounted; the first resume does not style them all again, and a
     full restyle after the start changes nothing, so that second pass had nothing to do. A later
     resume, back from a dialog, restyles as before."""
-    from textual.css.stylesheet import Stylesheet
-
     from screens.common.modals import HelpScreen
 
-    styled: list[str] = []
-    apply = Stylesheet.apply
-    monkeypatch.setattr(Stylesheet, "apply", lambda sheet, node, *a, **k: (
-        styled.append(type(node).__name__), apply(sheet, node, *a, **k))[1])
+    styled = styled_nodes(monkeypatch)
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
