@@ -137,34 +137,37 @@ class Health:
                               + db.HINT.format(backups=Path(self.path).parent / "backups"))
         return problems
 
+    @property
+    def _in_a_file(self) -> bool:
+        """SQLite on a file: the only workspace a seal (soundness.py) or a backup is for."""
+        return self._server is None and str(self.path) != ":memory:"
+
     def check_unless_sealed(self) -> list[str]:
         """The start-up check (the console's and `sync --once`'s): skipped while the file is exactly as a
         clean close sealed it, less than a day after the check that seal rests on, and no daily backup is
         due (a backup is taken only right after a check); else check() itself."""
-        if self._server is None and str(self.path) != ":memory:":
-            from agentconsole.storage import backup
+        if not self._in_a_file:
+            return self.check()
+        from agentconsole.storage import backup
 
-            path, now = Path(self.path), self.clock.now()
-            since = self.sealed_at
-            if since is not None and now - since < soundness.AGE_LIMIT and not backup.daily_due(path, now):
-                self.sound_at = since
-                return []
-            problems = self.check()
-            if not problems:
-                self.sound_at = now
-            return problems
-        return self.check()
+        since, now = self.sealed_at, self.clock.now()
+        if since is not None and 0 <= now - since < soundness.AGE_LIMIT and not backup.daily_due(Path(self.path), now):
+            self.sound_at = since
+            return []
+        problems = self.check()
+        if not problems:
+            self.sound_at = now
+        return problems
 
     def _seal_if_sound(self) -> None:
         """After the last connection closed: seal the file when a check found it sound (soundness.py)."""
-        if self.sound_at is None or self.damaged or self._server is not None or str(self.path) == ":memory:":
-            return
-        soundness.write(Path(self.path), self.sound_at)
+        if self.sound_at is not None and not self.damaged and self._in_a_file:
+            soundness.write(Path(self.path), self.sound_at)
 
     def mark_damaged(self, why: str) -> None:
         self.damaged = why
         self.sound_at = None
-        if self._server is None and str(self.path) != ":memory:":
+        if self._in_a_file:
             soundness.remove(Path(self.path))  # never trusted again without a check
 
     def notice(self, error: BaseException) -> bool:
@@ -194,7 +197,7 @@ class Health:
 
         if self._server is not None:
             return None  # a server's backups are its administrator's (pg_dump, base backups)
-        if self.damaged or str(self.path) == ":memory:" or not backup.daily_due(Path(self.path), self.clock.now()):
+        if self.damaged or not self._in_a_file or not backup.daily_due(Path(self.path), self.clock.now()):
             return None
         return self.backup("daily", stop)
 

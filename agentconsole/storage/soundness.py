@@ -37,18 +37,16 @@ def fingerprint(database: Path) -> list[int]:
     return out
 
 
-def trusted_since(database: Path, now: float) -> float | None:
-    """When the check that the seal rests on ran, if the file is still exactly as sealed and that was
-    less than AGE_LIMIT ago; else None (the check must run)."""
+def trusted_since(database: Path) -> float | None:
+    """When the check that the seal rests on ran, if the file is still exactly as sealed; else None (the
+    check must run). How old that check may be is the caller's rule (AGE_LIMIT)."""
     try:
         seal = json.loads(seal_of(database).read_text())
         checked_at = float(seal["checked_at"])
         sealed = [int(x) for x in seal["fingerprint"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no seal, or not one we wrote: check
-    if not 0 <= now - checked_at < AGE_LIMIT or sealed != fingerprint(database):
-        return None
-    return checked_at
+    return checked_at if sealed == fingerprint(database) else None
 
 
 def write(database: Path, checked_at: float) -> None:

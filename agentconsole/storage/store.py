@@ -79,7 +79,7 @@ class Store(Health, ConversationActions):
         if str(path) != ":memory:":
             db.check_file(Path(path))
             # Read before this process writes anything: a seal is only good for the file exactly as sealed.
-            self.sealed_at = soundness.trusted_since(Path(path), self.clock.now())
+            self.sealed_at = soundness.trusted_since(Path(path))
         db.migrate(self.conn, before=self._backup_before_migration)
 
     @property
