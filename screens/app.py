@@ -74,7 +74,7 @@ class AgentConsoleApp(App[None]):
     ]
 
     def __init__(self, session: Session, *, demo: bool = False, setup_email: tuple[Any, Any] | None = None,
-                 freeze_startup_objects: bool = False) -> None:
+                 freeze_startup_objects: bool = False, close_on_hangup: bool = False) -> None:
         super().__init__()
         from screens.common.cells import count_spacing_marks_as_terminals_do
 
@@ -94,6 +94,7 @@ class AgentConsoleApp(App[None]):
         # (save, test) for the email set-up dialog, wired by the CLI; None hides the command.
         self.setup_email = setup_email
         self.freeze_startup_objects = freeze_startup_objects  # the console's own process only, not tests
+        self.close_on_hangup = close_on_hangup  # ditto: signal handlers are the process's
         self._background_started = False  # the team watcher and the engine (start_background)
         self._input_at = float("-inf")  # time.monotonic() of the last key or click: the check waits for a pause
         self._checking = False  # the database check runs; a key stops it until the next pause
@@ -142,6 +143,8 @@ class AgentConsoleApp(App[None]):
         # The feed's place in the change log is taken before the inbox's first reads, so nothing
         # committed in between is missed; the watcher thread that reads it starts after the first frame.
         self.session.open_change_feed()
+        if self.close_on_hangup:
+            self._close_on_signals()
         self.push_screen(InboxScreen(id="inbox"))
         self.session.subscribe(self.engine_event)  # the engine's events, and the session's own verbs'
         self.set_timer(BACKGROUND_AT_THE_LATEST, self.start_background)  # if no first page ever comes
@@ -149,6 +152,30 @@ class AgentConsoleApp(App[None]):
         self.set_timer(CHECK_DELAY, self._check_when_quiet)
         for problem in self.theme_problems:  # a bad theme file is skipped, never silently
             self.notify(f"Theme skipped: {problem}", severity="warning", timeout=15)
+
+    def _close_on_signals(self) -> None:
+        """A closed terminal (SIGHUP: an SSH link dropped, a tmux window killed) or a SIGTERM ends the console
+        the way `q` does instead of killing it mid-write: the store closes cleanly, so the next start skips
+        the database check, and the watcher and the engine stop. There is nobody to ask about a draft."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in ("SIGHUP", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            try:
+                loop.add_signal_handler(number, self._signalled, name)
+            except (NotImplementedError, RuntimeError, ValueError):  # no such handlers here (Windows, a thread)
+                return
+
+    def _signalled(self, name: str) -> None:
+        inbox = self._inbox()
+        lost = " (an unsent draft was lost)" if inbox is not None and inbox.current_draft_text() else ""
+        log.warning("closing on %s%s", name, lost)
+        self.failure = f"closed on {name}{lost}" if lost else ""
+        self.exit(return_code=1 if lost else 0)
 
     def start_background(self) -> None:
         """The team watcher and the first sync, once the inbox's first rows are painted (the inbox calls

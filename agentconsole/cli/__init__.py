@@ -163,10 +163,13 @@ def _run_console(args: argparse.Namespace, ctx: CliContext) -> int:
 
     session = Session(store, clock=ctx.clock, config=ctx.config, agent_id=agent_id, connect=connect)
     app = AgentConsoleApp(session, demo=demo, setup_email=_account_setup(store, ctx.clock),
-                          freeze_startup_objects=True)
+                          freeze_startup_objects=True, close_on_hangup=True)
     app.run()
     if app.failure:
-        print(f"{PREFIX}{app.failure}", file=ctx.err)
+        try:
+            print(f"{PREFIX}{app.failure}", file=ctx.err)
+        except OSError:  # the terminal hung up (SIGHUP): the log has the line
+            pass
     return app.return_code or EXIT_OK
 
 
