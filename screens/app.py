@@ -38,6 +38,7 @@ FAILURE_QUIET = 10.0  # seconds: the same failure is told once, and reloads afte
 CHECK_DELAY = 2.0  # seconds after mount: the database check and backup wait until the inbox is up
 CHECK_QUIET = 2.0  # ... and for this long without a key or click (they take a core for ~1 s at 1M messages)
 CHECK_LATEST = 60.0  # seconds after mount: the check runs by then even while keys keep coming
+SIGNAL_GRACE = 10.0  # seconds a close on SIGHUP or SIGTERM may take before the process ends anyway
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,18 @@ class AgentConsoleApp(App[None]):
                 return
 
     def _signalled(self, name: str) -> None:
+        import os
+        import threading
+
         inbox = self._inbox()
         lost = " (an unsent draft was lost)" if inbox is not None and inbox.current_draft_text() else ""
         log.warning("closing on %s%s", name, lost)
         self.failure = f"closed on {name}{lost}" if lost else ""
+        # The handler replaced the signal's default (the process gone at once): a close that hangs must not
+        # leave a console running with nobody at its terminal.
+        watchdog = threading.Timer(SIGNAL_GRACE, os._exit, (1,))
+        watchdog.daemon = True
+        watchdog.start()
         self.exit(return_code=1 if lost else 0)
 
     def start_background(self) -> None:
