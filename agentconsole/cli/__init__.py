@@ -207,6 +207,7 @@ def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
+    import signal
     import sqlite3
 
     from agentconsole.session.session import Session
@@ -238,7 +239,35 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"{names[account_id]}: synced by {clean(holder.label or describe(holder.owner))}; skipped",
               file=ctx.out)
 
+    stopped_by = ""
+
+    def stop(name: str, task: asyncio.Task[None]) -> None:
+        nonlocal stopped_by
+        stopped_by = name
+        task.cancel()
+
     async def sync_all() -> None:
+        # A cron job's `timeout`, a shutdown or a closed terminal stops the run here instead of killing
+        # the process: the leases are released and the store closes cleanly (sealed), so the next run
+        # neither waits for the leases to lapse nor reads the whole file through again. A send cut off
+        # in flight is reconciled by the next run, as after any crash.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for name in ("SIGHUP", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                try:
+                    loop.add_signal_handler(number, stop, name, task)
+                except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
+                    break
+        try:
+            await _sync_accounts()
+        finally:
+            for connector in connectors_.values():
+                await connector.close()
+
+    async def _sync_accounts() -> None:
         nonlocal failed
         for account_id in [a for a in connectors_ if a not in elsewhere]:
             try:
@@ -260,11 +289,15 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         sent = await engine.dispatch_once()
         if sent:
             print(f"outbox: {sent} sent", file=ctx.out)
-        for connector in connectors_.values():
-            await connector.close()
 
     try:
         asyncio.run(sync_all())
+    except asyncio.CancelledError:
+        if not stopped_by:
+            raise
+        print(f"{PREFIX}stopped by {stopped_by} before the sync finished; the next run goes on from where this"
+              " one stopped", file=ctx.err)
+        return EXIT_ERROR
     finally:
         leases.release_all()
     # A refused send, or one that may have been sent, is left to a person: say which, and fail, so
