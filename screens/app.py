@@ -176,7 +176,9 @@ class AgentConsoleApp(App[None]):
         import threading
 
         inbox = self._inbox()
-        lost = " (an unsent draft was lost)" if inbox is not None and inbox.current_draft_text() else ""
+        lost = ""
+        if inbox is not None and not inbox.keep_drafts_now() and inbox.current_draft_text():
+            lost = " (an unsent draft was lost)"
         log.warning("closing on %s%s", name, lost)
         self.failure = f"closed on {name}{lost}" if lost else ""
         # The handler replaced the signal's default (the process gone at once): a close that hangs must not
@@ -193,6 +195,9 @@ class AgentConsoleApp(App[None]):
             return
         self._background_started = True
         gc.enable()  # the CLI paused the cyclic collector for the start (run_console)
+        inbox = self._inbox()
+        if inbox is not None:
+            inbox.load_drafts()  # what earlier sessions left unsent
         self.notifications.start()
         self.watch_team()
         if self.session.syncing:
@@ -385,13 +390,15 @@ class AgentConsoleApp(App[None]):
 
     async def action_quit(self) -> None:
         inbox = self._inbox()
-        if inbox is not None and inbox.current_draft_text():
+        # Drafts are kept in the store (the next start offers them again); asked only when that failed.
+        if inbox is not None and not inbox.keep_drafts_now() and inbox.current_draft_text():
             def answered(yes: bool | None) -> None:
                 if yes:
                     self.exit()
             from screens.common.modals import ConfirmModal
 
-            self.push_screen(ConfirmModal("You have an unsent draft. Quit and lose it?"), answered)
+            self.push_screen(ConfirmModal("Your unsent draft could not be kept (see the log). Quit and lose it?"),
+                             answered)
             return
         self.exit()
 

@@ -97,6 +97,16 @@ class AgentRow(NamedTuple):
     timezone: str
 
 
+class DraftRow(NamedTuple):
+    """An agent's unsent reply or note on one conversation, as kept in the store."""
+
+    conversation_id: int
+    mode: str  # what the composer writes: "reply" or "note"
+    text: str
+    template_text: str | None  # the canned reply it was built from, as filled in, if any
+    template_id: int | None
+
+
 def initials_of(name: str) -> str:
     """An agent's initials when none are set (here, not in replies.templates, so the list can show them
     without importing the templates before the first frame)."""

@@ -20,6 +20,7 @@ from agentconsole.session.engine_link import EngineLink
 from agentconsole.session.listening import ListeningVerbs
 from agentconsole.session.platform import PlatformVerbs
 from agentconsole.session.refresh import RefreshReads
+from agentconsole.domain.rows import DraftRow
 from agentconsole.storage import views
 from agentconsole.storage.store import Store
 from agentconsole.team import collision
@@ -212,6 +213,18 @@ class Session(RefreshReads, PlatformVerbs, ListeningVerbs, EngineLink):
         note = self.store.add_note(conversation_id, self.agent_id, text)
         self._changed([conversation_id], order=False, counts=False)
         return note
+
+    def keep_draft(self, draft: DraftRow) -> None:
+        """This agent's unsent reply or note, kept (an empty text drops it)."""
+        if self.agent_id is not None:
+            self.store.keep_draft(self.agent_id, draft)
+
+    def drop_draft(self, conversation_id: int, mode: str) -> None:
+        if self.agent_id is not None:
+            self.store.drop_draft(self.agent_id, conversation_id, mode)
+
+    def drafts(self) -> list[DraftRow]:
+        return self.store.drafts_of(self.agent_id) if self.agent_id is not None else []
 
     def toggle_done(self, conversation_id: int, status: str) -> Status:
         """Done, or open again when it was done; returns the new status."""

@@ -263,4 +263,18 @@ MIGRATIONS: list[str] = [
     );
     """,
     PREFIX_INDEX,  # search: the first one and two characters of every word indexed too (see storage/search.py)
+    # Drafts: each agent's unsent reply or note per conversation, written as it is typed, so a crash, a
+    # kill or a closed terminal loses none and the next start opens the composer on it (storage/drafts.py).
+    """
+    CREATE TABLE IF NOT EXISTS drafts (
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        mode TEXT NOT NULL,
+        text TEXT NOT NULL,
+        template_text TEXT,
+        template_id INTEGER,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (agent_id, conversation_id, mode)
+    );
+    """,
 ]

@@ -15,6 +15,7 @@ from agentconsole.storage import connections, db, postgres, soundness
 from agentconsole.storage.health import Health
 from agentconsole.storage import search as fulltext
 from agentconsole.storage.actions import ANY_ASSIGNEE, ConversationActions  # noqa: F401  (callers import it here)
+from agentconsole.storage.drafts import Drafts
 from agentconsole.storage.search import fts_query  # noqa: F401  (where callers and tests import it)
 from agentconsole.domain.clock import Clock, SystemClock
 from agentconsole.domain.models import Channel, InboundMessage
@@ -52,7 +53,7 @@ LEFT JOIN conversation_triage tr ON tr.conversation_id = c.id
 """
 
 
-class Store(Health, ConversationActions):
+class Store(Health, ConversationActions, Drafts):
     """All reads and writes of the workspace, in an SQLite file (a path) or on a PostgreSQL server (a
     postgresql:// URL; *password* when the keyring gave one, else libpq's PGPASSWORD or ~/.pgpass).
     Safe to share between threads and processes: each thread gets its own connection; writers serialise

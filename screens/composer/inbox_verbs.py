@@ -3,6 +3,7 @@ saved, what it closes on is kept as a draft; and the agent's decision on a send 
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property, partial
 from typing import Any
 
@@ -10,11 +11,16 @@ from textual import on, work
 
 from agentconsole.domain.models import Channel
 from agentconsole.domain.records import DECIDABLE
+from agentconsole.domain.rows import DraftRow
 from agentconsole.replies.outbox import SendDecision
 
 from screens.composer.composer import Composer, ComposerMode, Draft
 from screens.inbox.conversation_pane import OUTBOX_LABELS
 from screens.inbox.verbs import InboxVerbs
+
+log = logging.getLogger(__name__)
+
+DRAFT_KEPT_AFTER = 1.0  # seconds after a keystroke the open draft is written to the store (a crash loses less)
 
 # How the palette names each decision on a send that ended unsure, failed or cancelled.
 DECISION_LABELS = {SendDecision.RESEND: "Resend", SendDecision.MARK_SENT: "Mark as sent",
@@ -25,6 +31,8 @@ class ComposerVerbs(InboxVerbs):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.drafts: dict[tuple[ComposerMode, int], Draft] = {}  # by (mode, conversation id)
+        self._autosaved: dict[tuple[ComposerMode, int], str] = {}  # the text last kept while typing
+        self._autosave_timer: Any = None
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
 
     @cached_property
@@ -74,15 +82,76 @@ class ComposerVerbs(InboxVerbs):
 
     def keep_draft(self, conversation_id: int, text: str) -> None:
         """Keep *text* as the conversation's reply draft (a reply that was not queued after all)."""
-        self.drafts[(ComposerMode.REPLY, conversation_id)] = Draft(text)
+        self._keep(ComposerMode.REPLY, conversation_id, Draft(text))
+
+    def _keep(self, mode: ComposerMode, conversation_id: int, draft: Draft) -> None:
+        if draft.text.strip():
+            self.drafts[(mode, conversation_id)] = draft
+        else:
+            self.drafts.pop((mode, conversation_id), None)
+        self._store_draft(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+
+    @work(thread=True, group="drafts", exit_on_error=False, description="Keeping the draft")
+    def _store_draft(self, row: DraftRow) -> None:
+        self.session.keep_draft(row)
+
+    @work(thread=True, exclusive=True, group="drafts-load", exit_on_error=False, description="Reading the drafts")
+    def load_drafts(self) -> None:
+        """The drafts kept in the store from earlier sessions (or a console that crashed), once at start."""
+        rows = self.session.drafts()
+        self.app.call_from_thread(self._drafts_loaded, rows)
+
+    def _drafts_loaded(self, rows: list[DraftRow]) -> None:
+        for row in rows:  # one typed in the meantime is newer
+            self.drafts.setdefault((ComposerMode(row.mode), row.conversation_id),
+                                   Draft(row.text, row.template_text, row.template_id))
+
+    def open_draft(self) -> tuple[ComposerMode, int, Draft] | None:
+        """What the open composer holds, as a draft (None when it is closed)."""
+        composer = self.composer
+        if not composer.display or composer.conversation is None:
+            return None
+        return composer.mode, composer.conversation.id, Draft(composer.text, composer.template_text,
+                                                              composer.template_id)
+
+    def autosave_draft(self) -> None:
+        """Keep the open composer's text if it changed since it was last kept (a timer calls this)."""
+        found = self.open_draft()
+        if found is None or found[2].text == self._autosaved.get(found[:2], ""):
+            return
+        mode, conversation_id, draft = found
+        self._autosaved[(mode, conversation_id)] = draft.text
+        self._store_draft(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+
+    def on_text_area_changed(self, event: Any) -> None:  # the composer's TextArea.Changed, bubbling up
+        if self._autosave_timer is None:  # at most one write a second while typing
+            self._autosave_timer = self.set_timer(DRAFT_KEPT_AFTER, self._autosave_due)
+
+    def _autosave_due(self) -> None:
+        self._autosave_timer = None
+        self.autosave_draft()
+
+    def keep_drafts_now(self) -> bool:
+        """Store every draft, the open composer's too, at once on this thread (the console is closing, so
+        a worker might not finish); False when they could not be kept."""
+        rows = [DraftRow(cid, str(mode), d.text, d.template_text, d.template_id)
+                for (mode, cid), d in self.drafts.items() if d.text.strip()]
+        found = self.open_draft()
+        if found is not None and found[2].text.strip():
+            mode, conversation_id, draft = found
+            rows = [r for r in rows if (r.conversation_id, r.mode) != (conversation_id, str(mode))]
+            rows.append(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+        try:
+            for row in rows:
+                self.session.keep_draft(row)
+        except Exception:  # a damaged or read-only store: the caller says the draft would be lost
+            log.warning("the drafts could not be kept", exc_info=True)
+            return False
+        return True
 
     @on(Composer.Closed)
     def _composer_closed(self, message: Composer.Closed) -> None:
-        key = (message.mode, message.conversation_id)
-        if message.text.strip():
-            self.drafts[key] = message.draft
-        else:
-            self.drafts.pop(key, None)
+        self._keep(message.mode, message.conversation_id, message.draft)
         self.conversations.focus()
         self.show_pane_presence()
         self.refresh_bindings()
@@ -90,6 +159,8 @@ class ComposerVerbs(InboxVerbs):
     @on(Composer.Submitted)
     def _composer_submitted(self, message: Composer.Submitted) -> None:
         self.drafts.pop((message.mode, message.conversation_id), None)
+        self._autosaved.pop((message.mode, message.conversation_id), None)
+        self._drop_draft(message.conversation_id, str(message.mode))
         self.composer.display = False
         self.conversations.focus()
         self.show_pane_presence()
@@ -98,6 +169,10 @@ class ComposerVerbs(InboxVerbs):
         else:
             self._send_reply(message.conversation_id, message.text, message.source, message.template_id,
                              message.opened_at, resolve=message.resolve, cc=message.cc)
+
+    @work(thread=True, group="drafts", exit_on_error=False, description="Dropping the sent draft")
+    def _drop_draft(self, conversation_id: int, mode: str) -> None:
+        self.session.drop_draft(conversation_id, mode)
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""

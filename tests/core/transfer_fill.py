@@ -115,6 +115,10 @@ def fill(path: Path, conversations: int = 40) -> Store:
     store.audit(agent, "exported", ids[0], why="ünïcode \x1b]0;title\x07", n=1.5)
     store.set_status(ids[8], Status.DONE, agent)
     store.add_note(ids[9], agent, "from the API")
+    from agentconsole.domain.rows import DraftRow
+
+    store.keep_draft(agent, DraftRow(ids[9], "reply", "unsent: naïve 🎉 '\"quotes\"'", "Hi {first_name}", None))
+    store.keep_draft(other, DraftRow(ids[9], "note", "call back", None, None))
     from agentconsole.replies.canned import CannedLibrary
 
     CannedLibrary(store).install_starters()
