@@ -102,9 +102,11 @@ class ComposerVerbs(InboxVerbs):
         self.app.call_from_thread(self._drafts_loaded, rows)
 
     def _drafts_loaded(self, rows: list[DraftRow]) -> None:
+        modes = {str(m): m for m in ComposerMode}
         for row in rows:  # one typed in the meantime is newer
-            self.drafts.setdefault((ComposerMode(row.mode), row.conversation_id),
-                                   Draft(row.text, row.template_text, row.template_id))
+            if row.mode in modes:  # a row from a newer console's mode is left for it
+                self.drafts.setdefault((modes[row.mode], row.conversation_id),
+                                       Draft(row.text, row.template_text, row.template_id))
 
     def open_draft(self) -> tuple[ComposerMode, int, Draft] | None:
         """What the open composer holds, as a draft (None when it is closed)."""
