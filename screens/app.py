@@ -397,8 +397,7 @@ class AgentConsoleApp(App[None]):
                     self.exit()
             from screens.common.modals import ConfirmModal
 
-            self.push_screen(ConfirmModal("Your unsent draft could not be kept (see the log). Quit and lose it?"),
-                             answered)
+            self.push_screen(ConfirmModal("You have an unsent draft. Quit and lose it?"), answered)  # the log says why
             return
         self.exit()
 

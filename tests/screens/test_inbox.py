@@ -6,7 +6,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input, TextArea
 
 from screens.inbox.conversation_list import ConversationList
-from screens.common.modals import ConfirmModal, HelpScreen, SearchModal
+from screens.common.modals import HelpScreen, SearchModal
 
 from tests.screens.helpers import screen_text, settle
 
@@ -181,78 +181,6 @@ async def test_empty_or_over_length_reply_is_blocked_and_draft_kept(seeded):
         await pilot.press("r")
         await settle(app, pilot)
         assert app.screen.query_one(TextArea).text == "x" * 290
-
-
-async def test_quit_keeps_every_draft_for_the_next_start_without_asking(seeded):
-    dana, li = seeded.ids["dana"], seeded.ids["li"]
-    app = seeded.app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        app.screen.go_to(dana)
-        await settle(app, pilot)
-        await pilot.press("r", "h", "i", "escape")  # closed: a draft
-        await settle(app, pilot)
-        app.screen.go_to(li)
-        await settle(app, pilot)
-        await pilot.press("r", *"on it")  # still open when q comes (ctrl+q: q is a letter here)
-        await settle(app, pilot)
-        await pilot.press("ctrl+q")
-        await settle(app, pilot)
-        assert not isinstance(app.screen, ConfirmModal)
-    assert app.return_code == 0
-    app = seeded.app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        for conversation, text in ((dana, "hi"), (li, "on it")):
-            app.screen.go_to(conversation)
-            await settle(app, pilot)
-            await pilot.press("r")
-            await settle(app, pilot)
-            assert app.screen.query_one(TextArea).text == text
-            await pilot.press("escape")
-            await settle(app, pilot)
-
-
-async def test_quit_asks_when_the_draft_cannot_be_kept(seeded, monkeypatch):
-    app = seeded.app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("r", "h", "i", "escape")
-        await settle(app, pilot)
-
-        def broken(row):
-            raise OSError("disk full")
-
-        monkeypatch.setattr(app.session, "keep_draft", broken)
-        await pilot.press("q")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ConfirmModal)
-        assert "could not be kept" in screen_text(app)
-        await pilot.press("n")
-        await settle(app, pilot)
-        assert app.is_running
-        await pilot.press("q", "y")
-        await settle(app, pilot)
-    assert app.return_code == 0
-
-
-async def test_a_draft_is_written_while_typing_and_dropped_once_sent(seeded):
-    dana = seeded.ids["dana"]
-    app = seeded.app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        app.screen.go_to(dana)
-        await settle(app, pilot)
-        await pilot.press("r", *"Hi Dana, your parcel left today")
-        await pilot.pause(1.5)  # no escape, no quit: what a crash now would leave
-        await settle(app, pilot)
-        assert [(d.conversation_id, d.mode, d.text) for d in app.session.drafts()] == [
-            (dana, "reply", "Hi Dana, your parcel left today")]
-        await pilot.press("ctrl+s")
-        await settle(app, pilot)
-        await pilot.pause(0.3)
-        await settle(app, pilot)
-        assert app.session.drafts() == []
 
 
 async def test_views_switch_with_h_l_and_digits(seeded):
