@@ -157,19 +157,12 @@ class AgentConsoleApp(App[None]):
     def _close_on_signals(self) -> None:
         """A closed terminal (SIGHUP: an SSH link dropped, a tmux window killed) or a SIGTERM ends the console
         the way `q` does instead of killing it mid-write: the store closes cleanly, so the next start skips
-        the database check, and the watcher and the engine stop. There is nobody to ask about a draft."""
+        the database check, the watcher and the engine stop, and the drafts are kept (nobody is there to ask)."""
         import asyncio
-        import signal
 
-        loop = asyncio.get_running_loop()
-        for name in ("SIGHUP", "SIGTERM"):
-            number = getattr(signal, name, None)
-            if number is None:
-                continue
-            try:
-                loop.add_signal_handler(number, self._signalled, name)
-            except (NotImplementedError, RuntimeError, ValueError):  # no such handlers here (Windows, a thread)
-                return
+        from agentconsole.stop_signals import on_stop_signals
+
+        on_stop_signals(asyncio.get_running_loop(), self._signalled)
 
     def _signalled(self, name: str) -> None:
         import os

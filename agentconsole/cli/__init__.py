@@ -207,10 +207,10 @@ def _account_setup(store: Store, clock: Clock) -> tuple[SaveFn, TestFn]:
 
 
 def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
-    import signal
     import sqlite3
 
     from agentconsole.session.session import Session
+    from agentconsole.stop_signals import on_stop_signals
     from agentconsole.sync.engine import Engine
 
     store = ctx.store(use_demo(args))
@@ -241,26 +241,20 @@ def run_sync(args: argparse.Namespace, ctx: CliContext) -> int:
 
     stopped_by = ""
 
-    def stop(name: str, task: asyncio.Task[None]) -> None:
-        nonlocal stopped_by
-        stopped_by = name
-        task.cancel()
-
     async def sync_all() -> None:
         # A cron job's `timeout`, a shutdown or a closed terminal stops the run here instead of killing
         # the process: the leases are released and the store closes cleanly (sealed), so the next run
         # neither waits for the leases to lapse nor reads the whole file through again. A send cut off
         # in flight is reconciled by the next run, as after any crash.
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        for name in ("SIGHUP", "SIGTERM"):
-            number = getattr(signal, name, None)
-            if number is not None:
-                try:
-                    loop.add_signal_handler(number, stop, name, task)
-                except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
-                    break
+
+        def stop(name: str) -> None:
+            nonlocal stopped_by
+            stopped_by = name
+            task.cancel()
+
+        on_stop_signals(asyncio.get_running_loop(), stop)
         try:
             await _sync_accounts()
         finally:

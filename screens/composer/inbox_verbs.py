@@ -89,7 +89,7 @@ class ComposerVerbs(InboxVerbs):
             self.drafts[(mode, conversation_id)] = draft
         else:
             self.drafts.pop((mode, conversation_id), None)
-        self._store_draft(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+        self._store_draft(_row(mode, conversation_id, draft))
 
     @work(thread=True, group="drafts", exit_on_error=False, description="Keeping the draft")
     def _store_draft(self, row: DraftRow) -> None:
@@ -123,7 +123,7 @@ class ComposerVerbs(InboxVerbs):
             return
         mode, conversation_id, draft = found
         self._autosaved[(mode, conversation_id)] = draft.text
-        self._store_draft(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+        self._store_draft(_row(mode, conversation_id, draft))
 
     def on_text_area_changed(self, event: Any) -> None:  # the composer's TextArea.Changed, bubbling up
         if self._autosave_timer is None:  # at most one write a second while typing
@@ -136,16 +136,14 @@ class ComposerVerbs(InboxVerbs):
     def keep_drafts_now(self) -> bool:
         """Store every draft, the open composer's too, at once on this thread (the console is closing, so
         a worker might not finish); False when they could not be kept."""
-        rows = [DraftRow(cid, str(mode), d.text, d.template_text, d.template_id)
-                for (mode, cid), d in self.drafts.items() if d.text.strip()]
+        drafts = dict(self.drafts)
         found = self.open_draft()
-        if found is not None and found[2].text.strip():
-            mode, conversation_id, draft = found
-            rows = [r for r in rows if (r.conversation_id, r.mode) != (conversation_id, str(mode))]
-            rows.append(DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id))
+        if found is not None:
+            drafts[found[:2]] = found[2]  # what is typed now is newer than what it was opened with
         try:
-            for row in rows:
-                self.session.keep_draft(row)
+            for (mode, conversation_id), draft in drafts.items():
+                if draft.text.strip():
+                    self.session.keep_draft(_row(mode, conversation_id, draft))
         except Exception:  # a damaged or read-only store: the caller says the draft would be lost
             log.warning("the drafts could not be kept", exc_info=True)
             return False
@@ -208,3 +206,7 @@ class ComposerVerbs(InboxVerbs):
         self.session.decide(item_id, decision)
         self.app.call_from_thread(self.app.kick_engine)
         self.post_message(self.ActionFinished(f"Outbox item #{item_id}: {decision.replace('_', ' ')}"))
+
+
+def _row(mode: ComposerMode, conversation_id: int, draft: Draft) -> DraftRow:
+    return DraftRow(conversation_id, str(mode), draft.text, draft.template_text, draft.template_id)
