@@ -71,11 +71,16 @@ def gone(pid: int, timeout: float = 15.0) -> None:
 
 
 def exit_status(tmux: Tmux) -> str:
+    """The pane command's exit status, or "signal N" if a signal ended it. tmux marks a pane dead when its
+    terminal closes, which can come before it has reaped the process: wait for the status too."""
     deadline = time.monotonic() + 15
-    while (dead := tmux("list-panes", "-t", "app", "-F", "#{pane_dead} #{pane_dead_status}").split())[0] != "1":
+    while True:
+        dead, status, sig = tmux("list-panes", "-t", "app", "-F",
+                                 "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}").split()[0].split("|")
+        if dead == "1" and (status or sig):
+            return status or f"signal {sig}"
         assert time.monotonic() < deadline, "the pane's command did not end"
         time.sleep(0.05)
-    return dead[1]
 
 
 def test_a_closed_terminal_closes_the_store_cleanly_so_the_next_start_skips_the_check(console):
