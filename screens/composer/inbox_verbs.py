@@ -4,6 +4,7 @@ saved, what it closes on is kept as a draft; and the agent's decision on a send 
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property, partial
 from typing import Any
 
@@ -32,6 +33,11 @@ class ComposerVerbs(InboxVerbs):
         super().__init__(*args, **kwargs)
         self.drafts: dict[tuple[ComposerMode, int], Draft] = {}  # by (mode, conversation id)
         self._autosaved: dict[tuple[ComposerMode, int], str] = {}  # the text last kept while typing
+        # What this console knows the store holds, by (mode, conversation id): "" for none. Quit writes
+        # only what differs, so a draft loaded at start and never touched here cannot overwrite a newer
+        # one another console of the same agent kept since, or bring back one it sent or emptied.
+        self._stored: dict[tuple[str, int], str] = {}
+        self._stored_lock = threading.Lock()  # a write and the record of what it wrote, as one step
         self._autosave_timer: Any = None
         self.compose_on_load: int | None = None  # open the composer once this conversation shows
 
@@ -89,11 +95,22 @@ class ComposerVerbs(InboxVerbs):
             self.drafts[(mode, conversation_id)] = draft
         else:
             self.drafts.pop((mode, conversation_id), None)
-        self._store_draft(_row(mode, conversation_id, draft))
+        if not self._stored_as(mode, conversation_id, draft):  # opened and closed untouched: nothing to write
+            self._store_draft(_row(mode, conversation_id, draft))
+
+    def _stored_as(self, mode: ComposerMode, conversation_id: int, draft: Draft) -> bool:
+        """Whether the store holds *draft* already, as far as this console knows."""
+        with self._stored_lock:
+            return self._stored.get((str(mode), conversation_id), "") == (draft.text if draft.text.strip() else "")
 
     @work(thread=True, group="drafts", exit_on_error=False, description="Keeping the draft")
     def _store_draft(self, row: DraftRow) -> None:
-        self.session.keep_draft(row)
+        self._write_draft(row)
+
+    def _write_draft(self, row: DraftRow) -> None:
+        with self._stored_lock:
+            self.session.keep_draft(row)
+            self._stored[(row.mode, row.conversation_id)] = row.text if row.text.strip() else ""
 
     @work(thread=True, exclusive=True, group="drafts-load", exit_on_error=False, description="Reading the drafts")
     def load_drafts(self) -> None:
@@ -105,6 +122,8 @@ class ComposerVerbs(InboxVerbs):
         modes = {str(m): m for m in ComposerMode}
         for row in rows:  # one typed in the meantime is newer
             if row.mode in modes:  # a row from a newer console's mode is left for it
+                with self._stored_lock:
+                    self._stored.setdefault((row.mode, row.conversation_id), row.text)
                 self.drafts.setdefault((modes[row.mode], row.conversation_id),
                                        Draft(row.text, row.template_text, row.template_id))
 
@@ -134,16 +153,17 @@ class ComposerVerbs(InboxVerbs):
         self.autosave_draft()
 
     def keep_drafts_now(self) -> bool:
-        """Store every draft, the open composer's too, at once on this thread (the console is closing, so
-        a worker might not finish); False when they could not be kept."""
+        """Store every draft this console changed and has not stored yet, the open composer's too, at once
+        on this thread (the console is closing, so a worker might not finish); False when they could not
+        be kept."""
         drafts = dict(self.drafts)
         found = self.open_draft()
         if found is not None:
             drafts[found[:2]] = found[2]  # what is typed now is newer than what it was opened with
         try:
             for (mode, conversation_id), draft in drafts.items():
-                if draft.text.strip():
-                    self.session.keep_draft(_row(mode, conversation_id, draft))
+                if not self._stored_as(mode, conversation_id, draft):
+                    self._write_draft(_row(mode, conversation_id, draft))
         except Exception:  # a damaged or read-only store: the caller says the draft would be lost
             log.warning("the drafts could not be kept", exc_info=True)
             return False
@@ -172,7 +192,9 @@ class ComposerVerbs(InboxVerbs):
 
     @work(thread=True, group="drafts", exit_on_error=False, description="Dropping the sent draft")
     def _drop_draft(self, conversation_id: int, mode: str) -> None:
-        self.session.drop_draft(conversation_id, mode)
+        with self._stored_lock:
+            self.session.drop_draft(conversation_id, mode)
+            self._stored[(mode, conversation_id)] = ""
 
     def current_draft_text(self) -> str:
         """The text that would be lost on quit: saved drafts plus what is in an open composer."""

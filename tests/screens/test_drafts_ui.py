@@ -46,6 +46,7 @@ async def test_quit_asks_when_the_draft_cannot_be_kept(seeded, monkeypatch):
     app = seeded.app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
+        monkeypatch.setattr(app.screen, "_store_draft", lambda row: None)  # the close's write not run yet
         await pilot.press("r", "h", "i", "escape")
         await settle(app, pilot)
 
@@ -82,3 +83,37 @@ async def test_a_draft_is_written_while_typing_and_dropped_once_sent(seeded):
         await pilot.pause(0.3)
         await settle(app, pilot)
         assert app.session.drafts() == []
+
+
+async def test_quit_leaves_alone_what_another_console_of_the_agent_kept_or_sent_since(seeded, tmp_path):
+    """Two consoles of one agent: the one quitting writes only the drafts it changed, so it neither
+    overwrites a newer draft the other kept nor brings back one the other sent."""
+    from agentconsole.domain.rows import DraftRow
+    from agentconsole.storage.store import Store
+
+    dana, li, sam = seeded.ids["dana"], seeded.ids["li"], seeded.ids["sam"]
+    for conversation, text in ((dana, "v1"), (li, "the old answer"), (sam, "draft here")):
+        seeded.store.keep_draft(seeded.agent_id, DraftRow(conversation, "reply", text, None, None))
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        other = Store(seeded.store.path, seeded.clock)  # the other console, on the same file
+        other.keep_draft(seeded.agent_id, DraftRow(dana, "reply", "v2, typed over there", None, None))
+        other.drop_draft(seeded.agent_id, li, "reply")  # sent over there
+        other.close()
+        app.screen.go_to(dana)
+        await settle(app, pilot)
+        await pilot.press("r")  # opened with what this console loaded, and closed untouched
+        await settle(app, pilot)
+        assert app.screen.query_one(TextArea).text == "v1"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        app.screen.go_to(sam)
+        await settle(app, pilot)
+        await pilot.press("r", "end", *" and more")  # changed here: this one is written
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")
+        await settle(app, pilot)
+    assert app.return_code == 0
+    assert sorted((d.conversation_id, d.text) for d in seeded.store.drafts_of(seeded.agent_id)) == sorted(
+        [(dana, "v2, typed over there"), (sam, "draft here and more")])
