@@ -95,8 +95,13 @@ class ComposerVerbs(InboxVerbs):
             self.drafts[(mode, conversation_id)] = draft
         else:
             self.drafts.pop((mode, conversation_id), None)
+        self._show_drafted()
         if not self._stored_as(mode, conversation_id, draft):  # opened and closed untouched: nothing to write
             self._store_draft(_row(mode, conversation_id, draft))
+
+    def _show_drafted(self) -> None:
+        """The list marks the conversations that hold a draft, whichever mode."""
+        self.conversations.set_drafted(frozenset(cid for (_mode, cid) in self.drafts))
 
     def _stored_as(self, mode: ComposerMode, conversation_id: int, draft: Draft) -> bool:
         """Whether the store holds *draft* already, as far as this console knows."""
@@ -126,6 +131,7 @@ class ComposerVerbs(InboxVerbs):
                     self._stored.setdefault((row.mode, row.conversation_id), row.text)
                 self.drafts.setdefault((modes[row.mode], row.conversation_id),
                                        Draft(row.text, row.template_text, row.template_id))
+        self._show_drafted()
 
     def open_draft(self) -> tuple[ComposerMode, int, Draft] | None:
         """What the open composer holds, as a draft (None when it is closed)."""
@@ -180,6 +186,7 @@ class ComposerVerbs(InboxVerbs):
     def _composer_submitted(self, message: Composer.Submitted) -> None:
         self.drafts.pop((message.mode, message.conversation_id), None)
         self._autosaved.pop((message.mode, message.conversation_id), None)
+        self._show_drafted()
         self._drop_draft(message.conversation_id, str(message.mode))
         self.composer.display = False
         self.conversations.focus()

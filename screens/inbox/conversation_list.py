@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -36,6 +36,7 @@ RowLoader = Callable[[Sequence[int]], dict[int, ConversationRow]]
 WAIT_WIDTH = 8  # mark + "23h59m" + space
 _STATE_PART = {WaitState.WITHIN: "row--ok", WaitState.NEAR: "row--near", WaitState.OVER: "row--over"}
 CHANNEL_WIDTH = 6  # "FB dm "
+DRAFT_MARK = "✐"  # an unsent draft of this agent's: one cell (U+2710, no emoji form), unlike the others' ✎ + initials
 
 
 def heat_mark(row: ConversationRow) -> str:
@@ -113,6 +114,7 @@ class ConversationList(ScrollView, can_focus=True):
         self.empty_text = ""  # shown once a view's ids have loaded and there are none
         self._loaded = False
         self.presence: dict[int, str] = {}  # conversation id -> who else is on it ("✎BL"), from the screen
+        self.drafted: frozenset[int] = frozenset()  # conversations holding this agent's unsent draft
         # Keypress-to-repaint timings in seconds, newest last; benchmarks read it.
         self.render_timings: deque[float] = deque(maxlen=512)
 
@@ -177,7 +179,14 @@ class ConversationList(ScrollView, can_focus=True):
     def set_presence(self, marks: dict[int, str]) -> None:
         """Other agents' marks by conversation; repaints only the visible rows whose mark changed."""
         old, self.presence = self.presence, marks
-        changed = {cid for cid in old.keys() | marks.keys() if old.get(cid) != marks.get(cid)}
+        self._refresh_visible({cid for cid in old.keys() | marks.keys() if old.get(cid) != marks.get(cid)})
+
+    def set_drafted(self, conversation_ids: frozenset[int]) -> None:
+        """The conversations with an unsent draft of this agent's; repaints the visible rows that changed."""
+        old, self.drafted = self.drafted, conversation_ids
+        self._refresh_visible(old ^ conversation_ids)
+
+    def _refresh_visible(self, changed: Collection[int]) -> None:
         top = int(self.scroll_y)
         for y in range(top, min(len(self.ids), top + self.size.height)):
             if self.ids[y] in changed:
@@ -357,10 +366,11 @@ class ConversationList(ScrollView, can_focus=True):
         focused = selected and self.has_focus
         marked = row.id in self.marked
         present = self.presence.get(row.id, "")
-        key = (row, width, selected, focused, wait, marked, present)
+        drafted = row.id in self.drafted
+        key = (row, width, selected, focused, wait, marked, present, drafted)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, width, selected, focused, wait, marked, present)
+            strip = self._render_row(row, width, selected, focused, wait, marked, present, drafted)
             self._strips[key] = strip
         return strip
 
@@ -378,18 +388,18 @@ class ConversationList(ScrollView, can_focus=True):
         self.refresh()
 
     def _render_row(self, row: ConversationRow, width: int, selected: bool, focused: bool, wait: RowWait,
-                    marked: bool = False, present: str = "") -> Strip:
+                    marked: bool = False, present: str = "", drafted: bool = False) -> Strip:
         """One row's strip, built from its cached pieces: moving the cursor onto a row seen before only
         puts the cursor style on them."""
-        key = (row, width, wait, marked, present)
+        key = (row, width, wait, marked, present, drafted)
         pieces = self._pieces.get(key)
         if pieces is None:
-            pieces = self._pieces[key] = self._row_pieces(row, width, wait, marked, present)
+            pieces = self._pieces[key] = self._row_pieces(row, width, wait, marked, present, drafted)
         style = self._row_style(selected, focused)
         return Strip([Segment(text, style + part if part else style) for text, part in pieces], width).simplify()
 
     def _row_pieces(self, row: ConversationRow, width: int, wait: RowWait, marked: bool,
-                    present: str) -> tuple[tuple[str, Style | None], ...]:
+                    present: str, drafted: bool = False) -> tuple[tuple[str, Style | None], ...]:
         """The row as (text, part style) pieces exactly *width* cells wide, measured and cut directly
         (as rich's Text.truncate would with an ellipsis, but without building a Text per row)."""
         if wait.done:
@@ -420,6 +430,9 @@ class ConversationList(ScrollView, can_focus=True):
         if present:  # another agent is here: initials, ✎ when they are replying
             pieces.append((f"{present} ", self._part("row--near") + Style(bold=True)))
             name_width -= len(present) + 1
+        if drafted:  # this agent's unsent reply or note waits here (r or c opens it)
+            pieces.append((f"{DRAFT_MARK} ", self._part("row--near")))
+            name_width -= 2
         name, pad = fit_plain(safe_line(who, 120), name_width)
         pieces.append((name + pad, self._part("row--name")))
         pieces.append((" ", None))

@@ -117,3 +117,30 @@ async def test_quit_leaves_alone_what_another_console_of_the_agent_kept_or_sent_
     assert app.return_code == 0
     assert sorted((d.conversation_id, d.text) for d in seeded.store.drafts_of(seeded.agent_id)) == sorted(
         [(dana, "v2, typed over there"), (sam, "draft here and more")])
+
+
+def row_of(app, name: str) -> str:
+    """The conversation list's part of the screen line that shows *name*."""
+    line = next(line for line in screen_text(app).splitlines() if name in line and line.count("│") >= 4)
+    return line.split("│")[3]
+
+
+async def test_the_list_marks_a_conversation_that_holds_a_draft_until_it_is_sent(seeded):
+    from agentconsole.domain.rows import DraftRow
+
+    dana, sam = seeded.ids["dana"], seeded.ids["sam"]
+    seeded.store.keep_draft(seeded.agent_id, DraftRow(sam, "note", "ask the warehouse", None, None))
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "✐" in row_of(app, "Sam Ortiz")  # kept by an earlier session: a note
+        assert "✐" not in row_of(app, "Dana Kim")
+        app.screen.go_to(dana)
+        await settle(app, pilot)
+        await pilot.press("r", *"Hi Dana", "escape")
+        await settle(app, pilot)
+        assert "✐" in row_of(app, "Dana Kim")
+        await pilot.press("r", "ctrl+s")
+        await settle(app, pilot)
+        assert "✐" not in row_of(app, "Dana Kim")
+        assert "✐" in row_of(app, "Sam Ortiz")
