@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import re
@@ -81,10 +82,21 @@ def setup(level: str = DEFAULT_LEVEL, path: Path | None = None) -> Path | None:
     return opened
 
 
+# The terminal writer's thread (Textual's, by name) ends with one of these once the terminal is gone
+# (a dropped SSH link, a killed tmux window): expected then, as the console closes on the SIGHUP.
+TERMINAL_WRITER = "textual-output"
+TERMINAL_GONE = (errno.EIO, errno.EPIPE, errno.ENXIO)
+
+
 def _thread_crashed(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
     name = args.thread.name if args.thread else "a thread"
+    if (name == TERMINAL_WRITER and isinstance(args.exc_value, OSError)
+            and args.exc_value.errno in TERMINAL_GONE):
+        logging.getLogger("agentconsole").info("the terminal went away: %s stopped (%s)", name,
+                                               args.exc_value.strerror or args.exc_value)
+        return
     logging.getLogger("agentconsole").error("%s stopped on an unexpected error", name,
                                             # exc_value may be None here; logging takes the tuple as is
                                             exc_info=(args.exc_type, args.exc_value,  # type: ignore[arg-type]  # typeshed wants a non-None value

@@ -90,6 +90,7 @@ def test_a_closed_terminal_closes_the_store_cleanly_so_the_next_start_skips_the_
     gone(pid)
     assert soundness.trusted_since(db) is not None
     assert "closing on SIGHUP" in log.read_text()
+    assert "ERROR" not in log.read_text()  # Textual's writer finding the terminal gone is expected then
 
 
 def test_sigterm_with_a_draft_open_keeps_it_in_the_store_and_exits_cleanly(console):
