@@ -49,11 +49,7 @@ async def test_quit_asks_when_the_draft_cannot_be_kept(seeded, monkeypatch):
         monkeypatch.setattr(app.screen, "_store_draft", lambda row: None)  # the close's write not run yet
         await pilot.press("r", "h", "i", "escape")
         await settle(app, pilot)
-
-        def broken(row):
-            raise OSError("disk full")
-
-        monkeypatch.setattr(app.session, "keep_draft", broken)
+        monkeypatch.setattr(app.session, "keep_draft", cannot_keep)
         await pilot.press("q")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmModal)
@@ -144,3 +140,36 @@ async def test_the_list_marks_a_conversation_that_holds_a_draft_until_it_is_sent
         await settle(app, pilot)
         assert "✐" not in row_of(app, "Dana Kim")
         assert "✐" in row_of(app, "Sam Ortiz")
+
+
+async def test_a_hang_up_that_cannot_keep_the_open_draft_says_it_was_lost(seeded, monkeypatch, caplog):
+    """SIGHUP/SIGTERM with nobody to ask: the close goes on, and the log and exit status say what was lost."""
+    import threading
+
+    armed = []
+
+    class Watchdog:  # the real one would end this test process 10 s later
+        daemon = False
+
+        def __init__(self, interval, function, args=()):
+            armed.append(interval)
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr(threading, "Timer", Watchdog)
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        monkeypatch.setattr(app.session, "keep_draft", cannot_keep)  # the disk is full from here on
+        await pilot.press("r", *"on its way")
+        await settle(app, pilot)
+        app._signalled("SIGHUP")
+        await settle(app, pilot)
+    assert app.return_code == 1 and app.failure == "closed on SIGHUP (an unsent draft was lost)"
+    assert "closing on SIGHUP (an unsent draft was lost)" in caplog.text
+    assert "the drafts could not be kept" in caplog.text and armed == [10.0]
+
+
+def cannot_keep(row) -> None:
+    raise OSError("No space left on device")
