@@ -166,6 +166,12 @@ class ComposerVerbs(InboxVerbs):
         found = self.open_draft()
         if found is not None:
             drafts[found[:2]] = found[2]  # what is typed now is newer than what it was opened with
+        modes = {str(m): m for m in ComposerMode}
+        with self._stored_lock:  # sent or emptied here, and its drop's worker may not have run yet
+            gone = [key for key, text in self._stored.items() if text and key[0] in modes
+                    and (modes[key[0]], key[1]) not in drafts]
+        for mode, conversation_id in gone:
+            drafts[(modes[mode], conversation_id)] = Draft("")
         try:
             for (mode, conversation_id), draft in drafts.items():
                 if not self._stored_as(mode, conversation_id, draft):

@@ -173,3 +173,19 @@ async def test_a_hang_up_that_cannot_keep_the_open_draft_says_it_was_lost(seeded
 
 def cannot_keep(row) -> None:
     raise OSError("No space left on device")
+
+
+async def test_quit_right_after_a_send_does_not_leave_its_draft_for_the_next_start(seeded, monkeypatch):
+    dana = seeded.ids["dana"]
+    app = seeded.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.go_to(dana)
+        await settle(app, pilot)
+        await pilot.press("r", *"Hi Dana", "escape")  # kept
+        await settle(app, pilot)
+        assert [d.text for d in seeded.store.drafts_of(seeded.agent_id)] == ["Hi Dana"]
+        monkeypatch.setattr(app.screen, "_drop_draft", lambda conversation_id, mode: None)  # not run yet
+        await pilot.press("r", "ctrl+s", "ctrl+q")
+        await settle(app, pilot)
+    assert seeded.store.drafts_of(seeded.agent_id) == []
